@@ -1,0 +1,12 @@
+// Placeholder while the command is being built; replaced by its implementation.
+import { UsageError } from '../../core/errors.js';
+import type { Command } from '../command.js';
+
+export const command: Command = {
+  name: 'demo',
+  summary: '',
+  usage: 'Usage: kwartier demo (not built yet)',
+  run: async () => {
+    throw new UsageError('kwartier demo: not built yet');
+  },
+};

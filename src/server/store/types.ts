@@ -1,0 +1,104 @@
+/**
+ * The store: one interface, two implementations (PostgreSQL/TimescaleDB and SQLite), one contract
+ * test suite (test/server/store-contract.ts) run against both.
+ *
+ * Raw readings are idempotent on (device_id, time). Energy per bucket comes from the cumulative
+ * counters at the bucket boundaries: each reading's delta to the previous reading of the same
+ * device is attributed to the bucket holding the reading, so buckets add up to the meter's own
+ * difference exactly; a counter that drops starts a new series (delta 0, never negative).
+ * Daily and longer buckets are local days in the store's time zone (23- and 25-hour days).
+ */
+import type { Snapshot } from '../../core/snapshot.js';
+
+export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
+export const RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'];
+
+/** One aggregate bucket. Energy in kWh (or m3), powers in W; null where no reading had the value. */
+export interface Bucket {
+  /** Start of the bucket (UTC instant; for daily and longer: local midnight). */
+  start: Date;
+  /** End of the bucket (exclusive). */
+  end: Date;
+  samples: number;
+  import_kwh: number | null;
+  import_t1_kwh: number | null;
+  import_t2_kwh: number | null;
+  export_kwh: number | null;
+  export_t1_kwh: number | null;
+  export_t2_kwh: number | null;
+  pv_kwh: number | null;
+  battery_charge_kwh: number | null;
+  battery_discharge_kwh: number | null;
+  gas_m3: number | null;
+  water_m3: number | null;
+  avg_grid_power_w: number | null;
+  max_grid_power_w: number | null;
+  avg_pv_power_w: number | null;
+  max_pv_power_w: number | null;
+  avg_load_power_w: number | null;
+  max_load_power_w: number | null;
+  avg_battery_power_w: number | null;
+  avg_battery_soc_pct: number | null;
+}
+
+export interface IncomingReading {
+  snapshot: Snapshot;
+  /** The edge outbox's sequence number (null for data that did not come through an outbox). */
+  seq: number | null;
+}
+
+export interface InsertBatch {
+  deviceId: string;
+  /** The edge outbox the rows come from (wire `outbox_id`); null without one. */
+  outboxId: string | null;
+  /** The oldest seq the edge still holds: seqs below it will never come. */
+  floorSeq: number | null;
+  readings: IncomingReading[];
+}
+
+export interface InsertResult {
+  inserted: number;
+  duplicates: number;
+  /** The acknowledged watermark after this commit: every seq ≤ it is committed (null without outbox). */
+  ackedSeq: number | null;
+}
+
+export interface DeadLetter {
+  topic: string;
+  deviceId: string | null;
+  reason: string;
+  /** The payload as received (truncated to a safe size by the caller). */
+  payload: string;
+}
+
+export interface Store {
+  /** Creates or upgrades the schema. Idempotent. */
+  migrate(): Promise<void>;
+  /**
+   * Inserts one device's readings in one transaction, skipping duplicates on (device_id, time),
+   * advances the ack watermark of (deviceId, outboxId) and recomputes the aggregates of every
+   * bucket the new rows touch (late data included).
+   */
+  insert(batch: InsertBatch): Promise<InsertResult>;
+  /** Several devices' batches in one transaction (the ingester's write path). */
+  insertMany(batches: InsertBatch[]): Promise<InsertResult[]>;
+  ackedSeq(deviceId: string, outboxId: string): Promise<number | null>;
+  addDeadLetter(letter: DeadLetter): Promise<void>;
+  deadLetterCount(): Promise<number>;
+  latest(deviceId: string): Promise<Snapshot | null>;
+  /** Raw snapshots with start ≤ time < end, oldest first. */
+  raw(deviceId: string, start: Date, end: Date, limit?: number): Promise<Snapshot[]>;
+  /** Buckets whose start lies in [start, end), oldest first. */
+  buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]>;
+  devices(): Promise<string[]>;
+  /** Deletes raw readings older than the retention; aggregates stay forever. */
+  applyRetention(now?: Date): Promise<{ deleted: number }>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Local time zone for daily, weekly and monthly buckets. */
+  timezone: string;
+  /** Raw readings kept this many days. Default 7. */
+  rawRetentionDays?: number;
+}

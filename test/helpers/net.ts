@@ -1,0 +1,15 @@
+import { createServer } from 'node:net';
+
+/** A free TCP port on 127.0.0.1 (for processes that must be told a port, e.g. mosquitto -c). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { HomeModel } from '../../../src/drivers/sim/home-model.js';
+
+const START = Date.parse('2026-06-15T00:00:00Z'); // a Monday in summer
+
+describe('HomeModel', () => {
+  it('keeps grid = load − PV + battery charging, on the sum of the phases, every second', () => {
+    const m = new HomeModel({ start: START, seed: 7 });
+    for (let t = START; t < START + 86_400_000; t += 600_000) {
+      const s = m.advanceTo(t);
+      expect(s.grid_w).toBe(s.load_w - s.pv_w + s.battery_w);
+      expect(s.phase_grid_w.reduce((a, b) => a + b, 0)).toBe(s.grid_w);
+    }
+  });
+
+  it('produces PV by day only and moves the battery within its limits', () => {
+    const m = new HomeModel({ start: START, seed: 3 });
+    const night = m.advanceTo(Date.parse('2026-06-15T01:00:00Z'));
+    expect(night.pv_w).toBe(0);
+    let maxPv = 0;
+    let minSoc = 100;
+    let maxSoc = 0;
+    for (let t = Date.parse('2026-06-15T01:00:00Z'); t < START + 2 * 86_400_000; t += 60_000) {
+      const s = m.advanceTo(t);
+      maxPv = Math.max(maxPv, s.pv_w);
+      minSoc = Math.min(minSoc, s.battery_soc_pct);
+      maxSoc = Math.max(maxSoc, s.battery_soc_pct);
+      expect(Math.abs(s.battery_w)).toBeLessThanOrEqual(5000);
+    }
+    expect(maxPv).toBeGreaterThan(1500);
+    expect(minSoc).toBeGreaterThanOrEqual(0);
+    expect(maxSoc).toBeLessThanOrEqual(100);
+    expect(maxSoc - minSoc).toBeGreaterThan(10);
+  });
+
+  it('has monotonic counters, switches the Belgian day/night tariff at 07:00/22:00 local and keeps weekends night', () => {
+    const m = new HomeModel({ start: START, seed: 1, country: 'be' });
+    // 2026-06-15 is a Monday; Brussels is UTC+2 in June.
+    expect(m.tariffAt(Date.parse('2026-06-15T04:59:00Z'))).toBe(2);
+    expect(m.tariffAt(Date.parse('2026-06-15T05:00:00Z'))).toBe(1);
+    expect(m.tariffAt(Date.parse('2026-06-15T19:59:00Z'))).toBe(1);
+    expect(m.tariffAt(Date.parse('2026-06-15T20:00:00Z'))).toBe(2);
+    expect(m.tariffAt(Date.parse('2026-06-20T10:00:00Z'))).toBe(2); // Saturday
+    const nl = new HomeModel({ start: START, country: 'nl' });
+    expect(nl.tariffAt(Date.parse('2026-06-15T10:00:00Z'))).toBe(2); // NL normal on a weekday
+    expect(nl.tariffAt(Date.parse('2026-06-20T10:00:00Z'))).toBe(1); // NL low at the weekend
+    let prev = { ...m.state() };
+    for (let t = START; t < START + 86_400_000; t += 300_000) {
+      const s = m.advanceTo(t);
+      for (const k of [
+        'import_t1_kwh',
+        'import_t2_kwh',
+        'export_t1_kwh',
+        'export_t2_kwh',
+        'gas_m3',
+        'water_m3',
+        'pv_total_kwh',
+      ] as const) {
+        expect(s[k]).toBeGreaterThanOrEqual(prev[k]);
+      }
+      prev = { ...s };
+    }
+  });
+
+  it('tracks clock quarters: the month peak equals the highest quarter of import energy × 4', () => {
+    const m = new HomeModel({ start: Date.parse('2026-01-31T20:00:00Z'), seed: 11 });
+    const quarterKwh: number[] = [];
+    let q0 = m.state().import_t1_kwh + m.state().import_t2_kwh;
+    // Track quarters of the February part only (local month starts 2026-01-31T23:00Z).
+    m.advanceTo(Date.parse('2026-01-31T23:00:00Z'));
+    q0 = m.state().import_t1_kwh + m.state().import_t2_kwh;
+    for (let t = Date.parse('2026-01-31T23:15:00Z'); t <= Date.parse('2026-02-02T23:00:00Z'); t += 900_000) {
+      const s = m.advanceTo(t);
+      const q1 = s.import_t1_kwh + s.import_t2_kwh;
+      quarterKwh.push(q1 - q0);
+      q0 = q1;
+    }
+    // The quarter [t-15min, t) is evaluated on the step that reaches t; counters at t include the
+    // second starting at t, so allow one second of import (< 10 kW × 1 s = 0.003 kWh) of slack.
+    const expectedPeak = Math.max(...quarterKwh) * 4 * 1000;
+    expect(Math.abs(m.state().month_peak_w - expectedPeak)).toBeLessThan(15);
+    expect(m.state().peak_history.length).toBe(1); // January archived at the month change
+    expect(m.state().peak_history[0]?.month_start).toBe(Date.parse('2026-01-31T23:00:00Z'));
+  });
+
+  it('is deterministic for a seed', () => {
+    const a = new HomeModel({ start: START, seed: 5 }).advanceTo(START + 3_600_000);
+    const b = new HomeModel({ start: START, seed: 5 }).advanceTo(START + 3_600_000);
+    expect(a).toEqual(b);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The server config file (YAML). Unknown keys are errors; every error names its key.
+ * Reference: docs/configuration.md. Example: config/server.example.yaml.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { ConfigError } from '../core/errors.js';
+import { loadConfigFile } from '../lib/config-file.js';
+
+const Tls = Type.Object(
+  {
+    ca_cert: Type.String({ minLength: 1 }),
+    cert: Type.String({ minLength: 1 }),
+    key: Type.String({ minLength: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ServerConfigSchema = Type.Object(
+  {
+    /** Local time zone for days, weeks, months, day/night hours and capacity-tariff quarters. */
+    timezone: Type.String({ default: 'Europe/Brussels', minLength: 1 }),
+    store: Type.Object(
+      {
+        type: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], { default: 'sqlite' }),
+        /** sqlite: the database file. */
+        path: Type.Optional(Type.String({ minLength: 1 })),
+        /** postgres: a connection string, e.g. postgres://kwartier@127.0.0.1:5432/kwartier */
+        url: Type.Optional(Type.String({ minLength: 1 })),
+        /** postgres: the schema holding Kwartier's tables. */
+        schema: Type.String({ default: 'kwartier', minLength: 1, pattern: '^[a-z_][a-z0-9_]*$' }),
+        raw_retention_days: Type.Number({ default: 7, exclusiveMinimum: 0, maximum: 3650 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** The MQTT broker the ingester subscribes to. */
+    mqtt: Type.Object(
+      {
+        url: Type.String({ default: 'mqtt://127.0.0.1:1883', minLength: 1 }),
+        tls: Type.Union([Tls, Type.Null()], { default: null }),
+        topic_prefix: Type.String({ default: 'energy', minLength: 1, pattern: '^[^#+]+$' }),
+        client_id: Type.String({ default: 'kwartier-ingester', minLength: 1 }),
+        username: Type.Optional(Type.String()),
+        password: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** An embedded MQTT broker for a single home (instead of Mosquitto). */
+    broker: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535 }),
+        tls: Type.Union([Tls, Type.Null()], { default: null }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    api: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+        /** Bearer tokens, each granting a list of device ids ("*" = all). */
+        tokens: Type.Array(
+          Type.Object(
+            {
+              name: Type.String({ minLength: 1 }),
+              token: Type.String({ minLength: 16 }),
+              devices: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [] },
+        ),
+        rate_limit: Type.Object(
+          {
+            max: Type.Integer({ default: 1200, minimum: 1 }),
+            window_s: Type.Integer({ default: 60, minimum: 1 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** Serve the dashboard (web/dist) at /. */
+        dashboard: Type.Boolean({ default: true }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Per-device settings: tariffs, country, capacity target. */
+    devices: Type.Record(
+      Type.String(),
+      Type.Object(
+        {
+          country: Type.Union([Type.Literal('be'), Type.Literal('nl')], { default: 'be' }),
+          /** Path of a tariff file (see config/tariffs.example.yaml), relative to this config file. */
+          tariffs: Type.Optional(Type.String({ minLength: 1 })),
+          /** Day/night hours when the meter gives no tariff: '7-22' or '6-21'. */
+          day_hours: Type.Union([Type.Literal('7-22'), Type.Literal('6-21')], { default: '7-22' }),
+          /** Capacity tariff: an own target for the monthly peak (W) instead of the month's peak so far. */
+          capacity_target_w: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          /** Alert this many seconds before a quarter ends when a new monthly peak is expected. */
+          capacity_alert_lead_s: Type.Integer({ default: 300, minimum: 0, maximum: 900 }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type ServerConfig = Static<typeof ServerConfigSchema>;
+
+export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig {
+  if (cfg.store.type === 'sqlite' && !cfg.store.path) throw new ConfigError(`${what}: store.path: is required for store.type sqlite`);
+  if (cfg.store.type === 'postgres' && !cfg.store.url) throw new ConfigError(`${what}: store.url: is required for store.type postgres`);
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
+  } catch {
+    throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
+  }
+  return cfg;
+}
+
+export function loadServerConfig(path: string): ServerConfig {
+  return checkServerConfig(loadConfigFile(ServerConfigSchema, path), path);
+}

@@ -36,7 +36,9 @@ for (const f of files) {
   process.stdout.write(`# ${f}\n`);
   try {
     for (const r of await mod.bench()) {
-      const v = Number.isInteger(r.value) ? r.value.toLocaleString('en-US') : r.value.toLocaleString('en-US', { maximumFractionDigits: 3 });
+      const v = Number.isInteger(r.value)
+        ? r.value.toLocaleString('en-US')
+        : r.value.toLocaleString('en-US', { maximumFractionDigits: 3 });
       process.stdout.write(`${r.name}: ${v} ${r.unit}${meets(r)}\n`);
     }
   } catch (err) {

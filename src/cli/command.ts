@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.js';
 
 export interface CliIO {
@@ -21,7 +21,12 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  * Parses a command's flags strictly (unknown flags are usage errors). Returns null when `--help`
  * was asked for (the caller prints usage and exits 0).
  */
-export function parseFlags<O extends Options>(cmd: Pick<Command, 'name'>, args: string[], options: O, allowPositionals = false) {
+export function parseFlags<O extends Options>(
+  cmd: Pick<Command, 'name'>,
+  args: string[],
+  options: O,
+  allowPositionals = false,
+) {
   const config = {
     args,
     options: { ...options, help: { type: 'boolean', short: 'h' } } as O,

@@ -65,7 +65,13 @@ function topUsage(): string {
 function groupUsage(group: string): string | null {
   const subs = Object.entries(COMMANDS).filter(([name]) => name.startsWith(`${group} `));
   if (subs.length === 0) return null;
-  return [`Usage: kwartier ${group} <command> [options]`, '', 'Commands:', ...subs.map(([n, e]) => `  ${n}  ${e.summary}`), ''].join('\n');
+  return [
+    `Usage: kwartier ${group} <command> [options]`,
+    '',
+    'Commands:',
+    ...subs.map(([n, e]) => `  ${n}  ${e.summary}`),
+    '',
+  ].join('\n');
 }
 
 export async function main(argv: string[], io: CliIO = process): Promise<number> {

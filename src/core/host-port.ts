@@ -8,10 +8,11 @@ export interface HostPort {
 /** Parses `HOST:PORT` (IPv6 as `[::1]:PORT`). `what` names the flag or key in the error. */
 export function parseHostPort(value: string, what: string, defaultPort?: number): HostPort {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]+)(?::(\d+))?$/.exec(value);
-  if (!m || !m[1]) throw new UsageError(`${what}: expected HOST:PORT, got ${JSON.stringify(value)}`);
+  if (!m?.[1]) throw new UsageError(`${what}: expected HOST:PORT, got ${JSON.stringify(value)}`);
   const portText = m[2];
   if (portText === undefined) {
-    if (defaultPort === undefined) throw new UsageError(`${what}: missing port in ${JSON.stringify(value)} (HOST:PORT)`);
+    if (defaultPort === undefined)
+      throw new UsageError(`${what}: missing port in ${JSON.stringify(value)} (HOST:PORT)`);
     return { host: m[1], port: defaultPort };
   }
   const port = Number(portText);

@@ -3,7 +3,7 @@
  * One TypeBox schema per boundary (config files, MQTT payloads, REST bodies); types derive from it.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck, type ValueError } from '@sinclair/typebox/compiler';
+import { type TypeCheck, TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
 
@@ -19,7 +19,10 @@ export function checker<T extends TSchema>(schema: T): TypeCheck<T> {
 }
 
 function pathOf(err: ValueError, prefix: string): string {
-  const parts = err.path.split('/').filter((p) => p !== '').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = err.path
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const joined = parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
   if (prefix && joined) return joined.startsWith('[') ? `${prefix}${joined}` : `${prefix}.${joined}`;
   return joined || prefix || '(root)';
@@ -58,7 +61,9 @@ function describe(err: ValueError): string {
     case ValueErrorType.Literal:
       return `must be ${JSON.stringify(s.const)}`;
     case ValueErrorType.Union: {
-      const lits = (s.anyOf as Array<Record<string, unknown>> | undefined)?.filter((x) => 'const' in x).map((x) => JSON.stringify(x.const));
+      const lits = (s.anyOf as Array<Record<string, unknown>> | undefined)
+        ?.filter((x) => 'const' in x)
+        .map((x) => JSON.stringify(x.const));
       if (lits && lits.length === (s.anyOf as unknown[]).length) return `must be one of ${lits.join(', ')}`;
       return err.message.toLowerCase();
     }

@@ -27,16 +27,22 @@ export const BatchMessageSchema = Type.Object(
   {
     outbox_id: OutboxId,
     floor_seq: Seq,
-    snapshots: Type.Array(Type.Composite([SnapshotSchema, Type.Object({ seq: Seq })], { additionalProperties: false }), {
-      minItems: 1,
-      maxItems: 5000,
-    }),
+    snapshots: Type.Array(
+      Type.Composite([SnapshotSchema, Type.Object({ seq: Seq })], { additionalProperties: false }),
+      {
+        minItems: 1,
+        maxItems: 5000,
+      },
+    ),
   },
   { additionalProperties: false },
 );
 export type BatchMessage = Static<typeof BatchMessageSchema>;
 
-export const AckMessageSchema = Type.Object({ outbox_id: OutboxId, seq: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+export const AckMessageSchema = Type.Object(
+  { outbox_id: OutboxId, seq: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+);
 export type AckMessage = Static<typeof AckMessageSchema>;
 
 export const TOPICS = {

@@ -3,7 +3,7 @@
  * One child logger per component or device: `log.child({ component: 'sungrow' })`.
  * Level from KWARTIER_LOG_LEVEL (default info); KWARTIER_LOG_FORMAT=pretty prints one readable line.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -12,7 +12,10 @@ let root: Logger | undefined;
 export function rootLogger(): Logger {
   if (!root) {
     const level = process.env.KWARTIER_LOG_LEVEL ?? 'info';
-    root = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+    root = pino(
+      { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+      pino.destination({ fd: 2, sync: true }),
+    );
   }
   return root;
 }

@@ -108,8 +108,10 @@ export const ServerConfigSchema = Type.Object(
 export type ServerConfig = Static<typeof ServerConfigSchema>;
 
 export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig {
-  if (cfg.store.type === 'sqlite' && !cfg.store.path) throw new ConfigError(`${what}: store.path: is required for store.type sqlite`);
-  if (cfg.store.type === 'postgres' && !cfg.store.url) throw new ConfigError(`${what}: store.url: is required for store.type postgres`);
+  if (cfg.store.type === 'sqlite' && !cfg.store.path)
+    throw new ConfigError(`${what}: store.path: is required for store.type sqlite`);
+  if (cfg.store.type === 'postgres' && !cfg.store.url)
+    throw new ConfigError(`${what}: store.url: is required for store.type postgres`);
   try {
     new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
   } catch {

@@ -5,7 +5,16 @@ describe('kwartier CLI', () => {
   it('lists every command on --help and exits 0', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const name of ['demo', 'edge', 'server', 'simulate', 'dsmr parse', 'homewizard pair', 'certs init', 'certs device']) {
+    for (const name of [
+      'demo',
+      'edge',
+      'server',
+      'simulate',
+      'dsmr parse',
+      'homewizard pair',
+      'certs init',
+      'certs device',
+    ]) {
       expect(r.stdout).toContain(name);
     }
   });

@@ -22,7 +22,10 @@ export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
   });
 }
 
-export function runCli(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, opts);
     let stdout = '';
@@ -48,7 +51,11 @@ export function runCli(args: string[], opts: { input?: string | Buffer; env?: No
 }
 
 /** Collects stdout lines of a running child until `predicate` is satisfied or the timeout passes. */
-export function waitForLines(child: ChildProcess, predicate: (lines: string[]) => boolean, timeoutMs = 15_000): Promise<string[]> {
+export function waitForLines(
+  child: ChildProcess,
+  predicate: (lines: string[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const lines: string[] = [];
     let buf = '';

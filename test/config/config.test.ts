@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import { loadEdgeConfig } from '../../src/edge/config.js';
+import { loadServerConfig } from '../../src/server/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kw-config-'));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('edge config', () => {
+  it('loads the shipped example with its defaults filled in', () => {
+    const cfg = loadEdgeConfig('config/edge.example.yaml');
+    expect(cfg.device_id).toBe('home-01');
+    expect(cfg.dsmr?.tcp).toBe('127.0.0.1:2001');
+    expect(cfg.dsmr?.baudrate).toBe(115200);
+    expect(cfg.dsmr?.parity).toBe('none');
+    expect(cfg.sungrow?.port).toBe(502);
+    expect(cfg.sungrow?.poll_interval_s).toBe(5);
+    expect(cfg.sungrow?.inter_register_delay_ms).toBe(20);
+    expect(cfg.buffer?.max_age_days).toBe(7);
+    expect(cfg.mqtt?.qos).toBe(1);
+    expect(cfg.mqtt?.topic_prefix).toBe('energy');
+  });
+
+  it('names an unknown key, a bad value and a missing key by their path', () => {
+    expect(
+      errorOf(() => loadEdgeConfig(file('a.yaml', 'device_id: h\ndsmr: {tcp: "127.0.0.1:1", speed: 9}\n'))),
+    ).toContain('dsmr.speed: unknown key');
+    expect(errorOf(() => loadEdgeConfig(file('b.yaml', 'device_id: h\nsungrow: {ip: x, port: 70000}\n')))).toContain(
+      'sungrow.port: must be <= 65535',
+    );
+    expect(errorOf(() => loadEdgeConfig(file('c.yaml', 'dsmr: {tcp: "127.0.0.1:1"}\n')))).toContain(
+      'device_id: is required',
+    );
+    expect(
+      errorOf(() => loadEdgeConfig(file('d.yaml', 'device_id: h\nhomewizard: {ip: x, api_version: v3}\n'))),
+    ).toContain('homewizard.api_version: must be one of "v1", "v2"');
+  });
+
+  it('refuses two P1 sources, naming both', () => {
+    const msg = errorOf(() =>
+      loadEdgeConfig(file('e.yaml', 'device_id: h\ndsmr: {tcp: "127.0.0.1:1"}\nhomewizard: {ip: 127.0.0.1}\n')),
+    );
+    expect(msg).toContain('dsmr and homewizard are both P1 sources');
+  });
+
+  it('names the file for unreadable or non-YAML input', () => {
+    expect(errorOf(() => loadEdgeConfig(join(dir, 'missing.yaml')))).toContain('missing.yaml: cannot read config file');
+    expect(errorOf(() => loadEdgeConfig(file('f.yaml', 'device_id: [unclosed\n')))).toContain('not valid YAML');
+    expect(
+      errorOf(() => loadEdgeConfig(file('g.yaml', 'device_id: h\ntimezone: Mars/Olympus\ndsmr: {tcp: "a:1"}\n'))),
+    ).toContain('timezone: unknown time zone');
+  });
+});
+
+describe('server config', () => {
+  it('loads the shipped example', () => {
+    const cfg = loadServerConfig('config/server.example.yaml');
+    expect(cfg.store.type).toBe('postgres');
+    expect(cfg.api.host).toBe('127.0.0.1');
+    expect(cfg.api.tokens[0]?.devices).toEqual(['home-01']);
+    expect(cfg.devices['home-01']?.day_hours).toBe('7-22');
+  });
+
+  it('listens on loopback by default and requires the store path', () => {
+    const cfg = loadServerConfig(file('s1.yaml', 'store: {type: sqlite, path: /tmp/x.sqlite}\n'));
+    expect(cfg.api.host).toBe('127.0.0.1');
+    expect(cfg.broker.enabled).toBe(false);
+    expect(errorOf(() => loadServerConfig(file('s2.yaml', 'store: {type: sqlite}\n')))).toContain(
+      'store.path: is required',
+    );
+  });
+});

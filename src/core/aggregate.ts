@@ -1,0 +1,493 @@
+/**
+ * Aggregation maths shared by every store (pure: no I/O). See docs/storage.md.
+ *
+ * Energy comes from cumulative counters. Each reading's delta to the previous known value of the
+ * same counter (of the same device) is attributed to the bucket holding the reading, so buckets add
+ * up to the meter's own difference, exactly, whatever the bucket size:
+ * - a total counter that drops (meter replaced) starts a new series: delta 0 for that step;
+ * - a daily counter (pv_daily_kwh, battery_daily_*) is used only when the reading has no total
+ *   counter; a drop there is the midnight reset, so the delta is the new value;
+ * - a reading whose counter is null has a null delta, and the next reading that has a value takes
+ *   its delta from the last known value (a stale inverter loses no energy);
+ * - the first value of a counter ever seen has delta 0 (what came before is unknown).
+ *
+ * Each raw row stores, besides its own values, its deltas and, for every counter it lacks, the last
+ * known value (its "carry"). That is all the state needed to insert a reading anywhere in the series:
+ * `planInsert` recomputes from the previous reading through the next one (and further while the
+ * carried state differs), and returns the per-row changes that the rollups add up.
+ */
+import { DateTime } from 'luxon';
+import { ConfigError } from './errors.js';
+import type { Snapshot } from './snapshot.js';
+
+/** Cumulative counters the energy deltas come from (stored state is kept per counter). */
+export const COUNTER_FIELDS = [
+  'grid_import_t1_kwh',
+  'grid_import_t2_kwh',
+  'grid_export_t1_kwh',
+  'grid_export_t2_kwh',
+  'gas_total_m3',
+  'water_total_m3',
+  'pv_total_kwh',
+  'pv_daily_kwh',
+  'battery_total_charge_kwh',
+  'battery_total_discharge_kwh',
+  'battery_daily_charge_kwh',
+  'battery_daily_discharge_kwh',
+] as const;
+export type CounterField = (typeof COUNTER_FIELDS)[number];
+
+/** Energy quantities per reading and per bucket, in this order everywhere. */
+export const ENERGY_KEYS = [
+  'import_t1_kwh',
+  'import_t2_kwh',
+  'export_t1_kwh',
+  'export_t2_kwh',
+  'pv_kwh',
+  'battery_charge_kwh',
+  'battery_discharge_kwh',
+  'gas_m3',
+  'water_m3',
+] as const;
+export type EnergyKey = (typeof ENERGY_KEYS)[number];
+
+/** Power statistics kept per bucket as sums and counts (so averages roll up), some with a max. */
+export const POWER_FIELDS = [
+  'grid_power_w',
+  'pv_power_w',
+  'load_power_w',
+  'battery_power_w',
+  'battery_soc_pct',
+] as const;
+export type PowerField = (typeof POWER_FIELDS)[number];
+/** Indexes into POWER_FIELDS that also keep a maximum. */
+export const MAX_POWER_FIELDS = ['grid_power_w', 'pv_power_w', 'load_power_w'] as const;
+
+const ci = (f: CounterField): number => COUNTER_FIELDS.indexOf(f);
+
+interface EnergySource {
+  total: number;
+  daily: number | null;
+}
+/** For each ENERGY_KEYS entry: the counter it comes from, and the daily fallback. */
+const SOURCES: readonly EnergySource[] = [
+  { total: ci('grid_import_t1_kwh'), daily: null },
+  { total: ci('grid_import_t2_kwh'), daily: null },
+  { total: ci('grid_export_t1_kwh'), daily: null },
+  { total: ci('grid_export_t2_kwh'), daily: null },
+  { total: ci('pv_total_kwh'), daily: ci('pv_daily_kwh') },
+  { total: ci('battery_total_charge_kwh'), daily: ci('battery_daily_charge_kwh') },
+  { total: ci('battery_total_discharge_kwh'), daily: ci('battery_daily_discharge_kwh') },
+  { total: ci('gas_total_m3'), daily: null },
+  { total: ci('water_total_m3'), daily: null },
+];
+
+export type Vec = (number | null)[];
+
+/** Delta of a total counter: never negative; a drop (meter replaced) starts a new series. */
+export function totalDelta(prev: number | null, cur: number): number {
+  if (prev === null) return 0;
+  return cur >= prev ? cur - prev : 0;
+}
+
+/** Delta of a daily counter: a drop is the midnight reset, so the new value is the day's energy so far. */
+export function dailyDelta(prev: number | null, cur: number): number {
+  if (prev === null) return 0;
+  return cur >= prev ? cur - prev : cur;
+}
+
+export function nullVec(n: number): Vec {
+  return new Array<number | null>(n).fill(null);
+}
+
+/** A snapshot's counter values, in COUNTER_FIELDS order. */
+export function counterValues(s: Snapshot): Vec {
+  return COUNTER_FIELDS.map((f) => s[f]);
+}
+
+/** A snapshot's POWER_FIELDS values. */
+export function powerValues(s: Snapshot): Vec {
+  return POWER_FIELDS.map((f) => s[f]);
+}
+
+/**
+ * One step of the series: the deltas of a reading with counter `values`, given the last known value
+ * of every counter before it (`known`). Returns deltas (ENERGY_KEYS order) and the carry to store
+ * (for every counter the reading lacks: the last known value), and updates `known` in place.
+ */
+export function step(known: Vec, values: Vec): { delta: Vec; carry: Vec } {
+  const delta: Vec = new Array<number | null>(SOURCES.length);
+  for (let e = 0; e < SOURCES.length; e++) {
+    const src = SOURCES[e]!;
+    const cur = values[src.total] ?? null;
+    if (cur !== null) {
+      delta[e] = totalDelta(known[src.total] ?? null, cur);
+      continue;
+    }
+    const daily = src.daily === null ? null : (values[src.daily] ?? null);
+    delta[e] = daily === null || src.daily === null ? null : dailyDelta(known[src.daily] ?? null, daily);
+  }
+  const carry: Vec = new Array<number | null>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? null;
+    if (v === null) carry[i] = known[i] ?? null;
+    else {
+      carry[i] = null;
+      known[i] = v;
+    }
+  }
+  return { delta, carry };
+}
+
+/** The last known value of every counter at (and including) a stored row. */
+export function knownAfter(row: { values: Vec; carry: Vec }): Vec {
+  return row.values.map((v, i) => v ?? row.carry[i] ?? null);
+}
+
+function sameVec(a: Vec, b: Vec): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if ((a[i] ?? null) !== (b[i] ?? null)) return false;
+  return true;
+}
+
+/** The aggregation state of a raw row already stored. */
+export interface StoredRow {
+  t: number;
+  /** Counter values, COUNTER_FIELDS order. */
+  values: Vec;
+  /** Stored carry, COUNTER_FIELDS order. */
+  carry: Vec;
+  /** Stored deltas, ENERGY_KEYS order. */
+  delta: Vec;
+}
+
+export interface PlanInput {
+  /** Last known counter values before the first incoming reading (from the previous raw row). */
+  prevKnown: Vec | null;
+  /** Stored rows with first ≤ t ≤ last of the incoming readings, sorted by time. */
+  existing: StoredRow[];
+  /** Stored rows after the last incoming reading, sorted by time (a page). */
+  next: StoredRow[];
+  /** Whether `next` holds every stored row after the incoming ones. */
+  nextIsAll: boolean;
+  /** Incoming readings, sorted by time with no duplicate time (see `dedupeSorted`). */
+  incoming: { t: number; values: Vec; powers: Vec }[];
+}
+
+/** What one row adds to the buckets holding it. */
+export interface RowChange {
+  t: number;
+  /** 1 for a new reading, 0 for a stored one whose deltas changed. */
+  samples: 0 | 1;
+  /** Energy to add (new reading: its deltas; changed row: new − old); null adds nothing. */
+  energy: Vec;
+  /** POWER_FIELDS values of a new reading (null for a changed row). */
+  powers: Vec | null;
+}
+
+export interface Plan {
+  /** For each incoming reading (same index): its carry and deltas, or null when its time is stored already. */
+  fresh: ({ carry: Vec; delta: Vec } | null)[];
+  inserted: number;
+  /** Stored rows whose carry or deltas change. */
+  updates: { t: number; carry: Vec; delta: Vec }[];
+  /** What every new row and every changed stored row adds to its buckets, in time order. */
+  changes: RowChange[];
+  /** True when `next` ran out before the series converged: fetch more rows and plan again. */
+  incomplete: boolean;
+}
+
+/** Sorts readings by time and drops repeated times (the first wins). Returns the kept ones. */
+export function dedupeSorted<T extends { t: number }>(rows: T[]): T[] {
+  const sorted = rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.t - b.r.t || a.i - b.i)
+    .map((x) => x.r);
+  const out: T[] = [];
+  for (const r of sorted) if (out.length === 0 || out[out.length - 1]!.t !== r.t) out.push(r);
+  return out;
+}
+
+/**
+ * Merges incoming readings into the stored series and recomputes every delta they affect: their
+ * own, and those of the stored rows after each (up to the point where the carried state is the same
+ * as before). Rows already stored at an incoming time win (the incoming one is a duplicate).
+ */
+export function planInsert(input: PlanInput): Plan {
+  const n = COUNTER_FIELDS.length;
+  const known = input.prevKnown ? input.prevKnown.slice() : nullVec(n);
+  const fresh: Plan['fresh'] = new Array(input.incoming.length).fill(null);
+  const updates: Plan['updates'] = [];
+  const changes: RowChange[] = [];
+  let inserted = 0;
+
+  const restate = (row: StoredRow): void => {
+    const { delta, carry } = step(known, row.values);
+    if (sameVec(delta, row.delta) && sameVec(carry, row.carry)) return;
+    updates.push({ t: row.t, carry, delta });
+    const energy: Vec = delta.map((d, e) => {
+      const old = row.delta[e] ?? null;
+      if (d === null || old === null || d === old) return null;
+      return d - old;
+    });
+    if (energy.some((x) => x !== null)) changes.push({ t: row.t, samples: 0, energy, powers: null });
+  };
+
+  // Merge incoming and stored rows in [first, last].
+  let e = 0;
+  const ex = input.existing;
+  for (let i = 0; i < input.incoming.length; i++) {
+    const inc = input.incoming[i]!;
+    while (e < ex.length && ex[e]!.t < inc.t) restate(ex[e++]!);
+    if (e < ex.length && ex[e]!.t === inc.t) {
+      restate(ex[e++]!);
+      continue; // duplicate: the stored row wins
+    }
+    const st = step(known, inc.values);
+    fresh[i] = st;
+    changes.push({ t: inc.t, samples: 1, energy: st.delta, powers: inc.powers });
+    inserted++;
+  }
+  while (e < ex.length) restate(ex[e++]!);
+
+  // Stored rows after the batch: recompute while the state entering them differs from before.
+  let oldKnown: Vec =
+    ex.length > 0 ? knownAfter(ex[ex.length - 1]!) : input.prevKnown ? input.prevKnown.slice() : nullVec(n);
+  let converged = sameVec(known, oldKnown);
+  for (const row of input.next) {
+    if (converged) break;
+    restate(row);
+    oldKnown = knownAfter(row);
+    converged = sameVec(known, oldKnown);
+  }
+  return { fresh, inserted, updates, changes, incomplete: !converged && !input.nextIsAll };
+}
+
+// ----------------------------------------------------------------------------------------------
+// Buckets
+
+export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
+export const ROLLUP_RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'];
+
+const FIXED_MS: Partial<Record<Resolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
+
+interface LocalDay {
+  start: number;
+  end: number;
+  week: number;
+  month: number;
+}
+
+/**
+ * Bucket boundaries. 1-minute, 15-minute and hourly buckets are UTC-aligned instants (15-minute ones
+ * are clock quarters in local time too for every zone whose offset is a whole number of quarter
+ * hours, e.g. Europe/Brussels). Daily, weekly (ISO weeks, from Monday) and monthly buckets start at
+ * local midnight in `timezone`, so a day lasts 23, 24 or 25 hours.
+ */
+export class BucketCalendar {
+  readonly timezone: string;
+  private last: LocalDay | null = null;
+
+  constructor(timezone: string) {
+    if (!DateTime.now().setZone(timezone).isValid) throw new ConfigError(`timezone: unknown time zone '${timezone}'`);
+    this.timezone = timezone;
+  }
+
+  private day(t: number): LocalDay {
+    const l = this.last;
+    if (l && t >= l.start && t < l.end) return l;
+    const dt = DateTime.fromMillis(t, { zone: this.timezone }).startOf('day');
+    const d: LocalDay = {
+      start: dt.toMillis(),
+      end: dt.plus({ days: 1 }).startOf('day').toMillis(),
+      week: dt.startOf('week').toMillis(),
+      month: dt.startOf('month').toMillis(),
+    };
+    this.last = d;
+    return d;
+  }
+
+  /** Start (ms) of the bucket holding instant `t`. */
+  start(res: Resolution, t: number): number {
+    const fixed = FIXED_MS[res];
+    if (fixed !== undefined) return Math.floor(t / fixed) * fixed;
+    const d = this.day(t);
+    if (res === 'daily') return d.start;
+    if (res === 'weekly') return d.week;
+    return d.month;
+  }
+
+  /** End (ms, exclusive) of the bucket starting at `start`. */
+  end(res: Resolution, start: number): number {
+    const fixed = FIXED_MS[res];
+    if (fixed !== undefined) return start + fixed;
+    const dt = DateTime.fromMillis(start, { zone: this.timezone });
+    const next =
+      res === 'daily' ? dt.plus({ days: 1 }) : res === 'weekly' ? dt.plus({ weeks: 1 }) : dt.plus({ months: 1 });
+    return next.startOf('day').toMillis();
+  }
+}
+
+/** The additive content of one rollup bucket (what the rollup tables store). */
+export interface RollupRow {
+  start: number;
+  samples: number;
+  /** ENERGY_KEYS order; null while no reading had the counter. */
+  energy: Vec;
+  /** POWER_FIELDS order: sums (0 when count is 0) and counts. */
+  sums: number[];
+  counts: number[];
+  /** MAX_POWER_FIELDS order. */
+  max: Vec;
+}
+
+export function emptyRollup(start: number): RollupRow {
+  return {
+    start,
+    samples: 0,
+    energy: nullVec(ENERGY_KEYS.length),
+    sums: new Array<number>(POWER_FIELDS.length).fill(0),
+    counts: new Array<number>(POWER_FIELDS.length).fill(0),
+    max: nullVec(MAX_POWER_FIELDS.length),
+  };
+}
+
+const MAX_INDEX = MAX_POWER_FIELDS.map((f) => POWER_FIELDS.indexOf(f));
+
+/** Adds a row change into a bucket (in place). */
+export function addChange(b: RollupRow, c: RowChange): void {
+  b.samples += c.samples;
+  for (let e = 0; e < c.energy.length; e++) {
+    const v = c.energy[e] ?? null;
+    if (v !== null) b.energy[e] = (b.energy[e] ?? 0) + v;
+  }
+  if (c.powers) {
+    for (let p = 0; p < c.powers.length; p++) {
+      const v = c.powers[p] ?? null;
+      if (v === null) continue;
+      b.sums[p] = (b.sums[p] ?? 0) + v;
+      b.counts[p] = (b.counts[p] ?? 0) + 1;
+    }
+    for (let m = 0; m < MAX_INDEX.length; m++) {
+      const v = c.powers[MAX_INDEX[m]!] ?? null;
+      const cur = b.max[m] ?? null;
+      if (v !== null && (cur === null || v > cur)) b.max[m] = v;
+    }
+  }
+}
+
+/** Merges bucket `add` into `into` (same bucket start), as the rollup tables' upserts do. */
+export function mergeRollup(into: RollupRow, add: RollupRow): void {
+  into.samples += add.samples;
+  for (let e = 0; e < add.energy.length; e++) {
+    const v = add.energy[e] ?? null;
+    if (v !== null) into.energy[e] = (into.energy[e] ?? 0) + v;
+  }
+  for (let p = 0; p < add.sums.length; p++) {
+    into.sums[p] = (into.sums[p] ?? 0) + (add.sums[p] ?? 0);
+    into.counts[p] = (into.counts[p] ?? 0) + (add.counts[p] ?? 0);
+  }
+  for (let m = 0; m < add.max.length; m++) {
+    const v = add.max[m] ?? null;
+    const cur = into.max[m] ?? null;
+    if (v !== null && (cur === null || v > cur)) into.max[m] = v;
+  }
+}
+
+/** Groups row changes into the buckets of every resolution: what to add to each rollup table. */
+export function rollupChanges(
+  changes: readonly RowChange[],
+  calendar: BucketCalendar,
+  resolutions: readonly Resolution[] = ROLLUP_RESOLUTIONS,
+): Map<Resolution, RollupRow[]> {
+  const out = new Map<Resolution, RollupRow[]>();
+  for (const res of resolutions) {
+    const byStart = new Map<number, RollupRow>();
+    for (const c of changes) {
+      const s = calendar.start(res, c.t);
+      let b = byStart.get(s);
+      if (!b) {
+        b = emptyRollup(s);
+        byStart.set(s, b);
+      }
+      addChange(b, c);
+    }
+    out.set(
+      res,
+      [...byStart.values()].sort((a, b) => a.start - b.start),
+    );
+  }
+  return out;
+}
+
+/** One bucket as the Store interface returns it (same shape as `Bucket` in server/store/types.ts). */
+export interface BucketValues {
+  start: Date;
+  end: Date;
+  samples: number;
+  import_kwh: number | null;
+  import_t1_kwh: number | null;
+  import_t2_kwh: number | null;
+  export_kwh: number | null;
+  export_t1_kwh: number | null;
+  export_t2_kwh: number | null;
+  pv_kwh: number | null;
+  battery_charge_kwh: number | null;
+  battery_discharge_kwh: number | null;
+  gas_m3: number | null;
+  water_m3: number | null;
+  avg_grid_power_w: number | null;
+  max_grid_power_w: number | null;
+  avg_pv_power_w: number | null;
+  max_pv_power_w: number | null;
+  avg_load_power_w: number | null;
+  max_load_power_w: number | null;
+  avg_battery_power_w: number | null;
+  avg_battery_soc_pct: number | null;
+}
+
+/** Energy rounded to 1e-9 (µWh): hides float noise, far below the Wh. */
+function kwh(x: number | null | undefined): number | null {
+  if (x === null || x === undefined) return null;
+  return Math.round(x * 1e9) / 1e9;
+}
+
+function plus(a: number | null, b: number | null): number | null {
+  if (a === null && b === null) return null;
+  return kwh((a ?? 0) + (b ?? 0));
+}
+
+function avg(sum: number | undefined, count: number | undefined): number | null {
+  return count && count > 0 ? (sum ?? 0) / count : null;
+}
+
+export function toBucket(row: RollupRow, res: Resolution, calendar: BucketCalendar): BucketValues {
+  const en = row.energy.map(kwh);
+  const [it1, it2, et1, et2, pv, bc, bd, gas, water] = en;
+  const [gs, ps, ls, bs, ss] = row.sums;
+  const [gn, pn, ln, bn, sn] = row.counts;
+  return {
+    start: new Date(row.start),
+    end: new Date(calendar.end(res, row.start)),
+    samples: row.samples,
+    import_kwh: plus(it1 ?? null, it2 ?? null),
+    import_t1_kwh: it1 ?? null,
+    import_t2_kwh: it2 ?? null,
+    export_kwh: plus(et1 ?? null, et2 ?? null),
+    export_t1_kwh: et1 ?? null,
+    export_t2_kwh: et2 ?? null,
+    pv_kwh: pv ?? null,
+    battery_charge_kwh: bc ?? null,
+    battery_discharge_kwh: bd ?? null,
+    gas_m3: gas ?? null,
+    water_m3: water ?? null,
+    avg_grid_power_w: avg(gs, gn),
+    max_grid_power_w: row.max[0] ?? null,
+    avg_pv_power_w: avg(ps, pn),
+    max_pv_power_w: row.max[1] ?? null,
+    avg_load_power_w: avg(ls, ln),
+    max_load_power_w: row.max[2] ?? null,
+    avg_battery_power_w: avg(bs, bn),
+    avg_battery_soc_pct: avg(ss, sn),
+  };
+}

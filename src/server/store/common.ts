@@ -1,0 +1,178 @@
+/**
+ * What the SQLite and PostgreSQL stores share: column names, row ↔ snapshot conversion, the batch
+ * preparation (dedupe, plan) and the ack watermark walk. The maths lives in core/aggregate.ts.
+ */
+import {
+  COUNTER_FIELDS,
+  counterValues,
+  dedupeSorted,
+  ENERGY_KEYS,
+  MAX_POWER_FIELDS,
+  POWER_FIELDS,
+  powerValues,
+  type Resolution,
+  type RollupRow,
+  type StoredRow,
+  type Vec,
+} from '../../core/aggregate.js';
+import { KwartierError } from '../../core/errors.js';
+import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot } from '../../core/snapshot.js';
+import type { InsertBatch } from './types.js';
+
+export const CARRY_COLUMNS = COUNTER_FIELDS.map((f) => `carry_${f}`);
+export const DELTA_COLUMNS = ENERGY_KEYS.map((k) => `delta_${k}`);
+/** Raw reading columns besides time and device_id, in insert order. */
+export const VALUE_COLUMNS: readonly string[] = [...SNAPSHOT_NUMERIC_FIELDS, ...SNAPSHOT_TEXT_FIELDS, 'stale_sources'];
+export const NUMERIC_COUNT = SNAPSHOT_NUMERIC_FIELDS.length;
+
+/** Rollup table columns besides device_id and bucket, in this order. */
+export const ROLLUP_SUM_COLUMNS = POWER_FIELDS.map((f) => `sum_${f}`);
+export const ROLLUP_N_COLUMNS = POWER_FIELDS.map((f) => `n_${f}`);
+export const ROLLUP_MAX_COLUMNS = MAX_POWER_FIELDS.map((f) => `max_${f}`);
+export const ROLLUP_COLUMNS: readonly string[] = [
+  'samples',
+  ...ENERGY_KEYS,
+  ...ROLLUP_SUM_COLUMNS,
+  ...ROLLUP_N_COLUMNS,
+  ...ROLLUP_MAX_COLUMNS,
+];
+
+export const ROLLUP_TABLES: Record<Resolution, string> = {
+  '1min': 'energy_1min',
+  '15min': 'energy_15min',
+  hourly: 'energy_hourly',
+  daily: 'energy_daily',
+  weekly: 'energy_weekly',
+  monthly: 'energy_monthly',
+};
+
+/** The columns read back to rebuild a stored row's aggregation state. */
+export const STATE_COLUMNS: readonly string[] = [...COUNTER_FIELDS, ...CARRY_COLUMNS, ...DELTA_COLUMNS];
+
+export type DbRow = Record<string, unknown>;
+
+function num(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'number' ? v : Number(v);
+}
+
+/** A stored row's aggregation state from a row holding STATE_COLUMNS and `t` (ms). */
+export function storedRow(r: DbRow): StoredRow {
+  return {
+    t: num(r.t) ?? 0,
+    values: COUNTER_FIELDS.map((f) => num(r[f])),
+    carry: CARRY_COLUMNS.map((c) => num(r[c])),
+    delta: DELTA_COLUMNS.map((c) => num(r[c])),
+  };
+}
+
+/** A snapshot from a raw row holding `t` (ms), device_id and VALUE_COLUMNS. */
+export function snapshotFromRow(r: DbRow): Snapshot {
+  const s: Record<string, unknown> = {
+    device_id: String(r.device_id),
+    timestamp: new Date(num(r.t) ?? 0).toISOString(),
+  };
+  for (const f of SNAPSHOT_NUMERIC_FIELDS) s[f] = num(r[f]);
+  for (const f of SNAPSHOT_TEXT_FIELDS) s[f] = r[f] ?? null;
+  const stale = r.stale_sources;
+  s.stale_sources = typeof stale === 'string' && stale !== '' ? (JSON.parse(stale) as string[]) : [];
+  return s as Snapshot;
+}
+
+/** VALUE_COLUMNS of a snapshot, in order. */
+export function snapshotValues(s: Snapshot): (number | string | null)[] {
+  const out: (number | string | null)[] = [];
+  for (const f of SNAPSHOT_NUMERIC_FIELDS) out.push(s[f]);
+  for (const f of SNAPSHOT_TEXT_FIELDS) out.push(s[f]);
+  out.push(s.stale_sources.length > 0 ? JSON.stringify(s.stale_sources) : null);
+  return out;
+}
+
+export function rollupFromRow(r: DbRow, start: number): RollupRow {
+  return {
+    start,
+    samples: num(r.samples) ?? 0,
+    energy: ENERGY_KEYS.map((k) => num(r[k])),
+    sums: ROLLUP_SUM_COLUMNS.map((c) => num(r[c]) ?? 0),
+    counts: ROLLUP_N_COLUMNS.map((c) => num(r[c]) ?? 0),
+    max: ROLLUP_MAX_COLUMNS.map((c) => num(r[c])),
+  };
+}
+
+/** ROLLUP_COLUMNS values of a rollup delta, in order. */
+export function rollupValues(b: RollupRow): (number | null)[] {
+  return [b.samples, ...b.energy, ...b.sums, ...b.counts, ...b.max];
+}
+
+/** One incoming reading, ready for planning. */
+export interface Prepared {
+  t: number;
+  values: Vec;
+  powers: Vec;
+  snapshot: Snapshot;
+  seq: number | null;
+}
+
+/**
+ * Checks a batch and sorts its readings by time, dropping repeated times (counted as duplicates by
+ * the caller) and readings at or before `horizon` (older than what retention already removed).
+ */
+export function prepareBatch(batch: InsertBatch): Prepared[] {
+  const rows: Prepared[] = [];
+  for (const r of batch.readings) {
+    const t = Date.parse(r.snapshot.timestamp);
+    if (!Number.isFinite(t))
+      throw new KwartierError('store_bad_reading', `store: timestamp '${r.snapshot.timestamp}' is not a date`);
+    if (r.snapshot.device_id !== batch.deviceId)
+      throw new KwartierError(
+        'store_bad_reading',
+        `store: reading of device '${r.snapshot.device_id}' in a batch of device '${batch.deviceId}'`,
+      );
+    rows.push({
+      t,
+      values: counterValues(r.snapshot),
+      powers: powerValues(r.snapshot),
+      snapshot: r.snapshot,
+      seq: r.seq,
+    });
+  }
+  return dedupeSorted(rows);
+}
+
+/** Every seq of a batch, sorted, unique. */
+export function batchSeqs(batch: InsertBatch): number[] {
+  const s = new Set<number>();
+  for (const r of batch.readings) if (r.seq !== null) s.add(r.seq);
+  return [...s].sort((a, b) => a - b);
+}
+
+/**
+ * Advances the ack watermark through contiguous seqs: `stored` are seqs > acked stored for the
+ * outbox (sorted, a page of at most `pageSize`), `extra` the batch's own seqs (committed with it,
+ * even when a row was a duplicate). Returns the new watermark and whether another page is needed.
+ */
+export function walkAck(
+  acked: number,
+  stored: readonly number[],
+  extra: readonly number[],
+  pageSize: number,
+): { acked: number; more: boolean } {
+  const all = [...new Set([...stored, ...extra])].sort((a, b) => a - b);
+  let a = acked;
+  for (const s of all) {
+    if (s <= a) continue;
+    if (s !== a + 1) break;
+    a = s;
+  }
+  const last = stored[stored.length - 1];
+  const more = stored.length >= pageSize && last !== undefined && a >= last;
+  return { acked: a, more };
+}
+
+export const ACK_PAGE = 10_000;
+/** The first fetch of stored rows after a batch: enough to converge in practice. */
+export const NEXT_PAGE = 4;
+
+export function retentionCut(now: Date, days: number): number {
+  return now.getTime() - days * 86_400_000;
+}

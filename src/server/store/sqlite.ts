@@ -1,0 +1,367 @@
+/**
+ * The SQLite store (better-sqlite3, WAL): the embedded default for one home. Same tables and
+ * semantics as the PostgreSQL store; times are integer milliseconds since the epoch (UTC).
+ * The driver is synchronous; every method runs to completion inside the returned promise.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  BucketCalendar,
+  COUNTER_FIELDS,
+  ENERGY_KEYS,
+  knownAfter,
+  planInsert,
+  ROLLUP_RESOLUTIONS,
+  rollupChanges,
+  type StoredRow,
+  toBucket,
+  type Vec,
+} from '../../core/aggregate.js';
+import { ConfigError, KwartierError } from '../../core/errors.js';
+import type { Snapshot } from '../../core/snapshot.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import {
+  ACK_PAGE,
+  batchSeqs,
+  CARRY_COLUMNS,
+  type DbRow,
+  DELTA_COLUMNS,
+  NEXT_PAGE,
+  NUMERIC_COUNT,
+  type Prepared,
+  prepareBatch,
+  ROLLUP_COLUMNS,
+  ROLLUP_MAX_COLUMNS,
+  ROLLUP_TABLES,
+  retentionCut,
+  rollupFromRow,
+  rollupValues,
+  STATE_COLUMNS,
+  snapshotFromRow,
+  snapshotValues,
+  storedRow,
+  VALUE_COLUMNS,
+  walkAck,
+} from './common.js';
+import type { Bucket, DeadLetter, InsertBatch, InsertResult, Resolution, Store, StoreOptions } from './types.js';
+
+const SCHEMA_VERSION = '1';
+
+export interface SqliteStoreOptions extends StoreOptions {
+  logger?: Logger;
+  /** busy_timeout in ms (another process holding the write lock). Default 10 000. */
+  busyTimeoutMs?: number;
+}
+
+const ENERGY_COLS: readonly string[] = ENERGY_KEYS;
+
+function ddl(): string {
+  const raw = [
+    'device_id TEXT NOT NULL',
+    'time INTEGER NOT NULL',
+    'seq INTEGER',
+    'outbox_id TEXT',
+    'received_at INTEGER NOT NULL',
+    ...VALUE_COLUMNS.map((c, i) => `${c} ${i < NUMERIC_COUNT ? 'REAL' : 'TEXT'}`),
+    ...CARRY_COLUMNS.map((c) => `${c} REAL`),
+    ...DELTA_COLUMNS.map((c) => `${c} REAL`),
+    'PRIMARY KEY (device_id, time)',
+  ];
+  const rollup = (name: string): string =>
+    `CREATE TABLE IF NOT EXISTS ${name} (device_id TEXT NOT NULL, bucket INTEGER NOT NULL, ` +
+    ROLLUP_COLUMNS.map((c) =>
+      c === 'samples' || c.startsWith('n_') ? `${c} INTEGER NOT NULL DEFAULT 0` : `${c} REAL`,
+    ).join(', ') +
+    ', PRIMARY KEY (device_id, bucket)) WITHOUT ROWID;';
+  return [
+    'CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);',
+    `CREATE TABLE IF NOT EXISTS energy_readings (${raw.join(', ')});`,
+    'CREATE INDEX IF NOT EXISTS energy_readings_outbox_seq ON energy_readings (device_id, outbox_id, seq) WHERE seq IS NOT NULL;',
+    ...Object.values(ROLLUP_TABLES).map(rollup),
+    'CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL);',
+    `CREATE TABLE IF NOT EXISTS device_carry (device_id TEXT PRIMARY KEY, time INTEGER NOT NULL, ${COUNTER_FIELDS.map((c) => `${c} REAL`).join(', ')});`,
+    'CREATE TABLE IF NOT EXISTS device_acks (device_id TEXT NOT NULL, outbox_id TEXT NOT NULL, acked_seq INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (device_id, outbox_id));',
+    'CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, topic TEXT NOT NULL, device_id TEXT, reason TEXT NOT NULL, payload TEXT NOT NULL);',
+  ].join('\n');
+}
+
+const STATE_SELECT = `time AS t, ${STATE_COLUMNS.join(', ')}`;
+const RAW_SELECT = `device_id, time AS t, ${VALUE_COLUMNS.join(', ')}`;
+
+class SqliteStore implements Store {
+  private db: Database.Database | null = null;
+  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly calendar: BucketCalendar;
+  private readonly retentionDays: number;
+  private readonly log: Logger;
+  private migrated = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly opts: SqliteStoreOptions,
+  ) {
+    this.calendar = new BucketCalendar(opts.timezone);
+    this.retentionDays = opts.rawRetentionDays ?? 7;
+    this.log = opts.logger ?? createLogger('store', { type: 'sqlite' });
+  }
+
+  private conn(): Database.Database {
+    if (this.db) return this.db;
+    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    const db = new Database(this.path, { timeout: this.opts.busyTimeoutMs ?? 10_000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    this.db = db;
+    return db;
+  }
+
+  private requireMigrated(): void {
+    if (!this.migrated) throw new KwartierError('store_not_migrated', 'store: call migrate() before using the store');
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      this.requireMigrated();
+      s = this.conn().prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  async migrate(): Promise<void> {
+    const db = this.conn();
+    db.exec(ddl());
+    const tz = db.prepare('SELECT value FROM kw_meta WHERE key = ?').get('timezone') as { value: string } | undefined;
+    if (tz && tz.value !== this.calendar.timezone)
+      throw new ConfigError(
+        `timezone: the store's aggregates were computed for '${tz.value}', not '${this.calendar.timezone}'`,
+      );
+    const put = db.prepare(
+      'INSERT INTO kw_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    put.run('timezone', this.calendar.timezone);
+    put.run('schema_version', SCHEMA_VERSION);
+    this.migrated = true;
+    this.log.debug({ path: this.path }, 'sqlite store ready');
+  }
+
+  async insert(batch: InsertBatch): Promise<InsertResult> {
+    const [r] = await this.insertMany([batch]);
+    return r!;
+  }
+
+  async insertMany(batches: InsertBatch[]): Promise<InsertResult[]> {
+    this.requireMigrated();
+    const tx = this.conn().transaction((bs: InsertBatch[]) => bs.map((b) => this.insertOne(b)));
+    return tx.immediate(batches);
+  }
+
+  private insertOne(batch: InsertBatch): InsertResult {
+    const dev = batch.deviceId;
+    let rows = prepareBatch(batch);
+    const horizon = this.stmt(
+      `SELECT time AS t, ${COUNTER_FIELDS.join(', ')} FROM device_carry WHERE device_id = ?`,
+    ).get(dev) as DbRow | undefined;
+    if (horizon) rows = rows.filter((r) => r.t > Number(horizon.t));
+    let inserted = 0;
+    if (rows.length > 0) inserted = this.writeRows(dev, batch, rows, horizon);
+    const ackedSeq = batch.outboxId === null ? null : this.advanceAck(batch);
+    return { inserted, duplicates: batch.readings.length - inserted, ackedSeq };
+  }
+
+  private writeRows(dev: string, batch: InsertBatch, rows: Prepared[], horizon: DbRow | undefined): number {
+    const first = rows[0]!.t;
+    const last = rows[rows.length - 1]!.t;
+    const prev = this.stmt(
+      `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time < ? ORDER BY time DESC LIMIT 1`,
+    ).get(dev, first) as DbRow | undefined;
+    const prevKnown: Vec | null = prev
+      ? knownAfter(storedRow(prev))
+      : horizon
+        ? COUNTER_FIELDS.map((f) => (horizon[f] as number | null) ?? null)
+        : null;
+    const existing = (
+      this.stmt(
+        `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time >= ? AND time <= ? ORDER BY time`,
+      ).all(dev, first, last) as DbRow[]
+    ).map(storedRow);
+    const nextPage = (limit: number): StoredRow[] =>
+      (
+        this.stmt(
+          `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time > ? ORDER BY time LIMIT ?`,
+        ).all(dev, last, limit) as DbRow[]
+      ).map(storedRow);
+    let next = nextPage(NEXT_PAGE);
+    const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
+    let plan = planInsert({ prevKnown, existing, next, nextIsAll: next.length < NEXT_PAGE, incoming });
+    if (plan.incomplete) {
+      next = nextPage(-1);
+      plan = planInsert({ prevKnown, existing, next, nextIsAll: true, incoming });
+    }
+    if (plan.inserted === 0) return 0;
+
+    const now = Date.now();
+    const ins = this.stmt(
+      `INSERT INTO energy_readings (device_id, time, seq, outbox_id, received_at, ${[...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS].join(', ')}) ` +
+        `VALUES (${new Array(5 + VALUE_COLUMNS.length + CARRY_COLUMNS.length + DELTA_COLUMNS.length).fill('?').join(', ')}) ` +
+        'ON CONFLICT (device_id, time) DO NOTHING',
+    );
+    let n = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const f = plan.fresh[i];
+      if (!f) continue;
+      const r = rows[i]!;
+      const seq = batch.outboxId === null ? null : r.seq;
+      const res = ins.run(dev, r.t, seq, batch.outboxId, now, ...snapshotValues(r.snapshot), ...f.carry, ...f.delta);
+      n += res.changes;
+    }
+    if (n !== plan.inserted)
+      throw new KwartierError('store_conflict', `store: concurrent write for device '${dev}'`, { retriable: true });
+
+    if (plan.updates.length > 0) {
+      const upd = this.stmt(
+        `UPDATE energy_readings SET ${[...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `${c} = ?`).join(', ')} WHERE device_id = ? AND time = ?`,
+      );
+      for (const u of plan.updates) upd.run(...u.carry, ...u.delta, dev, u.t);
+    }
+
+    for (const [res, buckets] of rollupChanges(plan.changes, this.calendar, ROLLUP_RESOLUTIONS)) {
+      const up = this.stmt(upsertRollupSql(ROLLUP_TABLES[res]));
+      for (const b of buckets) up.run(dev, b.start, ...rollupValues(b));
+    }
+
+    this.stmt(
+      'INSERT INTO devices (device_id, first_time, last_time) VALUES (?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET ' +
+        'first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)',
+    ).run(dev, first, last);
+    return n;
+  }
+
+  private advanceAck(batch: InsertBatch): number {
+    const dev = batch.deviceId;
+    const outbox = batch.outboxId!;
+    const cur = this.stmt('SELECT acked_seq FROM device_acks WHERE device_id = ? AND outbox_id = ?').get(dev, outbox) as
+      | { acked_seq: number }
+      | undefined;
+    let acked = Math.max(cur?.acked_seq ?? 0, batch.floorSeq === null ? 0 : batch.floorSeq - 1);
+    const extra = batchSeqs(batch);
+    const page = this.stmt(
+      'SELECT DISTINCT seq FROM energy_readings WHERE device_id = ? AND outbox_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ).pluck();
+    for (;;) {
+      const stored = page.all(dev, outbox, acked, ACK_PAGE) as number[];
+      const w = walkAck(acked, stored, extra, ACK_PAGE);
+      acked = w.acked;
+      if (!w.more) break;
+    }
+    this.stmt(
+      'INSERT INTO device_acks (device_id, outbox_id, acked_seq, updated_at) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = max(acked_seq, excluded.acked_seq), updated_at = excluded.updated_at',
+    ).run(dev, outbox, acked, Date.now());
+    return acked;
+  }
+
+  async ackedSeq(deviceId: string, outboxId: string): Promise<number | null> {
+    const r = this.stmt('SELECT acked_seq FROM device_acks WHERE device_id = ? AND outbox_id = ?').get(
+      deviceId,
+      outboxId,
+    ) as { acked_seq: number } | undefined;
+    return r ? r.acked_seq : null;
+  }
+
+  async addDeadLetter(letter: DeadLetter): Promise<void> {
+    this.stmt('INSERT INTO dead_letters (received_at, topic, device_id, reason, payload) VALUES (?, ?, ?, ?, ?)').run(
+      Date.now(),
+      letter.topic,
+      letter.deviceId,
+      letter.reason,
+      letter.payload,
+    );
+  }
+
+  async deadLetterCount(): Promise<number> {
+    return this.stmt('SELECT count(*) FROM dead_letters').pluck().get() as number;
+  }
+
+  async latest(deviceId: string): Promise<Snapshot | null> {
+    const r = this.stmt(`SELECT ${RAW_SELECT} FROM energy_readings WHERE device_id = ? ORDER BY time DESC LIMIT 1`).get(
+      deviceId,
+    ) as DbRow | undefined;
+    return r ? snapshotFromRow(r) : null;
+  }
+
+  async raw(deviceId: string, start: Date, end: Date, limit = 100_000): Promise<Snapshot[]> {
+    const rows = this.stmt(
+      `SELECT ${RAW_SELECT} FROM energy_readings WHERE device_id = ? AND time >= ? AND time < ? ORDER BY time LIMIT ?`,
+    ).all(deviceId, start.getTime(), end.getTime(), limit) as DbRow[];
+    return rows.map(snapshotFromRow);
+  }
+
+  async buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]> {
+    const table = ROLLUP_TABLES[resolution];
+    if (!table) throw new KwartierError('store_bad_resolution', `store: unknown resolution '${String(resolution)}'`);
+    const rows = this.stmt(
+      `SELECT bucket, ${ROLLUP_COLUMNS.join(', ')} FROM ${table} WHERE device_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
+    ).all(deviceId, start.getTime(), end.getTime()) as DbRow[];
+    return rows.map((r) => toBucket(rollupFromRow(r, Number(r.bucket)), resolution, this.calendar));
+  }
+
+  async devices(): Promise<string[]> {
+    return this.stmt('SELECT device_id FROM devices ORDER BY device_id').pluck().all() as string[];
+  }
+
+  async applyRetention(now: Date = new Date()): Promise<{ deleted: number }> {
+    const cut = retentionCut(now, this.retentionDays);
+    const devices = await this.devices();
+    const tx = this.conn().transaction(() => {
+      let deleted = 0;
+      for (const dev of devices) {
+        const last = this.stmt(
+          `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time < ? ORDER BY time DESC LIMIT 1`,
+        ).get(dev, cut) as DbRow | undefined;
+        if (!last) continue;
+        const known = knownAfter(storedRow(last));
+        this.stmt(
+          `INSERT INTO device_carry (device_id, time, ${COUNTER_FIELDS.join(', ')}) VALUES (?, ?, ${COUNTER_FIELDS.map(() => '?').join(', ')}) ` +
+            `ON CONFLICT (device_id) DO UPDATE SET time = excluded.time, ${COUNTER_FIELDS.map((c) => `${c} = excluded.${c}`).join(', ')} ` +
+            'WHERE excluded.time > device_carry.time',
+        ).run(dev, Number(last.t), ...known);
+        deleted += this.stmt('DELETE FROM energy_readings WHERE device_id = ? AND time < ?').run(dev, cut).changes;
+      }
+      return deleted;
+    });
+    const deleted = tx.immediate();
+    if (deleted > 0)
+      this.log.info({ deleted, before: new Date(cut).toISOString() }, 'raw readings removed by retention');
+    return { deleted };
+  }
+
+  async close(): Promise<void> {
+    this.stmts.clear();
+    this.db?.close();
+    this.db = null;
+    this.migrated = false;
+  }
+}
+
+/** Adds a rollup delta to a bucket: sums and counts add up, maxima take the greater. */
+function upsertRollupSql(table: string): string {
+  const set = ROLLUP_COLUMNS.map((c) => {
+    if (ROLLUP_MAX_COLUMNS.includes(c)) return `${c} = coalesce(max(${c}, excluded.${c}), ${c}, excluded.${c})`;
+    if (ENERGY_COLS.includes(c))
+      return `${c} = CASE WHEN excluded.${c} IS NULL THEN ${c} ELSE coalesce(${c}, 0) + excluded.${c} END`;
+    return `${c} = ${c} + excluded.${c}`;
+  });
+  return (
+    `INSERT INTO ${table} (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')}) VALUES (?, ?, ${ROLLUP_COLUMNS.map(() => '?').join(', ')}) ` +
+    `ON CONFLICT (device_id, bucket) DO UPDATE SET ${set.join(', ')}`
+  );
+}
+
+/** The SQLite store at `path` (a file; created with its directory when missing; ':memory:' for tests). */
+export function createSqliteStore(path: string, opts: SqliteStoreOptions): Store {
+  return new SqliteStore(path, opts);
+}

@@ -13,7 +13,26 @@ export const SungrowConfigSchema = Type.Object(
     timeout_ms: Type.Integer({ default: 3000, minimum: 100, maximum: 60_000 }),
     /** Wait after connecting before the first request (WiNet-S needs a moment). */
     connect_delay_ms: Type.Integer({ default: 1000, minimum: 0, maximum: 60_000 }),
+    // ---- optional tuning (defaults in SUNGROW_DEFAULTS) ----
+    /** Most registers in one request (default 100; the Modbus limit is 125). */
+    max_registers_per_request: Type.Optional(Type.Integer({ minimum: 1, maximum: 125 })),
+    /** Most unused registers one request may span between two table rows (default 16; 0 = only touching rows). */
+    max_gap_registers: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    /** An unsupported register (exception 2, or not-available markers) is tried again after this (default 3600). */
+    retry_unsupported_s: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+    /** Reconnect backoff: first delay window and cap (defaults 1000 and 60000; full jitter). */
+    reconnect_base_ms: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
+    reconnect_max_ms: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
   },
   { additionalProperties: false },
 );
 export type SungrowConfig = Static<typeof SungrowConfigSchema>;
+
+/** Defaults of the optional keys. */
+export const SUNGROW_DEFAULTS = {
+  max_registers_per_request: 100,
+  max_gap_registers: 16,
+  retry_unsupported_s: 3600,
+  reconnect_base_ms: 1000,
+  reconnect_max_ms: 60_000,
+} as const;

@@ -1,0 +1,211 @@
+/**
+ * A simulated Sungrow SH inverter: a Modbus TCP server (modbus-serial ServerTCP) on loopback that
+ * serves the one simulated home (sim/home-model.ts), ENCODED WITH THE DRIVER'S OWN REGISTER TABLE
+ * (registers.ts): the simulator is the driver's inverse, so what the driver decodes is the model.
+ * Signs as on a real SH: 5214 battery power + = discharging, 5601 meter power + = import,
+ * 13010 export power + = export.
+ *
+ * Registers that are not in the table answer 0 (or exception 2 with `unknownRegisters:
+ * 'exception'`); `unsupported` lists documented registers that answer exception 2, so the driver's
+ * "firmware does not support this" path can be exercised. Read-only: writes answer exception 1.
+ */
+import { type AddressInfo, createServer } from 'node:net';
+import { ServerTCP } from 'modbus-serial';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { encodeRow, encodeString, type RegisterFn, rowLength } from '../modbus/register-table.js';
+import type { HomeModel, HomeState } from '../sim/home-model.js';
+import { POWER_FLOW_BITS, SUNGROW_REGISTERS, type SungrowField } from './registers.js';
+
+export interface SungrowSimulatorOptions {
+  host: string;
+  /** 0 picks a free port (see the returned `port`). */
+  port: number;
+  model: HomeModel;
+  /** Unit id the server answers (default 1); requests to other ids get no answer, as on a real bus. */
+  unitId?: number;
+  log?: Logger;
+  /** Documented (doc) input register numbers that answer Modbus exception 2 (illegal data address). */
+  unsupported?: number[];
+  /** Registers not in the table: answer 0 (default) or exception 2. */
+  unknownRegisters?: 'zero' | 'exception';
+  /** Device type code served at doc 5000 (default 0x0D0F, SH5.0RS). */
+  deviceTypeCode?: number;
+  /** Serial number served at doc 4990–4999 (default 'A2300000001'). */
+  serial?: string;
+  /** The clock the model is advanced to before answering (default Date.now). */
+  now?: () => number;
+  /** Called for every read request the server answers or refuses (tests, benchmarks). */
+  onRequest?: (req: { fn: RegisterFn; address: number; count: number }) => void;
+}
+
+export interface SungrowSimulator {
+  port: number;
+  /** Read requests served so far. */
+  readonly requests: number;
+  stop(): Promise<void>;
+}
+
+/** Running state "run" (doc 13000) and EMS mode 0 "self-consumption" (holding 13050). */
+const RUNNING = 0x0040;
+const EMS_SELF_CONSUMPTION = 0;
+
+class ModbusError extends Error {
+  constructor(readonly modbusErrorCode: number) {
+    super(`Modbus exception ${modbusErrorCode}`);
+  }
+}
+
+/** What the inverter would report for the model's state, per table field (the driver's units and signs). */
+export function sungrowValues(
+  s: HomeState,
+  extra: { directDailyKwh: number; deviceTypeCode: number; serial: string },
+): Record<SungrowField, number | string | null> {
+  let flow = 0;
+  if (s.pv_w > 0) flow |= POWER_FLOW_BITS.pv_generating;
+  if (s.battery_w > 0) flow |= POWER_FLOW_BITS.battery_charging;
+  if (s.battery_w < 0) flow |= POWER_FLOW_BITS.battery_discharging;
+  if (s.load_w > 0) flow |= POWER_FLOW_BITS.load_positive;
+  if (s.grid_w < 0) flow |= POWER_FLOW_BITS.feeding_in;
+  if (s.grid_w > 0) flow |= POWER_FLOW_BITS.importing;
+  return {
+    serial: extra.serial,
+    device_type_code: extra.deviceTypeCode,
+    inverter_temp_c: s.inverter_temp_c,
+    mppt1_voltage_v: s.mppt1_voltage_v,
+    mppt1_current_a: s.mppt1_current_a,
+    mppt2_voltage_v: s.mppt2_voltage_v,
+    mppt2_current_a: s.mppt2_current_a,
+    pv_power_w: s.pv_w,
+    pv_daily_kwh: s.pv_daily_kwh,
+    pv_total_kwh: s.pv_total_kwh,
+    // + charging here; the table row negates it onto the wire (5214: + = discharging).
+    battery_power_w: s.battery_w,
+    battery_soc_pct: s.battery_soc_pct,
+    battery_temp_c: s.battery_temp_c,
+    battery_daily_charge_kwh: s.battery_daily_charge_kwh,
+    battery_daily_discharge_kwh: s.battery_daily_discharge_kwh,
+    battery_total_charge_kwh: s.battery_total_charge_kwh,
+    battery_total_discharge_kwh: s.battery_total_discharge_kwh,
+    running_state: RUNNING,
+    power_flow_bits: flow,
+    load_power_w: s.load_w,
+    inverter_grid_power_w: s.grid_w,
+    inverter_export_power_w: -s.grid_w,
+    daily_direct_consumption_kwh: extra.directDailyKwh,
+    ems_mode: EMS_SELF_CONSUMPTION,
+  };
+}
+
+/** Register images (wire address → word) of one model state. */
+interface Image {
+  at: number;
+  input: Map<number, number>;
+  holding: Map<number, number>;
+}
+
+/** A port that was free a moment ago on `host`. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Promise<SungrowSimulator> {
+  const log = opts.log ?? createLogger('sim-sungrow');
+  const now = opts.now ?? Date.now;
+  const unsupported = new Set((opts.unsupported ?? []).map((doc) => doc - 1));
+  const unknownAnswer = opts.unknownRegisters ?? 'zero';
+  const deviceTypeCode = opts.deviceTypeCode ?? 0x0d0f;
+  const serial = opts.serial ?? 'A2300000001';
+  let image: Image | null = null;
+  let requests = 0;
+  // Daily direct consumption = PV today − battery charge today − export today (exact for this
+  // model, which charges only from surplus PV). Export today is counted from the first answer or
+  // from local midnight, whichever is later; it is clamped to the load served today.
+  let exportBase: { day: number; kwh: number } | null = null;
+
+  function directDaily(s: HomeState): number {
+    const day = opts.model.localTime(s.at).day;
+    const exported = s.export_t1_kwh + s.export_t2_kwh;
+    if (!exportBase || exportBase.day !== day) exportBase = { day, kwh: exported };
+    const v = s.pv_daily_kwh - s.battery_daily_charge_kwh - (exported - exportBase.kwh);
+    return Math.min(s.load_daily_kwh, Math.max(0, v));
+  }
+
+  function render(): Image {
+    const s = opts.model.advanceTo(now());
+    if (image && image.at === s.at) return image;
+    const values = sungrowValues(s, { directDailyKwh: directDaily(s), deviceTypeCode, serial });
+    const next: Image = { at: s.at, input: new Map(), holding: new Map() };
+    for (const row of SUNGROW_REGISTERS) {
+      const v = values[row.field];
+      const words =
+        row.type === 'utf8'
+          ? encodeString(row, typeof v === 'string' ? v : null)
+          : encodeRow(row, typeof v === 'number' ? v : null);
+      const target = row.fn === 'input' ? next.input : next.holding;
+      for (let i = 0; i < rowLength(row); i++) target.set(row.wire + i, words[i] ?? 0);
+    }
+    image = next;
+    return next;
+  }
+
+  function read(fn: RegisterFn, address: number, count: number): number[] {
+    requests++;
+    opts.onRequest?.({ fn, address, count });
+    const img = render();
+    const regs = fn === 'input' ? img.input : img.holding;
+    const out: number[] = [];
+    for (let a = address; a < address + count; a++) {
+      if (fn === 'input' && unsupported.has(a)) throw new ModbusError(2);
+      const w = regs.get(a);
+      if (w === undefined && unknownAnswer === 'exception') throw new ModbusError(2);
+      out.push(w ?? 0);
+    }
+    return out;
+  }
+
+  const vector = {
+    getInputRegister: (addr: number, _unitID: number) => read('input', addr, 1)[0] ?? 0,
+    getMultipleInputRegisters: (addr: number, length: number, _unitID: number) => read('input', addr, length),
+    getHoldingRegister: (addr: number, _unitID: number) => read('holding', addr, 1)[0] ?? 0,
+    getMultipleHoldingRegisters: (addr: number, length: number, _unitID: number) => read('holding', addr, length),
+    setRegister: (_addr: number, _value: number, _unitID: number) => {
+      throw new ModbusError(1);
+    },
+    setRegisterArray: (_addr: number, _value: number[], _unitID: number) => {
+      throw new ModbusError(1);
+    },
+  };
+
+  // ServerTCP treats port 0 as "unset" and falls back to 502: pick a free port ourselves.
+  const port = opts.port === 0 ? await freePort(opts.host) : opts.port;
+  return new Promise((resolve, reject) => {
+    const server = new ServerTCP(vector, { host: opts.host, port, unitID: opts.unitId ?? 1 });
+    const onListenError = (err: Error | null) => reject(err ?? new Error('sungrow simulator: listen failed'));
+    server.once('serverError', onListenError);
+    server.on('socketError', (err: Error | null) => log.debug({ err: err?.message }, 'client socket error'));
+    server.on('error', (err: Error | null) => log.warn({ err: err?.message }, 'server error'));
+    server.once('initialized', () => {
+      server.off('serverError', onListenError);
+      server.on('serverError', (err: Error | null) => log.warn({ err: err?.message }, 'server error'));
+      const bound = port;
+      log.info({ host: opts.host, port: bound, unit_id: opts.unitId ?? 1 }, 'sungrow simulator listening');
+      resolve({
+        port: bound,
+        get requests() {
+          return requests;
+        },
+        stop: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}

@@ -14,8 +14,19 @@ export const HomeWizardConfigSchema = Type.Object(
     ca_cert: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
     /** v2 only: `websocket` (push, the default) or `rest` (polling). */
     transport: Type.Union([Type.Literal('websocket'), Type.Literal('rest')], { default: 'websocket' }),
-    /** What tariff 1 and 2 mean: be (1 = day) or nl (1 = low). Default: the edge's timezone decides. */
+    /**
+     * What tariff 1 and 2 mean: be (1 = day) or nl (1 = low). HomeWizard does not say which country the
+     * meter is in; the driver reports `be` unless this is set (see docs/homewizard.md).
+     */
     country: Type.Optional(Type.Union([Type.Literal('be'), Type.Literal('nl')])),
+    /**
+     * v2 only: the device's TLS identity, the certificate CN `appliance/<type>/<serial>` (printed by
+     * `kwartier homewizard pair`). When unset it is learnt on the first connection: the CN must have
+     * that form and carry the serial the device reports on GET /api.
+     */
+    identity: Type.Optional(Type.String({ pattern: '^appliance/[a-z0-9]+/[0-9A-Fa-f]{12}$' })),
+    /** Timeout per HTTP request, in ms (default 3000). */
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
   },
   { additionalProperties: false },
 );

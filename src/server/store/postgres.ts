@@ -1,0 +1,816 @@
+/**
+ * The PostgreSQL store, in its own schema. Two layouts behind the same tables' names:
+ *
+ * - plain PostgreSQL (the default when TimescaleDB is absent): `energy_readings` is range-partitioned
+ *   by UTC day (partitions created ahead as needed, dropped by retention), and the rollup tables
+ *   energy_1min … energy_monthly are kept up to date inside the insert transaction, set-based: the
+ *   maths (core/aggregate.ts) yields one delta row per touched bucket and one upsert per table adds
+ *   them up.
+ * - TimescaleDB (when the extension is installed or can be created): `energy_readings` is a
+ *   hypertable with a retention policy; energy_1min, energy_15min, energy_hourly and energy_daily are
+ *   continuous aggregates over the per-reading deltas, energy_weekly and energy_monthly views over
+ *   energy_daily. Written with care, but not run on the development machine (no TimescaleDB there).
+ *
+ * Writes: one transaction per insertMany(), a per-device advisory lock (the delta of a reading depends
+ * on its neighbours), one unnest() INSERT per device batch with ON CONFLICT DO NOTHING. See docs/storage.md.
+ */
+import pg from 'pg';
+import {
+  BucketCalendar,
+  COUNTER_FIELDS,
+  ENERGY_KEYS,
+  knownAfter,
+  mergeRollup,
+  planInsert,
+  ROLLUP_RESOLUTIONS,
+  type RollupRow,
+  rollupChanges,
+  type StoredRow,
+  toBucket,
+  type Vec,
+} from '../../core/aggregate.js';
+import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
+import type { Snapshot } from '../../core/snapshot.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import {
+  ACK_PAGE,
+  batchSeqs,
+  CARRY_COLUMNS,
+  type DbRow,
+  DELTA_COLUMNS,
+  NEXT_PAGE,
+  NUMERIC_COUNT,
+  type Prepared,
+  prepareBatch,
+  ROLLUP_COLUMNS,
+  ROLLUP_MAX_COLUMNS,
+  ROLLUP_N_COLUMNS,
+  ROLLUP_SUM_COLUMNS,
+  ROLLUP_TABLES,
+  retentionCut,
+  rollupFromRow,
+  rollupValues,
+  STATE_COLUMNS,
+  snapshotFromRow,
+  snapshotValues,
+  storedRow,
+  VALUE_COLUMNS,
+  walkAck,
+} from './common.js';
+import type { Bucket, DeadLetter, InsertBatch, InsertResult, Resolution, Store, StoreOptions } from './types.js';
+
+const SCHEMA_VERSION = '1';
+const DAY_MS = 86_400_000;
+
+export interface PostgresConnection {
+  connectionString: string;
+  /** Schema holding the tables (created by migrate()). Default 'kwartier'. */
+  schema?: string;
+}
+
+export interface PostgresStoreOptions extends StoreOptions {
+  logger?: Logger;
+  /** 'auto' (default): TimescaleDB when available; 'off': plain PostgreSQL; 'on': TimescaleDB or fail. */
+  timescale?: 'auto' | 'on' | 'off';
+  /** Connections in the pool. Default 4. */
+  poolSize?: number;
+  /** Server-side statement timeout, ms. Default 60 000. */
+  statementTimeoutMs?: number;
+  /** Connecting timeout, ms. Default 10 000. */
+  connectTimeoutMs?: number;
+}
+
+export type PostgresMode = 'plain' | 'timescale';
+
+const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+
+/** A PostgreSQL array literal of numbers (NULL for null), for a float8[]/bigint[] parameter. */
+function numArray(xs: readonly (number | null | undefined)[]): string {
+  let s = '{';
+  for (let i = 0; i < xs.length; i++) {
+    if (i > 0) s += ',';
+    const v = xs[i];
+    s += v === null || v === undefined ? 'NULL' : String(v);
+  }
+  return `${s}}`;
+}
+
+/** A PostgreSQL array literal of strings, for a text[] parameter. */
+function textArray(xs: readonly (string | null | undefined)[]): string {
+  let s = '{';
+  for (let i = 0; i < xs.length; i++) {
+    if (i > 0) s += ',';
+    const v = xs[i];
+    s += v === null || v === undefined ? 'NULL' : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  }
+  return `${s}}`;
+}
+
+const ms = (col: string): string => `(extract(epoch from ${col}) * 1000)::float8`;
+const ts = (expr: string): string => `(timestamptz 'epoch' + ${expr} * interval '1 millisecond')`;
+
+function partitionName(day: number): string {
+  return `energy_readings_p${new Date(day * DAY_MS).toISOString().slice(0, 10).replace(/-/g, '')}`;
+}
+
+function partitionDay(name: string): number | null {
+  const m = /^energy_readings_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+  if (!m) return null;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / DAY_MS;
+}
+
+class PostgresStore implements Store {
+  private pool: pg.Pool | null = null;
+  private readonly s: string;
+  private readonly calendar: BucketCalendar;
+  private readonly retentionDays: number;
+  private readonly log: Logger;
+  private mode: PostgresMode | null = null;
+  private readonly partitions = new Set<number>();
+  private readonly names = new Map<string, string>();
+  private readonly lockSpace: number;
+  private readonly sql: ReturnType<typeof buildSql>;
+
+  constructor(
+    private readonly conn: PostgresConnection,
+    private readonly opts: PostgresStoreOptions,
+  ) {
+    const schema = conn.schema ?? 'kwartier';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new ConfigError(`store.schema: '${schema}' must match ^[a-z_][a-z0-9_]*$ (at most 63 characters)`);
+    this.s = ident(schema);
+    this.calendar = new BucketCalendar(opts.timezone);
+    this.retentionDays = opts.rawRetentionDays ?? 7;
+    this.log = opts.logger ?? createLogger('store', { type: 'postgres', schema });
+    let h = 0;
+    for (const c of schema) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+    this.lockSpace = h;
+    this.sql = buildSql(this.s);
+  }
+
+  /** The layout in use (known after migrate()). */
+  get layout(): PostgresMode | null {
+    return this.mode;
+  }
+
+  private db(): pg.Pool {
+    if (this.pool) return this.pool;
+    const timeout = this.opts.statementTimeoutMs ?? 60_000;
+    const pool = new pg.Pool({
+      connectionString: this.conn.connectionString,
+      max: this.opts.poolSize ?? 4,
+      connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: timeout,
+      query_timeout: timeout + 5_000,
+      application_name: 'kwartier',
+    });
+    pool.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'idle PostgreSQL connection failed'));
+    this.pool = pool;
+    return pool;
+  }
+
+  private requireMigrated(): PostgresMode {
+    if (!this.mode) throw new KwartierError('store_not_migrated', 'store: call migrate() before using the store');
+    return this.mode;
+  }
+
+  /** A named (prepared) query: parsed and planned once per connection. */
+  private q(text: string, values: unknown[] = []): pg.QueryConfig {
+    let name = this.names.get(text);
+    if (!name) {
+      name = `kw${this.names.size}`;
+      this.names.set(text, name);
+    }
+    return { name, text, values };
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.db().connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1::bigint * 2)', [this.lockSpace]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.s}.kw_meta (key text PRIMARY KEY, value text NOT NULL)`);
+      const meta = new Map(
+        (await client.query<{ key: string; value: string }>(`SELECT key, value FROM ${this.s}.kw_meta`)).rows.map(
+          (r) => [r.key, r.value],
+        ),
+      );
+      const tz = meta.get('timezone');
+      if (tz && tz !== this.calendar.timezone)
+        throw new ConfigError(
+          `timezone: the store's aggregates were computed for '${tz}', not '${this.calendar.timezone}'`,
+        );
+      const mode = await this.chooseMode(client, meta.get('mode') as PostgresMode | undefined);
+      if (mode === 'timescale')
+        for (const stmt of timescaleDdl(this.s, this.calendar.timezone, this.retentionDays)) await client.query(stmt);
+      else for (const stmt of plainDdl(this.s)) await client.query(stmt);
+      for (const stmt of commonDdl(this.s)) await client.query(stmt);
+      const put = `INSERT INTO ${this.s}.kw_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+      await client.query(put, ['timezone', this.calendar.timezone]);
+      await client.query(put, ['mode', mode]);
+      await client.query(put, ['schema_version', SCHEMA_VERSION]);
+      await client.query('COMMIT');
+      this.mode = mode;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    if (this.mode === 'plain') {
+      await this.loadPartitions();
+      const today = Math.floor(Date.now() / DAY_MS);
+      await this.ensurePartitions([today, today + 1]);
+    }
+    this.log.info({ layout: this.mode }, 'PostgreSQL store ready');
+  }
+
+  private async chooseMode(client: pg.PoolClient, recorded: PostgresMode | undefined): Promise<PostgresMode> {
+    const want = this.opts.timescale ?? 'auto';
+    const r = await client.query<{ installed: string | null; available: string | null; preload: string }>(
+      `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
+              (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+              current_setting('shared_preload_libraries') AS preload`,
+    );
+    const row = r.rows[0]!;
+    const usable = (v: string | null): boolean => {
+      if (!v) return false;
+      const [maj, min] = v.split('.').map(Number);
+      return (maj ?? 0) > 2 || ((maj ?? 0) === 2 && (min ?? 0) >= 9);
+    };
+    const canTimescale = usable(row.installed) || (usable(row.available) && /\btimescaledb\b/.test(row.preload));
+    if (recorded === 'timescale') {
+      if (!canTimescale)
+        throw new ConfigError('store: this schema was created with TimescaleDB, which is not available any more');
+    }
+    if (recorded) return recorded;
+    if (want === 'off') return 'plain';
+    if (!canTimescale) {
+      if (want === 'on')
+        throw new ConfigError(
+          'store: TimescaleDB ≥ 2.9 is not available (extension not installed or not in shared_preload_libraries)',
+        );
+      return 'plain';
+    }
+    if (!row.installed) await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    return 'timescale';
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Partitions (plain layout)
+
+  private async loadPartitions(): Promise<void> {
+    const r = await this.db().query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = '${this.s}.energy_readings'::regclass`,
+    );
+    this.partitions.clear();
+    for (const { name } of r.rows) {
+      const d = partitionDay(name);
+      if (d !== null) this.partitions.add(d);
+    }
+  }
+
+  /** Creates the daily partitions (UTC days since the epoch) that do not exist yet. */
+  private async ensurePartitions(days: Iterable<number>): Promise<void> {
+    for (const day of days) {
+      if (this.partitions.has(day)) continue;
+      const from = new Date(day * DAY_MS).toISOString();
+      const to = new Date((day + 1) * DAY_MS).toISOString();
+      try {
+        await this.db().query(
+          `CREATE TABLE IF NOT EXISTS ${this.s}.${partitionName(day)} PARTITION OF ${this.s}.energy_readings FOR VALUES FROM ('${from}') TO ('${to}')`,
+        );
+      } catch (err) {
+        // Another writer created it at the same moment.
+        if ((err as { code?: string }).code !== '42P07') throw err;
+      }
+      this.partitions.add(day);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Insert
+
+  async insert(batch: InsertBatch): Promise<InsertResult> {
+    const [r] = await this.insertMany([batch]);
+    return r!;
+  }
+
+  async insertMany(batches: InsertBatch[]): Promise<InsertResult[]> {
+    const mode = this.requireMigrated();
+    const prepared = batches.map(prepareBatch);
+    if (mode === 'plain') {
+      const days = new Set<number>();
+      for (const rows of prepared) for (const r of rows) days.add(Math.floor(r.t / DAY_MS));
+      await this.ensurePartitions(days);
+    }
+    const devices = [...new Set(batches.map((b) => b.deviceId))];
+    const client = await this.db().connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        this.q(
+          `SELECT pg_advisory_xact_lock_shared($1::bigint * 2 + 1), (SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, h) FROM
+             (SELECT DISTINCT hashtext(d) AS h FROM unnest($2::text[]) AS d ORDER BY h) x) y)`,
+          [this.lockSpace, textArray(devices)],
+        ),
+      );
+      const out: InsertResult[] = [];
+      for (let i = 0; i < batches.length; i++) out.push(await this.insertOne(client, batches[i]!, prepared[i]!));
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async insertOne(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<InsertResult> {
+    let inserted = 0;
+    if (all.length > 0) inserted = await this.writeRows(client, batch, all);
+    const ackedSeq = batch.outboxId === null ? null : await this.advanceAck(client, batch);
+    return { inserted, duplicates: batch.readings.length - inserted, ackedSeq };
+  }
+
+  private async context(
+    client: pg.PoolClient,
+    dev: string,
+    first: number,
+    last: number,
+    nextLimit: number | null,
+  ): Promise<{
+    prev: StoredRow | null;
+    existing: StoredRow[];
+    next: StoredRow[];
+    carry: { t: number; known: Vec } | null;
+  }> {
+    const r = await client.query<DbRow>(
+      this.q(nextLimit === null ? this.sql.contextAll : this.sql.context, [
+        dev,
+        new Date(first).toISOString(),
+        new Date(last).toISOString(),
+        ...(nextLimit === null ? [] : [nextLimit]),
+      ]),
+    );
+    let prev: StoredRow | null = null;
+    const existing: StoredRow[] = [];
+    const next: StoredRow[] = [];
+    let carry: { t: number; known: Vec } | null = null;
+    for (const row of r.rows) {
+      const k = Number(row.k);
+      const sr = storedRow(row);
+      if (k === 0) prev = sr;
+      else if (k === 1) existing.push(sr);
+      else if (k === 2) next.push(sr);
+      else carry = { t: sr.t, known: sr.values };
+    }
+    existing.sort((a, b) => a.t - b.t);
+    next.sort((a, b) => a.t - b.t);
+    return { prev, existing, next, carry };
+  }
+
+  private async writeRows(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<number> {
+    const dev = batch.deviceId;
+    let rows = all;
+    let ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, NEXT_PAGE);
+    // Readings at or before what retention removed are not aggregated again (their neighbours are gone).
+    const horizon = ctx.carry?.t;
+    if (horizon !== undefined && rows[0]!.t <= horizon) {
+      rows = rows.filter((r) => r.t > horizon);
+      if (rows.length === 0) return 0;
+      ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, NEXT_PAGE);
+    }
+    const prevKnown = ctx.prev ? knownAfter(ctx.prev) : ctx.carry ? ctx.carry.known : null;
+    const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
+    let plan = planInsert({
+      prevKnown,
+      existing: ctx.existing,
+      next: ctx.next,
+      nextIsAll: ctx.next.length < NEXT_PAGE,
+      incoming,
+    });
+    if (plan.incomplete) {
+      const full = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, null);
+      plan = planInsert({ prevKnown, existing: ctx.existing, next: full.next, nextIsAll: true, incoming });
+    }
+    if (plan.inserted === 0) return 0;
+
+    // New rows: one INSERT … SELECT FROM unnest(arrays).
+    const cols: (number | string | null)[][] = Array.from(
+      { length: 2 + VALUE_COLUMNS.length + CARRY_COLUMNS.length + DELTA_COLUMNS.length },
+      () => [],
+    );
+    for (let i = 0; i < rows.length; i++) {
+      const f = plan.fresh[i];
+      if (!f) continue;
+      const r = rows[i]!;
+      cols[0]!.push(r.t);
+      cols[1]!.push(batch.outboxId === null ? null : r.seq);
+      const v = snapshotValues(r.snapshot);
+      let c = 2;
+      for (const x of v) cols[c++]!.push(x);
+      for (const x of f.carry) cols[c++]!.push(x);
+      for (const x of f.delta) cols[c++]!.push(x);
+    }
+    const params: unknown[] = [dev, batch.outboxId];
+    cols.forEach((col, i) => {
+      const isText = i >= 2 + NUMERIC_COUNT && i < 2 + VALUE_COLUMNS.length;
+      params.push(isText ? textArray(col as (string | null)[]) : numArray(col as (number | null)[]));
+    });
+    const res = await client.query(this.q(this.sql.insert, params));
+    if (res.rowCount !== plan.inserted)
+      throw new KwartierError('store_conflict', `store: concurrent write for device '${dev}'`, { retriable: true });
+
+    if (plan.updates.length > 0) {
+      const uparams: unknown[] = [dev, numArray(plan.updates.map((u) => u.t))];
+      for (let c = 0; c < CARRY_COLUMNS.length; c++) uparams.push(numArray(plan.updates.map((u) => u.carry[c])));
+      for (let d = 0; d < DELTA_COLUMNS.length; d++) uparams.push(numArray(plan.updates.map((u) => u.delta[d])));
+      await client.query(this.q(this.sql.update, uparams));
+    }
+
+    // Rollups (plain layout) and the device list: one statement.
+    const rparams: unknown[] = [dev, rows[0]!.t, rows[rows.length - 1]!.t];
+    if (this.mode === 'plain') {
+      const byRes = rollupChanges(plan.changes, this.calendar, ROLLUP_RESOLUTIONS);
+      for (const res of ROLLUP_RESOLUTIONS) {
+        const buckets = byRes.get(res) ?? [];
+        rparams.push(numArray(buckets.map((b) => b.start)));
+        const vals = buckets.map(rollupValues);
+        for (let c = 0; c < ROLLUP_COLUMNS.length; c++) rparams.push(numArray(vals.map((v) => v[c])));
+      }
+      await client.query(this.q(this.sql.rollup, rparams));
+    } else {
+      await client.query(this.q(this.sql.device, rparams));
+    }
+    return plan.inserted;
+  }
+
+  private async advanceAck(client: pg.PoolClient, batch: InsertBatch): Promise<number> {
+    const dev = batch.deviceId;
+    const outbox = batch.outboxId!;
+    const cur = await client.query<{ acked: number }>(this.q(this.sql.ackGet, [dev, outbox]));
+    let acked = Math.max(cur.rows[0]?.acked ?? 0, batch.floorSeq === null ? 0 : batch.floorSeq - 1);
+    const extra = batchSeqs(batch);
+    for (;;) {
+      const page = await client.query<{ seq: number }>(this.q(this.sql.ackPage, [dev, outbox, acked, ACK_PAGE]));
+      const stored = page.rows.map((r) => r.seq);
+      const w = walkAck(acked, stored, extra, ACK_PAGE);
+      acked = w.acked;
+      if (!w.more) break;
+    }
+    await client.query(this.q(this.sql.ackPut, [dev, outbox, acked]));
+    return acked;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads
+
+  async ackedSeq(deviceId: string, outboxId: string): Promise<number | null> {
+    this.requireMigrated();
+    const r = await this.db().query<{ acked: number }>(this.q(this.sql.ackGet, [deviceId, outboxId]));
+    return r.rows[0]?.acked ?? null;
+  }
+
+  async addDeadLetter(letter: DeadLetter): Promise<void> {
+    this.requireMigrated();
+    await this.db().query(
+      this.q(`INSERT INTO ${this.s}.dead_letters (topic, device_id, reason, payload) VALUES ($1, $2, $3, $4)`, [
+        letter.topic,
+        letter.deviceId,
+        letter.reason,
+        letter.payload,
+      ]),
+    );
+  }
+
+  async deadLetterCount(): Promise<number> {
+    this.requireMigrated();
+    const r = await this.db().query<{ n: number }>(this.q(`SELECT count(*)::int AS n FROM ${this.s}.dead_letters`));
+    return r.rows[0]?.n ?? 0;
+  }
+
+  async latest(deviceId: string): Promise<Snapshot | null> {
+    this.requireMigrated();
+    const r = await this.db().query<DbRow>(
+      this.q(
+        `SELECT ${this.sql.rawSelect} FROM ${this.s}.energy_readings WHERE device_id = $1 ORDER BY time DESC LIMIT 1`,
+        [deviceId],
+      ),
+    );
+    return r.rows[0] ? snapshotFromRow(r.rows[0]) : null;
+  }
+
+  async raw(deviceId: string, start: Date, end: Date, limit = 100_000): Promise<Snapshot[]> {
+    this.requireMigrated();
+    const r = await this.db().query<DbRow>(
+      this.q(
+        `SELECT ${this.sql.rawSelect} FROM ${this.s}.energy_readings
+          WHERE device_id = $1 AND time >= $2 AND time < $3 ORDER BY time LIMIT $4`,
+        [deviceId, start.toISOString(), end.toISOString(), limit],
+      ),
+    );
+    return r.rows.map(snapshotFromRow);
+  }
+
+  async buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]> {
+    const mode = this.requireMigrated();
+    const table = ROLLUP_TABLES[resolution];
+    if (!table) throw new KwartierError('store_bad_resolution', `store: unknown resolution '${String(resolution)}'`);
+    if (mode === 'timescale' && (resolution === 'weekly' || resolution === 'monthly'))
+      return this.bucketsFromDaily(deviceId, resolution, start, end);
+    const r = await this.db().query<DbRow>(
+      this.q(
+        `SELECT ${ms('bucket')} AS b, ${ROLLUP_COLUMNS.join(', ')} FROM ${this.s}.${table}
+          WHERE device_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket`,
+        [deviceId, start.toISOString(), end.toISOString()],
+      ),
+    );
+    return r.rows.map((row) => toBucket(rollupFromRow(row, Number(row.b)), resolution, this.calendar));
+  }
+
+  /** TimescaleDB layout: weeks and months summed from the daily continuous aggregate. */
+  private async bucketsFromDaily(deviceId: string, res: Resolution, start: Date, end: Date): Promise<Bucket[]> {
+    const r = await this.db().query<DbRow>(
+      this.q(
+        `SELECT ${ms('bucket')} AS b, ${ROLLUP_COLUMNS.join(', ')} FROM ${this.s}.energy_daily
+          WHERE device_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket`,
+        [deviceId, start.toISOString(), new Date(end.getTime() + 32 * DAY_MS).toISOString()],
+      ),
+    );
+    const groups = new Map<number, RollupRow>();
+    for (const row of r.rows) {
+      const day = rollupFromRow(row, Number(row.b));
+      const s = this.calendar.start(res, day.start);
+      if (s < start.getTime() || s >= end.getTime()) continue;
+      const g = groups.get(s);
+      if (g) mergeRollup(g, day);
+      else groups.set(s, { ...day, start: s });
+    }
+    return [...groups.values()].sort((a, b) => a.start - b.start).map((g) => toBucket(g, res, this.calendar));
+  }
+
+  async devices(): Promise<string[]> {
+    this.requireMigrated();
+    const r = await this.db().query<{ device_id: string }>(
+      this.q(`SELECT device_id FROM ${this.s}.devices ORDER BY device_id`),
+    );
+    return r.rows.map((x) => x.device_id);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Retention
+
+  async applyRetention(now: Date = new Date()): Promise<{ deleted: number }> {
+    const mode = this.requireMigrated();
+    let cut = retentionCut(now, this.retentionDays);
+    const client = await this.db().connect();
+    let deleted = 0;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1::bigint * 2 + 1)', [this.lockSpace]);
+      let drop: string[] = [];
+      if (mode === 'timescale') {
+        // Whole chunks only: deleting rows inside the refresh window would re-materialise aggregates.
+        const c = await client.query<{ chunk: string; end_ms: number }>(
+          `SELECT format('%I.%I', chunk_schema, chunk_name) AS chunk, ${ms('range_end')} AS end_ms
+             FROM timescaledb_information.chunks
+            WHERE hypertable_schema = $1 AND hypertable_name = 'energy_readings' AND range_end <= $2`,
+          [this.conn.schema ?? 'kwartier', new Date(cut).toISOString()],
+        );
+        drop = c.rows.map((x) => x.chunk);
+        cut = c.rows.reduce((m, x) => Math.max(m, Number(x.end_ms)), Number.NEGATIVE_INFINITY);
+      } else {
+        await this.loadPartitionsWith(client);
+        for (const day of [...this.partitions].sort((a, b) => a - b))
+          if ((day + 1) * DAY_MS <= cut) drop.push(`${this.s}.${partitionName(day)}`);
+      }
+      if (Number.isFinite(cut)) {
+        // Remember each device's last known counters before the cut: the next reading's delta needs them.
+        await client.query(this.sql.saveCarry, [new Date(cut).toISOString()]);
+        for (const rel of drop) {
+          const n = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${rel}`);
+          deleted += n.rows[0]?.n ?? 0;
+        }
+        if (mode === 'timescale') {
+          if (drop.length > 0)
+            await client.query(`SELECT drop_chunks('${this.s}.energy_readings', older_than => $1::timestamptz)`, [
+              new Date(cut).toISOString(),
+            ]);
+        } else {
+          for (const rel of drop) await client.query(`DROP TABLE IF EXISTS ${rel}`);
+          const d = await client.query(`DELETE FROM ${this.s}.energy_readings WHERE time < $1`, [
+            new Date(cut).toISOString(),
+          ]);
+          deleted += d.rowCount ?? 0;
+        }
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    if (mode === 'plain') {
+      await this.loadPartitions();
+      const today = Math.floor(now.getTime() / DAY_MS);
+      await this.ensurePartitions([today, today + 1]);
+    }
+    if (deleted > 0)
+      this.log.info({ deleted, before: new Date(cut).toISOString() }, 'raw readings removed by retention');
+    return { deleted };
+  }
+
+  private async loadPartitionsWith(client: pg.PoolClient): Promise<void> {
+    const r = await client.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = '${this.s}.energy_readings'::regclass`,
+    );
+    this.partitions.clear();
+    for (const { name } of r.rows) {
+      const d = partitionDay(name);
+      if (d !== null) this.partitions.add(d);
+    }
+  }
+
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    this.mode = null;
+    this.names.clear();
+    if (p) await p.end();
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// SQL
+
+function rawColumnsDdl(): string[] {
+  return [
+    'time timestamptz NOT NULL',
+    'device_id text NOT NULL',
+    ...VALUE_COLUMNS.map((c, i) => `${c} ${i < NUMERIC_COUNT ? 'double precision' : 'text'}`),
+    'seq bigint',
+    'outbox_id text',
+    'received_at timestamptz NOT NULL DEFAULT now()',
+    ...CARRY_COLUMNS.map((c) => `${c} double precision`),
+    ...DELTA_COLUMNS.map((c) => `${c} double precision`),
+    'PRIMARY KEY (device_id, time)',
+  ];
+}
+
+function plainDdl(s: string): string[] {
+  const rollup = (name: string): string =>
+    `CREATE TABLE IF NOT EXISTS ${s}.${name} (device_id text NOT NULL, bucket timestamptz NOT NULL, ` +
+    ROLLUP_COLUMNS.map((c) =>
+      c === 'samples' || c.startsWith('n_')
+        ? `${c} integer NOT NULL DEFAULT 0`
+        : c.startsWith('sum_')
+          ? `${c} double precision NOT NULL DEFAULT 0`
+          : `${c} double precision`,
+    ).join(', ') +
+    ', PRIMARY KEY (device_id, bucket))';
+  return [
+    `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')}) PARTITION BY RANGE (time)`,
+    `CREATE INDEX IF NOT EXISTS energy_readings_outbox_seq ON ${s}.energy_readings (device_id, outbox_id, seq) WHERE seq IS NOT NULL`,
+    ...Object.values(ROLLUP_TABLES).map(rollup),
+  ];
+}
+
+/** TimescaleDB: hypertable, continuous aggregates over the per-reading deltas, retention policy. */
+function timescaleDdl(s: string, timezone: string, retentionDays: number): string[] {
+  const tz = `'${timezone.replace(/'/g, "''")}'`;
+  const aggs = [
+    'count(*) AS samples',
+    ...ENERGY_KEYS.map((k) => `sum(delta_${k}) AS ${k}`),
+    ...ROLLUP_SUM_COLUMNS.map((c) => `sum(${c.slice(4)}) AS ${c}`),
+    ...ROLLUP_N_COLUMNS.map((c) => `count(${c.slice(2)}) AS ${c}`),
+    ...ROLLUP_MAX_COLUMNS.map((c) => `max(${c.slice(4)}) AS ${c}`),
+  ].join(', ');
+  const reaggs = [
+    'sum(samples) AS samples',
+    ...ENERGY_KEYS.map((k) => `sum(${k}) AS ${k}`),
+    ...ROLLUP_SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
+    ...ROLLUP_N_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
+    ...ROLLUP_MAX_COLUMNS.map((c) => `max(${c}) AS ${c}`),
+  ].join(', ');
+  // The refresh window stays inside the raw retention: refreshing a bucket whose raw rows are gone
+  // would empty it.
+  const startOffsetDays = Math.max(2, Math.floor(retentionDays) - 1);
+  const cagg = (name: string, bucket: string, schedule: string, endOffset: string): string[] => [
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s}.${name}
+       WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+     SELECT device_id, ${bucket} AS bucket, ${aggs} FROM ${s}.energy_readings GROUP BY device_id, ${bucket} WITH NO DATA`,
+    `SELECT add_continuous_aggregate_policy('${s}.${name}', start_offset => INTERVAL '${startOffsetDays} days',
+       end_offset => INTERVAL '${endOffset}', schedule_interval => INTERVAL '${schedule}', if_not_exists => true)`,
+  ];
+  return [
+    `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')})`,
+    `SELECT create_hypertable('${s}.energy_readings', 'time', chunk_time_interval => INTERVAL '1 day', if_not_exists => true)`,
+    `CREATE INDEX IF NOT EXISTS energy_readings_outbox_seq ON ${s}.energy_readings (device_id, outbox_id, seq) WHERE seq IS NOT NULL`,
+    // A safety net one day behind applyRetention(), which also records the counters' last values.
+    `SELECT add_retention_policy('${s}.energy_readings', drop_after => INTERVAL '${Math.ceil(retentionDays) + 1} days', if_not_exists => true)`,
+    ...cagg('energy_1min', `time_bucket(INTERVAL '1 minute', time)`, '1 minute', '1 minute'),
+    ...cagg('energy_15min', `time_bucket(INTERVAL '15 minutes', time)`, '5 minutes', '15 minutes'),
+    ...cagg('energy_hourly', `time_bucket(INTERVAL '1 hour', time)`, '15 minutes', '1 hour'),
+    ...cagg('energy_daily', `time_bucket(INTERVAL '1 day', time, ${tz})`, '1 hour', '1 hour'),
+    `CREATE OR REPLACE VIEW ${s}.energy_weekly AS SELECT device_id, time_bucket(INTERVAL '1 week', bucket, ${tz}) AS bucket, ${reaggs}
+       FROM ${s}.energy_daily GROUP BY 1, 2`,
+    `CREATE OR REPLACE VIEW ${s}.energy_monthly AS SELECT device_id, time_bucket(INTERVAL '1 month', bucket, ${tz}) AS bucket, ${reaggs}
+       FROM ${s}.energy_daily GROUP BY 1, 2`,
+  ];
+}
+
+function commonDdl(s: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${s}.devices (device_id text PRIMARY KEY, first_time timestamptz NOT NULL, last_time timestamptz NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.device_carry (device_id text PRIMARY KEY, time timestamptz NOT NULL, ${COUNTER_FIELDS.map((c) => `${c} double precision`).join(', ')})`,
+    `CREATE TABLE IF NOT EXISTS ${s}.device_acks (device_id text NOT NULL, outbox_id text NOT NULL, acked_seq bigint NOT NULL,
+       updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (device_id, outbox_id))`,
+    `CREATE TABLE IF NOT EXISTS ${s}.dead_letters (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(),
+       topic text NOT NULL, device_id text, reason text NOT NULL, payload text NOT NULL)`,
+  ];
+}
+
+function buildSql(s: string) {
+  const stateSelect = `${ms('time')} AS t, ${STATE_COLUMNS.join(', ')}`;
+  const nullState = [...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `NULL::float8 AS ${c}`).join(', ');
+  const contextParts = (nextLimit: boolean): string =>
+    `SELECT 0 AS k, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time < $2::timestamptz ORDER BY time DESC LIMIT 1) p
+     UNION ALL SELECT 1, ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz
+     UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time${nextLimit ? ' LIMIT $4' : ''}) n
+     UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = $1`;
+
+  const insCols = ['t', 'seq', ...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS];
+  const insTypes = insCols.map((_, i) =>
+    i === 1 ? 'bigint[]' : i >= 2 + NUMERIC_COUNT && i < 2 + VALUE_COLUMNS.length ? 'text[]' : 'float8[]',
+  );
+  const insert = `INSERT INTO ${s}.energy_readings (time, device_id, outbox_id, seq, ${[...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS].join(', ')})
+     SELECT ${ts('u.t')}, $1, $2, u.seq, ${insCols
+       .slice(2)
+       .map((c) => `u.${c}`)
+       .join(', ')}
+       FROM unnest(${insTypes.map((t, i) => `$${i + 3}::${t}`).join(', ')}) AS u(${insCols.join(', ')})
+     ON CONFLICT (device_id, time) DO NOTHING`;
+
+  const updCols = ['t', ...CARRY_COLUMNS, ...DELTA_COLUMNS];
+  const update = `UPDATE ${s}.energy_readings r SET ${[...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `${c} = u.${c}`).join(', ')}
+       FROM unnest(${updCols.map((_, i) => `$${i + 2}::float8[]`).join(', ')}) AS u(${updCols.join(', ')})
+      WHERE r.device_id = $1 AND r.time = ${ts('u.t')}`;
+
+  const deviceCte = `INSERT INTO ${s}.devices AS d (device_id, first_time, last_time) VALUES ($1, ${ts('$2::float8')}, ${ts('$3::float8')})
+       ON CONFLICT (device_id) DO UPDATE SET first_time = LEAST(d.first_time, excluded.first_time), last_time = GREATEST(d.last_time, excluded.last_time)`;
+
+  const rollupCols = ['b', ...ROLLUP_COLUMNS];
+  let p = 4;
+  const ctes = ROLLUP_RESOLUTIONS.map((res, i) => {
+    const table = ROLLUP_TABLES[res];
+    const types = rollupCols.map((c) => (c === 'samples' || c.startsWith('n_') ? 'int[]' : 'float8[]'));
+    const args = types.map((t) => `$${p++}::${t}`).join(', ');
+    const set = ROLLUP_COLUMNS.map((c) => {
+      if (ROLLUP_MAX_COLUMNS.includes(c)) return `${c} = GREATEST(x.${c}, excluded.${c})`;
+      if ((ENERGY_KEYS as readonly string[]).includes(c))
+        return `${c} = CASE WHEN excluded.${c} IS NULL THEN x.${c} ELSE coalesce(x.${c}, 0) + excluded.${c} END`;
+      return `${c} = x.${c} + excluded.${c}`;
+    }).join(', ');
+    return `r${i} AS (INSERT INTO ${s}.${table} AS x (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
+       SELECT $1, ${ts('u.b')}, ${ROLLUP_COLUMNS.map((c) => `u.${c}`).join(', ')} FROM unnest(${args}) AS u(${rollupCols.join(', ')})
+       ON CONFLICT (device_id, bucket) DO UPDATE SET ${set})`;
+  });
+  const rollup = `WITH dev AS (${deviceCte}), ${ctes.join(',\n')} SELECT 1`;
+
+  return {
+    rawSelect: `device_id, ${ms('time')} AS t, ${VALUE_COLUMNS.join(', ')}`,
+    context: contextParts(true),
+    contextAll: contextParts(false),
+    insert,
+    update,
+    rollup,
+    device: deviceCte,
+    ackGet: `SELECT acked_seq::float8 AS acked FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2`,
+    ackPage: `SELECT DISTINCT seq::float8 AS seq FROM ${s}.energy_readings WHERE device_id = $1 AND outbox_id = $2 AND seq > $3 ORDER BY 1 LIMIT $4`,
+    ackPut: `INSERT INTO ${s}.device_acks AS a (device_id, outbox_id, acked_seq, updated_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = GREATEST(a.acked_seq, excluded.acked_seq), updated_at = now()`,
+    saveCarry: `INSERT INTO ${s}.device_carry AS c (device_id, time, ${COUNTER_FIELDS.join(', ')})
+       SELECT d.device_id, l.time, ${COUNTER_FIELDS.map((f) => `coalesce(l.${f}, l.carry_${f})`).join(', ')}
+         FROM ${s}.devices d CROSS JOIN LATERAL (
+           SELECT * FROM ${s}.energy_readings r WHERE r.device_id = d.device_id AND r.time < $1::timestamptz ORDER BY r.time DESC LIMIT 1) l
+       ON CONFLICT (device_id) DO UPDATE SET time = excluded.time, ${COUNTER_FIELDS.map((f) => `${f} = excluded.${f}`).join(', ')}
+       WHERE excluded.time > c.time`,
+  };
+}
+
+/** The PostgreSQL store in `conn.schema` (TimescaleDB when available, see PostgresStoreOptions.timescale). */
+export function createPostgresStore(
+  conn: PostgresConnection,
+  opts: PostgresStoreOptions,
+): Store & {
+  readonly layout: PostgresMode | null;
+} {
+  return new PostgresStore(conn, opts);
+}

@@ -1,0 +1,300 @@
+/**
+ * Streaming framer for P1 telegrams: push the bytes as they arrive (any chunking), get back complete,
+ * CRC-checked telegrams and framing errors.
+ *
+ * A telegram runs from `/` to `!`, followed by the CRC (4 hex digits, MSB first; some meters drop
+ * leading zeros, so 1–4 digits are accepted) and CR LF. DSMR 2.2/3 telegrams end in a bare `!` and
+ * carry no CRC: accepted only when the telegram is not DSMR 4+ / e-MUCS (no `1-3:0.2.8`, no
+ * `0-0:96.1.4`), its `!` starts a line and it holds data, so a cut or damaged CRC line of a modern
+ * telegram can never pass as a legacy one.
+ *
+ * Resynchronisation: bytes before a `/` are dropped (a meter read mid-telegram, line noise); a `/`
+ * inside a telegram in progress means the previous one was cut short (telegrams never contain `/`),
+ * so the framer restarts there. The buffer is bounded: a `/` followed by more than
+ * `maxTelegramBytes` without a `!` is dropped, and bytes without a `/` are never kept.
+ */
+import { KwartierError } from '../../core/errors.js';
+import { crc16Bytes, formatCrc } from './crc.js';
+
+export type DsmrFrameErrorCode = 'dsmr_crc' | 'dsmr_trailer' | 'dsmr_missing_crc' | 'dsmr_incomplete' | 'dsmr_overflow';
+
+export class DsmrFrameError extends KwartierError {
+  /** For `dsmr_crc`: the CRC computed over the telegram and the one its trailer carries (4 hex digits). */
+  readonly expectedCrc: string | null;
+  readonly receivedCrc: string | null;
+  /** The telegram's identification line (`/ISK5\2M550T-1012`), when known. */
+  readonly header: string | null;
+
+  constructor(
+    code: DsmrFrameErrorCode,
+    message: string,
+    extra: { expectedCrc?: string; receivedCrc?: string; header?: string | null } = {},
+  ) {
+    super(code, message);
+    this.name = 'DsmrFrameError';
+    this.expectedCrc = extra.expectedCrc ?? null;
+    this.receivedCrc = extra.receivedCrc ?? null;
+    this.header = extra.header ?? null;
+  }
+}
+
+export interface FramedTelegram {
+  type: 'telegram';
+  /** The telegram as received (latin1), from `/` through the LF after the trailer. */
+  telegram: string;
+  /** The CRC carried in the trailer; null for a DSMR 2.2/3 telegram without one. */
+  crc: number | null;
+}
+
+export interface FrameErrorEvent {
+  type: 'error';
+  error: DsmrFrameError;
+}
+
+export type FrameEvent = FramedTelegram | FrameErrorEvent;
+
+export interface FramerStats {
+  telegrams: number;
+  crcErrors: number;
+  /** Framing errors other than CRC mismatches (bad trailer, cut-off or oversize telegrams). */
+  otherErrors: number;
+  /** Bytes dropped outside telegrams (before the first `/`, between telegrams). */
+  discardedBytes: number;
+}
+
+export interface FramerOptions {
+  /** Longest telegram accepted, in bytes (default 16 KiB; real telegrams are 0.2–2 KiB). */
+  maxTelegramBytes?: number;
+}
+
+const SLASH = 0x2f;
+const BANG = 0x21;
+const LF = 0x0a;
+const CR = 0x0d;
+/** After `!`: up to 4 hex digits, CR, LF. */
+const MAX_TRAILER = 7;
+const EMPTY = Buffer.alloc(0);
+
+export class TelegramFramer {
+  /** Bytes held: empty, or starting with the `/` of a telegram in progress. */
+  private buf: Buffer = EMPTY;
+  /** True when buf[0] is the `/` of a telegram in progress. */
+  private inTelegram = false;
+  /** Where to continue searching for `!` (or a new `/`). */
+  private pos = 0;
+  /** Index of the `!` once found, else -1. */
+  private bang = -1;
+  private readonly max: number;
+  private readonly counts: FramerStats = { telegrams: 0, crcErrors: 0, otherErrors: 0, discardedBytes: 0 };
+
+  constructor(opts: FramerOptions = {}) {
+    this.max = opts.maxTelegramBytes ?? 16_384;
+  }
+
+  /** Feeds received bytes (a Buffer, or a latin1 string); returns the telegrams and errors completed. */
+  push(chunk: Uint8Array | string): FrameEvent[] {
+    const bytes =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, 'latin1')
+        : Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const out: FrameEvent[] = [];
+    if (bytes.length === 0) return out;
+    this.buf = this.buf.length === 0 ? bytes : Buffer.concat([this.buf, bytes]);
+    this.scan(out, false);
+    return out;
+  }
+
+  /** End of input: a telegram whose trailer lacks only its final CR LF is completed; a cut-off one is reported. */
+  end(): FrameEvent[] {
+    const out: FrameEvent[] = [];
+    this.scan(out, true);
+    if (this.inTelegram && this.buf.length > 0) {
+      this.fail(
+        out,
+        'dsmr_incomplete',
+        `telegram ${this.headerOf()} cut off at end of input (${this.buf.length} bytes)`,
+      );
+    }
+    this.clear();
+    return out;
+  }
+
+  /** Drops any partial telegram (e.g. after a reconnect: the next bytes start a new stream). */
+  clear(): void {
+    this.buf = EMPTY;
+    this.inTelegram = false;
+    this.pos = 0;
+    this.bang = -1;
+  }
+
+  get stats(): Readonly<FramerStats> {
+    return this.counts;
+  }
+
+  /** Bytes held waiting for the rest of a telegram. */
+  get pendingBytes(): number {
+    return this.buf.length;
+  }
+
+  private scan(out: FrameEvent[], final: boolean): void {
+    for (;;) {
+      if (this.bang < 0) {
+        if (!this.inTelegram) {
+          const start = this.buf.indexOf(SLASH);
+          if (start < 0) {
+            this.counts.discardedBytes += this.buf.length;
+            this.buf = EMPTY;
+            this.pos = 0;
+            return;
+          }
+          this.drop(start);
+          this.inTelegram = true;
+          this.pos = 1;
+        }
+        const e = this.buf.indexOf(BANG, this.pos);
+        // A later `/` means the telegram in progress was cut short: restart at the last one.
+        const limit = e < 0 ? this.buf.length : e;
+        let restart = -1;
+        for (let i = this.buf.indexOf(SLASH, this.pos); i >= 0 && i < limit; i = this.buf.indexOf(SLASH, i + 1)) {
+          restart = i;
+        }
+        if (restart > 0) {
+          this.fail(out, 'dsmr_incomplete', `telegram ${this.headerOf()} cut short by the start of the next one`);
+          this.drop(restart);
+        }
+        if (e < 0) {
+          if (this.buf.length > this.max) {
+            this.fail(
+              out,
+              'dsmr_overflow',
+              `no end of telegram (!) within ${this.max} bytes after ${this.headerOf()}: dropped`,
+            );
+            this.consume(this.buf.length);
+            continue;
+          }
+          this.pos = this.buf.length;
+          return;
+        }
+        this.bang = e - Math.max(restart, 0);
+        if (this.bang + 1 > this.max) {
+          this.fail(out, 'dsmr_overflow', `telegram ${this.headerOf()} longer than ${this.max} bytes: dropped`);
+          this.consume(this.bang + 1);
+          continue;
+        }
+      }
+      // The trailer: `!`, up to 4 hex digits, CR LF.
+      const e = this.bang;
+      const buf = this.buf;
+      let n = buf.indexOf(LF, e + 1);
+      if (n < 0 || n - e >= MAX_TRAILER) {
+        if (n >= 0 || buf.length - e >= MAX_TRAILER) {
+          this.fail(out, 'dsmr_trailer', `telegram ${this.headerOf()}: malformed CRC line after "!"`);
+          this.consume(e + 1);
+          continue;
+        }
+        if (!final) return;
+        n = buf.length;
+      }
+      let tEnd = n;
+      if (tEnd > e + 1 && buf[tEnd - 1] === CR) tEnd--;
+      const stop = Math.min(n + 1, buf.length);
+      this.finish(out, e, tEnd, stop);
+      this.consume(stop);
+    }
+  }
+
+  /** Checks the trailer bytes [e+1, tEnd) against the telegram [0, e] and emits buf[0, stop) if valid. */
+  private finish(out: FrameEvent[], e: number, tEnd: number, stop: number): void {
+    const buf = this.buf;
+    const digits = tEnd - e - 1;
+    if (digits === 0) {
+      if (this.legacyWithoutCrc(e)) {
+        this.counts.telegrams++;
+        out.push({ type: 'telegram', telegram: buf.toString('latin1', 0, stop), crc: null });
+      } else {
+        this.fail(out, 'dsmr_missing_crc', `telegram ${this.headerOf()} has no CRC after "!" (required since DSMR 4)`);
+      }
+      return;
+    }
+    let received = 0;
+    for (let i = e + 1; i < tEnd; i++) {
+      const c = buf[i] as number;
+      const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+      if (v < 0 || digits > 4) {
+        this.fail(out, 'dsmr_trailer', `telegram ${this.headerOf()}: malformed CRC ${printable(buf, e + 1, tEnd)}`);
+        return;
+      }
+      received = (received << 4) | v;
+    }
+    const computed = crc16Bytes(buf, 0, e + 1);
+    if (computed !== received) {
+      const expectedCrc = formatCrc(computed);
+      this.counts.crcErrors++;
+      out.push({
+        type: 'error',
+        error: new DsmrFrameError(
+          'dsmr_crc',
+          `CRC mismatch in telegram ${this.headerOf()}: expected ${expectedCrc}, received ${printable(buf, e + 1, tEnd)}`,
+          { expectedCrc, receivedCrc: formatCrc(received), header: this.headerOf() },
+        ),
+      });
+      return;
+    }
+    this.counts.telegrams++;
+    out.push({ type: 'telegram', telegram: buf.toString('latin1', 0, stop), crc: received });
+  }
+
+  /** A DSMR 2.2/3 telegram: `!` at the start of a line, some data, and no DSMR 4+ / e-MUCS marker. */
+  private legacyWithoutCrc(e: number): boolean {
+    const buf = this.buf;
+    if (e < 2 || buf[e - 1] !== LF) return false;
+    const body = buf.subarray(0, e);
+    const firstLf = body.indexOf(LF);
+    if (firstLf < 0 || body.indexOf(0x28, firstLf) < 0) return false;
+    return body.indexOf('1-3:0.2.8(') < 0 && body.indexOf('0-0:96.1.4(') < 0;
+  }
+
+  /** The identification line of the telegram in progress, printable chars only, for messages. */
+  private headerOf(): string {
+    if (this.buf[0] !== SLASH) return '(unknown)';
+    let end = 0;
+    const lim = Math.min(this.buf.length, 48);
+    while (end < lim) {
+      const c = this.buf[end];
+      if (c === CR || c === LF || c === BANG) break;
+      end++;
+    }
+    return printable(this.buf, 0, end);
+  }
+
+  private fail(out: FrameEvent[], code: DsmrFrameErrorCode, message: string): void {
+    this.counts.otherErrors++;
+    out.push({ type: 'error', error: new DsmrFrameError(code, message, { header: this.headerOf() }) });
+  }
+
+  /** Drops n leading bytes that are not part of a telegram. */
+  private drop(n: number): void {
+    if (n <= 0) return;
+    this.counts.discardedBytes += n;
+    this.buf = this.buf.subarray(n);
+  }
+
+  /** Consumes n leading bytes (a telegram handled or dropped) and starts looking for the next one. */
+  private consume(n: number): void {
+    this.buf = n >= this.buf.length ? EMPTY : this.buf.subarray(n);
+    this.inTelegram = false;
+    this.pos = 0;
+    this.bang = -1;
+  }
+}
+
+function printable(buf: Uint8Array, a: number, b: number): string {
+  let s = '';
+  for (let i = a; i < b; i++) {
+    const c = buf[i] as number;
+    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
+  }
+  return s;
+}

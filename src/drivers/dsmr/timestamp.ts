@@ -1,0 +1,115 @@
+/**
+ * DSMR timestamps `YYMMDDhhmmssX`: local time in Belgium / the Netherlands (CET/CEST) with X = `S`
+ * (summer, UTC+2) or `W` (winter, UTC+1). Some meters drop the letter; then the Europe/Brussels
+ * rules decide (in the repeated October hour the first occurrence is taken). The placeholders
+ * `632525252525` (no reading, empty month) and `700101010000` (empty M-Bus channel) mean "no time".
+ */
+import { DateTime } from 'luxon';
+
+// A direct-mapped cache (no allocation on a hit): a telegram repeats most of its stamps every second.
+const SLOTS = 256;
+const cacheKeys = new Float64Array(SLOTS).fill(-1);
+const cacheValues: (string | null)[] = new Array<string | null>(SLOTS).fill(null);
+
+/**
+ * The identity of a timestamp in chars [a, b) — 12 digits and an optional S/W — as a number, or -1
+ * when the chars do not have that shape. Pass it to `timestampIso`.
+ */
+export function timestampKey(s: string, a: number, b: number): number {
+  const len = b - a;
+  if (len !== 12 && len !== 13) return -1;
+  let date = 0;
+  for (let i = a; i < a + 6; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    date = date * 10 + c;
+  }
+  let time = 0;
+  for (let i = a + 6; i < a + 12; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    time = time * 10 + c;
+  }
+  let letter = 0;
+  if (len === 13) {
+    const x = s.charCodeAt(a + 12);
+    if (x === 0x53) letter = 1;
+    else if (x === 0x57) letter = 2;
+    else return -1;
+  }
+  return date * 4_000_000 + time * 3 + letter;
+}
+
+/** The ISO 8601 UTC string (`2023-11-02T11:15:48Z`) of a timestamp whose key is `key`, or null (placeholder, invalid). */
+export function timestampIso(key: number, s: string, a: number, b: number): string | null {
+  if (key < 0) return null;
+  const slot = (Math.floor(key / 4_000_000) * 31 + (key % 4_000_000)) & (SLOTS - 1);
+  if (cacheKeys[slot] === key) return cacheValues[slot] as string | null;
+  const iso = convert(s.slice(a, b));
+  cacheKeys[slot] = key;
+  cacheValues[slot] = iso;
+  return iso;
+}
+
+/** Converts chars [a, b) of `s` (`YYMMDDhhmmss[S|W]`) to ISO 8601 UTC, or null (placeholder, invalid). */
+export function dsmrTimestampToIso(s: string, a: number, b: number): string | null {
+  return timestampIso(timestampKey(s, a, b), s, a, b);
+}
+
+/** True when chars [a, b) have the shape of a timestamp: 12 digits and an optional S/W. */
+export function looksLikeTimestamp(s: string, a: number, b: number): boolean {
+  return timestampKey(s, a, b) >= 0;
+}
+
+function convert(t: string): string | null {
+  if (!looksLikeTimestamp(t, 0, t.length)) return null;
+  const digits = t.slice(0, 12);
+  if (digits === '632525252525' || digits === '700101010000') return null;
+  const yy = Number(digits.slice(0, 2));
+  const mo = Number(digits.slice(2, 4));
+  const dd = Number(digits.slice(4, 6));
+  const hh = Number(digits.slice(6, 8));
+  const mi = Number(digits.slice(8, 10));
+  const ss = Number(digits.slice(10, 12));
+  const year = 2000 + yy;
+  if (mo < 1 || mo > 12 || dd < 1 || dd > daysInMonth(year, mo) || hh > 23 || mi > 59 || ss > 59) return null;
+  let ms: number;
+  const letter = t.length === 13 ? t[12] : undefined;
+  if (letter === 'S' || letter === 'W') {
+    ms = Date.UTC(year, mo - 1, dd, hh, mi, ss) - (letter === 'S' ? 2 : 1) * 3_600_000;
+  } else {
+    const dt = DateTime.fromObject(
+      { year, month: mo, day: dd, hour: hh, minute: mi, second: ss },
+      { zone: 'Europe/Brussels' },
+    );
+    if (!dt.isValid) return null;
+    ms = dt.toMillis();
+  }
+  return isoSeconds(ms);
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** ISO 8601 UTC without milliseconds: `2023-11-02T11:15:48Z`. */
+export function isoSeconds(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
+/** The DSMR form of an instant in CET/CEST: `YYMMDDhhmmss` + S or W (used by the simulator). */
+export function msToDsmrTimestamp(ms: number): string {
+  const dt = DateTime.fromMillis(ms, { zone: 'Europe/Brussels' });
+  const summer = dt.offset === 120;
+  const local = new Date(ms + dt.offset * 60_000);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return (
+    p2(local.getUTCFullYear() % 100) +
+    p2(local.getUTCMonth() + 1) +
+    p2(local.getUTCDate()) +
+    p2(local.getUTCHours()) +
+    p2(local.getUTCMinutes()) +
+    p2(local.getUTCSeconds()) +
+    (summer ? 'S' : 'W')
+  );
+}

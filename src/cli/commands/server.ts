@@ -1,12 +1,58 @@
-// Placeholder while the command is being built; replaced by its implementation.
-import { UsageError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../../core/errors.js';
+import { createLogger } from '../../lib/log.js';
+import { ServerApp } from '../../server/app.js';
+import { loadServerConfig } from '../../server/config.js';
+import { type Command, parseFlags, untilShutdown } from '../command.js';
+
+const usage = `Usage: kwartier server --config FILE
+
+Runs the server: subscribes to the MQTT broker (a shared subscription, so several servers can run
+side by side), stores snapshots in PostgreSQL/TimescaleDB or SQLite with their aggregates,
+acknowledges each commit to the edge, and serves the REST + WebSocket API and the dashboard.
+With broker.enabled it also runs an MQTT broker in-process (one home, nothing else installed).
+
+Options:
+  --config FILE   the server config (YAML); see config/server.example.yaml and docs/configuration.md
+
+Environment:
+  KWARTIER_DATABASE_URL   overrides store.url
+
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Exit code 2 on a usage or configuration error.
+`;
+
+/** The built dashboard, when present (web/dist relative to the package root). */
+export function defaultWebRoot(): string | undefined {
+  const dir = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+  return existsSync(dir) ? dir : undefined;
+}
 
 export const command: Command = {
   name: 'server',
-  summary: '',
-  usage: 'Usage: kwartier server (not built yet)',
-  run: async () => {
-    throw new UsageError('kwartier server: not built yet');
+  summary: 'Run the server',
+  usage,
+  async run(args, io) {
+    const parsed = parseFlags(this, args, { config: { type: 'string', short: 'c' } });
+    if (!parsed) {
+      io.stdout.write(usage);
+      return 0;
+    }
+    const path = parsed.values.config;
+    if (!path) throw new ConfigError('kwartier server: --config FILE is required');
+    const config = loadServerConfig(path);
+    const log = createLogger('server');
+    const webRoot = defaultWebRoot();
+    const app = new ServerApp({ config, configPath: path, log, ...(webRoot ? { webRoot } : {}) });
+    try {
+      await app.start();
+    } catch (err) {
+      await app.stop();
+      throw err;
+    }
+    const why = await untilShutdown();
+    log.info({ signal: why }, 'server stopping');
+    await app.stop();
+    return 0;
   },
 };

@@ -103,6 +103,8 @@ export class TelegramFramer {
     if (bytes.length === 0) return out;
     this.buf = this.buf.length === 0 ? bytes : Buffer.concat([this.buf, bytes]);
     this.scan(out, false);
+    // Keep no view into the caller's buffer (it may be reused): copy the few bytes still pending.
+    if (this.buf.length > 0 && this.buf.buffer === bytes.buffer) this.buf = Buffer.from(this.buf);
     return out;
   }
 

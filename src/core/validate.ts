@@ -2,10 +2,16 @@
  * Schema validation with messages that name the offending key: `sungrow.port: must be <= 65535`.
  * One TypeBox schema per boundary (config files, MQTT payloads, REST bodies); types derive from it.
  */
-import type { Static, TSchema } from '@sinclair/typebox';
+import { FormatRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ConfigError } from './errors.js';
+
+// TypeBox knows no string formats until they are registered; the schemas use 'date-time' (RFC 3339).
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
+}
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 

@@ -14,6 +14,8 @@ export const DsmrConfigSchema = Type.Object(
     stop_bits: Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 }),
     /** be or nl; detected from the telegram when absent (0-0:96.1.4 present means Belgium). */
     country: Type.Optional(Type.Union([Type.Literal('be'), Type.Literal('nl')])),
+    /** Reconnect when no valid telegram arrived for this many seconds (default 30). */
+    idle_timeout_s: Type.Optional(Type.Number({ minimum: 1, maximum: 3600 })),
   },
   { additionalProperties: false },
 );

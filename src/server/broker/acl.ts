@@ -1,0 +1,50 @@
+/**
+ * The topic rules of deploy/mosquitto/acl, as code for the embedded broker. Identities: the
+ * ingester (`kwartier-ingester`) and devices (identity = device id = certificate CN).
+ * - the ingester reads everything under the prefix and writes `{prefix}/+/ack`;
+ * - a device writes only its own data topics `{prefix}/{id}/{realtime|batch|grid|solar|battery|
+ *   capacity|status}` and reads only `{prefix}/{id}/ack`.
+ */
+import { TOPICS } from '../../core/wire.js';
+
+export const INGESTER = 'kwartier-ingester';
+export const DEVICE_WRITE_LEAVES: ReadonlySet<string> = new Set([
+  TOPICS.realtime,
+  TOPICS.batch,
+  TOPICS.grid,
+  TOPICS.solar,
+  TOPICS.battery,
+  TOPICS.capacity,
+  TOPICS.status,
+]);
+const IDENTITY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function validIdentity(id: string | null | undefined): id is string {
+  return typeof id === 'string' && IDENTITY.test(id);
+}
+
+export function canPublish(identity: string, topic: string, prefix: string): boolean {
+  const parts = topic.split('/');
+  if (parts.length !== 3 || parts[0] !== prefix) return false;
+  const [, id, leaf] = parts as [string, string, string];
+  if (identity === INGESTER) return leaf === TOPICS.ack && validIdentity(id);
+  return id === identity && DEVICE_WRITE_LEAVES.has(leaf);
+}
+
+/** Strips a shared-subscription prefix: `$share/group/a/b` → `a/b`. */
+export function unshare(filter: string): { group: string | null; filter: string } {
+  const m = /^\$share\/([^/#+]+)\/(.+)$/.exec(filter);
+  return m ? { group: m[1] ?? null, filter: m[2] ?? '' } : { group: null, filter };
+}
+
+export function canSubscribe(identity: string, filter: string, prefix: string): boolean {
+  const f = unshare(filter).filter;
+  if (identity === INGESTER) return f === `${prefix}/#` || f.startsWith(`${prefix}/`);
+  return f === `${prefix}/${identity}/${TOPICS.ack}`;
+}
+
+/** May a message on `topic` be delivered to `identity` (defence in depth behind canSubscribe)? */
+export function canReceive(identity: string, topic: string, prefix: string): boolean {
+  if (identity === INGESTER) return topic.startsWith(`${prefix}/`);
+  return topic === `${prefix}/${identity}/${TOPICS.ack}`;
+}

@@ -1,0 +1,483 @@
+/**
+ * The ingester: MQTT → validation → store, then the acknowledgement (core/wire.ts).
+ *
+ * - Subscribes (QoS 1, persistent session: clean false, fixed client id) to
+ *   `$share/kwartier-ingest/{prefix}/+/realtime` and `.../batch`, so several ingesters can share the
+ *   load and nothing is lost while one restarts.
+ * - Each message is checked: size cap, JSON, wire schema (compiled TypeBox), topic id = payload
+ *   device_id. A bad one goes to the dead-letter table with its reason; the stream goes on.
+ * - Good snapshots are collected for up to `flushIntervalMs` or `flushMaxRows`, then written with
+ *   one `store.insertMany` (one batch per device and outbox). After the commit, the store's ack
+ *   watermark of each (device, outbox) is published retained on `{prefix}/{id}/ack`, and
+ *   'snapshot' is emitted for every committed snapshot.
+ * - A failing store is retried with backoff; meanwhile messages keep buffering up to
+ *   `maxBufferedRows`, then the ingester stops reading (MQTT backpressure: the broker queues).
+ *   PUBACK goes out on receipt, so a crash loses what was buffered — the edges resend it, because it
+ *   was never acknowledged.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { Backoff } from '../../core/backoff.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Snapshot } from '../../core/snapshot.js';
+import { checker, validationErrors } from '../../core/validate.js';
+import { type AckMessage, BatchMessageSchema, RealtimeMessageSchema, TOPICS, topic } from '../../core/wire.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import type { DeadLetter, InsertBatch, Store } from '../store/types.js';
+
+export interface IngesterTls {
+  /** File paths (PEM). */
+  caCert: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+export interface IngesterOptions {
+  mqttUrl: string;
+  tls?: IngesterTls | null;
+  /** Without TLS: the MQTT username/password (the embedded broker's ingester credentials). */
+  username?: string;
+  password?: string;
+  clientId: string;
+  prefix: string;
+  store: Store;
+  log?: Logger;
+  /** Shared-subscription group; null subscribes without `$share` (default 'kwartier-ingest'). */
+  shareGroup?: string | null;
+  flushIntervalMs?: number;
+  flushMaxRows?: number;
+  maxBufferedRows?: number;
+  /** Larger payloads are rejected and counted (default 1 MiB, as Mosquitto's max_packet_size). */
+  maxPayloadBytes?: number;
+  /** How much of a bad payload the dead-letter table keeps (default 4 KiB). */
+  deadLetterPayloadBytes?: number;
+  connectTimeoutMs?: number;
+  keepaliveS?: number;
+}
+
+export interface IngesterCounters {
+  messages_received: number;
+  snapshots_received: number;
+  /** Snapshots newly stored. */
+  ingested: number;
+  /** Snapshots the store already had (re-sent after a reconnect or a stalled ack). */
+  duplicates: number;
+  dead_letters: number;
+  /** Of the dead letters: payloads over the size cap. */
+  oversize: number;
+  /** Committed store transactions. */
+  batches: number;
+  store_errors: number;
+  acks_published: number;
+  /** Commit time − timestamp of the newest snapshot in the last commit (ms); null before any. */
+  lag_ms: number | null;
+  /** Commit time − timestamp of the oldest snapshot in the last commit (ms). */
+  lag_max_ms: number | null;
+  buffered_rows: number;
+  connected: boolean;
+}
+
+export interface IngestedSnapshot {
+  deviceId: string;
+  outboxId: string;
+  seq: number;
+  snapshot: Snapshot;
+  /** Came as `realtime` (live) rather than in a backlog `batch`. */
+  live: boolean;
+  committedAt: number;
+}
+
+export interface Ingester
+  extends EventEmitter<{
+    snapshot: [IngestedSnapshot];
+    commit: [{ rows: number; inserted: number; durationMs: number }];
+  }> {
+  start(): Promise<void>;
+  /**
+   * Flushes what is buffered and disconnects; the persistent session stays, so a restart with the
+   * same client id misses nothing. `leave: true` also unsubscribes: for an ingester retired for good
+   * (otherwise the broker keeps queueing its share of the shared subscription until the session expires).
+   */
+  stop(opts?: { leave?: boolean }): Promise<void>;
+  readonly counters: Readonly<IngesterCounters>;
+}
+
+interface Pending {
+  deviceId: string;
+  outboxId: string;
+  floorSeq: number;
+  readings: Array<{ snapshot: Snapshot; seq: number; live: boolean; t: number }>;
+}
+
+const realtimeCheck = checker(RealtimeMessageSchema);
+const batchCheck = checker(BatchMessageSchema);
+
+class BadMessage extends Error {}
+
+function clean(s: Record<string, unknown>): Snapshot {
+  const { seq: _seq, outbox_id: _o, floor_seq: _f, ...snap } = s;
+  return snap as Snapshot;
+}
+
+class MqttIngester extends EventEmitter<{
+  snapshot: [IngestedSnapshot];
+  commit: [{ rows: number; inserted: number; durationMs: number }];
+}> {
+  private readonly o: IngesterOptions;
+  private readonly log: Logger;
+  private client: MqttClient | null = null;
+  private pending = new Map<string, Pending>();
+  private deadLetters: DeadLetter[] = [];
+  private bufferedRows = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private waiting: Array<() => void> = [];
+  private stopping = false;
+  private storeFailing = false;
+  private readonly backoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
+  private readonly c: IngesterCounters = {
+    messages_received: 0,
+    snapshots_received: 0,
+    ingested: 0,
+    duplicates: 0,
+    dead_letters: 0,
+    oversize: 0,
+    batches: 0,
+    store_errors: 0,
+    acks_published: 0,
+    lag_ms: null,
+    lag_max_ms: null,
+    buffered_rows: 0,
+    connected: false,
+  };
+
+  constructor(opts: IngesterOptions) {
+    super();
+    this.o = opts;
+    this.log = opts.log ?? createLogger('ingest');
+  }
+
+  get counters(): Readonly<IngesterCounters> {
+    return { ...this.c, buffered_rows: this.bufferedRows, connected: this.client?.connected ?? false };
+  }
+
+  private filters(): string[] {
+    const g = this.o.shareGroup === undefined ? 'kwartier-ingest' : this.o.shareGroup;
+    const base = [`${this.o.prefix}/+/${TOPICS.realtime}`, `${this.o.prefix}/+/${TOPICS.batch}`];
+    return g === null ? base : base.map((f) => `$share/${g}/${f}`);
+  }
+
+  async start(): Promise<void> {
+    if (this.client) return;
+    this.stopping = false;
+    const opts: IClientOptions = {
+      clientId: this.o.clientId,
+      clean: false,
+      reconnectPeriod: 1000,
+      connectTimeout: this.o.connectTimeoutMs ?? 10_000,
+      keepalive: this.o.keepaliveS ?? 30,
+      resubscribe: false,
+    };
+    if (this.o.tls) {
+      opts.ca = readFileSync(this.o.tls.caCert);
+      opts.cert = readFileSync(this.o.tls.clientCert);
+      opts.key = readFileSync(this.o.tls.clientKey);
+      opts.rejectUnauthorized = true;
+    } else {
+      if (this.o.username !== undefined) opts.username = this.o.username;
+      if (this.o.password !== undefined) opts.password = this.o.password;
+    }
+    const client = mqtt.connect(this.o.mqttUrl, opts);
+    this.client = client;
+    client.handleMessage = (packet, done) => this.onPacket(packet, done);
+    let wasConnected = false;
+    let lastErr: string | null = null;
+    client.on('error', (err) => {
+      const m = errorMessage(err);
+      if (m !== lastErr) this.log.warn({ err: m }, 'MQTT error');
+      lastErr = m;
+    });
+    client.on('connect', (connack) => {
+      lastErr = null;
+      wasConnected = true;
+      this.log.info({ url: this.o.mqttUrl, session_present: connack.sessionPresent }, 'connected to the broker');
+      // Subscribing again is harmless and repairs a session the broker lost (restart without save).
+      client.subscribe(this.filters(), { qos: 1 }, (err, granted) => {
+        if (err) this.log.error({ err: errorMessage(err) }, 'subscribe failed');
+        else if (granted?.some((g) => g.qos > 2)) this.log.error({ granted }, 'subscription refused by the broker');
+      });
+    });
+    client.on('close', () => {
+      if (wasConnected && !this.stopping) this.log.warn('disconnected from the broker; reconnecting');
+      wasConnected = false;
+    });
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        client.off('connect', done);
+        clearTimeout(t);
+        resolve();
+      };
+      // start() resolves on the first connection, or after the connect timeout (it keeps trying).
+      const t = setTimeout(done, this.o.connectTimeoutMs ?? 10_000);
+      client.on('connect', done);
+    });
+  }
+
+  async stop(opts: { leave?: boolean } = {}): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.stopping = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    try {
+      await Promise.race([this.flushNow(), new Promise((r) => setTimeout(r, 10_000))]);
+    } catch {
+      // logged in flush
+    }
+    for (const w of this.waiting.splice(0)) w();
+    if (opts.leave && client.connected) {
+      await Promise.race([
+        client.unsubscribeAsync(this.filters()).catch(() => undefined),
+        new Promise((r) => setTimeout(r, 3000)),
+      ]);
+    }
+    await Promise.race([client.endAsync(false).catch(() => undefined), new Promise((r) => setTimeout(r, 3000))]);
+    client.end(true);
+    this.client = null;
+  }
+
+  /** mqtt.js calls this per PUBLISH and waits for `done` before reading the next packet. */
+  private onPacket(packet: IPublishPacket, done: (err?: Error) => void): void {
+    try {
+      this.accept(packet.topic, packet.payload as Buffer);
+    } catch (err) {
+      this.log.error({ err: errorMessage(err), topic: packet.topic }, 'message handling failed');
+    }
+    if (this.bufferedRows >= (this.o.maxBufferedRows ?? 50_000)) {
+      // Backpressure: read nothing more until a commit makes room.
+      this.waiting.push(() => done());
+      this.scheduleFlush(0);
+    } else {
+      done();
+    }
+  }
+
+  private deadLetter(topicName: string, deviceId: string | null, reason: string, payload: Buffer): void {
+    this.c.dead_letters++;
+    const max = this.o.deadLetterPayloadBytes ?? 4096;
+    if (this.deadLetters.length < 10_000) {
+      this.deadLetters.push({ topic: topicName, deviceId, reason, payload: payload.subarray(0, max).toString('utf8') });
+    }
+    this.log.warn({ topic: topicName, reason }, 'dead letter');
+    this.scheduleFlush();
+  }
+
+  private accept(topicName: string, payload: Buffer): void {
+    this.c.messages_received++;
+    const parts = topicName.split('/');
+    const deviceId = parts.length === 3 && parts[0] === this.o.prefix ? (parts[1] ?? null) : null;
+    const leaf = parts[2];
+    const maxBytes = this.o.maxPayloadBytes ?? 1024 * 1024;
+    if (payload.length > maxBytes) {
+      this.c.oversize++;
+      this.deadLetter(
+        topicName,
+        deviceId,
+        `payload of ${payload.length} bytes is over the ${maxBytes}-byte cap`,
+        payload,
+      );
+      return;
+    }
+    if (deviceId === null || (leaf !== TOPICS.realtime && leaf !== TOPICS.batch)) {
+      this.deadLetter(topicName, deviceId, `unexpected topic ${topicName}`, payload);
+      return;
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      this.deadLetter(topicName, deviceId, `not JSON: ${errorMessage(err)}`, payload);
+      return;
+    }
+    try {
+      if (leaf === TOPICS.realtime) this.acceptRealtime(deviceId, msg);
+      else this.acceptBatch(deviceId, msg);
+    } catch (err) {
+      if (err instanceof BadMessage) this.deadLetter(topicName, deviceId, err.message, payload);
+      else throw err;
+    }
+  }
+
+  private schemaError(schema: typeof RealtimeMessageSchema | typeof BatchMessageSchema, msg: unknown): BadMessage {
+    const errs = validationErrors(schema, msg);
+    const shown = errs.slice(0, 5).join('; ');
+    return new BadMessage(`schema: ${shown}${errs.length > 5 ? `; … (${errs.length} problems)` : ''}`);
+  }
+
+  private acceptRealtime(deviceId: string, msg: unknown): void {
+    if (!realtimeCheck.Check(msg)) throw this.schemaError(RealtimeMessageSchema, msg);
+    if (msg.device_id !== deviceId)
+      throw new BadMessage(
+        `device_id ${JSON.stringify(msg.device_id)} does not match the topic's ${JSON.stringify(deviceId)}`,
+      );
+    const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
+    p.readings.push({ snapshot: clean(msg), seq: msg.seq, live: true, t: Date.parse(msg.timestamp) });
+    this.added(1);
+  }
+
+  private acceptBatch(deviceId: string, msg: unknown): void {
+    if (!batchCheck.Check(msg)) throw this.schemaError(BatchMessageSchema, msg);
+    for (const s of msg.snapshots) {
+      if (s.device_id !== deviceId)
+        throw new BadMessage(
+          `device_id ${JSON.stringify(s.device_id)} does not match the topic's ${JSON.stringify(deviceId)}`,
+        );
+    }
+    const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
+    for (const s of msg.snapshots)
+      p.readings.push({ snapshot: clean(s), seq: s.seq, live: false, t: Date.parse(s.timestamp) });
+    this.added(msg.snapshots.length);
+  }
+
+  private slot(deviceId: string, outboxId: string, floorSeq: number): Pending {
+    const key = `${deviceId}\u0000${outboxId}`;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = { deviceId, outboxId, floorSeq, readings: [] };
+      this.pending.set(key, p);
+    } else if (floorSeq > p.floorSeq) {
+      p.floorSeq = floorSeq;
+    }
+    return p;
+  }
+
+  private added(n: number): void {
+    this.c.snapshots_received += n;
+    this.bufferedRows += n;
+    if (this.bufferedRows >= (this.o.flushMaxRows ?? 5000)) this.scheduleFlush(0);
+    else this.scheduleFlush();
+  }
+
+  private scheduleFlush(delayMs = this.o.flushIntervalMs ?? 100): void {
+    if (this.flushing) return; // the running flush reschedules when it ends
+    if (this.flushTimer && delayMs > 0) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flushNow().catch(() => undefined);
+    }, delayMs);
+  }
+
+  /** Writes what is buffered (one transaction), then acknowledges. Serialised. */
+  private async flushNow(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pending.size === 0 && this.deadLetters.length === 0) return;
+    const run = this.flushOnce();
+    this.flushing = run.then(
+      () => {
+        this.flushing = null;
+      },
+      () => {
+        this.flushing = null;
+      },
+    );
+    await this.flushing;
+    if (this.pending.size > 0 || this.deadLetters.length > 0) {
+      if (this.storeFailing) this.scheduleFlush(this.backoff.next());
+      else this.scheduleFlush(this.bufferedRows >= (this.o.flushMaxRows ?? 5000) ? 0 : undefined);
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const taking = this.pending;
+    const letters = this.deadLetters;
+    this.pending = new Map();
+    this.deadLetters = [];
+    const entries = [...taking.values()];
+    const rows = entries.reduce((n, p) => n + p.readings.length, 0);
+    const started = Date.now();
+    try {
+      for (const l of letters) await this.o.store.addDeadLetter(l);
+      letters.length = 0;
+      const batches: InsertBatch[] = entries.map((p) => ({
+        deviceId: p.deviceId,
+        outboxId: p.outboxId,
+        floorSeq: p.floorSeq,
+        readings: p.readings.map((r) => ({ snapshot: r.snapshot, seq: r.seq })),
+      }));
+      const results = batches.length > 0 ? await this.o.store.insertMany(batches) : [];
+      const committedAt = Date.now();
+      if (this.storeFailing) this.log.info('store writes succeed again');
+      this.storeFailing = false;
+      this.backoff.reset();
+      this.bufferedRows -= rows;
+      this.c.batches++;
+      let inserted = 0;
+      const emitSnapshots = this.listenerCount('snapshot') > 0;
+      let newest = -Infinity;
+      let oldest = Infinity;
+      for (let i = 0; i < entries.length; i++) {
+        const p = entries[i]!;
+        const r = results[i];
+        if (!r) continue;
+        inserted += r.inserted;
+        this.c.ingested += r.inserted;
+        this.c.duplicates += r.duplicates;
+        if (r.ackedSeq !== null) this.publishAck(p.deviceId, { outbox_id: p.outboxId, seq: r.ackedSeq });
+        for (const rd of p.readings) {
+          if (rd.t > newest) newest = rd.t;
+          if (rd.t < oldest) oldest = rd.t;
+        }
+        if (r.inserted === 0 || !emitSnapshots) continue; // nothing new: do not push re-sent data again
+        for (const rd of p.readings) {
+          this.emit('snapshot', {
+            deviceId: p.deviceId,
+            outboxId: p.outboxId,
+            seq: rd.seq,
+            snapshot: rd.snapshot,
+            live: rd.live,
+            committedAt,
+          });
+        }
+      }
+      if (Number.isFinite(newest)) {
+        this.c.lag_ms = committedAt - newest;
+        this.c.lag_max_ms = committedAt - oldest;
+      }
+      this.emit('commit', { rows, inserted, durationMs: committedAt - started });
+      for (const w of this.waiting.splice(0)) w();
+    } catch (err) {
+      this.c.store_errors++;
+      if (!this.storeFailing)
+        this.log.error({ err: errorMessage(err), rows }, 'store write failed; retrying with backoff');
+      this.storeFailing = true;
+      // Put everything back in front of what arrived meanwhile.
+      this.deadLetters = [...letters, ...this.deadLetters];
+      const merged = new Map<string, Pending>();
+      for (const [k, p] of taking) merged.set(k, p);
+      for (const [k, p] of this.pending) {
+        const m = merged.get(k);
+        if (m) {
+          m.readings.push(...p.readings);
+          m.floorSeq = Math.max(m.floorSeq, p.floorSeq);
+        } else merged.set(k, p);
+      }
+      this.pending = merged;
+      throw err;
+    }
+  }
+
+  private publishAck(deviceId: string, ack: AckMessage): void {
+    const client = this.client;
+    if (!client) return;
+    client.publish(topic(this.o.prefix, deviceId, 'ack'), JSON.stringify(ack), { qos: 1, retain: true }, (err) => {
+      if (err && !this.stopping) this.log.warn({ err: errorMessage(err), device_id: deviceId }, 'ack publish failed');
+    });
+    this.c.acks_published++;
+  }
+}
+
+export function createIngester(opts: IngesterOptions): Ingester {
+  return new MqttIngester(opts);
+}

@@ -1,0 +1,75 @@
+/**
+ * GET /api/v1/history/{device_id}?start&end&resolution: aggregates from the store (energy from the
+ * counters at the bucket boundaries, local days for daily and longer), or raw snapshots.
+ *
+ * Each resolution has a longest range, which caps the points of one answer (about 10 000 at most):
+ *   raw 1 h (≈3 600 snapshots) · 1min 7 days (10 080) · 15min 93 days (8 928) · hourly 366 days (8 784)
+ *   daily 10 years (3 653) · weekly 20 years (1 044) · monthly 100 years (1 200)
+ */
+import type { DurationLikeObject } from 'luxon';
+import type { Bucket } from '../store/types.js';
+import { BUCKET_FIELDS, type HistoryResolution } from './schemas.js';
+import { BadRequest, type ZoneClock } from './time.js';
+import { round } from './util.js';
+
+export const HISTORY_LIMITS: Record<HistoryResolution, { label: string; span: DurationLikeObject }> = {
+  raw: { label: '1 h', span: { hours: 1 } },
+  '1min': { label: '7 days', span: { days: 7 } },
+  '15min': { label: '93 days', span: { days: 93 } },
+  hourly: { label: '366 days', span: { days: 366 } },
+  daily: { label: '10 years', span: { years: 10 } },
+  weekly: { label: '20 years', span: { years: 20 } },
+  monthly: { label: '100 years', span: { years: 100 } },
+};
+
+/** Most raw rows one answer returns (1 h at one snapshot a second, with room for jitter). */
+export const RAW_MAX_ROWS = 5_000;
+
+/** Throws a 400 naming `end` and the limit when [start, end) is too long for the resolution. */
+export function checkHistoryRange(start: number, end: number, resolution: HistoryResolution, clock: ZoneClock): void {
+  if (end <= start) throw new BadRequest('end: must be later than start');
+  const limit = HISTORY_LIMITS[resolution];
+  const latest = clock.local(start).plus(limit.span).toMillis();
+  if (end > latest) {
+    throw new BadRequest(
+      `end: a ${resolution} range is at most ${limit.label} (asked: ${describeSpan(end - start)}); ` +
+        'ask for a shorter range or a coarser resolution',
+    );
+  }
+}
+
+function describeSpan(ms: number): string {
+  const h = ms / 3_600_000;
+  if (h < 48) return `${round(h, 2)} h`;
+  return `${round(h / 24, 2)} days`;
+}
+
+const ENERGY = new Set<string>([
+  'import_kwh',
+  'export_kwh',
+  'import_t1_kwh',
+  'import_t2_kwh',
+  'export_t1_kwh',
+  'export_t2_kwh',
+  'pv_kwh',
+  'battery_charge_kwh',
+  'battery_discharge_kwh',
+  'gas_m3',
+  'water_m3',
+]);
+
+export type BucketPoint = { timestamp: string; samples: number } & Record<
+  (typeof BUCKET_FIELDS)[number],
+  number | null
+>;
+
+/** A bucket as the API shows it: `timestamp` = its start in local time; float noise rounded away. */
+export function presentBucket(b: Bucket, clock: ZoneClock): BucketPoint {
+  const p = { timestamp: clock.iso(b.start.getTime()) } as BucketPoint;
+  for (const k of BUCKET_FIELDS) {
+    const v = b[k];
+    p[k] = v === null || v === undefined ? null : round(v, ENERGY.has(k) ? 6 : 2);
+  }
+  p.samples = b.samples;
+  return p;
+}

@@ -1,0 +1,332 @@
+/**
+ * The Belgian routes, wiring the pure logic of src/core/capacity and src/core/tariff to the store:
+ *   GET /api/v1/capacity-tariff/{device_id}?month=YYYY-MM
+ *   GET /api/v1/self-sufficiency/{device_id}?period=…
+ *   GET /api/v1/cost-estimate/{device_id}?period=…
+ * All three read 15-minute buckets (quarters are what the capacity tariff and dynamic prices are
+ * counted in, and PV/battery flows are split per quarter). Monthly peaks of months that are over are
+ * cached for a few minutes per device: the cost of a period needs the 12 months before each month.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import {
+  billedKwByMonth,
+  type CapacityTariffResponse,
+  capacitySettings,
+  capacityTariffReport,
+  type FloorRules,
+  indexQuarterBuckets,
+  last12Months,
+  meterPeakForMonth,
+  monthPeak,
+} from '../../core/capacity/index.js';
+import { KwartierError } from '../../core/errors.js';
+import {
+  addMonths,
+  type CostEstimate,
+  costEstimate,
+  energyTotals,
+  monthOf,
+  monthRange,
+  type Period,
+  parsePeriod,
+  periodIso,
+  selfSufficiency,
+} from '../../core/tariff/index.js';
+import type { Logger } from '../../lib/log.js';
+import type { ServerConfig } from '../config.js';
+import type { Bucket, Store } from '../store/types.js';
+import { CapacityQuery, CapacitySchema, DeviceParams, Nullable, PeriodQuery } from './schemas.js';
+import { type LoadedTariff, loadTariffs } from './tariffs.js';
+import { BadRequest, type ZoneClock } from './time.js';
+import { withDeadline } from './util.js';
+
+export interface InsightDeps {
+  store: Store;
+  config: ServerConfig;
+  clock: ZoneClock;
+  now: () => number;
+  log: Logger;
+  timeoutMs: number;
+  /** Tariff file paths in config.devices are relative to this directory. */
+  configDir: string;
+  /** Tariffs per device; default: loaded from config.devices[id].tariffs at startup. */
+  tariffs?: ReadonlyMap<string, LoadedTariff>;
+  /** The error answers documented on each route. */
+  errorResponses: Record<number, unknown>;
+}
+
+const DEFAULT_RULES: FloorRules = { floorKw: 2.5, floorAppliesTo: 'month' };
+const PEAK_CACHE_MS = 5 * 60_000;
+const PEAK_CACHE_MAX = 10_000;
+
+const NNum = Nullable(Type.Number());
+
+export const SelfSufficiencySchema = Type.Object(
+  {
+    device_id: Type.String(),
+    period: Type.String(),
+    start: Type.String({ format: 'date-time' }),
+    end: Type.String({ format: 'date-time' }),
+    self_sufficiency_pct: Nullable(
+      Type.Number({ description: '(load − import) / load × 100: the load not taken from the grid.' }),
+    ),
+    self_consumption_pct: Nullable(
+      Type.Number({ description: 'PV used at home (directly or through the battery) / PV × 100.' }),
+    ),
+    consumed_kwh: Nullable(
+      Type.Number({ description: "The home's load: import + PV − export − battery charge + discharge." }),
+    ),
+    solar_kwh: NNum,
+    direct_consumption_kwh: Nullable(Type.Number({ description: 'PV used at once (not exported, not stored).' })),
+    imported_kwh: NNum,
+    exported_kwh: NNum,
+    battery_charge_kwh: NNum,
+    battery_discharge_kwh: NNum,
+  },
+  { $id: 'SelfSufficiency' },
+);
+
+const BreakdownLineSchema = Type.Object({
+  label: Type.String(),
+  quantity: Type.Number(),
+  unit: Type.String(),
+  unit_price_eur: NNum,
+  amount_eur: NNum,
+});
+
+export const CostEstimateSchema = Type.Object(
+  {
+    device_id: Type.String(),
+    period: Type.String(),
+    start: Type.String({ format: 'date-time' }),
+    end: Type.String({ format: 'date-time' }),
+    consumed_kwh: Nullable(Type.Number({ description: 'From the grid.' })),
+    returned_kwh: Nullable(Type.Number({ description: 'To the grid.' })),
+    direct_consumption_kwh: NNum,
+    solar_kwh: NNum,
+    battery_charge_kwh: NNum,
+    battery_discharge_kwh: NNum,
+    gas_m3: NNum,
+    water_m3: NNum,
+    cost_eur: Nullable(
+      Type.Number({
+        description: 'Null when some energy has no price (listed in the breakdown) or no tariff is configured.',
+      }),
+    ),
+    cost_without_pv_eur: NNum,
+    pv_profit_eur: NNum,
+    breakdown: Type.Array(BreakdownLineSchema, { description: 'Bill-like lines, VAT last.' }),
+  },
+  { $id: 'CostEstimate' },
+);
+
+/** Monthly peaks (W) from 15-minute buckets, cached per device for months that are over. */
+class PeakCache {
+  private readonly entries = new Map<string, { peak: number | null; at: number }>();
+
+  constructor(private readonly d: InsightDeps) {}
+
+  async peaks(deviceId: string, months: readonly string[], tz: string): Promise<Map<string, number | null>> {
+    const now = this.d.now();
+    const out = new Map<string, number | null>();
+    const missing: string[] = [];
+    for (const m of months) {
+      const e = this.entries.get(`${deviceId}|${m}`);
+      if (e && now - e.at < PEAK_CACHE_MS) out.set(m, e.peak);
+      else missing.push(m);
+    }
+    if (missing.length > 0) {
+      const sorted = [...missing].sort();
+      const from = monthRange(sorted[0]!, tz).start;
+      const to = monthRange(sorted[sorted.length - 1]!, tz).end;
+      const buckets = await fifteen(this.d, deviceId, from, to);
+      const index = indexQuarterBuckets(buckets);
+      for (const m of missing) {
+        const peak = monthPeak(index, m, tz, now)?.peak_w ?? null;
+        out.set(m, peak);
+        if (monthRange(m, tz).end <= now) {
+          if (this.entries.size >= PEAK_CACHE_MAX) this.entries.clear();
+          this.entries.set(`${deviceId}|${m}`, { peak, at: now });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function fifteen(d: InsightDeps, deviceId: string, start: number, end: number): Promise<Bucket[]> {
+  return withDeadline(d.store.buckets(deviceId, '15min', new Date(start), new Date(end)), d.timeoutMs, 'store.buckets');
+}
+
+function period(spec: string, now: number, tz: string): Period {
+  try {
+    return parsePeriod(spec, now, tz);
+  } catch (err) {
+    if (err instanceof KwartierError && err.code === 'invalid_period') throw new BadRequest(err.message);
+    throw err;
+  }
+}
+
+/** Local months 'YYYY-MM' that [start, end) touches. */
+function monthsOf(start: number, end: number, tz: string): string[] {
+  const out: string[] = [];
+  const last = monthOf(end - 1, tz);
+  for (let m = monthOf(start, tz); m <= last; m = addMonths(m, 1)) out.push(m);
+  return out;
+}
+
+type Params = { device_id: string };
+
+export async function registerInsightRoutes(app: FastifyInstance, d: InsightDeps): Promise<void> {
+  const tariffs = d.tariffs ?? loadTariffs(d.config, d.configDir);
+  const cache = new PeakCache(d);
+  app.addSchema(SelfSufficiencySchema);
+  app.addSchema(CostEstimateSchema);
+  const schema = (summary: string, description: string, querystring: unknown, ok: unknown): FastifySchema => ({
+    summary,
+    description,
+    tags: ['insights'],
+    params: DeviceParams,
+    querystring,
+    response: { 200: ok, ...d.errorResponses },
+  });
+
+  app.get<{ Params: Params; Querystring: Static<typeof CapacityQuery> }>(
+    '/api/v1/capacity-tariff/:device_id',
+    {
+      config: { auth: 'device' },
+      schema: schema(
+        'Flemish capacity tariff: quarters, monthly peak, 12-month billed value, forecast of the running quarter',
+        "Quarters are clock quarters; a quarter's power = its import energy (from the counters) × 4. The billed value " +
+          'is the average of the last 12 monthly peaks, each raised to the floor (2.5 kW). meter_month_peak_w is the ' +
+          "meter's own 1-0:1.6.0 for the running month. forecast only for the running month.",
+        CapacityQuery,
+        CapacitySchema,
+      ),
+    },
+    async (req): Promise<CapacityTariffResponse> => {
+      const id = req.params.device_id;
+      const now = d.now();
+      const loaded = tariffs.get(id) ?? null;
+      const tz = loaded?.tariff.timezone ?? d.config.timezone;
+      const month = req.query.month ?? monthOf(now, tz);
+      if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new BadRequest('month: must be a month YYYY-MM');
+      const settings = loaded
+        ? capacitySettings(loaded.tariff, month, now)
+        : { timezone: tz, rules: DEFAULT_RULES, rateEurPerKwYear: null };
+      const first = monthRange(addMonths(month, -11), tz).start;
+      const end = monthRange(month, tz).end;
+      const [buckets, latest] = await Promise.all([
+        fifteen(d, id, first, end),
+        withDeadline(d.store.latest(id), d.timeoutMs, 'store.latest'),
+      ]);
+      const fresh = latest !== null && now - Date.parse(latest.timestamp) < 60_000;
+      return capacityTariffReport({
+        deviceId: id,
+        month,
+        now,
+        timezone: tz,
+        buckets,
+        rules: settings.rules,
+        rateEurPerKwYear: settings.rateEurPerKwYear,
+        meterMonthPeakW: meterPeakForMonth(latest, month, tz),
+        gridPowerW: fresh ? latest.grid_power_w : null,
+        targetW: d.config.devices[id]?.capacity_target_w ?? null,
+      });
+    },
+  );
+
+  app.get<{ Params: Params; Querystring: Static<typeof PeriodQuery> }>(
+    '/api/v1/self-sufficiency/:device_id',
+    {
+      config: { auth: 'device' },
+      schema: schema(
+        'Self-sufficiency and self-consumption of a period, with the kWh behind them',
+        'Per 15-minute bucket, summed: load = import + PV − export − battery charge + battery discharge; ' +
+          'self_sufficiency_pct = (load − import) / load; self_consumption_pct = PV used at home / PV.',
+        PeriodQuery,
+        Type.Ref('SelfSufficiency'),
+      ),
+    },
+    async (req) => {
+      const id = req.params.device_id;
+      const tz = d.config.timezone;
+      const p = period(req.query.period, d.now(), tz);
+      const buckets = await fifteen(d, id, p.start, p.end);
+      return { device_id: id, ...selfSufficiency(p, buckets, tz) };
+    },
+  );
+
+  app.get<{ Params: Params; Querystring: Static<typeof PeriodQuery> }>(
+    '/api/v1/cost-estimate/:device_id',
+    {
+      config: { auth: 'device' },
+      schema: schema(
+        "Cost of a period from the device's tariff file (config devices.<id>.tariffs), as a bill-like breakdown",
+        'Energy × the contract price valid at each quarter (day/night from the meter counters, dynamic prices per ' +
+          'quarter), network costs and levies, the capacity tariff (billed value of each month), fixed fees per day ' +
+          'up to now, VAT. cost_without_pv_eur: the PV used at home imported instead; pv_profit_eur the difference.',
+        PeriodQuery,
+        Type.Ref('CostEstimate'),
+      ),
+    },
+    async (req): Promise<CostEstimate & { device_id: string }> => {
+      const id = req.params.device_id;
+      const now = d.now();
+      const loaded = tariffs.get(id) ?? null;
+      const tz = loaded?.tariff.timezone ?? d.config.timezone;
+      const p = period(req.query.period, now, tz);
+      const buckets = await fifteen(d, id, p.start, p.end);
+      if (!loaded) {
+        const t = energyTotals(buckets, p.start, p.end);
+        return {
+          device_id: id,
+          period: p.period,
+          ...periodIso(p, tz),
+          consumed_kwh: t.imported_kwh,
+          returned_kwh: t.exported_kwh,
+          direct_consumption_kwh: t.direct_consumption_kwh,
+          solar_kwh: t.solar_kwh,
+          battery_charge_kwh: t.battery_charge_kwh,
+          battery_discharge_kwh: t.battery_discharge_kwh,
+          gas_m3: t.gas_m3,
+          water_m3: t.water_m3,
+          cost_eur: null,
+          cost_without_pv_eur: null,
+          pv_profit_eur: null,
+          breakdown: [
+            {
+              label: `No tariff configured for this device (config: devices.${id}.tariffs)`,
+              quantity: 0,
+              unit: '',
+              unit_price_eur: null,
+              amount_eur: null,
+            },
+          ],
+        };
+      }
+      let billed: Record<string, number> | undefined;
+      if (loaded.tariff.periods.some((c) => c.capacityEurPerKwYear !== null)) {
+        const months = monthsOf(p.start, Math.min(p.end, Math.max(now, p.start + 1)), tz);
+        const window = new Set<string>();
+        for (const m of months) for (const x of last12Months(m)) window.add(x);
+        const peaks = await cache.peaks(id, [...window], tz);
+        billed = billedKwByMonth(peaks, months, loaded.tariff.capacity);
+      }
+      return {
+        device_id: id,
+        ...costEstimate({
+          period: p,
+          tariff: loaded.tariff,
+          buckets,
+          now,
+          prices: loaded.prices,
+          ...(billed ? { billedPeakKwByMonth: billed } : {}),
+        }),
+      };
+    },
+  );
+}
+
+export type { CostEstimate };

@@ -1,0 +1,156 @@
+/**
+ * Prometheus metrics served at /metrics (prom-client). Metric families:
+ *   kwartier_ingest_snapshots_total          counter  snapshots committed (seen on the ingest events)
+ *   kwartier_ingest_rate_per_second          gauge    snapshots committed per second, last 60 s
+ *   kwartier_ingest_lag_seconds{device_id}   gauge    commit time − snapshot timestamp, newest snapshot
+ *   kwartier_dead_letters                    gauge    messages in the dead-letter table
+ *   kwartier_edge_buffer_depth{device_id}    gauge    readings waiting in the edge's outbox
+ *   kwartier_http_request_duration_seconds   histogram {method, route, status_code}
+ *   kwartier_ws_clients                      gauge    open WebSocket clients
+ *   kwartier_ws_dropped_messages_total{device_id} counter  snapshots not sent to a slow client
+ * Ingest figures come from injected getters when the ingester supplies them, otherwise from the
+ * snapshot events the API already listens to. Buffer depth only exists when the edge status supplies it.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../../lib/log.js';
+import type { Store } from '../store/types.js';
+
+export interface ApiMetricsDeps {
+  registry: Registry;
+  /** Snapshots committed per second. Default: counted from the ingest events over the last 60 s. */
+  ingestRate?: () => number;
+  /** Per device: seconds from a snapshot's timestamp to its commit. Default: from the ingest events. */
+  ingestLagSeconds?: () => Record<string, number>;
+  /** Dead letters stored. Default: store.deadLetterCount(). */
+  deadLetters?: () => number | Promise<number>;
+  /** Per device: readings waiting in the edge outbox, as the edge status reports them. */
+  bufferDepth?: () => Record<string, number>;
+}
+
+const WINDOW_S = 60;
+const COLLECT_TIMEOUT_MS = 2_000;
+
+/** Counts events per second in a ring of 60 one-second slots. */
+class EventRate {
+  private readonly slots = new Array<number>(WINDOW_S).fill(0);
+  private lastSecond = 0;
+
+  add(nowMs: number): void {
+    this.advance(nowMs);
+    const i = this.lastSecond % WINDOW_S;
+    this.slots[i] = (this.slots[i] ?? 0) + 1;
+  }
+
+  perSecond(nowMs: number): number {
+    this.advance(nowMs);
+    // The current second is incomplete: average over the 59 complete ones plus it.
+    return this.slots.reduce((a, b) => a + b, 0) / WINDOW_S;
+  }
+
+  private advance(nowMs: number): void {
+    const sec = Math.floor(nowMs / 1000);
+    if (sec <= this.lastSecond) return;
+    const steps = Math.min(WINDOW_S, sec - this.lastSecond);
+    for (let k = 1; k <= steps; k++) this.slots[(this.lastSecond + k) % WINDOW_S] = 0;
+    this.lastSecond = sec;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export class ApiMetrics {
+  readonly registry: Registry;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly wsClients: Gauge;
+  readonly wsDropped: Counter<'device_id'>;
+  private readonly ingested: Counter;
+  private readonly rate = new EventRate();
+  private readonly lag = new Map<string, number>();
+
+  constructor(deps: ApiMetricsDeps, store: Store, log: Logger) {
+    const registers = [deps.registry];
+    this.registry = deps.registry;
+    this.ingested = new Counter({
+      name: 'kwartier_ingest_snapshots_total',
+      help: 'Snapshots committed by the ingester (seen on its events).',
+      registers,
+    });
+    const rate = this.rate;
+    new Gauge({
+      name: 'kwartier_ingest_rate_per_second',
+      help: 'Snapshots committed per second over the last 60 s.',
+      registers,
+      collect() {
+        this.set(deps.ingestRate ? deps.ingestRate() : rate.perSecond(Date.now()));
+      },
+    });
+    const lag = this.lag;
+    new Gauge({
+      name: 'kwartier_ingest_lag_seconds',
+      help: "Seconds between the newest snapshot's timestamp and its commit, per device.",
+      labelNames: ['device_id'],
+      registers,
+      collect() {
+        this.reset();
+        const values = deps.ingestLagSeconds ? Object.entries(deps.ingestLagSeconds()) : [...lag];
+        for (const [device_id, v] of values) this.set({ device_id }, v);
+      },
+    });
+    new Gauge({
+      name: 'kwartier_dead_letters',
+      help: 'Messages kept in the dead-letter table (rejected by the ingester).',
+      registers,
+      async collect() {
+        try {
+          const n = await withTimeout(
+            Promise.resolve(deps.deadLetters ? deps.deadLetters() : store.deadLetterCount()),
+            COLLECT_TIMEOUT_MS,
+            'dead-letter count',
+          );
+          this.set(n);
+        } catch (err) {
+          log.warn({ err }, 'metrics: cannot count dead letters');
+        }
+      },
+    });
+    new Gauge({
+      name: 'kwartier_edge_buffer_depth',
+      help: "Readings waiting in the edge's outbox, per device (as the edge last reported).",
+      labelNames: ['device_id'],
+      registers,
+      collect() {
+        this.reset();
+        if (!deps.bufferDepth) return;
+        for (const [device_id, v] of Object.entries(deps.bufferDepth())) this.set({ device_id }, v);
+      },
+    });
+    this.httpDuration = new Histogram({
+      name: 'kwartier_http_request_duration_seconds',
+      help: 'HTTP request latency by route (the route pattern, not the URL).',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.wsClients = new Gauge({ name: 'kwartier_ws_clients', help: 'Open WebSocket clients.', registers });
+    this.wsDropped = new Counter({
+      name: 'kwartier_ws_dropped_messages_total',
+      help: 'Snapshots not sent to a WebSocket client because its send buffer was full.',
+      labelNames: ['device_id'],
+      registers,
+    });
+  }
+
+  /** Called for every ingested snapshot (after its commit). */
+  onSnapshot(deviceId: string, timestamp: string, nowMs: number): void {
+    this.ingested.inc();
+    this.rate.add(nowMs);
+    const ts = Date.parse(timestamp);
+    if (Number.isFinite(ts)) this.lag.set(deviceId, Math.max(0, (nowMs - ts) / 1000));
+  }
+}

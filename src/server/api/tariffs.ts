@@ -1,0 +1,58 @@
+/**
+ * Per-device tariffs, loaded and validated once at startup: config.devices[id].tariffs names a tariff
+ * file (YAML, or the earlier system's rates.json) relative to the config file; its optional
+ * price_file (dynamic prices, CSV or JSON) is relative to the tariff file. Any error stops the
+ * server with the file and key named.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, errorMessage } from '../../core/errors.js';
+import { type PriceSeries, parsePriceFile, parseTariffFile, type Tariff } from '../../core/tariff/index.js';
+import type { ServerConfig } from '../config.js';
+
+export interface LoadedTariff {
+  tariff: Tariff;
+  /** Dynamic prices, when the tariff file names a price_file. */
+  prices: PriceSeries | null;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path}: ${errorMessage(err)}`);
+  }
+}
+
+export function loadTariff(
+  path: string,
+  defaults: { timezone: string; country: 'be' | 'nl' },
+  what: string,
+): LoadedTariff {
+  const text = readText(path, what);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { uniqueKeys: true });
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML or JSON: ${errorMessage(err)}`);
+  }
+  const tariff = parseTariffFile(doc, path, defaults);
+  let prices: PriceSeries | null = null;
+  if (tariff.priceFile) {
+    const pricePath = resolve(dirname(path), tariff.priceFile);
+    prices = parsePriceFile(readText(pricePath, `${path}: price_file`), pricePath);
+  }
+  return { tariff, prices };
+}
+
+/** Every configured device's tariff, keyed by device id. */
+export function loadTariffs(config: ServerConfig, configDir: string): Map<string, LoadedTariff> {
+  const out = new Map<string, LoadedTariff>();
+  for (const [id, dev] of Object.entries(config.devices)) {
+    if (!dev.tariffs) continue;
+    const path = resolve(configDir, dev.tariffs);
+    out.set(id, loadTariff(path, { timezone: config.timezone, country: dev.country }, `devices.${id}.tariffs`));
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+/**
+ * Times in the API: every time leaves as ISO 8601 with the offset of the server's time zone
+ * (`2026-03-29T03:00:00+02:00`); every time comes in as an ISO 8601 date-time with an offset (or Z)
+ * or a plain date `YYYY-MM-DD` (local midnight). Periods and months: src/core/tariff/period.ts.
+ *
+ * `ZoneClock.iso` is on the hot path (thousands of points per history answer): it caches the zone's
+ * offset per UTC quarter hour instead of asking Intl (or luxon) for every instant. Every zone in use
+ * changes its offset only on a quarter-hour UTC instant, so one offset holds for a whole quarter.
+ */
+import { DateTime } from 'luxon';
+
+const QUARTER_MS = 900_000;
+const CACHE_MAX = 200_000;
+
+export class BadRequest extends Error {
+  readonly statusCode = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadRequest';
+  }
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+export class ZoneClock {
+  readonly zone: string;
+  private readonly fmt: Intl.DateTimeFormat;
+  private readonly offsets = new Map<number, number>();
+
+  constructor(zone: string) {
+    this.zone = zone;
+    this.fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  }
+
+  /** Offset of the zone from UTC at `ms`, in minutes. */
+  offsetMinutes(ms: number): number {
+    const key = Math.floor(ms / QUARTER_MS);
+    let off = this.offsets.get(key);
+    if (off === undefined) {
+      const at = key * QUARTER_MS;
+      const parts = this.fmt.formatToParts(new Date(at));
+      const get = (t: string): number => Number(parts.find((p) => p.type === t)?.value);
+      const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+      off = Math.round((asUtc - at) / 60_000);
+      if (this.offsets.size >= CACHE_MAX) this.offsets.clear();
+      this.offsets.set(key, off);
+    }
+    return off;
+  }
+
+  /** ISO 8601 with the local offset; milliseconds only when not zero. */
+  iso(ms: number): string {
+    const off = this.offsetMinutes(ms);
+    const d = new Date(ms + off * 60_000);
+    const frac = d.getUTCMilliseconds();
+    const abs = Math.abs(off);
+    return (
+      `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}` +
+      `T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}` +
+      (frac === 0 ? '' : `.${String(frac).padStart(3, '0')}`) +
+      `${off < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`
+    );
+  }
+
+  /** An ISO 8601 UTC string (as snapshots carry) re-expressed in local time; null stays null. */
+  isoFromString(s: string | null): string | null {
+    if (s === null) return null;
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) ? this.iso(ms) : s;
+  }
+
+  local(ms: number): DateTime {
+    return DateTime.fromMillis(ms, { zone: this.zone });
+  }
+}
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+// A space before the offset is a '+' that the query string decoded (`+02:00` sent unencoded).
+const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+\- ]\d{2}:?\d{2})$/;
+
+/**
+ * Parses a query time: `YYYY-MM-DD` is local midnight in the zone, a date-time needs an offset or Z.
+ * Throws BadRequest naming `key`.
+ */
+export function parseTime(value: string, clock: ZoneClock, key: string): number {
+  const bad = (): BadRequest =>
+    new BadRequest(
+      `${key}: must be an ISO 8601 date-time or YYYY-MM-DD` +
+        (/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(value) ? ' (a date-time needs an offset, e.g. +01:00, or Z)' : ''),
+    );
+  if (DATE_RE.test(value)) {
+    const d = DateTime.fromISO(value, { zone: clock.zone });
+    if (!d.isValid) throw bad();
+    return d.toMillis();
+  }
+  const m = DATETIME_RE.exec(value);
+  if (!m) throw bad();
+  const text = m[3]?.startsWith(' ') ? `${value.slice(0, value.length - m[3].length)}+${m[3].slice(1)}` : value;
+  const d = DateTime.fromISO(text, { setZone: true });
+  if (!d.isValid) throw bad();
+  return d.toMillis();
+}

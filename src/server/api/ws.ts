@@ -1,0 +1,163 @@
+/**
+ * WebSocket fan-out of ingested snapshots: /ws/v1/realtime/{device_id}.
+ *
+ * A client first gets the latest stored snapshot, then every snapshot the ingester commits
+ * (pushed from its events, never polled). Each client has a bounded send buffer: when the socket
+ * already holds more than `maxBufferedBytes` unsent, a message is dropped and counted
+ * (kwartier_ws_dropped_messages_total) rather than queued without end. Snapshots that arrive while
+ * the latest one is being read wait in a small queue (capped too). Pings every `pingIntervalMs`
+ * close clients that stopped answering.
+ */
+import type { WebSocket } from 'ws';
+import type { Snapshot } from '../../core/snapshot.js';
+import type { Logger } from '../../lib/log.js';
+import type { Store } from '../store/types.js';
+import type { ApiMetrics } from './metrics.js';
+import type { ZoneClock } from './time.js';
+import { presentRealtime, withDeadline } from './util.js';
+
+const OPEN = 1;
+const PENDING_MAX = 32;
+
+interface Client {
+  socket: WebSocket;
+  deviceId: string;
+  /** Until the latest snapshot is sent, new ones wait here (capped). */
+  pending: Snapshot[] | null;
+  alive: boolean;
+  dropped: number;
+}
+
+export interface RealtimeHubOptions {
+  store: Store;
+  clock: ZoneClock;
+  now: () => number;
+  log: Logger;
+  metrics: ApiMetrics;
+  timeoutMs: number;
+  maxBufferedBytes: number;
+  maxClients: number;
+  pingIntervalMs: number;
+}
+
+export class RealtimeHub {
+  private readonly byDevice = new Map<string, Set<Client>>();
+  private count = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: RealtimeHubOptions) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.ping(), this.o.pingIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const set of this.byDevice.values()) for (const c of set) c.socket.terminate();
+    this.byDevice.clear();
+    this.count = 0;
+    this.o.metrics.wsClients.set(0);
+  }
+
+  get clients(): number {
+    return this.count;
+  }
+
+  /** A new, authorised client of `deviceId`. */
+  attach(socket: WebSocket, deviceId: string): void {
+    if (this.count >= this.o.maxClients) {
+      socket.close(1013, 'too many clients, try again later');
+      return;
+    }
+    const client: Client = { socket, deviceId, pending: [], alive: true, dropped: 0 };
+    let set = this.byDevice.get(deviceId);
+    if (!set) {
+      set = new Set();
+      this.byDevice.set(deviceId, set);
+    }
+    set.add(client);
+    this.count++;
+    this.o.metrics.wsClients.set(this.count);
+    socket.on('pong', () => {
+      client.alive = true;
+    });
+    socket.on('close', () => this.detach(client));
+    socket.on('error', () => socket.terminate());
+    // Clients have nothing to say; anything they send is ignored.
+    void this.sendLatest(client);
+  }
+
+  /** Fan-out of one committed snapshot to the clients of its device. */
+  publish(s: Snapshot): void {
+    const set = this.byDevice.get(s.device_id);
+    if (!set || set.size === 0) return;
+    let text: string | null = null;
+    for (const c of set) {
+      if (c.pending) {
+        if (c.pending.length < PENDING_MAX) c.pending.push(s);
+        else this.drop(c);
+        continue;
+      }
+      text ??= JSON.stringify(presentRealtime(s, this.o.clock, this.o.now()));
+      this.send(c, text);
+    }
+  }
+
+  private async sendLatest(c: Client): Promise<void> {
+    let latest: Snapshot | null = null;
+    try {
+      latest = await withDeadline(this.o.store.latest(c.deviceId), this.o.timeoutMs, 'store.latest');
+    } catch (err) {
+      this.o.log.warn({ err, device_id: c.deviceId }, 'websocket: cannot read the latest snapshot');
+    }
+    const queued = c.pending ?? [];
+    c.pending = null;
+    const latestMs = latest ? Date.parse(latest.timestamp) : Number.NEGATIVE_INFINITY;
+    if (latest) this.send(c, JSON.stringify(presentRealtime(latest, this.o.clock, this.o.now())));
+    for (const s of queued) {
+      if (Date.parse(s.timestamp) > latestMs)
+        this.send(c, JSON.stringify(presentRealtime(s, this.o.clock, this.o.now())));
+    }
+  }
+
+  private send(c: Client, text: string): void {
+    if (c.socket.readyState !== OPEN) return;
+    if (c.socket.bufferedAmount + text.length > this.o.maxBufferedBytes) {
+      this.drop(c);
+      return;
+    }
+    c.socket.send(text);
+  }
+
+  private drop(c: Client): void {
+    c.dropped++;
+    this.o.metrics.wsDropped.inc({ device_id: c.deviceId });
+    if (c.dropped === 1 || c.dropped % 1000 === 0) {
+      this.o.log.warn({ device_id: c.deviceId, dropped: c.dropped }, 'websocket: slow client, dropping snapshots');
+    }
+  }
+
+  private detach(c: Client): void {
+    const set = this.byDevice.get(c.deviceId);
+    if (!set?.delete(c)) return;
+    if (set.size === 0) this.byDevice.delete(c.deviceId);
+    this.count--;
+    this.o.metrics.wsClients.set(this.count);
+  }
+
+  private ping(): void {
+    for (const set of this.byDevice.values()) {
+      for (const c of set) {
+        if (!c.alive) {
+          c.socket.terminate();
+          continue;
+        }
+        c.alive = false;
+        if (c.socket.readyState === OPEN) c.socket.ping();
+      }
+    }
+  }
+}

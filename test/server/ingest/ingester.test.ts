@@ -1,0 +1,201 @@
+/**
+ * The ingester against bad input, through the real Mosquitto (project config) and, for payloads
+ * Mosquitto itself refuses, through the embedded broker with a larger packet limit. Bad messages
+ * are dead-lettered with their reason and counted; the stream goes on.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/lib/log.js';
+import { createEmbeddedBroker, type EmbeddedBroker } from '../../../src/server/broker/embedded.js';
+import { createIngester, type Ingester } from '../../../src/server/ingest/ingester.js';
+import { createSqliteStore } from '../../../src/server/store/sqlite.js';
+import type { Store } from '../../../src/server/store/types.js';
+import { Mosquitto } from '../../helpers/mosquitto.js';
+import { makeSnapshot } from '../../mqtt/gen.js';
+import { waitFor } from '../../mqtt/wait.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'kw-ingest-'));
+const gen = (deviceId: string) => ({ deviceId, startMs: Date.parse('2026-03-09T10:00:00Z') });
+const OUTBOX = 'c0ffee00-0000-4000-8000-000000000001';
+
+function realtime(deviceId: string, i: number, patch: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ...makeSnapshot(gen(deviceId), i), seq: i + 1, outbox_id: OUTBOX, floor_seq: 1, ...patch });
+}
+
+async function deadLetters(
+  path: string,
+): Promise<Array<{ topic: string; device_id: string | null; reason: string; payload: string }>> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(path, { readonly: true });
+  const tables = (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%dead%'").all() as Array<{
+      name: string;
+    }>
+  ).map((t) => t.name);
+  const rows = db.prepare(`SELECT * FROM ${tables[0]} ORDER BY rowid`).all() as Array<{
+    topic: string;
+    device_id: string | null;
+    reason: string;
+    payload: string;
+  }>;
+  db.close();
+  return rows;
+}
+
+describe('ingester through Mosquitto (project config)', () => {
+  let broker: Mosquitto;
+  let store: Store;
+  let ingester: Ingester;
+  let a: MqttClient;
+  const dbPath = join(tmp, 'm.sqlite');
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start({ devices: ['home-a', 'home-b'] });
+    store = createSqliteStore(dbPath, { timezone: 'Europe/Brussels', logger: silentLogger() });
+    await store.migrate();
+    const f = broker.tlsFiles('kwartier-ingester');
+    ingester = createIngester({
+      mqttUrl: broker.url,
+      tls: { caCert: f.ca, clientCert: f.cert, clientKey: f.key },
+      clientId: 'kwartier-ingester-bad',
+      prefix: 'energy',
+      store,
+      log: silentLogger(),
+      flushIntervalMs: 20,
+    });
+    await ingester.start();
+    a = await mqtt.connectAsync(broker.url, { ...broker.clientOptions('home-a'), reconnectPeriod: 0 });
+  });
+  afterAll(async () => {
+    await a?.endAsync(true);
+    await ingester?.stop({ leave: true });
+    await store?.close();
+    await broker?.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('stores a good message and acknowledges it', async () => {
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 0), { qos: 1 });
+    await waitFor(() => ingester.counters.ingested === 1, 'the first snapshot');
+    expect(await store.ackedSeq('home-a', OUTBOX)).toBe(1);
+  });
+
+  it('dead-letters what is not JSON and what breaks the schema, with the reason, and goes on', async () => {
+    await a.publishAsync('energy/home-a/realtime', '{"device_id": "home-a", oops', { qos: 1 });
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 1, { grid_power_w: 'lots' }), { qos: 1 });
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 2, { seq: 0 }), { qos: 1 });
+    await a.publishAsync('energy/home-a/batch', JSON.stringify({ outbox_id: OUTBOX, floor_seq: 1, snapshots: [] }), {
+      qos: 1,
+    });
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 3, { surprise: 1 }), { qos: 1 });
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 4), { qos: 1 });
+    await waitFor(
+      () => ingester.counters.ingested === 2 && ingester.counters.dead_letters === 5,
+      'five dead letters and the good one',
+    );
+    await waitFor(async () => (await store.deadLetterCount()) === 5, 'the dead letters to be stored');
+    const dl = await deadLetters(dbPath);
+    const reasons = dl.map((d) => d.reason);
+    expect(reasons[0]).toMatch(/^not JSON/);
+    expect(reasons[1]).toMatch(/grid_power_w/);
+    expect(reasons[2]).toMatch(/seq: must be >= 1/);
+    expect(reasons[3]).toMatch(/snapshots/);
+    expect(reasons[4]).toMatch(/surprise: unknown key/);
+    expect(dl[0]).toMatchObject({
+      topic: 'energy/home-a/realtime',
+      device_id: 'home-a',
+      payload: '{"device_id": "home-a", oops',
+    });
+  });
+
+  it('an authorised device whose payload names another device is dead-lettered', async () => {
+    const before = ingester.counters.dead_letters;
+    await a.publishAsync('energy/home-a/realtime', realtime('home-b', 10), { qos: 1 });
+    const batch = {
+      outbox_id: OUTBOX,
+      floor_seq: 1,
+      snapshots: [
+        { ...makeSnapshot(gen('home-a'), 11), seq: 12 },
+        { ...makeSnapshot(gen('home-b'), 12), seq: 13 },
+      ],
+    };
+    await a.publishAsync('energy/home-a/batch', JSON.stringify(batch), { qos: 1 });
+    await waitFor(() => ingester.counters.dead_letters === before + 2, 'two dead letters');
+    await waitFor(async () => (await store.deadLetterCount()) === before + 2, 'stored');
+    const dl = await deadLetters(dbPath);
+    expect(dl.slice(-2).map((d) => d.reason)).toEqual([
+      'device_id "home-b" does not match the topic\'s "home-a"',
+      'device_id "home-b" does not match the topic\'s "home-a"',
+    ]);
+    expect(await store.raw('home-b', new Date(0), new Date('2100-01-01'))).toEqual([]);
+    expect((await store.raw('home-a', new Date(0), new Date('2100-01-01'))).length).toBe(2); // the batch was refused whole
+  });
+
+  it('a publish under another device id never reaches the ingester (ACL)', async () => {
+    const received = ingester.counters.messages_received;
+    await a.publishAsync('energy/home-b/realtime', realtime('home-b', 20), { qos: 1 });
+    // A marker published after it arrives: everything before it has been routed.
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 21), { qos: 1 });
+    await waitFor(() => ingester.counters.messages_received === received + 1, 'the marker');
+    expect(await store.raw('home-b', new Date(0), new Date('2100-01-01'))).toEqual([]);
+  });
+
+  it('a 10 MB message is refused by Mosquitto (max_packet_size), and the ingester goes on', async () => {
+    const big = await mqtt.connectAsync(broker.url, { ...broker.clientOptions('home-b'), reconnectPeriod: 0 });
+    const closed = new Promise<void>((r) => big.once('close', () => r()));
+    big.publish('energy/home-b/realtime', Buffer.alloc(10 * 1024 * 1024, 0x20), { qos: 1 });
+    await closed; // the broker drops the connection
+    big.end(true);
+    expect(broker.logText).toMatch(/home-b/);
+    const ingested = ingester.counters.ingested;
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 30), { qos: 1 });
+    await waitFor(() => ingester.counters.ingested === ingested + 1, 'the next good message');
+    expect(ingester.counters.oversize).toBe(0);
+  });
+});
+
+describe('ingester size cap (embedded broker with a larger packet limit)', () => {
+  let broker: EmbeddedBroker;
+  let store: Store;
+  let ingester: Ingester;
+
+  beforeAll(async () => {
+    broker = createEmbeddedBroker({ port: 0, maxPayloadBytes: 64 * 1024 * 1024, log: silentLogger() });
+    await broker.start();
+    store = createSqliteStore(join(tmp, 'e.sqlite'), { timezone: 'Europe/Brussels', logger: silentLogger() });
+    await store.migrate();
+    ingester = createIngester({
+      mqttUrl: broker.url,
+      ...broker.ingesterCredentials,
+      clientId: 'kwartier-ingester-cap',
+      prefix: 'energy',
+      store,
+      log: silentLogger(),
+      flushIntervalMs: 20,
+    });
+    await ingester.start();
+  });
+  afterAll(async () => {
+    await ingester?.stop();
+    await store?.close();
+    await broker?.stop();
+  });
+
+  it('rejects and counts a 10 MB payload, keeps a bounded piece of it, and keeps ingesting', async () => {
+    const c = await mqtt.connectAsync(broker.url, { username: 'home-a', reconnectPeriod: 0 });
+    const huge = realtime('home-a', 0, { stale_sources: ['x'.repeat(10 * 1024 * 1024)] });
+    await c.publishAsync('energy/home-a/realtime', huge, { qos: 1 });
+    await c.publishAsync('energy/home-a/realtime', realtime('home-a', 1), { qos: 1 });
+    await waitFor(() => ingester.counters.ingested === 1, 'the good message after the huge one');
+    expect(ingester.counters.oversize).toBe(1);
+    expect(ingester.counters.dead_letters).toBe(1);
+    await waitFor(async () => (await store.deadLetterCount()) === 1, 'the dead letter');
+    const [dl] = await deadLetters(join(tmp, 'e.sqlite'));
+    expect(dl?.reason).toMatch(/^payload of \d+ bytes is over the 1048576-byte cap$/);
+    expect(dl?.payload.length).toBe(4096);
+    await c.endAsync();
+  });
+});

@@ -51,6 +51,17 @@ export interface RegisterTransport {
   readRegisters(fn: RegisterFn, address: number, count: number): Promise<number[]>;
 }
 
+/** modbus-serial rejects with plain objects ({name, message, errno}) as well as Errors. */
+function describe(err: unknown): string {
+  if (err && typeof err === 'object' && !(err instanceof Error)) {
+    const o = err as { message?: unknown; errno?: unknown };
+    if (typeof o.message === 'string' && o.message !== '') {
+      return typeof o.errno === 'string' ? `${o.message} (${o.errno})` : o.message;
+    }
+  }
+  return errorMessage(err);
+}
+
 /** Settles with `p`, or rejects after `ms` (calling onTimeout) or when `signal` aborts. */
 function withTimeout<T>(
   p: Promise<T>,
@@ -124,7 +135,7 @@ export class ModbusTcpClient implements RegisterTransport {
     } catch (err) {
       this.client = null;
       if (err instanceof ModbusTransportError) throw err;
-      throw new ModbusTransportError(`connect ${this.endpoint}: ${errorMessage(err)}`, err);
+      throw new ModbusTransportError(`connect ${this.endpoint}: ${describe(err)}`, err);
     }
     c.setID(this.opts.unitId);
     c.setTimeout(this.opts.timeoutMs);
@@ -162,7 +173,7 @@ export class ModbusTcpClient implements RegisterTransport {
       const code = (err as { modbusCode?: unknown }).modbusCode;
       if (typeof code === 'number') throw new ModbusException(code, what);
       if (err instanceof ModbusTransportError) throw err;
-      throw new ModbusTransportError(`${what}: ${errorMessage(err)}`, err);
+      throw new ModbusTransportError(`${what}: ${describe(err)}`, err);
     } finally {
       this.lastEnd = Date.now();
     }

@@ -40,8 +40,9 @@ export interface SungrowSimulatorOptions {
 
 export interface SungrowSimulator {
   port: number;
-  /** Read requests served so far. */
+  /** Read requests served so far, and how many of them were answered with exception 2. */
   readonly requests: number;
+  readonly refused: number;
   stop(): Promise<void>;
 }
 
@@ -124,6 +125,7 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
   const serial = opts.serial ?? 'A2300000001';
   let image: Image | null = null;
   let requests = 0;
+  let refused = 0;
   // Daily direct consumption = PV today − battery charge today − export today (exact for this
   // model, which charges only from surplus PV). Export today is counted from the first answer or
   // from local midnight, whichever is later; it is clamped to the load served today.
@@ -162,9 +164,11 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     const regs = fn === 'input' ? img.input : img.holding;
     const out: number[] = [];
     for (let a = address; a < address + count; a++) {
-      if (fn === 'input' && unsupported.has(a)) throw new ModbusError(2);
       const w = regs.get(a);
-      if (w === undefined && unknownAnswer === 'exception') throw new ModbusError(2);
+      if ((fn === 'input' && unsupported.has(a)) || (w === undefined && unknownAnswer === 'exception')) {
+        refused++;
+        throw new ModbusError(2);
+      }
       out.push(w ?? 0);
     }
     return out;
@@ -200,6 +204,9 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
         port: bound,
         get requests() {
           return requests;
+        },
+        get refused() {
+          return refused;
         },
         stop: () =>
           new Promise<void>((done) => {

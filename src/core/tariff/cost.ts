@@ -21,7 +21,7 @@
  * tariff are taken as unchanged. PV profit = cost without PV − cost.
  */
 import { type EnergyBucket, exportKwh, importKwh, round } from './bucket.js';
-import { type Band, clockBand, splitByMeter } from './day-night.js';
+import { type Band, clockBander, splitByMeter } from './day-night.js';
 import { daysInYear, localDay, monthOf, QUARTER_MS } from './local-time.js';
 import { type PriceSeries, priceAt } from './prices.js';
 import { type ContractPeriod, type PriceForm, periodAt, type Tariff } from './schema.js';
@@ -169,6 +169,7 @@ function fmt(x: number): string {
 export function computeCost(input: CostInput): CostResult {
   const { tariff, prices } = input;
   const L = new Ledger();
+  const clockBand = clockBander(tariff, input.start, input.end);
   let anyPv = false;
   let withoutPvKnown = true;
   /** Extra cost without PV, per VAT rate (vatable part) and not vatable part. */
@@ -247,7 +248,7 @@ export function computeCost(input: CostInput): CostResult {
     for (const [ps, pe] of pieces(bs, be, tariff)) {
       const f = (pe - ps) / (be - bs);
       const c = periodAt(tariff, ps);
-      const clock = clockBand(ps, tariff);
+      const clock = clockBand(ps);
       const impBands: Array<[Band, number]> = impSplit
         ? [
             ['day', impSplit.day * f],

@@ -33,3 +33,42 @@ export function splitByMeter(
   if (t1 === null || t2 === null) return null;
   return country === 'be' ? { day: t1, night: t2 } : { day: t2, night: t1 };
 }
+
+/**
+ * clockBand for many instants in [start, end): the weekday day intervals are computed once per
+ * local day, then each lookup is a binary search. Outside the range it falls back to clockBand.
+ */
+export function clockBander(
+  tariff: Pick<Tariff, 'timezone' | 'dayNight'>,
+  start: number,
+  end: number,
+): (ms: number) => Band {
+  const dn = tariff.dayNight;
+  const from: number[] = [];
+  const to: number[] = [];
+  if (end > start) {
+    let day = local(start, tariff.timezone).startOf('day');
+    while (day.toMillis() < end) {
+      if (!(dn.weekendIsNight && day.weekday >= 6)) {
+        // Wall-clock hours (set, not plus: a DST day has 23 or 25 hours).
+        from.push(day.set({ hour: dn.dayStartHour }).toMillis());
+        to.push((dn.dayEndHour === 24 ? day.plus({ days: 1 }) : day.set({ hour: dn.dayEndHour })).toMillis());
+      }
+      day = day.plus({ days: 1 });
+    }
+  }
+  return (ms: number): Band => {
+    if (ms < start || ms >= end) return clockBand(ms, tariff);
+    let lo = 0;
+    let hi = from.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (from[mid]! <= ms) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found >= 0 && ms < to[found]! ? 'day' : 'night';
+  };
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type CostInput, computeCost } from '../../../src/core/tariff/cost.js';
-import { clockBand } from '../../../src/core/tariff/day-night.js';
+import { clockBand, clockBander } from '../../../src/core/tariff/day-night.js';
 import { parsePeriod } from '../../../src/core/tariff/period.js';
 import { parsePriceFile } from '../../../src/core/tariff/prices.js';
 import { parseTariffFile, type Tariff } from '../../../src/core/tariff/schema.js';
@@ -417,5 +417,30 @@ describe('a full day with the example Flemish contract', () => {
       cost_without_pv_eur: null,
       pv_profit_eur: null,
     });
+  });
+});
+
+describe('the fast day/night lookup', () => {
+  it('agrees with the clock rule on every quarter around both DST changes', () => {
+    for (const dayNight of [
+      { day_start_hour: 7, day_end_hour: 22 },
+      { day_start_hour: 2, day_end_hour: 24, weekend_is_night: false }, // hours that fall in the DST jumps
+    ]) {
+      const t = tariff([{ valid_from: '2026-01-01', vat_pct: 0, electricity: { import: { single: 0.3 } } }], {
+        day_night: dayNight,
+      });
+      for (const [from, to] of [
+        ['2026-03-27T00:00', '2026-03-31T00:00'],
+        ['2026-10-23T00:00', '2026-10-27T00:00'],
+      ] as const) {
+        const band = clockBander(t, at(from), at(to));
+        const seen = new Set<string>();
+        for (let ms = at(from); ms < at(to); ms += 15 * 60_000) {
+          expect(band(ms), new Date(ms).toISOString()).toBe(clockBand(ms, t));
+          seen.add(band(ms));
+        }
+        expect(seen.size).toBe(2);
+      }
+    }
   });
 });

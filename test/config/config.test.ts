@@ -86,3 +86,17 @@ describe('server config', () => {
     );
   });
 });
+
+describe('server config defaults inside per-device settings', () => {
+  it('fills day_hours and the alert lead time for a device that names only its tariffs', () => {
+    const cfg = loadServerConfig(
+      file('s3.yaml', 'store: {type: sqlite, path: /tmp/x.sqlite}\ndevices:\n  home-9: {tariffs: t.yaml}\n'),
+    );
+    expect(cfg.devices['home-9']).toEqual({
+      country: 'be',
+      tariffs: 't.yaml',
+      day_hours: '7-22',
+      capacity_alert_lead_s: 300,
+    });
+  });
+});

@@ -1,12 +1,275 @@
-// Placeholder while the command is being built; replaced by its implementation.
+/**
+ * `kwartier demo` (what `npm start` runs): the whole system on this machine, on 127.0.0.1 only.
+ * One simulated home drives a P1 telegram stream (DSMR over TCP) and a Sungrow inverter (Modbus TCP);
+ * the edge reads both through the real drivers, commits to its outbox and forwards over MQTT to an
+ * embedded broker; the server ingests into SQLite, acknowledges, and serves the API and dashboard.
+ * Data lives in --data-dir; a second start resumes from it and the outbox replays what it holds.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { parseWithSchema } from '../../core/validate.js';
+import { HomeModel } from '../../drivers/sim/home-model.js';
+import { snapshotFromState } from '../../drivers/sim/snapshot.js';
+import { EdgeApp } from '../../edge/app.js';
+import { EdgeConfigSchema } from '../../edge/config.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { ServerApp } from '../../server/app.js';
+import { ServerConfigSchema } from '../../server/config.js';
+import type { Store } from '../../server/store/types.js';
+import { type Command, parseFlags, untilShutdown } from '../command.js';
+import { defaultWebRoot } from './server.js';
+import { type RunningSimulator, startSimulators } from './simulate.js';
+
+const usage = `Usage: kwartier demo [--port 8080] [--data-dir ./data] [--device-id demo-home] [--backfill DAYS]
+
+Runs the whole system on this machine with simulated devices, all on 127.0.0.1: a simulated home
+(P1 meter and Sungrow inverter speaking their real protocols), the edge with its outbox, an embedded
+MQTT broker, the server with SQLite, the API and the dashboard. Prints a link that logs you in.
+
+Options:
+  --port N          the API and dashboard port (default 8080; 0 picks a free one)
+  --data-dir DIR    where the databases live (default ./data); a second start resumes from there
+  --device-id ID    the simulated home's device id (default demo-home)
+  --backfill DAYS   first fill the store with DAYS days of simulated history (fast, not in real
+                    time) so the history, cost and capacity views have something to show
+  --seed N          the simulated home's random seed (default 1; kept in the data dir)
+
+Environment:
+  KWARTIER_API_TOKEN   the API token (default: generated once, kept in the data dir, printed)
+
+Ctrl-C stops it cleanly.
+`;
+
+interface DemoState {
+  device_id: string;
+  seed: number;
+  model_start: number;
+  token: string;
+}
+
+const BACKFILL_STEP_MS = 30_000;
+const BACKFILL_BATCH = 2000;
+
+function packageRoot(): string {
+  return fileURLToPath(new URL('../../../', import.meta.url));
+}
 
 export const command: Command = {
   name: 'demo',
-  summary: '',
-  usage: 'Usage: kwartier demo (not built yet)',
-  run: async () => {
-    throw new UsageError('kwartier demo: not built yet');
+  summary: 'Run the whole system with simulated devices',
+  usage,
+  async run(args, io) {
+    const parsed = parseFlags(this, args, {
+      port: { type: 'string', short: 'p' },
+      'data-dir': { type: 'string' },
+      'device-id': { type: 'string' },
+      backfill: { type: 'string' },
+      seed: { type: 'string' },
+    });
+    if (!parsed) {
+      io.stdout.write(usage);
+      return 0;
+    }
+    const v = parsed.values;
+    const port = v.port === undefined ? 8080 : Number(v.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError(`kwartier demo: --port: must be 0..65535, got ${JSON.stringify(v.port)}`);
+    const backfillDays = v.backfill === undefined ? 0 : Number(v.backfill);
+    if (!Number.isFinite(backfillDays) || backfillDays < 0 || backfillDays > 800) {
+      throw new UsageError(
+        `kwartier demo: --backfill: must be a number of days 0..800, got ${JSON.stringify(v.backfill)}`,
+      );
+    }
+    const deviceId = v['device-id'] ?? 'demo-home';
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(deviceId))
+      throw new UsageError(`kwartier demo: --device-id: not a valid id: ${JSON.stringify(deviceId)}`);
+    const seedArg = v.seed === undefined ? undefined : Number(v.seed);
+    if (seedArg !== undefined && (!Number.isInteger(seedArg) || seedArg < 0))
+      throw new UsageError('kwartier demo: --seed: must be a whole number');
+    const dataDir = resolve(v['data-dir'] ?? 'data');
+    mkdirSync(dataDir, { recursive: true });
+
+    const log = createLogger('demo');
+    const now = Date.now();
+    const state = loadState(dataDir, deviceId, seedArg, now - backfillDays * 86_400_000);
+    const token = process.env.KWARTIER_API_TOKEN || state.token;
+
+    const demo = await startDemo({
+      dataDir,
+      deviceId,
+      port,
+      token,
+      state,
+      backfillDays,
+      log,
+      print: (l) => io.stdout.write(`${l}\n`),
+    });
+    const why = await untilShutdown();
+    log.info({ signal: why }, 'demo stopping');
+    await demo.stop();
+    return 0;
   },
 };
+
+function loadState(dataDir: string, deviceId: string, seed: number | undefined, start: number): DemoState {
+  const file = join(dataDir, 'demo.json');
+  if (existsSync(file)) {
+    try {
+      const s = JSON.parse(readFileSync(file, 'utf8')) as DemoState;
+      if (s.device_id === deviceId && Number.isFinite(s.model_start) && typeof s.token === 'string') return s;
+    } catch {
+      // a damaged state file: start a new simulated home below (the stores keep their data)
+    }
+  }
+  const s: DemoState = {
+    device_id: deviceId,
+    seed: seed ?? 1,
+    model_start: Math.floor(start / 60_000) * 60_000,
+    token: randomBytes(24).toString('base64url'),
+  };
+  writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`, { mode: 0o600 });
+  return s;
+}
+
+export interface DemoOptions {
+  dataDir: string;
+  deviceId: string;
+  port: number;
+  token: string;
+  state: DemoState;
+  backfillDays: number;
+  log: Logger;
+  print: (line: string) => void;
+}
+
+export interface RunningDemo {
+  server: ServerApp;
+  edge: EdgeApp;
+  simulators: RunningSimulator[];
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
+  const root = packageRoot();
+  const timezone = 'Europe/Brussels';
+  const serverConfig = parseWithSchema(
+    ServerConfigSchema,
+    {
+      timezone,
+      store: { type: 'sqlite', path: join(o.dataDir, 'kwartier.sqlite') },
+      broker: { enabled: true, host: '127.0.0.1', port: 0 },
+      mqtt: { client_id: 'kwartier-demo-ingester' },
+      api: { host: '127.0.0.1', port: o.port, tokens: [{ name: 'demo', token: o.token, devices: [o.deviceId] }] },
+      devices: { [o.deviceId]: { country: 'be', tariffs: 'tariffs.example.yaml' } },
+    },
+    'demo server config',
+  );
+  const webRoot = defaultWebRoot();
+  const server = new ServerApp({
+    config: serverConfig,
+    configPath: join(root, 'config', 'server.example.yaml'),
+    log: o.log.child({ part: 'server' }),
+    ...(webRoot ? { webRoot } : {}),
+    ingestOptions: { flushIntervalMs: 20 },
+  });
+  const started: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+  };
+  try {
+    await server.start();
+  } catch (err) {
+    await server.stop();
+    const msg = String(err);
+    if (msg.includes('EADDRINUSE'))
+      throw new UsageError(`kwartier demo: port ${o.port} is in use; choose another with --port`);
+    throw err;
+  }
+  started.push(() => server.stop());
+
+  try {
+    // The simulated home, resumed along the same trajectory (same seed and start) as before.
+    const model = new HomeModel({ start: o.state.model_start, seed: o.state.seed, country: 'be', timezone });
+    const backfilled = await backfill(server.store, model, o);
+    if (backfilled > 0)
+      o.print(`kwartier demo: backfilled ${backfilled.toLocaleString('en-US')} snapshots of simulated history`);
+    model.advanceTo(Date.now());
+
+    const simulators = await startSimulators(model, {
+      dsmrTcp: { host: '127.0.0.1', port: 0 },
+      sungrow: { host: '127.0.0.1', port: 0 },
+      rateHz: 1,
+    });
+    started.push(async () => {
+      await Promise.allSettled(simulators.map((s) => s.stop()));
+    });
+    const dsmr = simulators.find((s) => s.name === 'dsmr');
+    const sungrow = simulators.find((s) => s.name === 'sungrow');
+    const brokerPort = Number(new URL(server.brokerUrl ?? 'mqtt://127.0.0.1:1883').port);
+    const edgeConfig = parseWithSchema(
+      EdgeConfigSchema,
+      {
+        device_id: o.deviceId,
+        timezone,
+        dsmr: { tcp: `127.0.0.1:${dsmr?.address.port}` },
+        sungrow: { ip: '127.0.0.1', port: sungrow?.address.port, poll_interval_s: 5, connect_delay_ms: 100 },
+        buffer: { db_path: join(o.dataDir, 'edge-buffer.sqlite') },
+        mqtt: { host: '127.0.0.1', port: brokerPort, tls: null },
+      },
+      'demo edge config',
+    );
+    const edge = await EdgeApp.create({ config: edgeConfig, log: o.log.child({ part: 'edge' }) });
+    await edge.start();
+    started.push(() => edge.stop());
+
+    const addr = server.apiAddress;
+    const url = `http://127.0.0.1:${addr?.port ?? o.port}/#token=${encodeURIComponent(o.token)}&device=${encodeURIComponent(o.deviceId)}`;
+    o.print(`kwartier demo: running. Open ${url}`);
+    o.print(
+      `kwartier demo: API http://127.0.0.1:${addr?.port ?? o.port}/api/docs (Authorization: Bearer ${o.token}); data in ${o.dataDir}; Ctrl-C stops`,
+    );
+    return { server, edge, simulators, url, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/**
+ * Fills the store with the simulated home's history up to now, one snapshot every 30 s (energy comes
+ * from the counters, so the aggregates are exact whatever the sampling). Only what the store lacks:
+ * from the later of the model's start and the last stored reading.
+ */
+async function backfill(store: Store, model: HomeModel, o: DemoOptions): Promise<number> {
+  if (o.backfillDays <= 0) return 0;
+  const latest = await store.latest(o.deviceId);
+  const now = Date.now();
+  const wantFrom = now - o.backfillDays * 86_400_000;
+  let from = Math.max(model.now, wantFrom);
+  if (latest) from = Math.max(from, Date.parse(latest.timestamp) + BACKFILL_STEP_MS);
+  if (wantFrom < model.now - 60_000) {
+    o.log.warn(
+      { history_from: new Date(model.now).toISOString() },
+      'the simulated home in this data dir starts later; backfill starts there',
+    );
+  }
+  let count = 0;
+  let batch = [];
+  for (let t = from; t < now - 5_000; t += BACKFILL_STEP_MS) {
+    batch.push({ snapshot: snapshotFromState(o.deviceId, model.advanceTo(t)), seq: null });
+    if (batch.length >= BACKFILL_BATCH) {
+      await store.insert({ deviceId: o.deviceId, outboxId: null, floorSeq: null, readings: batch });
+      count += batch.length;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) {
+    await store.insert({ deviceId: o.deviceId, outboxId: null, floorSeq: null, readings: batch });
+    count += batch.length;
+  }
+  return count;
+}

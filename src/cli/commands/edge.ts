@@ -1,12 +1,54 @@
-// Placeholder while the command is being built; replaced by its implementation.
-import { UsageError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { ConfigError } from '../../core/errors.js';
+import { EdgeApp } from '../../edge/app.js';
+import { loadEdgeConfig } from '../../edge/config.js';
+import { createLogger } from '../../lib/log.js';
+import { type Command, parseFlags, untilShutdown } from '../command.js';
+
+const usage = `Usage: kwartier edge --config FILE [--console]
+
+Runs the edge: reads the configured P1 source (dsmr or homewizard) and inverter (sungrow), merges
+them into one snapshot per P1 tick (or once a second without one), commits each snapshot to the
+outbox (buffer) and forwards it over MQTT (mqtt) until the server has committed it.
+
+Options:
+  --config FILE   the edge config (YAML); see config/edge.example.yaml and docs/configuration.md
+  --console       also print one snapshot per line (JSON) on stdout; logs go to stderr.
+                  Works without buffer and mqtt in the config.
+
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Exit code 2 on a usage or configuration error.
+
+Example:
+  kwartier edge --config config/edge.example.yaml --console
+`;
 
 export const command: Command = {
   name: 'edge',
-  summary: '',
-  usage: 'Usage: kwartier edge (not built yet)',
-  run: async () => {
-    throw new UsageError('kwartier edge: not built yet');
+  summary: 'Run the edge',
+  usage,
+  async run(args, io) {
+    const parsed = parseFlags(this, args, { config: { type: 'string', short: 'c' }, console: { type: 'boolean' } });
+    if (!parsed) {
+      io.stdout.write(usage);
+      return 0;
+    }
+    const path = parsed.values.config;
+    if (!path) throw new ConfigError('kwartier edge: --config FILE is required');
+    const config = loadEdgeConfig(path);
+    const console = parsed.values.console === true;
+    if (!console && !(config.buffer && config.mqtt)) {
+      throw new ConfigError(
+        `${path}: nothing to do: configure buffer and mqtt to forward snapshots, or run with --console`,
+      );
+    }
+    if (config.mqtt && !config.buffer) {
+      throw new ConfigError(`${path}: mqtt needs buffer: every snapshot is committed to the outbox before it is sent`);
+    }
+    const log = createLogger('edge', { device_id: config.device_id });
+    const app = await EdgeApp.create({ config, log, ...(console ? { console: io.stdout } : {}) });
+    await app.start();
+    const why = await untilShutdown();
+    log.info({ signal: why, snapshots: app.snapshotCount }, 'edge stopping');
+    await app.stop();
+    return 0;
   },
 };

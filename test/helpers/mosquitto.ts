@@ -216,7 +216,8 @@ export class Mosquitto {
 
   /** (Re)starts on the same port with the same persistence directory. */
   async restart(): Promise<void> {
-    if (this.child && this.child.exitCode === null) throw new Error('mosquitto is running');
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null)
+      throw new Error('mosquitto is running');
     const child = spawn(MOSQUITTO_BIN, ['-c', join(this.dir, 'mosquitto.conf')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });

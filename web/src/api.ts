@@ -1,0 +1,77 @@
+/**
+ * The dashboard's only link to the server: the public REST API (Bearer token) and the realtime
+ * WebSocket. URLs are relative to the page, so the dashboard also works behind a proxy's sub-path.
+ */
+import { REQUEST_TIMEOUT_MS } from './config.js';
+
+export type ApiErrorKind = 'unauthorized' | 'not_found' | 'timeout' | 'network' | 'http';
+
+export class ApiError extends Error {
+  constructor(
+    readonly kind: ApiErrorKind,
+    readonly status: number | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type Params = Record<string, string | number | undefined>;
+
+export function apiUrl(path: string, params: Params = {}): string {
+  const url = new URL(`api/v1/${path}`, document.baseURI);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url.toString();
+}
+
+export function wsUrl(deviceId: string, token: string): string {
+  const url = new URL(`ws/v1/realtime/${encodeURIComponent(deviceId)}`, document.baseURI);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('token', token);
+  return url.toString();
+}
+
+/** GET a JSON answer. Throws ApiError; `signal` cancels (e.g. when the page changes). */
+export async function apiGet<T>(token: string, path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(apiUrl(path, params), {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: combined,
+      cache: 'no-store',
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    if (timeout.aborted) throw new ApiError('timeout', null, 'timeout');
+    throw new ApiError('network', null, err instanceof Error ? err.message : String(err));
+  }
+  if (res.status === 401) throw new ApiError('unauthorized', 401, 'unauthorized');
+  if (!res.ok) {
+    let detail = '';
+    try {
+      const body = (await res.json()) as { message?: unknown };
+      if (typeof body.message === 'string') detail = body.message;
+    } catch {
+      // no JSON body
+    }
+    throw new ApiError(res.status === 404 ? 'not_found' : 'http', res.status, detail || `HTTP ${res.status}`);
+  }
+  return (await res.json()) as T;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in order. */
+export async function mapLimit<A, B>(items: readonly A[], limit: number, fn: (a: A) => Promise<B>): Promise<B[]> {
+  const out: B[] = new Array(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as A);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,121 @@
+/**
+ * A uPlot chart with its text alternative: the canvas carries role="img" and a label describing it,
+ * and the same data can be opened as a table (keyboard and screen-reader friendly).
+ */
+import type { ComponentChildren } from 'preact';
+import { useContext, useEffect, useId, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { useI18n } from '../i18n/index.js';
+import { type Palette, palette, ThemeContext } from '../theme.js';
+
+export interface TableData {
+  head: string[];
+  rows: string[][];
+}
+
+interface Props {
+  title: string;
+  desc: string;
+  /** Builds the options for a width; called again when `rebuild`, the theme or the language changes. */
+  options: (width: number, colors: Palette) => uPlot.Options;
+  data: uPlot.AlignedData;
+  rebuild: string;
+  table?: TableData;
+  height?: number;
+  children?: ComponentChildren;
+  testId?: string;
+}
+
+export function Chart({ title, desc, options, data, rebuild, table, children, testId }: Props) {
+  const { t, lang } = useI18n();
+  const theme = useContext(ThemeContext);
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const id = useId();
+  const optionsRef = useRef(options);
+  optionsRef.current = options;
+  const dataRef = useRef(data);
+  dataRef.current = data;
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const width = Math.max(200, el.clientWidth);
+    const u = new uPlot(optionsRef.current(width, palette()), dataRef.current, el);
+    plot.current = u;
+    let last = width;
+    const ro = new ResizeObserver(() => {
+      const w = Math.max(200, el.clientWidth);
+      if (Math.abs(w - last) < 2) return;
+      last = w;
+      u.setSize({ width: w, height: u.height });
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, [rebuild, theme, lang]);
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  }, [data]);
+
+  return (
+    <figure class="chart" aria-labelledby={`${id}-t`} data-testid={testId}>
+      <figcaption id={`${id}-t`}>{title}</figcaption>
+      <p id={`${id}-d`} class="chart-desc">
+        {desc}
+      </p>
+      <div ref={box} class="chart-canvas" role="img" aria-labelledby={`${id}-t`} aria-describedby={`${id}-d`} />
+      {children}
+      {table && table.rows.length > 0 && (
+        <details class="chart-table">
+          <summary>{t('common.showTable')}</summary>
+          <div class="table-scroll">
+            <table>
+              <caption class="sr-only">{title}</caption>
+              <thead>
+                <tr>
+                  {table.head.map((h) => (
+                    <th key={h} scope="col">
+                      {h}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {table.rows.map((r) => (
+                  <tr key={r[0]}>
+                    {r.map((c, i) =>
+                      i === 0 ? (
+                        <th key={`h${c}`} scope="row">
+                          {c}
+                        </th>
+                      ) : (
+                        <td key={i}>{c}</td>
+                      ),
+                    )}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </details>
+      )}
+    </figure>
+  );
+}
+
+/** Axis styling shared by every chart. */
+export function axis(colors: Palette, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
+  return {
+    stroke: colors.text,
+    grid: { stroke: colors.grid, width: 1 },
+    ticks: { stroke: colors.grid, width: 1 },
+    font: '12px system-ui, sans-serif',
+    ...extra,
+  };
+}

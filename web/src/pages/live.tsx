@@ -1,0 +1,114 @@
+/** Live: the power flow and the headline numbers, pushed over the WebSocket once a second. */
+import { useEffect, useState } from 'preact/hooks';
+import { PowerFlow } from '../components/power-flow.js';
+import { ErrorBox, Stat } from '../components/status.js';
+import { STALE_AFTER_S } from '../config.js';
+import { useI18n } from '../i18n/index.js';
+import { type FeedState, RealtimeFeed } from '../realtime.js';
+import { useSession } from '../session.js';
+
+function useFeed(): FeedState {
+  const session = useSession();
+  const [state, setState] = useState<FeedState>({ snapshot: null, clockOffsetMs: 0, mode: 'connecting', error: null });
+  useEffect(() => {
+    const feed = new RealtimeFeed(session.device, session.token, setState);
+    feed.start();
+    return () => feed.stop();
+  }, [session.device, session.token]);
+  useEffect(() => {
+    if (state.error?.kind === 'unauthorized') session.unauthorized();
+  }, [state.error, session]);
+  return state;
+}
+
+function useNow(ms = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+export function LivePage() {
+  const i = useI18n();
+  const { t } = i;
+  const feed = useFeed();
+  const now = useNow();
+  const s = feed.snapshot;
+  const age = s ? Math.max(0, (now - feed.clockOffsetMs - Date.parse(s.timestamp)) / 1000) : null;
+  const old = age !== null && age > STALE_AFTER_S;
+  const staleSources = new Set(s?.stale_sources ?? []);
+  const grid = s?.grid_power_w ?? null;
+
+  return (
+    <section class="page page-live" aria-labelledby="live-h">
+      <div class="page-head">
+        <h1 id="live-h">{t('live.title')}</h1>
+        <p class={`conn conn-${feed.mode}`} data-testid="conn">
+          <span class="sr-only">{t('live.conn.label')}: </span>
+          <span class="dot" aria-hidden="true" />
+          {t(`live.conn.${feed.mode}`)}
+        </p>
+      </div>
+      {feed.error && !s && <ErrorBox error={feed.error} />}
+      <div class="live-grid">
+        <div class="card flow-card">
+          <PowerFlow snapshot={s} />
+          <div class={`freshness${old ? ' is-old' : ''}`} data-testid="freshness">
+            <p data-testid="age">
+              {s && age !== null ? t('live.lastReading', { age: i.ago(age) }) : t('live.noReading')}
+            </p>
+            {old && age !== null && (
+              <p class="badge badge-stale" role="status">
+                {t('live.stale')}: {t('live.dataOld', { age: i.duration(age) })}
+              </p>
+            )}
+            {s && staleSources.size > 0 ? (
+              <ul class="stale-list" aria-label={t('live.staleSources', { sources: [...staleSources].join(', ') })}>
+                {[...staleSources].map((src) => (
+                  <li key={src} class="badge badge-stale" data-testid="stale-source">
+                    {src}: {t('live.stale')}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              s && !old && <p class="badge badge-ok">{t('live.allFresh')}</p>
+            )}
+          </div>
+        </div>
+        <dl class="stats card" data-testid="live-stats">
+          <Stat
+            label={grid !== null && grid < 0 ? t('live.gridExport') : t('live.gridImport')}
+            value={i.power(grid === null ? null : Math.abs(grid))}
+            tone={grid === null ? undefined : grid < 0 ? 'export' : 'import'}
+            testId="live-grid"
+          />
+          <Stat label={t('live.solar')} value={i.power(s?.pv_power_w)} tone="pv" testId="live-pv" />
+          <Stat
+            label={t('live.battery')}
+            value={i.power(
+              s?.battery_power_w === null || s?.battery_power_w === undefined ? null : Math.abs(s.battery_power_w),
+            )}
+            sub={
+              s?.battery_power_w !== null && s?.battery_power_w !== undefined
+                ? Math.abs(s.battery_power_w) < 10
+                  ? t('flow.idle')
+                  : s.battery_power_w > 0
+                    ? t('flow.charging')
+                    : t('flow.discharging')
+                : undefined
+            }
+            tone="battery"
+            testId="live-battery"
+          />
+          <Stat label={t('live.soc')} value={i.pct(s?.battery_soc_pct)} tone="battery" testId="live-soc" />
+          <Stat label={t('live.home')} value={i.power(s?.load_power_w)} tone="load" testId="live-load" />
+          <Stat label={t('live.selfSufficiency')} value={i.pct(s?.self_sufficiency_pct)} testId="live-self" />
+          <Stat label={t('live.avg15m')} value={i.power(s?.grid_avg_15m_w)} testId="live-avg15" />
+          <Stat label={t('live.monthlyPeak')} value={i.power(s?.grid_monthly_peak_w)} testId="live-peak" />
+        </dl>
+      </div>
+    </section>
+  );
+}

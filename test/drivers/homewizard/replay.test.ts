@@ -7,14 +7,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulatedCertificates } from '../../../src/drivers/homewizard/simulator.js';
-import {
-  createHomeWizardSource,
-  type HomeWizardConfigInput,
-  type HomeWizardSource,
-} from '../../../src/drivers/homewizard/source.js';
-import type { SourceReading, SourceState } from '../../../src/drivers/source.js';
-import { silentLogger } from '../../../src/lib/log.js';
+import { createHomeWizardSource, type HomeWizardConfigInput } from '../../../src/drivers/homewizard/source.js';
 import { fixtureJson } from '../../helpers/fixtures.js';
+import { runSource } from './helpers.js';
 
 interface Served {
   port: number;
@@ -56,42 +51,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()?.();
 });
 
-function start(cfg: HomeWizardConfigInput): {
-  source: HomeWizardSource;
-  readings: SourceReading[];
-  states: Array<[SourceState, string | undefined]>;
-  next(): Promise<SourceReading>;
-  state(s: SourceState): Promise<string | undefined>;
-} {
-  const source = createHomeWizardSource(cfg, { log: silentLogger() });
-  const readings: SourceReading[] = [];
-  const states: Array<[SourceState, string | undefined]> = [];
-  const waiters: Array<(r: SourceReading) => void> = [];
-  const stateWaiters: Array<[SourceState, (d: string | undefined) => void]> = [];
-  source.onReading((r) => {
-    readings.push(r);
-    waiters.shift()?.(r);
-  });
-  source.onState?.((s, d) => {
-    states.push([s, d]);
-    for (const [i, [want, fn]] of stateWaiters.entries()) {
-      if (want === s) {
-        stateWaiters.splice(i, 1);
-        fn(d);
-        break;
-      }
-    }
-  });
-  void source.start();
-  cleanups.push(() => source.stop());
-  return {
-    source,
-    readings,
-    states,
-    next: () => new Promise((resolve) => waiters.push(resolve)),
-    state: (s) => new Promise((resolve) => stateWaiters.push([s, resolve])),
-  };
-}
+const start = (cfg: HomeWizardConfigInput) => runSource(cfg, cleanups);
 
 const hw = (name: string) => fixtureJson(`homewizard/${name}`);
 

@@ -17,7 +17,14 @@ interface Served {
   close(): Promise<void>;
 }
 
-type Route = { status?: number; body: unknown } | unknown;
+/** A route's answer with a status other than 200. */
+class Answer {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
+}
+type Route = Answer | unknown;
 
 /** A plain HTTP(S) server answering fixed JSON per path (404 otherwise). */
 async function serve(routes: Record<string, Route>, tls?: { key: string; cert: string }): Promise<Served> {
@@ -26,12 +33,10 @@ async function serve(routes: Record<string, Route>, tls?: { key: string; cert: s
     const path = req.url ?? '/';
     hits.push({ path, headers: req.headers });
     const r = routes[path];
-    const status =
-      r !== undefined && typeof r === 'object' && r !== null && 'status' in r ? (r as { status: number }).status : 200;
-    const body =
-      r !== undefined && typeof r === 'object' && r !== null && 'status' in r ? (r as { body: unknown }).body : r;
-    res.writeHead(r === undefined ? 404 : status, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(r === undefined ? { error: 'request:not-found' } : body));
+    const answer =
+      r === undefined ? new Answer(404, { error: 'request:not-found' }) : r instanceof Answer ? r : new Answer(200, r);
+    res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(answer.body));
   };
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,7 +109,7 @@ describe('HomeWizard v1 replay over HTTP', () => {
 
   it('the local API switched off (403) is reported as such', async () => {
     const srv = await serve({
-      '/api': { status: 403, body: { error: { id: 202, description: 'API not enabled' } } },
+      '/api': new Answer(403, { error: { id: 202, description: 'API not enabled' } }),
     });
     cleanups.push(srv.close);
     const s = start({ ip: '127.0.0.1', port: srv.port });
@@ -151,9 +156,7 @@ describe('HomeWizard v2 replay over HTTPS (REST)', () => {
     const srv = await serve(
       {
         '/api':
-          apiStatus === 200
-            ? hw('v2-api-device-hwe-p1.json')
-            : { status: apiStatus, body: { error: 'user:unauthorized' } },
+          apiStatus === 200 ? hw('v2-api-device-hwe-p1.json') : new Answer(apiStatus, { error: 'user:unauthorized' }),
         '/api/measurement': measurement,
       },
       { key: certs.keyPem, cert: certs.certPem },

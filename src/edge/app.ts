@@ -7,6 +7,7 @@ import { createSources } from '../drivers/registry.js';
 import type { Source } from '../drivers/source.js';
 import type { Logger } from '../lib/log.js';
 import { sdNotify, startWatchdog } from '../lib/systemd.js';
+import { CapacityWatch } from './capacity-watch.js';
 import type { EdgeConfig } from './config.js';
 import { Edge } from './edge.js';
 import { createOutbox, type Outbox } from './outbox.js';
@@ -27,6 +28,7 @@ export class EdgeApp {
   readonly edge: Edge;
   readonly outbox: Outbox | null;
   readonly uplink: Uplink | null;
+  readonly capacity: CapacityWatch;
   private stopWatchdog: () => void = () => {};
   private lastSnapshotAt = 0;
   private snapshots = 0;
@@ -41,6 +43,12 @@ export class EdgeApp {
       sources,
       log: log.child({ component: 'edge' }),
       staleAfterPolls: config.merger?.stale_after_polls ?? 3,
+    });
+    const cap = config.capacity;
+    this.capacity = new CapacityWatch({
+      timezone: config.timezone,
+      targetW: cap?.target_w ?? null,
+      ...(cap ? { alert: { lead_time_s: cap.lead_time_s, on_cross: cap.on_cross, floor_w: cap.floor_w } } : {}),
     });
     this.outbox = config.buffer
       ? createOutbox({
@@ -87,6 +95,11 @@ export class EdgeApp {
         }
       }
       out?.write(`${JSON.stringify(s)}\n`);
+      const alert = this.capacity.update(s);
+      if (alert) {
+        this.opts.log.warn(alert, 'capacity tariff: a new monthly peak is in the making');
+        void this.uplink?.publishCapacity({ kind: 'alert', ...alert });
+      }
     });
     await this.edge.start();
     await this.uplink?.start();

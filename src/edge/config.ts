@@ -50,6 +50,20 @@ export const MergerConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const CapacityConfigSchema = Type.Object(
+  {
+    /** Alert against this monthly-peak target (W) instead of the month's peak so far. */
+    target_w: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Alert only this long before the quarter ends (early projections are noisy). */
+    lead_time_s: Type.Number({ default: 300, minimum: 0, maximum: 900 }),
+    /** Also alert at the moment the projection crosses the limit. */
+    on_cross: Type.Boolean({ default: false }),
+    /** Never alert below this (W): quarters under the 2.5 kW minimum cost nothing extra. */
+    floor_w: Type.Number({ default: 2500, minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
 export const EdgeConfigSchema = Type.Object(
   {
     device_id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
@@ -58,6 +72,7 @@ export const EdgeConfigSchema = Type.Object(
     homewizard: Type.Optional(HomeWizardConfigSchema),
     sungrow: Type.Optional(SungrowConfigSchema),
     merger: Type.Optional(MergerConfigSchema),
+    capacity: Type.Optional(CapacityConfigSchema),
     buffer: Type.Optional(BufferConfigSchema),
     mqtt: Type.Optional(MqttConfigSchema),
   },

@@ -1,0 +1,135 @@
+/**
+ * Capacity-tariff watch on the edge: during each clock quarter it projects the quarter's average
+ * import from the meter's counters (energy so far + current import for the rest of the quarter)
+ * and raises an alert when a new monthly peak is in the making: at most once per quarter, from
+ * `lead_time_s` before the quarter ends (core/capacity/alert.ts). It runs on the edge so it works
+ * offline; the alert goes out on MQTT `energy/{id}/capacity` and the server pushes it to the
+ * WebSocket.
+ *
+ * The month's peak is the higher of the meter's own (1-0:1.6.0, when the P1 source gives it) and
+ * the quarters this watch has seen complete this month.
+ */
+import {
+  type AlertConfig,
+  type AlertState,
+  DEFAULT_ALERT_CONFIG,
+  forecastQuarter,
+  INITIAL_ALERT_STATE,
+  stepAlert,
+} from '../core/capacity/index.js';
+import type { Snapshot } from '../core/snapshot.js';
+
+const QUARTER_MS = 900_000;
+
+export interface CapacityAlertMessage {
+  type: 'capacity_alert';
+  device_id: string;
+  timestamp: string;
+  quarter_start: string;
+  elapsed_s: number;
+  avg_so_far_w: number | null;
+  projected_w: number;
+  limit_w: number;
+  headroom_w: number | null;
+  month_peak_w: number | null;
+  reason: 'lead_time' | 'crossed';
+}
+
+export interface CapacityWatchOptions {
+  timezone: string;
+  alert?: Partial<AlertConfig>;
+  /** A user-set target for the monthly peak (W) instead of the month's peak so far. */
+  targetW?: number | null;
+}
+
+function importTotal(s: Snapshot): number | null {
+  return s.grid_import_t1_kwh === null || s.grid_import_t2_kwh === null
+    ? null
+    : s.grid_import_t1_kwh + s.grid_import_t2_kwh;
+}
+
+export class CapacityWatch {
+  private readonly alertConfig: AlertConfig;
+  private readonly monthFmt: Intl.DateTimeFormat;
+  private state: AlertState = INITIAL_ALERT_STATE;
+  private quarter: number | null = null;
+  private quarterBaseKwh: number | null = null;
+  private lastImportKwh: number | null = null;
+  private month: string | null = null;
+  private ownMonthPeakW: number | null = null;
+
+  constructor(private readonly opts: CapacityWatchOptions) {
+    this.alertConfig = { ...DEFAULT_ALERT_CONFIG, ...(opts.alert ?? {}) };
+    this.monthFmt = new Intl.DateTimeFormat('en-CA', { timeZone: opts.timezone, year: 'numeric', month: '2-digit' });
+  }
+
+  /** Feeds one snapshot; returns an alert to publish, or null. */
+  update(s: Snapshot): CapacityAlertMessage | null {
+    const now = Date.parse(s.timestamp);
+    const imp = importTotal(s);
+    const q = Math.floor(now / QUARTER_MS) * QUARTER_MS;
+    const month = this.monthFmt.format(new Date(now));
+    if (month !== this.month) {
+      this.month = month;
+      this.ownMonthPeakW = null;
+    }
+    if (q !== this.quarter) {
+      // Close the previous quarter (its last reading is the base of this one).
+      if (
+        this.quarter !== null &&
+        q === this.quarter + QUARTER_MS &&
+        this.quarterBaseKwh !== null &&
+        this.lastImportKwh !== null
+      ) {
+        const kwh = this.lastImportKwh - this.quarterBaseKwh;
+        if (kwh >= 0) {
+          const avg = kwh * 4000;
+          const prevMonth = this.monthFmt.format(new Date(this.quarter));
+          if (prevMonth === month) this.ownMonthPeakW = Math.max(this.ownMonthPeakW ?? 0, avg);
+        }
+      }
+      this.quarter = q;
+      // Without a reading just before the boundary the quarter's energy so far is unknown.
+      this.quarterBaseKwh = this.lastImportKwh !== null && now - q < 60_000 ? this.lastImportKwh : null;
+    }
+    if (imp !== null && this.lastImportKwh !== null && imp < this.lastImportKwh) this.quarterBaseKwh = null; // meter replaced
+    this.lastImportKwh = imp;
+    if (this.quarterBaseKwh === null) return null;
+
+    const meterPeak = s.grid_monthly_peak_w;
+    const monthPeakW = meterPeak === null ? this.ownMonthPeakW : Math.max(meterPeak, this.ownMonthPeakW ?? 0);
+    const f = forecastQuarter({
+      now,
+      energySoFarKwh: imp === null ? null : imp - this.quarterBaseKwh,
+      gridPowerW: s.grid_power_w,
+      monthPeakW,
+      targetW: this.opts.targetW ?? null,
+    });
+    const step = stepAlert(
+      this.state,
+      {
+        quarterStartMs: f.quarterStartMs,
+        remaining_s: f.remaining_s,
+        projected_w: f.projected_w,
+        monthPeakW,
+        targetW: this.opts.targetW ?? null,
+      },
+      this.alertConfig,
+    );
+    this.state = step.state;
+    if (!step.alert) return null;
+    return {
+      type: 'capacity_alert',
+      device_id: s.device_id,
+      timestamp: s.timestamp,
+      quarter_start: new Date(f.quarterStartMs).toISOString(),
+      elapsed_s: Math.round(f.elapsed_s),
+      avg_so_far_w: f.avg_so_far_w,
+      projected_w: step.alert.projected_w,
+      limit_w: step.alert.limit_w,
+      headroom_w: f.headroom_w,
+      month_peak_w: monthPeakW,
+      reason: step.alert.reason,
+    };
+  }
+}

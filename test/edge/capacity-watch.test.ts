@@ -21,7 +21,7 @@ function run(
   to: number,
   kwhAtFrom: number,
   gridW: number,
-  meterPeakW: number | null,
+  meterPeakW: number | null = null,
   stepS = 10,
 ) {
   const alerts = [];

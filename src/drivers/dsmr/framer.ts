@@ -4,9 +4,9 @@
  *
  * A telegram runs from `/` to `!`, followed by the CRC (4 hex digits, MSB first; some meters drop
  * leading zeros, so 1–4 digits are accepted) and CR LF. DSMR 2.2/3 telegrams end in a bare `!` and
- * carry no CRC: accepted only when the telegram is not DSMR 4+ / e-MUCS (no `1-3:0.2.8`, no
- * `0-0:96.1.4`), its `!` starts a line and it holds data, so a cut or damaged CRC line of a modern
- * telegram can never pass as a legacy one.
+ * carry no CRC: accepted only when they have the full legacy shape and no DSMR 4+ / e-MUCS marker,
+ * and only on a stream that has not carried CRCs (see legacyWithoutCrc), so that a modern telegram
+ * whose CRC line was cut or damaged does not pass as a legacy one.
  *
  * Resynchronisation: bytes before a `/` are dropped (a meter read mid-telegram, line noise); a `/`
  * inside a telegram in progress means the previous one was cut short (telegrams never contain `/`),
@@ -84,6 +84,8 @@ export class TelegramFramer {
   private pos = 0;
   /** Index of the `!` once found, else -1. */
   private bang = -1;
+  /** A telegram with a CRC was accepted: from then on telegrams without one are refused. */
+  private sawCrc = false;
   private readonly max: number;
   private readonly counts: FramerStats = { telegrams: 0, crcErrors: 0, otherErrors: 0, discardedBytes: 0 };
 
@@ -123,7 +125,7 @@ export class TelegramFramer {
     return out;
   }
 
-  /** Drops any partial telegram (e.g. after a reconnect: the next bytes start a new stream). */
+  /** Drops any partial telegram (e.g. after a reconnect). What the stream told about CRCs is kept. */
   clear(): void {
     this.buf = EMPTY;
     this.inTelegram = false;
@@ -190,6 +192,7 @@ export class TelegramFramer {
       const e = this.bang;
       const buf = this.buf;
       let n = buf.indexOf(LF, e + 1);
+      let complete = true;
       if (n < 0 || n - e >= MAX_TRAILER) {
         if (n >= 0 || buf.length - e >= MAX_TRAILER) {
           this.fail(out, 'dsmr_trailer', `telegram ${this.headerOf()}: malformed CRC line after "!"`);
@@ -198,25 +201,29 @@ export class TelegramFramer {
         }
         if (!final) return;
         n = buf.length;
+        complete = false;
       }
       let tEnd = n;
       if (tEnd > e + 1 && buf[tEnd - 1] === CR) tEnd--;
       const stop = Math.min(n + 1, buf.length);
-      this.finish(out, e, tEnd, stop);
+      this.finish(out, e, tEnd, stop, complete);
       this.consume(stop);
     }
   }
 
   /** Checks the trailer bytes [e+1, tEnd) against the telegram [0, e] and emits buf[0, stop) if valid. */
-  private finish(out: FrameEvent[], e: number, tEnd: number, stop: number): void {
+  private finish(out: FrameEvent[], e: number, tEnd: number, stop: number, complete: boolean): void {
     const buf = this.buf;
     const digits = tEnd - e - 1;
     if (digits === 0) {
-      if (this.legacyWithoutCrc(e)) {
+      if (this.legacyWithoutCrc(e, complete)) {
         this.counts.telegrams++;
         out.push({ type: 'telegram', telegram: buf.toString('latin1', 0, stop), crc: null });
       } else {
-        this.fail(out, 'dsmr_missing_crc', `telegram ${this.headerOf()} has no CRC after "!" (required since DSMR 4)`);
+        const why = this.sawCrc
+          ? 'after telegrams with one on this stream'
+          : 'and is not a complete DSMR 2.2/3 telegram';
+        this.fail(out, 'dsmr_missing_crc', `telegram ${this.headerOf()} has no CRC after "!" ${why}`);
       }
       return;
     }
@@ -245,16 +252,30 @@ export class TelegramFramer {
       return;
     }
     this.counts.telegrams++;
+    this.sawCrc = true;
     out.push({ type: 'telegram', telegram: buf.toString('latin1', 0, stop), crc: received });
   }
 
-  /** A DSMR 2.2/3 telegram: `!` at the start of a line, some data, and no DSMR 4+ / e-MUCS marker. */
-  private legacyWithoutCrc(e: number): boolean {
+  /**
+   * Whether a telegram without CRC may pass as DSMR 2.2/3. It has no integrity check, so everything
+   * else must look right: an identification line `/XXXn…`, the empty line after it, data lines, the
+   * `!` at the start of a line and followed by CR LF (not cut off at the end of input), no DSMR 4+ /
+   * e-MUCS marker, and no telegram with a CRC seen before on this stream (a meter does not change
+   * its protocol between telegrams; a modern telegram that lost its CRC must not get through).
+   */
+  private legacyWithoutCrc(e: number, complete: boolean): boolean {
     const buf = this.buf;
-    if (e < 2 || buf[e - 1] !== LF) return false;
+    if (!complete || this.sawCrc || e < 8 || buf[e - 1] !== LF) return false;
+    for (let i = 1; i <= 3; i++) {
+      const c = (buf[i] as number) | 0x20;
+      if (c < 0x61 || c > 0x7a) return false;
+    }
+    const baud = buf[4] as number;
+    if (baud < 0x30 || baud > 0x39) return false;
     const body = buf.subarray(0, e);
     const firstLf = body.indexOf(LF);
-    if (firstLf < 0 || body.indexOf(0x28, firstLf) < 0) return false;
+    if (firstLf < 0 || body[firstLf + 1] !== CR || body[firstLf + 2] !== LF) return false;
+    if (body.indexOf(0x28, firstLf) < 0) return false;
     return body.indexOf('1-3:0.2.8(') < 0 && body.indexOf('0-0:96.1.4(') < 0;
   }
 

@@ -119,6 +119,26 @@ describe('TelegramFramer: CRC', () => {
     }
   });
 
+  it('refuses a telegram without CRC on a stream that carried CRCs, or one cut off after its "!"', () => {
+    const v22 = buildTelegram('ISk5\\2MT382-1004', ['1-0:1.8.1(00001.001*kWh)'], 'none');
+    const after = run([mt382, v22]);
+    expect(telegrams(after)).toEqual([mt382]);
+    expect(errors(after).map((e) => e.code)).toEqual(['dsmr_missing_crc']);
+    const cut = run([v22.slice(0, -2)]);
+    expect(telegrams(cut)).toEqual([]);
+    expect(errors(cut).map((e) => e.code)).toEqual(['dsmr_missing_crc']);
+  });
+
+  it('does not take a stray "/" plus a lost CRC line for a legacy telegram (found by the property test)', () => {
+    // dsmr42-kaifa-3phase-export with a ")" turned into "/" mid-telegram, cut right after the "!".
+    const t = fixtures[FIXTURES.indexOf('dsmr42-kaifa-3phase-export.txt')] as string;
+    const pos = t.indexOf('0-0:96.7.9(00001)') + 16;
+    const damaged = `${t.slice(0, pos)}/${t.slice(pos + 1, t.indexOf('!') + 1)}`;
+    const ev = run([damaged]);
+    expect(telegrams(ev)).toEqual([]);
+    expect(errors(ev).map((e) => e.code)).toEqual(['dsmr_incomplete', 'dsmr_missing_crc']);
+  });
+
   it('rejects a malformed trailer', () => {
     for (const trailer of ['6EE?', '6eee', '6EEEE', 'XYZ']) {
       const t = `${bodyOf(mt382)}${trailer}\r\n`;

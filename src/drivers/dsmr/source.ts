@@ -267,6 +267,7 @@ export function tcpTransport(host: string, port: number): Transport {
         };
         socket.once('connect', () => {
           cleanup();
+          socket.on('error', () => {}); // errors are handled by the reader; never unhandled
           socket.setKeepAlive(true, 10_000);
           socket.setNoDelay(true);
           resolve(socket);
@@ -311,7 +312,10 @@ export function serialTransport(settings: SerialSettings): Transport {
           if (err) {
             port.destroy();
             reject(err);
-          } else resolve(port);
+          } else {
+            port.on('error', () => {}); // errors are handled by the reader; never unhandled
+            resolve(port);
+          }
         };
         const onAbort = () => settle(new Error('stopped'));
         const timer = setTimeout(

@@ -1,8 +1,9 @@
 /**
  * DSMR timestamps `YYMMDDhhmmssX`: local time in Belgium / the Netherlands (CET/CEST) with X = `S`
  * (summer, UTC+2) or `W` (winter, UTC+1). Some meters drop the letter; then the Europe/Brussels
- * rules decide (in the repeated October hour the first occurrence is taken). The placeholders
- * `632525252525` (no reading, empty month) and `700101010000` (empty M-Bus channel) mean "no time".
+ * rules decide (the repeated October hour is read as winter time, a skipped March time as summer
+ * time). The placeholders `632525252525` (no reading, empty month) and `700101010000` (empty M-Bus
+ * channel) mean "no time".
  */
 import { DateTime } from 'luxon';
 

@@ -341,6 +341,14 @@ describe('parseTelegram quirks', () => {
     // Without the letter in winter: UTC+1.
     const winter = parseTelegramBytes(buildTelegram('X', ['0-0:1.0.0(260115120000)']));
     expect(winter.meter_timestamp).toBe('2026-01-15T11:00:00Z');
+    // The repeated hour on 29 October 2023: the letter decides; without it, winter time.
+    const stamp = (ts: string) => parseTelegramBytes(buildTelegram('X', [`0-0:1.0.0(${ts})`])).meter_timestamp;
+    expect(stamp('231029023000S')).toBe('2023-10-29T00:30:00Z');
+    expect(stamp('231029023000W')).toBe('2023-10-29T01:30:00Z');
+    expect(stamp('231029023000')).toBe('2023-10-29T01:30:00Z');
+    // Not dates: null, not an exception.
+    expect(stamp('231329023000W')).toBeNull();
+    expect(stamp('230230120000W')).toBeNull();
   });
 
   it('finds M-Bus devices by type on any channel (BE gas on 24.2.3 on channel 3, water on channel 1)', () => {

@@ -6,7 +6,7 @@ import type { ComponentChildren } from 'preact';
 import { useContext, useEffect, useId, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { useI18n } from '../i18n/index.js';
+import { type I18n, useI18n } from '../i18n/index.js';
 import { type Palette, palette, ThemeContext } from '../theme.js';
 
 export interface TableData {
@@ -107,6 +107,39 @@ export function Chart({ title, desc, options, data, rebuild, table, children, te
       )}
     </figure>
   );
+}
+
+/** Decimals needed to write multiples of `step` exactly (2.5 → 1, 0.25 → 2, 500 → 0). */
+function decimalsOf(step: number): number {
+  for (let d = 0; d < 4; d++) {
+    const scaled = step * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6) return d;
+  }
+  return 4;
+}
+
+function stepOf(splits: number[]): number {
+  return splits.length > 1 ? Math.abs((splits[1] ?? 0) - (splits[0] ?? 0)) : 1;
+}
+
+/** Tick labels of a power axis: "200 W" below 1 kW, else kW with as many decimals as the step needs. */
+export function powerTicks(i: I18n, splits: number[]): string[] {
+  const max = Math.max(...splits.map(Math.abs));
+  if (max < 1000) return splits.map((v) => `${i.num(v, 0)} W`);
+  const digits = decimalsOf(stepOf(splits) / 1000);
+  return splits.map((v) => `${i.num(v / 1000, digits)} kW`);
+}
+
+/** Tick labels of an energy or money axis with as many decimals as the step needs. */
+export function numberTicks(i: I18n, splits: number[]): string[] {
+  const digits = decimalsOf(stepOf(splits));
+  return splits.map((v) => i.num(v, digits));
+}
+
+/** Every how many categories to label so labels of about `chars` characters do not overlap. */
+export function labelEvery(width: number, n: number, chars: number): number {
+  const fit = Math.max(1, Math.floor((width - 70) / (chars * 7.5 + 10)));
+  return Math.max(1, Math.ceil(n / fit));
 }
 
 /** Axis styling shared by every chart. */

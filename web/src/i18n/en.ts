@@ -36,6 +36,7 @@ export const en = {
   'common.noData': 'No data for this period.',
   'common.none': '—',
   'common.showTable': 'Show the data as a table',
+  'common.day': 'Day',
   'common.time': 'Time',
   'common.total': 'Total',
   'error.timeout': 'the server did not answer in time',

@@ -38,6 +38,7 @@ export const fr: Record<MessageKey, string> = {
   'common.noData': 'Aucune donnée pour cette période.',
   'common.none': '—',
   'common.showTable': 'Afficher les données sous forme de tableau',
+  'common.day': 'Jour',
   'common.time': 'Heure',
   'common.total': 'Total',
   'error.timeout': 'le serveur n’a pas répondu à temps',

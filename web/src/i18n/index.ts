@@ -71,6 +71,8 @@ export interface I18n {
   longDate(date: string): string;
   shortDate(date: string): string;
   weekday(date: string): string;
+  /** The short weekday alone: "ma", "lun.", "Mon". */
+  weekdayShort(date: string): string;
   monthName(date: string, withYear?: boolean): string;
   /** An instant's local time of day in the home's time zone: "14:05". */
   time(instant: string | number | Date): string;
@@ -118,6 +120,7 @@ export function createI18n(lang: Lang): I18n {
   });
   const shortDateF = new Intl.DateTimeFormat(locale, { timeZone: 'UTC', day: 'numeric', month: 'short' });
   const weekdayF = new Intl.DateTimeFormat(locale, { timeZone: 'UTC', weekday: 'short', day: 'numeric' });
+  const weekdayOnlyF = new Intl.DateTimeFormat(locale, { timeZone: 'UTC', weekday: 'short' });
   const monthF = new Intl.DateTimeFormat(locale, { timeZone: 'UTC', month: 'short' });
   const monthYearF = new Intl.DateTimeFormat(locale, { timeZone: 'UTC', month: 'long', year: 'numeric' });
   const timeF = new Intl.DateTimeFormat(locale, {
@@ -164,7 +167,9 @@ export function createI18n(lang: Lang): I18n {
     },
     num(v, digits = 0) {
       if (!ok(v)) return none;
-      return (digits === 0 ? n0 : digits === 1 ? n1 : digits === 2 ? n2 : n3).format(v);
+      return (
+        digits === 0 ? n0 : digits === 1 ? n1 : digits === 2 ? n2 : digits === 3 ? n3 : nf(digits, digits)
+      ).format(v);
     },
     ago(seconds) {
       const s = Math.max(0, Math.round(seconds));
@@ -186,6 +191,7 @@ export function createI18n(lang: Lang): I18n {
     longDate: (date) => longDateF.format(calendarDate(date)),
     shortDate: (date) => shortDateF.format(calendarDate(date)),
     weekday: (date) => weekdayF.format(calendarDate(date)),
+    weekdayShort: (date) => weekdayOnlyF.format(calendarDate(date)),
     monthName: (date, withYear = false) => (withYear ? monthYearF : monthF).format(calendarDate(date)),
     time: (instant) => timeF.format(new Date(instant)),
     dateTime: (instant) => dateTimeF.format(new Date(instant)),

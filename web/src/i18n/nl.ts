@@ -38,6 +38,7 @@ export const nl: Record<MessageKey, string> = {
   'common.noData': 'Geen gegevens voor deze periode.',
   'common.none': '—',
   'common.showTable': 'Toon de gegevens als tabel',
+  'common.day': 'Dag',
   'common.time': 'Tijd',
   'common.total': 'Totaal',
   'error.timeout': 'de server antwoordde niet op tijd',

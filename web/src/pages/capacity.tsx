@@ -4,7 +4,7 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import { axis, Chart } from '../components/chart.js';
+import { axis, Chart, labelEvery, powerTicks } from '../components/chart.js';
 import { ErrorBox, Loading, Stat } from '../components/status.js';
 import { CAPACITY_REFRESH_MS, TIME_ZONE } from '../config.js';
 import { localDateOf } from '../dates.js';
@@ -94,11 +94,15 @@ export function CapacityPage() {
       ],
       axes: [
         axis(colors, {
-          splits: () => months.map((_, k) => k).filter((k) => width >= 500 || k % 2 === 1),
+          splits: () => {
+            const every = labelEvery(width, n, 4);
+            // label the newest month and every `every`-th before it
+            return months.map((_, k) => k).filter((k) => (n - 1 - k) % every === 0);
+          },
           values: (_u, splits) => splits.map((k) => (months[k] ? monthLabel(months[k]) : '')),
           grid: { show: false },
         }),
-        axis(colors, { label: 'kW', size: 48, values: (_u, splits) => splits.map((v) => i.num(v / 1000, 1)) }),
+        axis(colors, { size: 64, values: (_u, splits) => powerTicks(i, splits) }),
       ],
       cursor: { drag: { x: false, y: false } },
     };
@@ -129,7 +133,7 @@ export function CapacityPage() {
     ],
     axes: [
       axis(colors, { values: (_u, splits) => splits.map((v) => i.shortDate(localDateOf(v * 1000))) }),
-      axis(colors, { label: 'kW', size: 48, values: (_u, splits) => splits.map((v) => i.num(v / 1000, 1)) }),
+      axis(colors, { size: 64, values: (_u, splits) => powerTicks(i, splits) }),
     ],
     cursor: { drag: { x: false, y: false } },
   });
@@ -180,6 +184,20 @@ export function CapacityPage() {
                   />
                   {peak !== null && <div class="gauge-peak" style={{ left: `${(peak / scale) * 100}%` }} />}
                 </div>
+                <ul class="gauge-legend" aria-hidden="true">
+                  <li>
+                    <span class="swatch swatch-sofar" />
+                    {t('cap.avgSoFar')}
+                  </li>
+                  <li>
+                    <span class="swatch swatch-projected" />
+                    {t('cap.projected')}
+                  </li>
+                  <li>
+                    <span class="swatch swatch-peak" />
+                    {t('cap.monthPeak')}
+                  </li>
+                </ul>
                 <dl class="stats">
                   <Stat label={t('cap.avgSoFar')} value={i.power(f.avg_so_far_w)} testId="cap-sofar" />
                   <Stat

@@ -1,7 +1,7 @@
 /** Day: power over the selected day (date=YYYY-MM-DD in the address) and the day's totals and cost. */
 import { useEffect, useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
-import { axis, Chart, type TableData } from '../components/chart.js';
+import { axis, Chart, powerTicks, type TableData } from '../components/chart.js';
 import { ErrorBox, Loading, Stat } from '../components/status.js';
 import { TIME_ZONE } from '../config.js';
 import { addDays, isIsoDate, today } from '../dates.js';
@@ -21,15 +21,17 @@ interface DayData {
 
 const kwToW = (kwh: number | null, seconds: number) => (kwh === null ? null : (kwh * 3_600_000) / seconds);
 
-function series(history: HistoryAnswer): uPlot.AlignedData {
+function series(history: HistoryAnswer, nowMs: number): uPlot.AlignedData {
   const pts = history.points;
   const step = history.resolution === '1min' ? 60 : 900;
   const x = pts.map((p) => Date.parse(p.timestamp) / 1000);
+  // the running bucket holds the energy of its elapsed part only
+  const span = (t: number) => Math.max(1, Math.min(step, nowMs / 1000 - t));
   return [
     x,
-    pts.map((p) => kwToW(p.import_kwh, step)),
-    pts.map((p) => {
-      const w = kwToW(p.export_kwh, step);
+    pts.map((p, k) => kwToW(p.import_kwh, span(x[k] ?? 0))),
+    pts.map((p, k) => {
+      const w = kwToW(p.export_kwh, span(x[k] ?? 0));
       return w === null ? null : -w;
     }),
     pts.map((p) => p.avg_pv_power_w),
@@ -87,7 +89,7 @@ export function DayPage({ route }: { route: Route }) {
   });
   const d = loaded.data;
   const range = d ? ([Date.parse(d.history.start) / 1000, Date.parse(d.history.end) / 1000] as const) : null;
-  const data = useMemo(() => (d ? series(d.history) : null), [d]);
+  const data = useMemo(() => (d ? series(d.history, Date.now()) : null), [d]);
   const table = useMemo(() => (d ? hourlyTable(i, d.history.points) : undefined), [d, i]);
   const c = d?.cost;
 
@@ -116,7 +118,7 @@ export function DayPage({ route }: { route: Route }) {
       ],
       axes: [
         axis(colors, { values: (_u, splits) => splits.map((v) => i.time(v * 1000)) }),
-        axis(colors, { label: 'kW', size: 52, values: (_u, splits) => splits.map((v) => i.num(v / 1000, 1)) }),
+        axis(colors, { size: 64, values: (_u, splits) => powerTicks(i, splits) }),
       ],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },

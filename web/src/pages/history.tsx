@@ -5,7 +5,7 @@
 import { useEffect, useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
 import { mapLimit, type Params } from '../api.js';
-import { axis, Chart, type TableData } from '../components/chart.js';
+import { axis, Chart, labelEvery, numberTicks, type TableData } from '../components/chart.js';
 import { ErrorBox, Loading } from '../components/status.js';
 import {
   addDays,
@@ -48,6 +48,8 @@ async function costOf(api: Api, device: string, period: string, closed: boolean)
     if (err instanceof Error && 'kind' in err && (err as { kind: string }).kind === 'unauthorized') throw err;
     answer = null; // a period the server cannot price: shown as unknown
   }
+  // a period without readings is priced at its fixed fees only: shown as unknown, like its energy
+  if (answer && answer.consumed_kwh === null) answer = { ...answer, cost_eur: null };
   if (closed) costCache.set(key, answer);
   return answer;
 }
@@ -118,9 +120,9 @@ function sum(values: (number | null)[]): number | null {
   return known.length ? known.reduce((a, b) => a + b, 0) : null;
 }
 
-function bucketLabel(i: I18n, period: HistoryPeriod, b: string): string {
+function bucketLabel(i: I18n, period: HistoryPeriod, b: string, short = false): string {
   if (period === 'year') return i.monthName(`${b}-01`);
-  if (period === 'week') return i.weekday(b);
+  if (period === 'week') return short ? i.weekdayShort(b) : i.weekday(b);
   return String(Number(b.slice(8, 10)));
 }
 
@@ -182,7 +184,11 @@ export function HistoryPage({ route }: { route: Route }) {
       ],
       rows: labels.map((l, k) => [l, fmt(cur[k] ?? null), fmt(prev[k] ?? null)]),
     };
-    return { data, labels, table, n };
+    const shortLabels = Array.from({ length: n }, (_, k) => {
+      const b = d.current.buckets[k] ?? d.previous.buckets[k];
+      return b ? bucketLabel(i, period, b, true) : '';
+    });
+    return { data, labels, shortLabels, table, n };
   }, [d, metric, i]);
 
   const totals = useMemo(() => {
@@ -195,29 +201,46 @@ export function HistoryPage({ route }: { route: Route }) {
         }),
       );
     const cost = (side: Side) => (period === 'week' ? sum(side.costs) : (side.total?.cost_eur ?? null));
-    const rows: { key: MessageKey; cur: number | null; prev: number | null; eur?: boolean }[] = [
-      { key: 'totals.consumed', cur: tot(d.current, (p) => p.import_kwh), prev: tot(d.previous, (p) => p.import_kwh) },
-      { key: 'totals.returned', cur: tot(d.current, (p) => p.export_kwh), prev: tot(d.previous, (p) => p.export_kwh) },
-      { key: 'totals.solar', cur: tot(d.current, (p) => p.pv_kwh), prev: tot(d.previous, (p) => p.pv_kwh) },
-      {
-        key: 'totals.batteryCharge',
-        cur: tot(d.current, (p) => p.battery_charge_kwh),
-        prev: tot(d.previous, (p) => p.battery_charge_kwh),
-      },
-      {
-        key: 'totals.batteryDischarge',
-        cur: tot(d.current, (p) => p.battery_discharge_kwh),
-        prev: tot(d.previous, (p) => p.battery_discharge_kwh),
-      },
-      { key: 'totals.cost', cur: cost(d.current), prev: cost(d.previous), eur: true },
-    ];
+    const rows: { key: MessageKey; cur: number | null; prev: number | null; eur?: boolean; moreIsBetter?: boolean }[] =
+      [
+        {
+          key: 'totals.consumed',
+          cur: tot(d.current, (p) => p.import_kwh),
+          prev: tot(d.previous, (p) => p.import_kwh),
+        },
+        {
+          key: 'totals.returned',
+          cur: tot(d.current, (p) => p.export_kwh),
+          prev: tot(d.previous, (p) => p.export_kwh),
+          moreIsBetter: true,
+        },
+        {
+          key: 'totals.solar',
+          cur: tot(d.current, (p) => p.pv_kwh),
+          prev: tot(d.previous, (p) => p.pv_kwh),
+          moreIsBetter: true,
+        },
+        {
+          key: 'totals.batteryCharge',
+          cur: tot(d.current, (p) => p.battery_charge_kwh),
+          prev: tot(d.previous, (p) => p.battery_charge_kwh),
+        },
+        {
+          key: 'totals.batteryDischarge',
+          cur: tot(d.current, (p) => p.battery_discharge_kwh),
+          prev: tot(d.previous, (p) => p.battery_discharge_kwh),
+        },
+        { key: 'totals.cost', cur: cost(d.current), prev: cost(d.previous), eur: true },
+      ];
     return rows;
   }, [d, period]);
 
   const options = (width: number, colors: Palette): uPlot.Options => {
     const n = chart?.n ?? 1;
     const labels = chart?.labels ?? [];
-    const every = n <= 12 ? 1 : width < 500 ? 5 : 2;
+    const wide = width >= 560;
+    const axisLabels = wide ? labels : (chart?.shortLabels ?? labels);
+    const every = labelEvery(width, n, Math.max(2, ...axisLabels.map((l) => l.length)));
     const fmt = (v: number | null) => (metric === 'cost' ? i.eur(v) : i.energy(v));
     const bars = (align: -1 | 1) => uPlot.paths.bars?.({ size: [0.42, 48], align, gap: 1 });
     const color =
@@ -236,7 +259,10 @@ export function HistoryPage({ route }: { route: Route }) {
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       },
       series: [
-        { label: '', value: (_u, v) => (v === null ? '' : (labels[v] ?? '')) },
+        {
+          label: period === 'year' ? t('cap.month') : t('common.day'),
+          value: (_u, v) => (v === null ? '' : (labels[v] ?? '')),
+        },
         {
           label: t('series.current'),
           stroke: color,
@@ -259,13 +285,13 @@ export function HistoryPage({ route }: { route: Route }) {
       axes: [
         axis(colors, {
           splits: () => Array.from({ length: n }, (_, k) => k).filter((k) => k % every === 0),
-          values: (_u, splits) => splits.map((k) => labels[k] ?? ''),
+          values: (_u, splits) => splits.map((k) => axisLabels[k] ?? ''),
           grid: { show: false },
         }),
         axis(colors, {
           label: metric === 'cost' ? '€' : 'kWh',
           size: 56,
-          values: (_u, splits) => splits.map((v) => i.num(v, v < 10 ? 1 : 0)),
+          values: (_u, splits) => numberTicks(i, splits),
         }),
       ],
       cursor: { drag: { x: false, y: false } },
@@ -370,7 +396,15 @@ export function HistoryPage({ route }: { route: Route }) {
                       <th scope="row">{t(r.key)}</th>
                       <td>{fmt(r.cur)}</td>
                       <td>{fmt(r.prev)}</td>
-                      <td class={delta === null ? '' : delta > 0 ? 'up' : 'down'}>
+                      <td
+                        class={
+                          delta === null || r.key.startsWith('totals.battery')
+                            ? ''
+                            : delta > 0 === (r.moreIsBetter === true)
+                              ? 'better'
+                              : 'worse'
+                        }
+                      >
                         {delta === null ? t('common.none') : `${delta > 0 ? '+' : ''}${fmt(delta)}`}
                         {pct !== null && ` (${pct > 0 ? '+' : ''}${i.pct(pct)})`}
                       </td>

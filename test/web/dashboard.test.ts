@@ -1,0 +1,433 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real
+ * `kwartier demo`: simulators → edge → embedded broker → server (SQLite) → API, WebSocket and the
+ * built dashboard, with 35 days of backfilled history. Screenshots of every page, on desktop and
+ * phone widths, light and dark, land in test-results/screenshots/.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB = join(ROOT, 'web');
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+const TOKEN = 'web-test-token-0123456789abcdef';
+const DEVICE = 'demo-home';
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+
+let child: ChildProcess | null = null;
+let browser: Browser | null = null;
+let base = '';
+const dataDir = mkdtempSync(join(tmpdir(), 'kw-web-'));
+
+/** Newest modification time under a directory (ms). */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'dist' || e.name === 'node_modules') continue;
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds the dashboard when web/dist is missing or older than its sources (CI builds it in `npm ci`). */
+async function ensureBuilt(): Promise<void> {
+  const index = join(WEB, 'dist', 'index.html');
+  if (existsSync(index) && statSync(index).mtimeMs >= newest(WEB)) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(WEB, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+function startDemo(port: number): Promise<void> {
+  const c = spawnCli(
+    ['demo', '--port', String(port), '--data-dir', dataDir, '--device-id', DEVICE, '--backfill', '35'],
+    {
+      env: { KWARTIER_API_TOKEN: TOKEN, KWARTIER_LOG_LEVEL: 'warn' },
+    },
+  );
+  child = c;
+  let out = '';
+  let err = '';
+  c.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  c.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not start: ${out} ${err}`)), 150_000);
+    const check = setInterval(() => {
+      if (out.includes('kwartier demo: running')) {
+        clearTimeout(timer);
+        clearInterval(check);
+        resolve();
+      }
+    }, 100);
+    c.once('exit', (code) => {
+      clearTimeout(timer);
+      clearInterval(check);
+      reject(new Error(`demo exited with ${code}: ${out} ${err}`));
+    });
+  });
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+  const port = await freePort();
+  await startDemo(port);
+  base = `http://127.0.0.1:${port}/`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  mkdirSync(SHOTS, { recursive: true });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (child && child.exitCode === null) {
+    const c = child;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        c.kill('SIGKILL');
+        resolve();
+      }, 10_000);
+      c.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      c.kill('SIGINT');
+    });
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Ctx {
+  ctx: BrowserContext;
+  page: Page;
+  errors: string[];
+}
+
+async function open(
+  opts: { width?: number; height?: number; scheme?: 'light' | 'dark'; locale?: string; signedIn?: boolean } = {},
+): Promise<Ctx> {
+  if (!browser) throw new Error('no browser');
+  const ctx = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
+    colorScheme: opts.scheme ?? 'light',
+    locale: opts.locale ?? 'en-GB',
+  });
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  if (opts.signedIn !== false) {
+    await page.goto(`${base}#token=${encodeURIComponent(TOKEN)}&device=${DEVICE}`);
+    await page.getByTestId('live-grid').waitFor();
+  }
+  return { ctx, page, errors };
+}
+
+const text = async (page: Page, testId: string) =>
+  ((await page.getByTestId(testId).first().textContent()) ?? '').trim();
+
+/** Waits until a test id shows a real value (not the placeholder, not NaN). */
+async function realValue(page: Page, testId: string, timeoutMs = 15_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await text(page, testId).catch(() => '');
+    if (v && v !== '—' && !/NaN|undefined|Infinity/.test(v) && /\d/.test(v)) return v;
+    if (Date.now() > end) throw new Error(`${testId} has no real value: ${JSON.stringify(v)}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+async function noBrokenText(page: Page): Promise<void> {
+  const body = (await page.locator('main').textContent()) ?? '';
+  expect(body).not.toMatch(/NaN|undefined|Infinity|\[object/);
+}
+
+function urlParam(page: Page, key: string): string | null {
+  const hash = new URL(page.url()).hash;
+  return new URLSearchParams(hash.split('?')[1] ?? '').get(key);
+}
+
+describe('dashboard against kwartier demo', () => {
+  it('signs in from a link and takes the token out of the address', async () => {
+    const { ctx, page, errors } = await open();
+    expect(page.url()).not.toContain('token');
+    expect(page.url()).toContain('#/live');
+    expect(await page.evaluate<string | null>("localStorage.getItem('kwartier.token')")).toBe(TOKEN);
+    expect(await text(page, 'device')).toMatch(new RegExp(`${DEVICE}$`));
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
+  it('live: real numbers from the WebSocket that change within seconds', async () => {
+    const { ctx, page, errors } = await open();
+    for (const id of [
+      'live-grid',
+      'live-load',
+      'live-soc',
+      'live-avg15',
+      'live-peak',
+      'flow-grid',
+      'flow-home',
+      'flow-soc',
+    ]) {
+      await realValue(page, id);
+    }
+    await expect.poll(() => text(page, 'conn'), { timeout: 15_000 }).toMatch(/Live/);
+    // the diagram's text alternative says the same as the numbers
+    const desc = (await page.locator('[data-testid="power-flow"] desc').textContent()) ?? '';
+    expect(desc).toMatch(/Grid (importing|exporting|idle)/);
+    expect(desc).toContain(await text(page, 'flow-soc'));
+    // the snapshot changes: the grid/home watts (noise of the simulated home) and the age line
+    const seen = new Set<string>();
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && seen.size < 3) {
+      seen.add(`${await text(page, 'live-grid')}|${await text(page, 'live-load')}|${await text(page, 'live-pv')}`);
+      await page.waitForTimeout(500);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    expect(await text(page, 'age')).toMatch(/Last reading .*ago/);
+    await noBrokenText(page);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
+  it('day: date in the address, previous / next / today move the day and its totals', async () => {
+    const { ctx, page, errors } = await open();
+    await page.getByTestId('nav-day').click();
+    await expect.poll(() => urlParam(page, 'date')).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const today = urlParam(page, 'date') as string;
+    const todayConsumed = await realValue(page, 'tot-consumed');
+    expect(todayConsumed).toMatch(/kWh$/);
+    await realValue(page, 'tot-cost');
+    await page.getByTestId('day-chart').locator('canvas').waitFor();
+    expect(await page.getByTestId('day-next').isDisabled()).toBe(true);
+
+    await page.getByTestId('day-prev').click();
+    await expect.poll(() => urlParam(page, 'date')).not.toBe(today);
+    const yesterday = urlParam(page, 'date') as string;
+    expect(Date.parse(today) - Date.parse(yesterday)).toBe(86_400_000);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).not.toBe(todayConsumed);
+    const yConsumed = await realValue(page, 'tot-consumed');
+    const ySolar = await realValue(page, 'tot-solar');
+    expect(ySolar).toMatch(/kWh$/);
+    // a whole simulated day: energy both ways and a positive cost
+    expect(Number.parseFloat(yConsumed.replace(',', '.'))).toBeGreaterThan(0);
+    expect(await text(page, 'day-date')).toMatch(new RegExp(String(Number(yesterday.slice(8)))));
+
+    await page.getByTestId('day-prev').click();
+    await expect.poll(() => urlParam(page, 'date')).not.toBe(yesterday);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).not.toBe(yConsumed);
+    await page.getByTestId('day-next').click();
+    await expect.poll(() => urlParam(page, 'date')).toBe(yesterday);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).toBe(yConsumed);
+    await page.getByTestId('day-today').click();
+    await expect.poll(() => urlParam(page, 'date')).toBe(today);
+
+    // the address alone opens a day; the data table is the chart's text alternative
+    await page.goto(`${base}#/day?date=${yesterday}`);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).toBe(yConsumed);
+    await page.getByTestId('day-chart').locator('summary').click();
+    expect(await page.getByTestId('day-chart').locator('.chart-table tbody tr').count()).toBe(24);
+    await noBrokenText(page);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 90_000);
+
+  it('history: week, month and year bars beside the previous period', async () => {
+    const { ctx, page, errors } = await open();
+    await page.getByTestId('nav-history').click();
+    for (const period of ['week', 'month', 'year'] as const) {
+      await page.locator(`label:has([data-testid="period-${period}"])`).click();
+      await expect.poll(() => urlParam(page, 'period')).toBe(period);
+      const totals = page.getByTestId('hist-totals');
+      await totals.waitFor();
+      const firstRow = totals.locator('tbody tr').first();
+      await expect
+        .poll(async () => (await firstRow.locator('td').first().textContent()) ?? '', { timeout: 20_000 })
+        .toMatch(/\d.*kWh/);
+      const cost = (await totals.locator('tbody tr').last().locator('td').first().textContent()) ?? '';
+      expect(cost).toMatch(/€/);
+      await page.getByTestId('hist-chart').locator('canvas').waitFor();
+      const bars = period === 'year' ? 12 : period === 'week' ? 7 : 28;
+      await page.getByTestId('hist-chart').locator('summary').click();
+      expect(await page.getByTestId('hist-chart').locator('.chart-table tbody tr').count()).toBeGreaterThanOrEqual(
+        bars,
+      );
+    }
+    // the previous week: 35 days of history cover it and the one before
+    await page.locator('label:has([data-testid="period-week"])').click();
+    await page.getByTestId('hist-prev').click();
+    const totals = page.getByTestId('hist-totals');
+    await expect
+      .poll(async () => (await totals.locator('tbody tr').first().locator('td').nth(1).textContent()) ?? '', {
+        timeout: 20_000,
+      })
+      .toMatch(/\d.*kWh/);
+    await page.getByTestId('hist-metric').selectOption('cost');
+    await expect.poll(() => urlParam(page, 'metric')).toBe('cost');
+    await page.getByTestId('hist-chart').locator('canvas').waitFor();
+    await noBrokenText(page);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 90_000);
+
+  it('capacity tariff: the running quarter, this month’s peaks and the last months', async () => {
+    const { ctx, page, errors } = await open();
+    await page.getByTestId('nav-capacity').click();
+    await realValue(page, 'cap-sofar');
+    await realValue(page, 'cap-projected');
+    await realValue(page, 'cap-our-peak');
+    await realValue(page, 'cap-meter-peak');
+    await realValue(page, 'cap-avg12');
+    await realValue(page, 'cap-yearly');
+    const progress = page.getByTestId('cap-progress');
+    const now = Number(await progress.getAttribute('aria-valuenow'));
+    expect(now).toBeGreaterThanOrEqual(0);
+    expect(now).toBeLessThanOrEqual(900);
+    expect(await progress.getAttribute('aria-valuemax')).toBe('900');
+    const danger = ((await page.getByTestId('cap-quarter').getAttribute('class')) ?? '').includes('is-danger');
+    expect(await text(page, 'cap-alert')).toMatch(danger ? /new monthly peak/ : /Below this month/);
+    await page.getByTestId('cap-history').locator('canvas').waitFor();
+    await page.getByTestId('cap-quarters').locator('canvas').waitFor();
+    await noBrokenText(page);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
+  it('switches language nl → fr → en: labels and number formats follow, the choice is kept', async () => {
+    const { ctx, page, errors } = await open({ locale: 'nl-BE' });
+    // chosen from the browser's languages
+    expect(await page.evaluate<string>('document.documentElement.lang')).toBe('nl-BE');
+    expect(await text(page, 'nav-day')).toBe('Dag');
+    await page.getByTestId('nav-day').click();
+    const nl = await realValue(page, 'tot-consumed');
+    expect(nl).toMatch(/^\d+,\d+\s?kWh$/);
+
+    await page.getByTestId('lang').selectOption('fr');
+    await expect.poll(() => text(page, 'nav-day')).toBe('Jour');
+    expect(await text(page, 'nav-history')).toBe('Historique');
+    expect(await page.evaluate<string>('document.documentElement.lang')).toBe('fr-BE');
+    expect(await page.locator('h2').first().textContent()).toBe('Totaux de la journée');
+
+    await page.getByTestId('lang').selectOption('en');
+    await expect.poll(() => text(page, 'nav-day')).toBe('Day');
+    expect(await page.locator('h2').first().textContent()).toBe('Totals of the day');
+    expect(await realValue(page, 'tot-consumed')).toMatch(/^\d+\.\d+\s?kWh$/);
+
+    await page.reload();
+    await expect.poll(() => text(page, 'nav-day')).toBe('Day');
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
+  it('asks for the token again when the server refuses it, and signs in from the form', async () => {
+    const { ctx, page } = await open();
+    await page.evaluate("localStorage.setItem('kwartier.token', 'a-wrong-token-0123456789')");
+    await page.reload();
+    await page.getByTestId('login-form').waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/refused/);
+    expect(await page.evaluate<string | null>("localStorage.getItem('kwartier.token')")).toBeNull();
+    // a wrong token at the form is refused there
+    await page.getByTestId('login-token').fill('still-wrong-0123456789');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => text(page, 'login-error')).toMatch(/refused/);
+    // a device the token does not hold
+    await page.getByTestId('login-token').fill(TOKEN);
+    await page.getByTestId('login-device').fill('someone-else');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => text(page, 'login-error')).toMatch(/does not give access/);
+    await page.getByTestId('login-device').fill(DEVICE);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await realValue(page, 'live-grid');
+    expect(await page.evaluate<string | null>("localStorage.getItem('kwartier.token')")).toBe(TOKEN);
+    await ctx.close();
+  }, 60_000);
+
+  it('opens /?page=history&period=… and is keyboard-navigable', async () => {
+    const { ctx, page } = await open();
+    await page.goto(`${base}?page=history&period=month`);
+    await expect.poll(() => new URL(page.url()).hash).toMatch(/^#\/history\?.*period=month/);
+    // the pages are links in the tab order, the current one marked
+    await page.getByTestId('nav-capacity').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).hash).toMatch(/^#\/capacity/);
+    expect(await page.getByTestId('nav-capacity').getAttribute('aria-current')).toBe('page');
+    const focusVisible = await page.evaluate<string>(
+      'document.activeElement ? getComputedStyle(document.activeElement).outlineStyle : ""',
+    );
+    expect(focusVisible).toBe('solid');
+    await ctx.close();
+  }, 60_000);
+
+  it('writes a screenshot of every page: desktop and phone, light and dark', async () => {
+    const written: string[] = [];
+    for (const [name, width, height] of [
+      ['desktop', 1280, 900],
+      ['phone', 390, 844],
+    ] as const) {
+      for (const scheme of ['light', 'dark'] as const) {
+        const { ctx, page, errors } = await open({ width, height, scheme });
+        const checks: Record<string, string> = {
+          live: 'live-grid',
+          day: 'tot-consumed',
+          history: 'hist-totals',
+          capacity: 'cap-our-peak',
+        };
+        for (const [p, id] of Object.entries(checks)) {
+          await page.getByTestId(`nav-${p}`).click();
+          if (p === 'history')
+            await page.getByTestId(id).locator('tbody tr td').first().filter({ hasText: 'kWh' }).waitFor();
+          else await realValue(page, id);
+          if (p !== 'live') await page.locator('.chart-canvas canvas').first().waitFor();
+          await page.waitForTimeout(300);
+          // nothing sticks out sideways on a phone
+          const overflow = await page.evaluate<number>(
+            'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+          );
+          expect(overflow, `${p} on ${name} ${scheme}`).toBeLessThanOrEqual(0);
+          const file = join(SHOTS, `${p}-${name}-${scheme}.png`);
+          await page.screenshot({ path: file, fullPage: true });
+          written.push(file);
+        }
+        expect(await page.evaluate<string>('document.documentElement.dataset.theme')).toBe(scheme);
+        expect(errors).toEqual([]);
+        await ctx.close();
+      }
+    }
+    for (const f of written) expect(statSync(f).size).toBeGreaterThan(10_000);
+    expect(written).toHaveLength(16);
+  }, 180_000);
+
+  it('the theme toggle overrides the system and is kept', async () => {
+    const { ctx, page } = await open({ scheme: 'light' });
+    const bg = () => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+    const light = await bg();
+    await page.getByTestId('theme').click(); // auto → light
+    await page.getByTestId('theme').click(); // light → dark
+    expect(await page.evaluate<string>('document.documentElement.dataset.theme')).toBe('dark');
+    expect(await bg()).not.toBe(light);
+    await page.reload();
+    await page.getByTestId('live-grid').waitFor();
+    expect(await page.evaluate<string>('document.documentElement.dataset.theme')).toBe('dark');
+    await ctx.close();
+  }, 60_000);
+});

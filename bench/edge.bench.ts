@@ -1,0 +1,132 @@
+/**
+ * The edge's footprint at 1 Hz with both sources: the built edge (`node bin/kwartier.js edge`, as
+ * systemd runs it) reads a HomeWizard P1 meter (API v1, every 1 s) and a Sungrow inverter (Modbus,
+ * every 5 s) — both simulated in this process — commits every snapshot to its outbox and forwards
+ * it over MQTT to a real server (embedded broker, ingester, SQLite) that acknowledges each commit.
+ * RSS and CPU are read from /proc for the edge process only, after a warm-up.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseWithSchema } from '../src/core/validate.js';
+import { startHomeWizardSimulator } from '../src/drivers/homewizard/simulator.js';
+import { HomeModel } from '../src/drivers/sim/home-model.js';
+import { startSungrowSimulator } from '../src/drivers/sungrow/simulator.js';
+import { silentLogger } from '../src/lib/log.js';
+import { ServerApp } from '../src/server/app.js';
+import { ServerConfigSchema } from '../src/server/config.js';
+import type { BenchResult } from './run.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WARMUP_S = Number(process.env.KW_BENCH_EDGE_WARMUP_S ?? 15);
+const MEASURE_S = Number(process.env.KW_BENCH_EDGE_MEASURE_S ?? 60);
+const CLK_TCK = 100; // Linux USER_HZ
+/** The Node flags of deploy/systemd/kwartier-edge.service (KW_BENCH_EDGE_FLAGS overrides, '' for none). */
+const NODE_FLAGS = (process.env.KW_BENCH_EDGE_FLAGS ?? '--max-semi-space-size=1 --lite-mode')
+  .split(' ')
+  .filter(Boolean);
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of /proc/pid/stat (indexes 11 and 12 after the command).
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function bench(): Promise<BenchResult[]> {
+  if (!existsSync(join(ROOT, 'dist/cli/run.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const dir = mkdtempSync(join(tmpdir(), 'kw-bench-edge-'));
+  const log = silentLogger();
+  const model = new HomeModel({ start: Date.now(), seed: 4 });
+  const hw = await startHomeWizardSimulator({ host: '127.0.0.1', port: 0, api: 'v1', model, log });
+  const sg = await startSungrowSimulator({ host: '127.0.0.1', port: 0, model, log });
+  const server = new ServerApp({
+    config: parseWithSchema(
+      ServerConfigSchema,
+      {
+        store: { type: 'sqlite', path: join(dir, 'server.sqlite') },
+        broker: { enabled: true, port: 0 },
+        api: { port: 0, tokens: [{ name: 'b', token: 'bench-token-0123456789', devices: ['*'] }] },
+      },
+      'bench',
+    ),
+    log,
+  });
+  await server.start();
+  const brokerPort = Number(new URL(server.brokerUrl ?? '').port);
+  const cfg = join(dir, 'edge.yaml');
+  writeFileSync(
+    cfg,
+    [
+      'device_id: bench-home',
+      `homewizard: {ip: 127.0.0.1, port: ${hw.port}, poll_interval_s: 1.0, api_version: v1}`,
+      `sungrow: {ip: 127.0.0.1, port: ${sg.port}, poll_interval_s: 5.0}`,
+      `buffer: {db_path: ${join(dir, 'outbox.sqlite')}}`,
+      `mqtt: {host: 127.0.0.1, port: ${brokerPort}, tls: null}`,
+      '',
+    ].join('\n'),
+  );
+  let ingested = 0;
+  server.events.on('snapshot', () => {
+    ingested++;
+  });
+  const edge: ChildProcess = spawn(
+    process.execPath,
+    [...NODE_FLAGS, join(ROOT, 'bin/kwartier.js'), 'edge', '--config', cfg],
+    {
+      env: { ...process.env, KWARTIER_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  try {
+    const pid = edge.pid;
+    if (pid === undefined) throw new Error('edge did not start');
+    await sleep(WARMUP_S * 1000);
+    const t0 = Date.now();
+    const c0 = cpuTicks(pid);
+    const n0 = ingested;
+    let maxRss = 0;
+    for (let i = 0; i < MEASURE_S; i++) {
+      await sleep(1000);
+      maxRss = Math.max(maxRss, rssMb(pid));
+    }
+    const cpuS = (cpuTicks(pid) - c0) / CLK_TCK;
+    const wallS = (Date.now() - t0) / 1000;
+    const rate = (ingested - n0) / wallS;
+    return [
+      {
+        name: 'edge RSS (max over the run, HomeWizard 1 Hz + Sungrow 5 s, outbox + MQTT)',
+        value: Math.round(maxRss * 10) / 10,
+        unit: 'MB',
+        target: '<= 60',
+      },
+      {
+        name: 'edge CPU (user + system) of one core',
+        value: Math.round((cpuS / wallS) * 10000) / 100,
+        unit: '%',
+        target: '<= 1',
+      },
+      {
+        name: 'snapshots committed by the server during the measurement',
+        value: Math.round(rate * 100) / 100,
+        unit: 'snapshots/s',
+      },
+    ];
+  } finally {
+    edge.kill('SIGTERM');
+    await new Promise((r) => edge.once('exit', r));
+    await server.stop();
+    await hw.stop();
+    await sg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -143,6 +143,8 @@ export interface DemoOptions {
   backfillDays: number;
   log: Logger;
   print: (line: string) => void;
+  /** Telegrams per second of the simulated meter (default 1, as a real one). */
+  rateHz?: number;
 }
 
 export interface RunningDemo {
@@ -202,7 +204,8 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const simulators = await startSimulators(model, {
       dsmrTcp: { host: '127.0.0.1', port: 0 },
       sungrow: { host: '127.0.0.1', port: 0 },
-      rateHz: 1,
+      rateHz: o.rateHz ?? 1,
+      log: o.log.child({ part: 'simulator' }),
     });
     started.push(async () => {
       await Promise.allSettled(simulators.map((s) => s.stop()));

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { UsageError } from '../../core/errors.js';
 import { type HostPort, parseHostPort } from '../../core/host-port.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
-import { createLogger } from '../../lib/log.js';
+import { createLogger, type Logger } from '../../lib/log.js';
 import { type Command, parseFlags, untilShutdown } from '../command.js';
 
 const usage = `Usage: kwartier simulate [--dsmr-tcp HOST:PORT] [--homewizard HOST:PORT [--api v1|v2]] [--sungrow HOST:PORT] [options]
@@ -140,12 +140,15 @@ export interface SimulatorPlan {
   caOut?: string | undefined;
   unsupported?: number[];
   print?: (line: string) => void;
+  /** Parent logger of the simulators (default: the root logger). */
+  log?: Logger;
 }
 
 /** Starts the planned simulators on one shared home model (used by `simulate` and `demo`). */
 export async function startSimulators(model: HomeModel, plan: SimulatorPlan): Promise<RunningSimulator[]> {
   const started: RunningSimulator[] = [];
   const print = plan.print ?? (() => {});
+  const simLog = (name: string) => (plan.log ? plan.log.child({ sim: name }) : createLogger(`sim-${name}`));
   try {
     if (plan.dsmrTcp) {
       const { startDsmrTcpSimulator } = await import('../../drivers/dsmr/simulator.js');
@@ -169,7 +172,7 @@ export async function startSimulators(model: HomeModel, plan: SimulatorPlan): Pr
         port: h.port,
         api,
         model,
-        log: createLogger('sim-homewizard'),
+        log: simLog('homewizard'),
         ...(plan.token ? { token: plan.token } : {}),
       });
       started.push({ name: 'homewizard', address: { host: h.host, port: sim.port }, stop: () => sim.stop() });
@@ -190,7 +193,7 @@ export async function startSimulators(model: HomeModel, plan: SimulatorPlan): Pr
         host: h.host,
         port: h.port,
         model,
-        log: createLogger('sim-sungrow'),
+        log: simLog('sungrow'),
         ...(plan.unsupported && plan.unsupported.length > 0 ? { unsupported: plan.unsupported } : {}),
       });
       started.push({ name: 'sungrow', address: { host: h.host, port: sim.port }, stop: () => sim.stop() });

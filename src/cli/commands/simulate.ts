@@ -158,7 +158,7 @@ export async function startSimulators(model: HomeModel, plan: SimulatorPlan): Pr
         port: h.port,
         rateHz: plan.rateHz ?? 1,
         model,
-        log: createLogger('sim-dsmr'),
+        log: simLog('dsmr'),
       });
       started.push({ name: 'dsmr', address: { host: h.host, port: sim.port }, stop: () => sim.stop() });
       print(`simulate: P1 telegrams (${model.options.country}) on tcp://${h.host}:${sim.port}`);

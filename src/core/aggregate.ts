@@ -199,6 +199,9 @@ export interface Plan {
 
 /** Sorts readings by time and drops repeated times (the first wins). Returns the kept ones. */
 export function dedupeSorted<T extends { t: number }>(rows: T[]): T[] {
+  let inOrder = true;
+  for (let i = 1; i < rows.length && inOrder; i++) if (!(rows[i]!.t > rows[i - 1]!.t)) inOrder = false;
+  if (inOrder) return rows.slice();
   const sorted = rows
     .map((r, i) => ({ r, i }))
     .sort((a, b) => a.r.t - b.r.t || a.i - b.i)
@@ -394,28 +397,48 @@ export function mergeRollup(into: RollupRow, add: RollupRow): void {
   }
 }
 
-/** Groups row changes into the buckets of every resolution: what to add to each rollup table. */
+/**
+ * Groups row changes into the buckets of every resolution: what to add to each rollup table.
+ * Changes go into minutes first; every other bucket is a union of whole minutes (local midnight is
+ * on a whole minute in every zone in use), so the coarser levels add up the minute rows.
+ */
 export function rollupChanges(
   changes: readonly RowChange[],
   calendar: BucketCalendar,
   resolutions: readonly Resolution[] = ROLLUP_RESOLUTIONS,
 ): Map<Resolution, RollupRow[]> {
+  const minutes: RollupRow[] = [];
+  const byMinute = new Map<number, RollupRow>();
+  let last: RollupRow | null = null;
+  for (const c of changes) {
+    const s = Math.floor(c.t / 60_000) * 60_000;
+    let b: RollupRow | undefined = last && last.start === s ? last : byMinute.get(s);
+    if (!b) {
+      b = emptyRollup(s);
+      byMinute.set(s, b);
+      minutes.push(b);
+    }
+    addChange(b, c);
+    last = b;
+  }
+  minutes.sort((a, b) => a.start - b.start);
   const out = new Map<Resolution, RollupRow[]>();
   for (const res of resolutions) {
-    const byStart = new Map<number, RollupRow>();
-    for (const c of changes) {
-      const s = calendar.start(res, c.t);
-      let b = byStart.get(s);
-      if (!b) {
-        b = emptyRollup(s);
-        byStart.set(s, b);
-      }
-      addChange(b, c);
+    if (res === '1min') {
+      out.set(res, minutes);
+      continue;
     }
-    out.set(
-      res,
-      [...byStart.values()].sort((a, b) => a.start - b.start),
-    );
+    const rows: RollupRow[] = [];
+    for (const m of minutes) {
+      const s = calendar.start(res, m.start);
+      let b = rows[rows.length - 1];
+      if (!b || b.start !== s) {
+        b = emptyRollup(s);
+        rows.push(b);
+      }
+      mergeRollup(b, m);
+    }
+    out.set(res, rows);
   }
   return out;
 }

@@ -55,8 +55,8 @@ import {
   snapshotValues,
   storedRow,
   VALUE_COLUMNS,
-  walkAck,
 } from './common.js';
+import { BinaryCopyWriter, copyFrom, float8Array, int4Array, int8Array, timestamptzArray } from './pg-binary.js';
 import type { Bucket, DeadLetter, InsertBatch, InsertResult, Resolution, Store, StoreOptions } from './types.js';
 
 const SCHEMA_VERSION = '1';
@@ -84,27 +84,9 @@ export type PostgresMode = 'plain' | 'timescale';
 
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
-/** A PostgreSQL array literal of numbers (NULL for null), for a float8[]/bigint[] parameter. */
-function numArray(xs: readonly (number | null | undefined)[]): string {
-  let s = '{';
-  for (let i = 0; i < xs.length; i++) {
-    if (i > 0) s += ',';
-    const v = xs[i];
-    s += v === null || v === undefined ? 'NULL' : String(v);
-  }
-  return `${s}}`;
-}
-
-/** A PostgreSQL array literal of strings, for a text[] parameter. */
-function textArray(xs: readonly (string | null | undefined)[]): string {
-  let s = '{';
-  for (let i = 0; i < xs.length; i++) {
-    if (i > 0) s += ',';
-    const v = xs[i];
-    s += v === null || v === undefined ? 'NULL' : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  }
-  return `${s}}`;
-}
+/** PostgreSQL text cannot hold U+0000 (a dead letter may be binary garbage): U+FFFD stands in. */
+const NUL = String.fromCharCode(0);
+const noNul = (x: string): string => (x.includes(NUL) ? x.split(NUL).join('\uFFFD') : x);
 
 const ms = (col: string): string => `(extract(epoch from ${col}) * 1000)::float8`;
 const ts = (expr: string): string => `(timestamptz 'epoch' + ${expr} * interval '1 millisecond')`;
@@ -129,6 +111,9 @@ class PostgresStore implements Store {
   private readonly partitions = new Set<number>();
   private readonly names = new Map<string, string>();
   private readonly lockSpace: number;
+  /** Advisory lock keys (bigint key space, apart from the per-device two-int keys). */
+  private readonly migrateKey: string;
+  private readonly retentionKey: string;
   private readonly sql: ReturnType<typeof buildSql>;
 
   constructor(
@@ -145,6 +130,8 @@ class PostgresStore implements Store {
     let h = 0;
     for (const c of schema) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
     this.lockSpace = h;
+    this.migrateKey = String(BigInt(h) * 2n);
+    this.retentionKey = String(BigInt(h) * 2n + 1n);
     this.sql = buildSql(this.s);
   }
 
@@ -189,7 +176,7 @@ class PostgresStore implements Store {
     const client = await this.db().connect();
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1::bigint * 2)', [this.lockSpace]);
+      await client.query(`SELECT pg_advisory_xact_lock(${this.migrateKey})`);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.s}.kw_meta (key text PRIMARY KEY, value text NOT NULL)`);
       const meta = new Map(
@@ -307,17 +294,13 @@ class PostgresStore implements Store {
       for (const rows of prepared) for (const r of rows) days.add(Math.floor(r.t / DAY_MS));
       await this.ensurePartitions(days);
     }
-    const devices = [...new Set(batches.map((b) => b.deviceId))];
+    // Lock every device of the call, in key order (no deadlock between concurrent calls), and share
+    // the retention lock. One round trip with BEGIN.
+    const keys = [...new Set(batches.map((b) => deviceLockKey(b.deviceId)))].sort((a, b) => a - b);
+    const locks = keys.map((k) => `, pg_advisory_xact_lock(${this.lockSpace}, ${k})`).join('');
     const client = await this.db().connect();
     try {
-      await client.query('BEGIN');
-      await client.query(
-        this.q(
-          `SELECT pg_advisory_xact_lock_shared($1::bigint * 2 + 1), (SELECT count(*) FROM (SELECT pg_advisory_xact_lock($1::int, h) FROM
-             (SELECT DISTINCT hashtext(d) AS h FROM unnest($2::text[]) AS d ORDER BY h) x) y)`,
-          [this.lockSpace, textArray(devices)],
-        ),
-      );
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock_shared(${this.retentionKey})${locks}`);
       const out: InsertResult[] = [];
       for (let i = 0; i < batches.length; i++) out.push(await this.insertOne(client, batches[i]!, prepared[i]!));
       await client.query('COMMIT');
@@ -331,10 +314,60 @@ class PostgresStore implements Store {
   }
 
   private async insertOne(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<InsertResult> {
+    const withAck = batch.outboxId !== null;
+    const ackTail = withAck ? this.ackTail(batch) : [];
     let inserted = 0;
-    if (all.length > 0) inserted = await this.writeRows(client, batch, all);
-    const ackedSeq = batch.outboxId === null ? null : await this.advanceAck(client, batch);
+    let ack: AckRow | null = null;
+    const planned = all.length > 0 ? await this.plan(client, batch.deviceId, all) : null;
+    if (planned && planned.plan.inserted > 0) {
+      const { plan, rows } = planned;
+      if (plan.updates.length > 0) {
+        const u = plan.updates;
+        const params: unknown[] = [batch.deviceId, timestamptzArray(u.map((x) => x.t))];
+        for (let c = 0; c < CARRY_COLUMNS.length; c++) params.push(float8Array(u.map((x) => x.carry[c])));
+        for (let d = 0; d < DELTA_COLUMNS.length; d++) params.push(float8Array(u.map((x) => x.delta[d])));
+        await client.query(this.q(this.sql.update, params));
+      }
+      // New rows: one binary COPY (they are known to be new: the device is locked and its rows read).
+      try {
+        inserted = await copyFrom(client, this.sql.copyTarget, this.copyData(batch, rows, plan));
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505')
+          throw new KwartierError('store_conflict', `store: concurrent write for device '${batch.deviceId}'`, {
+            retriable: true,
+            cause: err,
+          });
+        throw err;
+      }
+      if (inserted !== plan.inserted)
+        throw new KwartierError('store_conflict', `store: copied ${inserted} rows of ${plan.inserted}`, {
+          retriable: true,
+        });
+      // Rollups, the device list and the ack watermark: one statement.
+      const sql = this.writeSql(withAck);
+      if (sql) {
+        const r = await client.query<AckRow>(this.q(sql, [...this.rollupParams(batch, rows, plan), ...ackTail]));
+        if (withAck) ack = r.rows[0]!;
+      }
+    }
+    let ackedSeq: number | null = null;
+    if (withAck) {
+      const again = (a: AckRow): boolean => a.paged >= ACK_PAGE && a.page_max !== null && a.acked >= a.page_max;
+      if (!ack || again(ack)) ack = await this.ackOnly(client, batch, ackTail);
+      while (again(ack)) ack = await this.ackOnly(client, batch, ackTail);
+      ackedSeq = ack.acked;
+    }
     return { inserted, duplicates: batch.readings.length - inserted, ackedSeq };
+  }
+
+  /** The ack watermark's parameters after $1 device and $2 outbox: floor − 1, the batch's seqs, page size. */
+  private ackTail(batch: InsertBatch): unknown[] {
+    return [batch.floorSeq === null ? 0 : batch.floorSeq - 1, int8Array(batchSeqs(batch)), ACK_PAGE];
+  }
+
+  private async ackOnly(client: pg.PoolClient, batch: InsertBatch, ackTail: unknown[]): Promise<AckRow> {
+    const r = await client.query<AckRow>(this.q(this.sql.ackOnly, [batch.deviceId, batch.outboxId, ...ackTail]));
+    return r.rows[0]!;
   }
 
   private async context(
@@ -374,15 +407,19 @@ class PostgresStore implements Store {
     return { prev, existing, next, carry };
   }
 
-  private async writeRows(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<number> {
-    const dev = batch.deviceId;
+  /** Reads the stored neighbours of a batch and plans the insert (core/aggregate.ts). */
+  private async plan(
+    client: pg.PoolClient,
+    dev: string,
+    all: Prepared[],
+  ): Promise<{ plan: ReturnType<typeof planInsert>; rows: Prepared[] } | null> {
     let rows = all;
     let ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, NEXT_PAGE);
     // Readings at or before what retention removed are not aggregated again (their neighbours are gone).
     const horizon = ctx.carry?.t;
     if (horizon !== undefined && rows[0]!.t <= horizon) {
       rows = rows.filter((r) => r.t > horizon);
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return null;
       ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, NEXT_PAGE);
     }
     const prevKnown = ctx.prev ? knownAfter(ctx.prev) : ctx.carry ? ctx.carry.known : null;
@@ -398,73 +435,55 @@ class PostgresStore implements Store {
       const full = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, null);
       plan = planInsert({ prevKnown, existing: ctx.existing, next: full.next, nextIsAll: true, incoming });
     }
-    if (plan.inserted === 0) return 0;
+    return { plan, rows };
+  }
 
-    // New rows: one INSERT … SELECT FROM unnest(arrays).
-    const cols: (number | string | null)[][] = Array.from(
-      { length: 2 + VALUE_COLUMNS.length + CARRY_COLUMNS.length + DELTA_COLUMNS.length },
-      () => [],
-    );
+  private writeSql(withAck: boolean): string {
+    if (this.mode === 'plain') return withAck ? this.sql.writePlainAck : this.sql.writePlain;
+    return withAck ? this.sql.writeTimescaleAck : this.sql.writeTimescale;
+  }
+
+  /** The new rows in binary COPY format, columns as in `sql.copyTarget`. */
+  private copyData(batch: InsertBatch, rows: Prepared[], plan: ReturnType<typeof planInsert>): Buffer {
+    const w = new BinaryCopyWriter(plan.inserted * 700 + 64);
+    const nFields = 4 + VALUE_COLUMNS.length + CARRY_COLUMNS.length + DELTA_COLUMNS.length;
     for (let i = 0; i < rows.length; i++) {
       const f = plan.fresh[i];
       if (!f) continue;
       const r = rows[i]!;
-      cols[0]!.push(r.t);
-      cols[1]!.push(batch.outboxId === null ? null : r.seq);
+      w.row(nFields);
+      w.timestamptz(r.t);
+      w.text(batch.deviceId);
+      w.text(batch.outboxId);
+      w.int8(batch.outboxId === null ? null : r.seq);
       const v = snapshotValues(r.snapshot);
-      let c = 2;
-      for (const x of v) cols[c++]!.push(x);
-      for (const x of f.carry) cols[c++]!.push(x);
-      for (const x of f.delta) cols[c++]!.push(x);
+      for (let c = 0; c < v.length; c++) {
+        const x = v[c];
+        if (c < NUMERIC_COUNT) w.float8(x as number | null);
+        else w.text(x as string | null);
+      }
+      for (const x of f.carry) w.float8(x);
+      for (const x of f.delta) w.float8(x);
     }
-    const params: unknown[] = [dev, batch.outboxId];
-    cols.forEach((col, i) => {
-      const isText = i >= 2 + NUMERIC_COUNT && i < 2 + VALUE_COLUMNS.length;
-      params.push(isText ? textArray(col as (string | null)[]) : numArray(col as (number | null)[]));
-    });
-    const res = await client.query(this.q(this.sql.insert, params));
-    if (res.rowCount !== plan.inserted)
-      throw new KwartierError('store_conflict', `store: concurrent write for device '${dev}'`, { retriable: true });
+    return w.finish();
+  }
 
-    if (plan.updates.length > 0) {
-      const uparams: unknown[] = [dev, numArray(plan.updates.map((u) => u.t))];
-      for (let c = 0; c < CARRY_COLUMNS.length; c++) uparams.push(numArray(plan.updates.map((u) => u.carry[c])));
-      for (let d = 0; d < DELTA_COLUMNS.length; d++) uparams.push(numArray(plan.updates.map((u) => u.delta[d])));
-      await client.query(this.q(this.sql.update, uparams));
-    }
-
-    // Rollups (plain layout) and the device list: one statement.
-    const rparams: unknown[] = [dev, rows[0]!.t, rows[rows.length - 1]!.t];
+  /** Parameters of the write statement (see buildSql): device, outbox, first, last, rollup arrays. */
+  private rollupParams(batch: InsertBatch, rows: Prepared[], plan: ReturnType<typeof planInsert>): unknown[] {
+    const params: unknown[] = [batch.deviceId, batch.outboxId, rows[0]!.t, rows[rows.length - 1]!.t];
     if (this.mode === 'plain') {
       const byRes = rollupChanges(plan.changes, this.calendar, ROLLUP_RESOLUTIONS);
       for (const res of ROLLUP_RESOLUTIONS) {
         const buckets = byRes.get(res) ?? [];
-        rparams.push(numArray(buckets.map((b) => b.start)));
+        params.push(timestamptzArray(buckets.map((b) => b.start)));
         const vals = buckets.map(rollupValues);
-        for (let c = 0; c < ROLLUP_COLUMNS.length; c++) rparams.push(numArray(vals.map((v) => v[c])));
+        ROLLUP_COLUMNS.forEach((c, k) => {
+          const col = vals.map((v) => v[k]);
+          params.push(isIntColumn(c) ? int4Array(col) : float8Array(col));
+        });
       }
-      await client.query(this.q(this.sql.rollup, rparams));
-    } else {
-      await client.query(this.q(this.sql.device, rparams));
     }
-    return plan.inserted;
-  }
-
-  private async advanceAck(client: pg.PoolClient, batch: InsertBatch): Promise<number> {
-    const dev = batch.deviceId;
-    const outbox = batch.outboxId!;
-    const cur = await client.query<{ acked: number }>(this.q(this.sql.ackGet, [dev, outbox]));
-    let acked = Math.max(cur.rows[0]?.acked ?? 0, batch.floorSeq === null ? 0 : batch.floorSeq - 1);
-    const extra = batchSeqs(batch);
-    for (;;) {
-      const page = await client.query<{ seq: number }>(this.q(this.sql.ackPage, [dev, outbox, acked, ACK_PAGE]));
-      const stored = page.rows.map((r) => r.seq);
-      const w = walkAck(acked, stored, extra, ACK_PAGE);
-      acked = w.acked;
-      if (!w.more) break;
-    }
-    await client.query(this.q(this.sql.ackPut, [dev, outbox, acked]));
-    return acked;
+    return params;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -480,10 +499,10 @@ class PostgresStore implements Store {
     this.requireMigrated();
     await this.db().query(
       this.q(`INSERT INTO ${this.s}.dead_letters (topic, device_id, reason, payload) VALUES ($1, $2, $3, $4)`, [
-        letter.topic,
-        letter.deviceId,
-        letter.reason,
-        letter.payload,
+        noNul(letter.topic),
+        letter.deviceId === null ? null : noNul(letter.deviceId),
+        noNul(letter.reason),
+        noNul(letter.payload),
       ]),
     );
   }
@@ -572,7 +591,7 @@ class PostgresStore implements Store {
     let deleted = 0;
     try {
       await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1::bigint * 2 + 1)', [this.lockSpace]);
+      await client.query(`SELECT pg_advisory_xact_lock(${this.retentionKey})`);
       let drop: string[] = [];
       if (mode === 'timescale') {
         // Whole chunks only: deleting rows inside the refresh window would re-materialise aggregates.
@@ -737,6 +756,27 @@ function commonDdl(s: string): string[] {
   ];
 }
 
+function isIntColumn(c: string): boolean {
+  return c === 'samples' || c.startsWith('n_');
+}
+
+/** Ack watermark result: the new watermark, and whether the page of stored seqs ran out. */
+interface AckRow {
+  acked: number;
+  paged: number;
+  page_max: number | null;
+}
+
+/** FNV-1a of a device id: its advisory lock key (within the store's lock space). */
+function deviceLockKey(deviceId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < deviceId.length; i++) {
+    h ^= deviceId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
 function buildSql(s: string) {
   const stateSelect = `${ms('time')} AS t, ${STATE_COLUMNS.join(', ')}`;
   const nullState = [...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `NULL::float8 AS ${c}`).join(', ');
@@ -746,56 +786,53 @@ function buildSql(s: string) {
      UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time${nextLimit ? ' LIMIT $4' : ''}) n
      UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = $1`;
 
-  const insCols = ['t', 'seq', ...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS];
-  const insTypes = insCols.map((_, i) =>
-    i === 1 ? 'bigint[]' : i >= 2 + NUMERIC_COUNT && i < 2 + VALUE_COLUMNS.length ? 'text[]' : 'float8[]',
-  );
-  const insert = `INSERT INTO ${s}.energy_readings (time, device_id, outbox_id, seq, ${[...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS].join(', ')})
-     SELECT ${ts('u.t')}, $1, $2, u.seq, ${insCols
-       .slice(2)
-       .map((c) => `u.${c}`)
-       .join(', ')}
-       FROM unnest(${insTypes.map((t, i) => `$${i + 3}::${t}`).join(', ')}) AS u(${insCols.join(', ')})
-     ON CONFLICT (device_id, time) DO NOTHING`;
+  // The write statement: $1 device, $2 outbox, $3/$4 first/last time (ms), then (plain layout) one
+  // array per column of each rollup's delta rows, then (with an outbox) the ack parameters.
+  // Data-modifying CTEs all run, whether the final SELECT reads them or not.
+  const write = (plain: boolean, ack: boolean): string => {
+    let n = 5;
+    const p = (type: string): string => `$${n++}::${type}`;
+    const device = `dev AS (INSERT INTO ${s}.devices AS d (device_id, first_time, last_time) VALUES ($1, ${ts('$3::float8')}, ${ts('$4::float8')})
+       ON CONFLICT (device_id) DO UPDATE SET first_time = LEAST(d.first_time, excluded.first_time), last_time = GREATEST(d.last_time, excluded.last_time))`;
+    const ctes = [device];
+    if (plain) {
+      ROLLUP_RESOLUTIONS.forEach((res, i) => {
+        const args = [p('timestamptz[]'), ...ROLLUP_COLUMNS.map((c) => p(isIntColumn(c) ? 'int4[]' : 'float8[]'))];
+        const set = ROLLUP_COLUMNS.map((c) => {
+          if (ROLLUP_MAX_COLUMNS.includes(c)) return `${c} = GREATEST(x.${c}, excluded.${c})`;
+          if ((ENERGY_KEYS as readonly string[]).includes(c))
+            return `${c} = CASE WHEN excluded.${c} IS NULL THEN x.${c} ELSE coalesce(x.${c}, 0) + excluded.${c} END`;
+          return `${c} = x.${c} + excluded.${c}`;
+        }).join(', ');
+        ctes.push(`r${i} AS (INSERT INTO ${s}.${ROLLUP_TABLES[res]} AS x (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
+           SELECT $1, u.b, ${ROLLUP_COLUMNS.map((c) => `u.${c}`).join(', ')}
+             FROM unnest(${args.join(', ')}) AS u(b, ${ROLLUP_COLUMNS.join(', ')})
+           ON CONFLICT (device_id, bucket) DO UPDATE SET ${set})`);
+      });
+    }
+    // $2 is only used by the ack; keep its type known either way.
+    if (!ack) return `WITH ${ctes.join(',\n')} SELECT $2::text IS NULL AS no_outbox`;
+    ctes.push(...ackCtes(s, `$${n}::int8`, `$${n + 1}::int8[]`, `$${n + 2}::int`));
+    return `WITH ${ctes.join(',\n')} SELECT ${ACK_RESULT} FROM res`;
+  };
 
-  const updCols = ['t', ...CARRY_COLUMNS, ...DELTA_COLUMNS];
-  const update = `UPDATE ${s}.energy_readings r SET ${[...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `${c} = u.${c}`).join(', ')}
-       FROM unnest(${updCols.map((_, i) => `$${i + 2}::float8[]`).join(', ')}) AS u(${updCols.join(', ')})
-      WHERE r.device_id = $1 AND r.time = ${ts('u.t')}`;
-
-  const deviceCte = `INSERT INTO ${s}.devices AS d (device_id, first_time, last_time) VALUES ($1, ${ts('$2::float8')}, ${ts('$3::float8')})
-       ON CONFLICT (device_id) DO UPDATE SET first_time = LEAST(d.first_time, excluded.first_time), last_time = GREATEST(d.last_time, excluded.last_time)`;
-
-  const rollupCols = ['b', ...ROLLUP_COLUMNS];
-  let p = 4;
-  const ctes = ROLLUP_RESOLUTIONS.map((res, i) => {
-    const table = ROLLUP_TABLES[res];
-    const types = rollupCols.map((c) => (c === 'samples' || c.startsWith('n_') ? 'int[]' : 'float8[]'));
-    const args = types.map((t) => `$${p++}::${t}`).join(', ');
-    const set = ROLLUP_COLUMNS.map((c) => {
-      if (ROLLUP_MAX_COLUMNS.includes(c)) return `${c} = GREATEST(x.${c}, excluded.${c})`;
-      if ((ENERGY_KEYS as readonly string[]).includes(c))
-        return `${c} = CASE WHEN excluded.${c} IS NULL THEN x.${c} ELSE coalesce(x.${c}, 0) + excluded.${c} END`;
-      return `${c} = x.${c} + excluded.${c}`;
-    }).join(', ');
-    return `r${i} AS (INSERT INTO ${s}.${table} AS x (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
-       SELECT $1, ${ts('u.b')}, ${ROLLUP_COLUMNS.map((c) => `u.${c}`).join(', ')} FROM unnest(${args}) AS u(${rollupCols.join(', ')})
-       ON CONFLICT (device_id, bucket) DO UPDATE SET ${set})`;
-  });
-  const rollup = `WITH dev AS (${deviceCte}), ${ctes.join(',\n')} SELECT 1`;
+  const updCols = [...CARRY_COLUMNS, ...DELTA_COLUMNS];
+  const update = `UPDATE ${s}.energy_readings r SET ${updCols.map((c) => `${c} = u.${c}`).join(', ')}
+       FROM unnest($2::timestamptz[], ${updCols.map((_, i) => `$${i + 3}::float8[]`).join(', ')}) AS u(t, ${updCols.join(', ')})
+      WHERE r.device_id = $1 AND r.time = u.t`;
 
   return {
     rawSelect: `device_id, ${ms('time')} AS t, ${VALUE_COLUMNS.join(', ')}`,
+    copyTarget: `${s}.energy_readings (time, device_id, outbox_id, seq, ${[...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS].join(', ')})`,
     context: contextParts(true),
     contextAll: contextParts(false),
-    insert,
+    writePlain: write(true, false),
+    writePlainAck: write(true, true),
+    writeTimescale: write(false, false),
+    writeTimescaleAck: write(false, true),
     update,
-    rollup,
-    device: deviceCte,
+    ackOnly: `WITH ${ackCtes(s, '$3::int8', '$4::int8[]', '$5::int').join(',\n')} SELECT ${ACK_RESULT} FROM res`,
     ackGet: `SELECT acked_seq::float8 AS acked FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2`,
-    ackPage: `SELECT DISTINCT seq::float8 AS seq FROM ${s}.energy_readings WHERE device_id = $1 AND outbox_id = $2 AND seq > $3 ORDER BY 1 LIMIT $4`,
-    ackPut: `INSERT INTO ${s}.device_acks AS a (device_id, outbox_id, acked_seq, updated_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = GREATEST(a.acked_seq, excluded.acked_seq), updated_at = now()`,
     saveCarry: `INSERT INTO ${s}.device_carry AS c (device_id, time, ${COUNTER_FIELDS.join(', ')})
        SELECT d.device_id, l.time, ${COUNTER_FIELDS.map((f) => `coalesce(l.${f}, l.carry_${f})`).join(', ')}
          FROM ${s}.devices d CROSS JOIN LATERAL (
@@ -803,6 +840,28 @@ function buildSql(s: string) {
        ON CONFLICT (device_id) DO UPDATE SET time = excluded.time, ${COUNTER_FIELDS.map((f) => `${f} = excluded.${f}`).join(', ')}
        WHERE excluded.time > c.time`,
   };
+}
+
+const ACK_RESULT = 'res.acked::float8 AS acked, res.paged::int AS paged, res.page_max::float8 AS page_max';
+
+/**
+ * The ack watermark, set-based: from max(stored watermark, floor − 1), through the contiguous seqs
+ * among one page of the outbox's stored seqs above it and the batch's own seqs (rows this very
+ * statement inserts are not visible to it; duplicates are committed already). $1 device, $2 outbox.
+ */
+function ackCtes(s: string, floorMinus1: string, seqs: string, pageSize: string): string[] {
+  return [
+    `cur AS (SELECT GREATEST(coalesce((SELECT acked_seq FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2), 0), ${floorMinus1}) AS a)`,
+    // A scalar subquery (not a join) so that `seq > …` is an index condition.
+    `page AS (SELECT DISTINCT r.seq FROM ${s}.energy_readings r
+               WHERE r.device_id = $1 AND r.outbox_id = $2 AND r.seq > (SELECT a FROM cur) ORDER BY r.seq LIMIT ${pageSize})`,
+    `cand AS (SELECT seq FROM page UNION SELECT x FROM unnest(${seqs}) AS x, cur WHERE x > cur.a)`,
+    'isl AS (SELECT seq, seq - row_number() OVER (ORDER BY seq) AS g FROM cand)',
+    `res AS (SELECT coalesce((SELECT max(isl.seq) FROM isl, cur WHERE isl.g = cur.a), (SELECT a FROM cur)) AS acked,
+                    (SELECT count(*) FROM page) AS paged, (SELECT max(seq) FROM page) AS page_max)`,
+    `ackput AS (INSERT INTO ${s}.device_acks AS k (device_id, outbox_id, acked_seq, updated_at) SELECT $1, $2, acked, now() FROM res
+       ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = GREATEST(k.acked_seq, excluded.acked_seq), updated_at = now())`,
+  ];
 }
 
 /** The PostgreSQL store in `conn.schema` (TimescaleDB when available, see PostgresStoreOptions.timescale). */

@@ -1,0 +1,236 @@
+/**
+ * PostgreSQL binary array parameters. `pg` sends a Buffer parameter in binary format, so a column of
+ * a batch goes to the server as one array that needs no text parsing on either side (array_recv).
+ * Used with an explicit cast in the SQL (`$3::float8[]`), which fixes the parameter's type.
+ *
+ * Layout: int32 ndim, int32 has-null flag, int32 element type OID, then per dimension int32 length and
+ * int32 lower bound, then per element int32 byte length (−1 for NULL) and the element's bytes.
+ */
+
+import pg from 'pg';
+
+const OID = { int4: 23, int8: 20, float8: 701, text: 25, timestamptz: 1184 } as const;
+/** Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01 (UTC). */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO32 = 4_294_967_296;
+
+function header(buf: Buffer, oid: number, n: number, hasNull: boolean): number {
+  if (n === 0) {
+    buf.writeInt32BE(0, 0);
+    buf.writeInt32BE(0, 4);
+    buf.writeInt32BE(oid, 8);
+    return 12;
+  }
+  buf.writeInt32BE(1, 0);
+  buf.writeInt32BE(hasNull ? 1 : 0, 4);
+  buf.writeInt32BE(oid, 8);
+  buf.writeInt32BE(n, 12);
+  buf.writeInt32BE(1, 16);
+  return 20;
+}
+
+/** Writes a 64-bit two's complement integer given as a JS number (exact up to 2^53). */
+function setInt64(dv: DataView, off: number, v: number): void {
+  const hi = Math.floor(v / TWO32);
+  dv.setInt32(off, hi);
+  dv.setUint32(off + 4, v - hi * TWO32);
+}
+
+type Kind = 'float8' | 'int8' | 'int4' | 'timestamptz';
+
+function fixed(kind: Kind, xs: readonly (number | null | undefined)[]): Buffer {
+  const size = kind === 'int4' ? 4 : 8;
+  let nulls = 0;
+  for (const v of xs) if (v === null || v === undefined) nulls++;
+  const n = xs.length;
+  const buf = Buffer.allocUnsafe((n === 0 ? 12 : 20) + n * 4 + (n - nulls) * size);
+  let off = header(buf, OID[kind], n, nulls > 0);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = 0; i < n; i++) {
+    const v = xs[i];
+    if (v === null || v === undefined) {
+      dv.setInt32(off, -1);
+      off += 4;
+      continue;
+    }
+    dv.setInt32(off, size);
+    off += 4;
+    if (kind === 'float8') dv.setFloat64(off, v);
+    else if (kind === 'int4') dv.setInt32(off, v);
+    else if (kind === 'int8') setInt64(dv, off, Math.trunc(v));
+    else setInt64(dv, off, Math.round((v - PG_EPOCH_MS) * 1000));
+    off += size;
+  }
+  return buf;
+}
+
+export function float8Array(xs: readonly (number | null | undefined)[]): Buffer {
+  return fixed('float8', xs);
+}
+
+export function int8Array(xs: readonly (number | null | undefined)[]): Buffer {
+  return fixed('int8', xs);
+}
+
+export function int4Array(xs: readonly (number | null | undefined)[]): Buffer {
+  return fixed('int4', xs);
+}
+
+/** Instants given as milliseconds since 1970 (sent as µs since 2000, PostgreSQL's own epoch). */
+export function timestamptzArray(msList: readonly (number | null | undefined)[]): Buffer {
+  return fixed('timestamptz', msList);
+}
+
+export function textArray(xs: readonly (string | null | undefined)[]): Buffer {
+  const parts: (Buffer | null)[] = xs.map((s) => (s === null || s === undefined ? null : Buffer.from(s, 'utf8')));
+  let size = 0;
+  let nulls = 0;
+  for (const p of parts) {
+    size += 4 + (p ? p.length : 0);
+    if (!p) nulls++;
+  }
+  const n = parts.length;
+  const buf = Buffer.allocUnsafe((n === 0 ? 12 : 20) + size);
+  let off = header(buf, OID.text, n, nulls > 0);
+  for (const p of parts) {
+    if (!p) {
+      buf.writeInt32BE(-1, off);
+      off += 4;
+    } else {
+      buf.writeInt32BE(p.length, off);
+      p.copy(buf, off + 4);
+      off += 4 + p.length;
+    }
+  }
+  return buf;
+}
+
+/**
+ * Rows in PostgreSQL's binary COPY format (`COPY … FROM STDIN (FORMAT binary)`): the signature and
+ * header, per row an int16 field count and per field an int32 length (−1 for NULL) and the bytes,
+ * then an int16 −1 trailer. No text is parsed on either side.
+ */
+export class BinaryCopyWriter {
+  private buf: Buffer;
+  private dv: DataView;
+  private off = 0;
+  rows = 0;
+
+  constructor(initialBytes = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.buf.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
+    this.dv.setInt32(11, 0); // flags
+    this.dv.setInt32(15, 0); // header extension length
+    this.off = 19;
+  }
+
+  private room(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.off + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+
+  row(fields: number): void {
+    this.room(2);
+    this.dv.setInt16(this.off, fields);
+    this.off += 2;
+    this.rows++;
+  }
+
+  private nul(): void {
+    this.room(4);
+    this.dv.setInt32(this.off, -1);
+    this.off += 4;
+  }
+
+  float8(v: number | null | undefined): void {
+    if (v === null || v === undefined) {
+      this.nul();
+      return;
+    }
+    this.room(12);
+    this.dv.setInt32(this.off, 8);
+    this.dv.setFloat64(this.off + 4, v);
+    this.off += 12;
+  }
+
+  int8(v: number | null | undefined): void {
+    if (v === null || v === undefined) {
+      this.nul();
+      return;
+    }
+    this.room(12);
+    this.dv.setInt32(this.off, 8);
+    setInt64(this.dv, this.off + 4, Math.trunc(v));
+    this.off += 12;
+  }
+
+  /** An instant in ms since 1970. */
+  timestamptz(ms: number): void {
+    this.room(12);
+    this.dv.setInt32(this.off, 8);
+    setInt64(this.dv, this.off + 4, Math.round((ms - PG_EPOCH_MS) * 1000));
+    this.off += 12;
+  }
+
+  text(s: string | null | undefined): void {
+    if (s === null || s === undefined) {
+      this.nul();
+      return;
+    }
+    const n = Buffer.byteLength(s, 'utf8');
+    this.room(4 + n);
+    this.dv.setInt32(this.off, n);
+    this.buf.write(s, this.off + 4, n, 'utf8');
+    this.off += 4 + n;
+  }
+
+  /** The finished COPY data (the writer must not be used afterwards). */
+  finish(): Buffer {
+    this.room(2);
+    this.dv.setInt16(this.off, -1);
+    this.off += 2;
+    return this.buf.subarray(0, this.off);
+  }
+}
+
+interface CopyConnection {
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/**
+ * `COPY … FROM STDIN` with the data in one buffer. pg's Query calls `handleCopyInResponse` when the
+ * server is ready for the data (the hook pg-copy-streams uses too); we send it and end the copy.
+ */
+class CopyFromBuffer extends pg.Query {
+  constructor(
+    text: string,
+    private readonly data: Buffer,
+    callback: (err: Error | undefined, result: { rowCount: number | null }) => void,
+  ) {
+    super(text, callback);
+  }
+
+  handleCopyInResponse(connection: CopyConnection): void {
+    connection.sendCopyFromChunk(this.data);
+    connection.endCopyFrom();
+  }
+}
+
+/** Runs `COPY <target> FROM STDIN (FORMAT binary)` with `data`; resolves to the rows copied. */
+export function copyFrom(client: pg.ClientBase, target: string, data: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    client.query(
+      new CopyFromBuffer(`COPY ${target} FROM STDIN (FORMAT binary)`, data, (err, result) => {
+        if (err) reject(err);
+        else resolve(result.rowCount ?? 0);
+      }),
+    );
+  });
+}

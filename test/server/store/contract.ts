@@ -1,0 +1,557 @@
+/**
+ * The store contract: one suite, run against every Store implementation (postgres.test.ts,
+ * sqlite.test.ts). Expected values are worked out by hand in each test from the counters given.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { emptySnapshot, type Snapshot } from '../../../src/core/snapshot.js';
+import type { Bucket, IncomingReading, InsertBatch, Resolution, Store } from '../../../src/server/store/types.js';
+
+export interface StoreHarness {
+  store: Store;
+  /** Opens another store on the same storage (another process would), with another time zone. */
+  reopen(timezone: string): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+/** Creates a fresh, empty, migrated store in Europe/Brussels with 7 days of raw retention. */
+export type StoreFactory = () => Promise<StoreHarness>;
+
+const TZ_DAY = 86_400_000;
+/** Within a µWh: float noise only. Energies that must match "to the Wh" are far inside this. */
+const EXACT = 6;
+
+type Fields = Partial<Omit<Snapshot, 'device_id' | 'timestamp'>>;
+
+export function snap(deviceId: string, iso: string, fields: Fields = {}): Snapshot {
+  return { ...emptySnapshot(deviceId, iso), ...fields };
+}
+
+function readings(deviceId: string, rows: [string, Fields][], firstSeq: number | null = null): IncomingReading[] {
+  return rows.map(([iso, f], i) => ({
+    snapshot: snap(deviceId, iso, f),
+    seq: firstSeq === null ? null : firstSeq + i,
+  }));
+}
+
+function batch(
+  deviceId: string,
+  rows: IncomingReading[],
+  outboxId: string | null = null,
+  floorSeq: number | null = null,
+): InsertBatch {
+  return { deviceId, outboxId, floorSeq, readings: rows };
+}
+
+const d = (iso: string): Date => new Date(iso);
+
+function byStart(buckets: Bucket[]): Map<string, Bucket> {
+  return new Map(buckets.map((b) => [b.start.toISOString(), b]));
+}
+
+function get(buckets: Bucket[], startIso: string): Bucket {
+  const b = byStart(buckets).get(new Date(startIso).toISOString());
+  if (!b)
+    throw new Error(`no bucket starting at ${startIso}; have ${buckets.map((x) => x.start.toISOString()).join(', ')}`);
+  return b;
+}
+
+function sum(buckets: Bucket[], key: keyof Bucket): number {
+  return buckets.reduce((s, b) => s + ((b[key] as number | null) ?? 0), 0);
+}
+
+export function defineStoreContract(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    let h: StoreHarness | null = null;
+    const open = async (): Promise<Store> => {
+      h = await factory();
+      return h.store;
+    };
+    afterEach(async () => {
+      const x = h;
+      h = null;
+      if (x) await x.cleanup();
+    });
+
+    it('migrate() is idempotent and a fresh store is empty', async () => {
+      const store = await open();
+      await store.migrate();
+      expect(await store.devices()).toEqual([]);
+      expect(await store.latest('nobody')).toBeNull();
+      expect(await store.raw('nobody', d('2026-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'))).toEqual([]);
+      expect(await store.buckets('nobody', 'daily', d('2026-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'))).toEqual([]);
+      expect(await store.deadLetterCount()).toBe(0);
+      expect(await store.ackedSeq('nobody', 'outbox-1234')).toBeNull();
+    });
+
+    it('is idempotent: the same batch twice counts duplicates and doubles nothing', async () => {
+      const store = await open();
+      const rows = readings('home-a', [
+        ['2026-03-10T10:00:00Z', { grid_import_t1_kwh: 10.0, grid_power_w: 400 }],
+        ['2026-03-10T10:00:01Z', { grid_import_t1_kwh: 10.001, grid_power_w: 500 }],
+        ['2026-03-10T10:00:02Z', { grid_import_t1_kwh: 10.003, grid_power_w: 600 }],
+      ]);
+      expect(await store.insert(batch('home-a', rows))).toEqual({ inserted: 3, duplicates: 0, ackedSeq: null });
+      expect(await store.insert(batch('home-a', rows))).toEqual({ inserted: 0, duplicates: 3, ackedSeq: null });
+      // A batch with the same time twice and one new reading.
+      const mixed = [
+        ...rows.slice(0, 1),
+        ...rows.slice(0, 1),
+        ...readings('home-a', [['2026-03-10T10:00:03Z', { grid_import_t1_kwh: 10.006 }]]),
+      ];
+      expect(await store.insert(batch('home-a', mixed))).toEqual({ inserted: 1, duplicates: 2, ackedSeq: null });
+      const [m] = await store.buckets('home-a', '1min', d('2026-03-10T10:00:00Z'), d('2026-03-10T10:01:00Z'));
+      expect(m!.samples).toBe(4);
+      // deltas 0 (first), 0.001, 0.002, 0.003
+      expect(m!.import_kwh).toBeCloseTo(0.006, EXACT);
+      expect(m!.avg_grid_power_w).toBeCloseTo((400 + 500 + 600) / 3, EXACT);
+      expect(m!.max_grid_power_w).toBe(600);
+      expect((await store.raw('home-a', d('2026-03-10T00:00:00Z'), d('2026-03-11T00:00:00Z'))).length).toBe(4);
+    });
+
+    it('buckets of every size add up to the meter difference over a day of irregular readings', async () => {
+      const store = await open();
+      // 2026-03-10 in Brussels is UTC+1: the local day is [2026-03-09T23:00Z, 2026-03-10T23:00Z).
+      const rows = readings('home-b', [
+        ['2026-03-09T22:59:30Z', { grid_import_t1_kwh: 100.0, grid_import_t2_kwh: 50.0, grid_export_t1_kwh: 7.0 }],
+        ['2026-03-09T23:00:10Z', { grid_import_t1_kwh: 100.01, grid_import_t2_kwh: 50.0, grid_export_t1_kwh: 7.0 }],
+        ['2026-03-09T23:14:59Z', { grid_import_t1_kwh: 100.25, grid_import_t2_kwh: 50.002, grid_export_t1_kwh: 7.0 }],
+        ['2026-03-09T23:15:00Z', { grid_import_t1_kwh: 100.251, grid_import_t2_kwh: 50.002, grid_export_t1_kwh: 7.0 }],
+        ['2026-03-09T23:47:13Z', { grid_import_t1_kwh: 100.7, grid_import_t2_kwh: 50.01, grid_export_t1_kwh: 7.0 }],
+        ['2026-03-10T11:02:00Z', { grid_import_t1_kwh: 103.1, grid_import_t2_kwh: 50.01, grid_export_t1_kwh: 9.5 }],
+        ['2026-03-10T22:59:59Z', { grid_import_t1_kwh: 105.555, grid_import_t2_kwh: 51.111, grid_export_t1_kwh: 9.5 }],
+        ['2026-03-10T23:00:01Z', { grid_import_t1_kwh: 105.556, grid_import_t2_kwh: 51.111, grid_export_t1_kwh: 9.5 }],
+      ]);
+      // Two batches, split in the middle of the day.
+      await store.insert(batch('home-b', rows.slice(0, 4)));
+      await store.insert(batch('home-b', rows.slice(4)));
+      const dayStart = d('2026-03-09T23:00:00Z');
+      const dayEnd = d('2026-03-10T23:00:00Z');
+
+      const [day] = await store.buckets('home-b', 'daily', dayStart, dayEnd);
+      expect(day!.start.toISOString()).toBe('2026-03-09T23:00:00.000Z');
+      expect(day!.end.toISOString()).toBe('2026-03-10T23:00:00.000Z');
+      expect(day!.samples).toBe(6);
+      // The meter's own difference over the day: last reading of the day − last reading before it.
+      expect(day!.import_t1_kwh).toBeCloseTo(105.555 - 100.0, EXACT);
+      expect(day!.import_t2_kwh).toBeCloseTo(51.111 - 50.0, EXACT);
+      expect(day!.import_kwh).toBeCloseTo(5.555 + 1.111, EXACT);
+      expect(day!.export_t1_kwh).toBeCloseTo(2.5, EXACT);
+      expect(day!.export_t2_kwh).toBeNull();
+      expect(day!.export_kwh).toBeCloseTo(2.5, EXACT);
+
+      const quarters = await store.buckets('home-b', '15min', dayStart, dayEnd);
+      expect(quarters.map((b) => b.start.toISOString())).toEqual([
+        '2026-03-09T23:00:00.000Z',
+        '2026-03-09T23:15:00.000Z',
+        '2026-03-09T23:45:00.000Z',
+        '2026-03-10T11:00:00.000Z',
+        '2026-03-10T22:45:00.000Z',
+      ]);
+      expect(get(quarters, '2026-03-09T23:00:00Z').import_t1_kwh).toBeCloseTo(0.01 + 0.24, EXACT);
+      expect(get(quarters, '2026-03-09T23:15:00Z').import_t1_kwh).toBeCloseTo(0.001, EXACT);
+      expect(get(quarters, '2026-03-09T23:45:00Z').import_t1_kwh).toBeCloseTo(0.449, EXACT);
+      expect(get(quarters, '2026-03-10T11:00:00Z').import_t1_kwh).toBeCloseTo(2.4, EXACT);
+      expect(get(quarters, '2026-03-10T22:45:00Z').import_t1_kwh).toBeCloseTo(2.455, EXACT);
+      expect(get(quarters, '2026-03-10T22:45:00Z').end.toISOString()).toBe('2026-03-10T23:00:00.000Z');
+
+      const hours = await store.buckets('home-b', 'hourly', dayStart, dayEnd);
+      expect(get(hours, '2026-03-09T23:00:00Z').import_t1_kwh).toBeCloseTo(0.7, EXACT);
+      expect(get(hours, '2026-03-10T11:00:00Z').import_t1_kwh).toBeCloseTo(2.4, EXACT);
+      expect(get(hours, '2026-03-10T22:00:00Z').import_t1_kwh).toBeCloseTo(2.455, EXACT);
+      const minutes = await store.buckets('home-b', '1min', dayStart, dayEnd);
+      expect(minutes.length).toBe(6);
+
+      for (const level of [minutes, quarters, hours]) {
+        // To the Wh (and far below): every level sums to the meter's difference.
+        expect(Math.abs(sum(level, 'import_t1_kwh') - 5.555)).toBeLessThan(1e-6);
+        expect(Math.abs(sum(level, 'import_kwh') - 6.666)).toBeLessThan(1e-6);
+        expect(sum(level, 'samples')).toBe(6);
+      }
+      // The neighbouring days got the readings at their edges: the first one ever (delta 0), and 0.001.
+      const [before] = await store.buckets('home-b', 'daily', d('2026-03-08T23:00:00Z'), dayStart);
+      expect(before!.import_t1_kwh).toBe(0);
+      const [after] = await store.buckets('home-b', 'daily', dayEnd, d('2026-03-11T23:00:00Z'));
+      expect(after!.import_t1_kwh).toBeCloseTo(0.001, EXACT);
+    });
+
+    it('a 23-hour local day (2026-03-29, Brussels) holds its own energy', async () => {
+      const store = await open();
+      // Local midnight 29 March = 2026-03-28T23:00Z (CET); at 02:00 local clocks jump to 03:00 (CEST);
+      // local midnight 30 March = 2026-03-29T22:00Z.
+      const rows = readings('home-c', [
+        ['2026-03-28T22:30:00Z', { grid_import_t1_kwh: 200.0 }], // 23:30 on the 28th
+        ['2026-03-28T23:00:00Z', { grid_import_t1_kwh: 200.2 }], // 00:00 on the 29th
+        ['2026-03-29T00:59:59Z', { grid_import_t1_kwh: 200.5 }], // 01:59:59 CET
+        ['2026-03-29T01:00:00Z', { grid_import_t1_kwh: 200.6 }], // 03:00:00 CEST
+        ['2026-03-29T10:00:00Z', { grid_import_t1_kwh: 203.0 }],
+        ['2026-03-29T21:59:59Z', { grid_import_t1_kwh: 207.25 }], // 23:59:59 CEST
+        ['2026-03-29T22:00:00Z', { grid_import_t1_kwh: 207.3 }], // 00:00 on the 30th
+      ]);
+      await store.insert(batch('home-c', rows));
+      const days = await store.buckets('home-c', 'daily', d('2026-03-27T00:00:00Z'), d('2026-03-31T00:00:00Z'));
+      expect(days.map((b) => [b.start.toISOString(), b.end.toISOString()])).toEqual([
+        ['2026-03-27T23:00:00.000Z', '2026-03-28T23:00:00.000Z'],
+        ['2026-03-28T23:00:00.000Z', '2026-03-29T22:00:00.000Z'],
+        ['2026-03-29T22:00:00.000Z', '2026-03-30T22:00:00.000Z'],
+      ]);
+      const day = days[1]!;
+      expect(day.end.getTime() - day.start.getTime()).toBe(23 * 3_600_000);
+      expect(day.samples).toBe(5);
+      expect(day.import_kwh).toBeCloseTo(207.25 - 200.0, EXACT);
+      expect(days[0]!.import_kwh).toBe(0);
+      expect(days[2]!.import_kwh).toBeCloseTo(0.05, EXACT);
+      // The day's hours, in UTC: 23 of them hold the day, and they add up to the day.
+      const hours = await store.buckets('home-c', 'hourly', day.start, day.end);
+      expect(Math.abs(sum(hours, 'import_kwh') - 7.25)).toBeLessThan(1e-6);
+    });
+
+    it('a 25-hour local day (2026-10-25, Brussels) has 25 hours', async () => {
+      const store = await open();
+      // Local midnight 25 October = 2026-10-24T22:00Z (CEST); at 03:00 local clocks go back to 02:00
+      // (CET); local midnight 26 October = 2026-10-25T23:00Z. One reading at half past every UTC hour.
+      const rows: [string, Fields][] = [];
+      for (let i = 0; i <= 26; i++) {
+        const t = new Date(Date.parse('2026-10-24T21:30:00Z') + i * 3_600_000).toISOString();
+        rows.push([t, { grid_import_t1_kwh: 1000 + 0.5 * i, gas_total_m3: 300 + 0.1 * i }]);
+      }
+      await store.insert(batch('home-d', readings('home-d', rows)));
+      const [day] = await store.buckets('home-d', 'daily', d('2026-10-24T22:00:00Z'), d('2026-10-24T22:00:01Z'));
+      expect(day!.start.toISOString()).toBe('2026-10-24T22:00:00.000Z');
+      expect(day!.end.toISOString()).toBe('2026-10-25T23:00:00.000Z');
+      expect(day!.end.getTime() - day!.start.getTime()).toBe(25 * 3_600_000);
+      // Readings at 22:30Z on the 24th … 22:30Z on the 25th: 25 of them, 0.5 kWh and 0.1 m3 each.
+      expect(day!.samples).toBe(25);
+      expect(day!.import_kwh).toBeCloseTo(12.5, EXACT);
+      expect(day!.gas_m3).toBeCloseTo(2.5, EXACT);
+      const hours = await store.buckets('home-d', 'hourly', day!.start, day!.end);
+      expect(hours.length).toBe(25);
+      expect(new Set(hours.map((b) => b.start.getTime())).size).toBe(25);
+    });
+
+    it('weekly (ISO weeks from local Monday) and monthly buckets', async () => {
+      const store = await open();
+      // One reading at local noon every day from Sunday 2026-03-22 to Thursday 2026-04-02, +1 kWh a day
+      // on tariff 1, +0.1 m3 water. Noon is 11:00Z before 29 March, 10:00Z from then on.
+      const rows: [string, Fields][] = [];
+      for (let day = 22; day <= 33; day++) {
+        const date = new Date(Date.UTC(2026, 2, day, day >= 29 ? 10 : 11));
+        const n = day - 22;
+        rows.push([date.toISOString(), { grid_import_t1_kwh: 10 + n, water_total_m3: 50 + n / 10 }]);
+      }
+      await store.insert(batch('home-e', readings('home-e', rows)));
+      const weeks = await store.buckets('home-e', 'weekly', d('2026-03-01T00:00:00Z'), d('2026-05-01T00:00:00Z'));
+      expect(weeks.map((b) => [b.start.toISOString(), b.end.toISOString(), b.samples])).toEqual([
+        ['2026-03-15T23:00:00.000Z', '2026-03-22T23:00:00.000Z', 1], // Mon 16 March: only Sunday 22
+        ['2026-03-22T23:00:00.000Z', '2026-03-29T22:00:00.000Z', 7], // Mon 23 … Sun 29 (DST inside)
+        ['2026-03-29T22:00:00.000Z', '2026-04-05T22:00:00.000Z', 4], // Mon 30 … Thu 2 April
+      ]);
+      expect(weeks[0]!.import_kwh).toBe(0); // the first reading ever
+      expect(weeks[1]!.import_kwh).toBeCloseTo(7, EXACT);
+      expect(weeks[2]!.import_kwh).toBeCloseTo(4, EXACT);
+      expect(weeks[1]!.water_m3).toBeCloseTo(0.7, EXACT);
+      const months = await store.buckets('home-e', 'monthly', d('2026-01-01T00:00:00Z'), d('2026-12-01T00:00:00Z'));
+      expect(months.map((b) => [b.start.toISOString(), b.end.toISOString(), b.samples])).toEqual([
+        ['2026-02-28T23:00:00.000Z', '2026-03-31T22:00:00.000Z', 10], // 22 … 31 March
+        ['2026-03-31T22:00:00.000Z', '2026-04-30T22:00:00.000Z', 2], // 1, 2 April
+      ]);
+      expect(months[0]!.import_kwh).toBeCloseTo(9, EXACT);
+      expect(months[1]!.import_kwh).toBeCloseTo(2, EXACT);
+      // A week's bucket is listed when its start lies in the range, wherever its end is.
+      const one = await store.buckets('home-e', 'weekly', d('2026-03-29T22:00:00Z'), d('2026-03-29T22:00:01Z'));
+      expect(one.length).toBe(1);
+    });
+
+    it('averages roll up from sums and counts, not averages of averages', async () => {
+      const store = await open();
+      const rows = readings('home-f', [
+        ['2026-05-04T08:00:00Z', { grid_power_w: 100, pv_power_w: 0, load_power_w: 300, battery_soc_pct: 40 }],
+        ['2026-05-04T08:20:00Z', { grid_power_w: 100, pv_power_w: 1000, load_power_w: 300, battery_soc_pct: 50 }],
+        ['2026-05-04T08:40:00Z', { grid_power_w: 100, pv_power_w: 2000, load_power_w: 300, battery_power_w: -500 }],
+        ['2026-05-04T09:10:00Z', { grid_power_w: 500, pv_power_w: null, load_power_w: 900, battery_power_w: 1500 }],
+      ]);
+      await store.insert(batch('home-f', rows));
+      const [day] = await store.buckets('home-f', 'daily', d('2026-05-03T22:00:00Z'), d('2026-05-04T22:00:00Z'));
+      expect(day!.avg_grid_power_w).toBeCloseTo((100 * 3 + 500) / 4, EXACT); // 200, not (100 + 500) / 2
+      expect(day!.max_grid_power_w).toBe(500);
+      expect(day!.avg_pv_power_w).toBeCloseTo(1000, EXACT); // three values; null is not 0
+      expect(day!.max_pv_power_w).toBe(2000);
+      expect(day!.avg_load_power_w).toBeCloseTo(450, EXACT);
+      expect(day!.max_load_power_w).toBe(900);
+      expect(day!.avg_battery_power_w).toBeCloseTo(500, EXACT);
+      expect(day!.avg_battery_soc_pct).toBeCloseTo(45, EXACT);
+      const hours = await store.buckets('home-f', 'hourly', day!.start, day!.end);
+      expect(hours.map((b) => b.avg_grid_power_w)).toEqual([100, 500]);
+    });
+
+    it('a counter that drops starts a new series; daily counters reset at midnight', async () => {
+      const store = await open();
+      const rows = readings('home-g', [
+        ['2026-06-01T10:00:00Z', { grid_import_t1_kwh: 500.0, pv_daily_kwh: 3.0 }],
+        ['2026-06-01T11:00:00Z', { grid_import_t1_kwh: 500.5, pv_daily_kwh: 3.5 }],
+        ['2026-06-01T12:00:00Z', { grid_import_t1_kwh: 501.0, pv_daily_kwh: 4.0 }],
+        // New meter (import restarts near 0); the inverter's day counter reset overnight.
+        ['2026-06-02T10:00:00Z', { grid_import_t1_kwh: 0.2, pv_daily_kwh: 0.2 }],
+        ['2026-06-02T11:00:00Z', { grid_import_t1_kwh: 0.7, pv_daily_kwh: 0.9 }],
+      ]);
+      await store.insert(batch('home-g', rows));
+      const days = await store.buckets('home-g', 'daily', d('2026-05-31T22:00:00Z'), d('2026-06-02T22:00:00Z'));
+      expect(days.length).toBe(2);
+      expect(days[0]!.import_kwh).toBeCloseTo(1.0, EXACT); // 0 + 0.5 + 0.5
+      expect(days[1]!.import_kwh).toBeCloseTo(0.5, EXACT); // 0 (the drop) + 0.5, never negative
+      expect(days[0]!.pv_kwh).toBeCloseTo(1.0, EXACT);
+      expect(days[1]!.pv_kwh).toBeCloseTo(0.2 + 0.7, EXACT); // the reset counts the new value
+      // When the total counter is there, the daily one is not used.
+      const withTotal = readings('home-h', [
+        ['2026-06-01T10:00:00Z', { pv_total_kwh: 1000.0, pv_daily_kwh: 3.0 }],
+        ['2026-06-01T11:00:00Z', { pv_total_kwh: 1000.4, pv_daily_kwh: 3.5 }],
+      ]);
+      await store.insert(batch('home-h', withTotal));
+      const [t] = await store.buckets('home-h', 'daily', d('2026-05-31T22:00:00Z'), d('2026-06-01T22:00:00Z'));
+      expect(t!.pv_kwh).toBeCloseTo(0.4, EXACT);
+    });
+
+    it('late data: out of order gives the same aggregates as in order, neighbours included', async () => {
+      const store = await open();
+      // Hand-checked case: 10:00:50 (1.0) and 10:01:10 (2.0) first, then 10:00:59 (1.9) arrives late.
+      await store.insert(
+        batch(
+          'late-1',
+          readings('late-1', [
+            ['2026-07-01T10:00:50Z', { grid_import_t1_kwh: 1.0 }],
+            ['2026-07-01T10:01:10Z', { grid_import_t1_kwh: 2.0 }],
+          ]),
+        ),
+      );
+      let mins = await store.buckets('late-1', '1min', d('2026-07-01T10:00:00Z'), d('2026-07-01T10:02:00Z'));
+      expect(mins.map((b) => b.import_kwh)).toEqual([0, 1]);
+      await store.insert(batch('late-1', readings('late-1', [['2026-07-01T10:00:59Z', { grid_import_t1_kwh: 1.9 }]])));
+      mins = await store.buckets('late-1', '1min', d('2026-07-01T10:00:00Z'), d('2026-07-01T10:02:00Z'));
+      expect(mins[0]!.import_kwh).toBeCloseTo(0.9, EXACT);
+      expect(mins[0]!.samples).toBe(2);
+      expect(mins[1]!.import_kwh).toBeCloseTo(0.1, EXACT); // the next reading's delta shrank
+
+      // A day of readings every 7 minutes with gaps in the inverter's values, in order for one device
+      // and shuffled into small batches for another: every level must agree.
+      const rows: [string, Fields][] = [];
+      let imp = 40;
+      let pv = 900;
+      for (let i = 0; i < 220; i++) {
+        const t = new Date(Date.parse('2026-07-02T21:03:00Z') + i * 7 * 60_000 + (i % 5) * 1000).toISOString();
+        imp += 0.013 * (i % 7);
+        pv += i % 11 === 0 ? 0 : 0.021;
+        const stale = i % 13 === 5 || i % 13 === 6;
+        rows.push([
+          t,
+          {
+            grid_import_t1_kwh: Math.round(imp * 1000) / 1000,
+            pv_total_kwh: stale ? null : Math.round(pv * 1000) / 1000,
+            grid_power_w: i * 10,
+            pv_power_w: stale ? null : i,
+          },
+        ]);
+      }
+      await store.insert(batch('in-order', readings('in-order', rows)));
+      const shuffled = readings('shuffled', rows);
+      // A deterministic shuffle.
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = (i * 7919 + 13) % (i + 1);
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
+      for (let i = 0; i < shuffled.length; i += 9) await store.insert(batch('shuffled', shuffled.slice(i, i + 9)));
+      const from = d('2026-06-01T00:00:00Z');
+      const to = d('2026-09-01T00:00:00Z');
+      for (const res of ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'] as Resolution[]) {
+        const a = await store.buckets('in-order', res, from, to);
+        const b = await store.buckets('shuffled', res, from, to);
+        expect(b.map((x) => x.start.toISOString())).toEqual(a.map((x) => x.start.toISOString()));
+        for (let i = 0; i < a.length; i++) {
+          const x = a[i]!;
+          const y = b[i]!;
+          expect(y.samples).toBe(x.samples);
+          for (const k of ['import_kwh', 'pv_kwh', 'avg_grid_power_w', 'avg_pv_power_w'] as const) {
+            if (x[k] === null) expect(y[k]).toBeNull();
+            else expect(y[k]).toBeCloseTo(x[k], EXACT);
+          }
+          expect(y.max_grid_power_w).toBe(x.max_grid_power_w);
+        }
+      }
+      // And the total over the whole series is the meter's difference, stale gaps included.
+      const first = rows[0]![1];
+      const last = rows[rows.length - 1]![1];
+      const total = await store.buckets('shuffled', 'monthly', from, to);
+      expect(sum(total, 'import_kwh')).toBeCloseTo(last.grid_import_t1_kwh! - first.grid_import_t1_kwh!, EXACT);
+      expect(sum(total, 'pv_kwh')).toBeCloseTo(last.pv_total_kwh! - first.pv_total_kwh!, EXACT);
+    });
+
+    it('the ack watermark: gaps hold it back, floor_seq skips evicted seqs, outboxes are separate', async () => {
+      const store = await open();
+      const ob = 'outbox-aaaa-1111';
+      const at = (i: number): string => new Date(Date.parse('2026-08-01T00:00:00Z') + i * 1000).toISOString();
+      const rows = (from: number, to: number): IncomingReading[] => {
+        const out: IncomingReading[] = [];
+        for (let s = from; s <= to; s++) out.push({ snapshot: snap('acker', at(s), { grid_power_w: s }), seq: s });
+        return out;
+      };
+      expect((await store.insert(batch('acker', rows(1, 3), ob, 1))).ackedSeq).toBe(3);
+      expect((await store.insert(batch('acker', rows(5, 6), ob, 1))).ackedSeq).toBe(3); // 4 is missing
+      expect(await store.ackedSeq('acker', ob)).toBe(3);
+      expect((await store.insert(batch('acker', rows(4, 4), ob, 1))).ackedSeq).toBe(6); // gap filled
+      // A resend: duplicates, the watermark stays.
+      expect(await store.insert(batch('acker', rows(1, 6), ob, 1))).toEqual({
+        inserted: 0,
+        duplicates: 6,
+        ackedSeq: 6,
+      });
+      // 7..9 were evicted by the edge: floor_seq 10 lets the watermark pass them.
+      expect((await store.insert(batch('acker', rows(11, 12), ob, 10))).ackedSeq).toBe(9);
+      expect((await store.insert(batch('acker', rows(10, 10), ob, 10))).ackedSeq).toBe(12);
+      // Another outbox of the same device (a reinstalled edge) starts from scratch.
+      const ob2 = 'outbox-bbbb-2222';
+      const later = (s: number): IncomingReading => ({ snapshot: snap('acker', at(1000 + s)), seq: s });
+      expect((await store.insert(batch('acker', [later(2)], ob2, 1))).ackedSeq).toBe(0);
+      expect((await store.insert(batch('acker', [later(1)], ob2, 1))).ackedSeq).toBe(2);
+      expect(await store.ackedSeq('acker', ob)).toBe(12);
+      expect(await store.ackedSeq('acker', ob2)).toBe(2);
+      // Several batches in one transaction (the ingester's path), two devices.
+      const res = await store.insertMany([
+        batch('acker', [later(3), later(4)], ob2, 1),
+        batch('other', readings('other', [['2026-08-01T00:00:00Z', {}]], 1), 'outbox-cccc-3333', 1),
+        batch('acker', [later(6)], ob2, 1),
+      ]);
+      expect(res.map((r) => [r.inserted, r.duplicates, r.ackedSeq])).toEqual([
+        [2, 0, 4],
+        [1, 0, 1],
+        [1, 0, 4],
+      ]);
+      expect(await store.devices()).toEqual(['acker', 'other']);
+    });
+
+    it('dead letters are kept and counted', async () => {
+      const store = await open();
+      await store.addDeadLetter({
+        topic: 'energy/x/realtime',
+        deviceId: 'x',
+        reason: 'schema: grid_power_w: must be a number',
+        payload: '{"grid_power_w":"a"}',
+      });
+      await store.addDeadLetter({
+        topic: 'energy/?/batch',
+        deviceId: null,
+        reason: 'not JSON',
+        payload: '\u0000\u00ff',
+      });
+      expect(await store.deadLetterCount()).toBe(2);
+    });
+
+    it('retention deletes raw readings, keeps aggregates, and the series continues', async () => {
+      const store = await open();
+      const now = d('2026-09-20T12:00:00Z');
+      const ago = (days: number, s = 0): string => new Date(now.getTime() - days * TZ_DAY + s * 1000).toISOString();
+      await store.insert(
+        batch(
+          'ret',
+          readings('ret', [
+            [ago(10), { grid_import_t1_kwh: 100.0 }],
+            [ago(10, 60), { grid_import_t1_kwh: 101.0 }],
+            [ago(1), { grid_import_t1_kwh: 105.0 }],
+          ]),
+        ),
+      );
+      const dayOld = await store.buckets('ret', 'daily', d(ago(11)), d(ago(9)));
+      expect(dayOld.map((b) => b.import_kwh)).toEqual([1]);
+      expect(await store.applyRetention(now)).toEqual({ deleted: 2 });
+      expect(await store.raw('ret', d(ago(30)), d(ago(7)))).toEqual([]);
+      expect((await store.raw('ret', d(ago(7)), now)).length).toBe(1);
+      expect(await store.buckets('ret', 'daily', d(ago(11)), d(ago(9)))).toEqual(dayOld);
+      expect(await store.applyRetention(now)).toEqual({ deleted: 0 });
+      // The next reading takes its delta from the last one kept before the cut: 105 → 105.5.
+      await store.insert(batch('ret', readings('ret', [[ago(0.5), { grid_import_t1_kwh: 105.5 }]])));
+      const recent = await store.buckets('ret', 'monthly', d('2026-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'));
+      expect(sum(recent, 'import_kwh')).toBeCloseTo(5.5, EXACT);
+      // A reading older than what retention removed is not aggregated again (nor stored).
+      const r = await store.insert(batch('ret', readings('ret', [[ago(10, 30), { grid_import_t1_kwh: 100.5 }]])));
+      expect(r).toEqual({ inserted: 0, duplicates: 1, ackedSeq: null });
+      const again = await store.buckets('ret', 'monthly', d('2026-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'));
+      expect(again).toEqual(recent);
+      // All raw readings gone: a device whose readings all expired continues from its last counters.
+      expect(await store.applyRetention(d('2026-10-20T00:00:00Z'))).toEqual({ deleted: 2 });
+      await store.insert(batch('ret', readings('ret', [['2026-10-20T10:00:00Z', { grid_import_t1_kwh: 106.0 }]])));
+      const [oct] = await store.buckets('ret', 'monthly', d('2026-09-30T22:00:00Z'), d('2026-10-01T00:00:00Z'));
+      expect(oct!.import_kwh).toBeCloseTo(0.5, EXACT);
+    });
+
+    it('latest() and raw() give the snapshots back as they came in', async () => {
+      const store = await open();
+      const full = snap('raw-1', '2026-02-01T08:00:00Z', {
+        grid_power_w: -1234.5,
+        grid_import_t1_kwh: 12345.678,
+        voltage_l2_v: 229.9,
+        pv_daily_kwh: 7.3,
+        battery_soc_pct: 81.5,
+        self_sufficiency_pct: 100,
+        meter_timestamp: '2026-02-01T08:00:00Z',
+        grid_monthly_peak_timestamp: '2026-01-28T18:15:00Z',
+        country: 'be',
+        stale_sources: ['sungrow'],
+      });
+      const rows: IncomingReading[] = [
+        { snapshot: full, seq: null },
+        { snapshot: snap('raw-1', '2026-02-01T08:00:01Z', { grid_power_w: 10 }), seq: null },
+        { snapshot: snap('raw-1', '2026-02-01T08:00:02Z', { grid_power_w: 20 }), seq: null },
+      ];
+      await store.insert(batch('raw-1', rows.slice().reverse()));
+      const back = await store.raw('raw-1', d('2026-02-01T08:00:00Z'), d('2026-02-01T08:00:02Z'));
+      expect(back.map((s) => s.timestamp)).toEqual(['2026-02-01T08:00:00.000Z', '2026-02-01T08:00:01.000Z']);
+      expect(back[0]).toEqual({ ...full, timestamp: '2026-02-01T08:00:00.000Z' });
+      expect(back[1]!.stale_sources).toEqual([]);
+      expect(await store.raw('raw-1', d('2026-02-01T00:00:00Z'), d('2026-02-02T00:00:00Z'), 2)).toHaveLength(2);
+      expect((await store.latest('raw-1'))!.grid_power_w).toBe(20);
+      expect((await store.latest('raw-1'))!.timestamp).toBe('2026-02-01T08:00:02.000Z');
+    });
+
+    it('absent is null, not zero: fields no reading had give null energy and null averages', async () => {
+      const store = await open();
+      await store.insert(
+        batch(
+          'nulls',
+          readings('nulls', [
+            ['2026-04-10T10:00:00Z', { grid_import_t1_kwh: 1.0, grid_export_t1_kwh: 0.5, grid_power_w: 10 }],
+            ['2026-04-10T10:00:30Z', { grid_import_t1_kwh: 1.0, grid_export_t1_kwh: 0.6, grid_power_w: -200 }],
+          ]),
+        ),
+      );
+      const [b] = await store.buckets('nulls', 'hourly', d('2026-04-10T10:00:00Z'), d('2026-04-10T11:00:00Z'));
+      expect(b!.import_kwh).toBe(0); // the meter was there and measured nothing
+      expect(b!.import_t2_kwh).toBeNull();
+      expect(b!.export_kwh).toBeCloseTo(0.1, EXACT);
+      for (const k of ['pv_kwh', 'battery_charge_kwh', 'battery_discharge_kwh', 'gas_m3', 'water_m3'] as const)
+        expect(b![k]).toBeNull();
+      for (const k of [
+        'avg_pv_power_w',
+        'max_pv_power_w',
+        'avg_load_power_w',
+        'max_load_power_w',
+        'avg_battery_power_w',
+        'avg_battery_soc_pct',
+      ] as const)
+        expect(b![k]).toBeNull();
+      expect(b!.avg_grid_power_w).toBeCloseTo(-95, EXACT);
+      expect(b!.max_grid_power_w).toBe(10);
+      const latest = await store.latest('nulls');
+      expect(latest!.pv_power_w).toBeNull();
+      expect(latest!.gas_total_m3).toBeNull();
+    });
+
+    it('refuses to reopen with another time zone (the daily buckets would not match)', async () => {
+      const store = await open();
+      await store.insert(batch('tz', readings('tz', [['2026-04-10T10:00:00Z', { grid_power_w: 1 }]])));
+      const other = await h!.reopen('Europe/Amsterdam');
+      await expect(other.migrate()).rejects.toThrow(/Europe\/Brussels/);
+      await other.close();
+      const same = await h!.reopen('Europe/Brussels');
+      await same.migrate();
+      expect(await same.devices()).toEqual(['tz']);
+      await same.close();
+    });
+  });
+}

@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { UsageError } from '../../core/errors.js';
 import type { FrameEvent } from '../../drivers/dsmr/framer.js';
 import { TelegramFramer } from '../../drivers/dsmr/framer.js';
-import { parseTelegram } from '../../drivers/dsmr/parser.js';
+import { parseFramed } from '../../drivers/dsmr/parser.js';
 import type { Country } from '../../drivers/dsmr/telegram.js';
 import { type CliIO, type Command, parseFlags } from '../command.js';
 
@@ -91,7 +91,7 @@ async function parseStream(
         continue;
       }
       good++;
-      if (!io.stdout.write(`${JSON.stringify(parseTelegram(ev.telegram, opts))}\n`)) await once(io.stdout, 'drain');
+      if (!io.stdout.write(`${JSON.stringify(parseFramed(ev, opts))}\n`)) await once(io.stdout, 'drain');
     }
   };
   try {

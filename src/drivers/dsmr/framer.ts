@@ -42,6 +42,8 @@ export interface FramedTelegram {
   type: 'telegram';
   /** The telegram as received (latin1), from `/` through the LF after the trailer. */
   telegram: string;
+  /** The same bytes (a copy the caller owns). */
+  bytes: Buffer;
   /** The CRC carried in the trailer; null for a DSMR 2.2/3 telegram without one. */
   crc: number | null;
 }
@@ -218,7 +220,7 @@ export class TelegramFramer {
     if (digits === 0) {
       if (this.legacyWithoutCrc(e, complete)) {
         this.counts.telegrams++;
-        out.push({ type: 'telegram', telegram: buf.toString('latin1', 0, stop), crc: null });
+        out.push(this.emit(stop, null));
       } else {
         const why = this.sawCrc
           ? 'after telegrams with one on this stream'
@@ -253,7 +255,12 @@ export class TelegramFramer {
     }
     this.counts.telegrams++;
     this.sawCrc = true;
-    out.push({ type: 'telegram', telegram: buf.toString('latin1', 0, stop), crc: received });
+    out.push(this.emit(stop, received));
+  }
+
+  private emit(stop: number, crc: number | null): FramedTelegram {
+    const bytes = Buffer.from(this.buf.subarray(0, stop));
+    return { type: 'telegram', telegram: bytes.toString('latin1'), bytes, crc };
   }
 
   /**

@@ -7,9 +7,9 @@
  * one pass over the latin1 string with indexOf, numbers parsed as integer mantissa + decimals (exact
  * unit conversion), no regex, one object built at the end.
  */
-import { DsmrFrameError, TelegramFramer } from './framer.js';
+import { DsmrFrameError, type FramedTelegram, TelegramFramer } from './framer.js';
 import type { Country, MbusDevice, P1Telegram, PeakHistoryEntry, PowerFailure } from './telegram.js';
-import { dsmrTimestampToIso, timestampIso, timestampKey } from './timestamp.js';
+import { timestampIso, timestampKey } from './timestamp.js';
 
 export interface ParseOptions {
   /** Overrides detection (0-0:96.1.4 present ⇒ 'be', else 'nl'). */
@@ -161,7 +161,7 @@ function readObis(s: string, a: number, end: number): number {
   let digits = 0;
   let i = a;
   for (; i < end; i++) {
-    const c = s.charCodeAt(i);
+    const c = u[i] as number;
     if (c >= 0x30 && c <= 0x39) {
       v = v * 10 + (c - 0x30);
       if (++digits > 3) return -1;
@@ -186,13 +186,15 @@ function readObis(s: string, a: number, end: number): number {
     }
     break;
   }
-  if (i < 0 || i >= end || s.charCodeAt(i) !== 0x28 || field !== 4 || digits === 0) return -1;
+  if (i < 0 || i >= end || (u[i] as number) !== 0x28 || field !== 4 || digits === 0) return -1;
   if (f0 > 7 || f1 > 255 || f2 > 127 || f3 > 127 || v > 255) return -1;
   obisA = f0;
   obisB = f1;
   obisCde = obisKey(0, 0, f2, f3, v);
   return i;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const P10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18];
 
@@ -209,7 +211,7 @@ let unitAt = 0;
 function readNumber(s: string, a: number, b: number): boolean {
   let i = a;
   let neg = false;
-  if (i < b && s.charCodeAt(i) === 0x2d) {
+  if (i < b && (u[i] as number) === 0x2d) {
     neg = true;
     i++;
   }
@@ -217,7 +219,7 @@ function readNumber(s: string, a: number, b: number): boolean {
   let d = -1;
   let digits = 0;
   for (; i < b; i++) {
-    const c = s.charCodeAt(i);
+    const c = u[i] as number;
     if (c >= 0x30 && c <= 0x39) {
       m = m * 10 + (c - 0x30);
       digits++;
@@ -227,7 +229,7 @@ function readNumber(s: string, a: number, b: number): boolean {
     } else break;
   }
   if (digits === 0) return false;
-  if (i < b && s.charCodeAt(i) !== 0x2a) return false;
+  if (i < b && (u[i] as number) !== 0x2a) return false;
   unitAt = i < b ? i + 1 : b;
   decs = Math.max(d, 0);
   if (digits > 15) {
@@ -290,7 +292,7 @@ const groups = new Int32Array(MAX_GROUPS * 2);
 /** Splits `(..)(..)…` starting at p (a `(`) up to the line end b; returns the number of groups. */
 function splitGroups(s: string, p: number, b: number): number {
   let n = 0;
-  while (p < b && s.charCodeAt(p) === 0x28 && n < MAX_GROUPS) {
+  while (p < b && (u[p] as number) === 0x28 && n < MAX_GROUPS) {
     let close = s.indexOf(')', p + 1);
     if (close < 0 || close > b) close = b;
     groups[2 * n] = p + 1;
@@ -338,7 +340,7 @@ function readingFromGroups(s: string, first: number, n: number): Reading {
   for (let i = first; i < n; i++) {
     const a = gA(i);
     const b = gB(i);
-    const key = timestampKey(s, a, b);
+    const key = timestampKey(u, a, b);
     if (key >= 0) {
       if (ts === null) ts = timestampIso(key, s, a, b);
     } else if (value === null && readNumber(s, a, b)) {
@@ -356,7 +358,7 @@ function peakFromGroups(s: string, first: number, n: number): { w: number | null
   for (let i = first; i < n; i++) {
     const a = gA(i);
     const b = gB(i);
-    const key = timestampKey(s, a, b);
+    const key = timestampKey(u, a, b);
     if (key >= 0) ts = timestampIso(key, s, a, b);
     else w = powerW(s, a, b);
   }
@@ -370,8 +372,39 @@ function mbusAt(list: MbusAcc[], channel: number): MbusAcc {
   return d;
 }
 
-/** Parses one telegram (`/` … `!`; anything after the `!` is ignored). Never throws. */
-export function parseTelegram(s: string, opts: ParseOptions = {}): P1Telegram {
+/**
+ * Parses one telegram (`/` … `!`; anything after the `!` is ignored), given as latin1 text or as the
+ * received bytes. Never throws. It does not check the CRC: use TelegramFramer or parseTelegramBytes.
+ */
+export function parseTelegram(input: string | Uint8Array, opts: ParseOptions = {}): P1Telegram {
+  if (typeof input === 'string') return parseBoth(input, Buffer.from(input, 'latin1'), opts);
+  const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  return parseBoth(bytes.toString('latin1'), bytes, opts);
+}
+
+/** Parses a telegram the framer emitted (its text and bytes are already at hand). */
+export function parseFramed(telegram: FramedTelegram, opts: ParseOptions = {}): P1Telegram {
+  return parseBoth(telegram.telegram, telegram.bytes, opts);
+}
+
+/** The bytes of the telegram being parsed: per-char work reads them (faster than charCodeAt). */
+let u: Buffer = EMPTY;
+
+function tsAt(s: string, a: number, b: number): string | null {
+  return timestampIso(timestampKey(u, a, b), s, a, b);
+}
+
+/** `s` and `bytes` are the same telegram (latin1: one char per byte, same indexes). */
+function parseBoth(s: string, bytes: Buffer, opts: ParseOptions): P1Telegram {
+  u = bytes;
+  try {
+    return parseText(s, opts);
+  } finally {
+    u = EMPTY;
+  }
+}
+
+function parseText(s: string, opts: ParseOptions): P1Telegram {
   let version: string | null = null;
   let beVersion: string | null = null;
   let meterTs: string | null = null;
@@ -426,7 +459,7 @@ export function parseTelegram(s: string, opts: ParseOptions = {}): P1Telegram {
   if (stop < 0) stop = s.length;
   let i = s.indexOf('\n', start + 1);
   let headerEnd = i < 0 || i > stop ? stop : i;
-  if (headerEnd > start + 1 && s.charCodeAt(headerEnd - 1) === 0x0d) headerEnd--;
+  if (headerEnd > start + 1 && (u[headerEnd - 1] as number) === 0x0d) headerEnd--;
   const header = start < 0 ? '' : s.slice(start + 1, headerEnd);
   if (start < 0 || i < 0) i = stop;
   else i++;
@@ -435,11 +468,11 @@ export function parseTelegram(s: string, opts: ParseOptions = {}): P1Telegram {
     let j = s.indexOf('\n', i);
     if (j < 0 || j > stop) j = stop;
     let b = j;
-    if (b > i && s.charCodeAt(b - 1) === 0x0d) b--;
+    if (b > i && (u[b - 1] as number) === 0x0d) b--;
     const a = i;
     i = j + 1;
     if (b <= a) continue;
-    const first = s.charCodeAt(a);
+    const first = u[a] as number;
     if (first === 0x28) {
       // Continuation line: the value of a DSMR 2.2/3 gas reading (0-n:24.3.0).
       if (pendingLegacy !== null && splitGroups(s, a, b) > 0 && readNumber(s, gA(0), gB(0))) {
@@ -473,7 +506,7 @@ export function parseTelegram(s: string, opts: ParseOptions = {}): P1Telegram {
         case M.Legacy: {
           // (ts)(period)(?)(?)(0-n:24.2.1)(unit), value on the next line.
           const n = splitGroups(s, p, b);
-          const ts = n > 0 ? dsmrTimestampToIso(s, gA(0), gB(0)) : null;
+          const ts = n > 0 ? tsAt(s, gA(0), gB(0)) : null;
           const unit = n >= 6 ? text(s, gA(5), gB(5)) : null;
           pendingLegacy = { dev: mbusAt(mbus, channel), unit, ts };
           break;
@@ -493,7 +526,7 @@ export function parseTelegram(s: string, opts: ParseOptions = {}): P1Telegram {
         beVersion = text(s, va, vb) ?? '';
         break;
       case K.Timestamp:
-        meterTs = dsmrTimestampToIso(s, va, vb);
+        meterTs = tsAt(s, va, vb);
         break;
       case K.EquipmentId:
         equipmentId = text(s, va, vb);
@@ -706,7 +739,7 @@ function peakHistory(s: string, n: number): PeakHistoryEntry[] | null {
     for (let k = g; k < g + 3; k++) {
       const a = gA(k);
       const b = gB(k);
-      const key = timestampKey(s, a, b);
+      const key = timestampKey(u, a, b);
       if (key >= 0) {
         const iso = timestampIso(key, s, a, b);
         if (seenTs++ === 0) monthStart = iso;
@@ -727,7 +760,7 @@ function powerFailureLog(s: string, n: number): PowerFailure[] | null {
   while (g < n && isObisRef(s, g)) g++;
   const out: PowerFailure[] = [];
   for (; g + 2 <= n && out.length < count; g += 2) {
-    const end = dsmrTimestampToIso(s, gA(g), gB(g));
+    const end = tsAt(s, gA(g), gB(g));
     out.push({ end, duration_s: plain(s, gA(g + 1), gB(g + 1), 's') });
   }
   return out;
@@ -798,7 +831,7 @@ export function parseTelegramBytes(input: Uint8Array | string, opts: ParseOption
   for (const ev of framer.end()) events.push(ev);
   for (const ev of events) {
     if (ev.type === 'error') throw ev.error;
-    return parseTelegram(ev.telegram, opts);
+    return parseFramed(ev, opts);
   }
   throw new DsmrFrameError('dsmr_incomplete', 'no telegram in input (expected "/" … "!CRC")');
 }

@@ -18,7 +18,7 @@ import type { Source, SourceReading, SourceState } from '../source.js';
 import type { DsmrConfig } from './config.js';
 import { telegramToFields } from './fields.js';
 import { type FrameEvent, TelegramFramer } from './framer.js';
-import { parseTelegram } from './parser.js';
+import { parseFramed } from './parser.js';
 import type { Country, P1Telegram } from './telegram.js';
 
 export interface DsmrSourceOptions {
@@ -208,7 +208,7 @@ export class DsmrSource implements Source {
     backoff.reset();
     let telegram: P1Telegram;
     try {
-      telegram = parseTelegram(ev.telegram, this.country === undefined ? {} : { country: this.country });
+      telegram = parseFramed(ev, this.country === undefined ? {} : { country: this.country });
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'P1 telegram could not be parsed');
       return;

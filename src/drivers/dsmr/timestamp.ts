@@ -13,27 +13,27 @@ const cacheKeys = new Float64Array(SLOTS).fill(-1);
 const cacheValues: (string | null)[] = new Array<string | null>(SLOTS).fill(null);
 
 /**
- * The identity of a timestamp in chars [a, b) — 12 digits and an optional S/W — as a number, or -1
- * when the chars do not have that shape. Pass it to `timestampIso`.
+ * The identity of a timestamp in bytes [a, b) — 12 digits and an optional S/W — as a number, or -1
+ * when the bytes do not have that shape. Pass it to `timestampIso`.
  */
-export function timestampKey(s: string, a: number, b: number): number {
+export function timestampKey(u: Uint8Array, a: number, b: number): number {
   const len = b - a;
   if (len !== 12 && len !== 13) return -1;
   let date = 0;
   for (let i = a; i < a + 6; i++) {
-    const c = s.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return -1;
+    const c = (u[i] as number) - 0x30;
+    if (!(c >= 0 && c <= 9)) return -1;
     date = date * 10 + c;
   }
   let time = 0;
   for (let i = a + 6; i < a + 12; i++) {
-    const c = s.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return -1;
+    const c = (u[i] as number) - 0x30;
+    if (!(c >= 0 && c <= 9)) return -1;
     time = time * 10 + c;
   }
   let letter = 0;
   if (len === 13) {
-    const x = s.charCodeAt(a + 12);
+    const x = u[a + 12];
     if (x === 0x53) letter = 1;
     else if (x === 0x57) letter = 2;
     else return -1;
@@ -41,7 +41,10 @@ export function timestampKey(s: string, a: number, b: number): number {
   return date * 4_000_000 + time * 3 + letter;
 }
 
-/** The ISO 8601 UTC string (`2023-11-02T11:15:48Z`) of a timestamp whose key is `key`, or null (placeholder, invalid). */
+/**
+ * The ISO 8601 UTC string (`2023-11-02T11:15:48Z`) of the timestamp at chars [a, b) of `s` whose key
+ * is `key`, or null (placeholder, not a date, key -1).
+ */
 export function timestampIso(key: number, s: string, a: number, b: number): string | null {
   if (key < 0) return null;
   const slot = (Math.floor(key / 4_000_000) * 31 + (key % 4_000_000)) & (SLOTS - 1);
@@ -52,18 +55,12 @@ export function timestampIso(key: number, s: string, a: number, b: number): stri
   return iso;
 }
 
-/** Converts chars [a, b) of `s` (`YYMMDDhhmmss[S|W]`) to ISO 8601 UTC, or null (placeholder, invalid). */
-export function dsmrTimestampToIso(s: string, a: number, b: number): string | null {
-  return timestampIso(timestampKey(s, a, b), s, a, b);
-}
-
-/** True when chars [a, b) have the shape of a timestamp: 12 digits and an optional S/W. */
-export function looksLikeTimestamp(s: string, a: number, b: number): boolean {
-  return timestampKey(s, a, b) >= 0;
+/** Converts `YYMMDDhhmmss[S|W]` to ISO 8601 UTC, or null (placeholder, not a date). */
+export function dsmrTimestampToIso(text: string): string | null {
+  return timestampIso(timestampKey(Buffer.from(text, 'latin1'), 0, text.length), text, 0, text.length);
 }
 
 function convert(t: string): string | null {
-  if (!looksLikeTimestamp(t, 0, t.length)) return null;
   const digits = t.slice(0, 12);
   if (digits === '632525252525' || digits === '700101010000') return null;
   const yy = Number(digits.slice(0, 2));

@@ -271,8 +271,9 @@ class PostgresStore implements Store {
           `CREATE TABLE IF NOT EXISTS ${this.s}.${partitionName(day)} PARTITION OF ${this.s}.energy_readings FOR VALUES FROM ('${from}') TO ('${to}')`,
         );
       } catch (err) {
-        // Another writer created it at the same moment.
-        if ((err as { code?: string }).code !== '42P07') throw err;
+        // Another writer created it at the same moment (42P07, or 23505 on pg_type in the race).
+        const code = (err as { code?: string }).code;
+        if (code !== '42P07' && code !== '23505') throw err;
       }
       this.partitions.add(day);
     }
@@ -289,6 +290,22 @@ class PostgresStore implements Store {
   async insertMany(batches: InsertBatch[]): Promise<InsertResult[]> {
     const mode = this.requireMigrated();
     const prepared = batches.map(prepareBatch);
+    try {
+      return await this.insertPrepared(mode, batches, prepared);
+    } catch (err) {
+      // 23514: no partition for a row. Another process's retention dropped one this process still
+      // knew about: look again and retry once.
+      if (mode !== 'plain' || (err as { code?: string }).code !== '23514') throw err;
+      await this.loadPartitions();
+      return this.insertPrepared(mode, batches, prepared);
+    }
+  }
+
+  private async insertPrepared(
+    mode: PostgresMode,
+    batches: InsertBatch[],
+    prepared: Prepared[][],
+  ): Promise<InsertResult[]> {
     if (mode === 'plain') {
       const days = new Set<number>();
       for (const rows of prepared) for (const r of rows) days.add(Math.floor(r.t / DAY_MS));

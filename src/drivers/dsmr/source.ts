@@ -116,10 +116,12 @@ export class DsmrSource implements Source {
   }
 
   async stop(): Promise<void> {
+    if (!this.loop) return;
     this.abort?.abort();
     await this.loop;
     this.loop = null;
     this.abort = null;
+    this.log.info({ target: this.transport.describe, ...this.stats() }, 'P1 source stopped');
   }
 
   private async run(signal: AbortSignal): Promise<void> {

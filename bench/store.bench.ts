@@ -165,6 +165,29 @@ export async function bench(): Promise<BenchResult[]> {
     });
   });
 
+  // PostgreSQL: two writers at once (two homes; the ingester may have several batches in flight).
+  await withPg(async (store) => {
+    const homes = [new Home('bench-pg-1', START), new Home('bench-pg-2', START)];
+    await Promise.all(homes.map((h) => load(store, h, 10_000, 1000)));
+    const n = 60_000;
+    // Generated before the clock starts: this figure is wall time.
+    const batches = homes.map((h) => Array.from({ length: n / 1000 }, () => h.batch(1000)));
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      homes.map(async (h, i) => {
+        for (const readings of batches[i]!)
+          await store.insert({ deviceId: h.deviceId, outboxId: 'bench-outbox', floorSeq: 1, readings });
+      }),
+    );
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    out.push({
+      name: 'postgres insert, 2 writers, batches of 1000',
+      value: Math.round((2 * n) / s),
+      unit: 'snapshots/s',
+      target: '>= 50000',
+    });
+  });
+
   // PostgreSQL: a 7-day backlog at 1 Hz into an empty store.
   await withPg(async (store) => {
     const home = new Home('bench-backlog', START);

@@ -1,6 +1,6 @@
 /**
  * The store: one interface, two implementations (PostgreSQL/TimescaleDB and SQLite), one contract
- * test suite (test/server/store-contract.ts) run against both.
+ * test suite (test/server/store/contract.ts) run against both. See docs/storage.md.
  *
  * Raw readings are idempotent on (device_id, time). Energy per bucket comes from the cumulative
  * counters at the bucket boundaries: each reading's delta to the previous reading of the same

@@ -38,6 +38,24 @@ export function checkHistoryRange(start: number, end: number, resolution: Histor
   }
 }
 
+const FIXED_MS: Partial<Record<HistoryResolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
+
+/**
+ * End of the last bucket of an answer for [start, end): the end of the bucket holding end − 1 ms
+ * (raw: end itself). Readings at or after it cannot change the answer.
+ */
+export function lastBucketEnd(end: number, resolution: HistoryResolution, clock: ZoneClock): number {
+  if (resolution === 'raw') return end;
+  const fixed = FIXED_MS[resolution];
+  if (fixed !== undefined) return Math.ceil(end / fixed) * fixed;
+  const unit = resolution === 'daily' ? 'day' : resolution === 'weekly' ? 'week' : 'month';
+  return clock
+    .local(end - 1)
+    .startOf(unit)
+    .plus({ [`${unit}s`]: 1 })
+    .toMillis();
+}
+
 function describeSpan(ms: number): string {
   const h = ms / 3_600_000;
   if (h < 48) return `${round(h, 2)} h`;
@@ -63,12 +81,16 @@ export type BucketPoint = { timestamp: string; samples: number } & Record<
   number | null
 >;
 
+const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+const ROUNDERS = BUCKET_FIELDS.map((k) => [k, ENERGY.has(k) ? r6 : r2] as const);
+
 /** A bucket as the API shows it: `timestamp` = its start in local time; float noise rounded away. */
 export function presentBucket(b: Bucket, clock: ZoneClock): BucketPoint {
   const p = { timestamp: clock.iso(b.start.getTime()) } as BucketPoint;
-  for (const k of BUCKET_FIELDS) {
+  for (const [k, rnd] of ROUNDERS) {
     const v = b[k];
-    p[k] = v === null || v === undefined ? null : round(v, ENERGY.has(k) ? 6 : 2);
+    p[k] = v === null || v === undefined ? null : rnd(v);
   }
   p.samples = b.samples;
   return p;

@@ -34,8 +34,9 @@ import { type Logger, silentLogger } from '../../lib/log.js';
 import type { ServerConfig } from '../config.js';
 import type { Store } from '../store/types.js';
 import { bearerToken, holds, queryToken, type TokenGrant, TokenTable } from './auth.js';
+import { HistoryCache } from './cache.js';
 import { KnownDevices } from './devices.js';
-import { checkHistoryRange, presentBucket, RAW_MAX_ROWS } from './history.js';
+import { checkHistoryRange, lastBucketEnd, presentBucket, RAW_MAX_ROWS } from './history.js';
 import { type InsightDeps, registerInsightRoutes } from './insights.js';
 import { ApiMetrics, type ApiMetricsDeps } from './metrics.js';
 import {
@@ -76,6 +77,8 @@ export interface ApiDeps {
   now?: () => number;
   /** WebSocket limits. */
   ws?: { maxBufferedBytes?: number; maxClients?: number; pingIntervalMs?: number };
+  /** Cache of rendered history answers (cache.ts). ttlMs 0 turns it off. Default 60 s, 256 entries, 64 MiB. */
+  historyCache?: { ttlMs?: number; maxEntries?: number; maxBytes?: number };
   /** Deadline of each store call made for a request (ms). Default 10 000. */
   storeTimeoutMs?: number;
 }
@@ -152,6 +155,13 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     pingIntervalMs: deps.ws?.pingIntervalMs ?? 30_000,
   });
 
+  const historyCache = new HistoryCache({
+    ttlMs: deps.historyCache?.ttlMs ?? 60_000,
+    maxEntries: deps.historyCache?.maxEntries ?? 256,
+    maxBytes: deps.historyCache?.maxBytes ?? 64 * 1024 * 1024,
+    now,
+  });
+
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -164,6 +174,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   // ---- events from the ingester ------------------------------------------------------------------
   const onSnapshot = (s: Snapshot): void => {
     known.add(s.device_id);
+    historyCache.invalidate(s.device_id, Date.parse(s.timestamp));
     metrics.onSnapshot(s.device_id, s.timestamp, now());
     hub.publish(s);
   };
@@ -377,32 +388,45 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
         querystring: HistoryQuery,
         response: { 200: HistorySchema, ...deviceErrors },
       },
-      // Points are one of two shapes: plain JSON.stringify beats an anyOf serializer here.
+      // Answered as text from the cache (points are one of two shapes, rendered once with JSON.stringify).
       serializerCompiler: () => (data) => JSON.stringify(data),
     },
-    async (req) => {
+    async (req, reply) => {
       const id = req.params.device_id;
       const { resolution } = req.query;
-      const start = parseTime(req.query.start, clock, 'start');
-      const end = parseTime(req.query.end, clock, 'end');
-      checkHistoryRange(start, end, resolution, clock);
-      let points: unknown[];
-      if (resolution === 'raw') {
-        const rows = await withDeadline(
-          store.raw(id, new Date(start), new Date(end), RAW_MAX_ROWS),
-          timeoutMs,
-          'store.raw',
-        );
-        points = rows.map((s) => presentSnapshot(s, clock));
-      } else {
-        const buckets = await withDeadline(
-          store.buckets(id, resolution, new Date(start), new Date(end)),
-          timeoutMs,
-          'store.buckets',
-        );
-        points = buckets.map((b) => presentBucket(b, clock));
+      const key = `${id}|${resolution}|${req.query.start}|${req.query.end}`;
+      let rendered = historyCache.lookup(key);
+      if (!rendered) {
+        const start = parseTime(req.query.start, clock, 'start');
+        const end = parseTime(req.query.end, clock, 'end');
+        checkHistoryRange(start, end, resolution, clock);
+        rendered = await historyCache.fill(id, key, lastBucketEnd(end, resolution, clock), async () => {
+          let points: unknown[];
+          if (resolution === 'raw') {
+            const rows = await withDeadline(
+              store.raw(id, new Date(start), new Date(end), RAW_MAX_ROWS),
+              timeoutMs,
+              'store.raw',
+            );
+            points = rows.map((s) => presentSnapshot(s, clock));
+          } else {
+            const buckets = await withDeadline(
+              store.buckets(id, resolution, new Date(start), new Date(end)),
+              timeoutMs,
+              'store.buckets',
+            );
+            points = buckets.map((b) => presentBucket(b, clock));
+          }
+          return JSON.stringify({ device_id: id, resolution, start: clock.iso(start), end: clock.iso(end), points });
+        });
       }
-      return { device_id: id, resolution, start: clock.iso(start), end: clock.iso(end), points };
+      reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+      if (rendered.body.length >= 1024 && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+        const gz = rendered.gzip();
+        historyCache.grew(key);
+        return reply.header('content-encoding', 'gzip').send(gz);
+      }
+      return reply.send(rendered.body);
     },
   );
 

@@ -1,0 +1,148 @@
+/**
+ * A cache of rendered history answers, so that 20 dashboards asking for the same year do not each
+ * read and render 365 buckets: the JSON bytes, and their gzip form once a client accepts it.
+ *
+ * - Key: device, resolution and the start/end as sent. Identical requests in flight share one
+ *   computation.
+ * - Invalidation: every committed snapshot (the ingester's events) drops the device's entries that
+ *   it can change: a reading at t changes the bucket holding t and the bucket of the next reading,
+ *   so an entry is dropped unless its last bucket ends at or before t. A replayed backlog thus
+ *   refreshes exactly the ranges it touches; live data only the ranges that reach now.
+ * - TTL (default 60 s) bounds staleness from writers this process does not hear (another server
+ *   instance's ingester on a shared PostgreSQL, raw retention).
+ * - Bounded: at most `maxEntries` entries and `maxBytes` of bytes; the least recently used go first.
+ */
+import { constants, gzipSync } from 'node:zlib';
+
+/** A rendered answer: JSON bytes, gzip made on first demand and kept. */
+export class Rendered {
+  private gz: Buffer | null = null;
+  readonly body: Buffer;
+
+  constructor(text: string) {
+    this.body = Buffer.from(text, 'utf8');
+  }
+
+  get size(): number {
+    return this.body.length + (this.gz?.length ?? 0);
+  }
+
+  gzip(): Buffer {
+    this.gz ??= gzipSync(this.body, { level: 5, strategy: constants.Z_DEFAULT_STRATEGY });
+    return this.gz;
+  }
+}
+
+interface Entry {
+  deviceId: string;
+  /** A reading at or after this instant cannot change the answer. */
+  safeUntil: number;
+  rendered: Rendered;
+  /** Bytes counted for it (grows when its gzip form is made). */
+  bytes: number;
+  at: number;
+}
+
+export interface HistoryCacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+  maxBytes: number;
+  now: () => number;
+}
+
+export class HistoryCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<Rendered>>();
+  /** Computations under way: one invalidated while running is returned but not stored. */
+  private readonly running = new Set<{ deviceId: string; safeUntil: number; dirty: boolean }>();
+  private bytes = 0;
+
+  constructor(private readonly o: HistoryCacheOptions) {}
+
+  get enabled(): boolean {
+    return this.o.ttlMs > 0;
+  }
+
+  /** A fresh cached answer, or null. */
+  lookup(key: string): Rendered | null {
+    const e = this.entries.get(key);
+    if (!e) return null;
+    if (this.o.now() - e.at >= this.o.ttlMs) {
+      this.remove(key, e);
+      return null;
+    }
+    // Most recently used last.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.rendered;
+  }
+
+  /**
+   * Computes the answer under `key` once for all concurrent callers and caches it. `safeUntil`: the
+   * end of the answer's last bucket (a reading at or after it cannot change the answer).
+   */
+  fill(deviceId: string, key: string, safeUntil: number, compute: () => Promise<string>): Promise<Rendered> {
+    if (!this.enabled) return compute().then((t) => new Rendered(t));
+    const shared = this.inflight.get(key);
+    if (shared) return shared;
+    const job = { deviceId, safeUntil, dirty: false };
+    const at = this.o.now();
+    this.running.add(job);
+    const p = compute()
+      .then((text) => {
+        const rendered = new Rendered(text);
+        if (!job.dirty) this.put(key, { deviceId, safeUntil, rendered, bytes: rendered.size, at });
+        return rendered;
+      })
+      .finally(() => {
+        this.running.delete(job);
+        this.inflight.delete(key);
+      });
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Accounts for bytes an entry grew by (its gzip form); evicts if over the budget. */
+  grew(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    const size = e.rendered.size;
+    this.bytes += size - e.bytes;
+    e.bytes = size;
+    this.evict();
+  }
+
+  /** A reading of `deviceId` at `ms` was committed. */
+  invalidate(deviceId: string, ms: number): void {
+    for (const job of this.running) {
+      if (job.deviceId === deviceId && !(job.safeUntil <= ms)) job.dirty = true;
+    }
+    for (const [key, e] of this.entries) {
+      if (e.deviceId === deviceId && !(e.safeUntil <= ms)) this.remove(key, e);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private put(key: string, e: Entry): void {
+    if (e.bytes > this.o.maxBytes) return;
+    const old = this.entries.get(key);
+    if (old) this.remove(key, old);
+    this.entries.set(key, e);
+    this.bytes += e.bytes;
+    this.evict();
+  }
+
+  private evict(): void {
+    for (const [k, v] of this.entries) {
+      if (this.entries.size <= this.o.maxEntries && this.bytes <= this.o.maxBytes) break;
+      this.remove(k, v);
+    }
+  }
+
+  private remove(key: string, e: Entry): void {
+    if (this.entries.delete(key)) this.bytes -= e.bytes;
+  }
+}

@@ -27,6 +27,7 @@ export interface MergerReading {
 
 interface SourceSlot {
   def: MergerSource;
+  intervalMs: number;
   since: number;
   last: MergerReading | null;
 }
@@ -43,7 +44,8 @@ export class Merger {
     private readonly staleAfterPolls = 3,
     startedAt = 0,
   ) {
-    for (const def of sources) this.slots.set(def.name, { def, since: startedAt, last: null });
+    for (const def of sources)
+      this.slots.set(def.name, { def, intervalMs: def.intervalMs, since: startedAt, last: null });
   }
 
   /** Remembers a source's latest reading. Unknown sources are ignored. */
@@ -52,12 +54,21 @@ export class Merger {
     if (slot) slot.last = reading;
   }
 
+  /**
+   * Updates a source's expected interval (the edge learns it from the readings: a DSMR 4 meter
+   * sends every 10 s, not every second). Never below the declared interval.
+   */
+  setIntervalMs(name: string, ms: number): void {
+    const slot = this.slots.get(name);
+    if (slot && Number.isFinite(ms) && ms > 0) slot.intervalMs = Math.max(slot.def.intervalMs, ms);
+  }
+
   /** The moment after which a source's latest values are stale. */
   staleAt(name: string): number | null {
     const slot = this.slots.get(name);
     if (!slot) return null;
     const from = slot.last?.at ?? slot.since;
-    return from + this.staleAfterPolls * slot.def.intervalMs;
+    return from + this.staleAfterPolls * slot.intervalMs;
   }
 
   isStale(name: string, now: number): boolean {

@@ -40,6 +40,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
   private readonly p1: Source | undefined;
   private timer: NodeJS.Timeout | null = null;
   private lastEmit = 0;
+  /** Recent gaps between readings per source: the learnt interval is their median. */
+  private readonly gaps = new Map<string, { last: number; gaps: number[] }>();
   private running = false;
 
   constructor(private readonly opts: EdgeOptions) {
@@ -110,8 +112,31 @@ export class Edge extends EventEmitter<EdgeEvents> {
       h.readings++;
       h.last_reading_at = new Date(reading.at).toISOString();
     }
+    this.learnInterval(source.name, reading.at);
     this.merger.update(reading);
     if (source.kind === 'p1') this.emitAt(reading.at);
+  }
+
+  /**
+   * Learns how often a source really reports (median of its last 5 gaps, at most 5 minutes), so a
+   * meter that sends every 10 s (DSMR 4) is not called stale between telegrams. One outage does
+   * not move a median.
+   */
+  private learnInterval(name: string, at: number): void {
+    let g = this.gaps.get(name);
+    if (!g) {
+      g = { last: at, gaps: [] };
+      this.gaps.set(name, g);
+      return;
+    }
+    const gap = at - g.last;
+    g.last = at;
+    if (gap <= 0) return;
+    g.gaps.push(gap);
+    if (g.gaps.length > 5) g.gaps.shift();
+    if (g.gaps.length < 3) return;
+    const sorted = [...g.gaps].sort((a, b) => a - b);
+    this.merger.setIntervalMs(name, Math.min(300_000, sorted[Math.floor(sorted.length / 2)] ?? gap));
   }
 
   /** Own clock: ticks when no P1 source is configured or the P1 source has gone stale. */

@@ -94,3 +94,17 @@ describe('Merger', () => {
     expect(s.self_consumption_w).toBeNull();
   });
 });
+
+describe('Merger with a learnt interval', () => {
+  it('keeps a meter that sends every 10 s fresh between telegrams once its interval is known', () => {
+    const m = new Merger('h', [{ name: 'dsmr', kind: 'p1', intervalMs: 1000 }], 3, T0);
+    m.update({ source: 'dsmr', at: T0, fields: { grid_power_w: 100 } });
+    expect(m.isStale('dsmr', T0 + 5000)).toBe(true); // declared 1 s: stale after 3 s
+    m.setIntervalMs('dsmr', 10_000);
+    expect(m.isStale('dsmr', T0 + 29_000)).toBe(false);
+    expect(m.isStale('dsmr', T0 + 30_001)).toBe(true);
+    m.setIntervalMs('dsmr', 200); // never below the declared interval
+    expect(m.isStale('dsmr', T0 + 2999)).toBe(false);
+    expect(m.isStale('dsmr', T0 + 3001)).toBe(true);
+  });
+});

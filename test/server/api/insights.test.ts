@@ -7,8 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { capacitySettings, capacityTariffReport, meterPeakForMonth } from '../../../src/core/capacity/index.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import type { Snapshot } from '../../../src/core/snapshot.js';
+import { monthRange, parseTariffFile } from '../../../src/core/tariff/index.js';
 import { exportKwh, importKwh } from '../../helpers/snapshots.js';
 import { auth, lastBefore, NOW, type Seeded, seededStore, TOKENS, testApi, testConfig } from './setup.js';
 
@@ -36,7 +39,13 @@ let app: FastifyInstance;
 beforeAll(async () => {
   seeded = await seededStore();
   writeFileSync(join(seeded.dir, 'tariff.yaml'), TARIFF);
-  const config = testConfig({ devices: { 'home-1': device('tariff.yaml') } });
+  await seeded.store.insert({
+    deviceId: 'home-3',
+    outboxId: null,
+    floorSeq: null,
+    readings: threeMonths(seeded.snaps).map((snapshot) => ({ snapshot, seq: null })),
+  });
+  const config = testConfig({ devices: { 'home-1': device('tariff.yaml'), 'home-3': device('tariff.yaml') } });
   ({ app } = await testApi(seeded.store, { config, configDir: seeded.dir }));
 });
 
@@ -44,6 +53,43 @@ afterAll(async () => {
   await app?.close();
   await seeded?.cleanup();
 });
+
+const COUNTERS = [
+  'grid_import_t1_kwh',
+  'grid_import_t2_kwh',
+  'grid_export_t1_kwh',
+  'grid_export_t2_kwh',
+  'gas_total_m3',
+  'water_total_m3',
+  'pv_total_kwh',
+  'battery_total_charge_kwh',
+  'battery_total_discharge_kwh',
+] as const;
+
+/**
+ * home-3: home-1's days repeated 56 and 28 days earlier (January, February) and in March, counters
+ * shifted so that each copy continues the previous one (no jump between the copies).
+ */
+function threeMonths(snaps: readonly Snapshot[]): Snapshot[] {
+  const first = snaps[0]!;
+  const last = snaps[snaps.length - 1]!;
+  const out: Snapshot[] = [];
+  for (const k of [2, 1, 0]) {
+    for (const s of snaps) {
+      const c: Snapshot = {
+        ...s,
+        device_id: 'home-3',
+        timestamp: new Date(Date.parse(s.timestamp) - k * 28 * 86_400_000).toISOString(),
+      };
+      for (const f of COUNTERS) {
+        const span = (last[f] ?? 0) - (first[f] ?? 0) + 0.001;
+        c[f] = s[f] === null ? null : s[f] - k * span;
+      }
+      out.push(c);
+    }
+  }
+  return out;
+}
 
 async function get<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
   const r = await app.inject({ url, headers: auth(TOKENS.home1) });
@@ -117,6 +163,45 @@ describe('GET /api/v1/capacity-tariff', () => {
     const p = Math.max(0, last.grid_power_w ?? 0);
     expect(f.projected_w).toBeCloseTo((soFarKwh * 3.6e6 + p * 450) / 900, 0);
     expect(f.new_peak_expected).toBe((f.projected_w ?? 0) > peak);
+  });
+
+  it('equals the core report built from 12 months of quarters (the API reads earlier months as cached peaks)', async () => {
+    const r = await app.inject({ url: '/api/v1/capacity-tariff/home-3?month=2026-03', headers: auth(TOKENS.admin) });
+    expect(r.statusCode).toBe(200);
+    const body = r.json() as Capacity;
+    const tariff = parseTariffFile(parseYaml(TARIFF), 'tariff.yaml');
+    const settings = capacitySettings(tariff, '2026-03', NOW);
+    const from = monthRange('2025-04', 'Europe/Brussels').start;
+    const to = monthRange('2026-03', 'Europe/Brussels').end;
+    const latest = await seeded.store.latest('home-3');
+    const expected = capacityTariffReport({
+      deviceId: 'home-3',
+      month: '2026-03',
+      now: NOW,
+      timezone: 'Europe/Brussels',
+      buckets: await seeded.store.buckets('home-3', '15min', new Date(from), new Date(to)),
+      rules: settings.rules,
+      rateEurPerKwYear: settings.rateEurPerKwYear,
+      meterMonthPeakW: meterPeakForMonth(latest, '2026-03', 'Europe/Brussels'),
+      gridPowerW: latest?.grid_power_w ?? null,
+    });
+    expect(body).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect(body.history.map((h) => h.month)).toEqual(['2026-01', '2026-02', '2026-03']);
+    expect(body.history.every((h) => h.peak_w !== null && h.peak_w > 0)).toBe(true);
+    // Asked again (earlier months now from the cache): the same answer.
+    const again = await app.inject({
+      url: '/api/v1/capacity-tariff/home-3?month=2026-03',
+      headers: auth(TOKENS.admin),
+    });
+    expect(again.json()).toEqual(body);
+    // A past month: its own quarters, the months before it, no forecast.
+    const feb = (
+      await app.inject({ url: '/api/v1/capacity-tariff/home-3?month=2026-02', headers: auth(TOKENS.admin) })
+    ).json() as Capacity;
+    expect(feb.history.map((h) => h.month)).toEqual(['2026-01', '2026-02']);
+    expect(feb.history[1]!.peak_w).toBe(feb.month_peak_w);
+    expect(feb.history[1]!.peak_w).toBe(body.history[1]!.peak_w);
+    expect(feb.forecast).toBeNull();
   });
 
   it('a month without data: null values, no forecast; a bad month is a 400 naming month', async () => {

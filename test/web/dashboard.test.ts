@@ -5,7 +5,7 @@
  * phone widths, light and dark, land in test-results/screenshots/.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,8 @@ const CHROMIUM_ARGS = [
 ];
 
 let child: ChildProcess | null = null;
+/** The demo's output, kept in test-results/web-demo.log to explain a failure. */
+let demoOutput = '';
 let browser: Browser | null = null;
 let base = '';
 const dataDir = mkdtempSync(join(tmpdir(), 'kw-web-'));
@@ -65,9 +67,11 @@ function startDemo(port: number): Promise<void> {
   let err = '';
   c.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
+    demoOutput = (demoOutput + d.toString()).slice(-200_000);
   });
   c.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
+    err = (err + d.toString()).slice(-20_000);
+    demoOutput = (demoOutput + d.toString()).slice(-200_000);
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`demo did not start: ${out} ${err}`)), 150_000);
@@ -111,6 +115,8 @@ afterAll(async () => {
       c.kill('SIGINT');
     });
   }
+  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+  writeFileSync(join(ROOT, 'test-results', 'web-demo.log'), demoOutput);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -146,12 +152,20 @@ const text = async (page: Page, testId: string) =>
   ((await page.getByTestId(testId).first().textContent()) ?? '').trim();
 
 /** Waits until a test id shows a real value (not the placeholder, not NaN). */
-async function realValue(page: Page, testId: string, timeoutMs = 15_000): Promise<string> {
+async function realValue(page: Page, testId: string, timeoutMs = 30_000): Promise<string> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await text(page, testId).catch(() => '');
     if (v && v !== '—' && !/NaN|undefined|Infinity/.test(v) && /\d/.test(v)) return v;
-    if (Date.now() > end) throw new Error(`${testId} has no real value: ${JSON.stringify(v)}`);
+    if (Date.now() > end) {
+      const main = (
+        (await page
+          .locator('main')
+          .textContent()
+          .catch(() => '')) ?? ''
+      ).slice(0, 400);
+      throw new Error(`${testId} has no real value: ${JSON.stringify(v)}; the page says: ${main}`);
+    }
     await page.waitForTimeout(200);
   }
 }
@@ -175,7 +189,7 @@ describe('dashboard against kwartier demo', () => {
     expect(await text(page, 'device')).toMatch(new RegExp(`${DEVICE}$`));
     expect(errors).toEqual([]);
     await ctx.close();
-  }, 60_000);
+  }, 120_000);
 
   it('live: real numbers from the WebSocket that change within seconds', async () => {
     const { ctx, page, errors } = await open();
@@ -191,7 +205,7 @@ describe('dashboard against kwartier demo', () => {
     ]) {
       await realValue(page, id);
     }
-    await expect.poll(() => text(page, 'conn'), { timeout: 15_000 }).toMatch(/Live/);
+    await expect.poll(() => text(page, 'conn'), { timeout: 30_000 }).toMatch(/Live/);
     // the diagram's text alternative says the same as the numbers
     const desc = (await page.locator('[data-testid="power-flow"] desc').textContent()) ?? '';
     expect(desc).toMatch(/Grid (importing|exporting|idle)/);
@@ -208,7 +222,7 @@ describe('dashboard against kwartier demo', () => {
     await noBrokenText(page);
     expect(errors).toEqual([]);
     await ctx.close();
-  }, 60_000);
+  }, 120_000);
 
   it('day: date in the address, previous / next / today move the day and its totals', async () => {
     const { ctx, page, errors } = await open();
@@ -225,7 +239,7 @@ describe('dashboard against kwartier demo', () => {
     await expect.poll(() => urlParam(page, 'date')).not.toBe(today);
     const yesterday = urlParam(page, 'date') as string;
     expect(Date.parse(today) - Date.parse(yesterday)).toBe(86_400_000);
-    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).not.toBe(todayConsumed);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 30_000 }).not.toBe(todayConsumed);
     const yConsumed = await realValue(page, 'tot-consumed');
     const ySolar = await realValue(page, 'tot-solar');
     expect(ySolar).toMatch(/kWh$/);
@@ -235,22 +249,22 @@ describe('dashboard against kwartier demo', () => {
 
     await page.getByTestId('day-prev').click();
     await expect.poll(() => urlParam(page, 'date')).not.toBe(yesterday);
-    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).not.toBe(yConsumed);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 30_000 }).not.toBe(yConsumed);
     await page.getByTestId('day-next').click();
     await expect.poll(() => urlParam(page, 'date')).toBe(yesterday);
-    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).toBe(yConsumed);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 30_000 }).toBe(yConsumed);
     await page.getByTestId('day-today').click();
     await expect.poll(() => urlParam(page, 'date')).toBe(today);
 
     // the address alone opens a day; the data table is the chart's text alternative
     await page.goto(`${base}#/day?date=${yesterday}`);
-    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 15_000 }).toBe(yConsumed);
+    await expect.poll(() => text(page, 'tot-consumed'), { timeout: 30_000 }).toBe(yConsumed);
     await page.getByTestId('day-chart').locator('summary').click();
     expect(await page.getByTestId('day-chart').locator('.chart-table tbody tr').count()).toBe(24);
     await noBrokenText(page);
     expect(errors).toEqual([]);
     await ctx.close();
-  }, 90_000);
+  }, 150_000);
 
   it('history: week, month and year bars beside the previous period', async () => {
     const { ctx, page, errors } = await open();
@@ -262,7 +276,7 @@ describe('dashboard against kwartier demo', () => {
       await totals.waitFor();
       const firstRow = totals.locator('tbody tr').first();
       await expect
-        .poll(async () => (await firstRow.locator('td').first().textContent()) ?? '', { timeout: 20_000 })
+        .poll(async () => (await firstRow.locator('td').first().textContent()) ?? '', { timeout: 30_000 })
         .toMatch(/\d.*kWh/);
       const cost = (await totals.locator('tbody tr').last().locator('td').first().textContent()) ?? '';
       expect(cost).toMatch(/€/);
@@ -288,7 +302,7 @@ describe('dashboard against kwartier demo', () => {
     await noBrokenText(page);
     expect(errors).toEqual([]);
     await ctx.close();
-  }, 90_000);
+  }, 150_000);
 
   it('capacity tariff: the running quarter, this month’s peaks and the last months', async () => {
     const { ctx, page, errors } = await open();
@@ -311,7 +325,7 @@ describe('dashboard against kwartier demo', () => {
     await noBrokenText(page);
     expect(errors).toEqual([]);
     await ctx.close();
-  }, 60_000);
+  }, 120_000);
 
   it('switches language nl → fr → en: labels and number formats follow, the choice is kept', async () => {
     const { ctx, page, errors } = await open({ locale: 'nl-BE' });
@@ -337,13 +351,13 @@ describe('dashboard against kwartier demo', () => {
     await expect.poll(() => text(page, 'nav-day')).toBe('Day');
     expect(errors).toEqual([]);
     await ctx.close();
-  }, 60_000);
+  }, 120_000);
 
   it('asks for the token again when the server refuses it, and signs in from the form', async () => {
     const { ctx, page } = await open();
     await page.evaluate("localStorage.setItem('kwartier.token', 'a-wrong-token-0123456789')");
     await page.reload();
-    await page.getByTestId('login-form').waitFor({ timeout: 15_000 });
+    await page.getByTestId('login-form').waitFor({ timeout: 30_000 });
     expect(await page.getByRole('alert').first().textContent()).toMatch(/refused/);
     expect(await page.evaluate<string | null>("localStorage.getItem('kwartier.token')")).toBeNull();
     // a wrong token at the form is refused there
@@ -360,7 +374,7 @@ describe('dashboard against kwartier demo', () => {
     await realValue(page, 'live-grid');
     expect(await page.evaluate<string | null>("localStorage.getItem('kwartier.token')")).toBe(TOKEN);
     await ctx.close();
-  }, 60_000);
+  }, 120_000);
 
   it('opens /?page=history&period=… and is keyboard-navigable', async () => {
     const { ctx, page } = await open();
@@ -370,13 +384,13 @@ describe('dashboard against kwartier demo', () => {
     await page.getByTestId('nav-capacity').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => new URL(page.url()).hash).toMatch(/^#\/capacity/);
-    expect(await page.getByTestId('nav-capacity').getAttribute('aria-current')).toBe('page');
+    await expect.poll(() => page.getByTestId('nav-capacity').getAttribute('aria-current')).toBe('page');
     const focusVisible = await page.evaluate<string>(
       'document.activeElement ? getComputedStyle(document.activeElement).outlineStyle : ""',
     );
     expect(focusVisible).toBe('solid');
     await ctx.close();
-  }, 60_000);
+  }, 120_000);
 
   it('writes a screenshot of every page: desktop and phone, light and dark', async () => {
     const written: string[] = [];
@@ -394,6 +408,13 @@ describe('dashboard against kwartier demo', () => {
         };
         for (const [p, id] of Object.entries(checks)) {
           await page.getByTestId(`nav-${p}`).click();
+          if (p === 'day') {
+            // yesterday: a whole day with sun and battery cycles
+            await realValue(page, id);
+            const before = await text(page, id);
+            await page.getByTestId('day-prev').click();
+            await expect.poll(() => text(page, id), { timeout: 30_000 }).not.toBe(before);
+          }
           if (p === 'history')
             await page.getByTestId(id).locator('tbody tr td').first().filter({ hasText: 'kWh' }).waitFor();
           else await realValue(page, id);
@@ -415,7 +436,7 @@ describe('dashboard against kwartier demo', () => {
     }
     for (const f of written) expect(statSync(f).size).toBeGreaterThan(10_000);
     expect(written).toHaveLength(16);
-  }, 180_000);
+  }, 300_000);
 
   it('the theme toggle overrides the system and is kept', async () => {
     const { ctx, page } = await open({ scheme: 'light' });
@@ -429,5 +450,5 @@ describe('dashboard against kwartier demo', () => {
     await page.getByTestId('live-grid').waitFor();
     expect(await page.evaluate<string>('document.documentElement.dataset.theme')).toBe('dark');
     await ctx.close();
-  }, 60_000);
+  }, 120_000);
 });

@@ -36,7 +36,7 @@ import type { Store } from '../store/types.js';
 import { bearerToken, holds, queryToken, type TokenGrant, TokenTable } from './auth.js';
 import { HistoryCache } from './cache.js';
 import { KnownDevices } from './devices.js';
-import { checkHistoryRange, lastBucketEnd, presentBucket, RAW_MAX_ROWS } from './history.js';
+import { bucketJson, checkHistoryRange, lastBucketEnd, RAW_MAX_ROWS } from './history.js';
 import { type InsightDeps, registerInsightRoutes } from './insights.js';
 import { ApiMetrics, type ApiMetricsDeps } from './metrics.js';
 import {
@@ -401,23 +401,21 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
         const end = parseTime(req.query.end, clock, 'end');
         checkHistoryRange(start, end, resolution, clock);
         rendered = await historyCache.fill(id, key, lastBucketEnd(end, resolution, clock), async () => {
-          let points: unknown[];
+          const head = `{"device_id":${JSON.stringify(id)},"resolution":"${resolution}","start":"${clock.iso(start)}","end":"${clock.iso(end)}","points":`;
           if (resolution === 'raw') {
             const rows = await withDeadline(
               store.raw(id, new Date(start), new Date(end), RAW_MAX_ROWS),
               timeoutMs,
               'store.raw',
             );
-            points = rows.map((s) => presentSnapshot(s, clock));
-          } else {
-            const buckets = await withDeadline(
-              store.buckets(id, resolution, new Date(start), new Date(end)),
-              timeoutMs,
-              'store.buckets',
-            );
-            points = buckets.map((b) => presentBucket(b, clock));
+            return `${head}${JSON.stringify(rows.map((s) => presentSnapshot(s, clock)))}}`;
           }
-          return JSON.stringify({ device_id: id, resolution, start: clock.iso(start), end: clock.iso(end), points });
+          const buckets = await withDeadline(
+            store.buckets(id, resolution, new Date(start), new Date(end)),
+            timeoutMs,
+            'store.buckets',
+          );
+          return `${head}[${buckets.map((b) => bucketJson(b, clock)).join(',')}]}`;
         });
       }
       reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');

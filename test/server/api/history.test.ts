@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketJson, presentBucket } from '../../../src/server/api/history.js';
+import { ZoneClock } from '../../../src/server/api/time.js';
+import type { Bucket } from '../../../src/server/store/types.js';
 import { exportKwh, importKwh } from '../../helpers/snapshots.js';
 import { auth, lastBefore, NOW, type Seeded, seededStore, TOKENS, testApi } from './setup.js';
 
@@ -181,6 +184,39 @@ describe('GET /api/v1/history', () => {
     const r = await history('start=2026-02-01&end=2026-02-02&resolution=hourly');
     expect(r.status).toBe(200);
     expect(r.body.points).toEqual([]);
+  });
+
+  it('the direct JSON writer of a bucket equals JSON.stringify of the bucket object', async () => {
+    const clock = new ZoneClock('Europe/Brussels');
+    const real = await seeded.store.buckets(
+      'home-1',
+      '15min',
+      new Date('2026-03-29T00:00:00Z'),
+      new Date('2026-03-29T06:00:00Z'),
+    );
+    expect(real.length).toBe(24);
+    const edge: Bucket = {
+      ...real[0]!,
+      start: new Date('2026-10-25T01:00:00Z'),
+      import_kwh: 0.1 + 0.2,
+      export_kwh: null,
+      pv_kwh: 1e-7,
+      avg_grid_power_w: -0.004,
+      max_grid_power_w: -1234.5678,
+      avg_battery_soc_pct: null,
+      gas_m3: 12345678.1234567,
+    };
+    for (const b of [...real, edge]) {
+      // The same text (so -0, which JSON writes as 0, compares equal too).
+      expect(bucketJson(b, clock)).toBe(JSON.stringify(presentBucket(b, clock)));
+    }
+    expect(JSON.parse(bucketJson(edge, clock))).toMatchObject({
+      timestamp: '2026-10-25T02:00:00+01:00',
+      import_kwh: 0.3,
+      export_kwh: null,
+      pv_kwh: 0,
+      max_grid_power_w: -1234.57,
+    });
   });
 
   it('the realtime answer is the latest snapshot with its age', async () => {

@@ -45,8 +45,12 @@ export interface IngesterOptions {
   log?: Logger;
   /** Shared-subscription group; null subscribes without `$share` (default 'kwartier-ingest'). */
   shareGroup?: string | null;
+  /** Collect messages this long before writing (default 100 ms)… */
   flushIntervalMs?: number;
+  /** …or until this many snapshots are waiting (default 20 000). */
   flushMaxRows?: number;
+  /** Store transactions running at once (default 2): one commits while the next is written. */
+  flushConcurrency?: number;
   maxBufferedRows?: number;
   /** Larger payloads are rejected and counted (default 1 MiB, as Mosquitto's max_packet_size). */
   maxPayloadBytes?: number;
@@ -130,8 +134,10 @@ class MqttIngester extends EventEmitter<{
   private pending = new Map<string, Pending>();
   private deadLetters: DeadLetter[] = [];
   private bufferedRows = 0;
+  private oldestBufferedAt: number | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly lastAck = new Map<string, number>();
   private waiting: Array<() => void> = [];
   private stopping = false;
   private storeFailing = false;
@@ -231,7 +237,7 @@ class MqttIngester extends EventEmitter<{
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     try {
-      await Promise.race([this.flushNow(), new Promise((r) => setTimeout(r, 10_000))]);
+      await Promise.race([this.flushAll(), new Promise((r) => setTimeout(r, 10_000))]);
     } catch {
       // logged in flush
     }
@@ -270,6 +276,7 @@ class MqttIngester extends EventEmitter<{
       this.deadLetters.push({ topic: topicName, deviceId, reason, payload: payload.subarray(0, max).toString('utf8') });
     }
     this.log.warn({ topic: topicName, reason }, 'dead letter');
+    this.oldestBufferedAt ??= Date.now();
     this.scheduleFlush();
   }
 
@@ -353,47 +360,65 @@ class MqttIngester extends EventEmitter<{
   }
 
   private added(n: number): void {
+    this.oldestBufferedAt ??= Date.now();
     this.c.snapshots_received += n;
     this.bufferedRows += n;
-    if (this.bufferedRows >= (this.o.flushMaxRows ?? 5000)) this.scheduleFlush(0);
+    if (this.bufferedRows >= (this.o.flushMaxRows ?? 20_000)) this.scheduleFlush(0);
     else this.scheduleFlush();
   }
 
-  private scheduleFlush(delayMs = this.o.flushIntervalMs ?? 100): void {
-    if (this.flushing) return; // the running flush reschedules when it ends
-    if (this.flushTimer && delayMs > 0) return;
+  private get concurrency(): number {
+    return Math.max(1, this.o.flushConcurrency ?? 2);
+  }
+
+  private scheduleFlush(delayMs?: number): void {
+    if (this.inflight.size >= this.concurrency) return; // a finishing flush reschedules
+    const interval = this.o.flushIntervalMs ?? 100;
+    // Collect for up to `interval` from the oldest buffered message (or less when told).
+    const due = delayMs ?? Math.max(0, (this.oldestBufferedAt ?? Date.now()) + interval - Date.now());
+    if (this.flushTimer && due > 0) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
-      void this.flushNow().catch(() => undefined);
-    }, delayMs);
+      this.startFlush();
+    }, due);
   }
 
-  /** Writes what is buffered (one transaction), then acknowledges. Serialised. */
-  private async flushNow(): Promise<void> {
-    while (this.flushing) await this.flushing;
+  /** Starts a flush of everything buffered, unless `flushConcurrency` flushes are running. */
+  private startFlush(): void {
     if (this.pending.size === 0 && this.deadLetters.length === 0) return;
-    const run = this.flushOnce();
-    this.flushing = run.then(
-      () => {
-        this.flushing = null;
-      },
-      () => {
-        this.flushing = null;
-      },
-    );
-    await this.flushing;
-    if (this.pending.size > 0 || this.deadLetters.length > 0) {
-      if (this.storeFailing) this.scheduleFlush(this.backoff.next());
-      else this.scheduleFlush(this.bufferedRows >= (this.o.flushMaxRows ?? 5000) ? 0 : undefined);
+    if (this.inflight.size >= this.concurrency) return;
+    const run: Promise<void> = this.flushOnce()
+      .catch(() => undefined)
+      .then(() => {
+        this.inflight.delete(run);
+        if (this.pending.size > 0 || this.deadLetters.length > 0) {
+          if (this.storeFailing) this.scheduleFlush(this.backoff.next());
+          else this.scheduleFlush(this.bufferedRows >= (this.o.flushMaxRows ?? 20_000) ? 0 : undefined);
+        }
+      });
+    this.inflight.add(run);
+  }
+
+  /** Writes everything buffered (stop()). */
+  private async flushAll(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      if (this.pending.size > 0 || this.deadLetters.length > 0) this.startFlush();
+      if (this.inflight.size === 0) return;
+      await Promise.race(this.inflight);
+      if (this.storeFailing && this.inflight.size === 0) return;
     }
   }
 
   private async flushOnce(): Promise<void> {
     const taking = this.pending;
     const letters = this.deadLetters;
+    const takenOldest = this.oldestBufferedAt;
     this.pending = new Map();
     this.deadLetters = [];
+    this.oldestBufferedAt = null;
     const entries = [...taking.values()];
     const rows = entries.reduce((n, p) => n + p.readings.length, 0);
     const started = Date.now();
@@ -424,7 +449,14 @@ class MqttIngester extends EventEmitter<{
         inserted += r.inserted;
         this.c.ingested += r.inserted;
         this.c.duplicates += r.duplicates;
-        if (r.ackedSeq !== null) this.publishAck(p.deviceId, { outbox_id: p.outboxId, seq: r.ackedSeq });
+        if (r.ackedSeq !== null) {
+          // Concurrent commits may finish out of order: never publish a lower watermark.
+          const key = `${p.deviceId}\u0000${p.outboxId}`;
+          const seq = Math.max(r.ackedSeq, this.lastAck.get(key) ?? 0);
+          if (this.lastAck.size > 100_000) this.lastAck.clear();
+          this.lastAck.set(key, seq);
+          this.publishAck(p.deviceId, { outbox_id: p.outboxId, seq });
+        }
         for (const rd of p.readings) {
           if (rd.t > newest) newest = rd.t;
           if (rd.t < oldest) oldest = rd.t;
@@ -452,6 +484,7 @@ class MqttIngester extends EventEmitter<{
       if (!this.storeFailing)
         this.log.error({ err: errorMessage(err), rows }, 'store write failed; retrying with backoff');
       this.storeFailing = true;
+      this.oldestBufferedAt = takenOldest ?? this.oldestBufferedAt;
       // Put everything back in front of what arrived meanwhile.
       this.deadLetters = [...letters, ...this.deadLetters];
       const merged = new Map<string, Pending>();

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Logger } from '../lib/log.js';
-import { createApi } from './api/index.js';
+import { type CapacityAlertEvent, createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ServerConfig } from './config.js';
 import { createIngester, type Ingester } from './ingest/ingester.js';
@@ -32,7 +32,7 @@ export class ServerApp {
   ingester: Ingester | null = null;
   api: FastifyInstance | null = null;
   /** Snapshots as they are committed (the WebSocket pushes these). */
-  readonly events = new EventEmitter<{ snapshot: [Snapshot] }>();
+  readonly events = new EventEmitter<{ snapshot: [Snapshot]; capacity_alert: [CapacityAlertEvent] }>();
   private statusClient: MqttClient | null = null;
   private readonly bufferDepth: Record<string, number> = {};
 
@@ -135,7 +135,10 @@ export class ServerApp {
     await this.store.close().catch(() => {});
   }
 
-  /** Edge status messages (retained): buffer depth per device for /metrics. */
+  /**
+   * Edge status messages (retained): buffer depth per device for /metrics; and capacity-tariff
+   * alerts, pushed to the device's WebSocket clients.
+   */
   private startStatusListener(
     url: string,
     tls: { ca: Buffer; cert: Buffer; key: Buffer } | null,
@@ -150,13 +153,17 @@ export class ServerApp {
       ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
       ...(creds ? { username: creds.username, password: creds.password } : {}),
     });
-    client.on('connect', () => client.subscribe(`${prefix}/+/status`, { qos: 0 }));
+    client.on('connect', () => client.subscribe([`${prefix}/+/status`, `${prefix}/+/capacity`], { qos: 0 }));
     client.on('error', () => {});
     client.on('message', (topic, payload) => {
       const id = topic.slice(prefix.length + 1, topic.lastIndexOf('/'));
+      const leaf = topic.slice(topic.lastIndexOf('/') + 1);
       try {
-        const msg = JSON.parse(payload.toString()) as { buffer_depth?: unknown };
-        if (typeof msg.buffer_depth === 'number') this.bufferDepth[id] = msg.buffer_depth;
+        const msg = JSON.parse(payload.toString()) as Record<string, unknown>;
+        if (leaf === 'status' && typeof msg.buffer_depth === 'number') this.bufferDepth[id] = msg.buffer_depth;
+        // The topic's id is authoritative (the broker's ACL lets a device publish only under its own).
+        if (leaf === 'capacity' && msg.kind === 'alert')
+          this.events.emit('capacity_alert', { deviceId: id, alert: msg });
       } catch {
         // a status that is not JSON is ignored; the ingester handles data topics
       }

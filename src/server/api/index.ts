@@ -54,9 +54,17 @@ import { HttpError, presentRealtime, presentSnapshot, withDeadline } from './uti
 import { RealtimeHub } from './ws.js';
 
 /** What the ingester emits after each database commit. */
+/** A capacity-tariff alert from an edge (published on `energy/{id}/capacity`). */
+export interface CapacityAlertEvent {
+  deviceId: string;
+  alert: Record<string, unknown>;
+}
+
 export interface SnapshotEvents {
   on(event: 'snapshot', listener: (s: Snapshot) => void): unknown;
   off(event: 'snapshot', listener: (s: Snapshot) => void): unknown;
+  on(event: 'capacity_alert', listener: (a: CapacityAlertEvent) => void): unknown;
+  off(event: 'capacity_alert', listener: (a: CapacityAlertEvent) => void): unknown;
 }
 
 export interface ApiDeps {
@@ -179,9 +187,15 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     hub.publish(s);
   };
   deps.events.on('snapshot', onSnapshot);
+  // Capacity alerts from the edge reach the dashboard as typed WebSocket messages.
+  const onCapacityAlert = (a: CapacityAlertEvent): void => {
+    hub.announce(a.deviceId, { ...a.alert, type: 'capacity_alert', device_id: a.deviceId });
+  };
+  deps.events.on('capacity_alert', onCapacityAlert);
   app.addHook('onReady', async () => hub.start());
   app.addHook('onClose', async () => {
     deps.events.off('snapshot', onSnapshot);
+    deps.events.off('capacity_alert', onCapacityAlert);
     hub.stop();
   });
 

@@ -111,6 +111,27 @@ export class RealtimeHub {
     }
   }
 
+  /**
+   * A typed message (e.g. `{type: 'capacity_alert', …}`) to the clients of a device. Snapshots have
+   * no `type` field, so a client tells them apart by it. Not ordered against snapshots.
+   */
+  announce(deviceId: string, message: { type: string } & Record<string, unknown>): number {
+    const set = this.byDevice.get(deviceId);
+    if (!set || set.size === 0) return 0;
+    const text = JSON.stringify(message);
+    let sent = 0;
+    for (const c of set) {
+      if (c.socket.readyState !== OPEN) continue;
+      if (c.socket.bufferedAmount + text.length > this.o.maxBufferedBytes) {
+        this.drop(c);
+        continue;
+      }
+      c.socket.send(text);
+      sent++;
+    }
+    return sent;
+  }
+
   private async sendLatest(c: Client): Promise<void> {
     let latest: Snapshot | null = null;
     try {

@@ -62,8 +62,8 @@ export interface CapacityAlertEvent {
 
 export interface SnapshotEvents {
   on(event: 'snapshot', listener: (s: Snapshot) => void): unknown;
-  off(event: 'snapshot', listener: (s: Snapshot) => void): unknown;
   on(event: 'capacity_alert', listener: (a: CapacityAlertEvent) => void): unknown;
+  off(event: 'snapshot', listener: (s: Snapshot) => void): unknown;
   off(event: 'capacity_alert', listener: (a: CapacityAlertEvent) => void): unknown;
 }
 

@@ -332,7 +332,7 @@ class PostgresStore implements Store {
 
   private async insertOne(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<InsertResult> {
     const withAck = batch.outboxId !== null;
-    const ackTail = withAck ? this.ackTail(batch) : [];
+    let ackTail = withAck ? this.ackTail(batchSeqs(batch), batch) : [];
     let inserted = 0;
     let ack: AckRow | null = null;
     const planned = all.length > 0 ? await this.plan(client, batch.deviceId, all) : null;
@@ -360,7 +360,18 @@ class PostgresStore implements Store {
         throw new KwartierError('store_conflict', `store: copied ${inserted} rows of ${plan.inserted}`, {
           retriable: true,
         });
-      // Rollups, the device list and the ack watermark: one statement.
+      // Rollups, the device list and the ack watermark: one statement. The copied rows are visible to
+      // it; only the seqs of readings not copied (duplicates) are passed along.
+      if (withAck) {
+        const copied = new Set<number>();
+        rows.forEach((r, i) => {
+          if (plan.fresh[i] && r.seq !== null) copied.add(r.seq);
+        });
+        ackTail = this.ackTail(
+          batchSeqs(batch).filter((x) => !copied.has(x)),
+          batch,
+        );
+      }
       const sql = this.writeSql(withAck);
       if (sql) {
         const r = await client.query<AckRow>(this.q(sql, [...this.rollupParams(batch, rows, plan), ...ackTail]));
@@ -370,16 +381,17 @@ class PostgresStore implements Store {
     let ackedSeq: number | null = null;
     if (withAck) {
       const again = (a: AckRow): boolean => a.paged >= ACK_PAGE && a.page_max !== null && a.acked >= a.page_max;
-      if (!ack || again(ack)) ack = await this.ackOnly(client, batch, ackTail);
-      while (again(ack)) ack = await this.ackOnly(client, batch, ackTail);
+      const tail = this.ackTail(batchSeqs(batch), batch);
+      if (!ack || again(ack)) ack = await this.ackOnly(client, batch, tail);
+      while (again(ack)) ack = await this.ackOnly(client, batch, tail);
       ackedSeq = ack.acked;
     }
     return { inserted, duplicates: batch.readings.length - inserted, ackedSeq };
   }
 
-  /** The ack watermark's parameters after $1 device and $2 outbox: floor − 1, the batch's seqs, page size. */
-  private ackTail(batch: InsertBatch): unknown[] {
-    return [batch.floorSeq === null ? 0 : batch.floorSeq - 1, int8Array(batchSeqs(batch)), ACK_PAGE];
+  /** The ack watermark's parameters after $1 device and $2 outbox: floor − 1, extra seqs, page size. */
+  private ackTail(extra: number[], batch: InsertBatch): unknown[] {
+    return [batch.floorSeq === null ? 0 : batch.floorSeq - 1, int8Array(extra), ACK_PAGE];
   }
 
   private async ackOnly(client: pg.PoolClient, batch: InsertBatch, ackTail: unknown[]): Promise<AckRow> {
@@ -863,8 +875,8 @@ const ACK_RESULT = 'res.acked::float8 AS acked, res.paged::int AS paged, res.pag
 
 /**
  * The ack watermark, set-based: from max(stored watermark, floor − 1), through the contiguous seqs
- * among one page of the outbox's stored seqs above it and the batch's own seqs (rows this very
- * statement inserts are not visible to it; duplicates are committed already). $1 device, $2 outbox.
+ * among one page of the outbox's stored seqs above it and the batch's seqs not stored under this
+ * outbox by this insert (duplicates: their data is committed already). $1 device, $2 outbox.
  */
 function ackCtes(s: string, floorMinus1: string, seqs: string, pageSize: string): string[] {
   return [
@@ -872,10 +884,15 @@ function ackCtes(s: string, floorMinus1: string, seqs: string, pageSize: string)
     // A scalar subquery (not a join) so that `seq > …` is an index condition.
     `page AS (SELECT DISTINCT r.seq FROM ${s}.energy_readings r
                WHERE r.device_id = $1 AND r.outbox_id = $2 AND r.seq > (SELECT a FROM cur) ORDER BY r.seq LIMIT ${pageSize})`,
-    `cand AS (SELECT seq FROM page UNION SELECT x FROM unnest(${seqs}) AS x, cur WHERE x > cur.a)`,
-    'isl AS (SELECT seq, seq - row_number() OVER (ORDER BY seq) AS g FROM cand)',
-    `res AS (SELECT coalesce((SELECT max(isl.seq) FROM isl, cur WHERE isl.g = cur.a), (SELECT a FROM cur)) AS acked,
-                    (SELECT count(*) FROM page) AS paged, (SELECT max(seq) FROM page) AS page_max)`,
+    `cand AS (SELECT seq FROM page UNION SELECT x FROM unnest(${seqs}) AS x WHERE x > (SELECT a FROM cur))`,
+    'st AS (SELECT count(*) AS n, max(seq) AS m FROM cand)',
+    // n distinct seqs above a whose maximum is a + n are contiguous (the usual case: no sort needed);
+    // otherwise the island that starts at a + 1 is where seq − rank = a.
+    `res AS (SELECT CASE WHEN st.n = 0 THEN cur.a WHEN st.m - cur.a = st.n THEN st.m
+                         ELSE coalesce((SELECT max(i.seq) FROM (SELECT seq, seq - row_number() OVER (ORDER BY seq) AS g FROM cand) i
+                                         WHERE i.g = cur.a), cur.a) END AS acked,
+                    (SELECT count(*) FROM page) AS paged, (SELECT max(seq) FROM page) AS page_max
+               FROM st, cur)`,
     `ackput AS (INSERT INTO ${s}.device_acks AS k (device_id, outbox_id, acked_seq, updated_at) SELECT $1, $2, acked, now() FROM res
        ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = GREATEST(k.acked_seq, excluded.acked_seq), updated_at = now())`,
   ];

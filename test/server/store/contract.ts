@@ -424,6 +424,24 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         [1, 0, 4],
       ]);
       expect(await store.devices()).toEqual(['acker', 'other']);
+      // A reading stored before without an outbox, resent through one: a duplicate, yet committed.
+      await store.insert(batch('other', readings('other', [['2026-08-02T00:00:00Z', {}]])));
+      const dup = await store.insert(
+        batch(
+          'other',
+          readings(
+            'other',
+            [
+              ['2026-08-02T00:00:00Z', {}],
+              ['2026-08-02T00:00:01Z', {}],
+            ],
+            1,
+          ),
+          'outbox-dddd-4444',
+          1,
+        ),
+      );
+      expect(dup).toEqual({ inserted: 1, duplicates: 1, ackedSeq: 2 });
     });
 
     it('dead letters are kept and counted', async () => {

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/lib/log.js';
 import { createPostgresStore } from '../../../src/server/store/postgres.js';
-import { defineStoreContract } from './contract.js';
+import { defineStoreContract, snap } from './contract.js';
 
 const URL = process.env.KWARTIER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** This file's schemas: kw_test_store_<pid>_<n>, each dropped after its test (and all of them at the end). */
@@ -49,4 +49,67 @@ defineStoreContract('postgres', async () => {
       await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     },
   };
+});
+
+/** Whether this PostgreSQL could run TimescaleDB (it cannot on the development machine). */
+async function timescaleAvailable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: URL });
+  await c.connect();
+  try {
+    const r = await c.query("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'");
+    return (r.rowCount ?? 0) > 0;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('PostgreSQL layout', () => {
+  it('plain PostgreSQL: one partition per UTC day, created as batches need them', async () => {
+    const schema = `${prefix}_layout`;
+    const plain = createPostgresStore(
+      { connectionString: URL, schema },
+      { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'off' },
+    );
+    try {
+      await plain.migrate();
+      expect(plain.layout).toBe('plain');
+      await plain.insert({
+        deviceId: 'p',
+        outboxId: null,
+        floorSeq: null,
+        readings: [
+          { snapshot: snap('p', '2026-05-01T23:59:59Z'), seq: null },
+          { snapshot: snap('p', '2026-05-02T00:00:00Z'), seq: null },
+        ],
+      });
+      const c = new pg.Client({ connectionString: URL });
+      await c.connect();
+      try {
+        const r = await c.query<{ relname: string }>(
+          `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = $1::regclass AND c.relname LIKE 'energy_readings_p202605%' ORDER BY 1`,
+          [`${schema}.energy_readings`],
+        );
+        expect(r.rows.map((x) => x.relname)).toEqual(['energy_readings_p20260501', 'energy_readings_p20260502']);
+      } finally {
+        await c.end();
+      }
+      expect(await plain.applyRetention(new Date('2026-05-10T00:00:00Z'))).toEqual({ deleted: 2 });
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('timescale: on fails clearly where TimescaleDB is not available', async () => {
+    if (await timescaleAvailable()) return; // nothing to refuse on such a server
+    const on = createPostgresStore(
+      { connectionString: URL, schema: `${prefix}_ts` },
+      { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'on' },
+    );
+    try {
+      await expect(on.migrate()).rejects.toThrow(/TimescaleDB ≥ 2.9 is not available/);
+    } finally {
+      await on.close();
+    }
+  });
 });

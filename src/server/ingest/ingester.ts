@@ -142,6 +142,7 @@ class MqttIngester extends EventEmitter<{
   private stopping = false;
   private storeFailing = false;
   private readonly backoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
+  private readonly reconnectBackoff = new Backoff({ baseMs: 500, maxMs: 5_000, minMs: 200 });
   private readonly c: IngesterCounters = {
     messages_received: 0,
     snapshots_received: 0,
@@ -206,6 +207,7 @@ class MqttIngester extends EventEmitter<{
     });
     client.on('connect', (connack) => {
       lastErr = null;
+      this.reconnectBackoff.reset();
       wasConnected = true;
       this.log.info({ url: this.o.mqttUrl, session_present: connack.sessionPresent }, 'connected to the broker');
       // Subscribing again is harmless and repairs a session the broker lost (restart without save).
@@ -217,6 +219,10 @@ class MqttIngester extends EventEmitter<{
     client.on('close', () => {
       if (wasConnected && !this.stopping) this.log.warn('disconnected from the broker; reconnecting');
       wasConnected = false;
+    });
+    // mqtt.js retries at a fixed period, read when an outage begins: give each outage a jittered one.
+    client.on('offline', () => {
+      client.options.reconnectPeriod = this.reconnectBackoff.next();
     });
     await new Promise<void>((resolve) => {
       const done = (): void => {

@@ -115,7 +115,7 @@ export interface Prepared {
 
 /**
  * Checks a batch and sorts its readings by time, dropping repeated times (counted as duplicates by
- * the caller) and readings at or before `horizon` (older than what retention already removed).
+ * the caller).
  */
 export function prepareBatch(batch: InsertBatch): Prepared[] {
   const rows: Prepared[] = [];
@@ -170,6 +170,13 @@ export function walkAck(
 }
 
 export const ACK_PAGE = 10_000;
+/**
+ * The most stored rows read inside a batch's time range before the batch is split in two: a few
+ * times its size covers resends and overlapping backlogs; more means sparse readings over dense data.
+ */
+export function existingLimit(batchSize: number): number {
+  return 4 * batchSize + 64;
+}
 /** The first fetch of stored rows after a batch: enough to converge in practice. */
 export const NEXT_PAGE = 4;
 

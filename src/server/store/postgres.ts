@@ -38,6 +38,7 @@ import {
   CARRY_COLUMNS,
   type DbRow,
   DELTA_COLUMNS,
+  existingLimit,
   NEXT_PAGE,
   NUMERIC_COUNT,
   type Prepared,
@@ -331,62 +332,102 @@ class PostgresStore implements Store {
   }
 
   private async insertOne(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<InsertResult> {
-    const withAck = batch.outboxId !== null;
-    let ackTail = withAck ? this.ackTail(batchSeqs(batch), batch) : [];
-    let inserted = 0;
-    let ack: AckRow | null = null;
-    const planned = all.length > 0 ? await this.plan(client, batch.deviceId, all) : null;
-    if (planned && planned.plan.inserted > 0) {
-      const { plan, rows } = planned;
-      if (plan.updates.length > 0) {
-        const u = plan.updates;
-        const params: unknown[] = [batch.deviceId, timestamptzArray(u.map((x) => x.t))];
-        for (let c = 0; c < CARRY_COLUMNS.length; c++) params.push(float8Array(u.map((x) => x.carry[c])));
-        for (let d = 0; d < DELTA_COLUMNS.length; d++) params.push(float8Array(u.map((x) => x.delta[d])));
-        await client.query(this.q(this.sql.update, params));
-      }
-      // New rows: one binary COPY (they are known to be new: the device is locked and its rows read).
-      try {
-        inserted = await copyFrom(client, this.sql.copyTarget, this.copyData(batch, rows, plan));
-      } catch (err) {
-        if ((err as { code?: string }).code === '23505')
-          throw new KwartierError('store_conflict', `store: concurrent write for device '${batch.deviceId}'`, {
-            retriable: true,
-            cause: err,
-          });
-        throw err;
-      }
-      if (inserted !== plan.inserted)
-        throw new KwartierError('store_conflict', `store: copied ${inserted} rows of ${plan.inserted}`, {
-          retriable: true,
-        });
-      // Rollups, the device list and the ack watermark: one statement. The copied rows are visible to
-      // it; only the seqs of readings not copied (duplicates) are passed along.
-      if (withAck) {
-        const copied = new Set<number>();
-        rows.forEach((r, i) => {
-          if (plan.fresh[i] && r.seq !== null) copied.add(r.seq);
-        });
-        ackTail = this.ackTail(
-          batchSeqs(batch).filter((x) => !copied.has(x)),
-          batch,
-        );
-      }
-      const sql = this.writeSql(withAck);
-      if (sql) {
-        const r = await client.query<AckRow>(this.q(sql, [...this.rollupParams(batch, rows, plan), ...ackTail]));
-        if (withAck) ack = r.rows[0]!;
-      }
-    }
+    const st: SegmentState = { inserted: 0, copied: new Set<number>(), ack: null };
+    if (all.length > 0) await this.writeSegment(client, batch, all, true, st);
     let ackedSeq: number | null = null;
-    if (withAck) {
+    if (batch.outboxId !== null) {
       const again = (a: AckRow): boolean => a.paged >= ACK_PAGE && a.page_max !== null && a.acked >= a.page_max;
       const tail = this.ackTail(batchSeqs(batch), batch);
+      let ack = st.ack;
       if (!ack || again(ack)) ack = await this.ackOnly(client, batch, tail);
       while (again(ack)) ack = await this.ackOnly(client, batch, tail);
       ackedSeq = ack.acked;
     }
-    return { inserted, duplicates: batch.readings.length - inserted, ackedSeq };
+    return { inserted: st.inserted, duplicates: batch.readings.length - st.inserted, ackedSeq };
+  }
+
+  /**
+   * Plans and writes readings (sorted, one device). When more stored rows lie inside their time
+   * range than a few times their number (a sparse backlog over dense data), the readings are split
+   * in two and written one half after the other, so what is read stays bounded.
+   */
+  private async writeSegment(
+    client: pg.PoolClient,
+    batch: InsertBatch,
+    all: Prepared[],
+    last: boolean,
+    st: SegmentState,
+  ): Promise<void> {
+    const dev = batch.deviceId;
+    let rows = all;
+    const limit = existingLimit(rows.length);
+    let ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, limit, NEXT_PAGE);
+    // Readings at or before what retention removed are not aggregated again (their neighbours are gone).
+    const horizon = ctx.carry?.t;
+    if (horizon !== undefined && rows[0]!.t <= horizon) {
+      rows = rows.filter((r) => r.t > horizon);
+      if (rows.length === 0) return;
+      ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, limit, NEXT_PAGE);
+    }
+    if (ctx.existing.length > limit && rows.length > 1) {
+      const mid = rows.length >> 1;
+      await this.writeSegment(client, batch, rows.slice(0, mid), false, st);
+      await this.writeSegment(client, batch, rows.slice(mid), last, st);
+      return;
+    }
+    const prevKnown = ctx.prev ? knownAfter(ctx.prev) : ctx.carry ? ctx.carry.known : null;
+    const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
+    let plan = planInsert({
+      prevKnown,
+      existing: ctx.existing,
+      next: ctx.next,
+      nextIsAll: ctx.next.length < NEXT_PAGE,
+      incoming,
+    });
+    if (plan.incomplete) {
+      const full = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, limit, null);
+      plan = planInsert({ prevKnown, existing: ctx.existing, next: full.next, nextIsAll: true, incoming });
+    }
+    if (plan.inserted === 0) return;
+
+    if (plan.updates.length > 0) {
+      const u = plan.updates;
+      const params: unknown[] = [dev, timestamptzArray(u.map((x) => x.t))];
+      for (let c = 0; c < CARRY_COLUMNS.length; c++) params.push(float8Array(u.map((x) => x.carry[c])));
+      for (let d = 0; d < DELTA_COLUMNS.length; d++) params.push(float8Array(u.map((x) => x.delta[d])));
+      await client.query(this.q(this.sql.update, params));
+    }
+    // New rows: one binary COPY (they are known to be new: the device is locked and its rows read).
+    let n: number;
+    try {
+      n = await copyFrom(client, this.sql.copyTarget, this.copyData(batch, rows, plan));
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505')
+        throw new KwartierError('store_conflict', `store: concurrent write for device '${dev}'`, {
+          retriable: true,
+          cause: err,
+        });
+      throw err;
+    }
+    if (n !== plan.inserted)
+      throw new KwartierError('store_conflict', `store: copied ${n} rows of ${plan.inserted}`, { retriable: true });
+    st.inserted += n;
+    rows.forEach((r, i) => {
+      if (plan.fresh[i] && r.seq !== null) st.copied.add(r.seq);
+    });
+    // Rollups, the device list and (last segment) the ack watermark: one statement. The copied rows
+    // are visible to it; only the seqs of readings not copied (duplicates) are passed along.
+    const withAck = last && batch.outboxId !== null;
+    const ackTail = withAck
+      ? this.ackTail(
+          batchSeqs(batch).filter((x) => !st.copied.has(x)),
+          batch,
+        )
+      : [];
+    const r = await client.query<AckRow>(
+      this.q(this.writeSql(withAck), [...this.rollupParams(batch, rows, plan), ...ackTail]),
+    );
+    if (withAck) st.ack = r.rows[0]!;
   }
 
   /** The ack watermark's parameters after $1 device and $2 outbox: floor − 1, extra seqs, page size. */
@@ -404,6 +445,7 @@ class PostgresStore implements Store {
     dev: string,
     first: number,
     last: number,
+    existingLimit: number,
     nextLimit: number | null,
   ): Promise<{
     prev: StoredRow | null;
@@ -416,6 +458,7 @@ class PostgresStore implements Store {
         dev,
         new Date(first).toISOString(),
         new Date(last).toISOString(),
+        existingLimit + 1,
         ...(nextLimit === null ? [] : [nextLimit]),
       ]),
     );
@@ -434,37 +477,6 @@ class PostgresStore implements Store {
     existing.sort((a, b) => a.t - b.t);
     next.sort((a, b) => a.t - b.t);
     return { prev, existing, next, carry };
-  }
-
-  /** Reads the stored neighbours of a batch and plans the insert (core/aggregate.ts). */
-  private async plan(
-    client: pg.PoolClient,
-    dev: string,
-    all: Prepared[],
-  ): Promise<{ plan: ReturnType<typeof planInsert>; rows: Prepared[] } | null> {
-    let rows = all;
-    let ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, NEXT_PAGE);
-    // Readings at or before what retention removed are not aggregated again (their neighbours are gone).
-    const horizon = ctx.carry?.t;
-    if (horizon !== undefined && rows[0]!.t <= horizon) {
-      rows = rows.filter((r) => r.t > horizon);
-      if (rows.length === 0) return null;
-      ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, NEXT_PAGE);
-    }
-    const prevKnown = ctx.prev ? knownAfter(ctx.prev) : ctx.carry ? ctx.carry.known : null;
-    const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
-    let plan = planInsert({
-      prevKnown,
-      existing: ctx.existing,
-      next: ctx.next,
-      nextIsAll: ctx.next.length < NEXT_PAGE,
-      incoming,
-    });
-    if (plan.incomplete) {
-      const full = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, null);
-      plan = planInsert({ prevKnown, existing: ctx.existing, next: full.next, nextIsAll: true, incoming });
-    }
-    return { plan, rows };
   }
 
   private writeSql(withAck: boolean): string {
@@ -789,6 +801,15 @@ function isIntColumn(c: string): boolean {
   return c === 'samples' || c.startsWith('n_');
 }
 
+/** What the segments of one batch add up to. */
+interface SegmentState {
+  inserted: number;
+  /** Seqs of the rows copied (visible to later statements of the transaction). */
+  copied: Set<number>;
+  /** The ack computed by the last segment's write statement. */
+  ack: AckRow | null;
+}
+
 /** Ack watermark result: the new watermark, and whether the page of stored seqs ran out. */
 interface AckRow {
   acked: number;
@@ -811,8 +832,8 @@ function buildSql(s: string) {
   const nullState = [...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `NULL::float8 AS ${c}`).join(', ');
   const contextParts = (nextLimit: boolean): string =>
     `SELECT 0 AS k, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time < $2::timestamptz ORDER BY time DESC LIMIT 1) p
-     UNION ALL SELECT 1, ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz
-     UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time${nextLimit ? ' LIMIT $4' : ''}) n
+     UNION ALL SELECT 1, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz ORDER BY time LIMIT $4) e
+     UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time${nextLimit ? ' LIMIT $5' : ''}) n
      UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = $1`;
 
   // The write statement: $1 device, $2 outbox, $3/$4 first/last time (ms), then (plain layout) one

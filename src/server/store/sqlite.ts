@@ -27,6 +27,7 @@ import {
   CARRY_COLUMNS,
   type DbRow,
   DELTA_COLUMNS,
+  existingLimit,
   NEXT_PAGE,
   NUMERIC_COUNT,
   type Prepared,
@@ -183,11 +184,19 @@ class SqliteStore implements Store {
       : horizon
         ? COUNTER_FIELDS.map((f) => (horizon[f] as number | null) ?? null)
         : null;
+    // Sparse readings over dense stored data: split, so what is read stays bounded (see postgres.ts).
+    const limit = existingLimit(rows.length);
     const existing = (
       this.stmt(
-        `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time >= ? AND time <= ? ORDER BY time`,
-      ).all(dev, first, last) as DbRow[]
+        `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time >= ? AND time <= ? ORDER BY time LIMIT ?`,
+      ).all(dev, first, last, limit + 1) as DbRow[]
     ).map(storedRow);
+    if (existing.length > limit && rows.length > 1) {
+      const mid = rows.length >> 1;
+      return (
+        this.writeRows(dev, batch, rows.slice(0, mid), horizon) + this.writeRows(dev, batch, rows.slice(mid), horizon)
+      );
+    }
     const nextPage = (limit: number): StoredRow[] =>
       (
         this.stmt(

@@ -383,6 +383,43 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect(sum(total, 'pv_kwh')).toBeCloseTo(last.pv_total_kwh! - first.pv_total_kwh!, EXACT);
     });
 
+    it('a sparse late batch over dense stored data gives the aggregates of the whole series', async () => {
+      const store = await open();
+      // 300 readings a second apart, then two readings that fall between them, 240 s apart, in one
+      // batch with a seq each (more stored rows in its range than the store reads at once).
+      const base = Date.parse('2026-07-10T09:58:00Z');
+      const at = (ms: number): string => new Date(base + ms).toISOString();
+      const dense: [string, Fields][] = [];
+      for (let i = 0; i < 300; i++)
+        dense.push([at(i * 1000), { grid_import_t1_kwh: 50 + i / 1000, grid_power_w: 3600 }]);
+      const sparse: [string, Fields][] = [
+        [at(10_500), { grid_import_t1_kwh: 50.0105, grid_power_w: 3600 }],
+        [at(250_500), { grid_import_t1_kwh: 50.2505, grid_power_w: 3600 }],
+      ];
+      await store.insert(batch('dense', readings('dense', dense)));
+      const r = await store.insert(batch('dense', readings('dense', sparse, 1), 'outbox-eeee-5555', 1));
+      expect(r).toEqual({ inserted: 2, duplicates: 0, ackedSeq: 2 });
+      const all = [...dense, ...sparse].sort((a, b) => a[0].localeCompare(b[0]));
+      await store.insert(batch('whole', readings('whole', all)));
+      for (const res of ['1min', 'hourly'] as Resolution[]) {
+        const a = await store.buckets('whole', res, d('2026-07-10T00:00:00Z'), d('2026-07-11T00:00:00Z'));
+        const b = await store.buckets('dense', res, d('2026-07-10T00:00:00Z'), d('2026-07-11T00:00:00Z'));
+        expect(b.map((x) => [x.start.toISOString(), x.samples])).toEqual(
+          a.map((x) => [x.start.toISOString(), x.samples]),
+        );
+        for (let i = 0; i < a.length; i++) expect(b[i]!.import_kwh).toBeCloseTo(a[i]!.import_kwh!, EXACT);
+      }
+      // 09:58 … 10:02:59: 302 readings, 0.299 kWh from the first to the last.
+      const [hour9, hour10] = await store.buckets(
+        'dense',
+        'hourly',
+        d('2026-07-10T09:00:00Z'),
+        d('2026-07-10T11:00:00Z'),
+      );
+      expect(hour9!.samples + hour10!.samples).toBe(302);
+      expect(hour9!.import_kwh! + hour10!.import_kwh!).toBeCloseTo(0.299, EXACT);
+    });
+
     it('the ack watermark: gaps hold it back, floor_seq skips evicted seqs, outboxes are separate', async () => {
       const store = await open();
       const ob = 'outbox-aaaa-1111';

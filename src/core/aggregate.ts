@@ -193,8 +193,16 @@ export interface Plan {
   updates: { t: number; carry: Vec; delta: Vec }[];
   /** What every new row and every changed stored row adds to its buckets, in time order. */
   changes: RowChange[];
-  /** True when `next` ran out before the series converged: fetch more rows and plan again. */
+  /** True when `next` ran out before the series converged: fetch the rows after it, see `continueChain`. */
   incomplete: boolean;
+  /** Where to go on from when incomplete (null otherwise). */
+  chain: ChainState | null;
+}
+
+/** The state of the walk through stored rows after a batch: last known values, new and as stored. */
+export interface ChainState {
+  known: Vec;
+  oldKnown: Vec;
 }
 
 /** Sorts readings by time and drops repeated times (the first wins). Returns the kept ones. */
@@ -224,17 +232,7 @@ export function planInsert(input: PlanInput): Plan {
   const changes: RowChange[] = [];
   let inserted = 0;
 
-  const restate = (row: StoredRow): void => {
-    const { delta, carry } = step(known, row.values);
-    if (sameVec(delta, row.delta) && sameVec(carry, row.carry)) return;
-    updates.push({ t: row.t, carry, delta });
-    const energy: Vec = delta.map((d, e) => {
-      const old = row.delta[e] ?? null;
-      if (d === null || old === null || d === old) return null;
-      return d - old;
-    });
-    if (energy.some((x) => x !== null)) changes.push({ t: row.t, samples: 0, energy, powers: null });
-  };
+  const restate = (row: StoredRow): void => restateRow(known, row, updates, changes);
 
   // Merge incoming and stored rows in [first, last].
   let e = 0;
@@ -254,16 +252,59 @@ export function planInsert(input: PlanInput): Plan {
   while (e < ex.length) restate(ex[e++]!);
 
   // Stored rows after the batch: recompute while the state entering them differs from before.
-  let oldKnown: Vec =
+  const oldKnown: Vec =
     ex.length > 0 ? knownAfter(ex[ex.length - 1]!) : input.prevKnown ? input.prevKnown.slice() : nullVec(n);
-  let converged = sameVec(known, oldKnown);
-  for (const row of input.next) {
-    if (converged) break;
-    restate(row);
+  const chain = walk({ known, oldKnown }, input.next, updates, changes);
+  const incomplete = chain !== null && !input.nextIsAll;
+  return { fresh, inserted, updates, changes, incomplete, chain: incomplete ? chain : null };
+}
+
+/** Recomputes a stored row from the state before it; records what changes. Updates `known`. */
+function restateRow(known: Vec, row: StoredRow, updates: Plan['updates'], changes: RowChange[]): void {
+  const { delta, carry } = step(known, row.values);
+  if (sameVec(delta, row.delta) && sameVec(carry, row.carry)) return;
+  updates.push({ t: row.t, carry, delta });
+  const energy: Vec = delta.map((d, e) => {
+    const old = row.delta[e] ?? null;
+    if (d === null || old === null || d === old) return null;
+    return d - old;
+  });
+  if (energy.some((x) => x !== null)) changes.push({ t: row.t, samples: 0, energy, powers: null });
+}
+
+/** Walks stored rows while the state entering them differs from before; null once converged. */
+function walk(
+  state: ChainState,
+  rows: readonly StoredRow[],
+  updates: Plan['updates'],
+  changes: RowChange[],
+): ChainState | null {
+  const known = state.known;
+  let oldKnown = state.oldKnown;
+  if (sameVec(known, oldKnown)) return null;
+  for (const row of rows) {
+    restateRow(known, row, updates, changes);
     oldKnown = knownAfter(row);
-    converged = sameVec(known, oldKnown);
+    if (sameVec(known, oldKnown)) return null;
   }
-  return { fresh, inserted, updates, changes, incomplete: !converged && !input.nextIsAll };
+  return { known, oldKnown };
+}
+
+/**
+ * Goes on where an incomplete plan stopped, with the next page of stored rows (in time order):
+ * returns their updates and changes, and the state to go on from (null when converged or when
+ * `isAll`). A late reading that brings a counter value the following rows lack rewrites their
+ * carry up to the next row that has the counter: paging keeps that bounded in memory.
+ */
+export function continueChain(
+  state: ChainState,
+  rows: readonly StoredRow[],
+  isAll: boolean,
+): { updates: Plan['updates']; changes: RowChange[]; chain: ChainState | null } {
+  const updates: Plan['updates'] = [];
+  const changes: RowChange[] = [];
+  const next = walk({ known: state.known.slice(), oldKnown: state.oldKnown }, rows, updates, changes);
+  return { updates, changes, chain: isAll ? null : next };
 }
 
 // ----------------------------------------------------------------------------------------------

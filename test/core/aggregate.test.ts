@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BucketCalendar,
   COUNTER_FIELDS,
+  continueChain,
   dailyDelta,
   dedupeSorted,
   ENERGY_KEYS,
@@ -98,25 +99,37 @@ class MemoryStore {
     const prevKnown = prev ? prev.values.map((v, i) => v ?? prev.carry[i] ?? null) : null;
     const existing = this.rows.filter((r) => r.t >= first && r.t <= last);
     const after = this.rows.filter((r) => r.t > last);
-    let plan = planInsert({
+    const plan = planInsert({
       prevKnown,
       existing,
       next: after.slice(0, this.page),
       nextIsAll: after.length <= this.page,
       incoming: inc,
     });
-    if (plan.incomplete) plan = planInsert({ prevKnown, existing, next: after, nextIsAll: true, incoming: inc });
     inc.forEach((r, i) => {
       const f = plan.fresh[i];
       if (f) this.rows.push({ t: r.t, values: r.values, carry: f.carry, delta: f.delta });
     });
-    for (const u of plan.updates) {
+    const updates = [...plan.updates];
+    const changes = [...plan.changes];
+    // Go on a page at a time, as the stores do.
+    let chain = plan.chain;
+    let from = this.page;
+    while (chain) {
+      const page = after.slice(from, from + this.page);
+      from += this.page;
+      const cont = continueChain(chain, page, from >= after.length);
+      updates.push(...cont.updates);
+      changes.push(...cont.changes);
+      chain = cont.chain;
+    }
+    for (const u of updates) {
       const row = this.rows.find((r) => r.t === u.t)!;
       row.carry = u.carry;
       row.delta = u.delta;
     }
     this.rows.sort((a, b) => a.t - b.t);
-    for (const [res, buckets] of rollupChanges(plan.changes, this.calendar)) {
+    for (const [res, buckets] of rollupChanges(changes, this.calendar)) {
       let m = this.rollups.get(res);
       if (!m) {
         m = new Map();

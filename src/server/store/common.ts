@@ -179,6 +179,8 @@ export function existingLimit(batchSize: number): number {
 }
 /** The first fetch of stored rows after a batch: enough to converge in practice. */
 export const NEXT_PAGE = 4;
+/** Stored rows fetched at a time when a batch's effect runs on further (see continueChain). */
+export const CHAIN_PAGE = 5000;
 
 export function retentionCut(now: Date, days: number): number {
   return now.getTime() - days * 86_400_000;

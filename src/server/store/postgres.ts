@@ -18,12 +18,14 @@ import pg from 'pg';
 import {
   BucketCalendar,
   COUNTER_FIELDS,
+  continueChain,
   ENERGY_KEYS,
   knownAfter,
   mergeRollup,
   planInsert,
   ROLLUP_RESOLUTIONS,
   type RollupRow,
+  type RowChange,
   rollupChanges,
   type StoredRow,
   toBucket,
@@ -36,6 +38,7 @@ import {
   ACK_PAGE,
   batchSeqs,
   CARRY_COLUMNS,
+  CHAIN_PAGE,
   type DbRow,
   DELTA_COLUMNS,
   existingLimit,
@@ -377,26 +380,16 @@ class PostgresStore implements Store {
     }
     const prevKnown = ctx.prev ? knownAfter(ctx.prev) : ctx.carry ? ctx.carry.known : null;
     const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
-    let plan = planInsert({
+    const plan = planInsert({
       prevKnown,
       existing: ctx.existing,
       next: ctx.next,
       nextIsAll: ctx.next.length < NEXT_PAGE,
       incoming,
     });
-    if (plan.incomplete) {
-      const full = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, limit, null);
-      plan = planInsert({ prevKnown, existing: ctx.existing, next: full.next, nextIsAll: true, incoming });
-    }
     if (plan.inserted === 0) return;
 
-    if (plan.updates.length > 0) {
-      const u = plan.updates;
-      const params: unknown[] = [dev, timestamptzArray(u.map((x) => x.t))];
-      for (let c = 0; c < CARRY_COLUMNS.length; c++) params.push(float8Array(u.map((x) => x.carry[c])));
-      for (let d = 0; d < DELTA_COLUMNS.length; d++) params.push(float8Array(u.map((x) => x.delta[d])));
-      await client.query(this.q(this.sql.update, params));
-    }
+    await this.updateRows(client, dev, plan.updates);
     // New rows: one binary COPY (they are known to be new: the device is locked and its rows read).
     let n: number;
     try {
@@ -425,9 +418,38 @@ class PostgresStore implements Store {
         )
       : [];
     const r = await client.query<AckRow>(
-      this.q(this.writeSql(withAck), [...this.rollupParams(batch, rows, plan), ...ackTail]),
+      this.q(this.writeSql(withAck), [...this.rollupParams(batch, rows, plan.changes), ...ackTail]),
     );
     if (withAck) st.ack = r.rows[0]!;
+
+    // The stored rows after the batch whose carried values change, a page at a time (rare, see
+    // continueChain).
+    let chain = plan.chain;
+    let after = ctx.next.length > 0 ? ctx.next[ctx.next.length - 1]!.t : rows[rows.length - 1]!.t;
+    while (chain) {
+      const page = (
+        await client.query<DbRow>(this.q(this.sql.nextRows, [dev, new Date(after).toISOString(), CHAIN_PAGE]))
+      ).rows.map(storedRow);
+      const cont = continueChain(chain, page, page.length < CHAIN_PAGE);
+      await this.updateRows(client, dev, cont.updates);
+      if (cont.changes.length > 0)
+        await client.query(this.q(this.writeSql(false), this.rollupParams(batch, rows, cont.changes)));
+      chain = cont.chain;
+      if (page.length > 0) after = page[page.length - 1]!.t;
+    }
+  }
+
+  /** Stored rows whose carry and deltas change: one UPDATE … FROM unnest(arrays). */
+  private async updateRows(
+    client: pg.PoolClient,
+    dev: string,
+    u: ReturnType<typeof planInsert>['updates'],
+  ): Promise<void> {
+    if (u.length === 0) return;
+    const params: unknown[] = [dev, timestamptzArray(u.map((x) => x.t))];
+    for (let c = 0; c < CARRY_COLUMNS.length; c++) params.push(float8Array(u.map((x) => x.carry[c])));
+    for (let d = 0; d < DELTA_COLUMNS.length; d++) params.push(float8Array(u.map((x) => x.delta[d])));
+    await client.query(this.q(this.sql.update, params));
   }
 
   /** The ack watermark's parameters after $1 device and $2 outbox: floor − 1, extra seqs, page size. */
@@ -446,7 +468,7 @@ class PostgresStore implements Store {
     first: number,
     last: number,
     existingLimit: number,
-    nextLimit: number | null,
+    nextLimit: number,
   ): Promise<{
     prev: StoredRow | null;
     existing: StoredRow[];
@@ -454,12 +476,12 @@ class PostgresStore implements Store {
     carry: { t: number; known: Vec } | null;
   }> {
     const r = await client.query<DbRow>(
-      this.q(nextLimit === null ? this.sql.contextAll : this.sql.context, [
+      this.q(this.sql.context, [
         dev,
         new Date(first).toISOString(),
         new Date(last).toISOString(),
         existingLimit + 1,
-        ...(nextLimit === null ? [] : [nextLimit]),
+        nextLimit,
       ]),
     );
     let prev: StoredRow | null = null;
@@ -510,10 +532,10 @@ class PostgresStore implements Store {
   }
 
   /** Parameters of the write statement (see buildSql): device, outbox, first, last, rollup arrays. */
-  private rollupParams(batch: InsertBatch, rows: Prepared[], plan: ReturnType<typeof planInsert>): unknown[] {
+  private rollupParams(batch: InsertBatch, rows: Prepared[], changes: RowChange[]): unknown[] {
     const params: unknown[] = [batch.deviceId, batch.outboxId, rows[0]!.t, rows[rows.length - 1]!.t];
     if (this.mode === 'plain') {
-      const byRes = rollupChanges(plan.changes, this.calendar, ROLLUP_RESOLUTIONS);
+      const byRes = rollupChanges(changes, this.calendar, ROLLUP_RESOLUTIONS);
       for (const res of ROLLUP_RESOLUTIONS) {
         const buckets = byRes.get(res) ?? [];
         params.push(timestamptzArray(buckets.map((b) => b.start)));
@@ -830,10 +852,9 @@ function deviceLockKey(deviceId: string): number {
 function buildSql(s: string) {
   const stateSelect = `${ms('time')} AS t, ${STATE_COLUMNS.join(', ')}`;
   const nullState = [...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `NULL::float8 AS ${c}`).join(', ');
-  const contextParts = (nextLimit: boolean): string =>
-    `SELECT 0 AS k, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time < $2::timestamptz ORDER BY time DESC LIMIT 1) p
+  const context = `SELECT 0 AS k, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time < $2::timestamptz ORDER BY time DESC LIMIT 1) p
      UNION ALL SELECT 1, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz ORDER BY time LIMIT $4) e
-     UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time${nextLimit ? ' LIMIT $5' : ''}) n
+     UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time LIMIT $5) n
      UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = $1`;
 
   // The write statement: $1 device, $2 outbox, $3/$4 first/last time (ms), then (plain layout) one
@@ -874,8 +895,8 @@ function buildSql(s: string) {
   return {
     rawSelect: `device_id, ${ms('time')} AS t, ${VALUE_COLUMNS.join(', ')}`,
     copyTarget: `${s}.energy_readings (time, device_id, outbox_id, seq, ${[...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS].join(', ')})`,
-    context: contextParts(true),
-    contextAll: contextParts(false),
+    context,
+    nextRows: `SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $2::timestamptz ORDER BY time LIMIT $3`,
     writePlain: write(true, false),
     writePlainAck: write(true, true),
     writeTimescale: write(false, false),

@@ -9,10 +9,12 @@ import Database from 'better-sqlite3';
 import {
   BucketCalendar,
   COUNTER_FIELDS,
+  continueChain,
   ENERGY_KEYS,
   knownAfter,
   planInsert,
   ROLLUP_RESOLUTIONS,
+  type RowChange,
   rollupChanges,
   type StoredRow,
   toBucket,
@@ -25,6 +27,7 @@ import {
   ACK_PAGE,
   batchSeqs,
   CARRY_COLUMNS,
+  CHAIN_PAGE,
   type DbRow,
   DELTA_COLUMNS,
   existingLimit,
@@ -197,19 +200,15 @@ class SqliteStore implements Store {
         this.writeRows(dev, batch, rows.slice(0, mid), horizon) + this.writeRows(dev, batch, rows.slice(mid), horizon)
       );
     }
-    const nextPage = (limit: number): StoredRow[] =>
+    const nextPage = (after: number, limit: number): StoredRow[] =>
       (
         this.stmt(
           `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time > ? ORDER BY time LIMIT ?`,
-        ).all(dev, last, limit) as DbRow[]
+        ).all(dev, after, limit) as DbRow[]
       ).map(storedRow);
-    let next = nextPage(NEXT_PAGE);
+    const next = nextPage(last, NEXT_PAGE);
     const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
-    let plan = planInsert({ prevKnown, existing, next, nextIsAll: next.length < NEXT_PAGE, incoming });
-    if (plan.incomplete) {
-      next = nextPage(-1);
-      plan = planInsert({ prevKnown, existing, next, nextIsAll: true, incoming });
-    }
+    const plan = planInsert({ prevKnown, existing, next, nextIsAll: next.length < NEXT_PAGE, incoming });
     if (plan.inserted === 0) return 0;
 
     const now = Date.now();
@@ -230,16 +229,20 @@ class SqliteStore implements Store {
     if (n !== plan.inserted)
       throw new KwartierError('store_conflict', `store: concurrent write for device '${dev}'`, { retriable: true });
 
-    if (plan.updates.length > 0) {
-      const upd = this.stmt(
-        `UPDATE energy_readings SET ${[...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `${c} = ?`).join(', ')} WHERE device_id = ? AND time = ?`,
-      );
-      for (const u of plan.updates) upd.run(...u.carry, ...u.delta, dev, u.t);
-    }
+    this.updateRows(dev, plan.updates);
+    this.addToRollups(dev, plan.changes);
 
-    for (const [res, buckets] of rollupChanges(plan.changes, this.calendar, ROLLUP_RESOLUTIONS)) {
-      const up = this.stmt(upsertRollupSql(ROLLUP_TABLES[res]));
-      for (const b of buckets) up.run(dev, b.start, ...rollupValues(b));
+    // The stored rows after the batch whose carried values change, a page at a time (rare, see
+    // continueChain).
+    let chain = plan.chain;
+    let after = next.length > 0 ? next[next.length - 1]!.t : last;
+    while (chain) {
+      const page = nextPage(after, CHAIN_PAGE);
+      const cont = continueChain(chain, page, page.length < CHAIN_PAGE);
+      this.updateRows(dev, cont.updates);
+      this.addToRollups(dev, cont.changes);
+      chain = cont.chain;
+      if (page.length > 0) after = page[page.length - 1]!.t;
     }
 
     this.stmt(
@@ -247,6 +250,22 @@ class SqliteStore implements Store {
         'first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time)',
     ).run(dev, first, last);
     return n;
+  }
+
+  private updateRows(dev: string, updates: { t: number; carry: Vec; delta: Vec }[]): void {
+    if (updates.length === 0) return;
+    const upd = this.stmt(
+      `UPDATE energy_readings SET ${[...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `${c} = ?`).join(', ')} WHERE device_id = ? AND time = ?`,
+    );
+    for (const u of updates) upd.run(...u.carry, ...u.delta, dev, u.t);
+  }
+
+  private addToRollups(dev: string, changes: RowChange[]): void {
+    if (changes.length === 0) return;
+    for (const [res, buckets] of rollupChanges(changes, this.calendar, ROLLUP_RESOLUTIONS)) {
+      const up = this.stmt(upsertRollupSql(ROLLUP_TABLES[res]));
+      for (const b of buckets) up.run(dev, b.start, ...rollupValues(b));
+    }
   }
 
   private advanceAck(batch: InsertBatch): number {

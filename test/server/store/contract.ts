@@ -420,6 +420,33 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect(hour9!.import_kwh! + hour10!.import_kwh!).toBeCloseTo(0.299, EXACT);
     });
 
+    it('a late counter value carries on through many stored rows that lack it', async () => {
+      const store = await open();
+      // Gas 100 at 12:00:00, then 12 000 readings without gas (the M-Bus meter was away), then 105.
+      const base = Date.parse('2026-11-03T12:00:00Z');
+      const at = (s: number): string => new Date(base + s * 1000).toISOString();
+      const rows: [string, Fields][] = [[at(0), { gas_total_m3: 100 }]];
+      for (let i = 1; i <= 12_000; i++) rows.push([at(i), { grid_power_w: 1 }]);
+      rows.push([at(12_001), { gas_total_m3: 105 }]);
+      for (let i = 0; i < rows.length; i += 5000)
+        await store.insert(batch('gas', readings('gas', rows.slice(i, i + 5000))));
+      const gasIn = async (fromIso: string, toIso: string): Promise<number> =>
+        sum(await store.buckets('gas', '1min', d(fromIso), d(toIso)), 'gas_m3');
+      expect(await gasIn(at(12_000), at(12_100))).toBeCloseTo(5, EXACT);
+      // Late: 102 at 12:00:00.5. Its own delta is 2, the reading of 105 keeps 3.
+      await store.insert(batch('gas', readings('gas', [[new Date(base + 500).toISOString(), { gas_total_m3: 102 }]])));
+      expect(await gasIn(at(0), at(60))).toBeCloseTo(2, EXACT);
+      expect(await gasIn(at(12_000), at(12_100))).toBeCloseTo(3, EXACT);
+      // Later still, in the middle of the stretch: 103.5 takes its delta from 102 (carried through
+      // 6000 rows), so 1.5, and the reading of 105 keeps 1.5.
+      await store.insert(
+        batch('gas', readings('gas', [[new Date(base + 6_000_500).toISOString(), { gas_total_m3: 103.5 }]])),
+      );
+      expect(await gasIn(at(5_990), at(6_060))).toBeCloseTo(1.5, EXACT);
+      expect(await gasIn(at(12_000), at(12_100))).toBeCloseTo(1.5, EXACT);
+      expect(await gasIn(at(-60), at(12_100))).toBeCloseTo(5, EXACT);
+    });
+
     it('the ack watermark: gaps hold it back, floor_seq skips evicted seqs, outboxes are separate', async () => {
       const store = await open();
       const ob = 'outbox-aaaa-1111';

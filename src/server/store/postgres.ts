@@ -194,6 +194,10 @@ class PostgresStore implements Store {
           `timezone: the store's aggregates were computed for '${tz}', not '${this.calendar.timezone}'`,
         );
       const mode = await this.chooseMode(client, meta.get('mode') as PostgresMode | undefined);
+      if (mode === 'timescale' && this.retentionDays < 4)
+        throw new ConfigError(
+          'store.raw_retention_days: must be at least 4 with TimescaleDB (the aggregates refresh the last days from raw rows)',
+        );
       if (mode === 'timescale')
         for (const stmt of timescaleDdl(this.s, this.calendar.timezone, this.retentionDays)) await client.query(stmt);
       else for (const stmt of plainDdl(this.s)) await client.query(stmt);

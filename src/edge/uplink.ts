@@ -103,7 +103,7 @@ export interface UplinkOptions {
   /** Resend from ack+1 when the ack has not advanced this long with rows outstanding (default 30 s). */
   ackTimeoutMs?: number;
   maxAckTimeoutMs?: number;
-  /** Most seqs sent beyond the acknowledged one (default 20 000). */
+  /** Most seqs sent beyond the acknowledged one (default 60 000: three of the ingester's 20 000-row flushes in flight). */
   windowSeqs?: number;
   /** Batches awaiting PUBACK at once (default 4). */
   maxInflightBatches?: number;
@@ -433,7 +433,7 @@ export class Uplink {
     if (this.cursor < floor) this.cursor = floor;
     const head = ob.lastSeq();
     if (this.cursor > head) return false;
-    const room = this.acked + (this.o.windowSeqs ?? 20_000) - (this.cursor - 1);
+    const room = this.acked + (this.o.windowSeqs ?? 60_000) - (this.cursor - 1);
     if (room <= 0) return false;
     if (conn.inflightBatches >= (this.o.maxInflightBatches ?? 4)) return false;
     const rows = ob.pending(this.cursor - 1, Math.min(this.o.batchMaxSnapshots ?? 2000, room));

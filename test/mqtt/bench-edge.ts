@@ -18,7 +18,14 @@ const s = JSON.parse(process.env.KW_BENCH_EDGE ?? '{}') as Settings;
 const outbox = new Outbox({ path: s.outboxPath, log: silentLogger(), now: () => s.nowMs });
 outbox.start();
 const last = outbox.lastSeq();
-const uplink = new Uplink({ deviceId: s.deviceId, outbox, mqtt: s.mqtt, log: silentLogger(), ackTimeoutMs: 30_000 });
+const uplink = new Uplink({
+  deviceId: s.deviceId,
+  outbox,
+  mqtt: s.mqtt,
+  log: silentLogger(),
+  ackTimeoutMs: 30_000,
+  ...(process.env.KW_BENCH_WINDOW ? { windowSeqs: Number(process.env.KW_BENCH_WINDOW) } : {}),
+});
 const t0 = performance.now();
 await uplink.start();
 const timer = setInterval(() => {

@@ -170,6 +170,22 @@ async function realValue(page: Page, testId: string, timeoutMs = 30_000): Promis
   }
 }
 
+/** Pixels of a chart's canvas drawn in a theme colour (CSS variable): proof the series is on screen. */
+async function seriesPixels(page: Page, testId: string, cssVar: string): Promise<number> {
+  return page.evaluate<number>(`(() => {
+    const canvas = document.querySelector('[data-testid="${testId}"] .chart-canvas canvas');
+    if (!canvas) return -1;
+    const hex = getComputedStyle(document.documentElement).getPropertyValue('${cssVar}').trim();
+    const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] > 200 && Math.abs(px[i] - want[0]) < 24 && Math.abs(px[i + 1] - want[1]) < 24 && Math.abs(px[i + 2] - want[2]) < 24) n++;
+    }
+    return n;
+  })()`);
+}
+
 async function noBrokenText(page: Page): Promise<void> {
   const body = (await page.locator('main').textContent()) ?? '';
   expect(body).not.toMatch(/NaN|undefined|Infinity|\[object/);
@@ -243,6 +259,9 @@ describe('dashboard against kwartier demo', () => {
     const yConsumed = await realValue(page, 'tot-consumed');
     const ySolar = await realValue(page, 'tot-solar');
     expect(ySolar).toMatch(/kWh$/);
+    // the chart shows the new day: its import and solar lines are drawn
+    await expect.poll(() => seriesPixels(page, 'day-chart', '--c-import'), { timeout: 30_000 }).toBeGreaterThan(100);
+    await expect.poll(() => seriesPixels(page, 'day-chart', '--c-pv'), { timeout: 30_000 }).toBeGreaterThan(100);
     // a whole simulated day: energy both ways and a positive cost
     expect(Number.parseFloat(yConsumed.replace(',', '.'))).toBeGreaterThan(0);
     expect(await text(page, 'day-date')).toMatch(new RegExp(String(Number(yesterday.slice(8)))));
@@ -281,6 +300,13 @@ describe('dashboard against kwartier demo', () => {
       const cost = (await totals.locator('tbody tr').last().locator('td').first().textContent()) ?? '';
       expect(cost).toMatch(/€/);
       await page.getByTestId('hist-chart').locator('canvas').waitFor();
+      // both periods' bars are drawn (35 days of history cover this week and month and the ones before)
+      await expect.poll(() => seriesPixels(page, 'hist-chart', '--c-import'), { timeout: 30_000 }).toBeGreaterThan(100);
+      if (period !== 'year') {
+        await expect
+          .poll(() => seriesPixels(page, 'hist-chart', '--c-previous'), { timeout: 30_000 })
+          .toBeGreaterThan(100);
+      }
       const bars = period === 'year' ? 12 : period === 'week' ? 7 : 28;
       await page.getByTestId('hist-chart').locator('summary').click();
       expect(await page.getByTestId('hist-chart').locator('.chart-table tbody tr').count()).toBeGreaterThanOrEqual(

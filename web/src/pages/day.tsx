@@ -178,7 +178,8 @@ export function DayPage({ route }: { route: Route }) {
             desc={t('day.chartDesc', { res: t(res === '1min' ? 'res.1min' : 'res.15min') })}
             options={options}
             data={data}
-            rebuild={`${date}|${res}`}
+            // rebuilt when the shown data's day changes (not the address's: the old day stays shown while the next loads)
+            rebuild={`${d.history.start}|${d.history.resolution}`}
             table={table}
             testId="day-chart"
           />

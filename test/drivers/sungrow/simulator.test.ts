@@ -35,9 +35,7 @@ afterEach(async () => {
   cleanup.length = 0;
 });
 
-async function setup(
-  simOpts: { unsupported?: number[]; unknownRegisters?: 'zero' | 'exception' } = {},
-): Promise<{
+async function setup(simOpts: { unsupported?: number[]; unknownRegisters?: 'zero' | 'exception' } = {}): Promise<{
   model: HomeModel;
   clock: { t: number };
   sim: SungrowSimulator;

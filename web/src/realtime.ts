@@ -6,7 +6,7 @@
  */
 import { ApiError, apiGet, wsUrl } from './api.js';
 import { POLL_INTERVAL_MS, WS_SILENCE_MS } from './config.js';
-import type { RealtimeAnswer, Snapshot } from './types.js';
+import type { CapacityAlert, RealtimeAnswer, Snapshot } from './types.js';
 
 export type FeedMode = 'connecting' | 'live' | 'polling';
 
@@ -16,6 +16,8 @@ export interface FeedState {
   clockOffsetMs: number;
   mode: FeedMode;
   error: ApiError | null;
+  /** The latest capacity-tariff alert pushed by the server (a new monthly peak in the making). */
+  alert: CapacityAlert | null;
 }
 
 class Backoff {
@@ -34,7 +36,7 @@ class Backoff {
 }
 
 export class RealtimeFeed {
-  private state: FeedState = { snapshot: null, clockOffsetMs: 0, mode: 'connecting', error: null };
+  private state: FeedState = { snapshot: null, clockOffsetMs: 0, mode: 'connecting', error: null, alert: null };
   private ws: WebSocket | null = null;
   private wsTimer: ReturnType<typeof setTimeout> | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
@@ -129,8 +131,10 @@ export class RealtimeFeed {
       this.armSilence();
       if (typeof ev.data !== 'string') return;
       try {
-        const msg = JSON.parse(ev.data) as RealtimeAnswer;
-        if (msg && typeof msg.timestamp === 'string') this.accept(msg);
+        const msg = JSON.parse(ev.data) as RealtimeAnswer & { type?: unknown };
+        // Typed messages are not snapshots (snapshots carry no `type`).
+        if (msg && msg.type === 'capacity_alert') this.set({ alert: msg as unknown as CapacityAlert });
+        else if (msg && msg.type === undefined && typeof msg.timestamp === 'string') this.accept(msg);
       } catch {
         // not a snapshot: ignore
       }

@@ -88,3 +88,15 @@ export interface CostAnswer {
   pv_profit_eur: number | null;
   breakdown: CostLine[];
 }
+
+/** A capacity-tariff alert pushed on the WebSocket: the running quarter will set a new monthly peak. */
+export interface CapacityAlert {
+  type: 'capacity_alert';
+  device_id: string;
+  quarter_start: string;
+  projected_w: number;
+  limit_w: number;
+  headroom_w: number | null;
+  month_peak_w: number | null;
+  reason: 'lead_time' | 'crossed';
+}

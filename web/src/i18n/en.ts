@@ -77,6 +77,7 @@ export const en = {
   'live.staleSources': 'Not reporting: {sources}',
   'live.dataOld': 'The last reading is {age} old.',
   'live.allFresh': 'All sources reporting',
+  'live.capacityAlert': 'A new monthly peak is in the making: this quarter-hour heads for {projected} (limit {limit}).',
   'live.conn.live': 'Live',
   'live.conn.polling': 'Polling',
   'live.conn.connecting': 'Connecting…',

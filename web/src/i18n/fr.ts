@@ -79,6 +79,7 @@ export const fr: Record<MessageKey, string> = {
   'live.staleSources': 'Sans nouvelles de : {sources}',
   'live.dataOld': 'La dernière mesure date de {age}.',
   'live.allFresh': 'Toutes les sources répondent',
+  'live.capacityAlert': 'Un nouveau pic mensuel se prépare : ce quart d’heure va vers {projected} (limite {limit}).',
   'live.conn.live': 'En direct',
   'live.conn.polling': 'Interrogation',
   'live.conn.connecting': 'Connexion…',

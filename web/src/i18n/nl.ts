@@ -79,6 +79,7 @@ export const nl: Record<MessageKey, string> = {
   'live.staleSources': 'Geen gegevens van: {sources}',
   'live.dataOld': 'De laatste meting is {age} oud.',
   'live.allFresh': 'Alle bronnen melden zich',
+  'live.capacityAlert': 'Er dreigt een nieuwe maandpiek: dit kwartier gaat naar {projected} (grens {limit}).',
   'live.conn.live': 'Live',
   'live.conn.polling': 'Opvragen',
   'live.conn.connecting': 'Verbinden…',

@@ -9,7 +9,13 @@ import { useSession } from '../session.js';
 
 function useFeed(): FeedState {
   const session = useSession();
-  const [state, setState] = useState<FeedState>({ snapshot: null, clockOffsetMs: 0, mode: 'connecting', error: null });
+  const [state, setState] = useState<FeedState>({
+    snapshot: null,
+    clockOffsetMs: 0,
+    mode: 'connecting',
+    error: null,
+    alert: null,
+  });
   useEffect(() => {
     const feed = new RealtimeFeed(session.device, session.token, setState);
     feed.start();
@@ -52,6 +58,11 @@ export function LivePage() {
         </p>
       </div>
       {feed.error && !s && <ErrorBox error={feed.error} />}
+      {feed.alert && now - Date.parse(feed.alert.quarter_start) < 15 * 60_000 && (
+        <p class="alert alert-danger" role="alert" data-testid="capacity-alert">
+          {t('live.capacityAlert', { projected: i.power(feed.alert.projected_w), limit: i.power(feed.alert.limit_w) })}
+        </p>
+      )}
       <div class="live-grid">
         <div class="card flow-card">
           <PowerFlow snapshot={s} />

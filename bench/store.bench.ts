@@ -4,8 +4,8 @@
  * PostgreSQL at 127.0.0.1:5432 (database `test`), in a throwaway schema dropped afterwards; SQLite in
  * a temporary file. Times cover the store calls only (generating the snapshots is not counted).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { emptySnapshot, type Snapshot } from '../src/core/snapshot.js';
@@ -117,28 +117,81 @@ export class Home {
   }
 }
 
-/** Inserts `total` snapshots of one home in batches; returns the seconds spent in the store. */
+/**
+ * Inserts `total` snapshots of one home in batches; returns the seconds spent in the store. Batches
+ * are generated 50 at a time before the clock runs, so generating them is not counted.
+ */
 async function load(store: Store, home: Home, total: number, batchSize: number): Promise<number> {
-  let spent = 0;
-  for (let done = 0; done < total; done += batchSize) {
-    const readings = home.batch(Math.min(batchSize, total - done));
-    const t0 = process.hrtime.bigint();
-    const r = await store.insert({ deviceId: home.deviceId, outboxId: 'bench-outbox', floorSeq: home.floor, readings });
-    spent += Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.inserted !== readings.length) throw new Error(`bench: inserted ${r.inserted} of ${readings.length}`);
-  }
-  return spent;
+  return (await loadCpu(store, home, total, batchSize)).wall;
 }
 
-async function withPg<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+/** As `load`, also returning this process's CPU seconds spent in the timed part. */
+async function loadCpu(
+  store: Store,
+  home: Home,
+  total: number,
+  batchSize: number,
+): Promise<{ wall: number; cpu: number }> {
+  let spent = 0;
+  let cpu = 0;
+  for (let done = 0; done < total; ) {
+    const chunk: IncomingReading[][] = [];
+    for (let k = 0; k < 50 && done < total; k++) {
+      const n = Math.min(batchSize, total - done);
+      chunk.push(home.batch(n));
+      done += n;
+    }
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (const readings of chunk) {
+      const r = await store.insert({
+        deviceId: home.deviceId,
+        outboxId: 'bench-outbox',
+        floorSeq: home.floor,
+        readings,
+      });
+      if (r.inserted !== readings.length) throw new Error(`bench: inserted ${r.inserted} of ${readings.length}`);
+    }
+    spent += Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
+    cpu += (c.user + c.system) / 1e6;
+  }
+  return { wall: spent, cpu };
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL backends serving connections named `app` (Linux /proc;
+ * utime + stime in clock ticks of 1/100 s). Null where /proc is not readable.
+ */
+async function backendCpu(app: string): Promise<number | null> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
+    let ticks = 0;
+    for (const { pid } of r.rows) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks / 100;
+  } catch {
+    return null;
+  } finally {
+    await c.end();
+  }
+}
+
+async function withPg<T>(fn: (store: Store, app: string) => Promise<T>): Promise<T> {
   const schema = `kw_bench_${process.pid}_${Date.now().toString(36)}`;
+  const app = `kwartier-${schema}`;
   const store = createPostgresStore(
     { connectionString: PG_URL, schema },
-    { timezone: TZ, logger: silentLogger(), timescale: 'off' },
+    { timezone: TZ, logger: silentLogger(), timescale: 'off', poolSize: 2, applicationName: app },
   );
   try {
     await store.migrate();
-    return await fn(store);
+    return await fn(store, app);
   } finally {
     await store.close();
     const c = new pg.Client({ connectionString: PG_URL });
@@ -152,17 +205,31 @@ export async function bench(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
 
   // PostgreSQL: steady batched throughput (warm-up day excluded).
-  await withPg(async (store) => {
+  await withPg(async (store, app) => {
     const home = new Home('bench-pg', START);
     await load(store, home, 20_000, 1000);
     const n = 200_000;
-    const s = await load(store, home, n, 1000);
+    const pg0 = await backendCpu(app);
+    const { wall, cpu } = await loadCpu(store, home, n, 1000);
+    const pg1 = await backendCpu(app);
     out.push({
       name: 'postgres insert, batches of 1000',
-      value: Math.round(n / s),
+      value: Math.round(n / wall),
       unit: 'snapshots/s',
       target: '>= 50000',
     });
+    // What it costs, whatever else runs on the machine: CPU per 1000 snapshots, and the rate that
+    // would fill every core (with writers enough to overlap Node.js and PostgreSQL).
+    if (pg0 !== null && pg1 !== null) {
+      const perK = ((cpu + (pg1 - pg0)) / n) * 1000;
+      out.push({ name: '  CPU per 1000 snapshots: Node.js', value: (cpu / n) * 1e6, unit: 'ms' });
+      out.push({ name: '  CPU per 1000 snapshots: PostgreSQL backend', value: ((pg1 - pg0) / n) * 1e6, unit: 'ms' });
+      out.push({
+        name: `  CPU-bound capacity on ${availableParallelism()} cores`,
+        value: Math.round((availableParallelism() / perK) * 1000),
+        unit: 'snapshots/s',
+      });
+    }
   });
 
   // PostgreSQL: two writers at once (two homes; the ingester may have several batches in flight).

@@ -32,7 +32,7 @@ import {
   type Vec,
 } from '../../core/aggregate.js';
 import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
-import type { Snapshot } from '../../core/snapshot.js';
+import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot } from '../../core/snapshot.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import {
   ACK_PAGE,
@@ -56,7 +56,6 @@ import {
   rollupValues,
   STATE_COLUMNS,
   snapshotFromRow,
-  snapshotValues,
   storedRow,
   VALUE_COLUMNS,
 } from './common.js';
@@ -82,6 +81,8 @@ export interface PostgresStoreOptions extends StoreOptions {
   statementTimeoutMs?: number;
   /** Connecting timeout, ms. Default 10 000. */
   connectTimeoutMs?: number;
+  /** application_name of the connections (pg_stat_activity). Default 'kwartier'. */
+  applicationName?: string;
 }
 
 export type PostgresMode = 'plain' | 'timescale';
@@ -154,7 +155,7 @@ class PostgresStore implements Store {
       idleTimeoutMillis: 30_000,
       statement_timeout: timeout,
       query_timeout: timeout + 5_000,
-      application_name: 'kwartier',
+      application_name: this.opts.applicationName ?? 'kwartier',
     });
     pool.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'idle PostgreSQL connection failed'));
     this.pool = pool;
@@ -523,12 +524,11 @@ class PostgresStore implements Store {
       w.text(batch.deviceId);
       w.text(batch.outboxId);
       w.int8(batch.outboxId === null ? null : r.seq);
-      const v = snapshotValues(r.snapshot);
-      for (let c = 0; c < v.length; c++) {
-        const x = v[c];
-        if (c < NUMERIC_COUNT) w.float8(x as number | null);
-        else w.text(x as string | null);
-      }
+      // VALUE_COLUMNS, written straight from the snapshot (no intermediate array per row).
+      const snap = r.snapshot;
+      for (const k of SNAPSHOT_NUMERIC_FIELDS) w.float8(snap[k]);
+      for (const k of SNAPSHOT_TEXT_FIELDS) w.text(snap[k]);
+      w.text(snap.stale_sources.length > 0 ? JSON.stringify(snap.stale_sources) : null);
       for (const x of f.carry) w.float8(x);
       for (const x of f.delta) w.float8(x);
     }

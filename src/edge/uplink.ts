@@ -391,8 +391,8 @@ export class Uplink {
     this.latest = snap;
     const conn = this.conn;
     if (!conn?.ready) return;
-    if (seq !== this.cursor) {
-      // Behind: the backlog goes in batches; this one also goes out live now.
+    if (seq - this.cursor > 10) {
+      // Well behind (a backlog goes in batches): this one also goes out live now.
       const payload = withSeq(JSON.stringify(snap), seq, this.wireExtra());
       conn.client.publish(this.t('realtime'), payload, { qos: this.o.mqtt.qos });
       this.counters.live_extra_published++;

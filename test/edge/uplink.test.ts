@@ -146,9 +146,24 @@ describe('Uplink', () => {
       qos: 1,
       retain: true,
     });
-    await waitFor(() => uplink.stats.resends >= 1, 'a resend');
-    const resent = ofTopic('batch').slice(1);
-    expect((resent[0]!.body.snapshots as Array<{ seq: number }>)[0]!.seq).toBe(21);
+    // Once the ack of 20 is in, the next resend starts at 21 (the stall timer may have fired before it).
+    await waitFor(() => outbox.ackedSeq === 20, 'the ack of 20');
+    const seen0 = ofTopic('batch').length;
+    const firstSeq = (m: { body: Record<string, unknown> }) => (m.body.snapshots as Array<{ seq: number }>)[0]!.seq;
+    await waitFor(
+      () =>
+        ofTopic('batch')
+          .slice(seen0)
+          .some((m) => firstSeq(m) === 21),
+      'a resend from 21',
+    );
+    const from21 = ofTopic('batch').findIndex((m, i) => i >= seen0 && firstSeq(m) === 21);
+    await new Promise((r) => setTimeout(r, 700)); // another stall period
+    expect(
+      ofTopic('batch')
+        .slice(from21)
+        .every((m) => firstSeq(m) === 21),
+    ).toBe(true);
     await server.publishAsync(`energy/${DEVICE}/ack`, JSON.stringify({ outbox_id: outbox.outboxId, seq: 50 }), {
       qos: 1,
       retain: true,

@@ -19,12 +19,12 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage, KwartierError } from '../../core/errors.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { checker, validationErrors } from '../../core/validate.js';
 import { type AckMessage, BatchMessageSchema, RealtimeMessageSchema, TOPICS, topic } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import type { DeadLetter, InsertBatch, Store } from '../store/types.js';
+import type { DeadLetter, InsertBatch, InsertResult, Store } from '../store/types.js';
 
 export interface IngesterTls {
   /** File paths (PEM). */
@@ -118,6 +118,26 @@ const realtimeCheck = checker(RealtimeMessageSchema);
 const batchCheck = checker(BatchMessageSchema);
 
 class BadMessage extends Error {}
+
+/**
+ * Is a store error worth retrying (the database is unreachable, restarting, busy), or permanent
+ * (the data itself is refused)? PostgreSQL SQLSTATE classes 08 connection, 40 rollback, 53
+ * resources, 57 operator intervention, 58 system; Node socket errors; SQLite busy/locked/full.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof KwartierError) return err.retriable;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return true; // e.g. "Connection terminated unexpectedly": no code
+  if (/^(08|40|53|57|58)[0-9A-Z]{3}$/.test(code)) return true;
+  if (/^E[A-Z]+$/.test(code)) return true;
+  if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code)) return true;
+  return false;
+}
+
+/** Text the store can keep: no NUL characters (PostgreSQL text refuses them), at most `max` chars. */
+function safeText(s: string, max: number): string {
+  return s.slice(0, max).replaceAll(String.fromCharCode(0), '\uFFFD');
+}
 
 /**
  * The snapshot without the wire's extra keys, in place (the object is fresh from JSON.parse). The
@@ -286,7 +306,12 @@ class MqttIngester extends EventEmitter<{
     this.c.dead_letters++;
     const max = this.o.deadLetterPayloadBytes ?? 4096;
     if (this.deadLetters.length < 10_000) {
-      this.deadLetters.push({ topic: topicName, deviceId, reason, payload: payload.subarray(0, max).toString('utf8') });
+      this.deadLetters.push({
+        topic: topicName,
+        deviceId,
+        reason: safeText(reason, 1000),
+        payload: safeText(payload.subarray(0, max).toString('utf8'), max),
+      });
     }
     this.log.warn({ topic: topicName, reason }, 'dead letter');
     this.oldestBufferedAt ??= Date.now();
@@ -426,6 +451,15 @@ class MqttIngester extends EventEmitter<{
     }
   }
 
+  private toBatch(p: Pending): InsertBatch {
+    return {
+      deviceId: p.deviceId,
+      outboxId: p.outboxId,
+      floorSeq: p.floorSeq,
+      readings: p.readings.map((r) => ({ snapshot: r.snapshot, seq: r.seq })),
+    };
+  }
+
   private async flushOnce(): Promise<void> {
     const taking = this.pending;
     const letters = this.deadLetters;
@@ -434,85 +468,145 @@ class MqttIngester extends EventEmitter<{
     this.deadLetters = [];
     this.oldestBufferedAt = null;
     const entries = [...taking.values()];
-    const rows = entries.reduce((n, p) => n + p.readings.length, 0);
     const started = Date.now();
     try {
-      for (const l of letters) await this.o.store.addDeadLetter(l);
-      letters.length = 0;
-      const batches: InsertBatch[] = entries.map((p) => ({
-        deviceId: p.deviceId,
-        outboxId: p.outboxId,
-        floorSeq: p.floorSeq,
-        readings: p.readings.map((r) => ({ snapshot: r.snapshot, seq: r.seq })),
-      }));
-      const results = batches.length > 0 ? await this.o.store.insertMany(batches) : [];
-      const committedAt = Date.now();
-      if (this.storeFailing) this.log.info('store writes succeed again');
-      this.storeFailing = false;
-      this.backoff.reset();
-      this.bufferedRows -= rows;
-      this.c.batches++;
-      let inserted = 0;
-      const emitSnapshots = this.listenerCount('snapshot') > 0;
-      let newest = -Infinity;
-      let oldest = Infinity;
-      for (let i = 0; i < entries.length; i++) {
-        const p = entries[i]!;
-        const r = results[i];
-        if (!r) continue;
-        inserted += r.inserted;
-        this.c.ingested += r.inserted;
-        this.c.duplicates += r.duplicates;
-        if (r.ackedSeq !== null) {
-          // Concurrent commits may finish out of order: never publish a lower watermark.
-          const key = `${p.deviceId}\u0000${p.outboxId}`;
-          const seq = Math.max(r.ackedSeq, this.lastAck.get(key) ?? 0);
-          if (this.lastAck.size > 100_000) this.lastAck.clear();
-          this.lastAck.set(key, seq);
-          this.publishAck(p.deviceId, { outbox_id: p.outboxId, seq });
-        }
-        for (const rd of p.readings) {
-          if (rd.t > newest) newest = rd.t;
-          if (rd.t < oldest) oldest = rd.t;
-        }
-        if (r.inserted === 0 || !emitSnapshots) continue; // nothing new: do not push re-sent data again
-        for (const rd of p.readings) {
-          this.emit('snapshot', {
-            deviceId: p.deviceId,
-            outboxId: p.outboxId,
-            seq: rd.seq,
-            snapshot: rd.snapshot,
-            live: rd.live,
-            committedAt,
-          });
-        }
-      }
-      if (Number.isFinite(newest)) {
-        this.c.lag_ms = committedAt - newest;
-        this.c.lag_max_ms = committedAt - oldest;
-      }
-      this.emit('commit', { rows, inserted, durationMs: committedAt - started });
-      for (const w of this.waiting.splice(0)) w();
+      await this.writeDeadLetters(letters);
+      const results = entries.length > 0 ? await this.o.store.insertMany(entries.map((p) => this.toBatch(p))) : [];
+      this.committed(entries, results, started);
     } catch (err) {
-      this.c.store_errors++;
-      if (!this.storeFailing)
-        this.log.error({ err: errorMessage(err), rows }, 'store write failed; retrying with backoff');
-      this.storeFailing = true;
-      this.oldestBufferedAt = takenOldest ?? this.oldestBufferedAt;
-      // Put everything back in front of what arrived meanwhile.
-      this.deadLetters = [...letters, ...this.deadLetters];
-      const merged = new Map<string, Pending>();
-      for (const [k, p] of taking) merged.set(k, p);
-      for (const [k, p] of this.pending) {
-        const m = merged.get(k);
-        if (m) {
-          m.readings.push(...p.readings);
-          m.floorSeq = Math.max(m.floorSeq, p.floorSeq);
-        } else merged.set(k, p);
+      if (!isTransient(err) && entries.length > 1) {
+        // Maybe one device's rows are poison: write each device's batch alone, so the rest goes on.
+        this.log.warn(
+          { err: errorMessage(err), batches: entries.length },
+          'store rejected a flush; writing its batches one by one',
+        );
+        const back = new Map<string, Pending>();
+        for (const p of entries) {
+          try {
+            this.committed([p], await this.o.store.insertMany([this.toBatch(p)]), started);
+          } catch (e) {
+            if (isTransient(e)) back.set(`${p.deviceId}\u0000${p.outboxId}`, p);
+            else this.reject(p, e);
+          }
+        }
+        if (back.size === 0) return;
+        this.putBack(back, letters, takenOldest, err);
+      } else if (!isTransient(err) && entries.length === 1) {
+        this.reject(entries[0]!, err);
+      } else {
+        this.putBack(taking, letters, takenOldest, err);
       }
-      this.pending = merged;
-      throw err;
     }
+  }
+
+  /** Stores the dead letters (emptying `letters`); one the store refuses for good is dropped and logged. */
+  private async writeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    while (letters.length > 0) {
+      const l = letters[0]!;
+      try {
+        await this.o.store.addDeadLetter(l);
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        this.log.error(
+          { err: errorMessage(err), topic: l.topic, reason: l.reason },
+          'the store refused a dead letter; dropped',
+        );
+      }
+      letters.shift();
+    }
+  }
+
+  /** A batch the store refuses for good (not a connection problem): dead-lettered, so the stream goes on. */
+  private reject(p: Pending, err: unknown): void {
+    const seqs = p.readings.map((r) => r.seq);
+    const reason = `store rejected ${p.readings.length} snapshots (seq ${Math.min(...seqs)}..${Math.max(...seqs)}): ${errorMessage(err)}`;
+    this.log.error({ device_id: p.deviceId, reason }, 'dead letter');
+    this.c.dead_letters++;
+    const payload = JSON.stringify({
+      outbox_id: p.outboxId,
+      floor_seq: p.floorSeq,
+      snapshots: p.readings.slice(0, 3).map((r) => r.snapshot),
+    });
+    this.deadLetters.push({
+      topic: topic(this.o.prefix, p.deviceId, 'batch'),
+      deviceId: p.deviceId,
+      reason,
+      payload: safeText(payload, 4096),
+    });
+    this.oldestBufferedAt ??= Date.now();
+    this.bufferedRows -= p.readings.length;
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private putBack(taken: Map<string, Pending>, letters: DeadLetter[], takenOldest: number | null, err: unknown): void {
+    this.c.store_errors++;
+    if (!this.storeFailing) this.log.error({ err: errorMessage(err) }, 'store write failed; retrying with backoff');
+    this.storeFailing = true;
+    this.oldestBufferedAt = takenOldest ?? this.oldestBufferedAt;
+    // Put everything back in front of what arrived meanwhile.
+    this.deadLetters = [...letters, ...this.deadLetters];
+    const merged = new Map<string, Pending>();
+    for (const [k, p] of taken) merged.set(k, p);
+    for (const [k, p] of this.pending) {
+      const m = merged.get(k);
+      if (m) {
+        m.readings.push(...p.readings);
+        m.floorSeq = Math.max(m.floorSeq, p.floorSeq);
+      } else merged.set(k, p);
+    }
+    this.pending = merged;
+  }
+
+  /** After a commit: counters, acknowledgements, events. */
+  private committed(entries: Pending[], results: InsertResult[], started: number): void {
+    const committedAt = Date.now();
+    if (this.storeFailing) this.log.info('store writes succeed again');
+    this.storeFailing = false;
+    this.backoff.reset();
+    const rows = entries.reduce((n, p) => n + p.readings.length, 0);
+    this.bufferedRows -= rows;
+    this.c.batches++;
+    let inserted = 0;
+    const emitSnapshots = this.listenerCount('snapshot') > 0;
+    let newest = -Infinity;
+    let oldest = Infinity;
+    for (let i = 0; i < entries.length; i++) {
+      const p = entries[i]!;
+      const r = results[i];
+      if (!r) continue;
+      inserted += r.inserted;
+      this.c.ingested += r.inserted;
+      this.c.duplicates += r.duplicates;
+      if (r.ackedSeq !== null) {
+        // Concurrent commits may finish out of order: never publish a lower watermark.
+        const key = `${p.deviceId}\u0000${p.outboxId}`;
+        const seq = Math.max(r.ackedSeq, this.lastAck.get(key) ?? 0);
+        if (this.lastAck.size > 100_000) this.lastAck.clear();
+        this.lastAck.set(key, seq);
+        this.publishAck(p.deviceId, { outbox_id: p.outboxId, seq });
+      }
+      for (const rd of p.readings) {
+        if (rd.t > newest) newest = rd.t;
+        if (rd.t < oldest) oldest = rd.t;
+      }
+      if (r.inserted === 0 || !emitSnapshots) continue; // nothing new: do not push re-sent data again
+      for (const rd of p.readings) {
+        this.emit('snapshot', {
+          deviceId: p.deviceId,
+          outboxId: p.outboxId,
+          seq: rd.seq,
+          snapshot: rd.snapshot,
+          live: rd.live,
+          committedAt,
+        });
+      }
+    }
+    if (Number.isFinite(newest)) {
+      this.c.lag_ms = committedAt - newest;
+      this.c.lag_max_ms = committedAt - oldest;
+    }
+    this.emit('commit', { rows, inserted, durationMs: committedAt - started });
+    for (const w of this.waiting.splice(0)) w();
   }
 
   private publishAck(deviceId: string, ack: AckMessage): void {

@@ -15,6 +15,7 @@ import { createSqliteStore } from '../../../src/server/store/sqlite.js';
 import type { Store } from '../../../src/server/store/types.js';
 import { Mosquitto } from '../../helpers/mosquitto.js';
 import { makeSnapshot } from '../../mqtt/gen.js';
+import { makeStore, type TestStore } from '../../mqtt/stores.js';
 import { waitFor } from '../../mqtt/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-ingest-'));
@@ -197,5 +198,50 @@ describe('ingester size cap (embedded broker with a larger packet limit)', () =>
     expect(dl?.reason).toMatch(/^payload of \d+ bytes is over the 1048576-byte cap$/);
     expect(dl?.payload.length).toBe(4096);
     await c.endAsync();
+  });
+});
+
+describe('ingester and a batch the PostgreSQL store refuses for good', () => {
+  let broker: EmbeddedBroker;
+  let ts: TestStore;
+  let ingester: Ingester;
+
+  beforeAll(async () => {
+    broker = createEmbeddedBroker({ port: 0, log: silentLogger() });
+    await broker.start();
+    ts = await makeStore('postgres');
+    ingester = createIngester({
+      mqttUrl: broker.url,
+      ...broker.ingesterCredentials,
+      clientId: 'kwartier-ingester-poison',
+      prefix: 'energy',
+      store: ts.store,
+      log: silentLogger(),
+      flushIntervalMs: 200,
+    });
+    await ingester.start();
+  });
+  afterAll(async () => {
+    await ingester?.stop();
+    await ts?.dispose();
+    await broker?.stop();
+  });
+
+  it('dead-letters the refused device batch (NUL in a text field) and stores the others of the same flush', async () => {
+    const a = await mqtt.connectAsync(broker.url, { username: 'home-a', reconnectPeriod: 0 });
+    const b = await mqtt.connectAsync(broker.url, { username: 'home-b', reconnectPeriod: 0 });
+    // Valid by the wire schema, refused by PostgreSQL (text cannot hold U+0000).
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 0, { meter_timestamp: 'bad\u0000' }), { qos: 1 });
+    for (let i = 0; i < 5; i++) await b.publishAsync('energy/home-b/realtime', realtime('home-b', i), { qos: 1 });
+    await waitFor(() => ingester.counters.ingested === 5, 'home-b stored');
+    await waitFor(async () => (await ts.store.deadLetterCount()) === 1, 'the dead letter');
+    expect(ingester.counters.dead_letters).toBe(1);
+    expect(await ts.store.ackedSeq('home-b', OUTBOX)).toBe(5);
+    expect(await ts.store.ackedSeq('home-a', OUTBOX)).toBeNull();
+    // The stream goes on, home-a included.
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 1), { qos: 1 });
+    await waitFor(() => ingester.counters.ingested === 6, 'the next home-a snapshot');
+    await a.endAsync();
+    await b.endAsync();
   });
 });

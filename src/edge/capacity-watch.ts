@@ -13,10 +13,10 @@ import {
   type AlertConfig,
   type AlertState,
   DEFAULT_ALERT_CONFIG,
-  forecastQuarter,
   INITIAL_ALERT_STATE,
   stepAlert,
-} from '../core/capacity/index.js';
+} from '../core/capacity/alert.js';
+import { forecastQuarter } from '../core/capacity/forecast.js';
 import type { Snapshot } from '../core/snapshot.js';
 
 const QUARTER_MS = 900_000;

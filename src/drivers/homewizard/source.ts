@@ -14,7 +14,7 @@
  * certificate that does not verify, a device that is not a P1 meter) back off slowly (15 s … 5 min).
  */
 import type http from 'node:http';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { Backoff } from '../../core/backoff.js';
 import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
@@ -311,12 +311,14 @@ export class HomeWizardSource implements Source {
    * stop; rejects with WebSocketUnavailable when it never got authorized for a reason other than the
    * token or TLS (fall back to REST), otherwise with the error (reconnect).
    */
-  private websocket(signal: AbortSignal, onConnected: () => void): Promise<void> {
+  private async websocket(signal: AbortSignal, onConnected: () => void): Promise<void> {
+    // Loaded only when used: API v1 and REST never pay for the WebSocket library (≈ 7 MB RSS).
+    const { default: WebSocketClient } = await import('ws');
     const ep = this.endpoint();
     const url = urlOf({ ...ep, scheme: 'https' }, '/api/ws').replace(/^https/, 'wss');
     const silenceMs = Math.max(30_000, 10 * this.intervalMs);
     return new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, {
+      const ws = new WebSocketClient(url, {
         ...ep.tls,
         handshakeTimeout: ep.timeoutMs,
         headers: { 'X-Api-Version': '2' },

@@ -118,6 +118,7 @@ async function publishRun(
   commits: number;
   rowsPerCommit: number;
   msPerCommit: number;
+  publishedMs: number;
 }> {
   const p = await phase(broker, mode);
   let storeMs = 0;
@@ -141,9 +142,18 @@ async function publishRun(
     await nextLine(c, (l) => l === 'ready', 60_000);
     const total = perDevice * DEVICES.length;
     const t0 = performance.now();
+    // When the publisher has every PUBACK: how long the MQTT leg alone took (broker + ingester reading).
+    let publishedMs = Number.NaN;
+    const published = nextLine(c, (l) => l.startsWith('published '), 300_000).then(
+      () => {
+        publishedMs = Math.round(performance.now() - t0);
+      },
+      () => undefined,
+    );
     c.stdin!.write('go\n');
     await until(() => p.ingester.counters.ingested >= total, 300_000, `${mode}: ${total} snapshots`);
     const ms = performance.now() - t0;
+    await Promise.race([published, new Promise((r) => setTimeout(r, 1000))]);
     c.kill('SIGKILL');
     if (p.ingester.counters.dead_letters > 0)
       throw new Error(`${mode}: ${p.ingester.counters.dead_letters} dead letters`);
@@ -155,6 +165,7 @@ async function publishRun(
       commits,
       rowsPerCommit: Math.round(total / Math.max(1, commits)),
       msPerCommit: Math.round(storeMs / Math.max(1, commits)),
+      publishedMs,
     };
   } finally {
     await endPhase(p);
@@ -248,7 +259,15 @@ export async function bench(): Promise<BenchResult[]> {
     const note = (what: string, v: unknown): void => void process.stderr.write(`  ${what}: ${JSON.stringify(v)}\n`);
     // KW_BENCH_MQTT=realtime,batch,latency,backlog runs only those (for profiling).
     const only = new Set((process.env.KW_BENCH_MQTT ?? 'realtime,batch,latency,backlog').split(','));
-    const skipped = { perSecond: Number.NaN, ms: 0, storeShare: 0, commits: 0, rowsPerCommit: 0, msPerCommit: 0 };
+    const skipped = {
+      perSecond: Number.NaN,
+      ms: 0,
+      storeShare: 0,
+      commits: 0,
+      rowsPerCommit: 0,
+      msPerCommit: 0,
+      publishedMs: 0,
+    };
     const one = only.has('realtime') ? await publishRun(broker, 'realtime', 3000) : skipped;
     note('one per message', one);
     const batched = only.has('batch') ? await publishRun(broker, 'batch', 10_000) : skipped;

@@ -19,6 +19,7 @@ import { makeStore, type TestStore } from '../../mqtt/stores.js';
 import { waitFor } from '../../mqtt/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-ingest-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const gen = (deviceId: string) => ({ deviceId, startMs: Date.parse('2026-03-09T10:00:00Z') });
 const OUTBOX = 'c0ffee00-0000-4000-8000-000000000001';
 
@@ -75,7 +76,6 @@ describe('ingester through Mosquitto (project config)', () => {
     await ingester?.stop({ leave: true });
     await store?.close();
     await broker?.dispose();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('stores a good message and acknowledges it', async () => {

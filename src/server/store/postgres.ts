@@ -158,6 +158,12 @@ class PostgresStore implements Store {
       application_name: this.opts.applicationName ?? 'kwartier',
     });
     pool.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'idle PostgreSQL connection failed'));
+    // A connection that dies while checked out (PostgreSQL restarting) emits 'error' on its client;
+    // without a listener that is an uncaught exception. The query in flight rejects on its own and
+    // the caller's transaction handling takes it from there.
+    pool.on('connect', (client) => {
+      client.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'PostgreSQL connection failed'));
+    });
     this.pool = pool;
     return pool;
   }

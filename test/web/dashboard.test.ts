@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../helpers/cli.js';
@@ -236,6 +237,41 @@ describe('dashboard against kwartier demo', () => {
     expect(seen.size).toBeGreaterThan(1);
     expect(await text(page, 'age')).toMatch(/Last reading .*ago/);
     await noBrokenText(page);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 120_000);
+
+  it('live: a capacity-tariff alert from the edge shows as a banner, in the page language', async () => {
+    const { ctx, page, errors } = await open({ locale: 'nl-BE' });
+    await realValue(page, 'live-grid');
+    const broker = /MQTT broker (mqtt:\/\/127\.0\.0\.1:\d+)/.exec(demoOutput)?.[1];
+    expect(broker).toBeDefined();
+    // As the demo's edge would: its identity publishes on its own capacity topic.
+    const edge = await mqtt.connectAsync(broker ?? '', { username: DEVICE, clientId: 'web-test-alert' });
+    const quarter = Math.floor(Date.now() / 900_000) * 900_000;
+    const alert = {
+      kind: 'alert',
+      type: 'capacity_alert',
+      quarter_start: new Date(quarter).toISOString(),
+      projected_w: 6066.7,
+      limit_w: 3000,
+      headroom_w: -3200,
+      reason: 'lead_time',
+    };
+    const banner = page.getByTestId('capacity-alert');
+    for (let i = 0; i < 20 && !(await banner.isVisible()); i++) {
+      await edge.publishAsync(`energy/${DEVICE}/capacity`, JSON.stringify(alert), { qos: 1 });
+      await page.waitForTimeout(500);
+    }
+    await edge.endAsync();
+    // nl-BE: the Dutch message around powers formatted by Intl (6,07 kW; 3,00 kW).
+    await expect.poll(() => banner.textContent(), { timeout: 10_000 }).toContain('nieuwe maandpiek');
+    const t = (await banner.textContent()) ?? '';
+    expect(t).toContain('6,07\u00a0kW');
+    expect(t).toContain('3,00\u00a0kW');
+    expect(await banner.getAttribute('role')).toBe('alert');
+    // The alert is not taken for a snapshot: the live numbers are still real.
+    await realValue(page, 'live-grid');
     expect(errors).toEqual([]);
     await ctx.close();
   }, 120_000);

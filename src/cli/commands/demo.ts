@@ -235,6 +235,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     o.print(
       `kwartier demo: API http://127.0.0.1:${addr?.port ?? o.port}/api/docs (Authorization: Bearer ${o.token}); data in ${o.dataDir}; Ctrl-C stops`,
     );
+    o.print(`kwartier demo: MQTT broker ${server.brokerUrl} (plain, loopback only; the username is the device id)`);
     return { server, edge, simulators, url, stop: stopAll };
   } catch (err) {
     await stopAll();

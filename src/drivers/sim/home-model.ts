@@ -450,14 +450,17 @@ export class HomeModel {
     const r = this.rnd;
     const phases = this.opts.phases;
     const active = (h0: number, h1: number) => hour >= h0 && hour < h1;
-    // kettle / coffee: mornings and evenings
-    if ((active(6.5, 9) || active(16, 21)) && r() < 1 / 2400) this.start(2000, 150 + r() * 120, r() * phases);
-    // oven or cooking plates: evening meal
-    if (active(17.5, 19.5) && r() < 1 / 3600) this.start(2400, 1800 + r() * 1800, r() * phases);
-    // washing machine / dishwasher: heater phase
-    if ((weekend ? active(9, 20) : active(19, 22)) && r() < 1 / 9000) this.start(2000, 1200, r() * phases);
-    // vacuum, hair dryer, microwave: short spikes
-    if (active(7, 23) && r() < 1 / 1800) this.start(800 + r() * 1200, 60 + r() * 300, r() * phases);
+    const running = (watts: number) => this.appliances.some((a) => a.watts === watts);
+    // Rates per second, tuned to a Belgian household: a monthly peak of ~3–6 kW (VREG: 4.37 kW on
+    // average), not every appliance at once. Kettle/coffee: about 2 a day.
+    if ((active(6.5, 9) || active(16, 21)) && r() < 1 / 14_400) this.start(2000, 150 + r() * 120, r() * phases);
+    // oven or cooking plates: the evening meal, most days, one at a time
+    if (active(17.5, 19.5) && !running(2400) && r() < 1 / 5400) this.start(2400, 1800 + r() * 1800, r() * phases);
+    // washing machine / dishwasher heater: a few times a week
+    if ((weekend ? active(9, 20) : active(19, 22)) && !running(2000.5) && r() < 1 / 40_000)
+      this.start(2000.5, 1200, r() * phases);
+    // vacuum, hair dryer, microwave: short spikes, several a day
+    if (active(7, 23) && r() < 1 / 7200) this.start(800 + r() * 1200, 60 + r() * 300, r() * phases);
   }
 
   private start(watts: number, seconds: number, phase: number): void {

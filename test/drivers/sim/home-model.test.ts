@@ -88,4 +88,21 @@ describe('HomeModel', () => {
     const b = new HomeModel({ start: START, seed: 5 }).advanceTo(START + 3_600_000);
     expect(a).toEqual(b);
   });
+
+  it('behaves like a Belgian household: monthly peaks of a few kW, not every appliance at once', () => {
+    // VREG: the average monthly peak of Flemish households is 4.37 kW; a simulated home far above
+    // that would make the capacity-tariff views meaningless.
+    for (const seed of [1, 2, 3]) {
+      const m = new HomeModel({ start: Date.parse('2026-01-01T00:00:00Z'), seed });
+      let maxLoad = 0;
+      for (let t = Date.parse('2026-01-01T00:00:00Z'); t < Date.parse('2026-02-01T00:00:00Z'); t += 60_000) {
+        maxLoad = Math.max(maxLoad, m.advanceTo(t).load_w);
+      }
+      m.advanceTo(Date.parse('2026-02-01T00:00:00Z'));
+      const january = m.state().peak_history.at(-1)!;
+      expect(january.peak_w).toBeGreaterThan(1500);
+      expect(january.peak_w).toBeLessThan(7000);
+      expect(maxLoad).toBeLessThan(9000);
+    }
+  });
 });

@@ -62,7 +62,8 @@ let cached: Snapshot[] | null = null;
 /** home-1's snapshots (computed once per test file). */
 export function homeSnapshots(): Snapshot[] {
   if (!cached) {
-    const model = new HomeModel({ start: START, seed: 7 });
+    // A modest installation (3 kW PV, 2 kWh battery) so the home imports by day and by night.
+    const model = new HomeModel({ start: START, seed: 7, pvPeakW: 3000, batteryCapacityKwh: 2 });
     cached = sampleHome(model, 'home-1', NOW, STEP_MS);
   }
   return cached;

@@ -494,7 +494,7 @@ export function rollupChanges(
   return out;
 }
 
-/** One bucket as the Store interface returns it (same shape as `Bucket` in server/store/types.ts). */
+/** One aggregate bucket, as the Store interface returns it (`Bucket` in server/store/types.ts is this type). */
 export interface BucketValues {
   start: Date;
   end: Date;

@@ -1,27 +1,28 @@
+import type { BucketValues } from '../aggregate.js';
+
 /**
- * The part of the store's Bucket (src/server/store/types.ts) the tariff and capacity logic reads.
- * Declared here because core imports nothing outside core; the store's Bucket is assignable to it.
+ * The part of a bucket (core/aggregate.ts BucketValues, the store's Bucket) the tariff and capacity
+ * logic reads.
  * Energy in kWh (gas, water in m3), null where no reading had the value; never negative (a counter
  * that drops starts a new series in the store).
  */
-export interface EnergyBucket {
-  /** Start (UTC instant); 15-minute buckets start on clock quarters. */
-  start: Date;
-  /** End, exclusive. */
-  end: Date;
-  samples: number;
-  import_kwh: number | null;
-  import_t1_kwh: number | null;
-  import_t2_kwh: number | null;
-  export_kwh: number | null;
-  export_t1_kwh: number | null;
-  export_t2_kwh: number | null;
-  pv_kwh: number | null;
-  battery_charge_kwh: number | null;
-  battery_discharge_kwh: number | null;
-  gas_m3: number | null;
-  water_m3: number | null;
-}
+export type EnergyBucket = Pick<
+  BucketValues,
+  | 'start'
+  | 'end'
+  | 'samples'
+  | 'import_kwh'
+  | 'import_t1_kwh'
+  | 'import_t2_kwh'
+  | 'export_kwh'
+  | 'export_t1_kwh'
+  | 'export_t2_kwh'
+  | 'pv_kwh'
+  | 'battery_charge_kwh'
+  | 'battery_discharge_kwh'
+  | 'gas_m3'
+  | 'water_m3'
+>;
 
 /** Import of a bucket: the total counter delta, else the sum of both tariff counters, else null. */
 export function importKwh(b: EnergyBucket): number | null {

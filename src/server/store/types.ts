@@ -8,38 +8,17 @@
  * difference exactly; a counter that drops starts a new series (delta 0, never negative).
  * Daily and longer buckets are local days in the store's time zone (23- and 25-hour days).
  */
+import type { BucketValues } from '../../core/aggregate.js';
 import type { Snapshot } from '../../core/snapshot.js';
 
 export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
 export const RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'];
 
-/** One aggregate bucket. Energy in kWh (or m3), powers in W; null where no reading had the value. */
-export interface Bucket {
-  /** Start of the bucket (UTC instant; for daily and longer: local midnight). */
-  start: Date;
-  /** End of the bucket (exclusive). */
-  end: Date;
-  samples: number;
-  import_kwh: number | null;
-  import_t1_kwh: number | null;
-  import_t2_kwh: number | null;
-  export_kwh: number | null;
-  export_t1_kwh: number | null;
-  export_t2_kwh: number | null;
-  pv_kwh: number | null;
-  battery_charge_kwh: number | null;
-  battery_discharge_kwh: number | null;
-  gas_m3: number | null;
-  water_m3: number | null;
-  avg_grid_power_w: number | null;
-  max_grid_power_w: number | null;
-  avg_pv_power_w: number | null;
-  max_pv_power_w: number | null;
-  avg_load_power_w: number | null;
-  max_load_power_w: number | null;
-  avg_battery_power_w: number | null;
-  avg_battery_soc_pct: number | null;
-}
+/**
+ * One aggregate bucket. Energy in kWh (or m3), powers in W; null where no reading had the value.
+ * Defined once in core (core/aggregate.ts, which computes it).
+ */
+export type Bucket = BucketValues;
 
 export interface IncomingReading {
   snapshot: Snapshot;

@@ -39,7 +39,7 @@ import {
   ROLLUP_MAX_COLUMNS,
   ROLLUP_TABLES,
   retentionCut,
-  rollupFromRow,
+  rollupFromValues,
   rollupValues,
   STATE_COLUMNS,
   snapshotFromRow,
@@ -131,6 +131,18 @@ class SqliteStore implements Store {
       this.requireMigrated();
       s = this.conn().prepare(sql);
       this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** A prepared statement returning rows as arrays (its own cache entry: raw mode is per statement). */
+  private rawStmt(sql: string): Database.Statement {
+    const key = `raw:${sql}`;
+    let s = this.stmts.get(key);
+    if (!s) {
+      this.requireMigrated();
+      s = this.conn().prepare(sql).raw(true);
+      this.stmts.set(key, s);
     }
     return s;
   }
@@ -331,10 +343,11 @@ class SqliteStore implements Store {
   async buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]> {
     const table = ROLLUP_TABLES[resolution];
     if (!table) throw new KwartierError('store_bad_resolution', `store: unknown resolution '${String(resolution)}'`);
-    const rows = this.stmt(
-      `SELECT bucket, ${ROLLUP_COLUMNS.join(', ')} FROM ${table} WHERE device_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
-    ).all(deviceId, start.getTime(), end.getTime()) as DbRow[];
-    return rows.map((r) => toBucket(rollupFromRow(r, Number(r.bucket)), resolution, this.calendar));
+    const rows = this.rawStmt(
+      `SELECT ${ROLLUP_COLUMNS.join(', ')}, bucket FROM ${table} WHERE device_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
+    ).all(deviceId, start.getTime(), end.getTime()) as unknown[][];
+    const at = ROLLUP_COLUMNS.length;
+    return rows.map((r) => toBucket(rollupFromValues(r, Number(r[at])), resolution, this.calendar));
   }
 
   async devices(): Promise<string[]> {

@@ -65,7 +65,7 @@ export class EdgeApp {
             outbox: this.outbox,
             mqtt: config.mqtt,
             log: log.child({ component: 'uplink' }),
-            sources: () => this.edge.sourceHealth() as never,
+            sources: () => this.edge.sourceHealth(),
             ...(opts.uplinkOptions ?? {}),
           })
         : null;

@@ -73,11 +73,13 @@ export const SUBSET_FIELDS = {
   capacity: ['grid_avg_15m_w', 'grid_monthly_peak_w', 'grid_monthly_peak_timestamp', 'country'],
 } as const satisfies Record<string, ReadonlyArray<keyof Snapshot>>;
 
-/** Health of one source as the edge reports it on `status`. */
+/**
+ * What the uplink needs of a source's health for `status`; the edge's fuller record (edge.ts:
+ * readings, last reading, stale) fits and is published whole.
+ */
 export interface SourceHealth {
   state: string;
   detail?: string | null;
-  [k: string]: unknown;
 }
 
 export interface StatusMessage {

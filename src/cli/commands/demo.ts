@@ -15,7 +15,7 @@ import { HomeModel } from '../../drivers/sim/home-model.js';
 import { snapshotFromState } from '../../drivers/sim/snapshot.js';
 import { EdgeApp } from '../../edge/app.js';
 import { EdgeConfigSchema } from '../../edge/config.js';
-import { createLogger, type Logger } from '../../lib/log.js';
+import { type Logger, rootLogger } from '../../lib/log.js';
 import { ServerApp } from '../../server/app.js';
 import { ServerConfigSchema } from '../../server/config.js';
 import type { Store } from '../../server/store/types.js';
@@ -92,7 +92,7 @@ export const command: Command = {
     const dataDir = resolve(v['data-dir'] ?? 'data');
     mkdirSync(dataDir, { recursive: true });
 
-    const log = createLogger('demo');
+    const log = rootLogger(); // the apps name their components
     const now = Date.now();
     const state = loadState(dataDir, deviceId, seedArg, now - backfillDays * 86_400_000);
     const token = process.env.KWARTIER_API_TOKEN || state.token;

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../core/errors.js';
 import { EdgeApp } from '../../edge/app.js';
 import { loadEdgeConfig } from '../../edge/config.js';
-import { createLogger } from '../../lib/log.js';
+import { rootLogger } from '../../lib/log.js';
 import { type Command, parseFlags, untilShutdown } from '../command.js';
 
 const usage = `Usage: kwartier edge --config FILE [--console]
@@ -43,7 +43,8 @@ export const command: Command = {
     if (config.mqtt && !config.buffer) {
       throw new ConfigError(`${path}: mqtt needs buffer: every snapshot is committed to the outbox before it is sent`);
     }
-    const log = createLogger('edge', { device_id: config.device_id });
+    // The apps name their components (edge, outbox, uplink): the root carries only the device.
+    const log = rootLogger().child({ device_id: config.device_id });
     const app = await EdgeApp.create({ config, log, ...(console ? { console: io.stdout } : {}) });
     await app.start();
     const why = await untilShutdown();

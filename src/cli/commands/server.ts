@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../core/errors.js';
-import { createLogger } from '../../lib/log.js';
+import { rootLogger } from '../../lib/log.js';
 import { ServerApp } from '../../server/app.js';
 import { loadServerConfig } from '../../server/config.js';
 import { type Command, parseFlags, untilShutdown } from '../command.js';
@@ -41,7 +41,7 @@ export const command: Command = {
     const path = parsed.values.config;
     if (!path) throw new ConfigError('kwartier server: --config FILE is required');
     const config = loadServerConfig(path);
-    const log = createLogger('server');
+    const log = rootLogger(); // the app names its components (store, ingest, api, broker)
     const webRoot = defaultWebRoot();
     const app = new ServerApp({ config, configPath: path, log, ...(webRoot ? { webRoot } : {}) });
     try {

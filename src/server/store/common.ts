@@ -166,6 +166,17 @@ export function batchSeqs(batch: InsertBatch): number[] {
   return [...s].sort((a, b) => a - b);
 }
 
+/** Sorted, unique seqs as [first, last] runs of consecutive numbers. */
+export function seqRanges(sorted: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const x of sorted) {
+    const last = out[out.length - 1];
+    if (last && x === last[1] + 1) last[1] = x;
+    else out.push([x, x]);
+  }
+  return out;
+}
+
 /**
  * Advances the ack watermark through contiguous seqs: `stored` are seqs > acked stored for the
  * outbox (sorted, a page of at most `pageSize`), `extra` the batch's own seqs (committed with it,

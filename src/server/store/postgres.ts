@@ -35,7 +35,6 @@ import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
 import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot } from '../../core/snapshot.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import {
-  ACK_PAGE,
   batchSeqs,
   CARRY_COLUMNS,
   CHAIN_PAGE,
@@ -55,6 +54,7 @@ import {
   rollupFromRow,
   rollupValues,
   STATE_COLUMNS,
+  seqRanges,
   snapshotFromRow,
   storedRow,
   VALUE_COLUMNS,
@@ -62,7 +62,7 @@ import {
 import { BinaryCopyWriter, copyFrom, float8Array, int4Array, int8Array, timestamptzArray } from './pg-binary.js';
 import type { Bucket, DeadLetter, InsertBatch, InsertResult, Resolution, Store, StoreOptions } from './types.js';
 
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
 const DAY_MS = 86_400_000;
 
 export interface PostgresConnection {
@@ -346,15 +346,12 @@ class PostgresStore implements Store {
   }
 
   private async insertOne(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<InsertResult> {
-    const st: SegmentState = { inserted: 0, copied: new Set<number>(), ack: null };
+    const st: SegmentState = { inserted: 0, ack: null };
     if (all.length > 0) await this.writeSegment(client, batch, all, true, st);
     let ackedSeq: number | null = null;
     if (batch.outboxId !== null) {
-      const again = (a: AckRow): boolean => a.paged >= ACK_PAGE && a.page_max !== null && a.acked >= a.page_max;
-      const tail = this.ackTail(batchSeqs(batch), batch);
-      let ack = st.ack;
-      if (!ack || again(ack)) ack = await this.ackOnly(client, batch, tail);
-      while (again(ack)) ack = await this.ackOnly(client, batch, tail);
+      // The last segment's write statement advanced the watermark; without one (nothing new), alone.
+      const ack = st.ack ?? (await this.ackOnly(client, batch));
       ackedSeq = ack.acked;
     }
     return { inserted: st.inserted, duplicates: batch.readings.length - st.inserted, ackedSeq };
@@ -416,18 +413,9 @@ class PostgresStore implements Store {
     if (n !== plan.inserted)
       throw new KwartierError('store_conflict', `store: copied ${n} rows of ${plan.inserted}`, { retriable: true });
     st.inserted += n;
-    rows.forEach((r, i) => {
-      if (plan.fresh[i] && r.seq !== null) st.copied.add(r.seq);
-    });
-    // Rollups, the device list and (last segment) the ack watermark: one statement. The copied rows
-    // are visible to it; only the seqs of readings not copied (duplicates) are passed along.
+    // Rollups, the device list and (last segment) the ack watermark: one statement.
     const withAck = last && batch.outboxId !== null;
-    const ackTail = withAck
-      ? this.ackTail(
-          batchSeqs(batch).filter((x) => !st.copied.has(x)),
-          batch,
-        )
-      : [];
+    const ackTail = withAck ? this.ackTail(batch) : [];
     const r = await client.query<AckRow>(
       this.q(this.writeSql(withAck), [...this.rollupParams(batch, rows, plan.changes), ...ackTail]),
     );
@@ -463,13 +451,24 @@ class PostgresStore implements Store {
     await client.query(this.q(this.sql.update, params));
   }
 
-  /** The ack watermark's parameters after $1 device and $2 outbox: floor − 1, extra seqs, page size. */
-  private ackTail(extra: number[], batch: InsertBatch): unknown[] {
-    return [batch.floorSeq === null ? 0 : batch.floorSeq - 1, int8Array(extra), ACK_PAGE];
+  /**
+   * The ack watermark's parameters after $1 device and $2 outbox: floor − 1, then the batch's seqs as
+   * ranges (every one of them is committed with the transaction, stored now or a duplicate of a
+   * stored reading).
+   */
+  private ackTail(batch: InsertBatch): unknown[] {
+    const ranges = seqRanges(batchSeqs(batch));
+    return [
+      batch.floorSeq === null ? 0 : batch.floorSeq - 1,
+      int8Array(ranges.map((r) => r[0])),
+      int8Array(ranges.map((r) => r[1])),
+    ];
   }
 
-  private async ackOnly(client: pg.PoolClient, batch: InsertBatch, ackTail: unknown[]): Promise<AckRow> {
-    const r = await client.query<AckRow>(this.q(this.sql.ackOnly, [batch.deviceId, batch.outboxId, ...ackTail]));
+  private async ackOnly(client: pg.PoolClient, batch: InsertBatch): Promise<AckRow> {
+    const r = await client.query<AckRow>(
+      this.q(this.sql.ackOnly, [batch.deviceId, batch.outboxId, ...this.ackTail(batch)]),
+    );
     return r.rows[0]!;
   }
 
@@ -769,7 +768,6 @@ function plainDdl(s: string): string[] {
     ', PRIMARY KEY (device_id, bucket))';
   return [
     `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')}) PARTITION BY RANGE (time)`,
-    `CREATE INDEX IF NOT EXISTS energy_readings_outbox_seq ON ${s}.energy_readings (device_id, outbox_id, seq) WHERE seq IS NOT NULL`,
     ...Object.values(ROLLUP_TABLES).map(rollup),
   ];
 }
@@ -804,7 +802,6 @@ function timescaleDdl(s: string, timezone: string, retentionDays: number): strin
   return [
     `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')})`,
     `SELECT create_hypertable('${s}.energy_readings', 'time', chunk_time_interval => INTERVAL '1 day', if_not_exists => true)`,
-    `CREATE INDEX IF NOT EXISTS energy_readings_outbox_seq ON ${s}.energy_readings (device_id, outbox_id, seq) WHERE seq IS NOT NULL`,
     // A safety net one day behind applyRetention(), which also records the counters' last values.
     `SELECT add_retention_policy('${s}.energy_readings', drop_after => INTERVAL '${Math.ceil(retentionDays) + 1} days', if_not_exists => true)`,
     ...cagg('energy_1min', `time_bucket(INTERVAL '1 minute', time)`, '1 minute', '1 minute'),
@@ -824,6 +821,13 @@ function commonDdl(s: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${s}.device_carry (device_id text PRIMARY KEY, time timestamptz NOT NULL, ${COUNTER_FIELDS.map((c) => `${c} double precision`).join(', ')})`,
     `CREATE TABLE IF NOT EXISTS ${s}.device_acks (device_id text NOT NULL, outbox_id text NOT NULL, acked_seq bigint NOT NULL,
        updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (device_id, outbox_id))`,
+    // Committed seqs above the ack watermark, as ranges (see ackCtes). No unique key: one statement
+    // deletes and re-inserts a device's ranges.
+    `CREATE TABLE IF NOT EXISTS ${s}.device_ack_ranges (device_id text NOT NULL, outbox_id text NOT NULL, lo bigint NOT NULL, hi bigint NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS device_ack_ranges_key ON ${s}.device_ack_ranges (device_id, outbox_id)`,
+    // Schema 1 indexed every reading by (device, outbox, seq) to find committed seqs; the ranges replace
+    // it. (Seqs above the watermark that schema 1 committed are resent by the edge and acknowledged then.)
+    `DROP INDEX IF EXISTS ${s}.energy_readings_outbox_seq`,
     `CREATE TABLE IF NOT EXISTS ${s}.dead_letters (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(),
        topic text NOT NULL, device_id text, reason text NOT NULL, payload text NOT NULL)`,
   ];
@@ -836,17 +840,13 @@ function isIntColumn(c: string): boolean {
 /** What the segments of one batch add up to. */
 interface SegmentState {
   inserted: number;
-  /** Seqs of the rows copied (visible to later statements of the transaction). */
-  copied: Set<number>;
   /** The ack computed by the last segment's write statement. */
   ack: AckRow | null;
 }
 
-/** Ack watermark result: the new watermark, and whether the page of stored seqs ran out. */
+/** Ack watermark result. */
 interface AckRow {
   acked: number;
-  paged: number;
-  page_max: number | null;
 }
 
 /** FNV-1a of a device id: its advisory lock key (within the store's lock space). */
@@ -893,7 +893,7 @@ function buildSql(s: string) {
     }
     // $2 is only used by the ack; keep its type known either way.
     if (!ack) return `WITH ${ctes.join(',\n')} SELECT $2::text IS NULL AS no_outbox`;
-    ctes.push(...ackCtes(s, `$${n}::int8`, `$${n + 1}::int8[]`, `$${n + 2}::int`));
+    ctes.push(...ackCtes(s, `$${n}::int8`, `$${n + 1}::int8[]`, `$${n + 2}::int8[]`));
     return `WITH ${ctes.join(',\n')} SELECT ${ACK_RESULT} FROM res`;
   };
 
@@ -912,7 +912,7 @@ function buildSql(s: string) {
     writeTimescale: write(false, false),
     writeTimescaleAck: write(false, true),
     update,
-    ackOnly: `WITH ${ackCtes(s, '$3::int8', '$4::int8[]', '$5::int').join(',\n')} SELECT ${ACK_RESULT} FROM res`,
+    ackOnly: `WITH ${ackCtes(s, '$3::int8', '$4::int8[]', '$5::int8[]').join(',\n')} SELECT ${ACK_RESULT} FROM res`,
     ackGet: `SELECT acked_seq::float8 AS acked FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2`,
     saveCarry: `INSERT INTO ${s}.device_carry AS c (device_id, time, ${COUNTER_FIELDS.join(', ')})
        SELECT d.device_id, l.time, ${COUNTER_FIELDS.map((f) => `coalesce(l.${f}, l.carry_${f})`).join(', ')}
@@ -923,28 +923,31 @@ function buildSql(s: string) {
   };
 }
 
-const ACK_RESULT = 'res.acked::float8 AS acked, res.paged::int AS paged, res.page_max::float8 AS page_max';
+const ACK_RESULT = 'res.acked::float8 AS acked';
 
 /**
- * The ack watermark, set-based: from max(stored watermark, floor − 1), through the contiguous seqs
- * among one page of the outbox's stored seqs above it and the batch's seqs not stored under this
- * outbox by this insert (duplicates: their data is committed already). $1 device, $2 outbox.
+ * The ack watermark, set-based and without reading the readings: `device_ack_ranges` holds the
+ * committed seqs above the watermark as ranges (islands left by batches that came out of order; as a
+ * rule there are none). The stored islands and the batch's own ranges ($los/$his), cut to what lies
+ * above max(stored watermark, floor − 1), are merged where they overlap or touch; the range that
+ * starts at most one above the watermark moves it to its end, the others are stored again.
+ * $1 device, $2 outbox.
  */
-function ackCtes(s: string, floorMinus1: string, seqs: string, pageSize: string): string[] {
+function ackCtes(s: string, floorMinus1: string, los: string, his: string): string[] {
   return [
     `cur AS (SELECT GREATEST(coalesce((SELECT acked_seq FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2), 0), ${floorMinus1}) AS a)`,
-    // A scalar subquery (not a join) so that `seq > …` is an index condition.
-    `page AS (SELECT DISTINCT r.seq FROM ${s}.energy_readings r
-               WHERE r.device_id = $1 AND r.outbox_id = $2 AND r.seq > (SELECT a FROM cur) ORDER BY r.seq LIMIT ${pageSize})`,
-    `cand AS (SELECT seq FROM page UNION SELECT x FROM unnest(${seqs}) AS x WHERE x > (SELECT a FROM cur))`,
-    'st AS (SELECT count(*) AS n, max(seq) AS m FROM cand)',
-    // n distinct seqs above a whose maximum is a + n are contiguous (the usual case: no sort needed);
-    // otherwise the island that starts at a + 1 is where seq − rank = a.
-    `res AS (SELECT CASE WHEN st.n = 0 THEN cur.a WHEN st.m - cur.a = st.n THEN st.m
-                         ELSE coalesce((SELECT max(i.seq) FROM (SELECT seq, seq - row_number() OVER (ORDER BY seq) AS g FROM cand) i
-                                         WHERE i.g = cur.a), cur.a) END AS acked,
-                    (SELECT count(*) FROM page) AS paged, (SELECT max(seq) FROM page) AS page_max
-               FROM st, cur)`,
+    `old AS (DELETE FROM ${s}.device_ack_ranges WHERE device_id = $1 AND outbox_id = $2 RETURNING lo, hi)`,
+    `rin AS (SELECT GREATEST(x.lo, cur.a + 1) AS lo, x.hi FROM cur,
+               (SELECT lo, hi FROM old UNION ALL SELECT lo, hi FROM unnest(${los}, ${his}) AS u(lo, hi)) x
+              WHERE x.hi > cur.a)`,
+    // Gaps and islands: a range starts a new group unless it overlaps or touches one before it.
+    `mark AS (SELECT lo, hi, CASE WHEN lo <= max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1
+                                  THEN 0 ELSE 1 END AS s FROM rin)`,
+    'grp AS (SELECT lo, hi, sum(s) OVER (ORDER BY lo, hi) AS g FROM mark)',
+    'merged AS (SELECT min(lo) AS lo, max(hi) AS hi FROM grp GROUP BY g)',
+    'res AS (SELECT coalesce((SELECT max(m.hi) FROM merged m WHERE m.lo <= cur.a + 1), cur.a) AS acked FROM cur)',
+    `keep AS (INSERT INTO ${s}.device_ack_ranges (device_id, outbox_id, lo, hi)
+                SELECT $1, $2, m.lo, m.hi FROM merged m, res WHERE m.lo > res.acked + 1)`,
     `ackput AS (INSERT INTO ${s}.device_acks AS k (device_id, outbox_id, acked_seq, updated_at) SELECT $1, $2, acked, now() FROM res
        ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = GREATEST(k.acked_seq, excluded.acked_seq), updated_at = now())`,
   ];

@@ -100,6 +100,61 @@ describe('PostgreSQL layout', () => {
     }
   });
 
+  it('schema 1 → 2: the per-reading seq index gives way to ack ranges, and acknowledging goes on', async () => {
+    const schema = `${prefix}_upgrade`;
+    const open = () =>
+      createPostgresStore(
+        { connectionString: URL, schema },
+        { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'off' },
+      );
+    const ob = 'outbox-up-0001';
+    const reading = (s: number) => ({
+      snapshot: snap('up', new Date(Date.UTC(2026, 4, 1, 0, 0, s)).toISOString()),
+      seq: s,
+    });
+    const first = open();
+    try {
+      await first.migrate();
+      expect(
+        (await first.insert({ deviceId: 'up', outboxId: ob, floorSeq: 1, readings: [reading(1), reading(2)] }))
+          .ackedSeq,
+      ).toBe(2);
+    } finally {
+      await first.close();
+    }
+    // What schema 1 left: its index and version.
+    await sql(
+      `CREATE INDEX energy_readings_outbox_seq ON ${schema}.energy_readings (device_id, outbox_id, seq) WHERE seq IS NOT NULL;
+       UPDATE ${schema}.kw_meta SET value = '1' WHERE key = 'schema_version'`,
+    );
+    const store = open();
+    const c = new pg.Client({ connectionString: URL });
+    await c.connect();
+    try {
+      await store.migrate();
+      const idx = await c.query('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [
+        schema,
+        'energy_readings_outbox_seq',
+      ]);
+      expect(idx.rowCount).toBe(0);
+      const v = await c.query(`SELECT value FROM ${schema}.kw_meta WHERE key = 'schema_version'`);
+      expect(v.rows[0]).toEqual({ value: '2' });
+      expect(await store.ackedSeq('up', ob)).toBe(2);
+      expect((await store.insert({ deviceId: 'up', outboxId: ob, floorSeq: 1, readings: [reading(4)] })).ackedSeq).toBe(
+        2,
+      );
+      const ranges = await c.query(`SELECT lo::int, hi::int FROM ${schema}.device_ack_ranges WHERE device_id = 'up'`);
+      expect(ranges.rows).toEqual([{ lo: 4, hi: 4 }]);
+      expect((await store.insert({ deviceId: 'up', outboxId: ob, floorSeq: 1, readings: [reading(3)] })).ackedSeq).toBe(
+        4,
+      );
+      expect((await c.query(`SELECT count(*)::int AS n FROM ${schema}.device_ack_ranges`)).rows[0]).toEqual({ n: 0 });
+    } finally {
+      await c.end();
+      await store.close();
+    }
+  });
+
   it('timescale: on fails clearly where TimescaleDB is not available', async () => {
     if (await timescaleAvailable()) return; // nothing to refuse on such a server
     const on = createPostgresStore(

@@ -12,7 +12,7 @@
  *   server's ack of the last seq.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -72,6 +72,30 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN when it is gone. */
+function procCpuS(pid: number | null | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds used so far by the PostgreSQL backends of the given application_name. */
+async function backendsCpuS(app: string): Promise<number> {
+  const q = new pg.Client({ connectionString: PG_URL });
+  await q.connect();
+  try {
+    const r = await q.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
+    return r.rows.reduce((n, { pid }) => n + procCpuS(pid), 0);
+  } finally {
+    await q.end();
+  }
+}
+
 interface Phase {
   store: Store;
   ingester: Ingester;
@@ -83,7 +107,7 @@ async function phase(broker: Mosquitto, name: string): Promise<Phase> {
   await dropSchema(PG_URL, schema);
   const store = createPostgresStore(
     { connectionString: PG_URL, schema },
-    { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'off' },
+    { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'off', applicationName: schema },
   );
   await store.migrate();
   const f = broker.tlsFiles('kwartier-ingester');
@@ -119,6 +143,9 @@ async function publishRun(
   rowsPerCommit: number;
   msPerCommit: number;
   publishedMs: number;
+  ingesterCpuUsPerSnapshot: number;
+  /** CPU µs per snapshot of each process on the path (for the notes: where the two cores go). */
+  cpuUsPerSnapshot: Record<string, number>;
 }> {
   const p = await phase(broker, mode);
   let storeMs = 0;
@@ -141,6 +168,8 @@ async function publishRun(
     });
     await nextLine(c, (l) => l === 'ready', 60_000);
     const total = perDevice * DEVICES.length;
+    const cpu0 = process.cpuUsage();
+    const other0 = { broker: procCpuS(broker.pid), publisher: procCpuS(c.pid), postgres: await backendsCpuS(p.schema) };
     const t0 = performance.now();
     // When the publisher has every PUBACK: how long the MQTT leg alone took (broker + ingester reading).
     let publishedMs = Number.NaN;
@@ -153,6 +182,9 @@ async function publishRun(
     c.stdin!.write('go\n');
     await until(() => p.ingester.counters.ingested >= total, 300_000, `${mode}: ${total} snapshots`);
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const other1 = { broker: procCpuS(broker.pid), publisher: procCpuS(c.pid), postgres: await backendsCpuS(p.schema) };
+    const per = (a: number, b: number): number => Math.round(((b - a) * 1e6 * 10) / total) / 10;
     await Promise.race([published, new Promise((r) => setTimeout(r, 1000))]);
     c.kill('SIGKILL');
     if (p.ingester.counters.dead_letters > 0)
@@ -166,6 +198,13 @@ async function publishRun(
       rowsPerCommit: Math.round(total / Math.max(1, commits)),
       msPerCommit: Math.round(storeMs / Math.max(1, commits)),
       publishedMs,
+      // This process is the ingester (and its store client): its CPU per snapshot, both threads' worth.
+      ingesterCpuUsPerSnapshot: Math.round(((cpu.user + cpu.system) / total) * 10) / 10,
+      cpuUsPerSnapshot: {
+        mosquitto: per(other0.broker, other1.broker),
+        publisher: per(other0.publisher, other1.publisher),
+        postgres_backends: per(other0.postgres, other1.postgres),
+      },
     };
   } finally {
     await endPhase(p);
@@ -267,6 +306,8 @@ export async function bench(): Promise<BenchResult[]> {
       rowsPerCommit: 0,
       msPerCommit: 0,
       publishedMs: 0,
+      ingesterCpuUsPerSnapshot: 0,
+      cpuUsPerSnapshot: {},
     };
     const one = only.has('realtime') ? await publishRun(broker, 'realtime', 3000) : skipped;
     note('one per message', one);

@@ -4,10 +4,18 @@
  * or `batch` messages. Settings in KW_PUB (JSON). Protocol on stdio: prints `ready` once connected,
  * starts on a line `go` from stdin, prints `published <ms>` when every PUBACK is in, then waits to be
  * killed. In `paced` mode each snapshot's timestamp is its publish time (for publish→commit latency).
+ *
+ * The publishers are the load, not the system under test, and they share the machine's two cores
+ * with it: instead of a full client per device they write MQTT 3.1.1 packets encoded beforehand
+ * (with mqtt-packet, mqtt.js's own encoder) to one TLS connection per device, and read back the
+ * CONNACK and one PUBACK per publish. Mosquitto and the ingester see ordinary QoS 1 clients.
  */
 import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import mqtt, { type MqttClient } from 'mqtt';
+import { connect as tlsConnect } from 'node:tls';
+import mqttPacket from 'mqtt-packet';
+import { batchColumnsHead, batchColumnsRow } from '../../src/core/wire.js';
 import { makeSnapshot } from './gen.js';
 
 interface PubSettings {
@@ -25,19 +33,95 @@ interface PubSettings {
 const s = JSON.parse(process.env.KW_PUB ?? '{}') as PubSettings;
 const OUTBOX = 'bench0000-0000-4000-8000-000000000000';
 
-const clients: MqttClient[] = [];
-for (const id of s.devices) {
-  const opts = s.certDir
-    ? {
-        ca: readFileSync(`${s.certDir}/ca.crt`),
-        cert: readFileSync(`${s.certDir}/${id}.crt`),
-        key: readFileSync(`${s.certDir}/${id}.key`),
+/** One device's connection: writes pre-encoded packets, counts PUBACKs. */
+class RawClient {
+  acked = 0;
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+
+  private constructor(private readonly sock: Socket) {
+    this.parser.on('packet', (p) => {
+      if (p.cmd === 'puback') {
+        this.acked++;
+        const due = this.waiters.filter((w) => this.acked >= w.n);
+        if (due.length === 0) return;
+        this.waiters = this.waiters.filter((w) => this.acked < w.n);
+        for (const w of due) w.resolve();
       }
-    : { username: id, password: id };
-  clients.push(await mqtt.connectAsync(s.url, { ...opts, clientId: `bench-${id}`, reconnectPeriod: 0, clean: true }));
+    });
+    this.parser.on('error', (err) => {
+      throw err;
+    });
+    sock.on('data', (b) => this.parser.parse(b));
+  }
+
+  static async open(id: string): Promise<RawClient> {
+    const u = new URL(s.url);
+    const port = Number(u.port);
+    const sock = s.certDir
+      ? tlsConnect({
+          host: u.hostname,
+          port,
+          ca: readFileSync(`${s.certDir}/ca.crt`),
+          cert: readFileSync(`${s.certDir}/${id}.crt`),
+          key: readFileSync(`${s.certDir}/${id}.key`),
+        })
+      : netConnect({ host: u.hostname, port });
+    sock.setNoDelay(true);
+    const c = new RawClient(sock);
+    const connack = new Promise<void>((resolve, reject) => {
+      c.parser.once('packet', (p) => {
+        if (p.cmd === 'connack' && p.returnCode === 0) resolve();
+        else reject(new Error(`${id}: refused (${JSON.stringify(p)})`));
+      });
+      sock.once('error', reject);
+    });
+    sock.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clientId: `bench-${id}`,
+        clean: true,
+        keepalive: 0,
+        ...(s.certDir ? {} : { username: id, password: Buffer.from(id) }),
+      }),
+    );
+    await connack;
+    return c;
+  }
+
+  /** Writes packets; resolves when the socket took them (buffered writes are fine). */
+  write(packets: Buffer): void {
+    this.sock.write(packets);
+  }
+
+  /** Resolves when `n` PUBACKs in all have come back. */
+  acks(n: number): Promise<void> {
+    if (this.acked >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
+  }
 }
+
+let nextId = 0;
+/** A QoS 1 PUBLISH, encoded. Message ids cycle through 1..65535 (far more than are ever in flight). */
+function publishPacket(topic: string, payload: string): Buffer {
+  nextId = (nextId % 65_535) + 1;
+  return mqttPacket.generate({
+    cmd: 'publish',
+    topic,
+    payload: Buffer.from(payload),
+    qos: 1,
+    messageId: nextId,
+    retain: false,
+    dup: false,
+  });
+}
+
+const clients: RawClient[] = [];
+for (const id of s.devices) clients.push(await RawClient.open(id));
 // Payloads are built before `ready`, so the measured run is the MQTT path, not JSON generation.
-const planned: Array<[number, string, string]> = [];
+const planned: Array<[number, Buffer]> = [];
 if (s.mode === 'realtime') {
   for (let i = 0; i < s.perDevice; i++) {
     for (let d = 0; d < s.devices.length; d++) {
@@ -45,8 +129,10 @@ if (s.mode === 'realtime') {
       const snap = makeSnapshot({ deviceId: id, startMs: s.startMs }, i);
       planned.push([
         d,
-        `energy/${id}/realtime`,
-        JSON.stringify({ ...snap, seq: i + 1, outbox_id: OUTBOX, floor_seq: 1 }),
+        publishPacket(
+          `energy/${id}/realtime`,
+          JSON.stringify({ ...snap, seq: i + 1, outbox_id: OUTBOX, floor_seq: 1 }),
+        ),
       ]);
     }
   }
@@ -55,15 +141,12 @@ if (s.mode === 'realtime') {
   for (let i = 0; i < s.perDevice; i += size) {
     for (let d = 0; d < s.devices.length; d++) {
       const id = s.devices[d]!;
-      const snaps: string[] = [];
+      // The edge's own encoding of a backlog (core/wire.ts: the compact batch).
+      const rows: string[] = [];
       for (let k = i; k < Math.min(i + size, s.perDevice); k++) {
-        snaps.push(JSON.stringify({ ...makeSnapshot({ deviceId: id, startMs: s.startMs }, k), seq: k + 1 }));
+        rows.push(batchColumnsRow(makeSnapshot({ deviceId: id, startMs: s.startMs }, k), k + 1));
       }
-      planned.push([
-        d,
-        `energy/${id}/batch`,
-        `{"outbox_id":"${OUTBOX}","floor_seq":1,"snapshots":[${snaps.join(',')}]}`,
-      ]);
+      planned.push([d, publishPacket(`energy/${id}/batch`, `${batchColumnsHead(OUTBOX, 1, id)}${rows.join(',')}]}`)]);
     }
   }
 }
@@ -79,21 +162,27 @@ await new Promise<void>((resolve) => {
 });
 
 const t0 = performance.now();
-const pending: Array<Promise<unknown>> = [];
-function pub(c: MqttClient, topic: string, payload: string): void {
-  pending.push(
-    new Promise<void>((resolve, reject) =>
-      c.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
-    ),
-  );
-}
+const sent = new Array<number>(clients.length).fill(0);
 
 if (s.mode !== 'paced') {
+  // Packets go out in the planned (round-robin) order, each device's in chunks of about 64 KiB.
+  const chunks: Buffer[][] = clients.map(() => []);
+  const size = new Array<number>(clients.length).fill(0);
+  const flush = (d: number): void => {
+    if (chunks[d]!.length === 0) return;
+    clients[d]!.write(Buffer.concat(chunks[d]!));
+    chunks[d] = [];
+    size[d] = 0;
+  };
   for (let n = 0; n < planned.length; n++) {
-    const [d, topic, payload] = planned[n]!;
-    pub(clients[d]!, topic, payload);
+    const [d, packet] = planned[n]!;
+    chunks[d]!.push(packet);
+    size[d]! += packet.length;
+    sent[d]!++;
+    if (size[d]! >= 65_536) flush(d);
     if (n % 200 === 0) await new Promise((r) => setImmediate(r));
   }
+  for (let d = 0; d < clients.length; d++) flush(d);
 } else {
   // Paced: `rate` messages a second in total, timestamps = publish time (strictly increasing per device).
   const rate = s.rate ?? 1000;
@@ -109,15 +198,17 @@ if (s.mode !== 'paced') {
       last[d] = t;
       seq[d]!++;
       const snap = makeSnapshot({ deviceId: id, startMs: t }, 0);
-      pub(
-        clients[d]!,
-        `energy/${id}/realtime`,
-        JSON.stringify({ ...snap, seq: seq[d], outbox_id: OUTBOX, floor_seq: 1 }),
+      clients[d]!.write(
+        publishPacket(
+          `energy/${id}/realtime`,
+          JSON.stringify({ ...snap, seq: seq[d], outbox_id: OUTBOX, floor_seq: 1 }),
+        ),
       );
+      sent[d]!++;
     }
     await new Promise((r) => setTimeout(r, 2));
   }
 }
-await Promise.all(pending);
+await Promise.all(clients.map((c, d) => c.acks(sent[d]!)));
 process.stdout.write(`published ${Math.round(performance.now() - t0)}\n`);
 process.stdin.resume();

@@ -4,7 +4,10 @@
  * Delivery is at-least-once, storage exactly-once, and an outbox row is "forwarded" only when the
  * server says its database commit holds it:
  * - `realtime`: one snapshot plus its outbox `seq`, the outbox's id and `floor_seq`.
- * - `batch`: a backlog, many snapshots per message.
+ * - `batch`: a backlog, many snapshots per message. Two forms: `snapshots` (an array of snapshot
+ *   objects, each with its seq) and the compact one the edge sends, `fields` + `rows` (the field
+ *   names once, then one array of values per snapshot; about 60 % fewer bytes, and several times
+ *   cheaper to parse, than repeating every key in every snapshot).
  * - `ack` (server → edge, retained): the highest seq of that outbox such that every seq up to it is
  *   committed. `floor_seq` (the oldest seq the edge still holds) lets the server skip seqs the edge
  *   evicted, so one lost row never stalls the acknowledgement.
@@ -12,7 +15,7 @@
  * mistaken for old, already acknowledged data.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { SnapshotSchema } from './snapshot.js';
+import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot, SnapshotSchema } from './snapshot.js';
 
 const Seq = Type.Integer({ minimum: 1 });
 const OutboxId = Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' });
@@ -23,21 +26,120 @@ export const RealtimeMessageSchema = Type.Composite(
 );
 export type RealtimeMessage = Static<typeof RealtimeMessageSchema>;
 
+/** One snapshot of a batch, with its seq: what each `snapshots` item, or each row once named, is. */
+export const BatchItemSchema = Type.Composite([SnapshotSchema, Type.Object({ seq: Seq })], {
+  additionalProperties: false,
+});
+export type BatchItem = Static<typeof BatchItemSchema>;
+
 export const BatchMessageSchema = Type.Object(
   {
     outbox_id: OutboxId,
     floor_seq: Seq,
-    snapshots: Type.Array(
-      Type.Composite([SnapshotSchema, Type.Object({ seq: Seq })], { additionalProperties: false }),
-      {
-        minItems: 1,
-        maxItems: 5000,
-      },
-    ),
+    snapshots: Type.Array(BatchItemSchema, { minItems: 1, maxItems: 5000 }),
   },
   { additionalProperties: false },
 );
 export type BatchMessage = Static<typeof BatchMessageSchema>;
+
+/** The fields a compact batch may name: every snapshot field but device_id (given once), and seq. */
+export const BATCH_FIELDS = [
+  'seq',
+  'timestamp',
+  ...SNAPSHOT_TEXT_FIELDS,
+  ...SNAPSHOT_NUMERIC_FIELDS,
+  'stale_sources',
+] as const;
+export type BatchField = (typeof BATCH_FIELDS)[number];
+
+/**
+ * The compact batch: `device_id` once, the names of the fields in `fields` (seq and timestamp among
+ * them; a snapshot field not named is null, `stale_sources` empty), and per snapshot one array of
+ * values in that order. The values are checked as the snapshot they make (BatchItemSchema).
+ */
+export const BatchColumnsMessageSchema = Type.Object(
+  {
+    outbox_id: OutboxId,
+    floor_seq: Seq,
+    device_id: Type.String({ minLength: 1, maxLength: 64 }),
+    fields: Type.Array(Type.Union(BATCH_FIELDS.map((f) => Type.Literal(f))), {
+      minItems: 2,
+      maxItems: BATCH_FIELDS.length,
+      uniqueItems: true,
+    }),
+    rows: Type.Array(Type.Array(Type.Unknown(), { maxItems: BATCH_FIELDS.length }), { minItems: 1, maxItems: 5000 }),
+  },
+  { additionalProperties: false },
+);
+export type BatchColumnsMessage = Static<typeof BatchColumnsMessageSchema>;
+
+/** The head of a compact batch: everything up to the first row (close it with `rows.join(',')` + `]}`). */
+export function batchColumnsHead(outboxId: string, floorSeq: number, deviceId: string): string {
+  return `{"outbox_id":${JSON.stringify(outboxId)},"floor_seq":${floorSeq},"device_id":${JSON.stringify(deviceId)},"fields":${JSON.stringify(BATCH_FIELDS)},"rows":[`;
+}
+
+/** One row of a compact batch (all of BATCH_FIELDS, in order), as JSON. */
+export function batchColumnsRow(s: Snapshot, seq: number): string {
+  let out = `[${seq},${JSON.stringify(s.timestamp)}`;
+  for (const f of SNAPSHOT_TEXT_FIELDS) {
+    const v = s[f];
+    out += v === null || v === undefined ? ',null' : `,${JSON.stringify(v)}`;
+  }
+  for (const f of SNAPSHOT_NUMERIC_FIELDS) {
+    const v = s[f];
+    // JSON has no NaN or Infinity: like JSON.stringify, they go as null (the schema refuses neither).
+    out += typeof v === 'number' && Number.isFinite(v) ? `,${v}` : ',null';
+  }
+  return `${out},${JSON.stringify(s.stale_sources ?? [])}]`;
+}
+
+type RowBuilder = (row: readonly unknown[], deviceId: string) => Record<string, unknown>;
+const builders = new Map<string, RowBuilder>();
+
+/**
+ * A function that makes one row into a snapshot object (keys in SnapshotSchema's order, then seq) for
+ * one list of fields. It is compiled once per list: an object literal with constant keys gets V8's
+ * fast object shape and costs a fraction of setting 45 keys one by one. The code holds only names
+ * from BATCH_FIELDS / SnapshotSchema (the message's list is checked against them first) and indexes.
+ */
+function rowBuilder(fields: readonly BatchField[]): RowBuilder {
+  const key = fields.join(',');
+  let b = builders.get(key);
+  if (b) return b;
+  const idx = new Map<string, number>(fields.map((f, i) => [f, i]));
+  if (!idx.has('seq') || !idx.has('timestamp')) throw new Error('fields: must name seq and timestamp');
+  for (const f of fields) if (!(BATCH_FIELDS as readonly string[]).includes(f)) throw new Error(`fields: unknown ${f}`);
+  const value = (f: string): string => {
+    const i = idx.get(f);
+    if (i !== undefined) return `row[${i}]`;
+    return f === 'stale_sources' ? '[]' : 'null';
+  };
+  const props = Object.keys(SnapshotSchema.properties).map((k) =>
+    k === 'device_id' ? 'device_id: deviceId' : `${k}: ${value(k)}`,
+  );
+  props.push(`seq: ${value('seq')}`);
+  b = new Function('row', 'deviceId', `return { ${props.join(', ')} };`) as RowBuilder;
+  if (builders.size >= 64) builders.clear();
+  builders.set(key, b);
+  return b;
+}
+
+/**
+ * The snapshots of a compact batch whose head has been checked (BatchColumnsMessageSchema): each row
+ * made into a snapshot object with its seq, every one of the same shape. A row of the wrong length is
+ * an error naming it; the values are left to the caller's check of each item.
+ */
+export function batchColumnsItems(msg: BatchColumnsMessage): Record<string, unknown>[] {
+  const build = rowBuilder(msg.fields);
+  const n = msg.fields.length;
+  const out: Record<string, unknown>[] = new Array(msg.rows.length);
+  for (let r = 0; r < msg.rows.length; r++) {
+    const row = msg.rows[r]!;
+    if (row.length !== n) throw new Error(`rows[${r}]: has ${row.length} values for ${n} fields`);
+    out[r] = build(row, msg.device_id);
+  }
+  return out;
+}
 
 export const AckMessageSchema = Type.Object(
   { outbox_id: OutboxId, seq: Type.Integer({ minimum: 0 }) },

@@ -4,8 +4,8 @@
  *
  * Sending:
  * - caught up: each new snapshot goes out at once as `realtime` (snapshot + seq, outbox_id, floor_seq);
- * - behind (after an outage): the backlog goes as `batch` messages (up to `batchMaxBytes`, i.e.
- *   ~700 snapshots), at most `maxInflightBatches` awaiting PUBACK, so each new snapshot still goes
+ * - behind (after an outage): the backlog goes as compact `batch` messages (up to
+ *   `batchMaxSnapshots` and `batchMaxBytes`; a full snapshot is ~260 bytes there), at most `maxInflightBatches` awaiting PUBACK, so each new snapshot still goes
  *   out live as `realtime` in between (it is sent again in its batch: the store is idempotent);
  * - bounded: never more than `windowSeqs` seqs beyond the server's acknowledgement.
  * Acknowledgement: the server publishes `{outbox_id, seq}` retained on `{prefix}/{id}/ack` after each
@@ -23,7 +23,7 @@ import { Backoff } from '../core/backoff.js';
 import { errorMessage } from '../core/errors.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { checker } from '../core/validate.js';
-import { AckMessageSchema, topic } from '../core/wire.js';
+import { AckMessageSchema, batchColumnsHead, batchColumnsRow, topic } from '../core/wire.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import type { MqttConfigSchema } from './config.js';
 import type { Outbox, OutboxRow } from './outbox.js';
@@ -464,14 +464,26 @@ export class Uplink {
     return true;
   }
 
+  /**
+   * A compact batch (core/wire.ts: `fields` once, one array of values per snapshot) of the rows that
+   * fit in `batchMaxBytes`. Rows of another device id than the first (the id was changed with rows
+   * still in the outbox) end the batch: each batch is one device's.
+   */
   private batchPayload(rows: OutboxRow[], floor: number): { payload: string; last: number; count: number } {
     const max = this.o.batchMaxBytes ?? 768 * 1024;
-    const head = `{"outbox_id":${JSON.stringify(this.o.outbox.outboxId)},"floor_seq":${floor},"snapshots":[`;
-    let bytes = head.length + 2;
+    let head = '';
+    let deviceId = '';
+    let bytes = 0;
     const parts: string[] = [];
     let last = 0;
     for (const r of rows) {
-      const part = withSeq(r.payload, r.seq);
+      const snap = JSON.parse(r.payload) as Snapshot;
+      if (parts.length === 0) {
+        deviceId = snap.device_id;
+        head = batchColumnsHead(this.o.outbox.outboxId, floor, deviceId);
+        bytes = head.length + 2;
+      } else if (snap.device_id !== deviceId) break;
+      const part = batchColumnsRow(snap, r.seq);
       const n = Buffer.byteLength(part) + 1;
       if (parts.length > 0 && bytes + n > max) break;
       parts.push(part);

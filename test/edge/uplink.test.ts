@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { checker } from '../../src/core/validate.js';
+import { type BatchColumnsMessage, BatchColumnsMessageSchema, batchColumnsItems } from '../../src/core/wire.js';
 import { Outbox } from '../../src/edge/outbox.js';
 import { Uplink, type UplinkOptions } from '../../src/edge/uplink.js';
 import { silentLogger } from '../../src/lib/log.js';
@@ -79,6 +81,9 @@ function setup(extra: Partial<UplinkOptions> = {}): { uplink: Uplink; outbox: Ou
 }
 
 const ofTopic = (leaf: string) => seen.filter((m) => m.topic === `energy/${DEVICE}/${leaf}`);
+/** A batch's snapshots (with seq), decoded from the compact form as the ingester does. */
+const items = (m: { body: Record<string, unknown> }) =>
+  batchColumnsItems(m.body as BatchColumnsMessage) as Array<Record<string, unknown> & { seq: number }>;
 
 describe('Uplink', () => {
   it('sends a backlog in byte-bounded batches with outbox_id, floor_seq and every seq once', async () => {
@@ -86,18 +91,19 @@ describe('Uplink', () => {
     for (let i = 0; i < 500; i++) outbox.append(makeSnapshot(gen, i));
     await uplink.start();
     await waitFor(
-      () => ofTopic('batch').reduce((k, m) => k + (m.body.snapshots as unknown[]).length, 0) === 500,
+      () => ofTopic('batch').reduce((k, m) => k + (m.body.rows as unknown[]).length, 0) === 500,
       'all 500 in batches',
     );
     const batches = ofTopic('batch');
     expect(batches.length).toBeGreaterThan(1);
     for (const b of batches) {
       expect(b.bytes).toBeLessThanOrEqual(64 * 1024);
-      expect(b.body).toMatchObject({ outbox_id: outbox.outboxId, floor_seq: 1 });
+      expect(b.body).toMatchObject({ outbox_id: outbox.outboxId, floor_seq: 1, device_id: DEVICE });
+      expect(checker(BatchColumnsMessageSchema).Check(b.body)).toBe(true);
     }
-    const seqs = batches.flatMap((b) => (b.body.snapshots as Array<{ seq: number }>).map((s) => s.seq));
+    const seqs = batches.flatMap((b) => items(b).map((s) => s.seq));
     expect(seqs).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
-    const first = (batches[0]!.body.snapshots as Array<Record<string, unknown>>)[0]!;
+    const first = items(batches[0]!)[0]!;
     const { seq, ...snap } = first;
     expect(seq).toBe(1);
     expect(snap).toEqual(makeSnapshot(gen, 0));
@@ -149,7 +155,7 @@ describe('Uplink', () => {
     // Once the ack of 20 is in, the next resend starts at 21 (the stall timer may have fired before it).
     await waitFor(() => outbox.ackedSeq === 20, 'the ack of 20');
     const seen0 = ofTopic('batch').length;
-    const firstSeq = (m: { body: Record<string, unknown> }) => (m.body.snapshots as Array<{ seq: number }>)[0]!.seq;
+    const firstSeq = (m: { body: Record<string, unknown> }) => items(m)[0]!.seq;
     await waitFor(
       () =>
         ofTopic('batch')

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchColumnsHead, batchColumnsRow } from '../../../src/core/wire.js';
 import { silentLogger } from '../../../src/lib/log.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from '../../../src/server/broker/embedded.js';
 import { createIngester, type Ingester } from '../../../src/server/ingest/ingester.js';
@@ -133,6 +134,59 @@ describe('ingester through Mosquitto (project config)', () => {
     ]);
     expect(await store.raw('home-b', new Date(0), new Date('2100-01-01'))).toEqual([]);
     expect((await store.raw('home-a', new Date(0), new Date('2100-01-01'))).length).toBe(2); // the batch was refused whole
+  });
+
+  it('the compact batch: stored as the snapshots it names; a bad head, row or value dead-letters it whole', async () => {
+    const ingested = ingester.counters.ingested;
+    const before = ingester.counters.dead_letters;
+    const compact = (deviceId: string, from: number, n: number): { head: string; rows: string[] } => ({
+      head: batchColumnsHead(OUTBOX, 1, deviceId),
+      rows: Array.from({ length: n }, (_, k) => batchColumnsRow(makeSnapshot(gen(deviceId), from + k), from + k + 1)),
+    });
+    const good = compact('home-a', 100, 3);
+    await a.publishAsync('energy/home-a/batch', `${good.head}${good.rows.join(',')}]}`, { qos: 1 });
+    await waitFor(() => ingester.counters.ingested === ingested + 3, 'the three snapshots of the compact batch');
+    const back = await store.raw('home-a', new Date(gen('home-a').startMs + 100_000), new Date('2100-01-01'));
+    expect(back).toEqual([100, 101, 102].map((i) => makeSnapshot(gen('home-a'), i)));
+
+    // A hand-written head naming only some fields: the others are null.
+    const few = { outbox_id: OUTBOX, floor_seq: 1, device_id: 'home-a', fields: ['timestamp', 'seq', 'grid_power_w'] };
+    const at = (i: number) => new Date(gen('home-a').startMs + i * 1000).toISOString();
+    await a.publishAsync('energy/home-a/batch', JSON.stringify({ ...few, rows: [[at(200), 201, 1234]] }), { qos: 1 });
+    await waitFor(() => ingester.counters.ingested === ingested + 4, 'the snapshot of few fields');
+    expect((await store.latest('home-a'))?.grid_power_w).toBe(1234);
+    expect((await store.latest('home-a'))?.pv_power_w).toBeNull();
+    expect((await store.latest('home-a'))?.stale_sources).toEqual([]);
+
+    const bad = [
+      JSON.stringify({ ...few, fields: ['timestamp', 'grid_power_w'], rows: [[at(201), 5]] }),
+      JSON.stringify({ ...few, fields: ['timestamp', 'seq', 'surprise'], rows: [[at(201), 202, 1]] }),
+      JSON.stringify({
+        ...few,
+        rows: [
+          [at(201), 202, 1],
+          [at(202), 203],
+        ],
+      }),
+      JSON.stringify({
+        ...few,
+        rows: [
+          [at(201), 202, 1],
+          [at(202), 203, 'lots'],
+        ],
+      }),
+      JSON.stringify({ ...few, device_id: 'home-b', rows: [[at(201), 202, 1]] }),
+    ];
+    for (const b of bad) await a.publishAsync('energy/home-a/batch', b, { qos: 1 });
+    await waitFor(() => ingester.counters.dead_letters === before + 5, 'five dead letters');
+    await waitFor(async () => (await store.deadLetterCount()) >= before + 5, 'stored');
+    const reasons = (await deadLetters(dbPath)).slice(-5).map((d) => d.reason);
+    expect(reasons[0]).toMatch(/must name seq and timestamp/);
+    expect(reasons[1]).toMatch(/^schema: fields/);
+    expect(reasons[2]).toMatch(/rows\[1\]: has 2 values for 3 fields/);
+    expect(reasons[3]).toMatch(/rows\[1\]\.grid_power_w/);
+    expect(reasons[4]).toBe('device_id "home-b" does not match the topic\'s "home-a"');
+    expect(ingester.counters.ingested).toBe(ingested + 4);
   });
 
   it('a publish under another device id never reaches the ingester (ACL)', async () => {

@@ -18,6 +18,7 @@ import {
 } from '../core/capacity/alert.js';
 import { forecastQuarter } from '../core/capacity/forecast.js';
 import type { Snapshot } from '../core/snapshot.js';
+import { wallClock } from '../drivers/wall-clock.js';
 
 const QUARTER_MS = 900_000;
 
@@ -50,17 +51,21 @@ function importTotal(s: Snapshot): number | null {
 
 export class CapacityWatch {
   private readonly alertConfig: AlertConfig;
-  private readonly monthFmt: Intl.DateTimeFormat;
   private state: AlertState = INITIAL_ALERT_STATE;
   private quarter: number | null = null;
   private quarterBaseKwh: number | null = null;
   private lastImportKwh: number | null = null;
-  private month: string | null = null;
+  private month: number | null = null;
   private ownMonthPeakW: number | null = null;
 
   constructor(private readonly opts: CapacityWatchOptions) {
     this.alertConfig = { ...DEFAULT_ALERT_CONFIG, ...(opts.alert ?? {}) };
-    this.monthFmt = new Intl.DateTimeFormat('en-CA', { timeZone: opts.timezone, year: 'numeric', month: '2-digit' });
+  }
+
+  /** The calendar month (year × 12 + month) of an instant in the configured zone. */
+  private monthOf(ms: number): number {
+    const l = wallClock(ms, this.opts.timezone);
+    return l.year * 12 + l.month;
   }
 
   /** Feeds one snapshot; returns an alert to publish, or null. */
@@ -68,7 +73,7 @@ export class CapacityWatch {
     const now = Date.parse(s.timestamp);
     const imp = importTotal(s);
     const q = Math.floor(now / QUARTER_MS) * QUARTER_MS;
-    const month = this.monthFmt.format(new Date(now));
+    const month = this.monthOf(now);
     if (month !== this.month) {
       this.month = month;
       this.ownMonthPeakW = null;
@@ -84,7 +89,7 @@ export class CapacityWatch {
         const kwh = this.lastImportKwh - this.quarterBaseKwh;
         if (kwh >= 0) {
           const avg = kwh * 4000;
-          const prevMonth = this.monthFmt.format(new Date(this.quarter));
+          const prevMonth = this.monthOf(this.quarter);
           if (prevMonth === month) this.ownMonthPeakW = Math.max(this.ownMonthPeakW ?? 0, avg);
         }
       }

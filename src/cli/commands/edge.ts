@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/errors.js';
+import { useProcessTimeZone } from '../../drivers/wall-clock.js';
 import { EdgeApp } from '../../edge/app.js';
 import { loadEdgeConfig } from '../../edge/config.js';
 import { rootLogger } from '../../lib/log.js';
@@ -43,6 +44,9 @@ export const command: Command = {
     if (config.mqtt && !config.buffer) {
       throw new ConfigError(`${path}: mqtt needs buffer: every snapshot is committed to the outbox before it is sent`);
     }
+    // The edge process keeps its clock in the configured zone: local times (meter timestamps, the
+    // capacity month) then come from Date, not from Intl, which costs ~8 MB of RSS (drivers/wall-clock.ts).
+    useProcessTimeZone(config.timezone);
     // The apps name their components (edge, outbox, uplink): the root carries only the device.
     const log = rootLogger().child({ device_id: config.device_id });
     const app = await EdgeApp.create({ config, log, ...(console ? { console: io.stdout } : {}) });

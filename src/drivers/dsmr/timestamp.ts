@@ -5,7 +5,7 @@
  * time). The placeholders `632525252525` (no reading, empty month) and `700101010000` (empty M-Bus
  * channel) mean "no time".
  */
-import { DateTime } from 'luxon';
+import { localToMs, wallClock } from '../wall-clock.js';
 
 // A direct-mapped cache (no allocation on a hit): a telegram repeats most of its stamps every second.
 const SLOTS = 256;
@@ -76,12 +76,9 @@ function convert(t: string): string | null {
   if (letter === 'S' || letter === 'W') {
     ms = Date.UTC(year, mo - 1, dd, hh, mi, ss) - (letter === 'S' ? 2 : 1) * 3_600_000;
   } else {
-    const dt = DateTime.fromObject(
-      { year, month: mo, day: dd, hour: hh, minute: mi, second: ss },
-      { zone: 'Europe/Brussels' },
-    );
-    if (!dt.isValid) return null;
-    ms = dt.toMillis();
+    const t = localToMs({ year, month: mo, day: dd, hour: hh, minute: mi, second: ss }, 'Europe/Brussels', 'later');
+    if (t === null) return null;
+    ms = t;
   }
   return isoSeconds(ms);
 }
@@ -97,17 +94,9 @@ export function isoSeconds(ms: number): string {
 
 /** The DSMR form of an instant in CET/CEST: `YYMMDDhhmmss` + S or W (used by the simulator). */
 export function msToDsmrTimestamp(ms: number): string {
-  const dt = DateTime.fromMillis(ms, { zone: 'Europe/Brussels' });
-  const summer = dt.offset === 120;
-  const local = new Date(ms + dt.offset * 60_000);
+  const l = wallClock(ms, 'Europe/Brussels');
+  const offsetMs = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - Math.floor(ms / 1000) * 1000;
+  const summer = offsetMs === 7_200_000;
   const p2 = (n: number) => String(n).padStart(2, '0');
-  return (
-    p2(local.getUTCFullYear() % 100) +
-    p2(local.getUTCMonth() + 1) +
-    p2(local.getUTCDate()) +
-    p2(local.getUTCHours()) +
-    p2(local.getUTCMinutes()) +
-    p2(local.getUTCSeconds()) +
-    (summer ? 'S' : 'W')
-  );
+  return p2(l.year % 100) + p2(l.month) + p2(l.day) + p2(l.hour) + p2(l.minute) + p2(l.second) + (summer ? 'S' : 'W');
 }

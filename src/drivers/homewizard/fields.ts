@@ -8,10 +8,10 @@
  * `montly_power_peak_w`; v1 timestamps are numbers `YYMMDDhhmmss` and v2 timestamps ISO strings without a
  * zone, both in the meter's local time (Europe/Brussels or Europe/Amsterdam: the same rules).
  */
-import { DateTime } from 'luxon';
 import { KwartierError } from '../../core/errors.js';
 import type { SnapshotNumericField } from '../../core/snapshot.js';
 import type { SnapshotFields } from '../source.js';
+import { localToMs, type WallClockParts, wallClock } from '../wall-clock.js';
 
 export type HomeWizardApi = 'v1' | 'v2';
 
@@ -107,25 +107,10 @@ export function isoSeconds(ms: number): string {
 }
 
 /**
- * A local wall-clock time in `zone` → ms UTC. In the repeated autumn hour the first occurrence (summer
- * time) is taken; a time skipped in spring moves forward (luxon). Null when not a valid date.
- */
-export function localToMs(
-  parts: { year: number; month: number; day: number; hour: number; minute: number; second: number },
-  zone: string,
-): number | null {
-  const { year, month, day, hour, minute, second } = parts;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
-  const dt = DateTime.fromObject({ year, month, day, hour, minute, second }, { zone });
-  if (!dt.isValid || dt.day !== day) return null;
-  const candidates = dt.getPossibleOffsets().map((d) => d.toMillis());
-  return candidates.length > 0 ? Math.min(...candidates) : dt.toMillis();
-}
-
-/**
  * v1 timestamp: a JSON number `YYMMDDhhmmss` (no DST letter), local time. Years 2000–2009 lose their
  * leading zero as a number, so it is left-padded. The DSMR placeholders 632525252525 and 700101010000
- * (and 0) mean "no time" → null.
+ * (and 0) mean "no time" → null. In the repeated autumn hour the first occurrence (summer time) is
+ * taken; a time skipped in spring moves forward (drivers/wall-clock.ts).
  */
 export function v1TimestampToIso(value: unknown, zone: string = DEFAULT_TIMEZONE): string | null {
   const n = num(value);
@@ -142,6 +127,7 @@ export function v1TimestampToIso(value: unknown, zone: string = DEFAULT_TIMEZONE
       second: Number(t.slice(10, 12)),
     },
     zone,
+    'earlier',
   );
   return ms === null ? null : isoSeconds(ms);
 }
@@ -164,6 +150,7 @@ export function v2TimestampToIso(value: unknown, zone: string = DEFAULT_TIMEZONE
         second: Number(m[6]),
       },
       zone,
+      'earlier',
     );
     return ms === null ? null : isoSeconds(ms);
   }
@@ -174,14 +161,22 @@ export function v2TimestampToIso(value: unknown, zone: string = DEFAULT_TIMEZONE
   return null;
 }
 
+const p2 = (n: number) => String(n).padStart(2, '0');
+
+function localOf(iso: string, zone: string): WallClockParts {
+  return wallClock(Date.parse(iso), zone);
+}
+
 /** Inverse of v1TimestampToIso (simulator): ISO UTC → number `YYMMDDhhmmss` in local time. */
 export function isoToV1Timestamp(iso: string, zone: string = DEFAULT_TIMEZONE): number {
-  return Number(DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone).toFormat('yyMMddHHmmss'));
+  const l = localOf(iso, zone);
+  return Number(p2(l.year % 100) + p2(l.month) + p2(l.day) + p2(l.hour) + p2(l.minute) + p2(l.second));
 }
 
 /** Inverse of v2TimestampToIso (simulator): ISO UTC → `YYYY-MM-DDTHH:mm:ss` in local time, no zone. */
 export function isoToV2Timestamp(iso: string, zone: string = DEFAULT_TIMEZONE): string {
-  return DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone).toFormat("yyyy-MM-dd'T'HH:mm:ss");
+  const l = localOf(iso, zone);
+  return `${l.year}-${p2(l.month)}-${p2(l.day)}T${p2(l.hour)}:${p2(l.minute)}:${p2(l.second)}`;
 }
 
 // ---- decode ----------------------------------------------------------------------------------------

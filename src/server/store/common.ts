@@ -140,7 +140,7 @@ export interface Prepared {
 export function prepareBatch(batch: InsertBatch): Prepared[] {
   const rows: Prepared[] = [];
   for (const r of batch.readings) {
-    const t = Date.parse(r.snapshot.timestamp);
+    const t = r.t ?? Date.parse(r.snapshot.timestamp);
     if (!Number.isFinite(t))
       throw new KwartierError('store_bad_reading', `store: timestamp '${r.snapshot.timestamp}' is not a date`);
     if (r.snapshot.device_id !== batch.deviceId)

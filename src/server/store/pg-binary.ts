@@ -117,7 +117,7 @@ export class BinaryCopyWriter {
   rows = 0;
 
   constructor(initialBytes = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes)); // room for the 19-byte header at least
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.buf.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
     this.dv.setInt32(11, 0); // flags
@@ -183,11 +183,41 @@ export class BinaryCopyWriter {
       this.nul();
       return;
     }
+    // Short ASCII (timestamps, ids, country codes: nearly all of it) is copied in JS; a call into
+    // the UTF-8 encoder costs more than the copy.
+    const len = s.length;
+    if (len <= 64) {
+      this.room(4 + len);
+      const start = this.off + 4;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        this.buf[start + i] = c;
+      }
+      if (i === len) {
+        this.dv.setInt32(this.off, len);
+        this.off = start + len;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.room(4 + n);
     this.dv.setInt32(this.off, n);
     this.buf.write(s, this.off + 4, n, 'utf8');
     this.off += 4 + n;
+  }
+
+  /** A field's bytes as they are (text already encoded as UTF-8, for a value repeated on every row). */
+  bytes(b: Buffer | null): void {
+    if (b === null) {
+      this.nul();
+      return;
+    }
+    this.room(4 + b.length);
+    this.dv.setInt32(this.off, b.length);
+    this.buf.set(b, this.off + 4);
+    this.off += 4 + b.length;
   }
 
   /** The finished COPY data (the writer must not be used afterwards). */

@@ -520,14 +520,16 @@ class PostgresStore implements Store {
   private copyData(batch: InsertBatch, rows: Prepared[], plan: ReturnType<typeof planInsert>): Buffer {
     const w = new BinaryCopyWriter(plan.inserted * 700 + 64);
     const nFields = 4 + VALUE_COLUMNS.length + CARRY_COLUMNS.length + DELTA_COLUMNS.length;
+    const device = Buffer.from(batch.deviceId, 'utf8');
+    const outbox = batch.outboxId === null ? null : Buffer.from(batch.outboxId, 'utf8');
     for (let i = 0; i < rows.length; i++) {
       const f = plan.fresh[i];
       if (!f) continue;
       const r = rows[i]!;
       w.row(nFields);
       w.timestamptz(r.t);
-      w.text(batch.deviceId);
-      w.text(batch.outboxId);
+      w.bytes(device);
+      w.bytes(outbox);
       w.int8(batch.outboxId === null ? null : r.seq);
       // VALUE_COLUMNS, written straight from the snapshot (no intermediate array per row).
       const snap = r.snapshot;

@@ -24,6 +24,8 @@ export interface IncomingReading {
   snapshot: Snapshot;
   /** The edge outbox's sequence number (null for data that did not come through an outbox). */
   seq: number | null;
+  /** `Date.parse(snapshot.timestamp)`, when the caller has it already (the store parses it otherwise). */
+  t?: number;
 }
 
 export interface InsertBatch {

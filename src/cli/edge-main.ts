@@ -1,0 +1,13 @@
+/**
+ * `kwartier edge` on its own: the entry of the edge's bundle (dist/edge.mjs, scripts/bundle-edge.mjs),
+ * which bin/kwartier.js runs for `kwartier edge`. Only the edge command is registered, so the bundle
+ * holds the edge's code and nothing of the server, demo or other commands.
+ */
+import { command } from './commands/edge.js';
+import { dispatch } from './dispatch.js';
+
+process.exitCode = await dispatch(
+  { edge: { summary: command.summary, load: async () => command } },
+  process.argv.slice(2),
+  process,
+);

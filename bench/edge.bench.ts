@@ -23,10 +23,23 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WARMUP_S = Number(process.env.KW_BENCH_EDGE_WARMUP_S ?? 15);
 const MEASURE_S = Number(process.env.KW_BENCH_EDGE_MEASURE_S ?? 60);
 const CLK_TCK = 100; // Linux USER_HZ
-/** The Node flags of deploy/systemd/kwartier-edge.service (KW_BENCH_EDGE_FLAGS overrides, '' for none). */
-const NODE_FLAGS = (process.env.KW_BENCH_EDGE_FLAGS ?? '--max-semi-space-size=1 --lite-mode')
-  .split(' ')
-  .filter(Boolean);
+
+/**
+ * The edge as deploy/systemd/kwartier-edge.service runs it: the Node flags of its ExecStart (the
+ * words between the node binary and bin/kwartier.js) and its Environment= variables. Read from the
+ * unit, so the bench measures what is deployed. KW_BENCH_EDGE_FLAGS overrides the flags ('' for none).
+ */
+function deployedEdge(): { flags: string[]; env: Record<string, string> } {
+  const unit = readFileSync(join(ROOT, 'deploy/systemd/kwartier-edge.service'), 'utf8');
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.split(/\s+/) ?? [];
+  const script = exec.findIndex((w) => w.endsWith('/bin/kwartier.js'));
+  if (script < 1 || exec[script + 1] !== 'edge')
+    throw new Error('kwartier-edge.service: no ExecStart=node … kwartier.js edge');
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)) env[m[1] as string] = m[2] as string;
+  const override = process.env.KW_BENCH_EDGE_FLAGS;
+  return { flags: override === undefined ? exec.slice(1, script) : override.split(' ').filter(Boolean), env };
+}
 
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -86,11 +99,15 @@ export async function bench(): Promise<BenchResult[]> {
   server.events.on('snapshot', () => {
     ingested++;
   });
+  const deployed = deployedEdge();
+  const bundled = existsSync(join(ROOT, 'dist/edge.mjs')) ? ' (dist/edge.mjs)' : ' (dist/cli/run.js: no edge bundle)';
+  process.stderr.write(`edge: node ${deployed.flags.join(' ')} bin/kwartier.js edge${bundled}\n`);
   const edge: ChildProcess = spawn(
     process.execPath,
-    [...NODE_FLAGS, join(ROOT, 'bin/kwartier.js'), 'edge', '--config', cfg],
+    [...deployed.flags, join(ROOT, 'bin/kwartier.js'), 'edge', '--config', cfg],
     {
-      env: { ...process.env, KWARTIER_LOG_LEVEL: 'warn' },
+      // The unit's environment; only the log level is lowered (warnings still show here).
+      env: { ...process.env, ...deployed.env, KWARTIER_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );

@@ -102,6 +102,11 @@ export class Outbox {
     const db = new Database(this.opts.path, { timeout: 5000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // A 256 KiB page cache instead of SQLite's 2 MB: the edge appends and reads the newest pages,
+    // older ones come from the OS page cache when a backlog is sent (no slower: 7 days read and
+    // marked in 12.5 s either way). The default cache kept filling for the edge's first hour:
+    // 1.2 MB more RSS after 20 minutes at 1 Hz, on its way to 2 MB.
+    db.pragma('cache_size = -256');
     db.exec(`
       CREATE TABLE IF NOT EXISTS readings (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

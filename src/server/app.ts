@@ -12,7 +12,7 @@ import type { Logger } from '../lib/log.js';
 import { type CapacityAlertEvent, createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ServerConfig } from './config.js';
-import { createIngester, type Ingester } from './ingest/ingester.js';
+import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 
 export interface ServerAppOptions {
@@ -77,23 +77,25 @@ export class ServerApp {
     await this.store.migrate();
     if (this.broker) await this.broker.start();
 
-    // With the embedded broker and no explicit TLS, the in-process ingester uses its credentials.
-    const viaEmbedded = this.broker !== null;
-    const mqttUrl = viaEmbedded ? (this.broker?.url ?? config.mqtt.url) : config.mqtt.url;
-    const tlsCfg = viaEmbedded ? config.broker.tls : config.mqtt.tls;
-    const tls = tlsCfg
-      ? { ca: readFileSync(tlsCfg.ca_cert), cert: readFileSync(tlsCfg.cert), key: readFileSync(tlsCfg.key) }
-      : null;
-    const creds =
-      viaEmbedded && !tls
-        ? this.broker?.ingesterCredentials
-        : config.mqtt.username !== undefined
-          ? { username: config.mqtt.username, password: config.mqtt.password ?? '' }
-          : undefined;
+    // With the embedded broker, the in-process clients (ingester, status listener) identify with
+    // the broker's secret ingester credentials; with its TLS they verify it against its CA and
+    // present no certificate (broker.tls holds the broker's own, not a client's). With Mosquitto:
+    // mqtt.tls (the ingester's client certificate) or mqtt.username.
+    const embedded = this.broker;
+    const mqttUrl = embedded ? embedded.url : config.mqtt.url;
+    let tls: IngesterTls | null = null;
+    if (embedded && config.broker.tls) tls = { caCert: config.broker.tls.ca_cert };
+    else if (!embedded && config.mqtt.tls)
+      tls = { caCert: config.mqtt.tls.ca_cert, clientCert: config.mqtt.tls.cert, clientKey: config.mqtt.tls.key };
+    const creds = embedded
+      ? embedded.ingesterCredentials
+      : config.mqtt.username !== undefined
+        ? { username: config.mqtt.username, password: config.mqtt.password ?? '' }
+        : undefined;
 
     this.ingester = createIngester({
       mqttUrl,
-      tls: tlsCfg ? { caCert: tlsCfg.ca_cert, clientCert: tlsCfg.cert, clientKey: tlsCfg.key } : null,
+      tls,
       clientId: config.mqtt.client_id,
       prefix: config.mqtt.topic_prefix,
       store: this.store,
@@ -141,7 +143,7 @@ export class ServerApp {
    */
   private startStatusListener(
     url: string,
-    tls: { ca: Buffer; cert: Buffer; key: Buffer } | null,
+    tls: IngesterTls | null,
     creds: { username: string; password: string } | undefined,
   ): void {
     const prefix = this.opts.config.mqtt.topic_prefix;
@@ -150,7 +152,13 @@ export class ServerApp {
       clean: true,
       reconnectPeriod: 5000,
       connectTimeout: 10_000,
-      ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
+      ...(tls
+        ? {
+            ca: readFileSync(tls.caCert),
+            ...(tls.clientCert ? { cert: readFileSync(tls.clientCert) } : {}),
+            ...(tls.clientKey ? { key: readFileSync(tls.clientKey) } : {}),
+          }
+        : {}),
       ...(creds ? { username: creds.username, password: creds.password } : {}),
     });
     client.on('connect', () => client.subscribe([`${prefix}/+/status`, `${prefix}/+/capacity`], { qos: 0 }));

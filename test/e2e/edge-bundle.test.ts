@@ -1,7 +1,8 @@
 /**
  * The built edge as systemd runs it: `node <the unit's flags> bin/kwartier.js edge` goes to the edge's
  * bundle (dist/edge.mjs, scripts/bundle-edge.mjs), which reads a simulated HomeWizard P1 meter and
- * Sungrow inverter, commits each snapshot to its outbox and forwards it over MQTT to a real server.
+ * Sungrow inverter, commits each snapshot to its outbox and forwards it over MQTT with TLS client
+ * certificates (from `kwartier certs`) to a real server with the embedded broker on TLS.
  * Needs the build (`npm ci` runs it; `npm run build` after a change).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { parseWithSchema } from '../../src/core/validate.js';
 import { startHomeWizardSimulator } from '../../src/drivers/homewizard/simulator.js';
 import { HomeModel } from '../../src/drivers/sim/home-model.js';
 import { startSungrowSimulator } from '../../src/drivers/sungrow/simulator.js';
+import { initCertDir, issueDeviceFiles } from '../../src/lib/certs.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { ServerApp } from '../../src/server/app.js';
 import { ServerConfigSchema } from '../../src/server/config.js';
@@ -86,12 +88,19 @@ describe('the edge bundle (dist/edge.mjs)', () => {
       const model = new HomeModel({ start: Date.now(), seed: 5 });
       const hw = await startHomeWizardSimulator({ host: '127.0.0.1', port: 0, api: 'v1', model, log });
       const sg = await startSungrowSimulator({ host: '127.0.0.1', port: 0, model, log });
+      const certs = join(dir, 'certs');
+      await initCertDir({ dir: certs });
+      await issueDeviceFiles({ dir: certs, id: 'bundle-home' });
       const server = new ServerApp({
         config: parseWithSchema(
           ServerConfigSchema,
           {
             store: { type: 'sqlite', path: join(dir, 'server.sqlite') },
-            broker: { enabled: true, port: 0 },
+            broker: {
+              enabled: true,
+              port: 0,
+              tls: { ca_cert: join(certs, 'ca.crt'), cert: join(certs, 'server.crt'), key: join(certs, 'server.key') },
+            },
             api: { port: 0, tokens: [{ name: 't', token: 'bundle-test-token-0123', devices: ['*'] }] },
           },
           'test',
@@ -120,7 +129,7 @@ describe('the edge bundle (dist/edge.mjs)', () => {
           `homewizard: {ip: 127.0.0.1, port: ${hw.port}, poll_interval_s: 1.0, api_version: v1}`,
           `sungrow: {ip: 127.0.0.1, port: ${sg.port}, poll_interval_s: 1, inter_register_delay_ms: 5, connect_delay_ms: 50}`,
           `buffer: {db_path: ${join(dir, 'outbox.sqlite')}}`,
-          `mqtt: {host: 127.0.0.1, port: ${new URL(server.brokerUrl ?? '').port}, tls: null}`,
+          `mqtt: {host: 127.0.0.1, port: ${new URL(server.brokerUrl ?? '').port}, tls: {ca_cert: ${join(certs, 'ca.crt')}, client_cert: ${join(certs, 'bundle-home.crt')}, client_key: ${join(certs, 'bundle-home.key')}}}`,
           '',
         ].join('\n'),
       );

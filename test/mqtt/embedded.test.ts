@@ -139,6 +139,38 @@ describe('embedded broker with TLS client certificates: edge → broker → inge
     ).rejects.toThrow();
   });
 
+  it("lets the server's own ingester in without a certificate, with the broker's secret password only", async () => {
+    const ca = readFileSync(join(certs, 'ca.crt'));
+    const own = await mqtt.connectAsync(broker.url, {
+      ca,
+      ...broker.ingesterCredentials,
+      reconnectPeriod: 0,
+      connectTimeout: 2000,
+    });
+    try {
+      // It is the ingester: it may read every device's data.
+      const granted = await own.subscribeAsync('energy/+/realtime', { qos: 1 });
+      expect(granted[0]?.qos).toBe(1);
+    } finally {
+      await own.endAsync();
+    }
+    // A device's certificate with the ingester's name as username is still that device.
+    const dev = await mqtt.connectAsync(broker.url, {
+      ca,
+      cert: readFileSync(join(certs, 'home-tls.crt')),
+      key: readFileSync(join(certs, 'home-tls.key')),
+      username: INGESTER,
+      password: broker.ingesterCredentials.password,
+      reconnectPeriod: 0,
+      connectTimeout: 2000,
+    });
+    try {
+      await expect(dev.subscribeAsync('energy/+/realtime', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    } finally {
+      await dev.endAsync();
+    }
+  });
+
   it('carries a backlog and live snapshots exactly once, acknowledged after the commit', async () => {
     ingester = createIngester({
       mqttUrl: broker.url,

@@ -28,7 +28,7 @@ export interface EmbeddedBrokerOptions {
   tls?: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer } | null;
   /** Topic prefix of the ACL (default 'energy'). */
   prefix?: string;
-  /** Plain mode: the ingester's password (default: random, see `ingesterCredentials`). */
+  /** The in-process ingester's password (default: random, see `ingesterCredentials`). */
   ingesterPassword?: string;
   maxPayloadBytes?: number;
   log?: Logger;
@@ -37,7 +37,7 @@ export interface EmbeddedBrokerOptions {
 export interface EmbeddedBroker {
   readonly port: number;
   readonly url: string;
-  /** For the in-process ingester in plain mode. */
+  /** For the in-process ingester (with TLS too: it connects without a client certificate). */
   readonly ingesterCredentials: { username: string; password: string };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -73,9 +73,13 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
       authenticate(client, username, password, done) {
         let identity: string | null = null;
         if (tls) {
+          // A device (or a separate ingester) is its certificate's CN. Only the server's own
+          // ingester, in this process, may come without a certificate: with the secret password
+          // (it holds no client certificate, and the password never leaves the process).
           const sock = client.conn as TLSSocket;
           const cn = sock.authorized ? sock.getPeerCertificate()?.subject?.CN : undefined;
-          identity = typeof cn === 'string' ? cn : null;
+          if (typeof cn === 'string') identity = cn;
+          else if (username === INGESTER && passwordOk(password)) identity = INGESTER;
         } else {
           identity = username ?? null;
           if (identity === INGESTER && !passwordOk(password)) identity = null;
@@ -128,7 +132,9 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
             cert: tls.cert,
             key: tls.key,
             requestCert: true,
-            rejectUnauthorized: true,
+            // Checked in authenticate(): a client without a valid certificate is refused there,
+            // except the server's own ingester with its password.
+            rejectUnauthorized: false,
             minVersion: 'TLSv1.2',
           },
           handle,
@@ -169,7 +175,10 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
       return port;
     },
     get url() {
-      const h = host.includes(':') ? `[${host}]` : host;
+      // Where to connect: a wildcard bind address is reached on loopback (which the broker's
+      // certificate names, `kwartier certs init`).
+      const to = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+      const h = to.includes(':') ? `[${to}]` : to;
       return `${tls ? 'mqtts' : 'mqtt'}://${h}:${port}`;
     },
     ingesterCredentials: { username: INGESTER, password: ingesterPassword },

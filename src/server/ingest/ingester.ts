@@ -39,14 +39,15 @@ import type { DeadLetter, InsertBatch, InsertResult, Store } from '../store/type
 export interface IngesterTls {
   /** File paths (PEM). */
   caCert: string;
-  clientCert: string;
-  clientKey: string;
+  /** Without a client certificate (the embedded broker's own ingester), `username`/`password` identify. */
+  clientCert?: string;
+  clientKey?: string;
 }
 
 export interface IngesterOptions {
   mqttUrl: string;
   tls?: IngesterTls | null;
-  /** Without TLS: the MQTT username/password (the embedded broker's ingester credentials). */
+  /** The MQTT username/password: the embedded broker's ingester credentials, or a password-based broker's. */
   username?: string;
   password?: string;
   clientId: string;
@@ -230,13 +231,12 @@ class MqttIngester extends EventEmitter<{
     if (!/\bmqttjs/.test(process.env.DEBUG ?? '')) opts.log = () => undefined;
     if (this.o.tls) {
       opts.ca = readFileSync(this.o.tls.caCert);
-      opts.cert = readFileSync(this.o.tls.clientCert);
-      opts.key = readFileSync(this.o.tls.clientKey);
+      if (this.o.tls.clientCert !== undefined) opts.cert = readFileSync(this.o.tls.clientCert);
+      if (this.o.tls.clientKey !== undefined) opts.key = readFileSync(this.o.tls.clientKey);
       opts.rejectUnauthorized = true;
-    } else {
-      if (this.o.username !== undefined) opts.username = this.o.username;
-      if (this.o.password !== undefined) opts.password = this.o.password;
     }
+    if (this.o.username !== undefined) opts.username = this.o.username;
+    if (this.o.password !== undefined) opts.password = this.o.password;
     const client = mqtt.connect(this.o.mqttUrl, opts);
     this.client = client;
     client.handleMessage = (packet, done) => this.onPacket(packet, done);

@@ -2,7 +2,8 @@
  * The edge's footprint at 1 Hz with both sources: the built edge (`node bin/kwartier.js edge`, as
  * systemd runs it) reads a HomeWizard P1 meter (API v1, every 1 s) and a Sungrow inverter (Modbus,
  * every 5 s) — both simulated in this process — commits every snapshot to its outbox and forwards
- * it over MQTT to a real server (embedded broker, ingester, SQLite) that acknowledges each commit.
+ * it over MQTT with TLS client certificates (as deployed; `kwartier certs` made them) to a real
+ * server (embedded broker, ingester, SQLite) that acknowledges each commit.
  * RSS and CPU are read from /proc for the edge process only, after a warm-up.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { parseWithSchema } from '../src/core/validate.js';
 import { startHomeWizardSimulator } from '../src/drivers/homewizard/simulator.js';
 import { HomeModel } from '../src/drivers/sim/home-model.js';
 import { startSungrowSimulator } from '../src/drivers/sungrow/simulator.js';
+import { initCertDir, issueDeviceFiles } from '../src/lib/certs.js';
 import { silentLogger } from '../src/lib/log.js';
 import { ServerApp } from '../src/server/app.js';
 import { ServerConfigSchema } from '../src/server/config.js';
@@ -69,12 +71,19 @@ export async function bench(): Promise<BenchResult[]> {
   const model = new HomeModel({ start: Date.now(), seed: 4 });
   const hw = await startHomeWizardSimulator({ host: '127.0.0.1', port: 0, api: 'v1', model, log });
   const sg = await startSungrowSimulator({ host: '127.0.0.1', port: 0, model, log });
+  const certs = join(dir, 'certs');
+  await initCertDir({ dir: certs });
+  await issueDeviceFiles({ dir: certs, id: 'bench-home' });
   const server = new ServerApp({
     config: parseWithSchema(
       ServerConfigSchema,
       {
         store: { type: 'sqlite', path: join(dir, 'server.sqlite') },
-        broker: { enabled: true, port: 0 },
+        broker: {
+          enabled: true,
+          port: 0,
+          tls: { ca_cert: join(certs, 'ca.crt'), cert: join(certs, 'server.crt'), key: join(certs, 'server.key') },
+        },
         api: { port: 0, tokens: [{ name: 'b', token: 'bench-token-0123456789', devices: ['*'] }] },
       },
       'bench',
@@ -91,7 +100,7 @@ export async function bench(): Promise<BenchResult[]> {
       `homewizard: {ip: 127.0.0.1, port: ${hw.port}, poll_interval_s: 1.0, api_version: v1}`,
       `sungrow: {ip: 127.0.0.1, port: ${sg.port}, poll_interval_s: 5.0}`,
       `buffer: {db_path: ${join(dir, 'outbox.sqlite')}}`,
-      `mqtt: {host: 127.0.0.1, port: ${brokerPort}, tls: null}`,
+      `mqtt: {host: 127.0.0.1, port: ${brokerPort}, tls: {ca_cert: ${join(certs, 'ca.crt')}, client_cert: ${join(certs, 'bench-home.crt')}, client_key: ${join(certs, 'bench-home.key')}}}`,
       '',
     ].join('\n'),
   );
@@ -133,7 +142,7 @@ export async function bench(): Promise<BenchResult[]> {
     const rate = (ingested - n0) / wallS;
     return [
       {
-        name: 'edge RSS (max over the run, HomeWizard 1 Hz + Sungrow 5 s, outbox + MQTT)',
+        name: 'edge RSS (max over the run, HomeWizard 1 Hz + Sungrow 5 s, outbox + MQTT/TLS)',
         value: Math.round(maxRss * 10) / 10,
         unit: 'MB',
         target: '<= 60',

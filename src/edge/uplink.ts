@@ -249,6 +249,10 @@ export class Uplink {
       connectTimeout: this.o.connectTimeoutMs ?? 10_000,
       keepalive: this.o.keepaliveS ?? 30,
       queueQoSZero: false,
+      // mqtt-packet's number cache: 65 536 two-byte Buffers, one per packet id, made on the first
+      // write and kept for good (6.3 MB of heap, a tenth of the edge's RSS, to save an allocation of
+      // 2 bytes per packet once a second). mqtt.js's own option turns it off for the process.
+      writeCache: false,
       will: { topic: this.t('status'), payload: Buffer.from(will), qos: 1, retain: true },
     };
     if (m.tls) {

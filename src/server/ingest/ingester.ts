@@ -7,7 +7,8 @@
  * - Each message is checked: size cap, JSON, wire schema (compiled TypeBox), topic id = payload
  *   device_id. A bad one goes to the dead-letter table with its reason; the stream goes on.
  * - Good snapshots are collected for up to `flushIntervalMs` or `flushMaxRows`, then written with
- *   one `store.insertMany` (one batch per device and outbox). After the commit, the store's ack
+ *   one `store.insertMany` (one batch per device and outbox) per lane: each device belongs to one
+ *   of `flushConcurrency` lanes, and the lanes write side by side (laneOf). After the commit, the store's ack
  *   watermark of each (device, outbox) is published retained on `{prefix}/{id}/ack`, and
  *   'snapshot' is emitted for every committed snapshot.
  * - A failing store is retried with backoff; meanwhile messages keep buffering up to
@@ -60,7 +61,7 @@ export interface IngesterOptions {
   flushIntervalMs?: number;
   /** …or until this many snapshots are waiting (default 20 000). */
   flushMaxRows?: number;
-  /** Store transactions running at once (default 2): one commits while the next is written. */
+  /** Flush lanes, each one store transaction at a time with its own devices (default 2). */
   flushConcurrency?: number;
   maxBufferedRows?: number;
   /** Larger payloads are rejected and counted (default 1 MiB, as Mosquitto's max_packet_size). */
@@ -120,6 +121,8 @@ export interface Ingester
 
 interface Pending {
   deviceId: string;
+  /** The flush lane of the device (laneOf). */
+  lane: number;
   outboxId: string;
   floorSeq: number;
   readings: Array<{ snapshot: Snapshot; seq: number; live: boolean; t: number }>;
@@ -177,6 +180,9 @@ class MqttIngester extends EventEmitter<{
   private oldestBufferedAt: number | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly inflight = new Set<Promise<void>>();
+  /** Lanes with a flush running. */
+  private readonly busyLanes = new Set<number>();
+  private readonly laneByDevice = new Map<string, number>();
   private readonly lastAck = new Map<string, number>();
   private waiting: Array<() => void> = [];
   private stopping = false;
@@ -438,7 +444,7 @@ class MqttIngester extends EventEmitter<{
     const key = `${deviceId}\u0000${outboxId}`;
     let p = this.pending.get(key);
     if (!p) {
-      p = { deviceId, outboxId, floorSeq, readings: [] };
+      p = { deviceId, lane: this.laneOf(deviceId), outboxId, floorSeq, readings: [] };
       this.pending.set(key, p);
     } else if (floorSeq > p.floorSeq) {
       p.floorSeq = floorSeq;
@@ -458,6 +464,27 @@ class MqttIngester extends EventEmitter<{
     return Math.max(1, this.o.flushConcurrency ?? 2);
   }
 
+  /**
+   * Each device belongs to one of `flushConcurrency` lanes, and each lane runs one flush at a time
+   * with only its devices. The store locks a device for its transaction: two flushes holding the
+   * same devices (every device sends all the time) would wait for each other's locks for their
+   * whole length and write one after the other; lanes of disjoint devices write side by side.
+   * A device's commits also come strictly in order.
+   */
+  private laneOf(deviceId: string): number {
+    const n = this.concurrency;
+    if (n === 1) return 0;
+    let lane = this.laneByDevice.get(deviceId);
+    if (lane === undefined) {
+      // Round robin in the order devices first send: the lanes get equal numbers of devices. (A
+      // device that changed lanes would only wait for its earlier flush's lock: still correct.)
+      if (this.laneByDevice.size >= 100_000) this.laneByDevice.clear();
+      lane = this.laneByDevice.size % n;
+      this.laneByDevice.set(deviceId, lane);
+    }
+    return lane;
+  }
+
   private scheduleFlush(delayMs?: number): void {
     if (this.inflight.size >= this.concurrency) return; // a finishing flush reschedules
     const interval = this.o.flushIntervalMs ?? 100;
@@ -471,13 +498,21 @@ class MqttIngester extends EventEmitter<{
     }, due);
   }
 
-  /** Starts a flush of everything buffered, unless `flushConcurrency` flushes are running. */
+  /** Starts a flush in every idle lane with something buffered (dead letters go with any). */
   private startFlush(): void {
     if (this.pending.size === 0 && this.deadLetters.length === 0) return;
-    if (this.inflight.size >= this.concurrency) return;
-    const run: Promise<void> = this.flushOnce()
+    const lanes = new Set<number>();
+    for (const p of this.pending.values()) lanes.add(p.lane);
+    if (this.deadLetters.length > 0 && this.busyLanes.size === 0) lanes.add(0);
+    for (const lane of lanes) if (!this.busyLanes.has(lane)) this.startLane(lane);
+  }
+
+  private startLane(lane: number): void {
+    this.busyLanes.add(lane);
+    const run: Promise<void> = this.flushOnce(lane)
       .catch(() => undefined)
       .then(() => {
+        this.busyLanes.delete(lane);
         this.inflight.delete(run);
         if (this.pending.size > 0 || this.deadLetters.length > 0) {
           if (this.storeFailing) this.scheduleFlush(this.backoff.next());
@@ -508,13 +543,16 @@ class MqttIngester extends EventEmitter<{
     };
   }
 
-  private async flushOnce(): Promise<void> {
-    const taking = this.pending;
+  /** Writes what the lane's devices have buffered, and any dead letters. */
+  private async flushOnce(lane: number): Promise<void> {
+    const taking = new Map<string, Pending>();
+    for (const [k, p] of this.pending) if (p.lane === lane) taking.set(k, p);
+    for (const k of taking.keys()) this.pending.delete(k);
     const letters = this.deadLetters;
     const takenOldest = this.oldestBufferedAt;
-    this.pending = new Map();
     this.deadLetters = [];
-    this.oldestBufferedAt = null;
+    // What other lanes still buffer keeps the (older or equal) time it was first buffered.
+    if (this.pending.size === 0) this.oldestBufferedAt = null;
     const entries = [...taking.values()];
     const started = Date.now();
     try {

@@ -272,6 +272,8 @@ describe('ingester and a batch the PostgreSQL store refuses for good', () => {
       store: ts.store,
       log: silentLogger(),
       flushIntervalMs: 200,
+      // One lane: both devices in the same flush.
+      flushConcurrency: 1,
     });
     await ingester.start();
   });
@@ -297,5 +299,82 @@ describe('ingester and a batch the PostgreSQL store refuses for good', () => {
     await waitFor(() => ingester.counters.ingested === 6, 'the next home-a snapshot');
     await a.endAsync();
     await b.endAsync();
+  });
+});
+
+describe('ingester flush lanes (PostgreSQL store)', () => {
+  let broker: EmbeddedBroker;
+  let ts: TestStore;
+  let ingester: Ingester;
+  /** Every store.insertMany call: its devices, and whether it is still running. */
+  const calls: Array<{ devices: Set<string>; running: boolean; overlapped: Set<string>[] }> = [];
+
+  beforeAll(async () => {
+    broker = createEmbeddedBroker({ port: 0, log: silentLogger() });
+    await broker.start();
+    ts = await makeStore('postgres');
+    const real = ts.store;
+    // The real store, with each call recorded; the first call waits (up to 5 s) for a second one to
+    // begin, so that lanes that can run side by side are seen to.
+    let second: () => void = () => {};
+    const secondBegun = new Promise<void>((r) => {
+      second = r;
+    });
+    const store: Store = Object.create(real);
+    store.insertMany = async (batches) => {
+      const call = { devices: new Set(batches.map((b) => b.deviceId)), running: true, overlapped: [] as Set<string>[] };
+      for (const c of calls) {
+        if (!c.running) continue;
+        c.overlapped.push(call.devices);
+        call.overlapped.push(c.devices);
+      }
+      calls.push(call);
+      if (calls.length === 1) await Promise.race([secondBegun, new Promise((r) => setTimeout(r, 5000))]);
+      else second();
+      try {
+        return await real.insertMany(batches);
+      } finally {
+        call.running = false;
+      }
+    };
+    ingester = createIngester({
+      mqttUrl: broker.url,
+      ...broker.ingesterCredentials,
+      clientId: 'kwartier-ingester-lanes',
+      prefix: 'energy',
+      store,
+      log: silentLogger(),
+      flushIntervalMs: 20,
+      flushConcurrency: 2,
+    });
+    await ingester.start();
+  });
+  afterAll(async () => {
+    await ingester?.stop();
+    await ts?.dispose();
+    await broker?.stop();
+  });
+
+  it('writes disjoint devices side by side, never one device in two transactions at once', async () => {
+    const ids = ['lane-a', 'lane-b', 'lane-c', 'lane-d'];
+    const clients = await Promise.all(
+      ids.map((id) => mqtt.connectAsync(broker.url, { username: id, reconnectPeriod: 0 })),
+    );
+    for (let i = 0; i < 30; i++)
+      await Promise.all(
+        clients.map((c, d) => c.publishAsync(`energy/${ids[d]}/realtime`, realtime(ids[d]!, i), { qos: 1 })),
+      );
+    await waitFor(() => ingester.counters.ingested === 120, 'all 120 snapshots');
+    for (const id of ids) expect(await ts.store.ackedSeq(id, OUTBOX)).toBe(30);
+    // Two lanes of two devices each: a device is only ever written with the other of its lane.
+    const withWhom = new Map<string, Set<string>>();
+    for (const c of calls)
+      for (const d of c.devices) withWhom.set(d, new Set([...(withWhom.get(d) ?? []), ...c.devices]));
+    for (const id of ids) expect(withWhom.get(id)?.size).toBeLessThanOrEqual(2);
+    // Side by side: the first call was held until another began…
+    expect(calls[0]!.overlapped.length).toBeGreaterThan(0);
+    // …and calls that ran at once never shared a device.
+    for (const c of calls) for (const o of c.overlapped) for (const d of c.devices) expect(o.has(d)).toBe(false);
+    await Promise.all(clients.map((c) => c.endAsync()));
   });
 });

@@ -4,7 +4,8 @@
  * Settings in KW_BENCH_INGEST (JSON). Protocol on stdio, one JSON object a line:
  * - prints {"ready":true} once connected;
  * - prints {"commit":{rows,inserted,durationMs},"ingested":n,"dead_letters":n} after each commit;
- * - on a line `latency` from stdin prints {"p99_ms":…,"n":…} (commit time − snapshot timestamp);
+ * - on a line `latency [SINCE_MS]` from stdin prints {"p99_ms":…,"n":…} (commit time − snapshot
+ *   timestamp, of the snapshots with timestamps from SINCE_MS on);
  * - on a line `stop` stops (flush, leave the shared subscription), closes the store and exits 0.
  */
 import { createInterface } from 'node:readline';
@@ -40,8 +41,13 @@ const ingester = createIngester({
   ...(s.flushConcurrency ? { flushConcurrency: s.flushConcurrency } : {}),
   ...(s.flushIntervalMs ? { flushIntervalMs: s.flushIntervalMs } : {}),
 });
-const lat: number[] = [];
-if (s.latency) ingester.on('snapshot', (e) => lat.push(e.committedAt - Date.parse(e.snapshot.timestamp)));
+/** Per committed snapshot: its timestamp (= publish time in the paced run) and commit − timestamp. */
+const lat: Array<[number, number]> = [];
+if (s.latency)
+  ingester.on('snapshot', (e) => {
+    const t = Date.parse(e.snapshot.timestamp);
+    lat.push([t, e.committedAt - t]);
+  });
 ingester.on('commit', (commit) => {
   const c = ingester.counters;
   out({ commit, ingested: c.ingested, dead_letters: c.dead_letters });
@@ -51,9 +57,12 @@ out({ ready: true });
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
-  if (line === 'latency') {
-    lat.sort((a, b) => a - b);
-    out({ p99_ms: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))] ?? null, n: lat.length });
+  if (line.startsWith('latency')) {
+    // `latency [SINCE_MS]`: the snapshots published from SINCE_MS on (what came before warmed up).
+    const since = Number(line.split(' ')[1] ?? 0);
+    const l = lat.filter(([t]) => t >= since).map(([, ms]) => ms);
+    l.sort((a, b) => a - b);
+    out({ p99_ms: l[Math.min(l.length - 1, Math.floor(l.length * 0.99))] ?? null, n: l.length });
   } else if (line === 'stop') {
     rl.close();
     void ingester

@@ -124,23 +124,29 @@ async function phase(broker: Mosquitto, name: string, opts: { latency?: boolean 
   const schema = `kw_bench_${name}_${process.pid}`;
   await dropSchema(PG_URL, schema);
   const f = broker.tlsFiles('kwartier-ingester');
-  const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', join(TESTS, 'bench-ingester.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      KW_BENCH_INGEST: JSON.stringify({
-        mqttUrl: broker.url,
-        tls: { caCert: f.ca, clientCert: f.cert, clientKey: f.key },
-        clientId: `kwartier-ingester-bench-${name}`,
-        connectionString: PG_URL,
-        schema,
-        latency: opts.latency ?? false,
-        ...(process.env.KW_BENCH_CONC ? { flushConcurrency: Number(process.env.KW_BENCH_CONC) } : {}),
-        ...(process.env.KW_BENCH_INTERVAL ? { flushIntervalMs: Number(process.env.KW_BENCH_INTERVAL) } : {}),
-      }),
+  // KW_BENCH_INGEST_FLAGS: more Node flags for the ingester (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof').
+  const extra = (process.env.KW_BENCH_INGEST_FLAGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(
+    process.execPath,
+    [...SERVER_NODE_FLAGS, ...extra, '--import', 'tsx', join(TESTS, 'bench-ingester.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        KW_BENCH_INGEST: JSON.stringify({
+          mqttUrl: broker.url,
+          tls: { caCert: f.ca, clientCert: f.cert, clientKey: f.key },
+          clientId: `kwartier-ingester-bench-${name}`,
+          connectionString: PG_URL,
+          schema,
+          latency: opts.latency ?? false,
+          ...(process.env.KW_BENCH_CONC ? { flushConcurrency: Number(process.env.KW_BENCH_CONC) } : {}),
+          ...(process.env.KW_BENCH_INTERVAL ? { flushIntervalMs: Number(process.env.KW_BENCH_INTERVAL) } : {}),
+        }),
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
     },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  );
   const replies: Array<Record<string, unknown>> = [];
   let wake: (() => void) | null = null;
   const p: Phase = {

@@ -8,9 +8,9 @@
  *   device_id. A bad one goes to the dead-letter table with its reason; the stream goes on.
  * - Good snapshots are collected for up to `flushIntervalMs` or `flushMaxRows`, then written with
  *   one `store.insertMany` (one batch per device and outbox) per lane: each device belongs to one
- *   of `flushConcurrency` lanes, and the lanes write side by side (laneOf). After the commit, the store's ack
- *   watermark of each (device, outbox) is published retained on `{prefix}/{id}/ack`, and
- *   'snapshot' is emitted for every committed snapshot.
+ *   of `flushConcurrency` lanes, and the lanes write side by side (laneOf). After the commit, the
+ *   store's ack watermark of each (device, outbox) is published retained on `{prefix}/{id}/ack`,
+ *   and 'snapshot' is emitted for every committed snapshot.
  * - A failing store is retried with backoff; meanwhile messages keep buffering up to
  *   `maxBufferedRows`, then the ingester stops reading (MQTT backpressure: the broker queues).
  *   PUBACK goes out on receipt, so a crash loses what was buffered — the edges resend it, because it
@@ -503,7 +503,12 @@ class MqttIngester extends EventEmitter<{
     if (this.pending.size === 0 && this.deadLetters.length === 0) return;
     const lanes = new Set<number>();
     for (const p of this.pending.values()) lanes.add(p.lane);
-    if (this.deadLetters.length > 0 && this.busyLanes.size === 0) lanes.add(0);
+    if (this.deadLetters.length > 0)
+      for (let l = 0; l < this.concurrency; l++)
+        if (!this.busyLanes.has(l)) {
+          lanes.add(l);
+          break;
+        }
     for (const lane of lanes) if (!this.busyLanes.has(lane)) this.startLane(lane);
   }
 

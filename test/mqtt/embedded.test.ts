@@ -139,6 +139,24 @@ describe('embedded broker with TLS client certificates: edge → broker → inge
     ).rejects.toThrow();
   });
 
+  it('refuses a certificate from another CA, whatever username it sends', async () => {
+    const other = join(tmp, 'other-ca');
+    await initCertDir({ dir: other });
+    await issueDeviceFiles({ dir: other, id: 'home-tls' });
+    const ca = readFileSync(join(certs, 'ca.crt'));
+    for (const username of [undefined, INGESTER])
+      await expect(
+        mqtt.connectAsync(broker.url, {
+          ca,
+          cert: readFileSync(join(other, 'home-tls.crt')),
+          key: readFileSync(join(other, 'home-tls.key')),
+          ...(username ? { username, password: 'x' } : {}),
+          reconnectPeriod: 0,
+          connectTimeout: 2000,
+        }),
+      ).rejects.toThrow(/Not authorized|not authorized/i);
+  });
+
   it("lets the server's own ingester in without a certificate, with the broker's secret password only", async () => {
     const ca = readFileSync(join(certs, 'ca.crt'));
     const own = await mqtt.connectAsync(broker.url, {

@@ -11,7 +11,36 @@
  * Native modules stay outside (better-sqlite3, the serial port bindings): they find their .node
  * files relative to their own package.
  */
+import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+
+/**
+ * modbus-serial's index.js requires its serial-line port and server at load time, and with them
+ * the serialport package and its native binding, which a Modbus TCP edge never uses (~2 MB of the
+ * edge's RSS). In the bundle those two exports become getters that load on first use; the DSMR
+ * serial source loads serialport itself when a serial port is configured. The build fails if the
+ * lines are not found (a new modbus-serial): look again then.
+ */
+const lazyModbusSerialPorts = {
+  name: 'lazy-modbus-serial-ports',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]modbus-serial[\\/]index\.js$/ }, async (args) => {
+      let src = await readFile(args.path, 'utf8');
+      for (const [name, path] of [
+        ['RTUBufferedPort', './ports/rtubufferedport'],
+        ['ServerSerial', './servers/serverserial'],
+      ]) {
+        const eager = `module.exports.${name} = require("${path}");`;
+        if (!src.includes(eager)) throw new Error(`bundle-edge: modbus-serial/index.js no longer has ${eager}`);
+        src = src.replace(
+          eager,
+          `Object.defineProperty(module.exports, "${name}", { enumerable: true, configurable: true, get: () => require("${path}") });`,
+        );
+      }
+      return { contents: src, loader: 'js' };
+    });
+  },
+};
 
 await build({
   absWorkingDir: new URL('..', import.meta.url).pathname,
@@ -29,5 +58,6 @@ await build({
   banner: {
     js: "import { createRequire as __kwCreateRequire } from 'node:module'; const require = __kwCreateRequire(import.meta.url);",
   },
+  plugins: [lazyModbusSerialPorts],
   logLevel: 'warning',
 });

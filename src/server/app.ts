@@ -12,7 +12,7 @@ import type { Logger } from '../lib/log.js';
 import { type CapacityAlertEvent, createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ServerConfig } from './config.js';
-import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
+import { createIngester, type Ingester, type IngesterTls, tlsClientOptions } from './ingest/ingester.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 
 export interface ServerAppOptions {
@@ -152,13 +152,7 @@ export class ServerApp {
       clean: true,
       reconnectPeriod: 5000,
       connectTimeout: 10_000,
-      ...(tls
-        ? {
-            ca: readFileSync(tls.caCert),
-            ...(tls.clientCert ? { cert: readFileSync(tls.clientCert) } : {}),
-            ...(tls.clientKey ? { key: readFileSync(tls.clientKey) } : {}),
-          }
-        : {}),
+      ...(tls ? tlsClientOptions(tls) : {}),
       ...(creds ? { username: creds.username, password: creds.password } : {}),
     });
     client.on('connect', () => client.subscribe([`${prefix}/+/status`, `${prefix}/+/capacity`], { qos: 0 }));

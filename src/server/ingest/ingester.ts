@@ -45,6 +45,16 @@ export interface IngesterTls {
   clientKey?: string;
 }
 
+/** mqtt.js TLS options from the PEM files (the CA always; a client certificate when given). */
+export function tlsClientOptions(tls: IngesterTls): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
+  return {
+    ca: readFileSync(tls.caCert),
+    ...(tls.clientCert !== undefined ? { cert: readFileSync(tls.clientCert) } : {}),
+    ...(tls.clientKey !== undefined ? { key: readFileSync(tls.clientKey) } : {}),
+    rejectUnauthorized: true,
+  };
+}
+
 export interface IngesterOptions {
   mqttUrl: string;
   tls?: IngesterTls | null;
@@ -235,12 +245,7 @@ class MqttIngester extends EventEmitter<{
     // mqtt.js traces every packet through `debug`; unless asked for (DEBUG=mqttjs*), skip even the
     // check (about 2 µs a message at the ingester's rates).
     if (!/\bmqttjs/.test(process.env.DEBUG ?? '')) opts.log = () => undefined;
-    if (this.o.tls) {
-      opts.ca = readFileSync(this.o.tls.caCert);
-      if (this.o.tls.clientCert !== undefined) opts.cert = readFileSync(this.o.tls.clientCert);
-      if (this.o.tls.clientKey !== undefined) opts.key = readFileSync(this.o.tls.clientKey);
-      opts.rejectUnauthorized = true;
-    }
+    if (this.o.tls) Object.assign(opts, tlsClientOptions(this.o.tls));
     if (this.o.username !== undefined) opts.username = this.o.username;
     if (this.o.password !== undefined) opts.password = this.o.password;
     const client = mqtt.connect(this.o.mqttUrl, opts);

@@ -4,7 +4,7 @@
  * Settings in KW_BENCH_INGEST (JSON). Protocol on stdio, one JSON object a line:
  * - prints {"ready":true} once connected;
  * - prints {"commit":{rows,inserted,durationMs},"ingested":n,"dead_letters":n} after each commit;
- * - on a line `latency [SINCE_MS]` from stdin prints {"p99_ms":…,"n":…} (commit time − snapshot
+ * - on a line `latency [SINCE_MS]` from stdin prints {"p50_ms":…,"p99_ms":…,"max_ms":…,"n":…} (commit time − snapshot
  *   timestamp, of the snapshots with timestamps from SINCE_MS on);
  * - on a line `stop` stops (flush, leave the shared subscription), closes the store and exits 0.
  */
@@ -62,7 +62,8 @@ rl.on('line', (line) => {
     const since = Number(line.split(' ')[1] ?? 0);
     const l = lat.filter(([t]) => t >= since).map(([, ms]) => ms);
     l.sort((a, b) => a - b);
-    out({ p99_ms: l[Math.min(l.length - 1, Math.floor(l.length * 0.99))] ?? null, n: l.length });
+    const q = (f: number): number | null => l[Math.min(l.length - 1, Math.floor(l.length * f))] ?? null;
+    out({ p50_ms: q(0.5), p99_ms: q(0.99), max_ms: l[l.length - 1] ?? null, n: l.length });
   } else if (line === 'stop') {
     rl.close();
     void ingester

@@ -71,7 +71,11 @@ export interface IngesterOptions {
   flushIntervalMs?: number;
   /** …or until this many snapshots are waiting (default 20 000). */
   flushMaxRows?: number;
-  /** Flush lanes, each one store transaction at a time with its own devices (default 2). */
+  /**
+   * Flush lanes, each one store transaction at a time with its own devices (default 4). A flush is
+   * mostly waiting (a few round trips per device, while this process's event loop also reads MQTT),
+   * so more lanes than cores pay: 2 → 4 took one-per-message from ~23k to ~31k snapshots/s here.
+   */
   flushConcurrency?: number;
   maxBufferedRows?: number;
   /** Larger payloads are rejected and counted (default 1 MiB, as Mosquitto's max_packet_size). */
@@ -466,7 +470,7 @@ class MqttIngester extends EventEmitter<{
   }
 
   private get concurrency(): number {
-    return Math.max(1, this.o.flushConcurrency ?? 2);
+    return Math.max(1, this.o.flushConcurrency ?? 4);
   }
 
   /**

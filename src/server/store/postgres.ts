@@ -75,7 +75,7 @@ export interface PostgresStoreOptions extends StoreOptions {
   logger?: Logger;
   /** 'auto' (default): TimescaleDB when available; 'off': plain PostgreSQL; 'on': TimescaleDB or fail. */
   timescale?: 'auto' | 'on' | 'off';
-  /** Connections in the pool. Default 4. */
+  /** Connections in the pool. Default 8: the ingester's 4 flush lanes, and the API's reads beside them. */
   poolSize?: number;
   /** Server-side statement timeout, ms. Default 60 000. */
   statementTimeoutMs?: number;
@@ -150,7 +150,7 @@ class PostgresStore implements Store {
     const timeout = this.opts.statementTimeoutMs ?? 60_000;
     const pool = new pg.Pool({
       connectionString: this.conn.connectionString,
-      max: this.opts.poolSize ?? 4,
+      max: this.opts.poolSize ?? 8,
       connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       statement_timeout: timeout,

@@ -12,7 +12,8 @@
  *   energy_daily. Written with care, but not run on the development machine (no TimescaleDB there).
  *
  * Writes: one transaction per insertMany(), a per-device advisory lock (the delta of a reading depends
- * on its neighbours), one unnest() INSERT per device batch with ON CONFLICT DO NOTHING. See docs/storage.md.
+ * on its neighbours), the neighbours of every device read in one statement, the new rows in one
+ * binary COPY, one rollup/ack statement per device. See docs/storage.md.
  */
 import pg from 'pg';
 import {
@@ -338,8 +339,26 @@ class PostgresStore implements Store {
     const client = await this.db().connect();
     try {
       await client.query(`BEGIN; SELECT pg_advisory_xact_lock_shared(${this.retentionKey})${locks}`);
+      // A device alone in the call (the rule: the ingester sends one batch per device and outbox)
+      // gets its context from one read for all of them, and its new rows go into one COPY for all,
+      // sent before COMMIT: nothing else in the transaction reads that device's new rows. Round
+      // trips per flush: 3 per device → 1 per device + 2.
+      const perDevice = new Map<string, number>();
+      for (const b of batches) perDevice.set(b.deviceId, (perDevice.get(b.deviceId) ?? 0) + 1);
+      const alone = batches.map((b, i) => perDevice.get(b.deviceId) === 1 && prepared[i]!.length > 0);
+      const contexts =
+        alone.filter(Boolean).length > 1 ? await this.contextMany(client, batches, prepared, alone) : null;
+      const copy: DeferredCopy = { w: new BinaryCopyWriter(1 << 16), expected: 0 };
       const out: InsertResult[] = [];
-      for (let i = 0; i < batches.length; i++) out.push(await this.insertOne(client, batches[i]!, prepared[i]!));
+      for (let i = 0; i < batches.length; i++)
+        out.push(
+          await this.insertOne(client, batches[i]!, prepared[i]!, contexts?.get(i), alone[i] ? copy : undefined),
+        );
+      if (copy.expected > 0) {
+        const n = await this.copyRows(client, copy.w.finish(), 'the devices of this flush');
+        if (n !== copy.expected)
+          throw new KwartierError('store_conflict', `store: copied ${n} rows of ${copy.expected}`, { retriable: true });
+      }
       await client.query('COMMIT');
       return out;
     } catch (err) {
@@ -350,9 +369,15 @@ class PostgresStore implements Store {
     }
   }
 
-  private async insertOne(client: pg.PoolClient, batch: InsertBatch, all: Prepared[]): Promise<InsertResult> {
+  private async insertOne(
+    client: pg.PoolClient,
+    batch: InsertBatch,
+    all: Prepared[],
+    ctx?: Context,
+    copy?: DeferredCopy,
+  ): Promise<InsertResult> {
     const st: SegmentState = { inserted: 0, ack: null };
-    if (all.length > 0) await this.writeSegment(client, batch, all, true, st);
+    if (all.length > 0) await this.writeSegment(client, batch, all, true, st, ctx, copy);
     let ackedSeq: number | null = null;
     if (batch.outboxId !== null) {
       // The last segment's write statement advanced the watermark; without one (nothing new), alone.
@@ -366,6 +391,9 @@ class PostgresStore implements Store {
    * Plans and writes readings (sorted, one device). When more stored rows lie inside their time
    * range than a few times their number (a sparse backlog over dense data), the readings are split
    * in two and written one half after the other, so what is read stays bounded.
+   * `pre`: the context already read (contextMany); `copy`: add the new rows to the transaction's
+   * one COPY instead of sending them now (only a whole batch, never a half: the second half reads
+   * the first's rows).
    */
   private async writeSegment(
     client: pg.PoolClient,
@@ -373,11 +401,13 @@ class PostgresStore implements Store {
     all: Prepared[],
     last: boolean,
     st: SegmentState,
+    pre?: Context,
+    copy?: DeferredCopy,
   ): Promise<void> {
     const dev = batch.deviceId;
     let rows = all;
     const limit = existingLimit(rows.length);
-    let ctx = await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, limit, NEXT_PAGE);
+    let ctx = pre ?? (await this.context(client, dev, rows[0]!.t, rows[rows.length - 1]!.t, limit, NEXT_PAGE));
     // Readings at or before what retention removed are not aggregated again (their neighbours are gone).
     const horizon = ctx.carry?.t;
     if (horizon !== undefined && rows[0]!.t <= horizon) {
@@ -403,21 +433,18 @@ class PostgresStore implements Store {
     if (plan.inserted === 0) return;
 
     await this.updateRows(client, dev, plan.updates);
-    // New rows: one binary COPY (they are known to be new: the device is locked and its rows read).
-    let n: number;
-    try {
-      n = await copyFrom(client, this.sql.copyTarget, this.copyData(batch, rows, plan));
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new KwartierError('store_conflict', `store: concurrent write for device '${dev}'`, {
-          retriable: true,
-          cause: err,
-        });
-      throw err;
+    // New rows: binary COPY (they are known to be new: the device is locked and its rows read).
+    if (copy) {
+      this.copyData(copy.w, batch, rows, plan);
+      copy.expected += plan.inserted;
+    } else {
+      const w = new BinaryCopyWriter(plan.inserted * 700 + 64);
+      this.copyData(w, batch, rows, plan);
+      const n = await this.copyRows(client, w.finish(), `device '${dev}'`);
+      if (n !== plan.inserted)
+        throw new KwartierError('store_conflict', `store: copied ${n} rows of ${plan.inserted}`, { retriable: true });
     }
-    if (n !== plan.inserted)
-      throw new KwartierError('store_conflict', `store: copied ${n} rows of ${plan.inserted}`, { retriable: true });
-    st.inserted += n;
+    st.inserted += plan.inserted;
     // Rollups, the device list and (last segment) the ack watermark: one statement.
     const withAck = last && batch.outboxId !== null;
     const ackTail = withAck ? this.ackTail(batch) : [];
@@ -484,12 +511,7 @@ class PostgresStore implements Store {
     last: number,
     existingLimit: number,
     nextLimit: number,
-  ): Promise<{
-    prev: StoredRow | null;
-    existing: StoredRow[];
-    next: StoredRow[];
-    carry: { t: number; known: Vec } | null;
-  }> {
+  ): Promise<Context> {
     const r = await client.query<DbRow>(
       this.q(this.sql.context, [
         dev,
@@ -499,21 +521,37 @@ class PostgresStore implements Store {
         nextLimit,
       ]),
     );
-    let prev: StoredRow | null = null;
-    const existing: StoredRow[] = [];
-    const next: StoredRow[] = [];
-    let carry: { t: number; known: Vec } | null = null;
-    for (const row of r.rows) {
-      const k = Number(row.k);
-      const sr = storedRow(row);
-      if (k === 0) prev = sr;
-      else if (k === 1) existing.push(sr);
-      else if (k === 2) next.push(sr);
-      else carry = { t: sr.t, known: sr.values };
-    }
-    existing.sort((a, b) => a.t - b.t);
-    next.sort((a, b) => a.t - b.t);
-    return { prev, existing, next, carry };
+    const ctx = emptyContext();
+    for (const row of r.rows) addContextRow(ctx, row);
+    return sortContext(ctx);
+  }
+
+  /**
+   * The contexts of the batches marked in `which` (each one device's, sorted rows), as context()
+   * reads them, in one statement: batch index → context.
+   */
+  private async contextMany(
+    client: pg.PoolClient,
+    batches: InsertBatch[],
+    prepared: Prepared[][],
+    which: boolean[],
+  ): Promise<Map<number, Context>> {
+    const idx: number[] = [];
+    for (let i = 0; i < which.length; i++) if (which[i]) idx.push(i);
+    const rows = idx.map((i) => prepared[i]!);
+    const r = await client.query<DbRow>(
+      this.q(this.sql.contextMany, [
+        idx.map((i) => batches[i]!.deviceId),
+        timestamptzArray(rows.map((p) => p[0]!.t)),
+        timestamptzArray(rows.map((p) => p[p.length - 1]!.t)),
+        int4Array(rows.map((p) => existingLimit(p.length) + 1)),
+        NEXT_PAGE,
+      ]),
+    );
+    const out = new Map<number, Context>(idx.map((i) => [i, emptyContext()]));
+    for (const row of r.rows) addContextRow(out.get(idx[Number(row.q) - 1]!)!, row);
+    for (const c of out.values()) sortContext(c);
+    return out;
   }
 
   private writeSql(withAck: boolean): string {
@@ -521,9 +559,27 @@ class PostgresStore implements Store {
     return withAck ? this.sql.writeTimescaleAck : this.sql.writeTimescale;
   }
 
-  /** The new rows in binary COPY format, columns as in `sql.copyTarget`. */
-  private copyData(batch: InsertBatch, rows: Prepared[], plan: ReturnType<typeof planInsert>): Buffer {
-    const w = new BinaryCopyWriter(plan.inserted * 700 + 64);
+  /** COPY of encoded rows; a unique violation (another writer got there first) is worth a retry. */
+  private async copyRows(client: pg.PoolClient, data: Buffer, whose: string): Promise<number> {
+    try {
+      return await copyFrom(client, this.sql.copyTarget, data);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505')
+        throw new KwartierError('store_conflict', `store: concurrent write for ${whose}`, {
+          retriable: true,
+          cause: err,
+        });
+      throw err;
+    }
+  }
+
+  /** Writes the new rows in binary COPY format to `w`, columns as in `sql.copyTarget`. */
+  private copyData(
+    w: BinaryCopyWriter,
+    batch: InsertBatch,
+    rows: Prepared[],
+    plan: ReturnType<typeof planInsert>,
+  ): void {
     const nFields = 4 + VALUE_COLUMNS.length + CARRY_COLUMNS.length + DELTA_COLUMNS.length;
     const device = Buffer.from(batch.deviceId, 'utf8');
     const outbox = batch.outboxId === null ? null : Buffer.from(batch.outboxId, 'utf8');
@@ -544,7 +600,6 @@ class PostgresStore implements Store {
       for (const x of f.carry) w.float8(x);
       for (const x of f.delta) w.float8(x);
     }
-    return w.finish();
   }
 
   /** Parameters of the write statement (see buildSql): device, outbox, first, last, rollup arrays. */
@@ -844,6 +899,40 @@ function isIntColumn(c: string): boolean {
   return c === 'samples' || c.startsWith('n_');
 }
 
+/** What is stored around a batch's time range (see context()). */
+interface Context {
+  prev: StoredRow | null;
+  existing: StoredRow[];
+  next: StoredRow[];
+  carry: { t: number; known: Vec } | null;
+}
+
+function emptyContext(): Context {
+  return { prev: null, existing: [], next: [], carry: null };
+}
+
+/** A row of the context statements: `k` says which part (0 prev, 1 existing, 2 next, 3 carry). */
+function addContextRow(ctx: Context, row: DbRow): void {
+  const k = Number(row.k);
+  const sr = storedRow(row);
+  if (k === 0) ctx.prev = sr;
+  else if (k === 1) ctx.existing.push(sr);
+  else if (k === 2) ctx.next.push(sr);
+  else ctx.carry = { t: sr.t, known: sr.values };
+}
+
+function sortContext(ctx: Context): Context {
+  ctx.existing.sort((a, b) => a.t - b.t);
+  ctx.next.sort((a, b) => a.t - b.t);
+  return ctx;
+}
+
+/** The rows of a transaction's one COPY, sent before COMMIT. */
+interface DeferredCopy {
+  w: BinaryCopyWriter;
+  expected: number;
+}
+
 /** What the segments of one batch add up to. */
 interface SegmentState {
   inserted: number;
@@ -873,6 +962,15 @@ function buildSql(s: string) {
      UNION ALL SELECT 1, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz ORDER BY time LIMIT $4) e
      UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time LIMIT $5) n
      UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = $1`;
+
+  // context for several devices: $1 devices, $2/$3 first/last times, $4 existing limits, $5 next limit;
+  // each row also gives `q`, the 1-based position of its device in $1.
+  const contextMany = `SELECT q.i AS q, c.* FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::int4[]) WITH ORDINALITY AS q(dev, f, l, lim, i)
+     CROSS JOIN LATERAL (
+       SELECT 0 AS k, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = q.dev AND time < q.f ORDER BY time DESC LIMIT 1) p
+       UNION ALL SELECT 1, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = q.dev AND time >= q.f AND time <= q.l ORDER BY time LIMIT q.lim) e
+       UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = q.dev AND time > q.l ORDER BY time LIMIT $5) n
+       UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = q.dev) c`;
 
   // The write statement: $1 device, $2 outbox, $3/$4 first/last time (ms), then (plain layout) one
   // array per column of each rollup's delta rows, then (with an outbox) the ack parameters.
@@ -913,6 +1011,7 @@ function buildSql(s: string) {
     rawSelect: `device_id, ${ms('time')} AS t, ${VALUE_COLUMNS.join(', ')}`,
     copyTarget: `${s}.energy_readings (time, device_id, outbox_id, seq, ${[...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS].join(', ')})`,
     context,
+    contextMany,
     nextRows: `SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $2::timestamptz ORDER BY time LIMIT $3`,
     writePlain: write(true, false),
     writePlainAck: write(true, true),

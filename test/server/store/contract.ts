@@ -447,6 +447,102 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect(await gasIn(at(-60), at(12_100))).toBeCloseTo(5, EXACT);
     });
 
+    it('several devices in one insertMany (the ingester) store what one device at a time does', async () => {
+      const store = await open();
+      const base = Date.parse('2026-07-20T09:58:00Z');
+      const at = (s: number): string => new Date(base + s * 1000).toISOString();
+      // Per device kind: what is stored first (one batch at a time), then its batch of the flush.
+      const scenario = (p: string): { before: InsertBatch[]; flush: InsertBatch[] } => {
+        const dense: [string, Fields][] = [];
+        for (let i = 0; i < 300; i++) dense.push([at(i), { grid_import_t1_kwh: 50 + i / 1000, grid_power_w: 3600 }]);
+        const gas: [string, Fields][] = [[at(0), { gas_total_m3: 100 }]];
+        for (let i = 1; i <= 40; i++) gas.push([at(i * 10), { grid_power_w: 1 }]);
+        gas.push([at(410), { gas_total_m3: 105 }]);
+        return {
+          before: [
+            batch(
+              `${p}-late`,
+              readings(
+                `${p}-late`,
+                dense.filter((_, i) => i % 2 === 0),
+              ),
+            ),
+            batch(`${p}-sparse`, readings(`${p}-sparse`, dense)),
+            batch(`${p}-dup`, readings(`${p}-dup`, dense.slice(0, 20), 1), 'outbox-ffff-6666', 1),
+            batch(`${p}-gas`, readings(`${p}-gas`, gas)),
+          ],
+          flush: [
+            // Late readings between stored ones: neighbours' deltas change.
+            batch(
+              `${p}-late`,
+              readings(
+                `${p}-late`,
+                dense.filter((_, i) => i % 2 === 1 && i < 120),
+                1,
+              ),
+              'outbox-aaaa-1',
+              1,
+            ),
+            // Two readings over 300 stored ones: more than the store reads at once, split in two.
+            batch(
+              `${p}-sparse`,
+              readings(`${p}-sparse`, [
+                [new Date(base + 10_500).toISOString(), { grid_import_t1_kwh: 50.0105, grid_power_w: 3600 }],
+                [new Date(base + 250_500).toISOString(), { grid_import_t1_kwh: 50.2505, grid_power_w: 3600 }],
+              ]),
+            ),
+            // A new device.
+            batch(`${p}-new`, readings(`${p}-new`, dense.slice(0, 90), 1), 'outbox-bbbb-2', 1),
+            // Nothing new: all duplicates, yet acknowledged.
+            batch(`${p}-dup`, readings(`${p}-dup`, dense.slice(0, 20), 1), 'outbox-ffff-6666', 1),
+            // A late gas value whose effect runs on through the stored rows that lack gas.
+            batch(`${p}-gas`, readings(`${p}-gas`, [[new Date(base + 500).toISOString(), { gas_total_m3: 102 }]])),
+          ],
+        };
+      };
+      const one = scenario('one');
+      const many = scenario('many');
+      for (const b of [...one.before, ...many.before]) await store.insert(b);
+      const oneRes: Array<[number, number, number | null]> = [];
+      for (const b of one.flush) {
+        const r = await store.insert(b);
+        oneRes.push([r.inserted, r.duplicates, r.ackedSeq]);
+      }
+      const manyRes = await store.insertMany(many.flush);
+      expect(manyRes.map((r) => [r.inserted, r.duplicates, r.ackedSeq])).toEqual(oneRes);
+      expect(oneRes).toEqual([
+        [60, 0, 60],
+        [2, 0, null],
+        [90, 0, 90],
+        [0, 20, 20],
+        [1, 0, null],
+      ]);
+      const from = d('2026-07-01T00:00:00Z');
+      const to = d('2026-08-01T00:00:00Z');
+      for (const kind of ['late', 'sparse', 'new', 'dup', 'gas'])
+        for (const res of ['1min', '15min', 'hourly', 'daily', 'monthly'] as Resolution[]) {
+          const a = await store.buckets(`one-${kind}`, res, from, to);
+          const b = await store.buckets(`many-${kind}`, res, from, to);
+          expect(b.map((x) => [x.start.toISOString(), x.samples])).toEqual(
+            a.map((x) => [x.start.toISOString(), x.samples]),
+          );
+          for (let i = 0; i < a.length; i++)
+            for (const k of ['import_kwh', 'gas_m3', 'avg_grid_power_w'] as const) {
+              if (a[i]![k] === null) expect(b[i]![k]).toBeNull();
+              else expect(b[i]![k]).toBeCloseTo(a[i]![k]!, EXACT);
+            }
+        }
+      // The hand-worked values: gas 102 at 00:00.5 keeps 2 in the first minute, 105 keeps 3.
+      const gasMin = await store.buckets('many-gas', '1min', d(at(0)), d(at(420)));
+      expect(gasMin[0]!.gas_m3).toBeCloseTo(2, EXACT);
+      expect(sum(gasMin, 'gas_m3')).toBeCloseTo(5, EXACT);
+      // 09:58:00 … 10:02:59 in one-second steps, with the two sparse ones: 302 readings, 0.299 kWh.
+      const sparse = await store.buckets('many-sparse', 'hourly', d(at(-3600)), d(at(3600)));
+      expect(sum(sparse, 'samples')).toBe(302);
+      expect(sum(sparse, 'import_kwh')).toBeCloseTo(0.299, EXACT);
+      expect(sum(await store.buckets('many-late', 'hourly', d(at(-3600)), d(at(3600))), 'samples')).toBe(210);
+    });
+
     it('the ack watermark: gaps hold it back, floor_seq skips evicted seqs, outboxes are separate', async () => {
       const store = await open();
       const ob = 'outbox-aaaa-1111';

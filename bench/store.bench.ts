@@ -255,6 +255,23 @@ export async function bench(): Promise<BenchResult[]> {
     });
   });
 
+  // PostgreSQL: the ingester's flush of many homes, one insertMany of 25 devices × 60 snapshots (a
+  // lane's share of 100 homes, as in the MQTT bench's steady run). Wall time per flush.
+  await withPg(async (store) => {
+    const homes = Array.from({ length: 25 }, (_, i) => new Home(`bench-flush-${i}`, START));
+    const flush = () =>
+      homes.map((h) => ({ deviceId: h.deviceId, outboxId: 'bench-outbox', floorSeq: 1, readings: h.batch(60) }));
+    for (let k = 0; k < 5; k++) await store.insertMany(flush());
+    const flushes = Array.from({ length: 40 }, flush);
+    const t0 = process.hrtime.bigint();
+    for (const f of flushes) {
+      const r = await store.insertMany(f);
+      if (r.some((x) => x.inserted !== 60)) throw new Error('bench: a flush stored less than it was given');
+    }
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6 / flushes.length;
+    out.push({ name: 'postgres flush of 25 devices × 60 snapshots (one insertMany)', value: ms, unit: 'ms' });
+  });
+
   // PostgreSQL: a 7-day backlog at 1 Hz into an empty store.
   await withPg(async (store) => {
     const home = new Home('bench-backlog', START);

@@ -12,8 +12,8 @@
  *   energy_daily. Written with care, but not run on the development machine (no TimescaleDB there).
  *
  * Writes: one transaction per insertMany(), a per-device advisory lock (the delta of a reading depends
- * on its neighbours), the neighbours of every device read in one statement, the new rows in one
- * binary COPY, one rollup/ack statement per device. See docs/storage.md.
+ * on its neighbours); for the devices alone in the call, their neighbours read in one statement,
+ * their new rows in one binary COPY and their rollups and acks in one statement. See docs/storage.md.
  */
 import pg from 'pg';
 import {
@@ -340,20 +340,28 @@ class PostgresStore implements Store {
     try {
       await client.query(`BEGIN; SELECT pg_advisory_xact_lock_shared(${this.retentionKey})${locks}`);
       // A device alone in the call (the rule: the ingester sends one batch per device and outbox)
-      // gets its context from one read for all of them, and its new rows go into one COPY for all,
-      // sent before COMMIT: nothing else in the transaction reads that device's new rows. Round
-      // trips per flush: 3 per device → 1 per device + 2.
+      // gets its context from one read for all of them; its new rows go into one COPY for all and
+      // its rollups, device list and ack into one statement for all, both sent before COMMIT:
+      // nothing else in the transaction reads them. Round trips per flush: 3 per device → 5.
       const perDevice = new Map<string, number>();
       for (const b of batches) perDevice.set(b.deviceId, (perDevice.get(b.deviceId) ?? 0) + 1);
       const alone = batches.map((b, i) => perDevice.get(b.deviceId) === 1 && prepared[i]!.length > 0);
       const contexts =
         alone.filter(Boolean).length > 1 ? await this.contextMany(client, batches, prepared, alone) : null;
-      const copy: DeferredCopy = { w: new BinaryCopyWriter(1 << 16), expected: 0 };
+      const copy: DeferredCopy = { w: new BinaryCopyWriter(1 << 16), expected: 0, writes: [], acks: [] };
       const out: InsertResult[] = [];
       for (let i = 0; i < batches.length; i++)
         out.push(
           await this.insertOne(client, batches[i]!, prepared[i]!, contexts?.get(i), alone[i] ? copy : undefined),
         );
+      if (copy.writes.length > 0 || copy.acks.length > 0) {
+        // The rollups, device list and ack watermarks of the deferred devices: one statement.
+        const acked = await this.writeMany(client, copy);
+        for (let i = 0; i < batches.length; i++) {
+          const b = batches[i]!;
+          if (alone[i] && b.outboxId !== null) out[i]!.ackedSeq = acked.get(ackKey(b.deviceId, b.outboxId)) ?? null;
+        }
+      }
       if (copy.expected > 0) {
         const n = await this.copyRows(client, copy.w.finish(), 'the devices of this flush');
         if (n !== copy.expected)
@@ -379,7 +387,9 @@ class PostgresStore implements Store {
     const st: SegmentState = { inserted: 0, ack: null };
     if (all.length > 0) await this.writeSegment(client, batch, all, true, st, ctx, copy);
     let ackedSeq: number | null = null;
-    if (batch.outboxId !== null) {
+    if (batch.outboxId !== null && copy && st.ack === null) {
+      copy.acks.push(batch); // acknowledged by writeMany; insertPrepared fills ackedSeq in
+    } else if (batch.outboxId !== null) {
       // The last segment's write statement advanced the watermark; without one (nothing new), alone.
       const ack = st.ack ?? (await this.ackOnly(client, batch));
       ackedSeq = ack.acked;
@@ -445,16 +455,15 @@ class PostgresStore implements Store {
         throw new KwartierError('store_conflict', `store: copied ${n} rows of ${plan.inserted}`, { retriable: true });
     }
     st.inserted += plan.inserted;
-    // Rollups, the device list and (last segment) the ack watermark: one statement.
-    const withAck = last && batch.outboxId !== null;
-    const ackTail = withAck ? this.ackTail(batch) : [];
-    const r = await client.query<AckRow>(
-      this.q(this.writeSql(withAck), [...this.rollupParams(batch, rows, plan.changes), ...ackTail]),
-    );
-    if (withAck) st.ack = r.rows[0]!;
+    if (copy) {
+      // Rollups and the device list with the other deferred devices (the ack too, see insertOne).
+      copy.writes.push({ deviceId: dev, first: rows[0]!.t, last: rows[rows.length - 1]!.t, changes: plan.changes });
+    } else {
+      await this.writeNow(client, batch, rows, plan.changes, last, st);
+    }
 
     // The stored rows after the batch whose carried values change, a page at a time (rare, see
-    // continueChain).
+    // continueChain). Their rollup deltas add to the same buckets, so they may come before or after.
     let chain = plan.chain;
     let after = ctx.next.length > 0 ? ctx.next[ctx.next.length - 1]!.t : rows[rows.length - 1]!.t;
     while (chain) {
@@ -468,6 +477,78 @@ class PostgresStore implements Store {
       chain = cont.chain;
       if (page.length > 0) after = page[page.length - 1]!.t;
     }
+  }
+
+  /** Rollups, the device list and (last segment) the ack watermark of one batch: one statement. */
+  private async writeNow(
+    client: pg.PoolClient,
+    batch: InsertBatch,
+    rows: Prepared[],
+    changes: RowChange[],
+    last: boolean,
+    st: SegmentState,
+  ): Promise<void> {
+    const withAck = last && batch.outboxId !== null;
+    const ackTail = withAck ? this.ackTail(batch) : [];
+    const r = await client.query<AckRow>(
+      this.q(this.writeSql(withAck), [...this.rollupParams(batch, rows, changes), ...ackTail]),
+    );
+    if (withAck) st.ack = r.rows[0]!;
+  }
+
+  /**
+   * The deferred devices' rollups and device list, and the ack watermarks of the deferred batches
+   * with an outbox, in one statement (sql.writeMany): (device, outbox) key → acknowledged seq.
+   */
+  private async writeMany(client: pg.PoolClient, d: DeferredCopy): Promise<Map<string, number>> {
+    const params: unknown[] = [
+      d.writes.map((w) => w.deviceId),
+      float8Array(d.writes.map((w) => w.first)),
+      float8Array(d.writes.map((w) => w.last)),
+    ];
+    if (this.mode === 'plain') {
+      const perDevice = d.writes.map((w) => rollupChanges(w.changes, this.calendar, ROLLUP_RESOLUTIONS));
+      for (const res of ROLLUP_RESOLUTIONS) {
+        const devs: string[] = [];
+        const buckets: RollupRow[] = [];
+        d.writes.forEach((w, i) => {
+          for (const b of perDevice[i]!.get(res) ?? []) {
+            devs.push(w.deviceId);
+            buckets.push(b);
+          }
+        });
+        params.push(devs, timestamptzArray(buckets.map((b) => b.start)));
+        const vals = buckets.map(rollupValues);
+        ROLLUP_COLUMNS.forEach((c, k) => {
+          const col = vals.map((v) => v[k]);
+          params.push(isIntColumn(c) ? int4Array(col) : float8Array(col));
+        });
+      }
+    }
+    const rdev: string[] = [];
+    const rob: string[] = [];
+    const rlo: number[] = [];
+    const rhi: number[] = [];
+    for (const b of d.acks)
+      for (const [lo, hi] of seqRanges(batchSeqs(b))) {
+        rdev.push(b.deviceId);
+        rob.push(b.outboxId!);
+        rlo.push(lo);
+        rhi.push(hi);
+      }
+    params.push(
+      d.acks.map((b) => b.deviceId),
+      d.acks.map((b) => b.outboxId!),
+      int8Array(d.acks.map((b) => (b.floorSeq === null ? 0 : b.floorSeq - 1))),
+      rdev,
+      rob,
+      int8Array(rlo),
+      int8Array(rhi),
+    );
+    const r = await client.query<{ device_id: string; outbox_id: string; acked: number }>(
+      this.q(this.mode === 'plain' ? this.sql.writeManyPlain : this.sql.writeManyTimescale, params),
+    );
+    return new Map(r.rows.map((x) => [ackKey(x.device_id, x.outbox_id), Number(x.acked)]));
   }
 
   /** Stored rows whose carry and deltas change: one UPDATE … FROM unnest(arrays). */
@@ -927,10 +1008,19 @@ function sortContext(ctx: Context): Context {
   return ctx;
 }
 
-/** The rows of a transaction's one COPY, sent before COMMIT. */
+/**
+ * What the devices alone in an insertMany() leave to its end: their new rows (one COPY), their
+ * rollups and device list (`writes`), and their batches to acknowledge (`acks`): one statement.
+ */
 interface DeferredCopy {
   w: BinaryCopyWriter;
   expected: number;
+  writes: Array<{ deviceId: string; first: number; last: number; changes: RowChange[] }>;
+  acks: InsertBatch[];
+}
+
+function ackKey(deviceId: string, outboxId: string): string {
+  return `${deviceId}\u0000${outboxId}`;
 }
 
 /** What the segments of one batch add up to. */
@@ -953,6 +1043,16 @@ function deviceLockKey(deviceId: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h | 0;
+}
+
+/** A rollup upsert's SET: the delta row `excluded` added to the stored bucket `x`. */
+function rollupSet(): string {
+  return ROLLUP_COLUMNS.map((c) => {
+    if (ROLLUP_MAX_COLUMNS.includes(c)) return `${c} = GREATEST(x.${c}, excluded.${c})`;
+    if ((ENERGY_KEYS as readonly string[]).includes(c))
+      return `${c} = CASE WHEN excluded.${c} IS NULL THEN x.${c} ELSE coalesce(x.${c}, 0) + excluded.${c} END`;
+    return `${c} = x.${c} + excluded.${c}`;
+  }).join(', ');
 }
 
 function buildSql(s: string) {
@@ -984,12 +1084,7 @@ function buildSql(s: string) {
     if (plain) {
       ROLLUP_RESOLUTIONS.forEach((res, i) => {
         const args = [p('timestamptz[]'), ...ROLLUP_COLUMNS.map((c) => p(isIntColumn(c) ? 'int4[]' : 'float8[]'))];
-        const set = ROLLUP_COLUMNS.map((c) => {
-          if (ROLLUP_MAX_COLUMNS.includes(c)) return `${c} = GREATEST(x.${c}, excluded.${c})`;
-          if ((ENERGY_KEYS as readonly string[]).includes(c))
-            return `${c} = CASE WHEN excluded.${c} IS NULL THEN x.${c} ELSE coalesce(x.${c}, 0) + excluded.${c} END`;
-          return `${c} = x.${c} + excluded.${c}`;
-        }).join(', ');
+        const set = rollupSet();
         ctes.push(`r${i} AS (INSERT INTO ${s}.${ROLLUP_TABLES[res]} AS x (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
            SELECT $1, u.b, ${ROLLUP_COLUMNS.map((c) => `u.${c}`).join(', ')}
              FROM unnest(${args.join(', ')}) AS u(b, ${ROLLUP_COLUMNS.join(', ')})
@@ -1000,6 +1095,72 @@ function buildSql(s: string) {
     if (!ack) return `WITH ${ctes.join(',\n')} SELECT $2::text IS NULL AS no_outbox`;
     ctes.push(...ackCtes(s, `$${n}::int8`, `$${n + 1}::int8[]`, `$${n + 2}::int8[]`));
     return `WITH ${ctes.join(',\n')} SELECT ${ACK_RESULT} FROM res`;
+  };
+
+  // The write statement of several devices (each once): $1 devices, $2/$3 their first/last times
+  // (ms); (plain layout) per rollup table a device array, a bucket array and one array per column;
+  // then the batches to acknowledge: devices, outboxes, floor − 1, and their seq ranges as four
+  // arrays (device, outbox, lo, hi). Returns (device_id, outbox_id, acked) per batch to acknowledge.
+  const writeMany = (plain: boolean): string => {
+    let n = 4;
+    const p = (type: string): string => `$${n++}::${type}`;
+    const ctes = [
+      `dev AS (INSERT INTO ${s}.devices AS d (device_id, first_time, last_time)
+         SELECT u.dev, ${ts('u.f')}, ${ts('u.l')} FROM unnest($1::text[], $2::float8[], $3::float8[]) AS u(dev, f, l)
+       ON CONFLICT (device_id) DO UPDATE SET first_time = LEAST(d.first_time, excluded.first_time), last_time = GREATEST(d.last_time, excluded.last_time))`,
+    ];
+    if (plain) {
+      ROLLUP_RESOLUTIONS.forEach((res, i) => {
+        const args = [
+          p('text[]'),
+          p('timestamptz[]'),
+          ...ROLLUP_COLUMNS.map((c) => p(isIntColumn(c) ? 'int4[]' : 'float8[]')),
+        ];
+        ctes.push(`r${i} AS (INSERT INTO ${s}.${ROLLUP_TABLES[res]} AS x (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
+           SELECT u.dev, u.b, ${ROLLUP_COLUMNS.map((c) => `u.${c}`).join(', ')}
+             FROM unnest(${args.join(', ')}) AS u(dev, b, ${ROLLUP_COLUMNS.join(', ')})
+           ON CONFLICT (device_id, bucket) DO UPDATE SET ${rollupSet()})`);
+      });
+    }
+    const [kd, ko, kf, rd, ro, rl, rh] = [
+      p('text[]'),
+      p('text[]'),
+      p('int8[]'),
+      p('text[]'),
+      p('text[]'),
+      p('int8[]'),
+      p('int8[]'),
+    ];
+    const key = 'device_id, outbox_id';
+    ctes.push(
+      `keys AS (SELECT * FROM unnest(${kd}, ${ko}, ${kf}) AS k(device_id, outbox_id, fl))`,
+      `cur AS (SELECT k.device_id, k.outbox_id, GREATEST(coalesce(a.acked_seq, 0), k.fl) AS a
+                 FROM keys k LEFT JOIN ${s}.device_acks a USING (${key}))`,
+      `old AS (DELETE FROM ${s}.device_ack_ranges r USING keys k WHERE r.device_id = k.device_id AND r.outbox_id = k.outbox_id
+                RETURNING r.device_id, r.outbox_id, r.lo, r.hi)`,
+      `rin AS (SELECT x.device_id, x.outbox_id, GREATEST(x.lo, cur.a + 1) AS lo, x.hi FROM cur JOIN
+                 (SELECT device_id, outbox_id, lo, hi FROM old
+                  UNION ALL SELECT * FROM unnest(${rd}, ${ro}, ${rl}, ${rh}) AS u(device_id, outbox_id, lo, hi)) x
+                 ON x.device_id = cur.device_id AND x.outbox_id = cur.outbox_id
+                WHERE x.hi > cur.a)`,
+      `mark AS (SELECT ${key}, lo, hi,
+                  CASE WHEN lo <= max(hi) OVER (PARTITION BY ${key} ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1
+                       THEN 0 ELSE 1 END AS s FROM rin)`,
+      `grp AS (SELECT ${key}, lo, hi, sum(s) OVER (PARTITION BY ${key} ORDER BY lo, hi) AS g FROM mark)`,
+      `merged AS (SELECT ${key}, min(lo) AS lo, max(hi) AS hi FROM grp GROUP BY ${key}, g)`,
+      `res AS (SELECT cur.device_id, cur.outbox_id,
+                  coalesce((SELECT max(m.hi) FROM merged m
+                             WHERE m.device_id = cur.device_id AND m.outbox_id = cur.outbox_id AND m.lo <= cur.a + 1), cur.a) AS acked
+                 FROM cur)`,
+      `keep AS (INSERT INTO ${s}.device_ack_ranges (device_id, outbox_id, lo, hi)
+                  SELECT m.device_id, m.outbox_id, m.lo, m.hi FROM merged m JOIN res
+                      ON res.device_id = m.device_id AND res.outbox_id = m.outbox_id
+                   WHERE m.lo > res.acked + 1)`,
+      `ackput AS (INSERT INTO ${s}.device_acks AS k (device_id, outbox_id, acked_seq, updated_at)
+                    SELECT device_id, outbox_id, acked, now() FROM res
+         ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = GREATEST(k.acked_seq, excluded.acked_seq), updated_at = now())`,
+    );
+    return `WITH ${ctes.join(',\n')} SELECT res.device_id, res.outbox_id, res.acked::float8 AS acked FROM res`;
   };
 
   const updCols = [...CARRY_COLUMNS, ...DELTA_COLUMNS];
@@ -1017,6 +1178,8 @@ function buildSql(s: string) {
     writePlainAck: write(true, true),
     writeTimescale: write(false, false),
     writeTimescaleAck: write(false, true),
+    writeManyPlain: writeMany(true),
+    writeManyTimescale: writeMany(false),
     update,
     ackOnly: `WITH ${ackCtes(s, '$3::int8', '$4::int8[]', '$5::int8[]').join(',\n')} SELECT ${ACK_RESULT} FROM res`,
     ackGet: `SELECT acked_seq::float8 AS acked FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2`,

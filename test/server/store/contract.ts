@@ -543,6 +543,45 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect(sum(await store.buckets('many-late', 'hourly', d(at(-3600)), d(at(3600))), 'samples')).toBe(210);
     });
 
+    it('ack watermarks of several devices in one insertMany: each device its own gaps and islands', async () => {
+      const store = await open();
+      const base = Date.parse('2026-07-21T12:00:00Z');
+      const r = (dev: string, seqs: number[]): IncomingReading[] =>
+        seqs.map((q) => ({ snapshot: snap(dev, new Date(base + q * 1000).toISOString()), seq: q }));
+      const ob = 'outbox-9999-0001';
+      // Stored first, one at a time: 1–2 and the island 5–6 for both devices.
+      for (const dev of ['ack-a', 'ack-b']) {
+        expect((await store.insert(batch(dev, r(dev, [1, 2]), ob, 1))).ackedSeq).toBe(2);
+        expect((await store.insert(batch(dev, r(dev, [5, 6]), ob, 1))).ackedSeq).toBe(2);
+      }
+      const acks = async (bs: InsertBatch[]): Promise<Array<number | null>> =>
+        (await store.insertMany(bs)).map((x) => x.ackedSeq);
+      // a fills its gap (3–4: joins 5–6); b gets a second island (8–9); a device without an outbox.
+      expect(
+        await acks([
+          batch('ack-a', r('ack-a', [3, 4]), ob, 1),
+          batch('ack-b', r('ack-b', [8, 9]), ob, 1),
+          batch('ack-c', r('ack-c', [1])),
+        ]),
+      ).toEqual([6, 2, null]);
+      // b fills 3–4 (to 6; 7 is missing), a sends 7, and a resend of a's 1–2 (duplicates) with them.
+      expect(await acks([batch('ack-b', r('ack-b', [3, 4]), ob, 1), batch('ack-a', r('ack-a', [7]), ob, 1)])).toEqual([
+        6, 7,
+      ]);
+      // b's edge evicted 7: its floor passes it, and the island 8–9 joins in; a's resend is a duplicate.
+      const last = await store.insertMany([
+        batch('ack-b', r('ack-b', [10]), ob, 8),
+        batch('ack-a', r('ack-a', [1, 2]), ob, 1),
+      ]);
+      expect(last.map((x) => [x.inserted, x.duplicates, x.ackedSeq])).toEqual([
+        [1, 0, 10],
+        [0, 2, 7],
+      ]);
+      expect(await store.ackedSeq('ack-a', ob)).toBe(7);
+      expect(await store.ackedSeq('ack-b', ob)).toBe(10);
+      expect(await store.ackedSeq('ack-c', ob)).toBeNull();
+    });
+
     it('the ack watermark: gaps hold it back, floor_seq skips evicted seqs, outboxes are separate', async () => {
       const store = await open();
       const ob = 'outbox-aaaa-1111';

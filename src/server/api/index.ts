@@ -434,7 +434,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
       }
       reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
       if (rendered.body.length >= 1024 && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
-        const gz = rendered.gzip();
+        const gz = await rendered.gzip();
         historyCache.grew(key);
         return reply.header('content-encoding', 'gzip').send(gz);
       }

@@ -91,11 +91,14 @@ export interface ApiDeps {
   storeTimeoutMs?: number;
 }
 
-export type AuthMode = 'device' | 'metrics' | 'none';
+export type AuthMode = 'device' | 'metrics' | 'token' | 'none';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** device: a token holding the route's device_id; metrics: a token holding every device ('*'). */
+    /**
+     * device: a token holding the route's device_id; metrics: a token holding every device ('*');
+     * token: any valid token (the route answers only what it holds).
+     */
     auth?: AuthMode;
   }
   interface FastifyRequest {
@@ -362,6 +365,57 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     async (_req, reply) => {
       const text = await registry.metrics();
       return reply.type(registry.contentType).send(text);
+    },
+  );
+
+  app.get(
+    '/api/v1/devices',
+    {
+      config: { auth: 'token' },
+      schema: {
+        summary: 'The homes this token may read, and the time zone their days and quarters are in',
+        tags: ['data'],
+        response: {
+          200: Type.Object({
+            timezone: Type.String({
+              description: "IANA time zone of days, hours and quarters (the config's `timezone`).",
+            }),
+            devices: Type.Array(
+              Type.Object({
+                device_id: Type.String(),
+                country: Type.Union([Type.Literal('be'), Type.Literal('nl'), Type.Null()], {
+                  description: "The config's `devices.<id>.country`, else what the meter's telegrams say, else null.",
+                }),
+                last_seen: Type.Union([
+                  Type.String({ description: 'Local time of the latest snapshot.' }),
+                  Type.Null(),
+                ]),
+              }),
+            ),
+          }),
+          401: ErrorRef,
+          429: ErrorRef,
+          503: ErrorRef,
+        },
+      },
+    },
+    async (req) => {
+      const grant = req.grant!;
+      // Configured and stored devices, those the token holds: no other home's id is revealed.
+      const ids = new Set<string>(Object.keys(config.devices));
+      for (const id of await withDeadline(store.devices(), timeoutMs, 'store.devices')) ids.add(id);
+      const held = [...ids].filter((id) => holds(grant, id)).sort();
+      const devices = await Promise.all(
+        held.map(async (id) => {
+          const latest = await withDeadline(store.latest(id), timeoutMs, 'store.latest');
+          return {
+            device_id: id,
+            country: config.devices[id]?.country ?? latest?.country ?? null,
+            last_seen: latest ? (clock.isoFromString(latest.timestamp) ?? latest.timestamp) : null,
+          };
+        }),
+      );
+      return { timezone: config.timezone, devices };
     },
   );
 

@@ -118,6 +118,24 @@ describe('auth matrix', () => {
     expect(JSON.parse(viaHeader.first ?? '').timestamp).toBe('2026-03-30T12:07:00+02:00');
   });
 
+  it("/api/v1/devices: a token sees the homes it holds, never another's id", async () => {
+    const none = await app.inject({ url: '/api/v1/devices' });
+    expect(none.statusCode).toBe(401);
+    const one = await app.inject({ url: '/api/v1/devices', headers: auth(TOKENS.home1) });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual({
+      timezone: 'Europe/Brussels',
+      // The latest snapshot's time, in local time (its UTC value is the last seeded one).
+      devices: [{ device_id: 'home-1', country: seeded.snaps.at(-1)!.country, last_seen: '2026-03-30T12:07:00+02:00' }],
+    });
+    expect(Date.parse(one.json().devices[0].last_seen)).toBe(Date.parse(seeded.snaps.at(-1)!.timestamp));
+    const all = await app.inject({ url: '/api/v1/devices', headers: auth(TOKENS.admin) });
+    expect(all.json().devices.map((d: { device_id: string }) => d.device_id)).toEqual(['home-1', 'home-2']);
+    const two = await app.inject({ url: '/api/v1/devices', headers: auth(TOKENS.home2) });
+    expect(two.json().devices.map((d: { device_id: string }) => d.device_id)).toEqual(['home-2']);
+    expect(two.json().devices[0].last_seen).not.toBeNull();
+  });
+
   it('/metrics: 401 without a token, 403 for a token without every device, 200 for a "*" token', async () => {
     expect((await app.inject({ url: '/metrics' })).statusCode).toBe(401);
     const scoped = await app.inject({ url: '/metrics', headers: auth(TOKENS.home1) });

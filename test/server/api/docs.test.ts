@@ -48,6 +48,7 @@ describe('OpenAPI', () => {
       [
         '/api/v1/capacity-tariff/{device_id}',
         '/api/v1/cost-estimate/{device_id}',
+        '/api/v1/devices',
         '/api/v1/history/{device_id}',
         '/api/v1/realtime/{device_id}',
         '/api/v1/self-sufficiency/{device_id}',
@@ -62,6 +63,7 @@ describe('OpenAPI', () => {
     );
     expect(Object.keys(hist.responses).sort()).toEqual(['200', '400', '401', '404', '429', '503']);
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);
+    expect(Object.keys(doc.paths['/api/v1/devices']!.get!.responses).sort()).toEqual(['200', '401', '429', '503']);
     expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Error', 'Snapshot', 'BucketPoint', 'SelfSufficiency', 'CostEstimate']),

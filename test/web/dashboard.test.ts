@@ -389,6 +389,42 @@ describe('dashboard against kwartier demo', () => {
     await ctx.close();
   }, 120_000);
 
+  it("shows times in the server's time zone (GET /api/v1/devices) and remembers it", async () => {
+    const { ctx, page, errors } = await open({ signedIn: false });
+    // The demo's own answer: its device and its zone.
+    const real = await page.request.get(`${base}api/v1/devices`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(real.status()).toBe(200);
+    const body = (await real.json()) as { timezone: string; devices: Array<{ device_id: string; last_seen: string }> };
+    expect(body.timezone).toBe('Europe/Brussels');
+    expect(body.devices.map((d) => d.device_id)).toEqual([DEVICE]);
+    expect(body.devices[0]!.last_seen).toMatch(/\+0[12]:00$/);
+    // The same server in Nepal (+05:45: its quarters start at other minutes than Brussels's).
+    const ZONE = 'Asia/Kathmandu';
+    await ctx.route('**/api/v1/devices', async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, json: { ...(await res.json()), timezone: ZONE } });
+    });
+    await page.goto(`${base}#token=${encodeURIComponent(TOKEN)}&device=${DEVICE}`);
+    await page.getByTestId('live-grid').waitFor();
+    await page.getByTestId('nav-capacity').click();
+    await realValue(page, 'cap-sofar');
+    const hhmm = (ms: number, zone: string): string =>
+      new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+        new Date(ms),
+      );
+    const q = Math.floor(Date.now() / 900_000) * 900_000;
+    const heading = (await page.getByTestId('cap-quarter').locator('h2').textContent()) ?? '';
+    // The running quarter (or the one before, if a quarter ended meanwhile), in Nepal's time.
+    expect(
+      [hhmm(q, ZONE), hhmm(q - 900_000, ZONE)].some((t) => heading.includes(t)),
+      heading,
+    ).toBe(true);
+    expect(heading).not.toContain(hhmm(q, 'Europe/Brussels'));
+    expect(await page.evaluate<string | null>("localStorage.getItem('kwartier.timezone')")).toBe(ZONE);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 120_000);
+
   it('switches language nl → fr → en: labels and number formats follow, the choice is kept', async () => {
     const { ctx, page, errors } = await open({ locale: 'nl-BE' });
     // chosen from the browser's languages

@@ -1,8 +1,10 @@
 /** The shell: sign-in, header (pages, language, theme), and the page of the address. */
+import { Fragment } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError } from './api.js';
+import { ApiError, apiGet } from './api.js';
 import { saveDevice, saveToken, takeCredentialsFromUrl } from './auth.js';
 import { checkAccess, Login } from './components/login.js';
+import { setTimeZone, TIME_ZONE } from './config.js';
 import {
   createI18n,
   I18nContext,
@@ -64,6 +66,19 @@ export function App() {
       if (err instanceof ApiError && err.kind === 'unauthorized') unauthorized();
     });
   }, []);
+
+  // The server's time zone (days, quarters): asked once signed in; the pages are drawn again in it.
+  const [tz, setTz] = useState(TIME_ZONE);
+  useEffect(() => {
+    if (!token) return;
+    const ctl = new AbortController();
+    apiGet<{ timezone?: unknown }>(token, 'devices', {}, ctl.signal)
+      .then((d) => {
+        if (setTimeZone(d.timezone)) setTz(TIME_ZONE);
+      })
+      .catch(() => undefined); // an older server without the route: keep the default
+    return () => ctl.abort();
+  }, [token]);
 
   const session: Session | null = useMemo(
     () => (token && device ? { token, device, unauthorized } : null),
@@ -156,10 +171,12 @@ export function App() {
             />
           ) : (
             <SessionContext.Provider value={session}>
-              {route.page === 'live' && <LivePage />}
-              {route.page === 'day' && <DayPage route={route} />}
-              {route.page === 'history' && <HistoryPage route={route} />}
-              {route.page === 'capacity' && <CapacityPage />}
+              <Fragment key={tz}>
+                {route.page === 'live' && <LivePage />}
+                {route.page === 'day' && <DayPage route={route} />}
+                {route.page === 'history' && <HistoryPage route={route} />}
+                {route.page === 'capacity' && <CapacityPage />}
+              </Fragment>
             </SessionContext.Provider>
           )}
         </main>

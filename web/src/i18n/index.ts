@@ -79,10 +79,12 @@ export interface I18n {
   dateTime(instant: string | number | Date): string;
 }
 
-const cache = new Map<Lang, I18n>();
+const cache = new Map<string, I18n>();
 
 export function createI18n(lang: Lang): I18n {
-  const hit = cache.get(lang);
+  // Per language and time zone (the server's zone can arrive after the first render).
+  const key = `${lang} ${TIME_ZONE}`;
+  const hit = cache.get(key);
   if (hit) return hit;
   const locale = FORMAT_LOCALES[lang];
   const catalog = CATALOGS[lang];
@@ -196,7 +198,7 @@ export function createI18n(lang: Lang): I18n {
     time: (instant) => timeF.format(new Date(instant)),
     dateTime: (instant) => dateTimeF.format(new Date(instant)),
   };
-  cache.set(lang, i18n);
+  cache.set(key, i18n);
   return i18n;
 }
 

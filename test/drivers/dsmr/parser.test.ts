@@ -486,7 +486,7 @@ describe('telegramToFields', () => {
     });
   });
 
-  it('gives negative grid power when exporting, per phase too', () => {
+  it('gives negative grid power when exporting, per phase too, and the exporting phases negative currents', () => {
     const t = parseTelegramBytes(
       buildTelegram('X', [
         '1-0:1.7.0(00.000*kW)',
@@ -497,11 +497,23 @@ describe('telegramToFields', () => {
         '1-0:42.7.0(01.000*kW)',
         '1-0:61.7.0(00.000*kW)',
         '1-0:62.7.0(01.465*kW)',
+        '1-0:31.7.0(000.52*A)',
+        '1-0:51.7.0(004.35*A)',
+        '1-0:71.7.0(006.37*A)',
       ]),
     );
     const f = telegramToFields(t);
     expect(f.grid_power_w).toBe(-2345);
     expect([f.power_l1_w, f.power_l2_w, f.power_l3_w]).toEqual([120, -1000, -1465]);
+    // The meter sends magnitudes; the snapshot signs them like HomeWizard does (− while exporting).
+    expect([t.current_l1_a, t.current_l2_a, t.current_l3_a]).toEqual([0.52, 4.35, 6.37]);
+    expect([f.current_l1_a, f.current_l2_a, f.current_l3_a]).toEqual([0.52, -4.35, -6.37]);
     expect(f.grid_avg_15m_w).toBeNull();
+  });
+
+  it('a current without its phase power keeps its magnitude', () => {
+    const f = telegramToFields(parseTelegramBytes(buildTelegram('X', ['1-0:31.7.0(002*A)'])));
+    expect(f.current_l1_a).toBe(2);
+    expect(f.power_l1_w).toBeNull();
   });
 });

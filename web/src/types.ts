@@ -63,31 +63,9 @@ export interface CapacityAnswer {
   forecast: CapacityForecast | null;
 }
 
-export interface CostLine {
-  label: string;
-  quantity: number | null;
-  unit: string;
-  unit_price_eur: number | null;
-  amount_eur: number | null;
-}
-
-export interface CostAnswer {
-  period: string;
-  start: string;
-  end: string;
-  consumed_kwh: number | null;
-  returned_kwh: number | null;
-  direct_consumption_kwh: number | null;
-  solar_kwh: number | null;
-  battery_charge_kwh: number | null;
-  battery_discharge_kwh: number | null;
-  gas_m3: number | null;
-  water_m3: number | null;
-  cost_eur: number | null;
-  cost_without_pv_eur: number | null;
-  pv_profit_eur: number | null;
-  breakdown: CostLine[];
-}
+/** GET /api/v1/cost-estimate/{device_id}: the server's own type (src/core/tariff), as a type only. */
+export type { CostEstimate as CostAnswer } from '../../src/core/tariff/totals.js';
+export type { BreakdownLine as CostLine } from '../../src/core/tariff/cost.js';
 
 /** A capacity-tariff alert pushed on the WebSocket: the running quarter will set a new monthly peak. */
 export interface CapacityAlert {

@@ -63,9 +63,9 @@ export interface CapacityAnswer {
   forecast: CapacityForecast | null;
 }
 
-/** GET /api/v1/cost-estimate/{device_id}: the server's own type (src/core/tariff), as a type only. */
-export type { CostEstimate as CostAnswer } from '../../src/core/tariff/totals.js';
+// GET /api/v1/cost-estimate/{device_id}: the server's own types (src/core/tariff), as types only.
 export type { BreakdownLine as CostLine } from '../../src/core/tariff/cost.js';
+export type { CostEstimate as CostAnswer } from '../../src/core/tariff/totals.js';
 
 /** A capacity-tariff alert pushed on the WebSocket: the running quarter will set a new monthly peak. */
 export interface CapacityAlert {

@@ -359,7 +359,7 @@ class PostgresStore implements Store {
         const acked = await this.writeMany(client, copy);
         for (let i = 0; i < batches.length; i++) {
           const b = batches[i]!;
-          if (alone[i] && b.outboxId !== null) out[i]!.ackedSeq = acked.get(ackKey(b.deviceId, b.outboxId)) ?? null;
+          if (alone[i] && b.outboxId !== null) out[i]!.ackedSeq = acked.get(batchKey(b)) ?? null;
         }
       }
       if (copy.expected > 0) {
@@ -391,8 +391,7 @@ class PostgresStore implements Store {
       copy.acks.push(batch); // acknowledged by writeMany; insertPrepared fills ackedSeq in
     } else if (batch.outboxId !== null) {
       // The last segment's write statement advanced the watermark; without one (nothing new), alone.
-      const ack = st.ack ?? (await this.ackOnly(client, batch));
-      ackedSeq = ack.acked;
+      ackedSeq = st.ack ?? (await this.writeMany(client, { writes: [], acks: [batch] })).get(batchKey(batch)) ?? null;
     }
     return { inserted: st.inserted, duplicates: batch.readings.length - st.inserted, ackedSeq };
   }
@@ -457,9 +456,12 @@ class PostgresStore implements Store {
     st.inserted += plan.inserted;
     if (copy) {
       // Rollups and the device list with the other deferred devices (the ack too, see insertOne).
-      copy.writes.push({ deviceId: dev, first: rows[0]!.t, last: rows[rows.length - 1]!.t, changes: plan.changes });
+      copy.writes.push(deviceWrite(dev, rows, plan.changes));
     } else {
-      await this.writeNow(client, batch, rows, plan.changes, last, st);
+      // Rollups, the device list and (last segment) the ack watermark: one statement.
+      const acks = last && batch.outboxId !== null ? [batch] : [];
+      const acked = await this.writeMany(client, { writes: [deviceWrite(dev, rows, plan.changes)], acks });
+      if (acks.length > 0) st.ack = acked.get(batchKey(batch)) ?? null;
     }
 
     // The stored rows after the batch whose carried values change, a page at a time (rare, see
@@ -473,34 +475,17 @@ class PostgresStore implements Store {
       const cont = continueChain(chain, page, page.length < CHAIN_PAGE);
       await this.updateRows(client, dev, cont.updates);
       if (cont.changes.length > 0)
-        await client.query(this.q(this.writeSql(false), this.rollupParams(batch, rows, cont.changes)));
+        await this.writeMany(client, { writes: [deviceWrite(dev, rows, cont.changes)], acks: [] });
       chain = cont.chain;
       if (page.length > 0) after = page[page.length - 1]!.t;
     }
   }
 
-  /** Rollups, the device list and (last segment) the ack watermark of one batch: one statement. */
-  private async writeNow(
-    client: pg.PoolClient,
-    batch: InsertBatch,
-    rows: Prepared[],
-    changes: RowChange[],
-    last: boolean,
-    st: SegmentState,
-  ): Promise<void> {
-    const withAck = last && batch.outboxId !== null;
-    const ackTail = withAck ? this.ackTail(batch) : [];
-    const r = await client.query<AckRow>(
-      this.q(this.writeSql(withAck), [...this.rollupParams(batch, rows, changes), ...ackTail]),
-    );
-    if (withAck) st.ack = r.rows[0]!;
-  }
-
   /**
-   * The deferred devices' rollups and device list, and the ack watermarks of the deferred batches
-   * with an outbox, in one statement (sql.writeMany): (device, outbox) key → acknowledged seq.
+   * Rollups and device-list entries of `writes`, and the ack watermarks of the batches in `acks`,
+   * in one statement (sql.writeMany), for one device or many: batchKey → acknowledged seq.
    */
-  private async writeMany(client: pg.PoolClient, d: DeferredCopy): Promise<Map<string, number>> {
+  private async writeMany(client: pg.PoolClient, d: DeferredWrites): Promise<Map<string, number>> {
     const params: unknown[] = [
       d.writes.map((w) => w.deviceId),
       float8Array(d.writes.map((w) => w.first)),
@@ -548,7 +533,7 @@ class PostgresStore implements Store {
     const r = await client.query<{ device_id: string; outbox_id: string; acked: number }>(
       this.q(this.mode === 'plain' ? this.sql.writeManyPlain : this.sql.writeManyTimescale, params),
     );
-    return new Map(r.rows.map((x) => [ackKey(x.device_id, x.outbox_id), Number(x.acked)]));
+    return new Map(r.rows.map((x) => [`${x.device_id}\u0000${x.outbox_id}`, Number(x.acked)]));
   }
 
   /** Stored rows whose carry and deltas change: one UPDATE … FROM unnest(arrays). */
@@ -564,27 +549,6 @@ class PostgresStore implements Store {
     await client.query(this.q(this.sql.update, params));
   }
 
-  /**
-   * The ack watermark's parameters after $1 device and $2 outbox: floor − 1, then the batch's seqs as
-   * ranges (every one of them is committed with the transaction, stored now or a duplicate of a
-   * stored reading).
-   */
-  private ackTail(batch: InsertBatch): unknown[] {
-    const ranges = seqRanges(batchSeqs(batch));
-    return [
-      batch.floorSeq === null ? 0 : batch.floorSeq - 1,
-      int8Array(ranges.map((r) => r[0])),
-      int8Array(ranges.map((r) => r[1])),
-    ];
-  }
-
-  private async ackOnly(client: pg.PoolClient, batch: InsertBatch): Promise<AckRow> {
-    const r = await client.query<AckRow>(
-      this.q(this.sql.ackOnly, [batch.deviceId, batch.outboxId, ...this.ackTail(batch)]),
-    );
-    return r.rows[0]!;
-  }
-
   private async context(
     client: pg.PoolClient,
     dev: string,
@@ -593,18 +557,8 @@ class PostgresStore implements Store {
     existingLimit: number,
     nextLimit: number,
   ): Promise<Context> {
-    const r = await client.query<DbRow>(
-      this.q(this.sql.context, [
-        dev,
-        new Date(first).toISOString(),
-        new Date(last).toISOString(),
-        existingLimit + 1,
-        nextLimit,
-      ]),
-    );
-    const ctx = emptyContext();
-    for (const row of r.rows) addContextRow(ctx, row);
-    return sortContext(ctx);
+    const [ctx] = await this.contexts(client, [{ dev, first, last, limit: existingLimit + 1 }], nextLimit);
+    return ctx!;
   }
 
   /**
@@ -619,25 +573,40 @@ class PostgresStore implements Store {
   ): Promise<Map<number, Context>> {
     const idx: number[] = [];
     for (let i = 0; i < which.length; i++) if (which[i]) idx.push(i);
-    const rows = idx.map((i) => prepared[i]!);
-    const r = await client.query<DbRow>(
-      this.q(this.sql.contextMany, [
-        idx.map((i) => batches[i]!.deviceId),
-        timestamptzArray(rows.map((p) => p[0]!.t)),
-        timestamptzArray(rows.map((p) => p[p.length - 1]!.t)),
-        int4Array(rows.map((p) => existingLimit(p.length) + 1)),
-        NEXT_PAGE,
-      ]),
+    const ctxs = await this.contexts(
+      client,
+      idx.map((i) => {
+        const p = prepared[i]!;
+        return {
+          dev: batches[i]!.deviceId,
+          first: p[0]!.t,
+          last: p[p.length - 1]!.t,
+          limit: existingLimit(p.length) + 1,
+        };
+      }),
+      NEXT_PAGE,
     );
-    const out = new Map<number, Context>(idx.map((i) => [i, emptyContext()]));
-    for (const row of r.rows) addContextRow(out.get(idx[Number(row.q) - 1]!)!, row);
-    for (const c of out.values()) sortContext(c);
-    return out;
+    return new Map(idx.map((i, k) => [i, ctxs[k]!]));
   }
 
-  private writeSql(withAck: boolean): string {
-    if (this.mode === 'plain') return withAck ? this.sql.writePlainAck : this.sql.writePlain;
-    return withAck ? this.sql.writeTimescaleAck : this.sql.writeTimescale;
+  /** What is stored around each device's range (sql.context), one statement for all of them. */
+  private async contexts(
+    client: pg.PoolClient,
+    ranges: Array<{ dev: string; first: number; last: number; limit: number }>,
+    nextLimit: number,
+  ): Promise<Context[]> {
+    const r = await client.query<DbRow>(
+      this.q(this.sql.context, [
+        ranges.map((x) => x.dev),
+        timestamptzArray(ranges.map((x) => x.first)),
+        timestamptzArray(ranges.map((x) => x.last)),
+        int4Array(ranges.map((x) => x.limit)),
+        nextLimit,
+      ]),
+    );
+    const out = ranges.map(emptyContext);
+    for (const row of r.rows) addContextRow(out[Number(row.q) - 1]!, row);
+    return out.map(sortContext);
   }
 
   /** COPY of encoded rows; a unique violation (another writer got there first) is worth a retry. */
@@ -681,24 +650,6 @@ class PostgresStore implements Store {
       for (const x of f.carry) w.float8(x);
       for (const x of f.delta) w.float8(x);
     }
-  }
-
-  /** Parameters of the write statement (see buildSql): device, outbox, first, last, rollup arrays. */
-  private rollupParams(batch: InsertBatch, rows: Prepared[], changes: RowChange[]): unknown[] {
-    const params: unknown[] = [batch.deviceId, batch.outboxId, rows[0]!.t, rows[rows.length - 1]!.t];
-    if (this.mode === 'plain') {
-      const byRes = rollupChanges(changes, this.calendar, ROLLUP_RESOLUTIONS);
-      for (const res of ROLLUP_RESOLUTIONS) {
-        const buckets = byRes.get(res) ?? [];
-        params.push(timestamptzArray(buckets.map((b) => b.start)));
-        const vals = buckets.map(rollupValues);
-        ROLLUP_COLUMNS.forEach((c, k) => {
-          const col = vals.map((v) => v[k]);
-          params.push(isIntColumn(c) ? int4Array(col) : float8Array(col));
-        });
-      }
-    }
-    return params;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -964,7 +915,7 @@ function commonDdl(s: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${s}.device_carry (device_id text PRIMARY KEY, time timestamptz NOT NULL, ${COUNTER_FIELDS.map((c) => `${c} double precision`).join(', ')})`,
     `CREATE TABLE IF NOT EXISTS ${s}.device_acks (device_id text NOT NULL, outbox_id text NOT NULL, acked_seq bigint NOT NULL,
        updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (device_id, outbox_id))`,
-    // Committed seqs above the ack watermark, as ranges (see ackCtes). No unique key: one statement
+    // Committed seqs above the ack watermark, as ranges (see buildSql's writeMany). No unique key: one statement
     // deletes and re-inserts a device's ranges.
     `CREATE TABLE IF NOT EXISTS ${s}.device_ack_ranges (device_id text NOT NULL, outbox_id text NOT NULL, lo bigint NOT NULL, hi bigint NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS device_ack_ranges_key ON ${s}.device_ack_ranges (device_id, outbox_id)`,
@@ -1012,27 +963,39 @@ function sortContext(ctx: Context): Context {
  * What the devices alone in an insertMany() leave to its end: their new rows (one COPY), their
  * rollups and device list (`writes`), and their batches to acknowledge (`acks`): one statement.
  */
-interface DeferredCopy {
+interface DeferredCopy extends DeferredWrites {
   w: BinaryCopyWriter;
   expected: number;
-  writes: Array<{ deviceId: string; first: number; last: number; changes: RowChange[] }>;
+}
+
+/** The input of writeMany: rollup deltas per device, and the batches to acknowledge. */
+interface DeferredWrites {
+  writes: DeviceWrite[];
   acks: InsertBatch[];
 }
 
-function ackKey(deviceId: string, outboxId: string): string {
-  return `${deviceId}\u0000${outboxId}`;
+interface DeviceWrite {
+  deviceId: string;
+  /** First and last time of its readings (ms), for the device list. */
+  first: number;
+  last: number;
+  changes: RowChange[];
+}
+
+function deviceWrite(deviceId: string, rows: Prepared[], changes: RowChange[]): DeviceWrite {
+  return { deviceId, first: rows[0]!.t, last: rows[rows.length - 1]!.t, changes };
+}
+
+/** The key of a batch's ack in writeMany's answer. */
+function batchKey(b: InsertBatch): string {
+  return `${b.deviceId}\u0000${b.outboxId}`;
 }
 
 /** What the segments of one batch add up to. */
 interface SegmentState {
   inserted: number;
-  /** The ack computed by the last segment's write statement. */
-  ack: AckRow | null;
-}
-
-/** Ack watermark result. */
-interface AckRow {
-  acked: number;
+  /** The acknowledged seq computed by the last segment's write statement. */
+  ack: number | null;
 }
 
 /** FNV-1a of a device id: its advisory lock key (within the store's lock space). */
@@ -1058,49 +1021,28 @@ function rollupSet(): string {
 function buildSql(s: string) {
   const stateSelect = `${ms('time')} AS t, ${STATE_COLUMNS.join(', ')}`;
   const nullState = [...CARRY_COLUMNS, ...DELTA_COLUMNS].map((c) => `NULL::float8 AS ${c}`).join(', ');
-  const context = `SELECT 0 AS k, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time < $2::timestamptz ORDER BY time DESC LIMIT 1) p
-     UNION ALL SELECT 1, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time >= $2::timestamptz AND time <= $3::timestamptz ORDER BY time LIMIT $4) e
-     UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $3::timestamptz ORDER BY time LIMIT $5) n
-     UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = $1`;
-
-  // context for several devices: $1 devices, $2/$3 first/last times, $4 existing limits, $5 next limit;
-  // each row also gives `q`, the 1-based position of its device in $1.
-  const contextMany = `SELECT q.i AS q, c.* FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::int4[]) WITH ORDINALITY AS q(dev, f, l, lim, i)
+  // What is stored around each device's range: $1 devices, $2/$3 first/last times, $4 existing limits,
+  // $5 next limit. `k` says which part a row is (0 the one before, 1 inside, 2 after, 3 the carry
+  // kept by retention); `q` the 1-based position of its device in $1.
+  const context = `SELECT q.i AS q, c.* FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::int4[]) WITH ORDINALITY AS q(dev, f, l, lim, i)
      CROSS JOIN LATERAL (
        SELECT 0 AS k, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = q.dev AND time < q.f ORDER BY time DESC LIMIT 1) p
        UNION ALL SELECT 1, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = q.dev AND time >= q.f AND time <= q.l ORDER BY time LIMIT q.lim) e
        UNION ALL SELECT 2, * FROM (SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = q.dev AND time > q.l ORDER BY time LIMIT $5) n
        UNION ALL SELECT 3, ${ms('time')}, ${COUNTER_FIELDS.join(', ')}, ${nullState} FROM ${s}.device_carry WHERE device_id = q.dev) c`;
 
-  // The write statement: $1 device, $2 outbox, $3/$4 first/last time (ms), then (plain layout) one
-  // array per column of each rollup's delta rows, then (with an outbox) the ack parameters.
-  // Data-modifying CTEs all run, whether the final SELECT reads them or not.
-  const write = (plain: boolean, ack: boolean): string => {
-    let n = 5;
-    const p = (type: string): string => `$${n++}::${type}`;
-    const device = `dev AS (INSERT INTO ${s}.devices AS d (device_id, first_time, last_time) VALUES ($1, ${ts('$3::float8')}, ${ts('$4::float8')})
-       ON CONFLICT (device_id) DO UPDATE SET first_time = LEAST(d.first_time, excluded.first_time), last_time = GREATEST(d.last_time, excluded.last_time))`;
-    const ctes = [device];
-    if (plain) {
-      ROLLUP_RESOLUTIONS.forEach((res, i) => {
-        const args = [p('timestamptz[]'), ...ROLLUP_COLUMNS.map((c) => p(isIntColumn(c) ? 'int4[]' : 'float8[]'))];
-        const set = rollupSet();
-        ctes.push(`r${i} AS (INSERT INTO ${s}.${ROLLUP_TABLES[res]} AS x (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')})
-           SELECT $1, u.b, ${ROLLUP_COLUMNS.map((c) => `u.${c}`).join(', ')}
-             FROM unnest(${args.join(', ')}) AS u(b, ${ROLLUP_COLUMNS.join(', ')})
-           ON CONFLICT (device_id, bucket) DO UPDATE SET ${set})`);
-      });
-    }
-    // $2 is only used by the ack; keep its type known either way.
-    if (!ack) return `WITH ${ctes.join(',\n')} SELECT $2::text IS NULL AS no_outbox`;
-    ctes.push(...ackCtes(s, `$${n}::int8`, `$${n + 1}::int8[]`, `$${n + 2}::int8[]`));
-    return `WITH ${ctes.join(',\n')} SELECT ${ACK_RESULT} FROM res`;
-  };
-
-  // The write statement of several devices (each once): $1 devices, $2/$3 their first/last times
-  // (ms); (plain layout) per rollup table a device array, a bucket array and one array per column;
-  // then the batches to acknowledge: devices, outboxes, floor − 1, and their seq ranges as four
-  // arrays (device, outbox, lo, hi). Returns (device_id, outbox_id, acked) per batch to acknowledge.
+  // The write statement, for one device or several (each once): $1 devices, $2/$3 their first/last
+  // times (ms); (plain layout) per rollup table a device array, a bucket array and one array per
+  // column of the delta rows; then the batches to acknowledge: devices, outboxes, floor − 1, and
+  // their seq ranges as four arrays (device, outbox, lo, hi). Returns (device_id, outbox_id, acked)
+  // per batch to acknowledge. Data-modifying CTEs all run, whether the final SELECT reads them or not.
+  //
+  // The ack watermark, set-based and without reading the readings: `device_ack_ranges` holds the
+  // committed seqs above the watermark as ranges (islands left by batches that came out of order; as
+  // a rule there are none). Per (device, outbox), the stored islands and the batch's own ranges, cut
+  // to what lies above max(stored watermark, floor − 1), are merged where they overlap or touch (gaps
+  // and islands); the range that starts at most one above the watermark moves it to its end, the
+  // others are stored again.
   const writeMany = (plain: boolean): string => {
     let n = 4;
     const p = (type: string): string => `$${n++}::${type}`;
@@ -1172,16 +1114,10 @@ function buildSql(s: string) {
     rawSelect: `device_id, ${ms('time')} AS t, ${VALUE_COLUMNS.join(', ')}`,
     copyTarget: `${s}.energy_readings (time, device_id, outbox_id, seq, ${[...VALUE_COLUMNS, ...CARRY_COLUMNS, ...DELTA_COLUMNS].join(', ')})`,
     context,
-    contextMany,
     nextRows: `SELECT ${stateSelect} FROM ${s}.energy_readings WHERE device_id = $1 AND time > $2::timestamptz ORDER BY time LIMIT $3`,
-    writePlain: write(true, false),
-    writePlainAck: write(true, true),
-    writeTimescale: write(false, false),
-    writeTimescaleAck: write(false, true),
     writeManyPlain: writeMany(true),
     writeManyTimescale: writeMany(false),
     update,
-    ackOnly: `WITH ${ackCtes(s, '$3::int8', '$4::int8[]', '$5::int8[]').join(',\n')} SELECT ${ACK_RESULT} FROM res`,
     ackGet: `SELECT acked_seq::float8 AS acked FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2`,
     saveCarry: `INSERT INTO ${s}.device_carry AS c (device_id, time, ${COUNTER_FIELDS.join(', ')})
        SELECT d.device_id, l.time, ${COUNTER_FIELDS.map((f) => `coalesce(l.${f}, l.carry_${f})`).join(', ')}
@@ -1190,36 +1126,6 @@ function buildSql(s: string) {
        ON CONFLICT (device_id) DO UPDATE SET time = excluded.time, ${COUNTER_FIELDS.map((f) => `${f} = excluded.${f}`).join(', ')}
        WHERE excluded.time > c.time`,
   };
-}
-
-const ACK_RESULT = 'res.acked::float8 AS acked';
-
-/**
- * The ack watermark, set-based and without reading the readings: `device_ack_ranges` holds the
- * committed seqs above the watermark as ranges (islands left by batches that came out of order; as a
- * rule there are none). The stored islands and the batch's own ranges ($los/$his), cut to what lies
- * above max(stored watermark, floor − 1), are merged where they overlap or touch; the range that
- * starts at most one above the watermark moves it to its end, the others are stored again.
- * $1 device, $2 outbox.
- */
-function ackCtes(s: string, floorMinus1: string, los: string, his: string): string[] {
-  return [
-    `cur AS (SELECT GREATEST(coalesce((SELECT acked_seq FROM ${s}.device_acks WHERE device_id = $1 AND outbox_id = $2), 0), ${floorMinus1}) AS a)`,
-    `old AS (DELETE FROM ${s}.device_ack_ranges WHERE device_id = $1 AND outbox_id = $2 RETURNING lo, hi)`,
-    `rin AS (SELECT GREATEST(x.lo, cur.a + 1) AS lo, x.hi FROM cur,
-               (SELECT lo, hi FROM old UNION ALL SELECT lo, hi FROM unnest(${los}, ${his}) AS u(lo, hi)) x
-              WHERE x.hi > cur.a)`,
-    // Gaps and islands: a range starts a new group unless it overlaps or touches one before it.
-    `mark AS (SELECT lo, hi, CASE WHEN lo <= max(hi) OVER (ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1
-                                  THEN 0 ELSE 1 END AS s FROM rin)`,
-    'grp AS (SELECT lo, hi, sum(s) OVER (ORDER BY lo, hi) AS g FROM mark)',
-    'merged AS (SELECT min(lo) AS lo, max(hi) AS hi FROM grp GROUP BY g)',
-    'res AS (SELECT coalesce((SELECT max(m.hi) FROM merged m WHERE m.lo <= cur.a + 1), cur.a) AS acked FROM cur)',
-    `keep AS (INSERT INTO ${s}.device_ack_ranges (device_id, outbox_id, lo, hi)
-                SELECT $1, $2, m.lo, m.hi FROM merged m, res WHERE m.lo > res.acked + 1)`,
-    `ackput AS (INSERT INTO ${s}.device_acks AS k (device_id, outbox_id, acked_seq, updated_at) SELECT $1, $2, acked, now() FROM res
-       ON CONFLICT (device_id, outbox_id) DO UPDATE SET acked_seq = GREATEST(k.acked_seq, excluded.acked_seq), updated_at = now())`,
-  ];
 }
 
 /** The PostgreSQL store in `conn.schema` (TimescaleDB when available, see PostgresStoreOptions.timescale). */

@@ -1,6 +1,7 @@
 /**
  * Maps a parsed P1 telegram onto snapshot fields (core/snapshot.ts): grid power is import − export
- * (+ import, − export), per phase too, and a phase's current takes its power's sign. Values the telegram lacks stay out (the merger makes them null).
+ * (+ import, − export), per phase too, and a phase's current takes its power's sign. Values the
+ * telegram lacks stay out (the merger makes them null).
  */
 import type { SnapshotFields } from '../source.js';
 import type { P1Telegram } from './telegram.js';

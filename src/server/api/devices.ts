@@ -30,6 +30,12 @@ export class KnownDevices {
     return this.known.has(deviceId);
   }
 
+  /** Every known device: configured, stored (read again when the last read is older than refreshMs). */
+  async all(): Promise<string[]> {
+    if (Date.now() - this.lastRefresh >= this.refreshMs) await this.refresh();
+    return [...this.known];
+  }
+
   private refresh(): Promise<void> {
     if (!this.refreshing) {
       this.refreshing = withDeadline(this.store.devices(), this.timeoutMs, 'store.devices')

@@ -401,10 +401,8 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     async (req) => {
       const grant = req.grant!;
-      // Configured and stored devices, those the token holds: no other home's id is revealed.
-      const ids = new Set<string>(Object.keys(config.devices));
-      for (const id of await withDeadline(store.devices(), timeoutMs, 'store.devices')) ids.add(id);
-      const held = [...ids].filter((id) => holds(grant, id)).sort();
+      // The known devices (configured, stored) the token holds: no other home's id is revealed.
+      const held = (await known.all()).filter((id) => holds(grant, id)).sort();
       const devices = await Promise.all(
         held.map(async (id) => {
           const latest = await withDeadline(store.latest(id), timeoutMs, 'store.latest');

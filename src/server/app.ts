@@ -6,13 +6,12 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Logger } from '../lib/log.js';
 import { type CapacityAlertEvent, createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ServerConfig } from './config.js';
-import { createIngester, type Ingester, type IngesterTls, tlsClientOptions } from './ingest/ingester.js';
+import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 
 export interface ServerAppOptions {
@@ -33,7 +32,6 @@ export class ServerApp {
   api: FastifyInstance | null = null;
   /** Snapshots as they are committed (the WebSocket pushes these). */
   readonly events = new EventEmitter<{ snapshot: [Snapshot]; capacity_alert: [CapacityAlertEvent] }>();
-  private statusClient: MqttClient | null = null;
   private readonly bufferDepth: Record<string, number> = {};
 
   constructor(private readonly opts: ServerAppOptions) {
@@ -56,6 +54,8 @@ export class ServerApp {
           port: config.broker.port,
           prefix: config.mqtt.topic_prefix,
           tls: config.broker.tls ? readTls(config.broker.tls) : null,
+          maxConnections: config.broker.max_connections,
+          maxConnectionsPerAddress: config.broker.max_connections_per_address,
           log: log.child({ component: 'broker' }),
         })
       : null;
@@ -77,15 +77,13 @@ export class ServerApp {
     await this.store.migrate();
     if (this.broker) await this.broker.start();
 
-    // With the embedded broker, the in-process clients (ingester, status listener) identify with
-    // the broker's secret ingester credentials; with its TLS they verify it against its CA and
-    // present no certificate (broker.tls holds the broker's own, not a client's). With Mosquitto:
-    // mqtt.tls (the ingester's client certificate) or mqtt.username.
+    // With the embedded broker, the ingester connects in process (no listener, no certificate) and
+    // identifies with the broker's secret ingester credentials. With Mosquitto: mqtt.tls (the
+    // ingester's client certificate) or mqtt.username.
     const embedded = this.broker;
     const mqttUrl = embedded ? embedded.url : config.mqtt.url;
     let tls: IngesterTls | null = null;
-    if (embedded && config.broker.tls) tls = { caCert: config.broker.tls.ca_cert };
-    else if (!embedded && config.mqtt.tls)
+    if (!embedded && config.mqtt.tls)
       tls = { caCert: config.mqtt.tls.ca_cert, clientCert: config.mqtt.tls.cert, clientKey: config.mqtt.tls.key };
     const creds = embedded
       ? embedded.ingesterCredentials
@@ -101,9 +99,19 @@ export class ServerApp {
       store: this.store,
       log: log.child({ component: 'ingest' }),
       ...(creds ? { username: creds.username, password: creds.password } : {}),
+      ...(embedded ? { stream: () => embedded.connectInProcess() } : {}),
       ...(this.opts.ingestOptions ?? {}),
     });
     this.ingester.on('snapshot', (s) => this.events.emit('snapshot', s.snapshot));
+    // Edge status (retained): buffer depth per device for /metrics. Capacity-tariff alerts: pushed to
+    // the device's WebSocket clients. The topic's id is authoritative (a device publishes only under
+    // its own); a replayed (retained) alert never reaches here.
+    this.ingester.on('status', ({ deviceId, message }) => {
+      if (typeof message.buffer_depth === 'number') this.bufferDepth[deviceId] = message.buffer_depth;
+    });
+    this.ingester.on('capacity', ({ deviceId, message }) => {
+      if (message.kind === 'alert') this.events.emit('capacity_alert', { deviceId, alert: message });
+    });
 
     const configDir = this.opts.configPath ? dirname(resolve(this.opts.configPath)) : process.cwd();
     this.api = await createApi({
@@ -116,7 +124,6 @@ export class ServerApp {
       metrics: { bufferDepth: () => ({ ...this.bufferDepth }) },
     });
     await this.ingester.start();
-    this.startStatusListener(mqttUrl, tls, creds);
     await this.api.listen({ host: config.api.host, port: config.api.port });
     const addr = this.apiAddress;
     log.info(
@@ -131,46 +138,9 @@ export class ServerApp {
 
   async stop(): Promise<void> {
     await this.api?.close().catch(() => {});
-    this.statusClient?.end(true);
     await this.ingester?.stop().catch(() => {});
     await this.broker?.stop().catch(() => {});
     await this.store.close().catch(() => {});
-  }
-
-  /**
-   * Edge status messages (retained): buffer depth per device for /metrics; and capacity-tariff
-   * alerts, pushed to the device's WebSocket clients.
-   */
-  private startStatusListener(
-    url: string,
-    tls: IngesterTls | null,
-    creds: { username: string; password: string } | undefined,
-  ): void {
-    const prefix = this.opts.config.mqtt.topic_prefix;
-    const client = mqtt.connect(url, {
-      clientId: `${this.opts.config.mqtt.client_id}-status-${process.pid}`,
-      clean: true,
-      reconnectPeriod: 5000,
-      connectTimeout: 10_000,
-      ...(tls ? tlsClientOptions(tls) : {}),
-      ...(creds ? { username: creds.username, password: creds.password } : {}),
-    });
-    client.on('connect', () => client.subscribe([`${prefix}/+/status`, `${prefix}/+/capacity`], { qos: 0 }));
-    client.on('error', () => {});
-    client.on('message', (topic, payload) => {
-      const id = topic.slice(prefix.length + 1, topic.lastIndexOf('/'));
-      const leaf = topic.slice(topic.lastIndexOf('/') + 1);
-      try {
-        const msg = JSON.parse(payload.toString()) as Record<string, unknown>;
-        if (leaf === 'status' && typeof msg.buffer_depth === 'number') this.bufferDepth[id] = msg.buffer_depth;
-        // The topic's id is authoritative (the broker's ACL lets a device publish only under its own).
-        if (leaf === 'capacity' && msg.kind === 'alert')
-          this.events.emit('capacity_alert', { deviceId: id, alert: msg });
-      } catch {
-        // a status that is not JSON is ignored; the ingester handles data topics
-      }
-    });
-    this.statusClient = client;
   }
 }
 

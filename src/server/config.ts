@@ -51,6 +51,11 @@ export const ServerConfigSchema = Type.Object(
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535 }),
         tls: Type.Union([Tls, Type.Null()], { default: null }),
+        /** Listen beyond loopback without TLS (anyone on the network may then pose as any device). */
+        insecure: Type.Boolean({ default: false }),
+        /** Open connections in all, and from one remote address. */
+        max_connections: Type.Integer({ default: 1000, minimum: 1 }),
+        max_connections_per_address: Type.Integer({ default: 32, minimum: 1 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -113,12 +118,24 @@ export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig
     throw new ConfigError(`${what}: store.path: is required for store.type sqlite`);
   if (cfg.store.type === 'postgres' && !cfg.store.url)
     throw new ConfigError(`${what}: store.url: is required for store.type postgres`);
+  if (cfg.broker.enabled && !cfg.broker.tls && !isLoopback(cfg.broker.host) && !cfg.broker.insecure)
+    throw new ConfigError(
+      `${what}: broker.host: ${JSON.stringify(cfg.broker.host)} is not a loopback address and broker.tls is not set: ` +
+        'every device on that network could connect as any home (identity = MQTT username, no password). ' +
+        'Set broker.tls (certificates from `kwartier certs init`), or broker.insecure: true if you mean it',
+    );
   try {
     new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
   } catch {
     throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
   return cfg;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 export function loadServerConfig(path: string): ServerConfig {

@@ -85,6 +85,23 @@ describe('server config', () => {
       'store.path: is required',
     );
   });
+
+  it('refuses an embedded broker beyond loopback without TLS, unless broker.insecure says so', () => {
+    const store = 'store: {type: sqlite, path: /tmp/x.sqlite}\n';
+    for (const host of ['0.0.0.0', '::', '192.0.2.10'])
+      expect(
+        errorOf(() => loadServerConfig(file('b1.yaml', `${store}broker: {enabled: true, host: '${host}'}\n`))),
+      ).toMatch(/broker\.host: .* is not a loopback address and broker\.tls is not set: .*broker\.insecure: true/);
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost'])
+      expect(loadServerConfig(file('b2.yaml', `${store}broker: {enabled: true, host: '${host}'}\n`)).broker.host).toBe(
+        host,
+      );
+    const insecure = loadServerConfig(
+      file('b3.yaml', `${store}broker: {enabled: true, host: 0.0.0.0, insecure: true}\n`),
+    );
+    expect(insecure.broker.insecure).toBe(true);
+    expect(insecure.broker.max_connections_per_address).toBe(32);
+  });
 });
 
 describe('server config defaults inside per-device settings', () => {

@@ -5,8 +5,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import { connect as tlsConnect } from 'node:tls';
+import mqtt, { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorMessage } from '../../src/core/errors.js';
 import { Outbox } from '../../src/edge/outbox.js';
 import { Uplink } from '../../src/edge/uplink.js';
 import { INGESTER_IDENTITY, initCertDir, issueDeviceFiles } from '../../src/lib/certs.js';
@@ -139,32 +141,59 @@ describe('embedded broker with TLS client certificates: edge → broker → inge
     ).rejects.toThrow();
   });
 
-  it('refuses a certificate from another CA, whatever username it sends', async () => {
+  /** A TLS connection the broker ends in the handshake: resolves when closed, with the client's error. */
+  function refusedInHandshake(opts: { cert?: Buffer; key?: Buffer }): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const sock = tlsConnect({
+        host: '127.0.0.1',
+        port: broker.port,
+        ca: readFileSync(join(certs, 'ca.crt')),
+        servername: 'localhost',
+        ...opts,
+      });
+      const t = setTimeout(() => reject(new Error('the broker kept the connection')), 10_000);
+      let err = '';
+      sock.on('error', (e) => {
+        err = errorMessage(e);
+      });
+      // MQTT CONNECT bytes, in case the handshake completes on the client's side (TLS 1.3).
+      sock.on('secureConnect', () => sock.write(Buffer.from([0x10, 0x0c, 0, 4, 77, 81, 84, 84, 4, 2, 0, 60, 0, 0])));
+      sock.on('data', () => reject(new Error('the broker answered')));
+      sock.once('close', () => {
+        clearTimeout(t);
+        resolve(err);
+      });
+    });
+  }
+
+  it('refuses a certificate from another CA, or none, in the TLS handshake', async () => {
     const other = join(tmp, 'other-ca');
     await initCertDir({ dir: other });
     await issueDeviceFiles({ dir: other, id: 'home-tls' });
-    const ca = readFileSync(join(certs, 'ca.crt'));
-    for (const username of [undefined, INGESTER])
-      await expect(
-        mqtt.connectAsync(broker.url, {
-          ca,
-          cert: readFileSync(join(other, 'home-tls.crt')),
-          key: readFileSync(join(other, 'home-tls.key')),
-          ...(username ? { username, password: 'x' } : {}),
-          reconnectPeriod: 0,
-          connectTimeout: 2000,
-        }),
-      ).rejects.toThrow(/Not authorized|not authorized/i);
+    // Each is closed before the broker says a word of MQTT (no CONNACK, no data at all).
+    await refusedInHandshake({
+      cert: readFileSync(join(other, 'home-tls.crt')),
+      key: readFileSync(join(other, 'home-tls.key')),
+    });
+    await refusedInHandshake({});
   });
 
-  it("lets the server's own ingester in without a certificate, with the broker's secret password only", async () => {
-    const ca = readFileSync(join(certs, 'ca.crt'));
-    const own = await mqtt.connectAsync(broker.url, {
-      ca,
-      ...broker.ingesterCredentials,
-      reconnectPeriod: 0,
-      connectTimeout: 2000,
-    });
+  it("lets the server's own ingester in only in process, with the broker's secret password", async () => {
+    const inProcess = (password: string) =>
+      new Promise<MqttClient>((resolve, reject) => {
+        const c = new MqttClient(() => broker.connectInProcess(), {
+          username: INGESTER,
+          password,
+          reconnectPeriod: 0,
+          connectTimeout: 2000,
+        });
+        c.once('connect', () => resolve(c));
+        c.once('error', (e) => {
+          c.end(true);
+          reject(e);
+        });
+      });
+    const own = await inProcess(broker.ingesterCredentials.password);
     try {
       // It is the ingester: it may read every device's data.
       const granted = await own.subscribeAsync('energy/+/realtime', { qos: 1 });
@@ -172,7 +201,9 @@ describe('embedded broker with TLS client certificates: edge → broker → inge
     } finally {
       await own.endAsync();
     }
-    // A device's certificate with the ingester's name as username is still that device.
+    await expect(inProcess('guess')).rejects.toThrow(/Not authorized/i);
+    // A device's certificate with the ingester's name and password as username is still that device.
+    const ca = readFileSync(join(certs, 'ca.crt'));
     const dev = await mqtt.connectAsync(broker.url, {
       ca,
       cert: readFileSync(join(certs, 'home-tls.crt')),

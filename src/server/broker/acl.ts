@@ -1,7 +1,8 @@
 /**
  * The topic rules of deploy/mosquitto/acl, as code for the embedded broker. Identities: the
  * ingester (`kwartier-ingester`) and devices (identity = device id = certificate CN).
- * - the ingester reads everything under the prefix and writes `{prefix}/+/ack`;
+ * - the ingester reads everything under the prefix and writes `{prefix}/+/ack` (and empty messages on
+ *   the data topics, to clear a retained message);
  * - a device writes only its own data topics `{prefix}/{id}/{realtime|batch|grid|solar|battery|
  *   capacity|status}` and reads only `{prefix}/{id}/ack`.
  */
@@ -23,11 +24,17 @@ export function validIdentity(id: string | null | undefined): id is string {
   return typeof id === 'string' && IDENTITY.test(id);
 }
 
-export function canPublish(identity: string, topic: string, prefix: string): boolean {
+/**
+ * `payloadBytes`: the ingester may also publish an empty message on a device's data topics, which
+ * clears a retained message there (with Mosquitto, which cannot refuse retain per topic, the ingester
+ * clears what a device retained where nothing is meant to be).
+ */
+export function canPublish(identity: string, topic: string, prefix: string, payloadBytes = 1): boolean {
   const parts = topic.split('/');
   if (parts.length !== 3 || parts[0] !== prefix) return false;
   const [, id, leaf] = parts as [string, string, string];
-  if (identity === INGESTER) return leaf === TOPICS.ack && validIdentity(id);
+  if (identity === INGESTER)
+    return validIdentity(id) && (leaf === TOPICS.ack || (payloadBytes === 0 && DEVICE_WRITE_LEAVES.has(leaf)));
   return id === identity && DEVICE_WRITE_LEAVES.has(leaf);
 }
 

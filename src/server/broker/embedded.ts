@@ -1,23 +1,34 @@
 /**
  * An in-process MQTT broker (aedes) for a single home: the same MQTT path as with Mosquitto, with
  * nothing installed. Same rules as deploy/mosquitto/acl (./acl.ts), by client identity:
- * - TLS (recommended as soon as the edge is another machine): client certificates signed by the
- *   device CA are required; the identity is the certificate's CN, as with Mosquitto's
- *   `use_identity_as_username`;
+ * - TLS (recommended as soon as the edge is another machine): a client without a certificate
+ *   signed by the device CA is refused in the TLS handshake, before it can send a byte of MQTT; the
+ *   identity is the certificate's CN, as with Mosquitto's `use_identity_as_username`;
  * - plain TCP (loopback): the identity is the MQTT username. Devices need no password; the ingester
  *   identity needs `ingesterPassword` (random per start unless given), so another local process
- *   cannot pose as the ingester.
- * Shared subscriptions (`$share/group/filter`) are accepted and served as plain subscriptions
- * (one ingester per embedded broker). Packets over `maxPayloadBytes` are refused (the client is
- * disconnected), like Mosquitto's max_packet_size.
+ *   cannot pose as the ingester;
+ * - the server's own clients (the ingester) connect in process (`connectInProcess`), never through
+ *   the listener, and identify with the ingester password.
+ * The client id is the identity (as Mosquitto's `use_username_as_clientid`): whatever id a client
+ * asks for, it can only ever take over its own identity's session.
+ * Limits before authentication: a connection may send at most `maxConnectBytes` in its first packet
+ * (CONNECT) and `maxPayloadBytes` in any later one, checked on the fixed header before anything is
+ * buffered (./connection-guard.ts); at most `maxConnectionsPerAddress` connections per remote
+ * address and `maxConnections` in all; a TLS handshake and the CONNECT must come within
+ * `handshakeTimeoutMs`. Retained messages are kept only on `status` (devices) and `ack` (the
+ * ingester): the retain flag of any other publish is cleared, so no stale data or alert is replayed.
+ * Shared subscriptions (`$share/group/filter`) are served as plain subscriptions (one ingester).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { errorMessage, KwartierError } from '../../core/errors.js';
+import { TOPICS } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { canPublish, canReceive, canSubscribe, INGESTER, unshare, validIdentity } from './acl.js';
+import { AddressLimiter, GuardedConnection, inProcessPair } from './connection-guard.js';
 
 export interface EmbeddedBrokerOptions {
   /** Bind address (default 127.0.0.1). */
@@ -30,18 +41,32 @@ export interface EmbeddedBrokerOptions {
   prefix?: string;
   /** The in-process ingester's password (default: random, see `ingesterCredentials`). */
   ingesterPassword?: string;
+  /** Largest packet after CONNECT (default 1 MiB, as Mosquitto's max_packet_size in deploy/). */
   maxPayloadBytes?: number;
+  /** Largest CONNECT packet, before the client is authenticated (default 64 KiB). */
+  maxConnectBytes?: number;
+  /** Open connections from one remote address (default 32). */
+  maxConnectionsPerAddress?: number;
+  /** Open connections in all (default 1000). */
+  maxConnections?: number;
+  /** TLS handshake, and then the CONNECT packet, must each come within this (default 10 s). */
+  handshakeTimeoutMs?: number;
   log?: Logger;
 }
 
 export interface EmbeddedBroker {
   readonly port: number;
   readonly url: string;
-  /** For the in-process ingester (with TLS too: it connects without a client certificate). */
+  /** For the in-process ingester (with TLS too: it connects in process, without a certificate). */
   readonly ingesterCredentials: { username: string; password: string };
+  /** A new in-memory connection to the broker, for the server's own MQTT clients. */
+  connectInProcess(): Duplex;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Topic leaves whose messages may be retained: a device's status, the server's ack. */
+const RETAINED_LEAVES: ReadonlySet<string> = new Set([TOPICS.status, TOPICS.ack]);
 
 function authError(message: string): AuthenticateError {
   const e = new Error(message) as AuthenticateError;
@@ -55,8 +80,14 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
   const host = opts.host ?? '127.0.0.1';
   const tls = opts.tls ?? null;
   const maxPayload = opts.maxPayloadBytes ?? 1024 * 1024;
+  const limits = { maxConnectBytes: opts.maxConnectBytes ?? 64 * 1024, maxPacketBytes: maxPayload };
+  const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 10_000;
+  const perAddress = new AddressLimiter(opts.maxConnectionsPerAddress ?? 32);
   const ingesterPassword = opts.ingesterPassword ?? randomBytes(24).toString('base64url');
   const identities = new WeakMap<Client, string>();
+  /** The CN of each TLS connection's verified certificate, by the stream aedes reads. */
+  const certIdentity = new WeakMap<Duplex, string>();
+  const inProcess = new WeakSet<Duplex>();
   let aedes: Aedes | null = null;
   let server: Server | null = null;
   let port = opts.port ?? (tls ? 8883 : 1883);
@@ -66,42 +97,48 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
     return given !== undefined && given.length === want.length && timingSafeEqual(given, want);
   };
 
+  function identify(client: Client, username: string | undefined, password: Buffer | undefined): string | null {
+    const conn = client.conn as Duplex;
+    if (inProcess.has(conn)) return username === INGESTER && passwordOk(password) ? INGESTER : null;
+    // TLS: the handshake already refused clients without a valid certificate; the CN is the identity.
+    if (tls) return certIdentity.get(conn) ?? null;
+    if (username === INGESTER && !passwordOk(password)) return null;
+    return username ?? null;
+  }
+
   async function start(): Promise<void> {
     if (aedes) return;
     const broker = await Aedes.createBroker({
       id: 'kwartier-embedded',
+      connectTimeout: handshakeTimeoutMs,
       authenticate(client, username, password, done) {
-        let identity: string | null = null;
-        if (tls) {
-          // A device (or a separate ingester) is its certificate's CN. Only the server's own
-          // ingester, in this process, may come without a certificate: with the secret password
-          // (it holds no client certificate, and the password never leaves the process).
-          const sock = client.conn as TLSSocket;
-          const cn = sock.authorized ? sock.getPeerCertificate()?.subject?.CN : undefined;
-          if (typeof cn === 'string') identity = cn;
-          else if (username === INGESTER && passwordOk(password)) identity = INGESTER;
-        } else {
-          identity = username ?? null;
-          if (identity === INGESTER && !passwordOk(password)) identity = null;
-        }
+        const identity = identify(client, username, password);
         if (!validIdentity(identity)) {
           log.warn({ client_id: client.id }, 'refused a client without a valid identity');
           done(authError('not authorized'), false);
           return;
         }
         identities.set(client, identity);
+        // The session is the identity's, whatever client id was asked for (no takeover of another's).
+        if (client.id !== identity) log.debug({ asked: client.id, identity }, 'client id bound to the identity');
+        client.id = identity;
         done(null, true);
       },
       authorizePublish(client, packet, done) {
         const identity = client ? identities.get(client) : undefined;
         if (!client) return done(null); // the broker's own (a last will of a client gone)
-        if (!identity || !canPublish(identity, packet.topic, prefix)) {
+        if (!identity || !canPublish(identity, packet.topic, prefix, packet.payload.length)) {
           log.warn({ identity, topic: packet.topic }, 'publish refused');
           return done(new Error(`${identity ?? '?'} may not publish to ${packet.topic}`));
         }
         if (packet.payload.length > maxPayload) {
           log.warn({ identity, topic: packet.topic, bytes: packet.payload.length }, 'publish refused: too large');
           return done(new Error(`payload over ${maxPayload} bytes`));
+        }
+        if (packet.retain && !RETAINED_LEAVES.has(packet.topic.slice(packet.topic.lastIndexOf('/') + 1))) {
+          // Delivered now, never replayed to a later subscriber.
+          log.debug({ identity, topic: packet.topic }, 'retain flag cleared');
+          packet.retain = false;
         }
         done(null);
       },
@@ -124,22 +161,45 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
     broker.on('clientError', (client, err) =>
       log.debug({ client_id: client.id, err: errorMessage(err) }, 'client error'),
     );
-    const handle = (socket: Parameters<Aedes['handle']>[0]) => broker.handle(socket);
+    const refuse = (address: string | undefined, reason: string): void =>
+      log.warn({ address, reason }, 'connection refused');
+    const handle = (socket: Socket | TLSSocket): void => {
+      const guarded = new GuardedConnection(socket, limits, (reason) => refuse(socket.remoteAddress, reason));
+      if (tls) {
+        const cn = (socket as TLSSocket).getPeerCertificate()?.subject?.CN;
+        if (typeof cn === 'string') certIdentity.set(guarded, cn);
+      }
+      broker.handle(guarded);
+    };
     const srv = tls
       ? createTlsServer(
           {
             ca: tls.ca,
             cert: tls.cert,
             key: tls.key,
+            // A client without a certificate signed by the device CA never gets past the handshake.
             requestCert: true,
-            // Checked in authenticate(): a client without a valid certificate is refused there,
-            // except the server's own ingester with its password.
-            rejectUnauthorized: false,
+            rejectUnauthorized: true,
             minVersion: 'TLSv1.2',
+            handshakeTimeout: handshakeTimeoutMs,
           },
           handle,
         )
       : createServer(handle);
+    srv.maxConnections = opts.maxConnections ?? 1000;
+    // Counted on the raw TCP connection, before a TLS handshake costs anything.
+    srv.on('connection', (socket: Socket) => {
+      const address = socket.remoteAddress ?? '?';
+      if (!perAddress.take(address)) {
+        refuse(address, 'too many connections from this address');
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => perAddress.release(address));
+    });
+    srv.on('tlsClientError', (err, socket) =>
+      log.debug({ address: socket.remoteAddress, err: errorMessage(err) }, 'TLS handshake refused'),
+    );
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(port, host, () => {
@@ -170,6 +230,18 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
+  function connectInProcess(): Duplex {
+    const b = aedes;
+    const [clientSide, brokerSide] = inProcessPair();
+    if (!b) {
+      queueMicrotask(() => clientSide.destroy(new Error('the embedded broker is not running')));
+      return clientSide;
+    }
+    inProcess.add(brokerSide);
+    b.handle(brokerSide);
+    return clientSide;
+  }
+
   return {
     get port() {
       return port;
@@ -182,6 +254,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
       return `${tls ? 'mqtts' : 'mqtt'}://${h}:${port}`;
     },
     ingesterCredentials: { username: INGESTER, password: ingesterPassword },
+    connectInProcess,
     start,
     stop,
   };

@@ -1,9 +1,14 @@
 /**
  * The ingester: MQTT → validation → store, then the acknowledgement (core/wire.ts).
  *
- * - Subscribes (QoS 1, persistent session: clean false, fixed client id) to
- *   `$share/kwartier-ingest/{prefix}/+/realtime` and `.../batch`, so several ingesters can share the
- *   load and nothing is lost while one restarts.
+ * - Subscribes (QoS 1, persistent session: clean false, fixed client id) to `{prefix}/+/realtime`
+ *   and `.../batch`, so nothing is lost while it restarts; and (QoS 0) to `.../status` and
+ *   `.../capacity`, emitted as 'status' and 'capacity' (the edge's buffer depth, capacity alerts).
+ *   No shared subscription by default: with Mosquitto's acl_file, which cannot refuse a
+ *   subscription, a device could join a known share group and be handed other homes' messages,
+ *   which it may not read, so they would be dropped (a `shareGroup` is opt-in, and should be secret).
+ * - Data topics are never retained: a retained message replayed on subscribe is not stored again,
+ *   and the ingester clears it (an empty retained publish).
  * - Each message is checked: size cap, JSON, wire schema (compiled TypeBox), topic id = payload
  *   device_id. A bad one goes to the dead-letter table with its reason; the stream goes on.
  * - Good snapshots are collected for up to `flushIntervalMs` or `flushMaxRows`, then written with
@@ -18,8 +23,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import type { TSchema } from '@sinclair/typebox';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -65,8 +71,14 @@ export interface IngesterOptions {
   prefix: string;
   store: Store;
   log?: Logger;
-  /** Shared-subscription group; null subscribes without `$share` (default 'kwartier-ingest'). */
+  /**
+   * Shared-subscription group for several ingesters on one broker (default null: a plain
+   * subscription). Opt-in and untested with the shipped Mosquitto ACL: a device that knows the group
+   * can join it (acl_file does not check subscriptions), so the name must be secret.
+   */
   shareGroup?: string | null;
+  /** Connect over this stream instead of `mqttUrl` (the embedded broker's in-process connection). */
+  stream?: () => Duplex;
   /** Collect messages this long before writing (default 100 ms)… */
   flushIntervalMs?: number;
   /** …or until this many snapshots are waiting (default 20 000). */
@@ -100,6 +112,8 @@ export interface IngesterCounters {
   batches: number;
   store_errors: number;
   acks_published: number;
+  /** Retained messages found on data or capacity topics, and cleared. */
+  retained_cleared: number;
   /** Commit time − timestamp of the newest snapshot in the last commit (ms); null before any. */
   lag_ms: number | null;
   /** Commit time − timestamp of the oldest snapshot in the last commit (ms). */
@@ -118,11 +132,22 @@ export interface IngestedSnapshot {
   committedAt: number;
 }
 
-export interface Ingester
-  extends EventEmitter<{
-    snapshot: [IngestedSnapshot];
-    commit: [{ rows: number; inserted: number; durationMs: number }];
-  }> {
+/** What a device's `status` and `capacity` topics said (JSON objects; the topic's id is the device). */
+export interface SideMessage {
+  deviceId: string;
+  message: Record<string, unknown>;
+  /** A retained message replayed on subscribe, rather than one published now. */
+  retained: boolean;
+}
+
+export interface IngesterEvents {
+  snapshot: [IngestedSnapshot];
+  commit: [{ rows: number; inserted: number; durationMs: number }];
+  status: [SideMessage];
+  capacity: [SideMessage];
+}
+
+export interface Ingester extends EventEmitter<IngesterEvents> {
   start(): Promise<void>;
   /**
    * Flushes what is buffered and disconnects; the persistent session stays, so a restart with the
@@ -181,10 +206,10 @@ function clean(s: Record<string, unknown>): Snapshot {
   return s as Snapshot;
 }
 
-class MqttIngester extends EventEmitter<{
-  snapshot: [IngestedSnapshot];
-  commit: [{ rows: number; inserted: number; durationMs: number }];
-}> {
+/** The share group every ingester joined before it was opt-in: left on connect, see `filters`. */
+const LEGACY_SHARE_GROUP = 'kwartier-ingest';
+
+class MqttIngester extends EventEmitter<IngesterEvents> {
   private readonly o: IngesterOptions;
   private readonly log: Logger;
   private client: MqttClient | null = null;
@@ -213,6 +238,7 @@ class MqttIngester extends EventEmitter<{
     batches: 0,
     store_errors: 0,
     acks_published: 0,
+    retained_cleared: 0,
     lag_ms: null,
     lag_max_ms: null,
     buffered_rows: 0,
@@ -230,9 +256,20 @@ class MqttIngester extends EventEmitter<{
   }
 
   private filters(): string[] {
-    const g = this.o.shareGroup === undefined ? 'kwartier-ingest' : this.o.shareGroup;
+    const g = this.o.shareGroup ?? null;
     const base = [`${this.o.prefix}/+/${TOPICS.realtime}`, `${this.o.prefix}/+/${TOPICS.batch}`];
     return g === null ? base : base.map((f) => `$share/${g}/${f}`);
+  }
+
+  private sideFilters(): string[] {
+    return [`${this.o.prefix}/+/${TOPICS.status}`, `${this.o.prefix}/+/${TOPICS.capacity}`];
+  }
+
+  /** The shared subscriptions of earlier releases, which a persistent session may still hold. */
+  private legacyFilters(): string[] {
+    if (this.o.shareGroup === LEGACY_SHARE_GROUP) return [];
+    const base = [`${this.o.prefix}/+/${TOPICS.realtime}`, `${this.o.prefix}/+/${TOPICS.batch}`];
+    return base.map((f) => `$share/${LEGACY_SHARE_GROUP}/${f}`);
   }
 
   async start(): Promise<void> {
@@ -252,7 +289,8 @@ class MqttIngester extends EventEmitter<{
     if (this.o.tls) Object.assign(opts, tlsClientOptions(this.o.tls));
     if (this.o.username !== undefined) opts.username = this.o.username;
     if (this.o.password !== undefined) opts.password = this.o.password;
-    const client = mqtt.connect(this.o.mqttUrl, opts);
+    const stream = this.o.stream;
+    const client = stream ? new MqttClient(() => stream(), opts) : mqtt.connect(this.o.mqttUrl, opts);
     this.client = client;
     client.handleMessage = (packet, done) => this.onPacket(packet, done);
     let wasConnected = false;
@@ -272,6 +310,12 @@ class MqttIngester extends EventEmitter<{
         if (err) this.log.error({ err: errorMessage(err) }, 'subscribe failed');
         else if (granted?.some((g) => g.qos > 2)) this.log.error({ granted }, 'subscription refused by the broker');
       });
+      client.subscribe(this.sideFilters(), { qos: 0 }, (err) => {
+        if (err) this.log.warn({ err: errorMessage(err) }, 'subscribing to status and capacity failed');
+      });
+      // A session from an earlier release may still be in the old share group: leave it, or the
+      // broker would deliver every message twice (and share it with whoever else joined the group).
+      if (connack.sessionPresent) client.unsubscribe(this.legacyFilters(), () => undefined);
     });
     client.on('close', () => {
       if (wasConnected && !this.stopping) this.log.warn('disconnected from the broker; reconnecting');
@@ -319,6 +363,20 @@ class MqttIngester extends EventEmitter<{
   /** mqtt.js calls this per PUBLISH and waits for `done` before reading the next packet. */
   private onPacket(packet: IPublishPacket, done: (err?: Error) => void): void {
     try {
+      const leaf = packet.topic.slice(packet.topic.lastIndexOf('/') + 1);
+      if (leaf === TOPICS.status || leaf === TOPICS.capacity) {
+        this.acceptSide(packet, leaf);
+        done();
+        return;
+      }
+      if (packet.retain || packet.payload.length === 0) {
+        // A retained data message replayed on (re)subscribing: it was delivered, or queued in this
+        // session, when it was published; storing it again at every subscribe would only replay a
+        // dead letter. Cleared, so it is replayed no more. An empty message is such a clear.
+        if (packet.payload.length > 0) this.clearRetained(packet.topic);
+        done();
+        return;
+      }
       this.accept(packet.topic, packet.payload as Buffer);
     } catch (err) {
       this.log.error({ err: errorMessage(err), topic: packet.topic }, 'message handling failed');
@@ -330,6 +388,36 @@ class MqttIngester extends EventEmitter<{
     } else {
       done();
     }
+  }
+
+  /** `status` and `capacity`: small JSON objects, passed on; anything else is dropped with a log line. */
+  private acceptSide(packet: IPublishPacket, leaf: 'status' | 'capacity'): void {
+    const parts = packet.topic.split('/');
+    const deviceId = parts.length === 3 && parts[0] === this.o.prefix ? (parts[1] ?? '') : '';
+    if (deviceId === '' || packet.payload.length === 0 || packet.payload.length > 64 * 1024) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(packet.payload.toString('utf8'));
+    } catch {
+      this.log.debug({ topic: packet.topic }, 'a status or capacity message that is not JSON, ignored');
+      return;
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) return;
+    if (leaf === TOPICS.capacity && packet.retain) {
+      // Capacity messages are never meant to be retained: a replayed alert is stale.
+      this.clearRetained(packet.topic);
+      return;
+    }
+    this.emit(leaf, { deviceId, message: message as Record<string, unknown>, retained: packet.retain });
+  }
+
+  /** Clears a retained message on a topic where none is meant to be (an empty retained publish). */
+  private clearRetained(topicName: string): void {
+    this.c.retained_cleared++;
+    this.log.warn({ topic: topicName }, 'cleared a retained message on a topic that is not meant to be retained');
+    this.client?.publish(topicName, Buffer.alloc(0), { qos: 1, retain: true }, (err) => {
+      if (err) this.log.warn({ topic: topicName, err: errorMessage(err) }, 'clearing a retained message failed');
+    });
   }
 
   private deadLetter(topicName: string, deviceId: string | null, reason: string, payload: Buffer): void {

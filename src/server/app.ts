@@ -12,6 +12,7 @@ import { type CapacityAlertEvent, createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ServerConfig } from './config.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
+import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
 import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
 
 export interface ServerAppOptions {
@@ -23,6 +24,8 @@ export interface ServerAppOptions {
   webRoot?: string;
   /** Ingester tuning (tests and the demo shorten the flush interval). */
   ingestOptions?: { flushIntervalMs?: number; flushMaxRows?: number };
+  /** Retention scheduler tuning (tests): first run, interval, clock. Default: from the config. */
+  retention?: { initialDelayMs?: number; intervalMs?: number; now?: () => Date };
 }
 
 export class ServerApp {
@@ -32,6 +35,7 @@ export class ServerApp {
   api: FastifyInstance | null = null;
   /** Snapshots as they are committed (the WebSocket pushes these). */
   readonly events = new EventEmitter<{ snapshot: [Snapshot]; capacity_alert: [CapacityAlertEvent] }>();
+  private retention: RetentionScheduler | null = null;
   private readonly bufferDepth: Record<string, number> = {};
 
   constructor(private readonly opts: ServerAppOptions) {
@@ -40,11 +44,15 @@ export class ServerApp {
     const storeOpts = {
       timezone: config.timezone,
       rawRetentionDays: config.store.raw_retention_days,
+      deadLetterRetentionDays: config.store.dead_letter_retention_days,
       logger: log.child({ component: 'store' }),
     };
     if (config.store.type === 'postgres') {
       const url = process.env.KWARTIER_DATABASE_URL ?? config.store.url ?? '';
-      this.store = createPostgresStore({ connectionString: url, schema: config.store.schema }, storeOpts);
+      this.store = createPostgresStore(
+        { connectionString: url, schema: config.store.schema },
+        { ...storeOpts, timescale: config.store.timescale },
+      );
     } else {
       this.store = createSqliteStore(config.store.path ?? '', storeOpts);
     }
@@ -125,6 +133,13 @@ export class ServerApp {
     });
     await this.ingester.start();
     await this.api.listen({ host: config.api.host, port: config.api.port });
+    this.retention = createRetentionScheduler({
+      store: this.store,
+      log: log.child({ component: 'retention' }),
+      intervalMs: config.store.retention_interval_minutes * 60_000,
+      ...(this.opts.retention ?? {}),
+    });
+    this.retention.start();
     const addr = this.apiAddress;
     log.info(
       {
@@ -137,6 +152,7 @@ export class ServerApp {
   }
 
   async stop(): Promise<void> {
+    await this.retention?.stop();
     await this.api?.close().catch(() => {});
     await this.ingester?.stop().catch(() => {});
     await this.broker?.stop().catch(() => {});

@@ -29,6 +29,12 @@ export const ServerConfigSchema = Type.Object(
         /** postgres: the schema holding Kwartier's tables. */
         schema: Type.String({ default: 'kwartier', minLength: 1, pattern: '^[a-z_][a-z0-9_]*$' }),
         raw_retention_days: Type.Number({ default: 7, exclusiveMinimum: 0, maximum: 3650 }),
+        /** Dead letters (rejected messages) are kept this many days. */
+        dead_letter_retention_days: Type.Number({ default: 30, exclusiveMinimum: 0, maximum: 3650 }),
+        /** Retention runs a minute after start-up, then this often. */
+        retention_interval_minutes: Type.Integer({ default: 60, minimum: 1, maximum: 1440 }),
+        /** postgres: 'off' plain PostgreSQL (tested); 'on'/'auto' TimescaleDB (untested opt-in). */
+        timescale: Type.Union([Type.Literal('off'), Type.Literal('on'), Type.Literal('auto')], { default: 'off' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -15,7 +15,7 @@ import {
   type StoredRow,
   type Vec,
 } from '../../core/aggregate.js';
-import { KwartierError } from '../../core/errors.js';
+import { ConfigError, KwartierError } from '../../core/errors.js';
 import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot } from '../../core/snapshot.js';
 import type { InsertBatch } from './types.js';
 
@@ -215,4 +215,15 @@ export const CHAIN_PAGE = 5000;
 
 export function retentionCut(now: Date, days: number): number {
   return now.getTime() - days * 86_400_000;
+}
+
+/** Rows deleted per statement (and transaction) by retention: writers wait at most one chunk. */
+export const RETENTION_CHUNK = 5000;
+
+/** A retention option of the store: a positive number (days, or rows per chunk); the error names it. */
+export function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v <= 0)
+    throw new ConfigError(`store: ${name}: must be a positive number, not ${String(value)}`);
+  return v;
 }

@@ -45,7 +45,9 @@ import {
   NEXT_PAGE,
   NUMERIC_COUNT,
   type Prepared,
+  positiveOption,
   prepareBatch,
+  RETENTION_CHUNK,
   ROLLUP_COLUMNS,
   ROLLUP_MAX_COLUMNS,
   ROLLUP_N_COLUMNS,
@@ -61,10 +63,21 @@ import {
   VALUE_COLUMNS,
 } from './common.js';
 import { BinaryCopyWriter, copyFrom, float8Array, int4Array, int8Array, timestamptzArray } from './pg-binary.js';
-import type { Bucket, DeadLetter, InsertBatch, InsertResult, Resolution, Store, StoreOptions } from './types.js';
+import type {
+  Bucket,
+  DeadLetter,
+  InsertBatch,
+  InsertResult,
+  Resolution,
+  RetentionResult,
+  Store,
+  StoreOptions,
+} from './types.js';
 
 const SCHEMA_VERSION = '2';
 const DAY_MS = 86_400_000;
+/** Days before today whose rows the write path still gives a day partition (the rest: default). */
+const HOT_DAYS_BACK = 1;
 
 export interface PostgresConnection {
   connectionString: string;
@@ -74,7 +87,11 @@ export interface PostgresConnection {
 
 export interface PostgresStoreOptions extends StoreOptions {
   logger?: Logger;
-  /** 'auto' (default): TimescaleDB when available; 'off': plain PostgreSQL; 'on': TimescaleDB or fail. */
+  /**
+   * 'off' (default): plain PostgreSQL, the tested layout; 'on': TimescaleDB or fail; 'auto':
+   * TimescaleDB when available. An opt-in, not run by the tests (no TimescaleDB on the development
+   * machine). A schema keeps the layout recorded at its creation (kw_meta 'mode') whatever this says.
+   */
   timescale?: 'auto' | 'on' | 'off';
   /** Connections in the pool. Default 8: the ingester's 4 flush lanes, and the API's reads beside them. */
   poolSize?: number;
@@ -112,6 +129,8 @@ class PostgresStore implements Store {
   private readonly s: string;
   private readonly calendar: BucketCalendar;
   private readonly retentionDays: number;
+  private readonly deadLetterDays: number;
+  private readonly chunkRows: number;
   private readonly log: Logger;
   private mode: PostgresMode | null = null;
   private readonly partitions = new Set<number>();
@@ -131,7 +150,9 @@ class PostgresStore implements Store {
       throw new ConfigError(`store.schema: '${schema}' must match ^[a-z_][a-z0-9_]*$ (at most 63 characters)`);
     this.s = ident(schema);
     this.calendar = new BucketCalendar(opts.timezone);
-    this.retentionDays = opts.rawRetentionDays ?? 7;
+    this.retentionDays = positiveOption('raw_retention_days', opts.rawRetentionDays, 7);
+    this.deadLetterDays = positiveOption('dead_letter_retention_days', opts.deadLetterRetentionDays, 30);
+    this.chunkRows = Math.ceil(positiveOption('retentionChunkRows', opts.retentionChunkRows, RETENTION_CHUNK));
     this.log = opts.logger ?? createLogger('store', { type: 'postgres', schema });
     let h = 0;
     for (const c of schema) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
@@ -236,7 +257,7 @@ class PostgresStore implements Store {
   }
 
   private async chooseMode(client: pg.PoolClient, recorded: PostgresMode | undefined): Promise<PostgresMode> {
-    const want = this.opts.timescale ?? 'auto';
+    const want = this.opts.timescale ?? 'off';
     const r = await client.query<{ installed: string | null; available: string | null; preload: string }>(
       `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
               (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
@@ -281,7 +302,11 @@ class PostgresStore implements Store {
     }
   }
 
-  /** Creates the daily partitions (UTC days since the epoch) that do not exist yet. */
+  /**
+   * Creates the daily partitions (UTC days since the epoch) that do not exist yet. A day whose rows
+   * already went to the default partition (a reading from the future, before its day came) gets its
+   * partition with those rows moved into it (movePartition).
+   */
   private async ensurePartitions(days: Iterable<number>): Promise<void> {
     for (const day of days) {
       if (this.partitions.has(day)) continue;
@@ -292,11 +317,47 @@ class PostgresStore implements Store {
           `CREATE TABLE IF NOT EXISTS ${this.s}.${partitionName(day)} PARTITION OF ${this.s}.energy_readings FOR VALUES FROM ('${from}') TO ('${to}')`,
         );
       } catch (err) {
-        // Another writer created it at the same moment (42P07, or 23505 on pg_type in the race).
         const code = (err as { code?: string }).code;
-        if (code !== '42P07' && code !== '23505') throw err;
+        // 23514: the default partition holds rows of that day.
+        if (code === '23514') await this.movePartition(day);
+        // Another writer created it at the same moment (42P07, or 23505 on pg_type in the race).
+        else if (code !== '42P07' && code !== '23505') throw err;
       }
       this.partitions.add(day);
+    }
+  }
+
+  /**
+   * The partition of `day`, created as a table of its own, filled with that day's rows taken out of
+   * the default partition and attached: one transaction, under the retention lock (no insert
+   * interleaves).
+   */
+  private async movePartition(day: number): Promise<void> {
+    const from = new Date(day * DAY_MS).toISOString();
+    const to = new Date((day + 1) * DAY_MS).toISOString();
+    const part = `${this.s}.${partitionName(day)}`;
+    const client = await this.db().connect();
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.retentionKey})`);
+      await client.query(`CREATE TABLE ${part} (LIKE ${this.s}.energy_readings INCLUDING DEFAULTS)`);
+      const moved = await client.query(
+        `WITH m AS (DELETE FROM ${this.s}.energy_readings_default WHERE time >= $1 AND time < $2 RETURNING *)
+         INSERT INTO ${part} SELECT * FROM m`,
+        [from, to],
+      );
+      await client.query(
+        `ALTER TABLE ${this.s}.energy_readings ATTACH PARTITION ${part} FOR VALUES FROM ('${from}') TO ('${to}')`,
+      );
+      await client.query('COMMIT');
+      this.log.info(
+        { partition: partitionName(day), moved: moved.rowCount ?? 0 },
+        'day partition created from the default partition',
+      );
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code !== '42P07') throw err; // 42P07: another writer made it
+    } finally {
+      client.release();
     }
   }
 
@@ -328,8 +389,16 @@ class PostgresStore implements Store {
     prepared: Prepared[][],
   ): Promise<InsertResult[]> {
     if (mode === 'plain') {
+      // Day partitions for yesterday, today and tomorrow only (at most 3 per flush, as a rule none:
+      // migrate() and retention create them ahead); rows of any other day go to the default
+      // partition, without DDL in the write path.
+      const today = Math.floor(Date.now() / DAY_MS);
       const days = new Set<number>();
-      for (const rows of prepared) for (const r of rows) days.add(Math.floor(r.t / DAY_MS));
+      for (const rows of prepared)
+        for (const r of rows) {
+          const day = Math.floor(r.t / DAY_MS);
+          if (day >= today - HOT_DAYS_BACK && day <= today + 1) days.add(day);
+        }
       await this.ensurePartitions(days);
     }
     // Lock every device of the call, in key order (no deadlock between concurrent calls), and share
@@ -750,14 +819,18 @@ class PostgresStore implements Store {
   // ---------------------------------------------------------------------------------------------
   // Retention
 
-  async applyRetention(now: Date = new Date()): Promise<{ deleted: number }> {
+  /**
+   * Plain layout: under the retention lock (inserts share it), records each device's counters before
+   * the cut (device_carry) and drops the day partitions wholly before it, in one short transaction;
+   * then deletes the rest before the cut (the default partition, the day straddling the cut) in
+   * chunks of `retentionChunkRows`, one transaction each, so writers wait at most one chunk.
+   * TimescaleDB: whole chunks only. Then expired dead letters, in chunks too.
+   */
+  async applyRetention(now: Date = new Date()): Promise<RetentionResult> {
     const mode = this.requireMigrated();
     let cut = retentionCut(now, this.retentionDays);
-    const client = await this.db().connect();
     let deleted = 0;
-    try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(${this.retentionKey})`);
+    await this.inRetentionTx(async (client) => {
       let drop: string[] = [];
       if (mode === 'timescale') {
         // Whole chunks only: deleting rows inside the refresh window would re-materialise aggregates.
@@ -774,32 +847,46 @@ class PostgresStore implements Store {
         for (const day of [...this.partitions].sort((a, b) => a - b))
           if ((day + 1) * DAY_MS <= cut) drop.push(`${this.s}.${partitionName(day)}`);
       }
-      if (Number.isFinite(cut)) {
-        // Remember each device's last known counters before the cut: the next reading's delta needs them.
-        await client.query(this.sql.saveCarry, [new Date(cut).toISOString()]);
-        for (const rel of drop) {
-          const n = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${rel}`);
-          deleted += n.rows[0]?.n ?? 0;
-        }
-        if (mode === 'timescale') {
-          if (drop.length > 0)
-            await client.query(`SELECT drop_chunks('${this.s}.energy_readings', older_than => $1::timestamptz)`, [
-              new Date(cut).toISOString(),
-            ]);
-        } else {
-          for (const rel of drop) await client.query(`DROP TABLE IF EXISTS ${rel}`);
-          const d = await client.query(`DELETE FROM ${this.s}.energy_readings WHERE time < $1`, [
+      if (!Number.isFinite(cut)) return;
+      // Remember each device's last known counters before the cut: the next reading's delta needs them.
+      await client.query(this.sql.saveCarry, [new Date(cut).toISOString()]);
+      for (const rel of drop) {
+        const n = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${rel}`);
+        deleted += n.rows[0]?.n ?? 0;
+      }
+      if (mode === 'timescale') {
+        if (drop.length > 0)
+          await client.query(`SELECT drop_chunks('${this.s}.energy_readings', older_than => $1::timestamptz)`, [
             new Date(cut).toISOString(),
           ]);
-          deleted += d.rowCount ?? 0;
-        }
+      } else {
+        for (const rel of drop) await client.query(`DROP TABLE IF EXISTS ${rel}`);
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
+    });
+    if (mode === 'plain' && Number.isFinite(cut)) {
+      const del = `DELETE FROM ${this.s}.energy_readings r
+        USING (SELECT device_id, time FROM ${this.s}.energy_readings WHERE time < $1 LIMIT $2) x
+        WHERE r.device_id = x.device_id AND r.time = x.time`;
+      for (;;) {
+        let n = 0;
+        await this.inRetentionTx(async (client) => {
+          n = (await client.query(del, [new Date(cut).toISOString(), this.chunkRows])).rowCount ?? 0;
+        });
+        deleted += n;
+        if (n < this.chunkRows) break;
+      }
+    }
+    const letterCut = retentionCut(now, this.deadLetterDays);
+    let deadLetters = 0;
+    for (;;) {
+      const r = await this.db().query(
+        `DELETE FROM ${this.s}.dead_letters WHERE id IN
+           (SELECT id FROM ${this.s}.dead_letters WHERE received_at < $1 ORDER BY id LIMIT $2)`,
+        [new Date(letterCut).toISOString(), this.chunkRows],
+      );
+      const n = r.rowCount ?? 0;
+      deadLetters += n;
+      if (n < this.chunkRows) break;
     }
     if (mode === 'plain') {
       await this.loadPartitions();
@@ -808,7 +895,24 @@ class PostgresStore implements Store {
     }
     if (deleted > 0)
       this.log.info({ deleted, before: new Date(cut).toISOString() }, 'raw readings removed by retention');
-    return { deleted };
+    if (deadLetters > 0)
+      this.log.info({ dead_letters: deadLetters, before: new Date(letterCut).toISOString() }, 'dead letters removed');
+    return { deleted, deadLetters };
+  }
+
+  /** One transaction holding the retention lock exclusively (inserts hold it shared). */
+  private async inRetentionTx(body: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.db().connect();
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.retentionKey})`);
+      await body(client);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   private async loadPartitionsWith(client: pg.PoolClient): Promise<void> {
@@ -862,6 +966,9 @@ function plainDdl(s: string): string[] {
     ', PRIMARY KEY (device_id, bucket))';
   return [
     `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')}) PARTITION BY RANGE (time)`,
+    // Rows of days without a partition of their own (late backlogs, far-off timestamps): see ensurePartitions.
+    `CREATE TABLE IF NOT EXISTS ${s}.energy_readings_default PARTITION OF ${s}.energy_readings DEFAULT`,
+    `CREATE INDEX IF NOT EXISTS energy_readings_default_time ON ${s}.energy_readings_default (time)`,
     ...Object.values(ROLLUP_TABLES).map(rollup),
   ];
 }
@@ -924,6 +1031,7 @@ function commonDdl(s: string): string[] {
     `DROP INDEX IF EXISTS ${s}.energy_readings_outbox_seq`,
     `CREATE TABLE IF NOT EXISTS ${s}.dead_letters (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(),
        topic text NOT NULL, device_id text, reason text NOT NULL, payload text NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS dead_letters_received ON ${s}.dead_letters (received_at)`,
   ];
 }
 

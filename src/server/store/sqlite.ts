@@ -34,7 +34,9 @@ import {
   NEXT_PAGE,
   NUMERIC_COUNT,
   type Prepared,
+  positiveOption,
   prepareBatch,
+  RETENTION_CHUNK,
   ROLLUP_COLUMNS,
   ROLLUP_MAX_COLUMNS,
   ROLLUP_TABLES,
@@ -48,7 +50,19 @@ import {
   VALUE_COLUMNS,
   walkAck,
 } from './common.js';
-import type { Bucket, DeadLetter, InsertBatch, InsertResult, Resolution, Store, StoreOptions } from './types.js';
+import type {
+  Bucket,
+  DeadLetter,
+  InsertBatch,
+  InsertResult,
+  Resolution,
+  RetentionResult,
+  Store,
+  StoreOptions,
+} from './types.js';
+
+/** Lets the event loop run (the ingester's flushes, the API) between two retention chunks. */
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 const SCHEMA_VERSION = '1';
 
@@ -87,6 +101,7 @@ function ddl(): string {
     `CREATE TABLE IF NOT EXISTS device_carry (device_id TEXT PRIMARY KEY, time INTEGER NOT NULL, ${COUNTER_FIELDS.map((c) => `${c} REAL`).join(', ')});`,
     'CREATE TABLE IF NOT EXISTS device_acks (device_id TEXT NOT NULL, outbox_id TEXT NOT NULL, acked_seq INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (device_id, outbox_id));',
     'CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, topic TEXT NOT NULL, device_id TEXT, reason TEXT NOT NULL, payload TEXT NOT NULL);',
+    'CREATE INDEX IF NOT EXISTS dead_letters_received ON dead_letters (received_at);',
   ].join('\n');
 }
 
@@ -98,6 +113,8 @@ class SqliteStore implements Store {
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly calendar: BucketCalendar;
   private readonly retentionDays: number;
+  private readonly deadLetterDays: number;
+  private readonly chunkRows: number;
   private readonly log: Logger;
   private migrated = false;
 
@@ -106,7 +123,9 @@ class SqliteStore implements Store {
     private readonly opts: SqliteStoreOptions,
   ) {
     this.calendar = new BucketCalendar(opts.timezone);
-    this.retentionDays = opts.rawRetentionDays ?? 7;
+    this.retentionDays = positiveOption('raw_retention_days', opts.rawRetentionDays, 7);
+    this.deadLetterDays = positiveOption('dead_letter_retention_days', opts.deadLetterRetentionDays, 30);
+    this.chunkRows = Math.ceil(positiveOption('retentionChunkRows', opts.retentionChunkRows, RETENTION_CHUNK));
     this.log = opts.logger ?? createLogger('store', { type: 'sqlite' });
   }
 
@@ -354,30 +373,58 @@ class SqliteStore implements Store {
     return this.stmt('SELECT device_id FROM devices ORDER BY device_id').pluck().all() as string[];
   }
 
-  async applyRetention(now: Date = new Date()): Promise<{ deleted: number }> {
+  /**
+   * Per device: records the counters of the newest row before the cut (device_carry, one short
+   * transaction), then deletes the older rows in chunks of `retentionChunkRows`, each its own
+   * transaction, yielding to the event loop in between so the ingester's writes go on. Then the
+   * expired dead letters, the same way.
+   */
+  async applyRetention(now: Date = new Date()): Promise<RetentionResult> {
+    this.requireMigrated();
     const cut = retentionCut(now, this.retentionDays);
-    const devices = await this.devices();
-    const tx = this.conn().transaction(() => {
-      let deleted = 0;
-      for (const dev of devices) {
-        const last = this.stmt(
-          `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time < ? ORDER BY time DESC LIMIT 1`,
-        ).get(dev, cut) as DbRow | undefined;
-        if (!last) continue;
-        const known = knownAfter(storedRow(last));
-        this.stmt(
-          `INSERT INTO device_carry (device_id, time, ${COUNTER_FIELDS.join(', ')}) VALUES (?, ?, ${COUNTER_FIELDS.map(() => '?').join(', ')}) ` +
-            `ON CONFLICT (device_id) DO UPDATE SET time = excluded.time, ${COUNTER_FIELDS.map((c) => `${c} = excluded.${c}`).join(', ')} ` +
-            'WHERE excluded.time > device_carry.time',
-        ).run(dev, Number(last.t), ...known);
-        deleted += this.stmt('DELETE FROM energy_readings WHERE device_id = ? AND time < ?').run(dev, cut).changes;
-      }
-      return deleted;
+    const carry = this.stmt(
+      `INSERT INTO device_carry (device_id, time, ${COUNTER_FIELDS.join(', ')}) VALUES (?, ?, ${COUNTER_FIELDS.map(() => '?').join(', ')}) ` +
+        `ON CONFLICT (device_id) DO UPDATE SET time = excluded.time, ${COUNTER_FIELDS.map((c) => `${c} = excluded.${c}`).join(', ')} ` +
+        'WHERE excluded.time > device_carry.time',
+    );
+    const lastBefore = this.stmt(
+      `SELECT ${STATE_SELECT} FROM energy_readings WHERE device_id = ? AND time < ? ORDER BY time DESC LIMIT 1`,
+    );
+    const delRaw = this.stmt(
+      'DELETE FROM energy_readings WHERE rowid IN (SELECT rowid FROM energy_readings WHERE device_id = ? AND time < ? ORDER BY time LIMIT ?)',
+    );
+    const saveCarry = this.conn().transaction((dev: string): boolean => {
+      const last = lastBefore.get(dev, cut) as DbRow | undefined;
+      if (!last) return false;
+      carry.run(dev, Number(last.t), ...knownAfter(storedRow(last)));
+      return true;
     });
-    const deleted = tx.immediate();
+    let deleted = 0;
+    for (const dev of await this.devices()) {
+      if (!saveCarry.immediate(dev)) continue;
+      for (;;) {
+        const n = delRaw.run(dev, cut, this.chunkRows).changes;
+        deleted += n;
+        if (n < this.chunkRows) break;
+        await yieldToLoop();
+      }
+    }
+    const letterCut = retentionCut(now, this.deadLetterDays);
+    const delLetters = this.stmt(
+      'DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE received_at < ? ORDER BY id LIMIT ?)',
+    );
+    let deadLetters = 0;
+    for (;;) {
+      const n = delLetters.run(letterCut, this.chunkRows).changes;
+      deadLetters += n;
+      if (n < this.chunkRows) break;
+      await yieldToLoop();
+    }
     if (deleted > 0)
       this.log.info({ deleted, before: new Date(cut).toISOString() }, 'raw readings removed by retention');
-    return { deleted };
+    if (deadLetters > 0)
+      this.log.info({ dead_letters: deadLetters, before: new Date(letterCut).toISOString() }, 'dead letters removed');
+    return { deleted, deadLetters };
   }
 
   async close(): Promise<void> {

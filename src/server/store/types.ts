@@ -72,9 +72,21 @@ export interface Store {
   /** Buckets whose start lies in [start, end), oldest first. */
   buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]>;
   devices(): Promise<string[]>;
-  /** Deletes raw readings older than the retention; aggregates stay forever. */
-  applyRetention(now?: Date): Promise<{ deleted: number }>;
+  /**
+   * Deletes raw readings older than the raw retention (aggregates stay forever) and dead letters
+   * older than theirs, in bounded chunks so writers wait at most one chunk. `now` defaults to the
+   * clock. Safe to call at any time and from several processes; the scheduler (server/retention.ts)
+   * calls it hourly.
+   */
+  applyRetention(now?: Date): Promise<RetentionResult>;
   close(): Promise<void>;
+}
+
+export interface RetentionResult {
+  /** Raw readings removed. */
+  deleted: number;
+  /** Dead letters removed. */
+  deadLetters: number;
 }
 
 export interface StoreOptions {
@@ -82,4 +94,8 @@ export interface StoreOptions {
   timezone: string;
   /** Raw readings kept this many days. Default 7. */
   rawRetentionDays?: number;
+  /** Dead letters kept this many days. Default 30. */
+  deadLetterRetentionDays?: number;
+  /** Rows deleted per statement (and transaction) by applyRetention(). Default 5 000. */
+  retentionChunkRows?: number;
 }

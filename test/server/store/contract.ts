@@ -685,11 +685,11 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       );
       const dayOld = await store.buckets('ret', 'daily', d(ago(11)), d(ago(9)));
       expect(dayOld.map((b) => b.import_kwh)).toEqual([1]);
-      expect(await store.applyRetention(now)).toEqual({ deleted: 2 });
+      expect(await store.applyRetention(now)).toEqual({ deleted: 2, deadLetters: 0 });
       expect(await store.raw('ret', d(ago(30)), d(ago(7)))).toEqual([]);
       expect((await store.raw('ret', d(ago(7)), now)).length).toBe(1);
       expect(await store.buckets('ret', 'daily', d(ago(11)), d(ago(9)))).toEqual(dayOld);
-      expect(await store.applyRetention(now)).toEqual({ deleted: 0 });
+      expect(await store.applyRetention(now)).toEqual({ deleted: 0, deadLetters: 0 });
       // The next reading takes its delta from the last one kept before the cut: 105 → 105.5.
       await store.insert(batch('ret', readings('ret', [[ago(0.5), { grid_import_t1_kwh: 105.5 }]])));
       const recent = await store.buckets('ret', 'monthly', d('2026-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'));
@@ -700,10 +700,74 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       const again = await store.buckets('ret', 'monthly', d('2026-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'));
       expect(again).toEqual(recent);
       // All raw readings gone: a device whose readings all expired continues from its last counters.
-      expect(await store.applyRetention(d('2026-10-20T00:00:00Z'))).toEqual({ deleted: 2 });
+      expect(await store.applyRetention(d('2026-10-20T00:00:00Z'))).toEqual({ deleted: 2, deadLetters: 0 });
       await store.insert(batch('ret', readings('ret', [['2026-10-20T10:00:00Z', { grid_import_t1_kwh: 106.0 }]])));
       const [oct] = await store.buckets('ret', 'monthly', d('2026-09-30T22:00:00Z'), d('2026-10-01T00:00:00Z'));
       expect(oct!.import_kwh).toBeCloseTo(0.5, EXACT);
+    });
+
+    it('retention in chunks: many rows over many days, aggregates keep their totals', async () => {
+      const store = await open();
+      // 12 000 readings, one a minute from 2026-03-01 (more than two retention chunks of 5 000).
+      const t0 = Date.parse('2026-03-01T00:00:00Z');
+      const n = 12_000;
+      const rows: IncomingReading[] = [];
+      for (let i = 0; i < n; i++)
+        rows.push({
+          snapshot: snap('chunky', new Date(t0 + i * 60_000).toISOString(), {
+            grid_import_t1_kwh: 1000 + i * 0.01,
+            grid_power_w: 600,
+          }),
+          seq: null,
+        });
+      for (let i = 0; i < n; i += 2000) await store.insert(batch('chunky', rows.slice(i, i + 2000)));
+      const span = [d('2026-02-01T00:00:00Z'), d('2026-04-01T00:00:00Z')] as const;
+      const before = new Map<Resolution, number>();
+      for (const res of ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'] as Resolution[])
+        before.set(res, sum(await store.buckets('chunky', res, span[0], span[1]), 'import_kwh'));
+      expect(before.get('monthly')).toBeCloseTo((n - 1) * 0.01, EXACT);
+      // The clock moved on: every raw row is older than the 7 days kept.
+      const later = d('2026-04-01T00:00:00Z');
+      expect(await store.applyRetention(later)).toEqual({ deleted: n, deadLetters: 0 });
+      expect(await store.raw('chunky', span[0], span[1])).toEqual([]);
+      for (const [res, total] of before)
+        expect(sum(await store.buckets('chunky', res, span[0], span[1]), 'import_kwh')).toBeCloseTo(total, EXACT);
+      // The series continues from the counters retention recorded.
+      await store.insert(batch('chunky', readings('chunky', [['2026-04-01T00:00:00Z', { grid_import_t1_kwh: 1200 }]])));
+      const april = await store.buckets('chunky', 'daily', d('2026-03-31T22:00:00Z'), d('2026-04-01T22:00:00Z'));
+      expect(sum(april, 'import_kwh')).toBeCloseTo(1200 - (1000 + (n - 1) * 0.01), EXACT);
+    });
+
+    it('retention removes dead letters older than their retention (30 days by default)', async () => {
+      const store = await open();
+      await store.addDeadLetter({ topic: 'energy/x/realtime', deviceId: 'x', reason: 'not JSON', payload: '{' });
+      expect(await store.applyRetention(new Date(Date.now() + 29 * TZ_DAY))).toEqual({ deleted: 0, deadLetters: 0 });
+      expect(await store.deadLetterCount()).toBe(1);
+      expect(await store.applyRetention(new Date(Date.now() + 31 * TZ_DAY))).toEqual({ deleted: 0, deadLetters: 1 });
+      expect(await store.deadLetterCount()).toBe(0);
+    });
+
+    it('readings on 300 different days (years back) in one batch: all stored, read and aggregated', async () => {
+      const store = await open();
+      // One reading a day on 300 days spread over ten years before 2026-12-01, counter +1 kWh each.
+      const days = Array.from({ length: 300 }, (_, i) => Date.parse('2016-12-10T12:00:00Z') + i * 12 * TZ_DAY);
+      const rows: IncomingReading[] = days.map((t, i) => ({
+        snapshot: snap('far', new Date(t).toISOString(), { grid_import_t1_kwh: 10 + i }),
+        seq: null,
+      }));
+      expect((await store.insert(batch('far', rows))).inserted).toBe(300);
+      const all = await store.raw('far', d('2016-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z'));
+      expect(all.length).toBe(300);
+      expect(all[299]!.grid_import_t1_kwh).toBe(309);
+      const span = [d('2016-01-01T00:00:00Z'), d('2027-01-01T00:00:00Z')] as const;
+      for (const res of ['hourly', 'daily', 'weekly', 'monthly'] as Resolution[])
+        expect(sum(await store.buckets('far', res, span[0], span[1]), 'import_kwh')).toBeCloseTo(299, EXACT);
+      // A later reading between two far-off ones: the neighbours' deltas stay right.
+      await store.insert(
+        batch('far', readings('far', [[new Date(days[100]! + TZ_DAY).toISOString(), { grid_import_t1_kwh: 110.5 }]])),
+      );
+      expect(sum(await store.buckets('far', 'monthly', span[0], span[1]), 'import_kwh')).toBeCloseTo(299, EXACT);
+      expect((await store.latest('far'))!.grid_import_t1_kwh).toBe(309);
     });
 
     it('latest() and raw() give the snapshots back as they came in', async () => {

@@ -64,7 +64,7 @@ async function timescaleAvailable(): Promise<boolean> {
 }
 
 describe('PostgreSQL layout', () => {
-  it('plain PostgreSQL: one partition per UTC day, created as batches need them', async () => {
+  it('plain PostgreSQL: one partition per recent UTC day, created as batches need them', async () => {
     const schema = `${prefix}_layout`;
     const plain = createPostgresStore(
       { connectionString: URL, schema },
@@ -73,30 +73,141 @@ describe('PostgreSQL layout', () => {
     try {
       await plain.migrate();
       expect(plain.layout).toBe('plain');
+      // Yesterday's last second and today's first, UTC (yesterday's partition is created by the batch).
+      const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const name = (t: number) => `energy_readings_p${new Date(t).toISOString().slice(0, 10).replace(/-/g, '')}`;
       await plain.insert({
         deviceId: 'p',
         outboxId: null,
         floorSeq: null,
         readings: [
-          { snapshot: snap('p', '2026-05-01T23:59:59Z'), seq: null },
-          { snapshot: snap('p', '2026-05-02T00:00:00Z'), seq: null },
+          { snapshot: snap('p', new Date(today - 1000).toISOString()), seq: null },
+          { snapshot: snap('p', new Date(today).toISOString()), seq: null },
         ],
       });
       const c = new pg.Client({ connectionString: URL });
       await c.connect();
       try {
-        const r = await c.query<{ relname: string }>(
-          `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = $1::regclass AND c.relname LIKE 'energy_readings_p202605%' ORDER BY 1`,
-          [`${schema}.energy_readings`],
+        const r = await c.query<{ p: string }>(
+          `SELECT tableoid::regclass::text AS p FROM ${schema}.energy_readings ORDER BY time`,
         );
-        expect(r.rows.map((x) => x.relname)).toEqual(['energy_readings_p20260501', 'energy_readings_p20260502']);
+        expect(r.rows.map((x) => x.p)).toEqual([`${schema}.${name(today - 1000)}`, `${schema}.${name(today)}`]);
       } finally {
         await c.end();
       }
-      expect(await plain.applyRetention(new Date('2026-05-10T00:00:00Z'))).toEqual({ deleted: 2 });
+      expect(await plain.applyRetention(new Date(today + 9 * 86_400_000))).toEqual({ deleted: 2, deadLetters: 0 });
     } finally {
       await plain.close();
+    }
+  });
+
+  it('a batch on 300 different days (years back) creates at most a few partitions', async () => {
+    const schema = `${prefix}_spread`;
+    const store = createPostgresStore(
+      { connectionString: URL, schema },
+      { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'off' },
+    );
+    const c = new pg.Client({ connectionString: URL });
+    await c.connect();
+    const partitions = async (): Promise<string[]> =>
+      (
+        await c.query<{ relname: string }>(
+          `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = $1::regclass ORDER BY 1`,
+          [`${schema}.energy_readings`],
+        )
+      ).rows.map((x) => x.relname);
+    try {
+      await store.migrate();
+      const before = await partitions();
+      // 300 readings, each on its own UTC day: from ten years back up to today.
+      const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const readings = Array.from({ length: 300 }, (_, i) => ({
+        snapshot: snap('spread', new Date(today - (299 - i) * 12 * 86_400_000 + 3_600_000).toISOString(), {
+          grid_import_t1_kwh: 100 + i,
+        }),
+        seq: null,
+      }));
+      const t0 = performance.now();
+      expect((await store.insert({ deviceId: 'spread', outboxId: null, floorSeq: null, readings })).inserted).toBe(300);
+      const took = performance.now() - t0;
+      const after = await partitions();
+      console.log(
+        `[partition-spread] 300 readings on 300 days: flush ${took.toFixed(0)} ms, partitions ${before.length} → ${after.length}`,
+      );
+      expect(after.length - before.length).toBeLessThanOrEqual(3);
+      const span = [new Date(today - 3700 * 86_400_000), new Date(today + 2 * 86_400_000)] as const;
+      expect((await store.raw('spread', span[0], span[1])).length).toBe(300);
+      const monthly = await store.buckets('spread', 'monthly', span[0], span[1]);
+      expect(monthly.reduce((s, b) => s + (b.import_kwh ?? 0), 0)).toBeCloseTo(299, 6);
+      // Retention on a later day: old rows go in chunks, aggregates stay.
+      expect((await store.applyRetention(new Date(today + 8 * 86_400_000))).deleted).toBe(300);
+      const kept = await store.buckets('spread', 'monthly', span[0], span[1]);
+      expect(kept).toEqual(monthly);
+    } finally {
+      await c.end();
+      await store.close();
+    }
+  });
+
+  it('a day whose rows went to the default partition gets its own partition later, rows moved along', async () => {
+    const schema = `${prefix}_move`;
+    const store = createPostgresStore(
+      { connectionString: URL, schema },
+      { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'off' },
+    );
+    const c = new pg.Client({ connectionString: URL });
+    await c.connect();
+    try {
+      await store.migrate();
+      const day = (Math.floor(Date.now() / 86_400_000) + 3) * 86_400_000; // beyond what is created ahead
+      const iso = (h: number) => new Date(day + h * 3_600_000).toISOString();
+      await store.insert({
+        deviceId: 'mv',
+        outboxId: null,
+        floorSeq: null,
+        readings: [
+          { snapshot: snap('mv', iso(1), { grid_import_t1_kwh: 1 }), seq: null },
+          { snapshot: snap('mv', iso(2), { grid_import_t1_kwh: 2 }), seq: null },
+        ],
+      });
+      const where = async () =>
+        (
+          await c.query<{ p: string; n: number }>(
+            `SELECT tableoid::regclass::text AS p, count(*)::int AS n FROM ${schema}.energy_readings GROUP BY 1 ORDER BY 1`,
+          )
+        ).rows;
+      expect(await where()).toEqual([{ p: `${schema}.energy_readings_default`, n: 2 }]);
+      // That day comes: its partition is created ahead (by retention), the rows move into it.
+      await store.applyRetention(new Date(day + 60_000));
+      const name = `energy_readings_p${new Date(day).toISOString().slice(0, 10).replace(/-/g, '')}`;
+      expect(await where()).toEqual([{ p: `${schema}.${name}`, n: 2 }]);
+      expect((await store.raw('mv', new Date(day), new Date(day + 86_400_000))).length).toBe(2);
+      await store.insert({
+        deviceId: 'mv',
+        outboxId: null,
+        floorSeq: null,
+        readings: [{ snapshot: snap('mv', iso(3), { grid_import_t1_kwh: 3 }), seq: null }],
+      });
+      const [b] = await store.buckets('mv', 'daily', new Date(day - 86_400_000), new Date(day + 86_400_000));
+      expect(b!.import_kwh).toBeCloseTo(2, 6);
+    } finally {
+      await c.end();
+      await store.close();
+    }
+  });
+
+  it('the default layout is plain PostgreSQL (TimescaleDB only when asked for)', async () => {
+    const schema = `${prefix}_default`;
+    const store = createPostgresStore(
+      { connectionString: URL, schema },
+      { timezone: 'Europe/Brussels', logger: silentLogger() },
+    );
+    try {
+      await store.migrate();
+      expect(store.layout).toBe('plain');
+    } finally {
+      await store.close();
     }
   });
 

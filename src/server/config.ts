@@ -2,6 +2,7 @@
  * The server config file (YAML). Unknown keys are errors; every error names its key.
  * Reference: docs/configuration.md. Example: config/server.example.yaml.
  */
+import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../core/errors.js';
 import { loadConfigFile } from '../lib/config-file.js';
@@ -77,6 +78,15 @@ export const ServerConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        /**
+         * The reverse proxies whose X-Forwarded-For is believed (the rate limit's client address):
+         * false (default), or their addresses/CIDRs (or loopback, linklocal, uniquelocal). No hop
+         * count: it cannot tell the proxy from a direct client, and Fastify 5 ignores it.
+         */
+        trust_proxy: Type.Union(
+          [Type.Boolean(), Type.Integer(), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 64 })],
+          { default: false },
+        ),
         /** Serve the dashboard (web/dist) at /. */
         dashboard: Type.Boolean({ default: true }),
       },
@@ -108,11 +118,39 @@ export const ServerConfigSchema = Type.Object(
 
 export type ServerConfig = Static<typeof ServerConfigSchema>;
 
+/** An entry of api.trust_proxy as Fastify's trustProxy (proxy-addr) takes it. */
+function isProxyAddress(a: string): boolean {
+  if (a === 'loopback' || a === 'linklocal' || a === 'uniquelocal') return true;
+  const [ip, bits, ...rest] = a.split('/');
+  const v = isIP(ip ?? '');
+  if (v === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (isIP(bits) === v) return true; // an address/netmask
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
+}
+
 export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig {
   if (cfg.store.type === 'sqlite' && !cfg.store.path)
     throw new ConfigError(`${what}: store.path: is required for store.type sqlite`);
   if (cfg.store.type === 'postgres' && !cfg.store.url)
     throw new ConfigError(`${what}: store.url: is required for store.type postgres`);
+  const trust = cfg.api.trust_proxy;
+  if (trust === true)
+    throw new ConfigError(
+      `${what}: api.trust_proxy: true would believe any client's X-Forwarded-For; list the proxy's addresses instead`,
+    );
+  if (typeof trust === 'number')
+    throw new ConfigError(
+      `${what}: api.trust_proxy: a hop count cannot tell the proxy from a direct client; list the proxy's addresses instead`,
+    );
+  if (Array.isArray(trust)) {
+    trust.forEach((a, i) => {
+      if (!isProxyAddress(a))
+        throw new ConfigError(
+          `${what}: api.trust_proxy[${i}]: must be an IP address, a CIDR or loopback/linklocal/uniquelocal, got ${JSON.stringify(a)}`,
+        );
+    });
+  }
   try {
     new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
   } catch {

@@ -143,6 +143,12 @@ function formatValidation(errors: AjvError[], part: string): Error {
   return new HttpError(400, 'bad_request', message);
 }
 
+/** Paths the rate limit covers: the API and the WebSocket, not the dashboard or the API's docs page. */
+export function isLimitedPath(url: string): boolean {
+  const p = url.split('?', 1)[0] ?? '';
+  return (p.startsWith('/api/') && !p.startsWith('/api/docs')) || p.startsWith('/ws/') || p === '/metrics';
+}
+
 export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   const { store, config } = deps;
   const log = deps.log ?? silentLogger();
@@ -180,6 +186,8 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 200 },
     schemaErrorFormatter: (errors, part) => formatValidation(errors as AjvError[], part),
+    // req.ip: the client address from X-Forwarded-For only when the request comes from the configured proxy.
+    trustProxy: Array.isArray(config.api.trust_proxy) ? config.api.trust_proxy : false,
   });
 
   // ---- events from the ingester ------------------------------------------------------------------
@@ -218,6 +226,8 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     max: config.api.rate_limit.max,
     timeWindow: config.api.rate_limit.window_s * 1000,
     keyGenerator: (req: FastifyRequest) => (req.grant ? `token:${req.grant.name}` : `ip:${req.ip}`),
+    // The API only: the dashboard's page and assets stay reachable when an address has used its budget.
+    allowList: (req: FastifyRequest) => !isLimitedPath(req.url),
     errorResponseBuilder: (_req, ctx) =>
       new HttpError(
         429,

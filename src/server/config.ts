@@ -87,6 +87,15 @@ export const ServerConfigSchema = Type.Object(
           [Type.Boolean(), Type.Integer(), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 64 })],
           { default: false },
         ),
+        /** Open WebSockets: in all, per token, per client address (see api.trust_proxy). */
+        websocket: Type.Object(
+          {
+            max_clients: Type.Integer({ default: 1000, minimum: 1 }),
+            max_per_token: Type.Integer({ default: 50, minimum: 1 }),
+            max_per_address: Type.Integer({ default: 100, minimum: 1 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         /** Serve the dashboard (web/dist) at /. */
         dashboard: Type.Boolean({ default: true }),
       },

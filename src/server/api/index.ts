@@ -168,7 +168,9 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     metrics,
     timeoutMs,
     maxBufferedBytes: deps.ws?.maxBufferedBytes ?? 256 * 1024,
-    maxClients: deps.ws?.maxClients ?? 1_000,
+    maxClients: deps.ws?.maxClients ?? config.api.websocket.max_clients,
+    maxPerToken: config.api.websocket.max_per_token,
+    maxPerAddress: config.api.websocket.max_per_address,
     pingIntervalMs: deps.ws?.pingIntervalMs ?? 30_000,
   });
 
@@ -541,7 +543,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
         },
       },
     },
-    (socket, req) => hub.attach(socket, req.params.device_id),
+    (socket, req) => hub.attach(socket, req.params.device_id, req.grant?.name ?? '', req.ip),
   );
 
   app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());

@@ -2,6 +2,7 @@
  * The server config file (YAML). Unknown keys are errors; every error names its key.
  * Reference: docs/configuration.md. Example: config/server.example.yaml.
  */
+import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../core/errors.js';
 import { loadConfigFile } from '../lib/config-file.js';
@@ -88,6 +89,24 @@ export const ServerConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        /**
+         * The reverse proxies whose X-Forwarded-For is believed (the rate limit's client address):
+         * false (default), or their addresses/CIDRs (or loopback, linklocal, uniquelocal). No hop
+         * count: it cannot tell the proxy from a direct client, and Fastify 5 ignores it.
+         */
+        trust_proxy: Type.Union(
+          [Type.Boolean(), Type.Integer(), Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 64 })],
+          { default: false },
+        ),
+        /** Open WebSockets: in all, per token, per client address (see api.trust_proxy). */
+        websocket: Type.Object(
+          {
+            max_clients: Type.Integer({ default: 1000, minimum: 1 }),
+            max_per_token: Type.Integer({ default: 50, minimum: 1 }),
+            max_per_address: Type.Integer({ default: 100, minimum: 1 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         /** Serve the dashboard (web/dist) at /. */
         dashboard: Type.Boolean({ default: true }),
       },
@@ -119,6 +138,17 @@ export const ServerConfigSchema = Type.Object(
 
 export type ServerConfig = Static<typeof ServerConfigSchema>;
 
+/** An entry of api.trust_proxy as Fastify's trustProxy (proxy-addr) takes it. */
+function isProxyAddress(a: string): boolean {
+  if (a === 'loopback' || a === 'linklocal' || a === 'uniquelocal') return true;
+  const [ip, bits, ...rest] = a.split('/');
+  const v = isIP(ip ?? '');
+  if (v === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (isIP(bits) === v) return true; // an address/netmask
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128);
+}
+
 export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig {
   if (cfg.store.type === 'sqlite' && !cfg.store.path)
     throw new ConfigError(`${what}: store.path: is required for store.type sqlite`);
@@ -130,6 +160,23 @@ export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig
         'every device on that network could connect as any home (identity = MQTT username, no password). ' +
         'Set broker.tls (certificates from `kwartier certs init`), or broker.insecure: true if you mean it',
     );
+  const trust = cfg.api.trust_proxy;
+  if (trust === true)
+    throw new ConfigError(
+      `${what}: api.trust_proxy: true would believe any client's X-Forwarded-For; list the proxy's addresses instead`,
+    );
+  if (typeof trust === 'number')
+    throw new ConfigError(
+      `${what}: api.trust_proxy: a hop count cannot tell the proxy from a direct client; list the proxy's addresses instead`,
+    );
+  if (Array.isArray(trust)) {
+    trust.forEach((a, i) => {
+      if (!isProxyAddress(a))
+        throw new ConfigError(
+          `${what}: api.trust_proxy[${i}]: must be an IP address, a CIDR or loopback/linklocal/uniquelocal, got ${JSON.stringify(a)}`,
+        );
+    });
+  }
   try {
     new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
   } catch {

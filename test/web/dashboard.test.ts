@@ -125,6 +125,8 @@ interface Ctx {
   ctx: BrowserContext;
   page: Page;
   errors: string[];
+  /** URLs of the WebSockets the page opened. */
+  sockets: string[];
 }
 
 async function open(
@@ -138,6 +140,8 @@ async function open(
   });
   const page = await ctx.newPage();
   const errors: string[] = [];
+  const sockets: string[] = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
@@ -146,7 +150,7 @@ async function open(
     await page.goto(`${base}#token=${encodeURIComponent(TOKEN)}&device=${DEVICE}`);
     await page.getByTestId('live-grid').waitFor();
   }
-  return { ctx, page, errors };
+  return { ctx, page, errors, sockets };
 }
 
 const text = async (page: Page, testId: string) =>
@@ -209,7 +213,7 @@ describe('dashboard against kwartier demo', () => {
   }, 120_000);
 
   it('live: real numbers from the WebSocket that change within seconds', async () => {
-    const { ctx, page, errors } = await open();
+    const { ctx, page, errors, sockets } = await open();
     for (const id of [
       'live-grid',
       'live-load',
@@ -223,6 +227,13 @@ describe('dashboard against kwartier demo', () => {
       await realValue(page, id);
     }
     await expect.poll(() => text(page, 'conn'), { timeout: 30_000 }).toMatch(/Live/);
+    // The socket is opened with a single-use ticket: the token never appears in its URL (proxies log URLs).
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const url of sockets) {
+      expect(url).toMatch(/[?&]ticket=[A-Za-z0-9_-]{43}$/);
+      expect(url).not.toContain('token=');
+      expect(url).not.toContain(TOKEN);
+    }
     // the diagram's text alternative says the same as the numbers
     const desc = (await page.locator('[data-testid="power-flow"] desc').textContent()) ?? '';
     expect(desc).toMatch(/Grid (importing|exporting|idle)/);

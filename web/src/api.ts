@@ -25,11 +25,39 @@ export function apiUrl(path: string, params: Params = {}): string {
   return url.toString();
 }
 
-export function wsUrl(deviceId: string, token: string): string {
+/**
+ * The WebSocket's URL with a single-use ticket (POST ws-ticket): the token itself never goes in a
+ * URL, which a reverse proxy would write to its access log.
+ */
+export function wsUrl(deviceId: string, ticket: string): string {
   const url = new URL(`ws/v1/realtime/${encodeURIComponent(deviceId)}`, document.baseURI);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('token', token);
+  url.searchParams.set('ticket', ticket);
   return url.toString();
+}
+
+/** A single-use ticket (valid 30 s) to open one WebSocket. Throws ApiError. */
+export async function wsTicket(token: string, signal?: AbortSignal): Promise<string> {
+  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(apiUrl('ws-ticket'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: combined,
+      cache: 'no-store',
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    if (timeout.aborted) throw new ApiError('timeout', null, 'timeout');
+    throw new ApiError('network', null, err instanceof Error ? err.message : String(err));
+  }
+  if (res.status === 401) throw new ApiError('unauthorized', 401, 'unauthorized');
+  if (!res.ok) throw new ApiError('http', res.status, `HTTP ${res.status}`);
+  const body = (await res.json()) as { ticket?: unknown };
+  if (typeof body.ticket !== 'string') throw new ApiError('http', res.status, 'no ticket in the answer');
+  return body.ticket;
 }
 
 /** GET a JSON answer. Throws ApiError; `signal` cancels (e.g. when the page changes). */

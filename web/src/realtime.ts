@@ -4,7 +4,7 @@
  * age_s also gives the offset between this browser's clock and the server's, so the age of pushed
  * snapshots is right even on a phone whose clock is off.
  */
-import { ApiError, apiGet, wsUrl } from './api.js';
+import { ApiError, apiGet, wsTicket, wsUrl } from './api.js';
 import { POLL_INTERVAL_MS, WS_SILENCE_MS } from './config.js';
 import type { CapacityAlert, RealtimeAnswer, Snapshot } from './types.js';
 
@@ -111,10 +111,24 @@ export class RealtimeFeed {
   }
 
   private openSocket(): void {
+    void this.openSocketWithTicket();
+  }
+
+  /** A fresh ticket for each attempt (single use, 30 s), then the socket. */
+  private async openSocketWithTicket(): Promise<void> {
+    if (!this.running) return;
+    let ticket: string;
+    try {
+      ticket = await wsTicket(this.token, this.abort?.signal);
+    } catch {
+      // Polling goes on meanwhile (and reports a token that is no longer valid).
+      if (this.running) this.scheduleReconnect();
+      return;
+    }
     if (!this.running) return;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(wsUrl(this.deviceId, this.token));
+      ws = new WebSocket(wsUrl(this.deviceId, ticket));
     } catch {
       this.scheduleReconnect();
       return;

@@ -59,10 +59,18 @@ export function bearerToken(header: string | undefined): string | null {
   return m?.[1] ?? null;
 }
 
-/** The token of a `?token=` query parameter (WebSocket only: browsers cannot set its headers). */
-export function queryToken(url: string): string | null {
+/** A non-empty query parameter of `url`, or null. */
+export function queryParam(url: string, name: string): string | null {
   const q = url.indexOf('?');
   if (q < 0) return null;
-  const v = new URLSearchParams(url.slice(q + 1)).get('token');
+  const v = new URLSearchParams(url.slice(q + 1)).get(name);
   return v === null || v === '' ? null : v;
+}
+
+/**
+ * The token of a `?token=` query parameter (WebSocket only: browsers cannot set its headers).
+ * Deprecated: the URL ends up in proxies' logs; a ticket (`?ticket=`) keeps the token out of it.
+ */
+export function queryToken(url: string): string | null {
+  return queryParam(url, 'token');
 }

@@ -33,7 +33,7 @@ import type { Snapshot } from '../../core/snapshot.js';
 import { type Logger, silentLogger } from '../../lib/log.js';
 import type { ServerConfig } from '../config.js';
 import type { Store } from '../store/types.js';
-import { bearerToken, holds, queryToken, type TokenGrant, TokenTable } from './auth.js';
+import { bearerToken, holds, queryParam, queryToken, type TokenGrant, TokenTable } from './auth.js';
 import { HistoryCache } from './cache.js';
 import { KnownDevices } from './devices.js';
 import { bucketJson, checkHistoryRange, lastBucketEnd, RAW_MAX_ROWS } from './history.js';
@@ -49,6 +49,7 @@ import {
   RealtimeSchema,
   SnapshotOutSchema,
 } from './schemas.js';
+import { TicketBook } from './tickets.js';
 import { parseTime, ZoneClock } from './time.js';
 import { HttpError, presentRealtime, presentSnapshot, withDeadline } from './util.js';
 import { RealtimeHub } from './ws.js';
@@ -143,12 +144,23 @@ function formatValidation(errors: AjvError[], part: string): Error {
   return new HttpError(400, 'bad_request', message);
 }
 
+/** Lifetime of a WebSocket ticket (s), and the unspent tickets one token may hold. */
+export const WS_TICKET_TTL_S = 30;
+export const WS_TICKETS_PER_TOKEN = 32;
+
+/** Paths the rate limit covers: the API and the WebSocket, not the dashboard or the API's docs page. */
+export function isLimitedPath(url: string): boolean {
+  const p = url.split('?', 1)[0] ?? '';
+  return (p.startsWith('/api/') && !p.startsWith('/api/docs')) || p.startsWith('/ws/') || p === '/metrics';
+}
+
 export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   const { store, config } = deps;
   const log = deps.log ?? silentLogger();
   const now = deps.now ?? Date.now;
   const clock = new ZoneClock(config.timezone);
   const tokens = new TokenTable(config.api.tokens);
+  const tickets = new TicketBook({ ttlMs: WS_TICKET_TTL_S * 1000, maxPerToken: WS_TICKETS_PER_TOKEN, now });
   const timeoutMs = deps.storeTimeoutMs ?? 10_000;
   const registry = deps.metrics?.registry ?? new Registry();
   if (!deps.metrics?.registry) collectDefaultMetrics({ register: registry });
@@ -162,7 +174,9 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     metrics,
     timeoutMs,
     maxBufferedBytes: deps.ws?.maxBufferedBytes ?? 256 * 1024,
-    maxClients: deps.ws?.maxClients ?? 1_000,
+    maxClients: deps.ws?.maxClients ?? config.api.websocket.max_clients,
+    maxPerToken: config.api.websocket.max_per_token,
+    maxPerAddress: config.api.websocket.max_per_address,
     pingIntervalMs: deps.ws?.pingIntervalMs ?? 30_000,
   });
 
@@ -180,6 +194,8 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 200 },
     schemaErrorFormatter: (errors, part) => formatValidation(errors as AjvError[], part),
+    // req.ip: the client address from X-Forwarded-For only when the request comes from the configured proxy.
+    trustProxy: Array.isArray(config.api.trust_proxy) ? config.api.trust_proxy : false,
   });
 
   // ---- events from the ingester ------------------------------------------------------------------
@@ -207,8 +223,18 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req) => {
     const auth = req.routeOptions.config.auth ?? 'none';
     if (auth === 'none') return;
-    let presented = bearerToken(req.headers.authorization);
-    if (presented === null && req.headers.upgrade?.toLowerCase() === 'websocket') presented = queryToken(req.url);
+    const presented = bearerToken(req.headers.authorization);
+    if (presented === null && req.headers.upgrade?.toLowerCase() === 'websocket') {
+      // A ticket (spent here, whatever follows) or, deprecated, the token itself in the URL.
+      const ticket = queryParam(req.url, 'ticket');
+      if (ticket !== null) {
+        req.grant = tickets.take(ticket);
+        return;
+      }
+      const token = queryToken(req.url);
+      req.grant = token === null ? null : tokens.lookup(token);
+      return;
+    }
     req.grant = presented === null ? null : tokens.lookup(presented);
   });
 
@@ -218,6 +244,8 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     max: config.api.rate_limit.max,
     timeWindow: config.api.rate_limit.window_s * 1000,
     keyGenerator: (req: FastifyRequest) => (req.grant ? `token:${req.grant.name}` : `ip:${req.ip}`),
+    // The API only: the dashboard's page and assets stay reachable when an address has used its budget.
+    allowList: (req: FastifyRequest) => !isLimitedPath(req.url),
     errorResponseBuilder: (_req, ctx) =>
       new HttpError(
         429,
@@ -230,6 +258,16 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     const auth = req.routeOptions.config.auth ?? 'none';
     if (auth === 'none') return;
     if (!req.grant) {
+      const upgrade = req.headers.upgrade?.toLowerCase() === 'websocket';
+      const ticket = upgrade && req.headers.authorization === undefined && queryParam(req.url, 'ticket') !== null;
+      if (ticket) {
+        reply.header('www-authenticate', 'Bearer realm="kwartier", error="invalid_token"');
+        throw new HttpError(
+          401,
+          'unauthorized',
+          `the ticket is not valid: a ticket opens one WebSocket within ${WS_TICKET_TTL_S} s of POST /api/v1/ws-ticket`,
+        );
+      }
       const presented = req.headers.authorization !== undefined || queryToken(req.url) !== null;
       reply.header(
         'www-authenticate',
@@ -417,6 +455,30 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
 
+  app.post(
+    '/api/v1/ws-ticket',
+    {
+      config: { auth: 'token' },
+      schema: {
+        summary: 'A single-use ticket to open the WebSocket without putting the token in its URL',
+        description:
+          `Pass it as /ws/v1/realtime/{device_id}?ticket=…: it opens one WebSocket within ${WS_TICKET_TTL_S} s, for a ` +
+          'device this token holds, and is spent by that attempt. No request body. A token holds at most ' +
+          `${WS_TICKETS_PER_TOKEN} unspent tickets (a new one drops its oldest).`,
+        tags: ['data'],
+        response: {
+          200: Type.Object({
+            ticket: Type.String({ description: 'Opaque, 43 characters (base64url).' }),
+            expires_in_s: Type.Integer({ description: 'Seconds the ticket stays valid.' }),
+          }),
+          401: ErrorRef,
+          429: ErrorRef,
+        },
+      },
+    },
+    async (req) => ({ ticket: tickets.issue(req.grant!), expires_in_s: WS_TICKET_TTL_S }),
+  );
+
   app.get<{ Params: { device_id: string } }>(
     '/api/v1/realtime/:device_id',
     {
@@ -519,10 +581,19 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
         summary: 'WebSocket: every snapshot as it is committed (first the latest one)',
         description:
           'Each message is a JSON realtime object (the snapshot plus age_s). Browsers cannot set headers on a WebSocket: ' +
-          'give the token as ?token=… there. A client that does not keep up loses messages (counted in /metrics).',
+          'get a ticket from POST /api/v1/ws-ticket and pass it as ?ticket=… (?token=… still works but is deprecated: ' +
+          'proxies log URLs). A client that does not keep up loses messages (counted in /metrics). Open sockets are ' +
+          'capped per token and per address (close code 1008 beyond) and in all (1013).',
         tags: ['data'],
         params: DeviceParams,
-        querystring: Type.Object({ token: Type.Optional(Type.String({ description: 'The bearer token.' })) }),
+        querystring: Type.Object({
+          ticket: Type.Optional(
+            Type.String({ description: 'A ticket from POST /api/v1/ws-ticket (single use, 30 s).' }),
+          ),
+          token: Type.Optional(
+            Type.String({ description: 'Deprecated: the bearer token itself (it ends up in logs).', deprecated: true }),
+          ),
+        }),
         response: {
           101: Type.Null({ description: 'Switching protocols: the WebSocket is open.' }),
           401: ErrorRef,
@@ -531,7 +602,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
         },
       },
     },
-    (socket, req) => hub.attach(socket, req.params.device_id),
+    (socket, req) => hub.attach(socket, req.params.device_id, req.grant?.name ?? '', req.ip),
   );
 
   app.get('/api/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());

@@ -42,7 +42,7 @@ import type { ServerConfig } from '../config.js';
 import type { Bucket, Store } from '../store/types.js';
 import { CapacityQuery, CapacitySchema, DeviceParams, Nullable, PeriodQuery } from './schemas.js';
 import { type LoadedTariff, loadTariffs } from './tariffs.js';
-import { BadRequest, type ZoneClock } from './time.js';
+import { BadRequest, checkYear, MAX_YEAR, MIN_YEAR, type ZoneClock } from './time.js';
 import { withDeadline } from './util.js';
 
 export interface InsightDeps {
@@ -164,13 +164,18 @@ function fifteen(d: InsightDeps, deviceId: string, start: number, end: number): 
   return withDeadline(d.store.buckets(deviceId, '15min', new Date(start), new Date(end)), d.timeoutMs, 'store.buckets');
 }
 
+/** A period within the years MIN_YEAR..MAX_YEAR (year 0000 would answer with offsets like +00:17). */
 function period(spec: string, now: number, tz: string): Period {
+  let p: Period;
   try {
-    return parsePeriod(spec, now, tz);
+    p = parsePeriod(spec, now, tz);
   } catch (err) {
     if (err instanceof KwartierError && err.code === 'invalid_period') throw new BadRequest(err.message);
     throw err;
   }
+  checkYear(p.start, tz, 'period');
+  checkYear(p.end - 1, tz, 'period');
+  return p;
 }
 
 /** Local months 'YYYY-MM' that [start, end) touches. */
@@ -217,6 +222,9 @@ export async function registerInsightRoutes(app: FastifyInstance, d: InsightDeps
       const tz = loaded?.tariff.timezone ?? d.config.timezone;
       const month = req.query.month ?? monthOf(now, tz);
       if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new BadRequest('month: must be a month YYYY-MM');
+      const year = Number(month.slice(0, 4));
+      if (year < MIN_YEAR || year > MAX_YEAR)
+        throw new BadRequest(`month: must be in the years ${MIN_YEAR}..${MAX_YEAR}`);
       const settings = loaded
         ? capacitySettings(loaded.tariff, month, now)
         : { timezone: tz, rules: DEFAULT_RULES, rateEurPerKwYear: null };

@@ -87,11 +87,26 @@ export class ZoneClock {
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 // A space before the offset is a '+' that the query string decoded (`+02:00` sent unencoded).
-const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+\- ]\d{2}:?\d{2})$/;
+const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+\- ](\d{2}):?(\d{2}))$/;
+
+/** Years a query time may name (in the server's zone): the store's and luxon's safe ground. */
+export const MIN_YEAR = 1970;
+export const MAX_YEAR = 9999;
+/** The widest UTC offset in use anywhere (Kiribati +14:00; the tz database stays within ±14:00). */
+const MAX_OFFSET_MIN = 14 * 60;
+
+/** Throws BadRequest naming `key` when `ms` is not in the years MIN_YEAR..MAX_YEAR of the zone. */
+export function checkYear(ms: number, zone: string, key: string): void {
+  const year = Number.isFinite(ms) ? DateTime.fromMillis(ms, { zone }).year : Number.NaN;
+  if (!(year >= MIN_YEAR && year <= MAX_YEAR)) {
+    throw new BadRequest(`${key}: must be in the years ${MIN_YEAR}..${MAX_YEAR} (${zone})`);
+  }
+}
 
 /**
- * Parses a query time: `YYYY-MM-DD` is local midnight in the zone, a date-time needs an offset or Z.
- * Throws BadRequest naming `key`.
+ * Parses a query time: `YYYY-MM-DD` is local midnight in the zone, a date-time needs an offset or Z
+ * (at most ±14:00). Impossible dates (2026-02-30) and times (25:00) and instants outside the years
+ * MIN_YEAR..MAX_YEAR in the zone are refused. Throws BadRequest naming `key`.
  */
 export function parseTime(value: string, clock: ZoneClock, key: string): number {
   const bad = (): BadRequest =>
@@ -99,15 +114,25 @@ export function parseTime(value: string, clock: ZoneClock, key: string): number 
       `${key}: must be an ISO 8601 date-time or YYYY-MM-DD` +
         (/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(value) ? ' (a date-time needs an offset, e.g. +01:00, or Z)' : ''),
     );
+  let ms: number;
   if (DATE_RE.test(value)) {
     const d = DateTime.fromISO(value, { zone: clock.zone });
     if (!d.isValid) throw bad();
-    return d.toMillis();
+    ms = d.toMillis();
+  } else {
+    const m = DATETIME_RE.exec(value);
+    if (!m) throw bad();
+    if (m[4] !== undefined && m[5] !== undefined) {
+      const minutes = Number(m[5]);
+      if (minutes >= 60 || Number(m[4]) * 60 + minutes > MAX_OFFSET_MIN) {
+        throw new BadRequest(`${key}: the UTC offset must be within -14:00..+14:00 (minutes 00..59)`);
+      }
+    }
+    const text = m[3]?.startsWith(' ') ? `${value.slice(0, value.length - m[3].length)}+${m[3].slice(1)}` : value;
+    const d = DateTime.fromISO(text, { setZone: true });
+    if (!d.isValid) throw bad();
+    ms = d.toMillis();
   }
-  const m = DATETIME_RE.exec(value);
-  if (!m) throw bad();
-  const text = m[3]?.startsWith(' ') ? `${value.slice(0, value.length - m[3].length)}+${m[3].slice(1)}` : value;
-  const d = DateTime.fromISO(text, { setZone: true });
-  if (!d.isValid) throw bad();
-  return d.toMillis();
+  checkYear(ms, clock.zone, key);
+  return ms;
 }

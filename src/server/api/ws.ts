@@ -23,6 +23,9 @@ const PENDING_MAX = 32;
 interface Client {
   socket: WebSocket;
   deviceId: string;
+  /** The token's name and the client address: each has its own cap. */
+  token: string;
+  address: string;
   /** Until the latest snapshot is sent, new ones wait here (capped). */
   pending: Snapshot[] | null;
   alive: boolean;
@@ -40,12 +43,22 @@ export interface RealtimeHubOptions {
   timeoutMs: number;
   maxBufferedBytes: number;
   maxClients: number;
+  /** Open sockets of one token (by name), and of one client address, within maxClients. */
+  maxPerToken: number;
+  maxPerAddress: number;
   pingIntervalMs: number;
 }
+
+/** Close code of a socket over its token's or address's cap (RFC 6455 1008, policy violation). */
+export const CLOSE_OVER_CAP = 1008;
+/** Close code when the server holds maxClients (RFC 6455 1013, try again later). */
+export const CLOSE_FULL = 1013;
 
 export class RealtimeHub {
   private readonly byDevice = new Map<string, Set<Client>>();
   private count = 0;
+  private readonly perToken = new Map<string, number>();
+  private readonly perAddress = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: RealtimeHubOptions) {}
@@ -61,6 +74,8 @@ export class RealtimeHub {
     this.timer = null;
     for (const set of this.byDevice.values()) for (const c of set) c.socket.terminate();
     this.byDevice.clear();
+    this.perToken.clear();
+    this.perAddress.clear();
     this.count = 0;
     this.o.metrics.wsClients.set(0);
   }
@@ -69,13 +84,36 @@ export class RealtimeHub {
     return this.count;
   }
 
-  /** A new, authorised client of `deviceId`. */
-  attach(socket: WebSocket, deviceId: string): void {
+  /**
+   * A new, authorised client of `deviceId`, opened with the token named `token` from `address`.
+   * Over a cap the socket is closed at once: 1013 when the server is full, 1008 (with the cap in the
+   * reason) when this token or address already holds its share, so one home cannot take every slot.
+   */
+  attach(socket: WebSocket, deviceId: string, token: string, address: string): void {
     if (this.count >= this.o.maxClients) {
-      socket.close(1013, 'too many clients, try again later');
+      socket.close(CLOSE_FULL, 'too many clients, try again later');
       return;
     }
-    const client: Client = { socket, deviceId, pending: [], alive: true, dropped: 0, lastMs: Number.NEGATIVE_INFINITY };
+    if ((this.perToken.get(token) ?? 0) >= this.o.maxPerToken) {
+      socket.close(CLOSE_OVER_CAP, `too many WebSockets for this token (at most ${this.o.maxPerToken})`);
+      return;
+    }
+    if ((this.perAddress.get(address) ?? 0) >= this.o.maxPerAddress) {
+      socket.close(CLOSE_OVER_CAP, `too many WebSockets from this address (at most ${this.o.maxPerAddress})`);
+      return;
+    }
+    const client: Client = {
+      socket,
+      deviceId,
+      token,
+      address,
+      pending: [],
+      alive: true,
+      dropped: 0,
+      lastMs: Number.NEGATIVE_INFINITY,
+    };
+    this.perToken.set(token, (this.perToken.get(token) ?? 0) + 1);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     let set = this.byDevice.get(deviceId);
     if (!set) {
       set = new Set();
@@ -169,6 +207,8 @@ export class RealtimeHub {
     const set = this.byDevice.get(c.deviceId);
     if (!set?.delete(c)) return;
     if (set.size === 0) this.byDevice.delete(c.deviceId);
+    decrement(this.perToken, c.token);
+    decrement(this.perAddress, c.address);
     this.count--;
     this.o.metrics.wsClients.set(this.count);
   }
@@ -185,4 +225,10 @@ export class RealtimeHub {
       }
     }
   }
+}
+
+function decrement(m: Map<string, number>, key: string): void {
+  const n = (m.get(key) ?? 0) - 1;
+  if (n > 0) m.set(key, n);
+  else m.delete(key);
 }

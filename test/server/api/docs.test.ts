@@ -52,6 +52,7 @@ describe('OpenAPI', () => {
         '/api/v1/history/{device_id}',
         '/api/v1/realtime/{device_id}',
         '/api/v1/self-sufficiency/{device_id}',
+        '/api/v1/ws-ticket',
         '/healthz',
         '/metrics',
         '/ws/v1/realtime/{device_id}',
@@ -69,7 +70,16 @@ describe('OpenAPI', () => {
       expect.arrayContaining(['Error', 'Snapshot', 'BucketPoint', 'SelfSufficiency', 'CostEstimate']),
     );
     const ws = doc.paths['/ws/v1/realtime/{device_id}']!.get!;
-    expect(ws.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:device_id', 'query:token']);
+    expect(ws.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual([
+      'path:device_id',
+      'query:ticket',
+      'query:token',
+    ]);
+    // ?token= is deprecated (its schema says so: @fastify/swagger keeps the flag there).
+    const token = ws.parameters!.find((p) => p.name === 'token') as { schema?: { deprecated?: boolean } } | undefined;
+    expect(token?.schema?.deprecated).toBe(true);
+    const ticket = doc.paths['/api/v1/ws-ticket']!.post!;
+    expect(Object.keys(ticket.responses).sort()).toEqual(['200', '401', '429']);
   });
 
   it('serves the docs page (swagger-ui)', async () => {

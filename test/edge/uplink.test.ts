@@ -236,17 +236,18 @@ describe('Uplink', () => {
       state: 'offline',
       buffer_depth: null,
     });
-    // Retained: a later subscriber learns the device is offline.
-    const late = await mqtt.connectAsync(broker.url, {
-      ...broker.clientOptions('kwartier-ingester'),
-      reconnectPeriod: 0,
-    });
+    // Retained: a later subscription learns the device is offline. (The observer subscribes again:
+    // a second client of the ingester's identity would take over its session, client id = identity.)
     const got: string[] = [];
-    late.on('message', (_t, p) => got.push(p.toString()));
-    await late.subscribeAsync(`energy/${DEVICE}/status`, { qos: 1 });
+    const onRetained = (t: string, p: Buffer, packet: { retain: boolean }): void => {
+      if (t === `energy/${DEVICE}/status` && packet.retain && p.length > 0) got.push(p.toString());
+    };
+    server.on('message', onRetained);
+    await server.subscribeAsync(`energy/${DEVICE}/status`, { qos: 1 });
     await waitFor(() => got.length > 0, 'the retained status');
+    server.off('message', onRetained);
     expect(JSON.parse(got[0]!)).toMatchObject({ state: 'offline' });
-    await late.publishAsync(`energy/${DEVICE}/status`, '', { qos: 1, retain: true });
-    await late.endAsync();
+    await server.unsubscribeAsync(`energy/${DEVICE}/status`);
+    await server.publishAsync(`energy/${DEVICE}/status`, '', { qos: 1, retain: true });
   });
 });

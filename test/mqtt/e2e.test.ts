@@ -127,37 +127,47 @@ describe.each(['sqlite', 'postgres'] as const)('edge → Mosquitto → ingester 
   });
 
   it('publishes status (retained) and the subset and capacity topics', async () => {
-    const sub = await mqtt.connectAsync(broker.url, {
-      ...broker.clientOptions('kwartier-ingester'),
-      reconnectPeriod: 0,
-    });
-    const got = new Map<string, Record<string, unknown>>();
-    sub.on('message', (t, p) => got.set(t, JSON.parse(p.toString()) as Record<string, unknown>));
-    await sub.subscribeAsync(`energy/${deviceId}/+`, { qos: 1 });
+    // The ingester reads status and capacity itself (no second client of its identity).
+    const side = new Map<string, Record<string, unknown>>();
+    const ing = ingester!;
+    ing.on('status', (m) => m.deviceId === deviceId && side.set('status', m.message));
+    ing.on('capacity', (m) => m.deviceId === deviceId && side.set('capacity', m.message));
     expect(await uplink.publishStatus()).toBe(true);
     expect(await uplink.publishCapacity({ kind: 'alert', threshold_w: 2500 })).toBe(true);
     await waitFor(
-      () => got.has(`energy/${deviceId}/status`) && got.has(`energy/${deviceId}/capacity`),
-      'status and capacity',
+      () => side.get('status')?.acked_seq === 420 && side.has('capacity'),
+      'status and capacity at the ingester',
     );
-    expect(got.get(`energy/${deviceId}/status`)).toMatchObject({
+    expect(side.get('status')).toMatchObject({
       device_id: deviceId,
       state: 'online',
       buffer_depth: 0,
       acked_seq: 420,
       sources: { homewizard: { state: 'connected' } },
     });
-    expect(got.get(`energy/${deviceId}/capacity`)).toMatchObject({
+    expect(side.get('capacity')).toMatchObject({
       kind: 'alert',
       threshold_w: 2500,
       grid_avg_15m_w: 1100,
       grid_monthly_peak_w: 4200,
     });
+    // The subsets are for other consumers: read them with the ingester's identity once it is gone
+    // (the client id is the identity, so a second connection would take over its session).
+    await ing.stop({ leave: true });
+    ingester = null;
+    const sub = await mqtt.connectAsync(broker.url, {
+      ...broker.clientOptions('kwartier-ingester'),
+      reconnectPeriod: 0,
+    });
+    const got = new Map<string, Record<string, unknown>>();
+    sub.on('message', (t, p) => p.length > 0 && got.set(t, JSON.parse(p.toString()) as Record<string, unknown>));
+    await sub.subscribeAsync(`energy/${deviceId}/+`, { qos: 1 });
     await waitFor(() => got.has(`energy/${deviceId}/grid`), 'the grid subset (every 5 s)', 15_000);
     expect(got.get(`energy/${deviceId}/grid`)).toMatchObject({
       device_id: deviceId,
       grid_import_t1_kwh: makeSnapshot(gen, 419).grid_import_t1_kwh,
     });
+    await waitFor(() => got.has(`energy/${deviceId}/solar`) && got.has(`energy/${deviceId}/battery`), 'the subsets');
     expect(got.get(`energy/${deviceId}/solar`)).toMatchObject({ pv_power_w: 1080 });
     expect(got.get(`energy/${deviceId}/battery`)).toMatchObject({ battery_soc_pct: 55.5 });
     await sub.endAsync();

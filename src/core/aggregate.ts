@@ -148,7 +148,11 @@ export function maxRise(i: number, dtMs: number, limits: CounterLimits): number 
 export interface StepTime {
   /** The reading's time (ms). */
   t: number;
-  /** For every counter: the time of its last known value, null when unknown (updated in place). */
+  /**
+   * For every counter: the time of the previous row when that row has the counter, else null
+   * (updated in place to this reading's `valuesAt`). Only the previous row counts, so the rule gives
+   * the same answer whatever order and batches the readings come in.
+   */
   knownAt: Vec;
   limits: CounterLimits;
 }
@@ -157,8 +161,10 @@ export interface StepTime {
  * One step of the series: the deltas of a reading with counter `values`, given the last known value
  * of every counter before it (`known`). Returns deltas (ENERGY_KEYS order) and the carry to store
  * (for every counter the reading lacks: the last known value), and updates `known` in place.
- * With `at`, a rise faster than the limits allow (CounterLimits) counts 0 and is listed in `jumps`
- * (COUNTER_FIELDS indexes); a counter whose previous value's time is unknown is not checked.
+ * With `at`, a rise faster than the limits allow (CounterLimits) over the time since the previous
+ * row counts 0 and is listed in `jumps` (COUNTER_FIELDS indexes). A counter the previous row lacks
+ * (a stale meter: its value carried from further back, at an unknown time) is not checked: the energy
+ * of an outage is real.
  */
 export function step(known: Vec, values: Vec, at?: StepTime): { delta: Vec; carry: Vec; jumps: number[] } {
   const delta: Vec = new Array<number | null>(SOURCES.length);
@@ -188,8 +194,8 @@ export function step(known: Vec, values: Vec, at?: StepTime): { delta: Vec; carr
     else {
       carry[i] = null;
       known[i] = v;
-      if (at) at.knownAt[i] = at.t;
     }
+    if (at) at.knownAt[i] = v === null ? null : at.t;
   }
   return { delta, carry, jumps };
 }
@@ -224,8 +230,8 @@ export interface StoredRow {
 export interface PlanInput {
   /** Last known counter values before the first incoming reading (from the previous raw row). */
   prevKnown: Vec | null;
-  /** When each of `prevKnown` was read (see `valuesAt`; null: unknown, the next rise is not checked). */
-  prevAt?: Vec | null;
+  /** `valuesAt` of the previous raw row (null without one: the first rise is not checked). */
+  prevAt: Vec | null;
   /** Counter rises beyond these are jumps (default DEFAULT_COUNTER_LIMITS). */
   limits?: CounterLimits;
   /** Stored rows with first ≤ t ≤ last of the incoming readings, sorted by time. */
@@ -269,8 +275,9 @@ export interface Plan {
 export interface ChainState {
   known: Vec;
   oldKnown: Vec;
-  /** When each of `known` was read (null: unknown). */
+  /** `valuesAt` of the last row walked, new and as stored: a row's check depends on the row before it. */
   knownAt: Vec;
+  oldKnownAt: Vec;
   limits: CounterLimits;
 }
 
@@ -325,9 +332,14 @@ export function planInsert(input: PlanInput): Plan {
   while (e < ex.length) restate(ex[e++]!);
 
   // Stored rows after the batch: recompute while the state entering them differs from before.
-  const oldKnown: Vec =
-    ex.length > 0 ? knownAfter(ex[ex.length - 1]!) : input.prevKnown ? input.prevKnown.slice() : nullVec(n);
-  const chain = walk({ known, oldKnown, knownAt, limits }, input.next, updates, changes);
+  const lastEx = ex[ex.length - 1];
+  const oldKnown: Vec = lastEx ? knownAfter(lastEx) : input.prevKnown ? input.prevKnown.slice() : nullVec(n);
+  const oldKnownAt: Vec = lastEx
+    ? valuesAt(lastEx)
+    : input.prevKnown && input.prevAt
+      ? input.prevAt.slice()
+      : nullVec(n);
+  const chain = walk({ known, oldKnown, knownAt, oldKnownAt, limits }, input.next, updates, changes);
   const incomplete = chain !== null && !input.nextIsAll;
   return { fresh, inserted, updates, changes, incomplete, chain: incomplete ? chain : null, jumps };
 }
@@ -355,13 +367,15 @@ function walk(
   const known = state.known;
   const knownAt = state.knownAt;
   let oldKnown = state.oldKnown;
-  if (sameVec(known, oldKnown)) return null;
+  let oldKnownAt = state.oldKnownAt;
+  if (sameVec(known, oldKnown) && sameVec(knownAt, oldKnownAt)) return null;
   for (const row of rows) {
     restateRow(known, { t: row.t, knownAt, limits: state.limits }, row, updates, changes);
     oldKnown = knownAfter(row);
-    if (sameVec(known, oldKnown)) return null;
+    oldKnownAt = valuesAt(row);
+    if (sameVec(known, oldKnown) && sameVec(knownAt, oldKnownAt)) return null;
   }
-  return { known, oldKnown, knownAt, limits: state.limits };
+  return { known, oldKnown, knownAt, oldKnownAt, limits: state.limits };
 }
 
 /**
@@ -378,7 +392,13 @@ export function continueChain(
   const updates: Plan['updates'] = [];
   const changes: RowChange[] = [];
   const next = walk(
-    { known: state.known.slice(), oldKnown: state.oldKnown, knownAt: state.knownAt.slice(), limits: state.limits },
+    {
+      known: state.known.slice(),
+      oldKnown: state.oldKnown,
+      knownAt: state.knownAt.slice(),
+      oldKnownAt: state.oldKnownAt,
+      limits: state.limits,
+    },
     rows,
     updates,
     changes,

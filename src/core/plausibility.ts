@@ -50,25 +50,64 @@ const RANGES: ReadonlyArray<[string, Range | null]> = SNAPSHOT_NUMERIC_FIELDS.ma
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))?$/;
 
+/** The two decimal digits at `i` as a number; −1 when they are not digits. */
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** What may follow the seconds: a fraction, then Z or an offset within ±23:59 (or nothing). */
+const ISO_TAIL = /^(?:\.\d{1,9})?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$/;
+
+function daysIn(y: number, month: number): number {
+  if (month === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
 /**
  * Null when `s` names a real calendar date-time (or is not in the ISO 8601 date-time form at all,
  * when `strict` is false); otherwise what is wrong with it.
  */
 export function calendarProblem(s: string, strict: boolean): string | null {
+  // Fast path (every snapshot, twice): YYYY-MM-DDTHH:MM:SS read digit by digit; a regex costs ~1 µs.
+  const mo = two(s, 5);
+  const d = two(s, 8);
+  const h = two(s, 11);
+  const mi = two(s, 14);
+  const se = two(s, 17);
+  if (
+    s.length >= 20 &&
+    s[4] === '-' &&
+    s[7] === '-' &&
+    s[13] === ':' &&
+    s[16] === ':' &&
+    (s[10] === 'T' || s[10] === 't')
+  ) {
+    const y = two(s, 0) * 100 + two(s, 2);
+    if (
+      y >= 0 &&
+      mo >= 1 &&
+      mo <= 12 &&
+      d >= 1 &&
+      d <= daysIn(y, mo) &&
+      h >= 0 &&
+      h <= 23 &&
+      mi >= 0 &&
+      mi <= 59 &&
+      se >= 0 &&
+      se <= 59 &&
+      ISO_TAIL.test(s.slice(19))
+    )
+      return null;
+  }
   const m = ISO.exec(s);
   if (!m) return strict ? 'must be an ISO 8601 date-time' : null;
-  const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (mo < 1 || mo > 12) return `month ${m[2]} does not exist`;
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  if (d < 1 || d > days) return `day ${m[3]} does not exist in ${m[1]}-${m[2]}`;
-  if (h > 23 || mi > 59 || se > 59) return `time ${m[4]}:${m[5]}:${m[6]} does not exist`;
+  const month = Number(m[2]);
+  if (month < 1 || month > 12) return `month ${m[2]} does not exist`;
+  if (Number(m[3]) < 1 || Number(m[3]) > daysIn(Number(m[1]), month))
+    return `day ${m[3]} does not exist in ${m[1]}-${m[2]}`;
+  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return `time ${m[4]}:${m[5]}:${m[6]} does not exist`;
   if (m[8] !== undefined && (Number(m[8]) > 23 || Number(m[9]) > 59))
     return `offset ${m[7]}${m[8]}:${m[9]} does not exist`;
   return null;
@@ -101,11 +140,25 @@ export function snapshotProblem(
     const c = calendarProblem(v, false);
     if (c !== null) return `${f}: ${JSON.stringify(v)}: ${c}`;
   }
-  for (const [f, r] of RANGES) {
+  const bad = firstOutOfRange(s);
+  if (bad >= 0) {
+    const [f, r] = RANGES[bad]!;
     const v = s[f];
-    if (v === null || v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v)) return `${f}: must be a finite number`;
-    if (r !== null && (v < r.min || v > r.max)) return `${f}: ${v} is outside ${r.min}..${r.max}`;
+    return `${f}: ${v} is outside ${r?.min}..${r?.max}`;
   }
   return null;
 }
+
+/**
+ * The index in RANGES of the first numeric field out of its range (or not a finite number), -1 when
+ * none: compiled once into straight-line code with constant property names (the names are
+ * SNAPSHOT_NUMERIC_FIELDS', the bounds numbers), several times faster than a keyed loop per snapshot.
+ */
+const firstOutOfRange = new Function(
+  's',
+  `let v;\n${RANGES.map(([f, r], i) => {
+    const range = r === null ? '' : ` || v < ${r.min} || v > ${r.max}`;
+    return `v = s.${f}; if (v !== null && v !== undefined && (typeof v !== 'number' || !Number.isFinite(v)${range})) return ${i};`;
+  }).join('\n')}\nreturn -1;`,
+) as (s: SnapshotLike) => number;

@@ -111,21 +111,81 @@ export function powerValues(s: Snapshot): Vec {
 }
 
 /**
+ * The fastest a home's counters can honestly rise: the grid connection's power for energy counters
+ * (kWh), a flow for gas and water (m3). A rise beyond it over the time since the counter's previous
+ * value (plus a slack for clocks and slow registers) is a jump no home can make: it is flagged and
+ * treated like a reset, a new series (delta 0), so no bucket and no capacity peak holds it.
+ */
+export interface CounterLimits {
+  /** The largest power a home draws or feeds (W): `ingest.max_power_w`. */
+  maxPowerW: number;
+  /** Slack added to the time between two values of an energy counter (s): `ingest.counter_slack_s`. */
+  slackS: number;
+  /** The largest gas or water flow (m3/h). */
+  maxFlowM3PerH: number;
+  /** Slack for gas and water (s): a DSMR 4 meter gives the gas counter once an hour. */
+  flowSlackS: number;
+}
+
+export const DEFAULT_COUNTER_LIMITS: Readonly<CounterLimits> = {
+  maxPowerW: 100_000,
+  slackS: 60,
+  maxFlowM3PerH: 100,
+  flowSlackS: 3600,
+};
+
+const IS_FLOW: readonly boolean[] = COUNTER_FIELDS.map((f) => f.endsWith('_m3'));
+
+/** The largest honest rise of counter `i` over `dtMs`. */
+export function maxRise(i: number, dtMs: number, limits: CounterLimits): number {
+  const h = Math.max(0, dtMs) / 3_600_000;
+  return IS_FLOW[i]
+    ? limits.maxFlowM3PerH * (h + limits.flowSlackS / 3600)
+    : (limits.maxPowerW / 1000) * (h + limits.slackS / 3600);
+}
+
+/** When the step happens and what is known of the counters' times (see `step`). */
+export interface StepTime {
+  /** The reading's time (ms). */
+  t: number;
+  /**
+   * For every counter: the time of the previous row when that row has the counter, else null
+   * (updated in place to this reading's `valuesAt`). Only the previous row counts, so the rule gives
+   * the same answer whatever order and batches the readings come in.
+   */
+  knownAt: Vec;
+  limits: CounterLimits;
+}
+
+/**
  * One step of the series: the deltas of a reading with counter `values`, given the last known value
  * of every counter before it (`known`). Returns deltas (ENERGY_KEYS order) and the carry to store
  * (for every counter the reading lacks: the last known value), and updates `known` in place.
+ * With `at`, a rise faster than the limits allow (CounterLimits) over the time since the previous
+ * row counts 0 and is listed in `jumps` (COUNTER_FIELDS indexes). A counter the previous row lacks
+ * (a stale meter: its value carried from further back, at an unknown time) is not checked: the energy
+ * of an outage is real.
  */
-export function step(known: Vec, values: Vec): { delta: Vec; carry: Vec } {
+export function step(known: Vec, values: Vec, at?: StepTime): { delta: Vec; carry: Vec; jumps: number[] } {
   const delta: Vec = new Array<number | null>(SOURCES.length);
+  const jumps: number[] = [];
+  const plausible = (i: number, d: number): number => {
+    if (d <= 0 || !at) return d;
+    const since = at.knownAt[i] ?? null;
+    if (since === null || d <= maxRise(i, at.t - since, at.limits)) return d;
+    jumps.push(i);
+    return 0;
+  };
   for (let e = 0; e < SOURCES.length; e++) {
     const src = SOURCES[e]!;
     const cur = values[src.total] ?? null;
     if (cur !== null) {
-      delta[e] = totalDelta(known[src.total] ?? null, cur);
+      delta[e] = plausible(src.total, totalDelta(known[src.total] ?? null, cur));
       continue;
     }
     const daily = src.daily === null ? null : (values[src.daily] ?? null);
-    delta[e] = daily === null || src.daily === null ? null : dailyDelta(known[src.daily] ?? null, daily);
+    delta[e] =
+      daily === null || src.daily === null ? null : plausible(src.daily, dailyDelta(known[src.daily] ?? null, daily));
   }
   const carry: Vec = new Array<number | null>(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -135,8 +195,14 @@ export function step(known: Vec, values: Vec): { delta: Vec; carry: Vec } {
       carry[i] = null;
       known[i] = v;
     }
+    if (at) at.knownAt[i] = v === null ? null : at.t;
   }
-  return { delta, carry };
+  return { delta, carry, jumps };
+}
+
+/** For every counter of a stored row: the row's time where it has a value, else null (unknown). */
+export function valuesAt(row: { t: number; values: Vec }): Vec {
+  return row.values.map((v) => (v === null || v === undefined ? null : row.t));
 }
 
 /** The last known value of every counter at (and including) a stored row. */
@@ -164,6 +230,10 @@ export interface StoredRow {
 export interface PlanInput {
   /** Last known counter values before the first incoming reading (from the previous raw row). */
   prevKnown: Vec | null;
+  /** `valuesAt` of the previous raw row (null without one: the first rise is not checked). */
+  prevAt: Vec | null;
+  /** Counter rises beyond these are jumps (default DEFAULT_COUNTER_LIMITS). */
+  limits?: CounterLimits;
   /** Stored rows with first ≤ t ≤ last of the incoming readings, sorted by time. */
   existing: StoredRow[];
   /** Stored rows after the last incoming reading, sorted by time (a page). */
@@ -197,12 +267,18 @@ export interface Plan {
   incomplete: boolean;
   /** Where to go on from when incomplete (null otherwise). */
   chain: ChainState | null;
+  /** New readings whose counter rose faster than CounterLimits allow: counted 0 (a new series). */
+  jumps: { t: number; counter: CounterField }[];
 }
 
 /** The state of the walk through stored rows after a batch: last known values, new and as stored. */
 export interface ChainState {
   known: Vec;
   oldKnown: Vec;
+  /** `valuesAt` of the last row walked, new and as stored: a row's check depends on the row before it. */
+  knownAt: Vec;
+  oldKnownAt: Vec;
+  limits: CounterLimits;
 }
 
 /** Sorts readings by time and drops repeated times (the first wins). Returns the kept ones. */
@@ -227,12 +303,15 @@ export function dedupeSorted<T extends { t: number }>(rows: T[]): T[] {
 export function planInsert(input: PlanInput): Plan {
   const n = COUNTER_FIELDS.length;
   const known = input.prevKnown ? input.prevKnown.slice() : nullVec(n);
+  const knownAt = input.prevKnown && input.prevAt ? input.prevAt.slice() : nullVec(n);
+  const limits = input.limits ?? DEFAULT_COUNTER_LIMITS;
+  const jumps: Plan['jumps'] = [];
   const fresh: Plan['fresh'] = new Array(input.incoming.length).fill(null);
   const updates: Plan['updates'] = [];
   const changes: RowChange[] = [];
   let inserted = 0;
 
-  const restate = (row: StoredRow): void => restateRow(known, row, updates, changes);
+  const restate = (row: StoredRow): void => restateRow(known, { t: row.t, knownAt, limits }, row, updates, changes);
 
   // Merge incoming and stored rows in [first, last].
   let e = 0;
@@ -244,24 +323,30 @@ export function planInsert(input: PlanInput): Plan {
       restate(ex[e++]!);
       continue; // duplicate: the stored row wins
     }
-    const st = step(known, inc.values);
-    fresh[i] = st;
+    const st = step(known, inc.values, { t: inc.t, knownAt, limits });
+    for (const j of st.jumps) jumps.push({ t: inc.t, counter: COUNTER_FIELDS[j]! });
+    fresh[i] = { carry: st.carry, delta: st.delta };
     changes.push({ t: inc.t, samples: 1, energy: st.delta, powers: inc.powers });
     inserted++;
   }
   while (e < ex.length) restate(ex[e++]!);
 
   // Stored rows after the batch: recompute while the state entering them differs from before.
-  const oldKnown: Vec =
-    ex.length > 0 ? knownAfter(ex[ex.length - 1]!) : input.prevKnown ? input.prevKnown.slice() : nullVec(n);
-  const chain = walk({ known, oldKnown }, input.next, updates, changes);
+  const lastEx = ex[ex.length - 1];
+  const oldKnown: Vec = lastEx ? knownAfter(lastEx) : input.prevKnown ? input.prevKnown.slice() : nullVec(n);
+  const oldKnownAt: Vec = lastEx
+    ? valuesAt(lastEx)
+    : input.prevKnown && input.prevAt
+      ? input.prevAt.slice()
+      : nullVec(n);
+  const chain = walk({ known, oldKnown, knownAt, oldKnownAt, limits }, input.next, updates, changes);
   const incomplete = chain !== null && !input.nextIsAll;
-  return { fresh, inserted, updates, changes, incomplete, chain: incomplete ? chain : null };
+  return { fresh, inserted, updates, changes, incomplete, chain: incomplete ? chain : null, jumps };
 }
 
 /** Recomputes a stored row from the state before it; records what changes. Updates `known`. */
-function restateRow(known: Vec, row: StoredRow, updates: Plan['updates'], changes: RowChange[]): void {
-  const { delta, carry } = step(known, row.values);
+function restateRow(known: Vec, at: StepTime, row: StoredRow, updates: Plan['updates'], changes: RowChange[]): void {
+  const { delta, carry } = step(known, row.values, at);
   if (sameVec(delta, row.delta) && sameVec(carry, row.carry)) return;
   updates.push({ t: row.t, carry, delta });
   const energy: Vec = delta.map((d, e) => {
@@ -280,14 +365,17 @@ function walk(
   changes: RowChange[],
 ): ChainState | null {
   const known = state.known;
+  const knownAt = state.knownAt;
   let oldKnown = state.oldKnown;
-  if (sameVec(known, oldKnown)) return null;
+  let oldKnownAt = state.oldKnownAt;
+  if (sameVec(known, oldKnown) && sameVec(knownAt, oldKnownAt)) return null;
   for (const row of rows) {
-    restateRow(known, row, updates, changes);
+    restateRow(known, { t: row.t, knownAt, limits: state.limits }, row, updates, changes);
     oldKnown = knownAfter(row);
-    if (sameVec(known, oldKnown)) return null;
+    oldKnownAt = valuesAt(row);
+    if (sameVec(known, oldKnown) && sameVec(knownAt, oldKnownAt)) return null;
   }
-  return { known, oldKnown };
+  return { known, oldKnown, knownAt, oldKnownAt, limits: state.limits };
 }
 
 /**
@@ -303,7 +391,18 @@ export function continueChain(
 ): { updates: Plan['updates']; changes: RowChange[]; chain: ChainState | null } {
   const updates: Plan['updates'] = [];
   const changes: RowChange[] = [];
-  const next = walk({ known: state.known.slice(), oldKnown: state.oldKnown }, rows, updates, changes);
+  const next = walk(
+    {
+      known: state.known.slice(),
+      oldKnown: state.oldKnown,
+      knownAt: state.knownAt.slice(),
+      oldKnownAt: state.oldKnownAt,
+      limits: state.limits,
+    },
+    rows,
+    updates,
+    changes,
+  );
   return { updates, changes, chain: isAll ? null : next };
 }
 

@@ -46,6 +46,7 @@ export class ServerApp {
       rawRetentionDays: config.store.raw_retention_days,
       deadLetterRetentionDays: config.store.dead_letter_retention_days,
       logger: log.child({ component: 'store' }),
+      counterLimits: { maxPowerW: config.ingest.max_power_w, slackS: config.ingest.counter_slack_s },
     };
     if (config.store.type === 'postgres') {
       const url = process.env.KWARTIER_DATABASE_URL ?? config.store.url ?? '';
@@ -106,6 +107,8 @@ export class ServerApp {
       prefix: config.mqtt.topic_prefix,
       store: this.store,
       log: log.child({ component: 'ingest' }),
+      timeWindow: { maxPastDays: config.ingest.max_past_days, maxFutureS: config.ingest.max_future_s },
+      deadLetterLimits: { burst: config.ingest.dead_letter_burst, perMinute: config.ingest.dead_letters_per_minute },
       ...(creds ? { username: creds.username, password: creds.password } : {}),
       ...(embedded ? { stream: () => embedded.connectInProcess() } : {}),
       ...(this.opts.ingestOptions ?? {}),

@@ -39,6 +39,24 @@ export const ServerConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** What the ingester accepts (docs/mqtt.md, "Bounded input"). */
+    ingest: Type.Object(
+      {
+        /** Snapshots stamped more than this many days before the server's clock are dead-lettered. */
+        max_past_days: Type.Number({ default: 3650, exclusiveMinimum: 0, maximum: 36_500 }),
+        /** …and more than this many seconds after it. */
+        max_future_s: Type.Number({ default: 86_400, minimum: 0, maximum: 31_536_000 }),
+        /** The most power a home can draw or feed (W): a counter rising faster is a jump, kept out of the aggregates. */
+        max_power_w: Type.Number({ default: 100_000, exclusiveMinimum: 0, maximum: 1e9 }),
+        /** Seconds added to the time between two counter values before that bound applies. */
+        counter_slack_s: Type.Number({ default: 60, minimum: 0, maximum: 86_400 }),
+        /** Dead letters one device may write at once… */
+        dead_letter_burst: Type.Integer({ default: 20, minimum: 1, maximum: 100_000 }),
+        /** …and then per minute; the rest is counted, not stored. */
+        dead_letters_per_minute: Type.Number({ default: 6, minimum: 0, maximum: 100_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** The MQTT broker the ingester subscribes to. */
     mqtt: Type.Object(
       {

@@ -28,6 +28,7 @@ import type { TSchema } from '@sinclair/typebox';
 import mqtt, { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage, KwartierError } from '../../core/errors.js';
+import { DEFAULT_TIME_WINDOW, type TimeWindow } from '../../core/plausibility.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { checker, validationErrors } from '../../core/validate.js';
 import {
@@ -42,6 +43,8 @@ import {
 } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { DeadLetter, InsertBatch, InsertResult, Store } from '../store/types.js';
+import { DEFAULT_DEAD_LETTER_LIMITS, DeadLetterLimiter, type DeadLetterLimits } from './dead-letter-limiter.js';
+import { type Refusal, refusalOf, refusedOne } from './plausibility.js';
 
 export interface IngesterTls {
   /** File paths (PEM). */
@@ -94,6 +97,10 @@ export interface IngesterOptions {
   maxPayloadBytes?: number;
   /** How much of a bad payload the dead-letter table keeps (default 4 KiB). */
   deadLetterPayloadBytes?: number;
+  /** Dead letters per device: a burst, then so many a minute; the rest is counted (default 20, 6). */
+  deadLetterLimits?: DeadLetterLimits;
+  /** Snapshot timestamps accepted around the server's clock (default 3650 days back, 86 400 s ahead). */
+  timeWindow?: TimeWindow;
   connectTimeoutMs?: number;
   keepaliveS?: number;
 }
@@ -108,6 +115,12 @@ export interface IngesterCounters {
   dead_letters: number;
   /** Of the dead letters: payloads over the size cap. */
   oversize: number;
+  /** Of the dead letters: not stored, over the device's rate limit (or the buffer's cap). */
+  dead_letters_dropped: number;
+  /** The same per device (topic device id; '(unknown)' for other topics). */
+  dead_letters_dropped_by_device: Record<string, number>;
+  /** Snapshots refused by the plausibility rules (core/plausibility.ts): dead-lettered, acknowledged. */
+  refused: number;
   /** Committed store transactions. */
   batches: number;
   store_errors: number;
@@ -165,6 +178,8 @@ interface Pending {
   outboxId: string;
   floorSeq: number;
   readings: Array<{ snapshot: Snapshot; seq: number; live: boolean; t: number }>;
+  /** Seqs refused (dead-lettered): acknowledged with the others, never stored. */
+  refused: number[];
 }
 
 const realtimeCheck = checker(RealtimeMessageSchema);
@@ -188,6 +203,10 @@ export function isTransient(err: unknown): boolean {
   if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code)) return true;
   return false;
 }
+
+/** The longest dead-letter reason and topic kept. */
+const MAX_REASON_CHARS = 1000;
+const MAX_TOPIC_CHARS = 256;
 
 /** Text the store can keep: no NUL characters (PostgreSQL text refuses them), at most `max` chars. */
 function safeText(s: string, max: number): string {
@@ -228,13 +247,17 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private storeFailing = false;
   private readonly backoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
   private readonly reconnectBackoff = new Backoff({ baseMs: 500, maxMs: 5_000, minMs: 200 });
-  private readonly c: IngesterCounters = {
+  private readonly limiter: DeadLetterLimiter;
+  /** Dropped because the dead-letter buffer was full (a store down for long). */
+  private bufferDropped = 0;
+  private readonly c: Omit<IngesterCounters, 'dead_letters_dropped' | 'dead_letters_dropped_by_device'> = {
     messages_received: 0,
     snapshots_received: 0,
     ingested: 0,
     duplicates: 0,
     dead_letters: 0,
     oversize: 0,
+    refused: 0,
     batches: 0,
     store_errors: 0,
     acks_published: 0,
@@ -249,10 +272,17 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     super();
     this.o = opts;
     this.log = opts.log ?? createLogger('ingest');
+    this.limiter = new DeadLetterLimiter(opts.deadLetterLimits ?? DEFAULT_DEAD_LETTER_LIMITS, this.log);
   }
 
   get counters(): Readonly<IngesterCounters> {
-    return { ...this.c, buffered_rows: this.bufferedRows, connected: this.client?.connected ?? false };
+    return {
+      ...this.c,
+      dead_letters_dropped: this.limiter.dropped + this.bufferDropped,
+      dead_letters_dropped_by_device: this.limiter.droppedByDevice(),
+      buffered_rows: this.bufferedRows,
+      connected: this.client?.connected ?? false,
+    };
   }
 
   private filters(): string[] {
@@ -420,18 +450,24 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     });
   }
 
-  private deadLetter(topicName: string, deviceId: string | null, reason: string, payload: Buffer): void {
+  private deadLetter(topicName: string, deviceId: string | null, reason: string, payload: Buffer | string): void {
     this.c.dead_letters++;
-    const max = this.o.deadLetterPayloadBytes ?? 4096;
-    if (this.deadLetters.length < 10_000) {
-      this.deadLetters.push({
-        topic: topicName,
-        deviceId,
-        reason: safeText(reason, 1000),
-        payload: safeText(payload.subarray(0, max).toString('utf8'), max),
-      });
+    // Per device: a burst, then a few a minute; the rest only counted (DeadLetterLimiter).
+    if (!this.limiter.take(deviceId ?? '(unknown)', Date.now())) return;
+    if (this.deadLetters.length >= 10_000) {
+      this.bufferDropped++;
+      return;
     }
-    this.log.warn({ topic: topicName, reason }, 'dead letter');
+    const max = this.o.deadLetterPayloadBytes ?? 4096;
+    const text = typeof payload === 'string' ? payload.slice(0, max) : payload.subarray(0, max).toString('utf8');
+    const letter: DeadLetter = {
+      topic: safeText(topicName, MAX_TOPIC_CHARS),
+      deviceId,
+      reason: safeText(reason, MAX_REASON_CHARS),
+      payload: safeText(text, max),
+    };
+    this.deadLetters.push(letter);
+    this.log.warn({ topic: letter.topic, reason: letter.reason }, 'dead letter');
     this.oldestBufferedAt ??= Date.now();
     this.scheduleFlush();
   }
@@ -464,8 +500,8 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       return;
     }
     try {
-      if (leaf === TOPICS.realtime) this.acceptRealtime(deviceId, msg);
-      else this.acceptBatch(deviceId, msg);
+      const refusal = leaf === TOPICS.realtime ? this.acceptRealtime(deviceId, msg) : this.acceptBatch(deviceId, msg);
+      if (refusal) this.deadLetter(topicName, deviceId, refusal.reason, refusal.payload ?? payload);
     } catch (err) {
       if (err instanceof BadMessage) this.deadLetter(topicName, deviceId, err.message, payload);
       else throw err;
@@ -478,7 +514,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     return new BadMessage(`schema: ${shown}${errs.length > 5 ? `; … (${errs.length} problems)` : ''}`);
   }
 
-  private acceptRealtime(deviceId: string, msg: unknown): void {
+  private acceptRealtime(deviceId: string, msg: unknown): Refusal | null {
     if (!realtimeCheck.Check(msg)) throw this.schemaError(RealtimeMessageSchema, msg);
     if (msg.device_id !== deviceId)
       throw new BadMessage(
@@ -486,15 +522,58 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       );
     const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
     const seq = msg.seq;
-    p.readings.push({ seq, live: true, t: Date.parse(msg.timestamp), snapshot: clean(msg) });
+    const t = Date.parse(msg.timestamp);
+    const refusal = refusedOne(msg, t, Date.now(), this.window);
+    if (refusal) {
+      p.refused.push(seq);
+      this.c.refused++;
+      this.added(0);
+      return refusal;
+    }
+    p.readings.push({ seq, live: true, t, snapshot: clean(msg) });
     this.added(1);
+    return null;
   }
 
-  private acceptBatch(deviceId: string, msg: unknown): void {
-    if (msg !== null && typeof msg === 'object' && 'rows' in msg) {
-      this.acceptBatchColumns(deviceId, msg);
-      return;
+  private get window(): TimeWindow {
+    return this.o.timeWindow ?? DEFAULT_TIME_WINDOW;
+  }
+
+  /** Keeps the plausible readings of a batch; the refused ones' seqs are acknowledged, and dead-lettered as one. */
+  private acceptItems(p: Pending, where: string, items: readonly Record<string, unknown>[]): Refusal | null {
+    const now = Date.now();
+    const refused: Array<{ index: number; seq: number; reason: string }> = [];
+    let firstRefused: Record<string, unknown> | null = null;
+    let n = 0;
+    for (let i = 0; i < items.length; i++) {
+      const o = items[i]!;
+      const seq = o.seq as number;
+      const snapshot = o as Snapshot;
+      const t = Date.parse(snapshot.timestamp);
+      const reason = refusalOf(snapshot, t, now, this.window);
+      if (reason !== null) {
+        refused.push({ index: i, seq, reason });
+        firstRefused ??= o;
+        p.refused.push(seq);
+        continue;
+      }
+      delete o.seq; // the newest property: V8 keeps the object's fast shape
+      p.readings.push({ seq, live: false, t, snapshot });
+      n++;
     }
+    this.c.refused += refused.length;
+    this.added(n);
+    if (refused.length === 0) return null;
+    const shown = refused
+      .slice(0, 3)
+      .map((r) => `${where}[${r.index}] (seq ${r.seq}): ${r.reason}`)
+      .join('; ');
+    const more = refused.length > 3 ? `; … ${refused.length} of ${items.length} snapshots refused` : '';
+    return { reason: `${shown}${more}`, payload: JSON.stringify(firstRefused) };
+  }
+
+  private acceptBatch(deviceId: string, msg: unknown): Refusal | null {
+    if (msg !== null && typeof msg === 'object' && 'rows' in msg) return this.acceptBatchColumns(deviceId, msg);
     if (!batchCheck.Check(msg)) throw this.schemaError(BatchMessageSchema, msg);
     for (const s of msg.snapshots) {
       if (s.device_id !== deviceId)
@@ -503,13 +582,11 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
         );
     }
     const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
-    for (const s of msg.snapshots)
-      p.readings.push({ seq: s.seq, live: false, t: Date.parse(s.timestamp), snapshot: clean(s) });
-    this.added(msg.snapshots.length);
+    return this.acceptItems(p, 'snapshots', msg.snapshots as unknown as Record<string, unknown>[]);
   }
 
   /** The compact batch (`fields` + `rows`): each row made into a snapshot and checked as one. */
-  private acceptBatchColumns(deviceId: string, msg: unknown): void {
+  private acceptBatchColumns(deviceId: string, msg: unknown): Refusal | null {
     if (!batchColumnsCheck.Check(msg)) throw this.schemaError(BatchColumnsMessageSchema, msg);
     if (msg.device_id !== deviceId)
       throw new BadMessage(
@@ -528,20 +605,14 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       }
     }
     const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
-    for (const o of items) {
-      const seq = o.seq as number;
-      delete o.seq; // the newest property: V8 keeps the object's fast shape
-      const snapshot = o as Snapshot;
-      p.readings.push({ seq, live: false, t: Date.parse(snapshot.timestamp), snapshot });
-    }
-    this.added(items.length);
+    return this.acceptItems(p, 'rows', items);
   }
 
   private slot(deviceId: string, outboxId: string, floorSeq: number): Pending {
     const key = `${deviceId}\u0000${outboxId}`;
     let p = this.pending.get(key);
     if (!p) {
-      p = { deviceId, lane: this.laneOf(deviceId), outboxId, floorSeq, readings: [] };
+      p = { deviceId, lane: this.laneOf(deviceId), outboxId, floorSeq, readings: [], refused: [] };
       this.pending.set(key, p);
     } else if (floorSeq > p.floorSeq) {
       p.floorSeq = floorSeq;
@@ -642,6 +713,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       outboxId: p.outboxId,
       floorSeq: p.floorSeq,
       readings: p.readings, // {snapshot, seq, t} and more: no copy per reading
+      refusedSeqs: p.refused,
     };
   }
 
@@ -707,21 +779,30 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   /** A batch the store refuses for good (not a connection problem): dead-lettered, so the stream goes on. */
   private reject(p: Pending, err: unknown): void {
     const seqs = p.readings.map((r) => r.seq);
-    const reason = `store rejected ${p.readings.length} snapshots (seq ${Math.min(...seqs)}..${Math.max(...seqs)}): ${errorMessage(err)}`;
-    this.log.error({ device_id: p.deviceId, reason }, 'dead letter');
+    const reason = safeText(
+      `store rejected ${p.readings.length} snapshots (seq ${Math.min(...seqs)}..${Math.max(...seqs)}): ${errorMessage(err)}`,
+      MAX_REASON_CHARS,
+    );
     this.c.dead_letters++;
-    const payload = JSON.stringify({
-      outbox_id: p.outboxId,
-      floor_seq: p.floorSeq,
-      snapshots: p.readings.slice(0, 3).map((r) => r.snapshot),
-    });
-    this.deadLetters.push({
-      topic: topic(this.o.prefix, p.deviceId, 'batch'),
-      deviceId: p.deviceId,
-      reason,
-      payload: safeText(payload, 4096),
-    });
-    this.oldestBufferedAt ??= Date.now();
+    if (!this.limiter.take(p.deviceId, Date.now())) {
+      // counted and logged by the limiter
+    } else if (this.deadLetters.length >= 10_000) {
+      this.bufferDropped++;
+    } else {
+      this.log.error({ device_id: p.deviceId, reason }, 'dead letter');
+      const payload = JSON.stringify({
+        outbox_id: p.outboxId,
+        floor_seq: p.floorSeq,
+        snapshots: p.readings.slice(0, 3).map((r) => r.snapshot),
+      });
+      this.deadLetters.push({
+        topic: topic(this.o.prefix, p.deviceId, 'batch'),
+        deviceId: p.deviceId,
+        reason,
+        payload: safeText(payload, this.o.deadLetterPayloadBytes ?? 4096),
+      });
+      this.oldestBufferedAt ??= Date.now();
+    }
     this.bufferedRows -= p.readings.length;
     for (const w of this.waiting.splice(0)) w();
   }
@@ -739,6 +820,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       const m = merged.get(k);
       if (m) {
         m.readings.push(...p.readings);
+        m.refused.push(...p.refused);
         m.floorSeq = Math.max(m.floorSeq, p.floorSeq);
       } else merged.set(k, p);
     }

@@ -159,10 +159,11 @@ export function prepareBatch(batch: InsertBatch): Prepared[] {
   return dedupeSorted(rows);
 }
 
-/** Every seq of a batch, sorted, unique. */
+/** Every seq of a batch (its refused ones too: they are handled), sorted, unique. */
 export function batchSeqs(batch: InsertBatch): number[] {
   const s = new Set<number>();
   for (const r of batch.readings) if (r.seq !== null) s.add(r.seq);
+  if (batch.refusedSeqs) for (const q of batch.refusedSeqs) s.add(q);
   return [...s].sort((a, b) => a - b);
 }
 

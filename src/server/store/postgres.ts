@@ -19,7 +19,9 @@ import pg from 'pg';
 import {
   BucketCalendar,
   COUNTER_FIELDS,
+  type CounterLimits,
   continueChain,
+  DEFAULT_COUNTER_LIMITS,
   ENERGY_KEYS,
   knownAfter,
   mergeRollup,
@@ -31,6 +33,7 @@ import {
   type StoredRow,
   toBucket,
   type Vec,
+  valuesAt,
 } from '../../core/aggregate.js';
 import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
 import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot } from '../../core/snapshot.js';
@@ -132,6 +135,7 @@ class PostgresStore implements Store {
   private readonly deadLetterDays: number;
   private readonly chunkRows: number;
   private readonly log: Logger;
+  private readonly limits: CounterLimits;
   private mode: PostgresMode | null = null;
   private readonly partitions = new Set<number>();
   private readonly names = new Map<string, string>();
@@ -154,6 +158,7 @@ class PostgresStore implements Store {
     this.deadLetterDays = positiveOption('dead_letter_retention_days', opts.deadLetterRetentionDays, 30);
     this.chunkRows = Math.ceil(positiveOption('retentionChunkRows', opts.retentionChunkRows, RETENTION_CHUNK));
     this.log = opts.logger ?? createLogger('store', { type: 'postgres', schema });
+    this.limits = { ...DEFAULT_COUNTER_LIMITS, ...opts.counterLimits };
     let h = 0;
     for (const c of schema) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
     this.lockSpace = h;
@@ -503,12 +508,16 @@ class PostgresStore implements Store {
     const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
     const plan = planInsert({
       prevKnown,
+      prevAt: ctx.prev ? valuesAt(ctx.prev) : null,
+      limits: this.limits,
       existing: ctx.existing,
       next: ctx.next,
       nextIsAll: ctx.next.length < NEXT_PAGE,
       incoming,
     });
     if (plan.inserted === 0) return;
+    if (plan.jumps.length > 0)
+      this.log.warn({ device_id: dev, jumps: plan.jumps.slice(0, 10) }, 'counter jumps kept out of the aggregates');
 
     await this.updateRows(client, dev, plan.updates);
     // New rows: binary COPY (they are known to be new: the device is locked and its rows read).

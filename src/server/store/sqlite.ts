@@ -9,7 +9,9 @@ import Database from 'better-sqlite3';
 import {
   BucketCalendar,
   COUNTER_FIELDS,
+  type CounterLimits,
   continueChain,
+  DEFAULT_COUNTER_LIMITS,
   ENERGY_KEYS,
   knownAfter,
   planInsert,
@@ -19,6 +21,7 @@ import {
   type StoredRow,
   toBucket,
   type Vec,
+  valuesAt,
 } from '../../core/aggregate.js';
 import { ConfigError, KwartierError } from '../../core/errors.js';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -116,6 +119,7 @@ class SqliteStore implements Store {
   private readonly deadLetterDays: number;
   private readonly chunkRows: number;
   private readonly log: Logger;
+  private readonly limits: CounterLimits;
   private migrated = false;
 
   constructor(
@@ -127,6 +131,7 @@ class SqliteStore implements Store {
     this.deadLetterDays = positiveOption('dead_letter_retention_days', opts.deadLetterRetentionDays, 30);
     this.chunkRows = Math.ceil(positiveOption('retentionChunkRows', opts.retentionChunkRows, RETENTION_CHUNK));
     this.log = opts.logger ?? createLogger('store', { type: 'sqlite' });
+    this.limits = { ...DEFAULT_COUNTER_LIMITS, ...opts.counterLimits };
   }
 
   private conn(): Database.Database {
@@ -239,8 +244,19 @@ class SqliteStore implements Store {
       ).map(storedRow);
     const next = nextPage(last, NEXT_PAGE);
     const incoming = rows.map((r) => ({ t: r.t, values: r.values, powers: r.powers }));
-    const plan = planInsert({ prevKnown, existing, next, nextIsAll: next.length < NEXT_PAGE, incoming });
+    const prevAt = prev ? valuesAt(storedRow(prev)) : null;
+    const plan = planInsert({
+      prevKnown,
+      prevAt,
+      limits: this.limits,
+      existing,
+      next,
+      nextIsAll: next.length < NEXT_PAGE,
+      incoming,
+    });
     if (plan.inserted === 0) return 0;
+    if (plan.jumps.length > 0)
+      this.log.warn({ device_id: dev, jumps: plan.jumps.slice(0, 10) }, 'counter jumps kept out of the aggregates');
 
     const now = Date.now();
     const ins = this.stmt(

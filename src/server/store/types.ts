@@ -8,7 +8,7 @@
  * difference exactly; a counter that drops starts a new series (delta 0, never negative).
  * Daily and longer buckets are local days in the store's time zone (23- and 25-hour days).
  */
-import type { BucketValues } from '../../core/aggregate.js';
+import type { BucketValues, CounterLimits } from '../../core/aggregate.js';
 import type { Snapshot } from '../../core/snapshot.js';
 
 export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
@@ -35,6 +35,8 @@ export interface InsertBatch {
   /** The oldest seq the edge still holds: seqs below it will never come. */
   floorSeq: number | null;
   readings: IncomingReading[];
+  /** Seqs of the same outbox the ingester refused (dead-lettered): acknowledged, never stored. */
+  refusedSeqs?: readonly number[];
 }
 
 export interface InsertResult {
@@ -98,4 +100,6 @@ export interface StoreOptions {
   deadLetterRetentionDays?: number;
   /** Rows deleted per statement (and transaction) by applyRetention(). Default 5 000. */
   retentionChunkRows?: number;
+  /** A counter rising faster than this is a jump, kept out of the aggregates (default DEFAULT_COUNTER_LIMITS). */
+  counterLimits?: Partial<CounterLimits>;
 }

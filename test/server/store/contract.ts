@@ -3,6 +3,7 @@
  * sqlite.test.ts). Expected values are worked out by hand in each test from the counters given.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { indexQuarterBuckets, monthPeak } from '../../../src/core/capacity/quarters.js';
 import { emptySnapshot, type Snapshot } from '../../../src/core/snapshot.js';
 import type { Bucket, IncomingReading, InsertBatch, Resolution, Store } from '../../../src/server/store/types.js';
 
@@ -308,6 +309,63 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       await store.insert(batch('home-h', withTotal));
       const [t] = await store.buckets('home-h', 'daily', d('2026-05-31T22:00:00Z'), d('2026-06-01T22:00:00Z'));
       expect(t!.pv_kwh).toBeCloseTo(0.4, EXACT);
+    });
+
+    it('a counter jump no home can make stays out of every bucket and the capacity peak', async () => {
+      const store = await open();
+      // 3 kW of import, a reading a minute from 10:00 to 11:00 (Brussels 11:00–12:00); at 10:20 one
+      // reading says 1e15 kWh more, at 10:21 the meter is back on its own value.
+      const base = 12_345.678;
+      const rows: [string, Fields][] = [];
+      for (let m = 0; m <= 60; m++) {
+        const iso = new Date(Date.parse('2026-03-10T10:00:00Z') + m * 60_000).toISOString();
+        rows.push([iso, { grid_import_t1_kwh: base + m * 0.05 + (m === 20 ? 1e15 : 0), grid_import_t2_kwh: 100 }]);
+      }
+      const r = await store.insert(batch('home-j', readings('home-j', rows)));
+      expect(r.inserted).toBe(61);
+      // The jump's raw reading is kept as it came (visible), only the aggregates leave it out.
+      const raw = await store.raw('home-j', d('2026-03-10T10:20:00Z'), d('2026-03-10T10:20:01Z'));
+      expect(raw[0]!.grid_import_t1_kwh).toBeCloseTo(base + 1 + 1e15, -3);
+      const q = await store.buckets('home-j', '15min', d('2026-03-10T10:00:00Z'), d('2026-03-10T11:15:00Z'));
+      // 10:15 quarter: 15 steps of 0.05 less the jump (10:20) and the step back (10:21): both count 0.
+      expect(get(q, '2026-03-10T10:15:00Z').import_kwh).toBeCloseTo(0.65, EXACT);
+      expect(get(q, '2026-03-10T10:30:00Z').import_kwh).toBeCloseTo(0.75, EXACT);
+      const [day] = await store.buckets('home-j', 'daily', d('2026-03-09T23:00:00Z'), d('2026-03-10T23:00:00Z'));
+      expect(day!.import_kwh).toBeCloseTo(2.9, EXACT);
+      const [month] = await store.buckets('home-j', 'monthly', d('2026-02-28T23:00:00Z'), d('2026-03-31T22:00:00Z'));
+      expect(month!.import_kwh).toBeCloseTo(2.9, EXACT);
+      const peak = monthPeak(indexQuarterBuckets(q), '2026-03', 'Europe/Brussels');
+      expect(peak?.peak_w).toBeCloseTo(3000, 3); // 0.75 kWh in a quarter, not 4e18 W
+    });
+
+    it('a rise a home can make is counted; one it cannot starts a new series', async () => {
+      const store = await open();
+      const rows = readings('home-k', [
+        ['2026-03-10T12:00:00Z', { grid_import_t1_kwh: 1000, gas_total_m3: 500 }],
+        // 30 kWh in 3 hours (10 kW): real. 2 m3 of gas in one step (a DSMR 4 meter's hourly value): real.
+        ['2026-03-10T15:00:00Z', { grid_import_t1_kwh: 1030, gas_total_m3: 502 }],
+        // The P1 meter stale for an hour (its fields null), then back: the hour's 5 kWh is real.
+        ['2026-03-10T15:01:00Z', { grid_import_t1_kwh: null, gas_total_m3: null }],
+        ['2026-03-10T16:00:00Z', { grid_import_t1_kwh: null, gas_total_m3: null }],
+        ['2026-03-10T16:01:00Z', { grid_import_t1_kwh: 1035, gas_total_m3: 502.5 }],
+        // 50 000 kWh in a minute (3 GW): a jump. The series goes on from the new value.
+        ['2026-03-10T16:02:00Z', { grid_import_t1_kwh: 51_035, gas_total_m3: 502.5 }],
+        ['2026-03-10T16:03:00Z', { grid_import_t1_kwh: 51_035.05, gas_total_m3: 502.5 }],
+        // 5 000 m3 of gas in a minute: a jump.
+        ['2026-03-10T16:04:00Z', { grid_import_t1_kwh: 51_035.1, gas_total_m3: 5502.5 }],
+      ]);
+      await store.insert(batch('home-k', rows));
+      const [day] = await store.buckets('home-k', 'daily', d('2026-03-09T23:00:00Z'), d('2026-03-10T23:00:00Z'));
+      expect(day!.import_kwh).toBeCloseTo(30 + 5 + 0.05 + 0.05, EXACT);
+      expect(day!.gas_m3).toBeCloseTo(2.5, EXACT);
+      const q = await store.buckets('home-k', '15min', d('2026-03-10T12:00:00Z'), d('2026-03-10T17:00:00Z'));
+      expect(get(q, '2026-03-10T16:00:00Z').import_kwh).toBeCloseTo(5.1, EXACT);
+      // A late reading in between is planned with the same rule: the jump stays out.
+      await store.insert(
+        batch('home-k', readings('home-k', [['2026-03-10T16:01:30Z', { grid_import_t1_kwh: 1035.02 }]])),
+      );
+      const [day2] = await store.buckets('home-k', 'daily', d('2026-03-09T23:00:00Z'), d('2026-03-10T23:00:00Z'));
+      expect(day2!.import_kwh).toBeCloseTo(30 + 5 + 0.02 + 0.05 + 0.05, EXACT);
     });
 
     it('late data: out of order gives the same aggregates as in order, neighbours included', async () => {

@@ -124,15 +124,19 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect((await ts.store.latest(dev))?.timestamp).toBe(makeSnapshot(gen(dev), 7).timestamp);
       await waitFor(async () => (await letters(ts, dev)).length === 5, 'five dead letters');
       const reasons = (await letters(ts, dev)).map((l) => l.reason);
-      expect(reasons[0]).toMatch(
+      // One dead letter each; the store keeps no order among the letters of one flush.
+      const expected = [
         /^timestamp: 2099-01-01T00:00:00Z is more than 86400 s after the server's clock \(ingest\.max_future_s\)$/,
-      );
-      expect(reasons[1]).toMatch(/^timestamp: 9999-12-31T23:59:59Z is more than 86400 s after/);
-      expect(reasons[2]).toMatch(
+        /^timestamp: 9999-12-31T23:59:59Z is more than 86400 s after/,
         /^timestamp: 1990-01-01T00:00:00Z is more than 3650 days before .*ingest\.max_past_days/,
-      );
-      expect(reasons[3]).toMatch(/^snapshots\[1\] \(seq 6\): timestamp: 2099-06-01T00:00:00Z is more than 86400 s/);
-      expect(reasons[4]).toMatch(/^rows\[1\] \(seq 9\): timestamp: 2099-01-01T00:00:08\.000Z is more than/);
+        /^snapshots\[1\] \(seq 6\): timestamp: 2099-06-01T00:00:00Z is more than 86400 s/,
+        /^rows\[1\] \(seq 9\): timestamp: 2099-01-01T00:00:08\.000Z is more than/,
+      ];
+      for (const re of expected)
+        expect(
+          reasons.filter((r) => re.test(r)),
+          String(re),
+        ).toHaveLength(1);
     });
 
     it('impossible values and dates are dead-lettered naming the field; the good ones flow', async () => {

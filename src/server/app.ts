@@ -3,12 +3,14 @@
  * API + WebSocket + dashboard. Composition only: each part owns its own sockets and timers.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Snapshot } from '../core/snapshot.js';
+import { describeDbError, prepareDbPath } from '../lib/db-path.js';
 import type { Logger } from '../lib/log.js';
+import { listenError, postgresError } from '../lib/start-errors.js';
+import { loadTlsFiles, loadTlsIdentity } from '../lib/tls-files.js';
 import { type CapacityAlertEvent, createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ServerConfig } from './config.js';
@@ -39,6 +41,10 @@ export class ServerApp {
   constructor(private readonly opts: ServerAppOptions) {
     const { config, log } = opts;
     this.events.setMaxListeners(0);
+    // Every TLS file is read and checked now: a bad one is a config error naming its key (exit 2),
+    // not a stack trace from deep in a TLS handshake or a broker that never stops.
+    const brokerTls = config.broker.enabled && config.broker.tls ? readTls(config.broker.tls) : null;
+    if (!config.broker.enabled && config.mqtt.tls) checkIngesterTls(config.mqtt.tls);
     const storeOpts = {
       timezone: config.timezone,
       rawRetentionDays: config.store.raw_retention_days,
@@ -55,7 +61,7 @@ export class ServerApp {
           host: config.broker.host,
           port: config.broker.port,
           prefix: config.mqtt.topic_prefix,
-          tls: config.broker.tls ? readTls(config.broker.tls) : null,
+          tls: brokerTls,
           log: log.child({ component: 'broker' }),
         })
       : null;
@@ -74,8 +80,8 @@ export class ServerApp {
 
   async start(): Promise<void> {
     const { config, log } = this.opts;
-    await this.store.migrate();
-    if (this.broker) await this.broker.start();
+    await this.openStore();
+    if (this.broker) await this.startBroker(this.broker);
 
     // With the embedded broker, the in-process clients (ingester, status listener) identify with
     // the broker's secret ingester credentials; with its TLS they verify it against its CA and
@@ -84,7 +90,7 @@ export class ServerApp {
     const embedded = this.broker;
     const mqttUrl = embedded ? embedded.url : config.mqtt.url;
     let tls: IngesterTls | null = null;
-    if (embedded && config.broker.tls) tls = { caCert: config.broker.tls.ca_cert };
+    if (embedded && config.broker.tls) tls = { caCert: config.broker.tls.ca_cert, configKey: 'broker.tls' };
     else if (!embedded && config.mqtt.tls)
       tls = { caCert: config.mqtt.tls.ca_cert, clientCert: config.mqtt.tls.cert, clientKey: config.mqtt.tls.key };
     const creds = embedded
@@ -117,7 +123,9 @@ export class ServerApp {
     });
     await this.ingester.start();
     this.startStatusListener(mqttUrl, tls, creds);
-    await this.api.listen({ host: config.api.host, port: config.api.port });
+    await this.api.listen({ host: config.api.host, port: config.api.port }).catch((err: unknown) => {
+      throw listenError('api', config.api.host, config.api.port, err);
+    });
     const addr = this.apiAddress;
     log.info(
       {
@@ -127,6 +135,34 @@ export class ServerApp {
       },
       'server started',
     );
+  }
+
+  /**
+   * Opens the store and brings its schema up to date; a problem names store.path (the SQLite file:
+   * exit 2 for the wrong file, 1 for a full disk) or store.url (PostgreSQL, without its password: exit 1).
+   */
+  private async openStore(): Promise<void> {
+    const s = this.opts.config.store;
+    if (s.type === 'postgres') {
+      const fromEnv = process.env.KWARTIER_DATABASE_URL !== undefined;
+      const url = process.env.KWARTIER_DATABASE_URL ?? s.url ?? '';
+      await this.store.migrate().catch((err: unknown) => {
+        throw postgresError(fromEnv ? 'KWARTIER_DATABASE_URL' : 'store.url', url, err);
+      });
+      return;
+    }
+    const path = s.path ?? '';
+    prepareDbPath('store.path', path);
+    await this.store.migrate().catch((err: unknown) => {
+      throw describeDbError('store.path', path, err);
+    });
+  }
+
+  private async startBroker(broker: EmbeddedBroker): Promise<void> {
+    const b = this.opts.config.broker;
+    await broker.start().catch((err: unknown) => {
+      throw listenError('broker', b.host, b.port, err);
+    });
   }
 
   async stop(): Promise<void> {
@@ -174,6 +210,20 @@ export class ServerApp {
   }
 }
 
+/** broker.tls: the embedded broker's CA, certificate and key, read and checked (ConfigError naming the key). */
 function readTls(t: { ca_cert: string; cert: string; key: string }): { ca: Buffer; cert: Buffer; key: Buffer } {
-  return { ca: readFileSync(t.ca_cert), cert: readFileSync(t.cert), key: readFileSync(t.key) };
+  return loadTlsIdentity(
+    { key: 'broker.tls.ca_cert', path: t.ca_cert },
+    { key: 'broker.tls.cert', path: t.cert },
+    { key: 'broker.tls.key', path: t.key },
+  );
+}
+
+/** mqtt.tls: the ingester's CA and client certificate for Mosquitto, checked (the ingester reads them when it connects). */
+function checkIngesterTls(t: { ca_cert: string; cert: string; key: string }): void {
+  loadTlsFiles({
+    ca: { key: 'mqtt.tls.ca_cert', path: t.ca_cert },
+    cert: { key: 'mqtt.tls.cert', path: t.cert },
+    privateKey: { key: 'mqtt.tls.key', path: t.key },
+  });
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../../core/errors.js';
+import { KwartierError, UsageError } from '../../core/errors.js';
 import { parseWithSchema } from '../../core/validate.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
 import { snapshotFromState } from '../../drivers/sim/snapshot.js';
@@ -186,9 +186,13 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     await server.start();
   } catch (err) {
     await server.stop();
-    const msg = String(err);
-    if (msg.includes('EADDRINUSE'))
-      throw new UsageError(`kwartier demo: port ${o.port} is in use; choose another with --port`);
+    // The API's port is --port here (exit 1, as `kwartier server` for api.port).
+    if (err instanceof KwartierError && err.key === 'api.port')
+      throw new KwartierError(
+        err.code,
+        `kwartier demo: --port: ${err.message.slice('api.port: '.length)}; choose another with --port`,
+        { cause: err, retriable: err.retriable },
+      );
     throw err;
   }
   started.push(() => server.stop());

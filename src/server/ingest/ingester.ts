@@ -17,7 +17,6 @@
  *   was never acknowledged.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { TSchema } from '@sinclair/typebox';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
@@ -35,22 +34,34 @@ import {
   topic,
 } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
+import { loadTlsFiles } from '../../lib/tls-files.js';
 import type { DeadLetter, InsertBatch, InsertResult, Store } from '../store/types.js';
 
 export interface IngesterTls {
   /** File paths (PEM). */
   caCert: string;
+  /** The config section naming the files, for errors (`mqtt.tls`, the default, or `broker.tls`). */
+  configKey?: string;
   /** Without a client certificate (the embedded broker's own ingester), `username`/`password` identify. */
   clientCert?: string;
   clientKey?: string;
 }
 
-/** mqtt.js TLS options from the PEM files (the CA always; a client certificate when given). */
+/**
+ * mqtt.js TLS options from the PEM files (the CA always; a client certificate when given), read and
+ * checked: a problem is a ConfigError naming the key (`mqtt.tls.key: /path: cannot read: ENOENT …`).
+ */
 export function tlsClientOptions(tls: IngesterTls): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
+  const k = tls.configKey ?? 'mqtt.tls';
+  const f = loadTlsFiles({
+    ca: { key: `${k}.ca_cert`, path: tls.caCert },
+    ...(tls.clientCert !== undefined ? { cert: { key: `${k}.cert`, path: tls.clientCert } } : {}),
+    ...(tls.clientKey !== undefined ? { privateKey: { key: `${k}.key`, path: tls.clientKey } } : {}),
+  });
   return {
-    ca: readFileSync(tls.caCert),
-    ...(tls.clientCert !== undefined ? { cert: readFileSync(tls.clientCert) } : {}),
-    ...(tls.clientKey !== undefined ? { key: readFileSync(tls.clientKey) } : {}),
+    ...(f.ca ? { ca: f.ca } : {}),
+    ...(f.cert ? { cert: f.cert } : {}),
+    ...(f.key ? { key: f.key } : {}),
     rejectUnauthorized: true,
   };
 }

@@ -222,6 +222,17 @@ describe('ports in use (exit 1, one line, the process ends)', () => {
   });
 });
 
+describe('kwartier demo: the data directory', () => {
+  it('a --data-dir that cannot be made exits 2 naming --data-dir', async () => {
+    const dataDir = file('plain-file', 'x');
+    const r = await run(['demo', '--port', '0', '--data-dir', dataDir]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toBe(
+      `kwartier demo: --data-dir: ${dataDir}: cannot create the directory: a file is in its place`,
+    );
+  });
+});
+
 describe('kwartier edge: start-up errors (exit 2, one line)', () => {
   it('a missing client key exits 2 naming mqtt.tls.client_key (it used to log ENOENT forever)', async () => {
     const missing = join(tmp, 'no-such.key');

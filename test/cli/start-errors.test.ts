@@ -266,6 +266,14 @@ describe('kwartier edge: start-up errors (exit 2, one line)', () => {
     expect(oneLine(r)).toBe(`${cfg}: buffer.db_path: ${path}: cannot create the directory: ENOTDIR (not a directory)`);
   });
 
+  it('an outbox file that is not a SQLite database exits 2 naming buffer.db_path', async () => {
+    const path = file('not-an-outbox.sqlite', 'no database here, only words. '.repeat(100));
+    const cfg = edgeConfig({ db_path: path });
+    const r = await run(['edge', '--config', cfg]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toBe(`${cfg}: buffer.db_path: ${path}: not a SQLite database (SQLITE_NOTADB)`);
+  });
+
   it('a garbage homewizard.ca_cert names the key and the file', async () => {
     const cfg = file(
       'edge-hw.yaml',

@@ -3,6 +3,7 @@
  * (0 ok, 1 runtime failure, 2 usage or configuration error). main.ts gives it every command;
  * edge-main.ts (the edge's own bundle, dist/edge.mjs) only `edge`.
  */
+import { inspect } from 'node:util';
 import { KwartierError, UsageError } from '../core/errors.js';
 import type { CliIO, Command } from './command.js';
 
@@ -79,11 +80,42 @@ export async function dispatch(commands: Registry, argv: string[], io: CliIO): P
     }
     return await cmd.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof KwartierError && err.code === 'config')) {
-      io.stderr.write(`${err.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`kwartier: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
+    return reportError(err, io);
   }
+}
+
+/** Stack traces only for KWARTIER_LOG_LEVEL=debug (or trace): otherwise the one line says it all. */
+function debugging(): boolean {
+  const level = process.env.KWARTIER_LOG_LEVEL;
+  return level === 'debug' || level === 'trace';
+}
+
+/**
+ * An error → one line on stderr and the exit code: 2 for a usage or configuration error, its
+ * message as it is; 1 for anything else, `kwartier: ` and its message (a KwartierError's names the
+ * key and the cause; an unexpected error's class and the first line of its message).
+ */
+function reportError(err: unknown, io: CliIO): number {
+  const config = err instanceof UsageError || (err instanceof KwartierError && err.code === 'config');
+  let line: string;
+  if (config) line = err.message;
+  else if (err instanceof KwartierError)
+    line = err.message.startsWith('kwartier') ? err.message : `kwartier: ${err.message}`;
+  else {
+    const first = err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
+    line = `kwartier: ${first}${debugging() ? '' : ' (KWARTIER_LOG_LEVEL=debug shows where)'}`;
+  }
+  io.stderr.write(`${line}\n`);
+  if (debugging() && err instanceof Error) io.stderr.write(`${inspect(err, { depth: 4 })}\n`);
+  return config ? 2 : 1;
+}
+
+/**
+ * Sets the exit code; after a failure the process ends within `graceMs` even if a timer or socket
+ * of a half-started component is still pending (a failed start must not linger). After success
+ * the process ends when its work is done, as always.
+ */
+export function exitWithin(code: number, graceMs = 2000): void {
+  process.exitCode = code;
+  if (code !== 0) setTimeout(() => process.exit(code), graceMs).unref();
 }

@@ -4,10 +4,8 @@
  * holds the edge's code and nothing of the server, demo or other commands.
  */
 import { command } from './commands/edge.js';
-import { dispatch } from './dispatch.js';
+import { dispatch, exitWithin } from './dispatch.js';
 
-process.exitCode = await dispatch(
-  { edge: { summary: command.summary, load: async () => command } },
-  process.argv.slice(2),
-  process,
+exitWithin(
+  await dispatch({ edge: { summary: command.summary, load: async () => command } }, process.argv.slice(2), process),
 );

@@ -1,3 +1,4 @@
+import { exitWithin } from './dispatch.js';
 import { main } from './main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+exitWithin(await main(process.argv.slice(2)));

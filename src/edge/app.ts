@@ -5,8 +5,10 @@
 import type { Snapshot } from '../core/snapshot.js';
 import { createSources } from '../drivers/registry.js';
 import type { Source } from '../drivers/source.js';
+import { describeDbError, prepareDbPath } from '../lib/db-path.js';
 import type { Logger } from '../lib/log.js';
 import { sdNotify, startWatchdog } from '../lib/systemd.js';
+import { loadTlsFiles, parseCertificates } from '../lib/tls-files.js';
 import { CapacityWatch } from './capacity-watch.js';
 import type { EdgeConfig } from './config.js';
 import { Edge } from './edge.js';
@@ -72,6 +74,7 @@ export class EdgeApp {
   }
 
   static async create(opts: EdgeAppOptions): Promise<EdgeApp> {
+    checkFiles(opts.config);
     const sources = opts.sources ?? (await createSources(opts.config, opts.log));
     return new EdgeApp(opts, sources);
   }
@@ -82,7 +85,11 @@ export class EdgeApp {
 
   async start(): Promise<void> {
     const out = this.opts.console;
-    this.outbox?.start();
+    try {
+      this.outbox?.start();
+    } catch (err) {
+      throw describeDbError('buffer.db_path', this.opts.config.buffer?.db_path ?? '', err);
+    }
     this.edge.on('snapshot', (s: Snapshot) => {
       this.snapshots++;
       this.lastSnapshotAt = Date.now();
@@ -124,4 +131,29 @@ export class EdgeApp {
     await this.uplink?.stop();
     this.outbox?.stop();
   }
+}
+
+/**
+ * The files the config names, checked before anything starts: a missing or bad TLS file, or an outbox
+ * whose directory cannot be made, is a ConfigError naming its key (exit 2) instead of an uplink that
+ * logs ENOENT on every reconnect for ever. The uplink reads the TLS files again on each connect
+ * (renewed certificates are picked up).
+ */
+function checkFiles(config: EdgeConfig): void {
+  const tls = config.mqtt?.tls;
+  if (config.buffer && tls) {
+    loadTlsFiles({
+      ca: { key: 'mqtt.tls.ca_cert', path: tls.ca_cert },
+      cert: { key: 'mqtt.tls.client_cert', path: tls.client_cert },
+      privateKey: { key: 'mqtt.tls.client_key', path: tls.client_key },
+    });
+  }
+  const hw = config.homewizard;
+  if (hw?.api_version === 'v2' && hw.ca_cert !== null) {
+    // Inline PEM or a file (drivers/homewizard/tls.ts).
+    if (hw.ca_cert.trimStart().startsWith('-----BEGIN'))
+      parseCertificates({ key: 'homewizard.ca_cert', path: '(inline PEM)' }, Buffer.from(hw.ca_cert));
+    else loadTlsFiles({ ca: { key: 'homewizard.ca_cert', path: hw.ca_cert } });
+  }
+  if (config.buffer) prepareDbPath('buffer.db_path', config.buffer.db_path);
 }

@@ -15,7 +15,6 @@
  * Also published: `grid`, `solar`, `battery` (subsets of the newest snapshot, every 5 s), `capacity`
  * (every quarter hour, and on demand: publishCapacity), `status` (retained; also the last will).
  */
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -25,6 +24,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import { checker } from '../core/validate.js';
 import { AckMessageSchema, batchColumnsHead, batchColumnsRow, topic } from '../core/wire.js';
 import { createLogger, type Logger } from '../lib/log.js';
+import { loadTlsFiles } from '../lib/tls-files.js';
 import type { MqttConfigSchema } from './config.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 
@@ -256,9 +256,16 @@ export class Uplink {
       will: { topic: this.t('status'), payload: Buffer.from(will), qos: 1, retain: true },
     };
     if (m.tls) {
-      opts.ca = readFileSync(m.tls.ca_cert);
-      opts.cert = readFileSync(m.tls.client_cert);
-      opts.key = readFileSync(m.tls.client_key);
+      // Read on every connection (a renewed certificate needs no restart); checked at start-up
+      // (edge/app.ts), so an error here names a file that went away since: logged, and retried.
+      const f = loadTlsFiles({
+        ca: { key: 'mqtt.tls.ca_cert', path: m.tls.ca_cert },
+        cert: { key: 'mqtt.tls.client_cert', path: m.tls.client_cert },
+        privateKey: { key: 'mqtt.tls.client_key', path: m.tls.client_key },
+      });
+      if (f.ca) opts.ca = f.ca;
+      if (f.cert) opts.cert = f.cert;
+      if (f.key) opts.key = f.key;
       opts.rejectUnauthorized = true;
       if (isIP(m.host) === 0) opts.servername = m.host;
     } else {

@@ -3,11 +3,13 @@
  * API + WebSocket + dashboard. Composition only: each part owns its own sockets and timers.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Snapshot } from '../core/snapshot.js';
+import { describeDbError, prepareDbPath } from '../lib/db-path.js';
 import type { Logger } from '../lib/log.js';
+import { listenError, postgresError } from '../lib/start-errors.js';
+import { loadTlsFiles, loadTlsIdentity } from '../lib/tls-files.js';
 import { type CapacityAlertEvent, createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { ServerConfig } from './config.js';
@@ -41,6 +43,10 @@ export class ServerApp {
   constructor(private readonly opts: ServerAppOptions) {
     const { config, log } = opts;
     this.events.setMaxListeners(0);
+    // Every TLS file is read and checked now: a bad one is a config error naming its key (exit 2),
+    // not a stack trace from deep in a TLS handshake or a broker that never stops.
+    const brokerTls = config.broker.enabled && config.broker.tls ? readTls(config.broker.tls) : null;
+    if (!config.broker.enabled && config.mqtt.tls) checkIngesterTls(config.mqtt.tls);
     const storeOpts = {
       timezone: config.timezone,
       rawRetentionDays: config.store.raw_retention_days,
@@ -62,7 +68,7 @@ export class ServerApp {
           host: config.broker.host,
           port: config.broker.port,
           prefix: config.mqtt.topic_prefix,
-          tls: config.broker.tls ? readTls(config.broker.tls) : null,
+          tls: brokerTls,
           maxConnections: config.broker.max_connections,
           maxConnectionsPerAddress: config.broker.max_connections_per_address,
           log: log.child({ component: 'broker' }),
@@ -83,8 +89,8 @@ export class ServerApp {
 
   async start(): Promise<void> {
     const { config, log } = this.opts;
-    await this.store.migrate();
-    if (this.broker) await this.broker.start();
+    await this.openStore();
+    if (this.broker) await this.startBroker(this.broker);
 
     // With the embedded broker, the ingester connects in process (no listener, no certificate) and
     // identifies with the broker's secret ingester credentials. With Mosquitto: mqtt.tls (the
@@ -135,7 +141,9 @@ export class ServerApp {
       metrics: { bufferDepth: () => ({ ...this.bufferDepth }) },
     });
     await this.ingester.start();
-    await this.api.listen({ host: config.api.host, port: config.api.port });
+    await this.api.listen({ host: config.api.host, port: config.api.port }).catch((err: unknown) => {
+      throw listenError('api', config.api.host, config.api.port, err);
+    });
     this.retention = createRetentionScheduler({
       store: this.store,
       log: log.child({ component: 'retention' }),
@@ -154,6 +162,34 @@ export class ServerApp {
     );
   }
 
+  /**
+   * Opens the store and brings its schema up to date; a problem names store.path (the SQLite file:
+   * exit 2 for the wrong file, 1 for a full disk) or store.url (PostgreSQL, without its password: exit 1).
+   */
+  private async openStore(): Promise<void> {
+    const s = this.opts.config.store;
+    if (s.type === 'postgres') {
+      const fromEnv = process.env.KWARTIER_DATABASE_URL !== undefined;
+      const url = process.env.KWARTIER_DATABASE_URL ?? s.url ?? '';
+      await this.store.migrate().catch((err: unknown) => {
+        throw postgresError(fromEnv ? 'KWARTIER_DATABASE_URL' : 'store.url', url, err);
+      });
+      return;
+    }
+    const path = s.path ?? '';
+    prepareDbPath('store.path', path);
+    await this.store.migrate().catch((err: unknown) => {
+      throw describeDbError('store.path', path, err);
+    });
+  }
+
+  private async startBroker(broker: EmbeddedBroker): Promise<void> {
+    const b = this.opts.config.broker;
+    await broker.start().catch((err: unknown) => {
+      throw listenError('broker', b.host, b.port, err);
+    });
+  }
+
   async stop(): Promise<void> {
     await this.retention?.stop();
     await this.api?.close().catch(() => {});
@@ -163,6 +199,20 @@ export class ServerApp {
   }
 }
 
+/** broker.tls: the embedded broker's CA, certificate and key, read and checked (ConfigError naming the key). */
 function readTls(t: { ca_cert: string; cert: string; key: string }): { ca: Buffer; cert: Buffer; key: Buffer } {
-  return { ca: readFileSync(t.ca_cert), cert: readFileSync(t.cert), key: readFileSync(t.key) };
+  return loadTlsIdentity(
+    { key: 'broker.tls.ca_cert', path: t.ca_cert },
+    { key: 'broker.tls.cert', path: t.cert },
+    { key: 'broker.tls.key', path: t.key },
+  );
+}
+
+/** mqtt.tls: the ingester's CA and client certificate for Mosquitto, checked (the ingester reads them when it connects). */
+function checkIngesterTls(t: { ca_cert: string; cert: string; key: string }): void {
+  loadTlsFiles({
+    ca: { key: 'mqtt.tls.ca_cert', path: t.ca_cert },
+    cert: { key: 'mqtt.tls.cert', path: t.cert },
+    privateKey: { key: 'mqtt.tls.key', path: t.key },
+  });
 }

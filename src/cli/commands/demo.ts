@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../../core/errors.js';
+import { describeCause, KwartierError, UsageError } from '../../core/errors.js';
 import { parseWithSchema } from '../../core/validate.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
 import { snapshotFromState } from '../../drivers/sim/snapshot.js';
@@ -90,7 +90,12 @@ export const command: Command = {
     if (seedArg !== undefined && (!Number.isInteger(seedArg) || seedArg < 0))
       throw new UsageError('kwartier demo: --seed: must be a whole number');
     const dataDir = resolve(v['data-dir'] ?? 'data');
-    mkdirSync(dataDir, { recursive: true });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (err) {
+      const cause = (err as { code?: unknown }).code === 'EEXIST' ? 'a file is in its place' : describeCause(err);
+      throw new UsageError(`kwartier demo: --data-dir: ${dataDir}: cannot create the directory: ${cause}`);
+    }
 
     const log = rootLogger(); // the apps name their components
     const now = Date.now();
@@ -186,9 +191,13 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     await server.start();
   } catch (err) {
     await server.stop();
-    const msg = String(err);
-    if (msg.includes('EADDRINUSE'))
-      throw new UsageError(`kwartier demo: port ${o.port} is in use; choose another with --port`);
+    // The API's port is --port here (exit 1, as `kwartier server` for api.port).
+    if (err instanceof KwartierError && err.key === 'api.port')
+      throw new KwartierError(
+        err.code,
+        `kwartier demo: --port: ${err.message.slice('api.port: '.length)}; choose another with --port`,
+        { cause: err, retriable: err.retriable },
+      );
     throw err;
   }
   started.push(() => server.stop());

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, KwartierError, withPrefix } from '../../core/errors.js';
 import { useProcessTimeZone } from '../../drivers/wall-clock.js';
 import { EdgeApp } from '../../edge/app.js';
 import { loadEdgeConfig } from '../../edge/config.js';
@@ -16,7 +16,9 @@ Options:
   --console       also print one snapshot per line (JSON) on stdout; logs go to stderr.
                   Works without buffer and mqtt in the config.
 
-Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Exit code 2 on a usage or configuration error.
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Exit code 2 on a usage or configuration error (a
+missing or bad TLS file, an unusable buffer.db_path), 1 on a runtime failure (a full disk); one
+line names the key, the file and the cause.
 
 Example:
   kwartier edge --config config/edge.example.yaml --console
@@ -49,8 +51,20 @@ export const command: Command = {
     useProcessTimeZone(config.timezone);
     // The apps name their components (edge, outbox, uplink): the root carries only the device.
     const log = rootLogger().child({ device_id: config.device_id });
-    const app = await EdgeApp.create({ config, log, ...(console ? { console: io.stdout } : {}) });
-    await app.start();
+    // Errors about one key (a TLS file, buffer.db_path) get the config file's name in front.
+    const named = (err: unknown) => (err instanceof KwartierError && err.key !== null ? withPrefix(err, path) : err);
+    let app: EdgeApp;
+    try {
+      app = await EdgeApp.create({ config, log, ...(console ? { console: io.stdout } : {}) });
+    } catch (err) {
+      throw named(err);
+    }
+    try {
+      await app.start();
+    } catch (err) {
+      await app.stop().catch(() => {});
+      throw named(err);
+    }
     const why = await untilShutdown();
     log.info({ signal: why, snapshots: app.snapshotCount }, 'edge stopping');
     await app.stop();

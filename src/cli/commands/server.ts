@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, KwartierError, withPrefix } from '../../core/errors.js';
 import { rootLogger } from '../../lib/log.js';
 import { ServerApp } from '../../server/app.js';
 import { loadServerConfig } from '../../server/config.js';
@@ -19,7 +19,9 @@ Options:
 Environment:
   KWARTIER_DATABASE_URL   overrides store.url
 
-Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Exit code 2 on a usage or configuration error.
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Exit code 2 on a usage or configuration error (a
+missing or bad TLS file, an unusable store.path), 1 when the machine is not ready for the config
+(a port in use, PostgreSQL unreachable, a full disk); one line names the key, the file and the cause.
 `;
 
 /** The built dashboard, when present (web/dist relative to the package root). */
@@ -43,12 +45,19 @@ export const command: Command = {
     const config = loadServerConfig(path);
     const log = rootLogger(); // the app names its components (store, ingest, api, broker)
     const webRoot = defaultWebRoot();
-    const app = new ServerApp({ config, configPath: path, log, ...(webRoot ? { webRoot } : {}) });
+    // Errors about one key (a TLS file, store.path, a port in use) get the config file's name in front.
+    const named = (err: unknown) => (err instanceof KwartierError && err.key !== null ? withPrefix(err, path) : err);
+    let app: ServerApp;
+    try {
+      app = new ServerApp({ config, configPath: path, log, ...(webRoot ? { webRoot } : {}) });
+    } catch (err) {
+      throw named(err);
+    }
     try {
       await app.start();
     } catch (err) {
       await app.stop();
-      throw err;
+      throw named(err);
     }
     const why = await untilShutdown();
     log.info({ signal: why }, 'server stopping');

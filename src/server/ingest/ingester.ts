@@ -22,7 +22,6 @@
  *   was never acknowledged.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { TSchema } from '@sinclair/typebox';
 import mqtt, { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
@@ -42,6 +41,7 @@ import {
   topic,
 } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
+import { loadTlsFiles } from '../../lib/tls-files.js';
 import type { DeadLetter, InsertBatch, InsertResult, Store } from '../store/types.js';
 import { DEFAULT_DEAD_LETTER_LIMITS, DeadLetterLimiter, type DeadLetterLimits } from './dead-letter-limiter.js';
 import { type Refusal, refusalOf, refusedOne } from './plausibility.js';
@@ -49,17 +49,28 @@ import { type Refusal, refusalOf, refusedOne } from './plausibility.js';
 export interface IngesterTls {
   /** File paths (PEM). */
   caCert: string;
+  /** The config section naming the files, for errors (`mqtt.tls`, the default, or `broker.tls`). */
+  configKey?: string;
   /** Without a client certificate (the embedded broker's own ingester), `username`/`password` identify. */
   clientCert?: string;
   clientKey?: string;
 }
 
-/** mqtt.js TLS options from the PEM files (the CA always; a client certificate when given). */
+/**
+ * mqtt.js TLS options from the PEM files (the CA always; a client certificate when given), read and
+ * checked: a problem is a ConfigError naming the key (`mqtt.tls.key: /path: cannot read: ENOENT …`).
+ */
 export function tlsClientOptions(tls: IngesterTls): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
+  const k = tls.configKey ?? 'mqtt.tls';
+  const f = loadTlsFiles({
+    ca: { key: `${k}.ca_cert`, path: tls.caCert },
+    ...(tls.clientCert !== undefined ? { cert: { key: `${k}.cert`, path: tls.clientCert } } : {}),
+    ...(tls.clientKey !== undefined ? { privateKey: { key: `${k}.key`, path: tls.clientKey } } : {}),
+  });
   return {
-    ca: readFileSync(tls.caCert),
-    ...(tls.clientCert !== undefined ? { cert: readFileSync(tls.clientCert) } : {}),
-    ...(tls.clientKey !== undefined ? { key: readFileSync(tls.clientKey) } : {}),
+    ...(f.ca ? { ca: f.ca } : {}),
+    ...(f.cert ? { cert: f.cert } : {}),
+    ...(f.key ? { key: f.key } : {}),
     rejectUnauthorized: true,
   };
 }

@@ -219,6 +219,16 @@ export function isTransient(err: unknown): boolean {
 const MAX_REASON_CHARS = 1000;
 const MAX_TOPIC_CHARS = 256;
 
+/** Waits for `p`, at most `ms`; the timer is cleared either way, so it never holds the process open. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Text the store can keep: no NUL characters (PostgreSQL text refuses them), at most `max` chars. */
 function safeText(s: string, max: number): string {
   return s.slice(0, max).replaceAll(String.fromCharCode(0), '\uFFFD');
@@ -385,18 +395,21 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     try {
-      await Promise.race([this.flushAll(), new Promise((r) => setTimeout(r, 10_000))]);
+      await within(this.flushAll(), 10_000);
     } catch {
       // logged in flush
     }
     for (const w of this.waiting.splice(0)) w();
     if (opts.leave && client.connected) {
-      await Promise.race([
+      await within(
         client.unsubscribeAsync(this.filters()).catch(() => undefined),
-        new Promise((r) => setTimeout(r, 3000)),
-      ]);
+        3000,
+      );
     }
-    await Promise.race([client.endAsync(false).catch(() => undefined), new Promise((r) => setTimeout(r, 3000))]);
+    await within(
+      client.endAsync(false).catch(() => undefined),
+      3000,
+    );
     client.end(true);
     this.client = null;
   }

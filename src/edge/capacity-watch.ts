@@ -18,23 +18,28 @@ import {
 } from '../core/capacity/alert.js';
 import { forecastQuarter } from '../core/capacity/forecast.js';
 import type { Snapshot } from '../core/snapshot.js';
+import type { CapacityAlert } from '../core/wire.js';
 import { wallClock } from '../drivers/wall-clock.js';
 
 const QUARTER_MS = 900_000;
 
-export interface CapacityAlertMessage {
-  type: 'capacity_alert';
-  device_id: string;
-  timestamp: string;
-  quarter_start: string;
-  elapsed_s: number;
-  avg_so_far_w: number | null;
-  projected_w: number;
-  limit_w: number;
-  headroom_w: number | null;
-  month_peak_w: number | null;
-  reason: 'lead_time' | 'crossed';
-}
+/** An alert as the watch makes it: every field the wire's alert may carry, set (core/wire.ts CapacityAlertSchema). */
+export type CapacityAlertMessage = Required<
+  Pick<
+    CapacityAlert,
+    | 'type'
+    | 'device_id'
+    | 'timestamp'
+    | 'quarter_start'
+    | 'elapsed_s'
+    | 'avg_so_far_w'
+    | 'projected_w'
+    | 'limit_w'
+    | 'headroom_w'
+    | 'month_peak_w'
+    | 'reason'
+  >
+>;
 
 export interface CapacityWatchOptions {
   timezone: string;

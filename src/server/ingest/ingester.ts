@@ -463,32 +463,40 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     const parts = packet.topic.split('/');
     const deviceId = parts.length === 3 && parts[0] === this.o.prefix ? (parts[1] ?? '') : '';
     if (deviceId === '' || packet.payload.length === 0) return;
-    const drop = (reason: string): void => {
-      this.c.side_invalid++;
-      this.log.debug({ topic: packet.topic, reason }, `a ${leaf} message dropped`);
-    };
-    if (packet.payload.length > 64 * 1024) return drop('larger than 64 KiB');
-    let message: unknown;
-    try {
-      message = JSON.parse(packet.payload.toString('utf8'));
-    } catch {
-      return drop('not JSON');
-    }
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) return drop('not a JSON object');
     if (leaf === TOPICS.capacity && packet.retain) {
       // Capacity messages are never meant to be retained: a replayed alert is stale.
       this.clearRetained(packet.topic);
       return;
     }
-    if (leaf === TOPICS.status) {
-      if (!statusCheck.Check(message))
-        return drop(validationErrors(StatusMessageSchema, message, leaf)[0] ?? 'invalid');
-      this.emit('status', { deviceId, message, retained: packet.retain });
-    } else {
-      if (!capacityCheck.Check(message))
-        return drop(validationErrors(CapacityMessageSchema, message, leaf)[0] ?? 'invalid');
-      this.emit('capacity', { deviceId, message, retained: packet.retain });
+    const checked = this.checkSide(packet.payload, leaf);
+    if (typeof checked === 'string') {
+      this.c.side_invalid++;
+      this.log.debug({ topic: packet.topic, reason: checked }, `a ${leaf} message dropped`);
+      return;
     }
+    if (checked.leaf === 'status') this.emit('status', { deviceId, message: checked.message, retained: packet.retain });
+    else this.emit('capacity', { deviceId, message: checked.message, retained: packet.retain });
+  }
+
+  /** The checked message, or why it is refused. */
+  private checkSide(
+    payload: Buffer | string,
+    leaf: 'status' | 'capacity',
+  ): string | { leaf: 'status'; message: StatusMessage } | { leaf: 'capacity'; message: CapacityMessage } {
+    if (payload.length > 64 * 1024) return 'larger than 64 KiB';
+    let message: unknown;
+    try {
+      message = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return 'not JSON';
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) return 'not a JSON object';
+    if (leaf === 'status') {
+      if (statusCheck.Check(message)) return { leaf, message };
+      return validationErrors(StatusMessageSchema, message, leaf)[0] ?? 'invalid';
+    }
+    if (capacityCheck.Check(message)) return { leaf, message };
+    return validationErrors(CapacityMessageSchema, message, leaf)[0] ?? 'invalid';
   }
 
   /** Clears a retained message on a topic where none is meant to be (an empty retained publish). */

@@ -20,6 +20,7 @@ import { forecastQuarter } from '../core/capacity/forecast.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { CapacityAlert } from '../core/wire.js';
 import { wallClock } from '../drivers/wall-clock.js';
+import type { EdgeBus, EdgeConsumer } from './bus.js';
 
 const QUARTER_MS = 900_000;
 
@@ -54,7 +55,8 @@ function importTotal(s: Snapshot): number | null {
     : s.grid_import_t1_kwh + s.grid_import_t2_kwh;
 }
 
-export class CapacityWatch {
+export class CapacityWatch implements EdgeConsumer {
+  readonly name = 'capacity-watch';
   private readonly alertConfig: AlertConfig;
   private state: AlertState = INITIAL_ALERT_STATE;
   private quarter: number | null = null;
@@ -71,6 +73,18 @@ export class CapacityWatch {
   private monthOf(ms: number): number {
     const l = wallClock(ms, this.opts.timezone);
     return l.year * 12 + l.month;
+  }
+
+  /** As a bus consumer (bus.ts): each snapshot is fed to `update`, each alert published as `capacity_alert`. */
+  start(bus: EdgeBus): void {
+    bus.subscribe(this.name, 'snapshot', (s) => {
+      const alert = this.update(s);
+      if (alert) bus.publish('capacity_alert', alert);
+    });
+  }
+
+  stop(bus: EdgeBus): void {
+    bus.unsubscribe(this.name);
   }
 
   /** Feeds one snapshot; returns an alert to publish, or null. */

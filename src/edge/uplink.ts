@@ -34,6 +34,7 @@ import {
 } from '../core/wire.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { loadTlsFiles } from '../lib/tls-files.js';
+import type { EdgeBus } from './bus.js';
 import type { MqttConfigSchema } from './config.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 
@@ -197,6 +198,24 @@ export class Uplink {
 
   get connected(): boolean {
     return this.conn?.ready ?? false;
+  }
+
+  /**
+   * As a consumer of the edge's bus (bus.ts), named `uplink`: the subset topics take the newest
+   * snapshot from it (as from the outbox when the uplink runs alone), and each capacity alert goes out
+   * on `capacity`. Returns its removal (or `bus.unsubscribe('uplink')`).
+   */
+  consume(bus: EdgeBus): () => void {
+    const a = bus.subscribe('uplink', 'snapshot', (s) => {
+      this.latest = s;
+    });
+    const b = bus.subscribe('uplink', 'capacity_alert', async (alert) => {
+      await this.publishCapacity({ kind: 'alert', ...alert });
+    });
+    return () => {
+      a();
+      b();
+    };
   }
 
   /** Connects (and keeps reconnecting with backoff) and starts the periodic publications. */

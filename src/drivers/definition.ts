@@ -1,0 +1,168 @@
+/**
+ * A device type as data: what it is called, the roles it can fill in a site, its config schema, its
+ * factory, its simulator and the controls it offers. One definition per driver folder
+ * (`src/drivers/<type>/definition.ts`), listed once in `src/drivers/registry.ts`; the edge config's
+ * `devices:` entries, `kwartier devices`, `kwartier simulate --device` and the device table of
+ * docs/configuration.md are all derived from that list. docs/drivers.md walks through adding one.
+ */
+import type { TObject } from '@sinclair/typebox';
+import { KwartierError } from '../core/errors.js';
+import type { Role } from '../core/merger.js';
+import type { Logger } from '../lib/log.js';
+import type { HomeModel } from './sim/home-model.js';
+import type { Source, SourceReading, SourceState } from './source.js';
+
+/**
+ * What a device can be in a site (declared beside the merger, which merges by it). The first role
+ * of a definition is its main one: a device whose main role is `grid_meter` is the site's meter (at
+ * most one), ticks the edge and wins the grid fields; a device that lists `grid_meter` later (an
+ * inverter with its own meter) gives the grid fields only when the site has no (fresh) meter.
+ */
+export type { Role };
+
+export const ROLES: readonly Role[] = ['grid_meter', 'pv', 'battery', 'ev_charger', 'charge_controller'];
+
+export interface DeviceContext {
+  /** The device's name in the site (`devices[].name`, or the legacy section's name). */
+  name: string;
+  timezone: string;
+  log: Logger;
+}
+
+export interface SimulatorOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  log: Logger;
+  /** The simulated home the device reports on (default: a fresh one starting now). */
+  model?: HomeModel;
+}
+
+export interface RunningDeviceSimulator {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A typed control a device offers (a set-point, a switch, a mode). */
+export interface ControlSpec {
+  name: string;
+  kind: 'number' | 'boolean' | 'enum';
+  unit?: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  description: string;
+}
+
+/** What a control write did: the value asked for and the value the device holds after settling. */
+export interface ControlResult {
+  control: string;
+  requested: unknown;
+  readBack: unknown;
+  /** Edge clock (ms since epoch) of the read-back. */
+  at: number;
+}
+
+/** A source that can also be controlled. It writes nothing unless its config says `control: true`. */
+export interface ControllableSource extends Source {
+  control(name: string, value: unknown): Promise<ControlResult>;
+}
+
+export function isControllable(s: Source): s is ControllableSource {
+  return typeof (s as Partial<ControllableSource>).control === 'function';
+}
+
+export interface DriverDefinition<C = unknown> {
+  /** kebab-case, unique: the `type` of a `devices:` entry. */
+  readonly type: string;
+  readonly description: string;
+  /** Roles it can fill, the main one first. */
+  readonly roles: readonly Role[];
+  /**
+   * The keys of a `devices:` entry besides `name` and `type` (TypeBox, additionalProperties: false,
+   * defaults filled in). Network devices use `host`, `port`, `unit_id` (Modbus) and `poll_interval_s`.
+   */
+  readonly configSchema: TObject;
+  /** A config that builds (tests, docs and `kwartier devices`). */
+  readonly exampleConfig: C;
+  /** Checks what the schema cannot (a choice between keys); throws a ConfigError naming `key`. */
+  check?(config: C, key: string): void;
+  /** Checks the files the config names before anything starts; throws a ConfigError naming `key`. */
+  checkFiles?(config: C, key: string): void;
+  /**
+   * Loads the driver's code (a dynamic import), so a site pays in memory only for the types it
+   * uses. Called once before the first `create`.
+   */
+  load?(): Promise<void>;
+  create(config: C, ctx: DeviceContext): Source;
+  /**
+   * The device config of a top-level section of an edge config of the releases before `devices:`
+   * (`dsmr:`, `homewizard:`, `sungrow:`): those sections keep working as one device named as the
+   * section. New types have no section.
+   */
+  fromLegacySection?(section: never): C;
+  simulator?: {
+    /** What `kwartier simulate --device` prints: "a Sungrow SH inverter (Modbus TCP, unit 1)". */
+    readonly describe: string;
+    create(opts: SimulatorOptions): Promise<RunningDeviceSimulator>;
+  };
+  /** Typed controls the device offers; used only when its config says `control: true`. */
+  readonly controls?: readonly ControlSpec[];
+}
+
+/** Typed helper: `defineDriver({...})` checks a definition against its own config type. */
+export function defineDriver<C>(def: DriverDefinition<C>): DriverDefinition<C> {
+  return def;
+}
+
+/** The module a definition loads lazily (see `load`): throws when `create` comes first. */
+export function loaded<M>(mod: M | undefined, type: string): M {
+  if (mod === undefined) throw new Error(`driver ${type}: create() before load()`);
+  return mod;
+}
+
+/** The error a device gives when asked to write while its config does not say `control: true`. */
+export function controlDisabled(device: string, control: string): KwartierError {
+  return new KwartierError(
+    'control_disabled',
+    `${device}: control ${JSON.stringify(control)} refused: the device is read-only (set control: true in its devices: entry to allow writes)`,
+  );
+}
+
+/**
+ * A driver's source under its device name: readings carry `source = name`, and the edge ticks on
+ * it when its main role is `grid_meter`. The driver's own object is untouched (its name, if fixed,
+ * is only what it logs).
+ */
+export class DeviceSource implements Source {
+  readonly kind: 'p1' | 'inverter';
+
+  constructor(
+    readonly name: string,
+    readonly type: string,
+    readonly roles: readonly Role[],
+    readonly inner: Source,
+  ) {
+    this.kind = roles[0] === 'grid_meter' ? 'p1' : 'inverter';
+  }
+
+  get intervalMs(): number {
+    return this.inner.intervalMs;
+  }
+
+  onReading(listener: (reading: SourceReading) => void): void {
+    this.inner.onReading((r) => listener(r.source === this.name ? r : { ...r, source: this.name }));
+  }
+
+  onState(listener: (state: SourceState, detail?: string) => void): void {
+    this.inner.onState?.(listener);
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+}

@@ -56,7 +56,17 @@ describe('kwartier edge --console with a devices: site', () => {
     const p1 = start(['simulate', '--dsmr-tcp', `127.0.0.1:${p1Port}`, '--seed', '3']);
     // Two homes (two seeds): two inverters that report different values.
     const roof = start(['simulate', '--sungrow', `127.0.0.1:${roofPort}`, '--seed', '4']);
-    const garage = start(['simulate', '--sungrow', `127.0.0.1:${garagePort}`, '--seed', '5', '--pv-peak-w', '3000']);
+    // The garage's through the registry-derived flag.
+    const garage = start([
+      'simulate',
+      '--device',
+      'sungrow',
+      `127.0.0.1:${garagePort}`,
+      '--seed',
+      '5',
+      '--pv-peak-w',
+      '3000',
+    ]);
     await Promise.all([listening(p1, /P1 telegrams/), listening(roof, /Sungrow/), listening(garage, /Sungrow/)]);
     const fast = 'poll_interval_s: 1, inter_register_delay_ms: 5, connect_delay_ms: 50, timeout_ms: 500';
     const dir = mkdtempSync(join(tmpdir(), 'kw-site-'));

@@ -5,7 +5,6 @@
 import { ConfigError, errorMessage } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
 import { defineDriver, loaded } from '../definition.js';
-import { HomeModel } from '../sim/home-model.js';
 import { type DsmrConfig, DsmrConfigSchema } from './config.js';
 
 type SourceModule = typeof import('./source.js');
@@ -41,7 +40,7 @@ export const dsmr = defineDriver<DsmrConfig>({
     describe: 'P1 telegrams (DSMR over TCP, 1 a second)',
     async create(o) {
       const { startDsmrTcpSimulator } = await import('./simulator.js');
-      const model = o.model ?? new HomeModel({ start: Date.now() });
+      const model = o.model ?? new (await import('../sim/home-model.js')).HomeModel({ start: Date.now() });
       const sim = await startDsmrTcpSimulator({ host: o.host, port: o.port, rateHz: 1, model, log: o.log });
       return { port: sim.port, stop: () => sim.stop() };
     },

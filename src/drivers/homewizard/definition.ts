@@ -6,7 +6,6 @@ import { Type } from '@sinclair/typebox';
 import { ConfigError } from '../../core/errors.js';
 import { loadTlsFiles, parseCertificates } from '../../lib/tls-files.js';
 import { defineDriver, loaded } from '../definition.js';
-import { HomeModel } from '../sim/home-model.js';
 import { type HomeWizardConfig, HomeWizardConfigSchema } from './config.js';
 
 const { ip: _ip, ...rest } = HomeWizardConfigSchema.properties;
@@ -67,7 +66,7 @@ export const homewizard = defineDriver<HomeWizardDeviceConfig>({
     describe: 'a HomeWizard P1 meter (local API v1, HTTP)',
     async create(o) {
       const { startHomeWizardSimulator } = await import('./simulator.js');
-      const model = o.model ?? new HomeModel({ start: Date.now() });
+      const model = o.model ?? new (await import('../sim/home-model.js')).HomeModel({ start: Date.now() });
       const sim = await startHomeWizardSimulator({ host: o.host, port: o.port, api: 'v1', model, log: o.log });
       return { port: sim.port, stop: () => sim.stop() };
     },

@@ -4,7 +4,6 @@
  */
 import { Type } from '@sinclair/typebox';
 import { defineDriver, loaded } from '../definition.js';
-import { HomeModel } from '../sim/home-model.js';
 import { type SungrowConfig, SungrowConfigSchema } from './config.js';
 
 const { ip: _ip, slave_id: _slave, port, ...rest } = SungrowConfigSchema.properties;
@@ -53,7 +52,7 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
     describe: 'a Sungrow SH hybrid inverter (Modbus TCP, unit 1)',
     async create(o) {
       const { startSungrowSimulator } = await import('./simulator.js');
-      const model = o.model ?? new HomeModel({ start: Date.now() });
+      const model = o.model ?? new (await import('../sim/home-model.js')).HomeModel({ start: Date.now() });
       const sim = await startSungrowSimulator({ host: o.host, port: o.port, model, log: o.log });
       return { port: sim.port, stop: () => sim.stop() };
     },

@@ -115,6 +115,25 @@ export function defineDriver<C>(def: DriverDefinition<C>): DriverDefinition<C> {
   return def;
 }
 
+/**
+ * Imports a module by URL (`new URL('./simulator.js', import.meta.url)`): the bundler of the edge
+ * (scripts/bundle-edge.mjs) does not follow it, so the simulators and the simulated home stay out of
+ * `dist/edge.mjs`, whose every byte costs the edge memory. Only for code the edge never runs.
+ */
+export async function importUnbundled<M>(url: URL): Promise<M> {
+  const href: string = url.href;
+  return (await import(href)) as M;
+}
+
+/** The simulated home for a simulator that was given none: a fresh one starting now. */
+export async function defaultHomeModel(model: HomeModel | undefined): Promise<HomeModel> {
+  if (model) return model;
+  const m = await importUnbundled<typeof import('./sim/home-model.js')>(
+    new URL('./sim/home-model.js', import.meta.url),
+  );
+  return new m.HomeModel({ start: Date.now() });
+}
+
 /** The module a definition loads lazily (see `load`): throws when `create` comes first. */
 export function loaded<M>(mod: M | undefined, type: string): M {
   if (mod === undefined) throw new Error(`driver ${type}: create() before load()`);

@@ -4,7 +4,7 @@
  */
 import { ConfigError, errorMessage } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
-import { defineDriver, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
 import { type DsmrConfig, DsmrConfigSchema } from './config.js';
 
 type SourceModule = typeof import('./source.js');
@@ -39,8 +39,10 @@ export const dsmr = defineDriver<DsmrConfig>({
   simulator: {
     describe: 'P1 telegrams (DSMR over TCP, 1 a second)',
     async create(o) {
-      const { startDsmrTcpSimulator } = await import('./simulator.js');
-      const model = o.model ?? new (await import('../sim/home-model.js')).HomeModel({ start: Date.now() });
+      const { startDsmrTcpSimulator } = await importUnbundled<typeof import('./simulator.js')>(
+        new URL('./simulator.js', import.meta.url),
+      );
+      const model = await defaultHomeModel(o.model);
       const sim = await startDsmrTcpSimulator({ host: o.host, port: o.port, rateHz: 1, model, log: o.log });
       return { port: sim.port, stop: () => sim.stop() };
     },

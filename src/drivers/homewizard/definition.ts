@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError } from '../../core/errors.js';
 import { loadTlsFiles, parseCertificates } from '../../lib/tls-files.js';
-import { defineDriver, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
 import { type HomeWizardConfig, HomeWizardConfigSchema } from './config.js';
 
 const { ip: _ip, ...rest } = HomeWizardConfigSchema.properties;
@@ -65,8 +65,10 @@ export const homewizard = defineDriver<HomeWizardDeviceConfig>({
   simulator: {
     describe: 'a HomeWizard P1 meter (local API v1, HTTP)',
     async create(o) {
-      const { startHomeWizardSimulator } = await import('./simulator.js');
-      const model = o.model ?? new (await import('../sim/home-model.js')).HomeModel({ start: Date.now() });
+      const { startHomeWizardSimulator } = await importUnbundled<typeof import('./simulator.js')>(
+        new URL('./simulator.js', import.meta.url),
+      );
+      const model = await defaultHomeModel(o.model);
       const sim = await startHomeWizardSimulator({ host: o.host, port: o.port, api: 'v1', model, log: o.log });
       return { port: sim.port, stop: () => sim.stop() };
     },

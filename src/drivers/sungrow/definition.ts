@@ -3,7 +3,7 @@
  * battery, and its own grid meter (used only when the site has no P1 meter).
  */
 import { Type } from '@sinclair/typebox';
-import { defineDriver, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
 import { type SungrowConfig, SungrowConfigSchema } from './config.js';
 
 const { ip: _ip, slave_id: _slave, port, ...rest } = SungrowConfigSchema.properties;
@@ -51,8 +51,10 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
   simulator: {
     describe: 'a Sungrow SH hybrid inverter (Modbus TCP, unit 1)',
     async create(o) {
-      const { startSungrowSimulator } = await import('./simulator.js');
-      const model = o.model ?? new (await import('../sim/home-model.js')).HomeModel({ start: Date.now() });
+      const { startSungrowSimulator } = await importUnbundled<typeof import('./simulator.js')>(
+        new URL('./simulator.js', import.meta.url),
+      );
+      const model = await defaultHomeModel(o.model);
       const sim = await startSungrowSimulator({ host: o.host, port: o.port, model, log: o.log });
       return { port: sim.port, stop: () => sim.stop() };
     },

@@ -148,21 +148,53 @@ export function controlDisabled(device: string, control: string): KwartierError 
   );
 }
 
+/** Why a control value is refused (null when it fits the spec). */
+export function checkControlValue(spec: ControlSpec, value: unknown): string | null {
+  switch (spec.kind) {
+    case 'boolean':
+      return typeof value === 'boolean' ? null : 'must be true or false';
+    case 'enum':
+      return typeof value === 'string' && (spec.values ?? []).includes(value)
+        ? null
+        : `must be one of ${(spec.values ?? []).join(', ')}`;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
+      if (spec.min !== undefined && value < spec.min) return `must be >= ${spec.min}`;
+      if (spec.max !== undefined && value > spec.max) return `must be <= ${spec.max}`;
+      return null;
+  }
+}
+
+export interface DeviceSourceOptions {
+  /** The controls its definition offers (default none). */
+  controls?: readonly ControlSpec[];
+  /** Its config says `control: true` (default false: read-only). */
+  controlEnabled?: boolean;
+  log?: Logger;
+}
+
 /**
  * A driver's source under its device name: readings carry `source = name`, and the edge ticks on
  * it when its main role is `grid_meter`. The driver's own object is untouched (its name, if fixed,
- * is only what it logs).
+ * is only what it logs). It is also the one gate of every control write: the control must be one
+ * its definition offers, the device's config must say `control: true`, the value must fit the
+ * spec; each write is logged with the value read back.
  */
-export class DeviceSource implements Source {
+export class DeviceSource implements ControllableSource {
   readonly kind: 'p1' | 'inverter';
+  private readonly controls: readonly ControlSpec[];
+  private readonly controlEnabled: boolean;
 
   constructor(
     readonly name: string,
     readonly type: string,
     readonly roles: readonly Role[],
     readonly inner: Source,
+    private readonly options: DeviceSourceOptions = {},
   ) {
     this.kind = roles[0] === 'grid_meter' ? 'p1' : 'inverter';
+    this.controls = options.controls ?? [];
+    this.controlEnabled = options.controlEnabled ?? false;
   }
 
   get intervalMs(): number {
@@ -183,5 +215,27 @@ export class DeviceSource implements Source {
 
   stop(): Promise<void> {
     return this.inner.stop();
+  }
+
+  async control(name: string, value: unknown): Promise<ControlResult> {
+    const spec = this.controls.find((c) => c.name === name);
+    if (!spec) {
+      const offered = this.controls.map((c) => c.name).join(', ') || 'none';
+      throw new KwartierError(
+        'unknown_control',
+        `${this.name}: no control ${JSON.stringify(name)} (it offers ${offered})`,
+      );
+    }
+    if (!this.controlEnabled) throw controlDisabled(this.name, name);
+    const why = checkControlValue(spec, value);
+    if (why !== null) throw new KwartierError('bad_control_value', `${this.name}: control ${name}: ${why}`);
+    if (!isControllable(this.inner))
+      throw new KwartierError('not_controllable', `${this.name}: the ${this.type} driver cannot write ${name}`);
+    const result = await this.inner.control(name, value);
+    this.options.log?.info(
+      { device: this.name, control: name, requested: value, read_back: result.readBack },
+      'control written',
+    );
+    return result;
   }
 }

@@ -31,8 +31,15 @@ export async function createSources(devices: readonly SiteDevice[], timezone: st
   const sources: Source[] = [];
   for (const d of devices) {
     await d.definition.load?.();
-    const inner = d.definition.create(d.config, { name: d.name, timezone, log: log.child({ source: d.name }) });
-    sources.push(new DeviceSource(d.name, d.definition.type, d.definition.roles, inner));
+    const devLog = log.child({ source: d.name });
+    const inner = d.definition.create(d.config, { name: d.name, timezone, log: devLog });
+    sources.push(
+      new DeviceSource(d.name, d.definition.type, d.definition.roles, inner, {
+        controls: d.definition.controls ?? [],
+        controlEnabled: (d.config as { control?: unknown }).control === true,
+        log: devLog,
+      }),
+    );
   }
   return sources;
 }

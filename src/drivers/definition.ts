@@ -148,6 +148,24 @@ export function controlDisabled(device: string, control: string): KwartierError 
   );
 }
 
+/**
+ * A source whose readings pass through `map` first: a definition adapts what its driver reports
+ * (an extra value that is a snapshot field in a site) without touching the driver.
+ */
+export function mapReadings(inner: Source, map: (r: SourceReading) => SourceReading): Source {
+  return {
+    name: inner.name,
+    kind: inner.kind,
+    get intervalMs() {
+      return inner.intervalMs;
+    },
+    onReading: (listener) => inner.onReading((r) => listener(map(r))),
+    ...(inner.onState ? { onState: (listener) => inner.onState?.(listener) } : {}),
+    start: () => inner.start(),
+    stop: () => inner.stop(),
+  };
+}
+
 /** Why a control value is refused (null when it fits the spec). */
 export function checkControlValue(spec: ControlSpec, value: unknown): string | null {
   switch (spec.kind) {

@@ -75,6 +75,8 @@ describe('the driver registry', () => {
               const r = await reading;
               expect(r.source).toBe('dev');
               expect(Object.keys(r.fields).length).toBeGreaterThan(0);
+              // A device that can be the site's grid meter (or stand in for it) reports the grid power.
+              if (d.roles.includes('grid_meter')) expect(typeof r.fields.grid_power_w).toBe('number');
             } finally {
               await source.stop();
             }

@@ -3,7 +3,7 @@
  * battery, and its own grid meter (used only when the site has no P1 meter).
  */
 import { Type } from '@sinclair/typebox';
-import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, importUnbundled, loaded, mapReadings } from '../definition.js';
 import { type SungrowConfig, SungrowConfigSchema } from './config.js';
 
 const { ip: _ip, slave_id: _slave, port, ...rest } = SungrowConfigSchema.properties;
@@ -42,7 +42,16 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
   },
   create(c, ctx) {
     const { host, unit_id, ...others } = c;
-    return loaded(mod, 'sungrow').createSungrowSource({ ip: host, slave_id: unit_id, ...others }, { log: ctx.log });
+    const source = loaded(mod, 'sungrow').createSungrowSource(
+      { ip: host, slave_id: unit_id, ...others },
+      { log: ctx.log },
+    );
+    // Its own meter's power (doc 5601, + import) is the device's grid_power_w: in the site it
+    // counts only without a (fresh) grid meter, and devices.<name> keeps it either way.
+    return mapReadings(source, (r) => {
+      const g = (r as { inverter?: Record<string, unknown> }).inverter?.inverter_grid_power_w;
+      return typeof g === 'number' && Number.isFinite(g) ? { ...r, fields: { ...r.fields, grid_power_w: g } } : r;
+    });
   },
   fromLegacySection(section: SungrowConfig) {
     const { ip, slave_id, ...others } = section;

@@ -5,6 +5,11 @@
  * it over MQTT with TLS client certificates (as deployed; `kwartier certs` made them) to a real
  * server (embedded broker, ingester, SQLite) that acknowledges each commit.
  * RSS and CPU are read from /proc for the edge process only, after a warm-up.
+ *
+ * Two runs: the home of the releases before `devices:` (the `homewizard:` and `sungrow:` sections,
+ * the ≤ 60 MB target), and a site of four devices in a `devices:` list (the HomeWizard meter and
+ * three Sungrow inverters, each with its own simulator; the snapshots carry every device's reading).
+ * KW_BENCH_EDGE_SITES=legacy or =site runs one of them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,13 +71,57 @@ function privateMb(pid: number): { privateDirty: number; pss: number } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface Scenario {
+  key: 'legacy' | 'site';
+  label: string;
+  target?: string;
+  /** The config's device lines, given the simulators' ports (HomeWizard first). */
+  devices(ports: number[]): string[];
+  sungrows: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    key: 'legacy',
+    label: 'HomeWizard 1 Hz + Sungrow 5 s, sections',
+    target: '<= 60',
+    sungrows: 1,
+    devices: ([hw, sg]) => [
+      `homewizard: {ip: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
+      `sungrow: {ip: 127.0.0.1, port: ${sg}, poll_interval_s: 5.0}`,
+    ],
+  },
+  {
+    key: 'site',
+    label: 'a site of four devices: HomeWizard 1 Hz + 3 Sungrow 5 s, devices: list',
+    sungrows: 3,
+    devices: ([hw, ...sg]) => [
+      'devices:',
+      `  - {name: p1, type: homewizard, host: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
+      ...sg.map(
+        (port, i) =>
+          `  - {name: inverter-${i + 1}, type: sungrow, host: 127.0.0.1, port: ${port}, poll_interval_s: 5.0}`,
+      ),
+    ],
+  },
+];
+
 export async function bench(): Promise<BenchResult[]> {
   if (!existsSync(join(ROOT, 'dist/cli/run.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const only = process.env.KW_BENCH_EDGE_SITES;
+  const out: BenchResult[] = [];
+  for (const sc of SCENARIOS) if (!only || only === sc.key) out.push(...(await run(sc)));
+  return out;
+}
+
+async function run(sc: Scenario): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kw-bench-edge-'));
   const log = silentLogger();
   const model = new HomeModel({ start: Date.now(), seed: 4 });
   const hw = await startHomeWizardSimulator({ host: '127.0.0.1', port: 0, api: 'v1', model, log });
-  const sg = await startSungrowSimulator({ host: '127.0.0.1', port: 0, model, log });
+  const sgs = [];
+  for (let i = 0; i < sc.sungrows; i++)
+    sgs.push(await startSungrowSimulator({ host: '127.0.0.1', port: 0, model, log }));
   const certs = join(dir, 'certs');
   await initCertDir({ dir: certs });
   await issueDeviceFiles({ dir: certs, id: 'bench-home' });
@@ -99,8 +148,7 @@ export async function bench(): Promise<BenchResult[]> {
     cfg,
     [
       'device_id: bench-home',
-      `homewizard: {ip: 127.0.0.1, port: ${hw.port}, poll_interval_s: 1.0, api_version: v1}`,
-      `sungrow: {ip: 127.0.0.1, port: ${sg.port}, poll_interval_s: 5.0}`,
+      ...sc.devices([hw.port, ...sgs.map((s) => s.port)]),
       `buffer: {db_path: ${join(dir, 'outbox.sqlite')}}`,
       `mqtt: {host: 127.0.0.1, port: ${brokerPort}, tls: {ca_cert: ${join(certs, 'ca.crt')}, client_cert: ${join(certs, 'bench-home.crt')}, client_key: ${join(certs, 'bench-home.key')}}}`,
       '',
@@ -110,6 +158,7 @@ export async function bench(): Promise<BenchResult[]> {
   server.bus.subscribe('bench', 'committed', () => {
     ingested++;
   });
+  process.stderr.write(`edge: ${sc.label}\n`);
   const deployed = deployedEdge();
   const bundled = existsSync(join(ROOT, 'dist/edge.mjs')) ? ' (dist/edge.mjs)' : ' (dist/cli/run.js: no edge bundle)';
   process.stderr.write(`edge: node ${deployed.flags.join(' ')} bin/kwartier.js edge${bundled}\n`);
@@ -144,25 +193,25 @@ export async function bench(): Promise<BenchResult[]> {
     const rate = (ingested - n0) / wallS;
     return [
       {
-        name: 'edge RSS (max over the run, HomeWizard 1 Hz + Sungrow 5 s, outbox + MQTT/TLS)',
+        name: `edge RSS (max over the run, ${sc.label}, outbox + MQTT/TLS)`,
         value: Math.round(maxRss * 10) / 10,
         unit: 'MB',
-        target: '<= 60',
+        ...(sc.target ? { target: sc.target } : {}),
       },
       {
-        name: 'edge private dirty memory (max: RSS without the shared, file-backed pages of the node binary)',
+        name: `edge private dirty memory (max: RSS without the shared, file-backed pages of the node binary; ${sc.key})`,
         value: Math.round(maxPrivate * 10) / 10,
         unit: 'MB',
       },
-      { name: 'edge PSS (max)', value: Math.round(maxPss * 10) / 10, unit: 'MB' },
+      { name: `edge PSS (max; ${sc.key})`, value: Math.round(maxPss * 10) / 10, unit: 'MB' },
       {
-        name: 'edge CPU (user + system) of one core',
+        name: `edge CPU (user + system) of one core (${sc.key})`,
         value: Math.round((cpuS / wallS) * 10000) / 100,
         unit: '%',
         target: '<= 1',
       },
       {
-        name: 'snapshots committed by the server during the measurement',
+        name: `snapshots committed by the server during the measurement (${sc.key})`,
         value: Math.round(rate * 100) / 100,
         unit: 'snapshots/s',
       },
@@ -172,7 +221,7 @@ export async function bench(): Promise<BenchResult[]> {
     await new Promise((r) => edge.once('exit', r));
     await server.stop();
     await hw.stop();
-    await sg.stop();
+    for (const sg of sgs) await sg.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

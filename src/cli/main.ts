@@ -11,6 +11,10 @@ export const COMMANDS: Registry = {
     summary: 'Run the whole system on this machine with simulated devices (what `npm start` runs)',
     load: async () => (await import('./commands/demo.js')).command,
   },
+  devices: {
+    summary: 'List the device types a site can hold: their roles and config keys (--json)',
+    load: async () => (await import('./commands/devices.js')).command,
+  },
   edge: {
     summary: 'Run the edge: read the P1 meter and inverter, merge, buffer and forward snapshots',
     load: async () => (await import('./commands/edge.js')).command,

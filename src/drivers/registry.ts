@@ -1,35 +1,45 @@
 /**
- * The driver registry: config section → Source. The edge never branches on vendor beyond this
- * file. Adding a device = one driver folder + one line here.
+ * The driver registry: the one list of device types. The edge config's `devices:` entries,
+ * `kwartier devices`, `kwartier simulate --device` and the device table of docs/configuration.md
+ * are derived from it. Adding a device type = a folder under src/drivers/ with its definition,
+ * its fixtures, and one line here (docs/drivers.md).
  */
-import type { Logger } from '../lib/log.js';
-import type { DsmrConfig } from './dsmr/config.js';
-import type { HomeWizardConfig } from './homewizard/config.js';
-import type { Source } from './source.js';
-import type { SungrowConfig } from './sungrow/config.js';
 
-export interface SourcesConfig {
-  timezone: string;
-  dsmr?: DsmrConfig | undefined;
-  homewizard?: HomeWizardConfig | undefined;
-  sungrow?: SungrowConfig | undefined;
+import type { Logger } from '../lib/log.js';
+import type { DriverDefinition } from './definition.js';
+import { DeviceSource } from './definition.js';
+import { dsmr } from './dsmr/definition.js';
+import { homewizard } from './homewizard/definition.js';
+import type { Source } from './source.js';
+import { sungrow } from './sungrow/definition.js';
+
+export const DRIVERS: readonly DriverDefinition[] = [dsmr, homewizard, sungrow];
+
+export function driverOf(type: string): DriverDefinition | undefined {
+  return DRIVERS.find((d) => d.type === type);
 }
 
-export async function createSources(cfg: SourcesConfig, log: Logger): Promise<Source[]> {
+/** One device of a site: its name, its type's definition and its checked config (defaults filled). */
+export interface SiteDevice {
+  name: string;
+  definition: DriverDefinition;
+  config: unknown;
+}
+
+/** Builds the site's sources, each under its device name. */
+export async function createSources(devices: readonly SiteDevice[], timezone: string, log: Logger): Promise<Source[]> {
   const sources: Source[] = [];
-  if (cfg.dsmr) {
-    const { createDsmrSource } = await import('./dsmr/source.js');
-    sources.push(createDsmrSource(cfg.dsmr, { log: log.child({ source: 'dsmr' }) }));
-  }
-  if (cfg.homewizard) {
-    const { createHomeWizardSource } = await import('./homewizard/source.js');
+  for (const d of devices) {
+    await d.definition.load?.();
+    const devLog = log.child({ source: d.name });
+    const inner = d.definition.create(d.config, { name: d.name, timezone, log: devLog });
     sources.push(
-      createHomeWizardSource(cfg.homewizard, { log: log.child({ source: 'homewizard' }), timezone: cfg.timezone }),
+      new DeviceSource(d.name, d.definition.type, d.definition.roles, inner, {
+        controls: d.definition.controls ?? [],
+        controlEnabled: (d.config as { control?: unknown }).control === true,
+        log: devLog,
+      }),
     );
-  }
-  if (cfg.sungrow) {
-    const { createSungrowSource } = await import('./sungrow/source.js');
-    sources.push(createSungrowSource(cfg.sungrow, { log: log.child({ source: 'sungrow' }) }));
   }
   return sources;
 }

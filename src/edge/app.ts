@@ -2,15 +2,15 @@
  * The edge application: the configured sources → the edge (merger) → stdout (`--console`) and/or
  * the outbox → the uplink. Composition only; each part owns its timers and sockets.
  */
-import { createSources } from '../drivers/registry.js';
+import { createSources, type SiteDevice } from '../drivers/registry.js';
 import type { Source } from '../drivers/source.js';
 import { describeDbError, prepareDbPath } from '../lib/db-path.js';
 import type { Logger } from '../lib/log.js';
 import { sdNotify, startWatchdog } from '../lib/systemd.js';
-import { loadTlsFiles, parseCertificates } from '../lib/tls-files.js';
+import { loadTlsFiles } from '../lib/tls-files.js';
 import { EdgeBus } from './bus.js';
 import { CapacityWatch } from './capacity-watch.js';
-import type { EdgeConfig } from './config.js';
+import { type EdgeConfig, siteDevices } from './config.js';
 import { Edge } from './edge.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createUplink, type Uplink } from './uplink.js';
@@ -49,6 +49,9 @@ export class EdgeApp {
       bus: this.bus,
       log: log.child({ component: 'edge' }),
       staleAfterPolls: config.merger?.stale_after_polls ?? 3,
+      // A `devices:` site sends each device's reading; a config of the sections of the releases
+      // before it sends the snapshot as they did (a server of that release accepts it unchanged).
+      perDevice: config.devices !== undefined,
     });
     const cap = config.capacity;
     this.capacity = new CapacityWatch({
@@ -78,8 +81,9 @@ export class EdgeApp {
   }
 
   static async create(opts: EdgeAppOptions): Promise<EdgeApp> {
-    checkFiles(opts.config);
-    const sources = opts.sources ?? (await createSources(opts.config, opts.log));
+    const devices = opts.sources ? [] : siteDevices(opts.config);
+    checkFiles(opts.config, devices);
+    const sources = opts.sources ?? (await createSources(devices, opts.config.timezone, opts.log));
     return new EdgeApp(opts, sources);
   }
 
@@ -149,7 +153,7 @@ export class EdgeApp {
  * logs ENOENT on every reconnect for ever. The uplink reads the TLS files again on each connect
  * (renewed certificates are picked up).
  */
-function checkFiles(config: EdgeConfig): void {
+function checkFiles(config: EdgeConfig, devices: readonly SiteDevice[]): void {
   const tls = config.mqtt?.tls;
   if (config.buffer && tls) {
     loadTlsFiles({
@@ -158,12 +162,11 @@ function checkFiles(config: EdgeConfig): void {
       privateKey: { key: 'mqtt.tls.client_key', path: tls.client_key },
     });
   }
-  const hw = config.homewizard;
-  if (hw?.api_version === 'v2' && hw.ca_cert !== null) {
-    // Inline PEM or a file (drivers/homewizard/tls.ts).
-    if (hw.ca_cert.trimStart().startsWith('-----BEGIN'))
-      parseCertificates({ key: 'homewizard.ca_cert', path: '(inline PEM)' }, Buffer.from(hw.ca_cert));
-    else loadTlsFiles({ ca: { key: 'homewizard.ca_cert', path: hw.ca_cert } });
-  }
+  // Each device's files (a HomeWizard v2 CA), named by its key: `homewizard.ca_cert` for the
+  // section of the releases before `devices:`, `devices[1].ca_cert` in the list.
+  devices.forEach((d, i) => {
+    const key = config.devices ? `devices[${i}]` : d.name;
+    d.definition.checkFiles?.(d.config as never, key);
+  });
   if (config.buffer) prepareDbPath('buffer.db_path', config.buffer.db_path);
 }

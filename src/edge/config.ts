@@ -2,10 +2,12 @@
  * The edge config file (YAML). Unknown keys are errors; every error names its key.
  * Reference: docs/configuration.md. Example: config/edge.example.yaml.
  */
-import { type Static, Type } from '@sinclair/typebox';
-import { ConfigError } from '../core/errors.js';
+import { type Static, type TObject, Type } from '@sinclair/typebox';
+import { ConfigError, KwartierError, withPrefix } from '../core/errors.js';
+import { parseWithSchema } from '../core/validate.js';
 import { DsmrConfigSchema } from '../drivers/dsmr/config.js';
 import { HomeWizardConfigSchema } from '../drivers/homewizard/config.js';
+import { DRIVERS, driverOf, type SiteDevice } from '../drivers/registry.js';
 import { SungrowConfigSchema } from '../drivers/sungrow/config.js';
 import { loadConfigFile } from '../lib/config-file.js';
 
@@ -64,10 +66,30 @@ export const CapacityConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A device's name: lower case, used in logs, `stale_sources`, metrics and the per-device readings. */
+export const DEVICE_NAME_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
+export const MAX_DEVICES = 16;
+
+/**
+ * One `devices:` entry as the file schema sees it: a name, a type and that type's keys. The type's
+ * own keys are checked against its definition's schema by `checkEdgeConfig` (errors name
+ * `devices[1].port`).
+ */
+export const DeviceEntrySchema = Type.Object(
+  {
+    name: Type.String({ pattern: DEVICE_NAME_PATTERN }),
+    type: Type.String({ minLength: 1 }),
+  },
+  { additionalProperties: true },
+);
+
 export const EdgeConfigSchema = Type.Object(
   {
     device_id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
     timezone: Type.String({ default: 'Europe/Brussels', minLength: 1 }),
+    /** The site: every device with its name and type (src/drivers/registry.ts lists the types). */
+    devices: Type.Optional(Type.Array(DeviceEntrySchema, { minItems: 1, maxItems: MAX_DEVICES })),
+    // The sections of the releases before `devices:`, each one device named as the section.
     dsmr: Type.Optional(DsmrConfigSchema),
     homewizard: Type.Optional(HomeWizardConfigSchema),
     sungrow: Type.Optional(SungrowConfigSchema),
@@ -81,22 +103,95 @@ export const EdgeConfigSchema = Type.Object(
 
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
 
+const LEGACY_SECTIONS = ['dsmr', 'homewizard', 'sungrow'] as const;
+
 /** Checks what a schema cannot: choices between sections. Throws ConfigError naming the keys. */
 export function checkEdgeConfig(cfg: EdgeConfig, what: string): EdgeConfig {
   if (cfg.dsmr && cfg.homewizard) {
     throw new ConfigError(`${what}: dsmr and homewizard are both P1 sources; configure only one of them`);
   }
-  if (cfg.dsmr) {
-    const n = Number(cfg.dsmr.tcp !== undefined) + Number(cfg.dsmr.serial !== undefined);
-    if (n !== 1) throw new ConfigError(`${what}: dsmr: set exactly one of dsmr.tcp or dsmr.serial`);
-  }
-  if (!cfg.dsmr && !cfg.homewizard && !cfg.sungrow) {
-    throw new ConfigError(`${what}: no source configured: add dsmr, homewizard or sungrow`);
+  try {
+    siteDevices(cfg);
+  } catch (err) {
+    if (err instanceof KwartierError) throw withPrefix(err, what);
+    throw err;
   }
   if (!isTimeZone(cfg.timezone)) {
     throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
   return cfg;
+}
+
+/**
+ * The site's devices, from the `devices:` list or from the sections of the releases before it
+ * (`dsmr:`, `homewizard:`, `sungrow:`, one device each, named as the section), never both. Each
+ * entry is checked against its type's schema (defaults filled in; errors name `devices[1].port`);
+ * names are unique; a site has at most one grid meter. Throws ConfigError naming the key.
+ */
+export function siteDevices(cfg: EdgeConfig): SiteDevice[] {
+  const legacy = LEGACY_SECTIONS.filter((k) => cfg[k] !== undefined);
+  const out: SiteDevice[] = [];
+  if (cfg.devices !== undefined) {
+    if (legacy.length > 0) {
+      throw new ConfigError(
+        `devices: cannot be combined with the ${legacy.join(', ')} section${legacy.length > 1 ? 's' : ''}: move ${legacy.length > 1 ? 'them' : 'it'} into devices: as {name: ${legacy[0]}, type: ${legacy[0]}, …}`,
+        { key: 'devices' },
+      );
+    }
+    const seen = new Map<string, number>();
+    cfg.devices.forEach((entry, i) => {
+      const key = `devices[${i}]`;
+      const definition = driverOf(entry.type);
+      if (!definition) {
+        throw new ConfigError(
+          `${key}.type: unknown device type ${JSON.stringify(entry.type)}; one of ${DRIVERS.map((d) => d.type).join(', ')} (kwartier devices lists them)`,
+          { key: `${key}.type` },
+        );
+      }
+      const prev = seen.get(entry.name);
+      if (prev !== undefined) {
+        throw new ConfigError(`${key}.name: ${JSON.stringify(entry.name)} is already the name of devices[${prev}]`, {
+          key: `${key}.name`,
+        });
+      }
+      seen.set(entry.name, i);
+      const { name: _n, type: _t, ...keys } = entry as Record<string, unknown>;
+      const config = parseKeys(definition.configSchema, keys, key);
+      definition.check?.(config as never, key);
+      out.push({ name: entry.name, definition, config });
+    });
+  } else {
+    for (const section of legacy) {
+      const definition = driverOf(section);
+      if (!definition?.fromLegacySection) throw new Error(`driver ${section}: no fromLegacySection`);
+      const config = definition.fromLegacySection(cfg[section] as never);
+      definition.check?.(config as never, section);
+      out.push({ name: section, definition, config });
+    }
+  }
+  if (out.length === 0) {
+    throw new ConfigError('no device configured: add a devices: list (or a dsmr, homewizard or sungrow section)');
+  }
+  const meters = out.filter((d) => d.definition.roles[0] === 'grid_meter');
+  if (meters.length > 1) {
+    throw new ConfigError(
+      `devices: ${meters.map((d) => `${d.name} (${d.definition.type})`).join(' and ')} are both grid meters; a site has one grid meter`,
+      { key: 'devices' },
+    );
+  }
+  return out;
+}
+
+/** A device's own keys against its type's schema: defaults filled in, every error naming `devices[i].key`. */
+function parseKeys(schema: TObject, keys: Record<string, unknown>, key: string): unknown {
+  try {
+    return parseWithSchema(schema, keys, key, key);
+  } catch (err) {
+    // parseWithSchema puts `what: ` in front; here what and the key prefix are the same.
+    if (err instanceof ConfigError && err.message.startsWith(`${key}: ${key}`))
+      throw new ConfigError(err.message.slice(key.length + 2), { key });
+    throw err;
+  }
 }
 
 /**

@@ -5,8 +5,9 @@
  * meter named in `stale_sources`.
  */
 import { EventEmitter } from 'node:events';
+import type { SiteSnapshot } from '../core/merger.js';
 import { Merger } from '../core/merger.js';
-import type { Snapshot } from '../core/snapshot.js';
+import { DeviceSource } from '../drivers/definition.js';
 import type { Source, SourceReading, SourceState } from '../drivers/source.js';
 import type { Logger } from '../lib/log.js';
 import type { EdgeBus } from './bus.js';
@@ -24,6 +25,8 @@ export interface EdgeOptions {
   sources: Source[];
   log: Logger;
   staleAfterPolls?: number;
+  /** Each device's own reading under the snapshot's `devices` (a `devices:` site). Default false. */
+  perDevice?: boolean;
   /** Own-clock tick when there is no fresh P1 source (ms). Default 1000. */
   tickMs?: number;
   now?: () => number;
@@ -32,7 +35,7 @@ export interface EdgeOptions {
 }
 
 export interface EdgeEvents {
-  snapshot: [Snapshot];
+  snapshot: [SiteSnapshot];
 }
 
 export class Edge extends EventEmitter<EdgeEvents> {
@@ -52,13 +55,19 @@ export class Edge extends EventEmitter<EdgeEvents> {
     this.now = opts.now ?? Date.now;
     this.tickMs = opts.tickMs ?? 1000;
     const p1s = opts.sources.filter((s) => s.kind === 'p1');
-    if (p1s.length > 1) throw new Error(`more than one P1 source: ${p1s.map((s) => s.name).join(', ')}`);
+    if (p1s.length > 1) throw new Error(`more than one grid meter: ${p1s.map((s) => s.name).join(', ')}`);
     this.p1 = p1s[0];
     this.merger = new Merger(
       opts.deviceId,
-      opts.sources.map((s) => ({ name: s.name, kind: s.kind, intervalMs: s.intervalMs })),
+      opts.sources.map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        intervalMs: s.intervalMs,
+        ...(s instanceof DeviceSource ? { type: s.type, roles: s.roles } : {}),
+      })),
       opts.staleAfterPolls ?? 3,
       this.now(),
+      { perDevice: opts.perDevice ?? false },
     );
     for (const s of opts.sources) {
       this.health.set(s.name, { state: 'idle', last_reading_at: null, stale: false, readings: 0 });

@@ -1,6 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { checkEdgeConfig, type EdgeConfig } from '../../src/edge/config.js';
+import { checkEdgeConfig, type EdgeConfig, loadEdgeConfig, siteDevices } from '../../src/edge/config.js';
 
 const base = { device_id: 'h', sungrow: { ip: '127.0.0.1' } } as unknown as EdgeConfig;
 
@@ -18,5 +21,108 @@ describe('edge config: the time zone', () => {
         `edge.yaml: timezone: unknown time zone "${timezone}"`,
       );
     }
+  });
+});
+
+describe('edge config: devices', () => {
+  const file = (text: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-devices-'));
+    const p = join(dir, 'edge.yaml');
+    writeFileSync(p, text);
+    return p;
+  };
+  const load = (text: string) => loadEdgeConfig(file(`device_id: h\n${text}`));
+  const fails = (text: string) => {
+    try {
+      load(text);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('loaded');
+  };
+
+  it('reads a site of a P1 meter and two inverters, with each type’s defaults and keys mapped', () => {
+    const cfg = load(
+      [
+        'devices:',
+        '  - {name: p1, type: dsmr, tcp: 127.0.0.1:2001}',
+        '  - {name: roof, type: sungrow, host: 192.168.1.60, port: 502, unit_id: 1}',
+        '  - {name: garage, type: sungrow, host: 192.168.1.61, unit_id: 3, poll_interval_s: 10}',
+      ].join('\n'),
+    );
+    const site = siteDevices(cfg);
+    expect(site.map((d) => [d.name, d.definition.type])).toEqual([
+      ['p1', 'dsmr'],
+      ['roof', 'sungrow'],
+      ['garage', 'sungrow'],
+    ]);
+    expect(site[2]?.config).toMatchObject({
+      host: '192.168.1.61',
+      port: 502,
+      unit_id: 3,
+      poll_interval_s: 10,
+      timeout_ms: 3000,
+    });
+  });
+
+  it('keeps the sections of the releases before devices: as devices named after them', () => {
+    const cfg = load('dsmr: {tcp: 127.0.0.1:2001}\nsungrow: {ip: 10.0.0.5, slave_id: 2}\n');
+    const site = siteDevices(cfg);
+    expect(site.map((d) => d.name)).toEqual(['dsmr', 'sungrow']);
+    expect(site[1]?.config).toMatchObject({ host: '10.0.0.5', unit_id: 2, port: 502, poll_interval_s: 5 });
+    const hw = siteDevices(load('homewizard: {ip: 10.0.0.7}\n'));
+    expect(hw[0]).toMatchObject({ name: 'homewizard', config: { host: '10.0.0.7', api_version: 'v1' } });
+  });
+
+  it('names the entry and key of an unknown or bad key', () => {
+    const msg = fails(
+      'devices:\n  - {name: p1, type: dsmr, tcp: 127.0.0.1:2001}\n  - {name: roof, type: sungrow, host: h, prot: 502}\n',
+    );
+    expect(msg).toMatch(/edge\.yaml: devices\[1\]\.prot: unknown key$/);
+    expect(fails('devices:\n  - {name: roof, type: sungrow, host: h, port: 70000}\n')).toContain(
+      'devices[0].port: must be <= 65535',
+    );
+    expect(fails('devices:\n  - {name: roof, type: sungrow}\n')).toContain('devices[0].host: is required');
+  });
+
+  it('refuses an unknown type, listing the known ones', () => {
+    expect(fails('devices:\n  - {name: x, type: fronius, host: h}\n')).toContain(
+      'devices[0].type: unknown device type "fronius"; one of dsmr, homewizard, sungrow',
+    );
+  });
+
+  it('wants unique lower-case names', () => {
+    expect(fails('devices:\n  - {name: Roof, type: sungrow, host: h}\n')).toContain('devices[0].name: must match');
+    expect(
+      fails('devices:\n  - {name: roof, type: sungrow, host: a}\n  - {name: roof, type: sungrow, host: b}\n'),
+    ).toContain('devices[1].name: "roof" is already the name of devices[0]');
+  });
+
+  it('refuses both forms at once, and two grid meters', () => {
+    expect(fails('dsmr: {tcp: 127.0.0.1:1}\ndevices:\n  - {name: roof, type: sungrow, host: h}\n')).toContain(
+      'devices: cannot be combined with the dsmr section',
+    );
+    expect(
+      fails('devices:\n  - {name: a, type: dsmr, tcp: 127.0.0.1:1}\n  - {name: b, type: homewizard, host: 10.0.0.7}\n'),
+    ).toContain('devices: a (dsmr) and b (homewizard) are both grid meters; a site has one grid meter');
+  });
+
+  it('checks each type’s own rules with the entry’s key', () => {
+    expect(fails('devices:\n  - {name: p1, type: dsmr}\n')).toContain(
+      'devices[0]: set exactly one of devices[0].tcp or devices[0].serial',
+    );
+    expect(fails('devices:\n  - {name: p1, type: dsmr, tcp: nocolon}\n')).toContain(
+      'devices[0].tcp: missing port in "nocolon"',
+    );
+    expect(fails('devices:\n  - {name: hw, type: homewizard, host: h, api_version: v2}\n')).toContain(
+      'devices[0].token: required for api_version v2',
+    );
+    // The legacy section keeps its message.
+    expect(fails('dsmr: {baudrate: 9600}\n')).toContain('dsmr: set exactly one of dsmr.tcp or dsmr.serial');
+  });
+
+  it('wants at least one device', () => {
+    expect(fails('timezone: UTC\n')).toContain('no device configured');
   });
 });

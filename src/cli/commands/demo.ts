@@ -14,7 +14,7 @@ import { parseWithSchema } from '../../core/validate.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
 import { snapshotFromState } from '../../drivers/sim/snapshot.js';
 import { EdgeApp } from '../../edge/app.js';
-import { EdgeConfigSchema } from '../../edge/config.js';
+import { checkEdgeConfig, EdgeConfigSchema } from '../../edge/config.js';
 import { type Logger, rootLogger } from '../../lib/log.js';
 import { ServerApp } from '../../server/app.js';
 import { ServerConfigSchema } from '../../server/config.js';
@@ -23,7 +23,7 @@ import { type Command, parseFlags, untilShutdown } from '../command.js';
 import { defaultWebRoot } from './server.js';
 import { type RunningSimulator, startSimulators } from './simulate.js';
 
-const usage = `Usage: kwartier demo [--port 8080] [--data-dir ./data] [--device-id demo-home] [--backfill DAYS]
+const usage = `Usage: kwartier demo [--port 8080] [--data-dir ./data] [--device-id demo-home] [--backfill DAYS] [--site home|multi]
 
 Runs the whole system on this machine with simulated devices, all on 127.0.0.1: a simulated home
 (P1 meter and Sungrow inverter speaking their real protocols), the edge with its outbox, an embedded
@@ -36,6 +36,11 @@ Options:
   --backfill DAYS   first fill the store with DAYS days of simulated history (fast, not in real
                     time) so the history, cost and capacity views have something to show
   --seed N          the simulated home's random seed (default 1; kept in the data dir)
+  --site home|multi home (default): a P1 meter and one Sungrow inverter, configured as the
+                    dsmr: and sungrow: sections. multi: a site in a devices: list, a P1 meter
+                    (p1) and two Sungrow inverters (roof, and garage: a second, PV-only inverter
+                    simulated on its own, which the meter does not see); the snapshots carry
+                    each device's reading under devices
 
 Environment:
   KWARTIER_API_TOKEN   the API token (default: generated once, kept in the data dir, printed)
@@ -68,6 +73,7 @@ export const command: Command = {
       'device-id': { type: 'string' },
       backfill: { type: 'string' },
       seed: { type: 'string' },
+      site: { type: 'string' },
     });
     if (!parsed) {
       io.stdout.write(usage);
@@ -89,6 +95,9 @@ export const command: Command = {
     const seedArg = v.seed === undefined ? undefined : Number(v.seed);
     if (seedArg !== undefined && (!Number.isInteger(seedArg) || seedArg < 0))
       throw new UsageError('kwartier demo: --seed: must be a whole number');
+    const site = v.site ?? 'home';
+    if (site !== 'home' && site !== 'multi')
+      throw new UsageError(`kwartier demo: --site: must be home or multi, got ${JSON.stringify(site)}`);
     const dataDir = resolve(v['data-dir'] ?? 'data');
     try {
       mkdirSync(dataDir, { recursive: true });
@@ -109,6 +118,7 @@ export const command: Command = {
       token,
       state,
       backfillDays,
+      site,
       log,
       print: (l) => io.stdout.write(`${l}\n`),
     });
@@ -150,6 +160,8 @@ export interface DemoOptions {
   print: (line: string) => void;
   /** Telegrams per second of the simulated meter (default 1, as a real one). */
   rateHz?: number;
+  /** `home` (default): P1 + one Sungrow in the legacy sections; `multi`: a devices: site of P1 + two Sungrows. */
+  site?: 'home' | 'multi';
 }
 
 export interface RunningDemo {
@@ -210,11 +222,12 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       o.print(`kwartier demo: backfilled ${backfilled.toLocaleString('en-US')} snapshots of simulated history`);
     model.advanceTo(Date.now());
 
+    const simLog = o.log.child({ part: 'simulator' });
     const simulators = await startSimulators(model, {
       dsmrTcp: { host: '127.0.0.1', port: 0 },
       sungrow: { host: '127.0.0.1', port: 0 },
       rateHz: o.rateHz ?? 1,
-      log: o.log.child({ part: 'simulator' }),
+      log: simLog,
     });
     started.push(async () => {
       await Promise.allSettled(simulators.map((s) => s.stop()));
@@ -222,16 +235,48 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     const dsmr = simulators.find((s) => s.name === 'dsmr');
     const sungrow = simulators.find((s) => s.name === 'sungrow');
     const brokerPort = Number(new URL(server.brokerUrl ?? 'mqtt://127.0.0.1:1883').port);
-    const edgeConfig = parseWithSchema(
-      EdgeConfigSchema,
-      {
-        device_id: o.deviceId,
+    const inverter = { poll_interval_s: 5, connect_delay_ms: 100 };
+    let devices: Record<string, unknown>;
+    if (o.site === 'multi') {
+      // The garage: a second, PV-only inverter on a home model of its own (another seed).
+      const garageModel = new HomeModel({
+        start: o.state.model_start,
+        seed: o.state.seed + 1,
+        country: 'be',
         timezone,
+        pvPeakW: 2500,
+        batteryCapacityKwh: 0,
+      });
+      garageModel.advanceTo(Date.now());
+      const [garage] = await startSimulators(garageModel, { sungrow: { host: '127.0.0.1', port: 0 }, log: simLog });
+      if (garage) {
+        simulators.push(garage);
+      }
+      devices = {
+        devices: [
+          { name: 'p1', type: 'dsmr', tcp: `127.0.0.1:${dsmr?.address.port}` },
+          { name: 'roof', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...inverter },
+          { name: 'garage', type: 'sungrow', host: '127.0.0.1', port: garage?.address.port, ...inverter },
+        ],
+      };
+    } else {
+      devices = {
         dsmr: { tcp: `127.0.0.1:${dsmr?.address.port}` },
-        sungrow: { ip: '127.0.0.1', port: sungrow?.address.port, poll_interval_s: 5, connect_delay_ms: 100 },
-        buffer: { db_path: join(o.dataDir, 'edge-buffer.sqlite') },
-        mqtt: { host: '127.0.0.1', port: brokerPort, tls: null },
-      },
+        sungrow: { ip: '127.0.0.1', port: sungrow?.address.port, ...inverter },
+      };
+    }
+    const edgeConfig = checkEdgeConfig(
+      parseWithSchema(
+        EdgeConfigSchema,
+        {
+          device_id: o.deviceId,
+          timezone,
+          ...devices,
+          buffer: { db_path: join(o.dataDir, 'edge-buffer.sqlite') },
+          mqtt: { host: '127.0.0.1', port: brokerPort, tls: null },
+        },
+        'demo edge config',
+      ),
       'demo edge config',
     );
     const edge = await EdgeApp.create({ config: edgeConfig, log: o.log.child({ part: 'edge' }) });

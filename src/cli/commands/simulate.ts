@@ -6,13 +6,16 @@
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../../core/errors.js';
 import { type HostPort, parseHostPort } from '../../core/host-port.js';
+import { DRIVERS, driverOf } from '../../drivers/registry.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { type Command, parseFlags, untilShutdown } from '../command.js';
 
-const usage = `Usage: kwartier simulate [--dsmr-tcp HOST:PORT] [--homewizard HOST:PORT [--api v1|v2]] [--sungrow HOST:PORT] [options]
+const usage = `Usage: kwartier simulate [--device TYPE HOST:PORT]... [--dsmr-tcp HOST:PORT] [--homewizard HOST:PORT [--api v1|v2]] [--sungrow HOST:PORT] [options]
 
 Serves one simulated home on the given addresses until Ctrl-C:
+  --device TYPE HOST:PORT  a device of a type with a simulator (${simulatedTypes()});
+                           repeat it for more devices (\`kwartier devices\` lists the types)
   --dsmr-tcp HOST:PORT     a raw P1 telegram stream over TCP (like ser2net or a P1-to-network bridge)
   --homewizard HOST:PORT   a HomeWizard P1 meter's local API
   --api v1|v2              HomeWizard API version (default v1; v2 serves HTTPS with a generated certificate)
@@ -33,10 +36,45 @@ Options:
 Addresses should be loopback (127.0.0.1); anything else is listened on only because you asked.
 
 Examples:
+  kwartier simulate --device dsmr 127.0.0.1:2001 --device sungrow 127.0.0.1:5020 --device sungrow 127.0.0.1:5021
   kwartier simulate --dsmr-tcp 127.0.0.1:2001
   kwartier simulate --homewizard 127.0.0.1:8081 --sungrow 127.0.0.1:5020
   kwartier simulate --homewizard 127.0.0.1:8443 --api v2 --ca-out /tmp/hw-ca.pem --token 0123456789ABCDEF0123456789ABCDEF
 `;
+
+function simulatedTypes(): string {
+  return DRIVERS.filter((d) => d.simulator)
+    .map((d) => d.type)
+    .join(', ');
+}
+
+/**
+ * Takes every \`--device TYPE HOST:PORT\` out of the arguments (a flag with two values, which
+ * parseArgs cannot read) and checks the type against the registry.
+ */
+export function takeDevices(args: string[]): { rest: string[]; devices: SimulatedDevice[] } {
+  const rest: string[] = [];
+  const devices: SimulatedDevice[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a !== '--device') {
+      rest.push(a);
+      continue;
+    }
+    const type = args[i + 1];
+    const addr = args[i + 2];
+    if (type === undefined || addr === undefined || type.startsWith('-') || addr.startsWith('-'))
+      throw new UsageError('kwartier simulate: --device: expected --device TYPE HOST:PORT');
+    const def = driverOf(type);
+    if (!def?.simulator)
+      throw new UsageError(
+        `kwartier simulate: --device: no simulator for device type ${JSON.stringify(type)}; one of ${simulatedTypes()}`,
+      );
+    devices.push({ type, address: parseHostPort(addr, `--device ${type}`) });
+    i += 2;
+  }
+  return { rest, devices };
+}
 
 function num(v: string | undefined, name: string, def: number, min: number, max: number): number {
   if (v === undefined) return def;
@@ -56,7 +94,8 @@ export const command: Command = {
   name: 'simulate',
   summary: 'Simulate devices on loopback',
   usage,
-  async run(args, io) {
+  async run(argv, io) {
+    const { rest: args, devices } = takeDevices(argv);
     const parsed = parseFlags(this, args, {
       'dsmr-tcp': { type: 'string' },
       homewizard: { type: 'string' },
@@ -78,8 +117,10 @@ export const command: Command = {
       return 0;
     }
     const v = parsed.values;
-    if (!v['dsmr-tcp'] && !v.homewizard && !v.sungrow) {
-      throw new UsageError('kwartier simulate: nothing to simulate: give --dsmr-tcp, --homewizard and/or --sungrow');
+    if (!v['dsmr-tcp'] && !v.homewizard && !v.sungrow && devices.length === 0) {
+      throw new UsageError(
+        'kwartier simulate: nothing to simulate: give --device TYPE HOST:PORT, --dsmr-tcp, --homewizard and/or --sungrow',
+      );
     }
     const country = v.country ?? 'be';
     if (country !== 'be' && country !== 'nl')
@@ -122,6 +163,7 @@ export const command: Command = {
       token: v.token,
       caOut: v['ca-out'],
       unsupported,
+      devices,
       print: (line) => io.stderr.write(`${line}\n`),
     });
     await untilShutdown();
@@ -130,7 +172,15 @@ export const command: Command = {
   },
 };
 
+/** A simulator of a registry type (\`--device TYPE HOST:PORT\`). */
+export interface SimulatedDevice {
+  type: string;
+  address: HostPort;
+}
+
 export interface SimulatorPlan {
+  /** Simulators of registry types, each on its own address, all on the one home model. */
+  devices?: SimulatedDevice[];
   dsmrTcp?: HostPort | undefined;
   homewizard?: HostPort | undefined;
   api?: 'v1' | 'v2';
@@ -198,6 +248,14 @@ export async function startSimulators(model: HomeModel, plan: SimulatorPlan): Pr
       });
       started.push({ name: 'sungrow', address: { host: h.host, port: sim.port }, stop: () => sim.stop() });
       print(`simulate: Sungrow SH inverter (Modbus TCP, unit 1) on ${h.host}:${sim.port}`);
+    }
+    for (const [i, d] of (plan.devices ?? []).entries()) {
+      const sim = driverOf(d.type)?.simulator;
+      if (!sim) throw new UsageError(`no simulator for device type ${JSON.stringify(d.type)}`);
+      const h = d.address;
+      const running = await sim.create({ host: h.host, port: h.port, model, log: simLog(`${d.type}-${i}`) });
+      started.push({ name: d.type, address: { host: h.host, port: running.port }, stop: () => running.stop() });
+      print(`simulate: ${d.type}: ${sim.describe} on ${h.host}:${running.port}`);
     }
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.stop()));

@@ -1,0 +1,76 @@
+/**
+ * A HomeWizard P1 meter on the LAN (local API v1 over HTTP, or v2 over HTTPS with a token) as a
+ * device type. The site's grid meter.
+ */
+import { Type } from '@sinclair/typebox';
+import { ConfigError } from '../../core/errors.js';
+import { loadTlsFiles, parseCertificates } from '../../lib/tls-files.js';
+import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
+import { type HomeWizardConfig, HomeWizardConfigSchema } from './config.js';
+
+const { ip: _ip, ...rest } = HomeWizardConfigSchema.properties;
+
+/** A `devices:` entry of type homewizard: the `homewizard:` section's keys, with `host` for `ip`. */
+export const HomeWizardDeviceSchema = Type.Object(
+  { host: Type.String({ minLength: 1, description: "The meter's address on the LAN" }), ...rest },
+  { additionalProperties: false },
+);
+export type HomeWizardDeviceConfig = Omit<HomeWizardConfig, 'ip'> & { host: string };
+
+type SourceModule = typeof import('./source.js');
+let mod: SourceModule | undefined;
+
+export const homewizard = defineDriver<HomeWizardDeviceConfig>({
+  type: 'homewizard',
+  description: 'HomeWizard Wi-Fi P1 meter, local API v1 (HTTP) or v2 (HTTPS, token from `kwartier homewizard pair`)',
+  roles: ['grid_meter'],
+  configSchema: HomeWizardDeviceSchema,
+  exampleConfig: {
+    host: '127.0.0.1',
+    poll_interval_s: 1,
+    api_version: 'v1',
+    token: null,
+    ca_cert: null,
+    transport: 'websocket',
+  },
+  check(c, key) {
+    if (c.api_version === 'v2' && (c.token === null || c.token === '')) {
+      throw new ConfigError(
+        `${key}.token: required for api_version v2; get one with \`kwartier homewizard pair ${c.host}\``,
+        { key: `${key}.token` },
+      );
+    }
+  },
+  checkFiles(c, key) {
+    if (c.api_version !== 'v2' || c.ca_cert === null) return;
+    // Inline PEM or a file (drivers/homewizard/tls.ts).
+    if (c.ca_cert.trimStart().startsWith('-----BEGIN'))
+      parseCertificates({ key: `${key}.ca_cert`, path: '(inline PEM)' }, Buffer.from(c.ca_cert));
+    else loadTlsFiles({ ca: { key: `${key}.ca_cert`, path: c.ca_cert } });
+  },
+  async load() {
+    mod ??= await import('./source.js');
+  },
+  create(c, ctx) {
+    const { host, ...others } = c;
+    return loaded(mod, 'homewizard').createHomeWizardSource(
+      { ip: host, ...others },
+      { log: ctx.log, timezone: ctx.timezone },
+    );
+  },
+  fromLegacySection(section: HomeWizardConfig) {
+    const { ip, ...others } = section;
+    return { host: ip, ...others };
+  },
+  simulator: {
+    describe: 'a HomeWizard P1 meter (local API v1, HTTP)',
+    async create(o) {
+      const { startHomeWizardSimulator } = await importUnbundled<typeof import('./simulator.js')>(
+        new URL('./simulator.js', import.meta.url),
+      );
+      const model = await defaultHomeModel(o.model);
+      const sim = await startHomeWizardSimulator({ host: o.host, port: o.port, api: 'v1', model, log: o.log });
+      return { port: sim.port, stop: () => sim.stop() };
+    },
+  },
+});

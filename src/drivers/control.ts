@@ -36,7 +36,7 @@ export interface ControllableSource extends Source {
 export function controlDisabled(device: string, control: string): KwartierError {
   return new KwartierError(
     'control_disabled',
-    `${device}.control: false (the default): ${control} not written; set control: true in the device's config to allow writes`,
+    `${device}.control is false (the default): control ${JSON.stringify(control)} refused, nothing written; set control: true in the device's config to allow writes`,
     { key: `${device}.control` },
   );
 }

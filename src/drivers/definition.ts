@@ -121,7 +121,7 @@ export function loaded<M>(mod: M | undefined, type: string): M {
  * (an extra value that is a snapshot field in a site) without touching the driver.
  */
 export function mapReadings(inner: Source, map: (r: SourceReading) => SourceReading): Source {
-  return {
+  const mapped: Source = {
     name: inner.name,
     kind: inner.kind,
     get intervalMs() {
@@ -132,6 +132,9 @@ export function mapReadings(inner: Source, map: (r: SourceReading) => SourceRead
     start: () => inner.start(),
     stop: () => inner.stop(),
   };
+  // The readings are mapped; writes go to the driver as they are.
+  if (isControllable(inner)) (mapped as ControllableSource).control = (name, value) => inner.control(name, value);
+  return mapped;
 }
 
 /** Why a control value is refused (null when it fits the spec). */

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KwartierError } from '../../src/core/errors.js';
+import { parseWithSchema } from '../../src/core/validate.js';
 import {
   type ControllableSource,
   type ControlResult,
@@ -13,7 +14,10 @@ import {
   DeviceSource,
   isControllable,
 } from '../../src/drivers/definition.js';
-import { DRIVERS } from '../../src/drivers/registry.js';
+import { createSources, DRIVERS } from '../../src/drivers/registry.js';
+import { HomeModel } from '../../src/drivers/sim/home-model.js';
+import { startSungrowSimulator } from '../../src/drivers/sungrow/simulator.js';
+import { EdgeConfigSchema, siteDevices } from '../../src/edge/config.js';
 import { silentLogger } from '../../src/lib/log.js';
 
 const CONTROLS: readonly ControlSpec[] = [
@@ -63,7 +67,7 @@ describe('the control gate', () => {
   it('is read-only by default: control_disabled, and nothing reaches the device', async () => {
     const { inner, source } = device(false);
     expect(await code(source.control('charge_current_a', 16))).toBe(
-      'control_disabled: carport: control "charge_current_a" refused: the device is read-only (set control: true in its devices: entry to allow writes)',
+      'control_disabled: carport.control is false (the default): control "charge_current_a" refused, nothing written; set control: true in the device\'s config to allow writes',
     );
     expect(inner.writes).toBe(0);
   });
@@ -108,5 +112,57 @@ describe('the control gate', () => {
     expect(isControllable(inner)).toBe(false);
     const source = new DeviceSource('roof', 'x', ['pv'], inner, { controls: CONTROLS, controlEnabled: true });
     expect(await code(source.control('paused', true))).toBe('not_controllable: roof: the x driver cannot write paused');
+  });
+});
+
+describe('a Sungrow device of a devices: site, through the registry and the real simulator', () => {
+  async function site(control: boolean) {
+    const model = new HomeModel({ start: Date.now(), seed: 5 });
+    const sim = await startSungrowSimulator({ host: '127.0.0.1', port: 0, model, log: silentLogger() });
+    const cfg = parseWithSchema(
+      EdgeConfigSchema,
+      {
+        device_id: 'home-ctl',
+        devices: [
+          {
+            name: 'roof',
+            type: 'sungrow',
+            host: '127.0.0.1',
+            port: sim.port,
+            control,
+            settle_ms: 50,
+            connect_delay_ms: 0,
+            poll_interval_s: 1,
+            inter_register_delay_ms: 0,
+          },
+        ],
+      },
+      'edge.yaml',
+    );
+    const [source] = await createSources(siteDevices(cfg), 'Europe/Brussels', silentLogger());
+    await source!.start();
+    return { sim, source: source as DeviceSource };
+  }
+
+  it('offers the Sungrow controls, writes nothing by default, and writes with the read-back when allowed', async () => {
+    expect(DRIVERS.find((d) => d.type === 'sungrow')?.controls?.map((c) => c.name)).toContain('battery_max_soc_pct');
+    const ro = await site(false);
+    try {
+      expect(await code(ro.source.control('battery_max_soc_pct', 90))).toMatch(
+        /^control_disabled: roof\.control is false/,
+      );
+    } finally {
+      await ro.source.stop();
+      await ro.sim.stop();
+    }
+    const rw = await site(true);
+    try {
+      const r = await rw.source.control('battery_max_soc_pct', 90);
+      expect(r).toMatchObject({ control: 'battery_max_soc_pct', requested: 90, readBack: 90 });
+      expect(await code(rw.source.control('battery_max_soc_pct', 101))).toMatch(/^bad_control_value: .*<= 100/);
+    } finally {
+      await rw.source.stop();
+      await rw.sim.stop();
+    }
   });
 });

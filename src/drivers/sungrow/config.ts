@@ -25,7 +25,7 @@ export const SungrowConfigSchema = Type.Object(
     reconnect_max_ms: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
     // ---- control (default read-only: nothing is ever written without control: true) ----
     /** Allow writes to the battery/EMS holding registers (docs/sungrow.md "Control"). Default false. */
-    control: Type.Optional(Type.Boolean()),
+    control: Type.Boolean({ default: false }),
     /** Wait between a write and its read-back (default 1000: WiNet-S; 500 is enough on the LAN port). */
     settle_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
     /** Unit of holding 13052 (forced power) on YOUR inverter: `w` (SH10RT) or `pct`; unset: that control is off. */

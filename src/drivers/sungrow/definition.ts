@@ -5,6 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { defaultHomeModel, defineDriver, importUnbundled, loaded, mapReadings } from '../definition.js';
 import { type SungrowConfig, SungrowConfigSchema } from './config.js';
+import { SUNGROW_CONTROLS } from './controls.js';
 
 const { ip: _ip, slave_id: _slave, port, ...rest } = SungrowConfigSchema.properties;
 
@@ -36,6 +37,7 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
     inter_register_delay_ms: 20,
     timeout_ms: 3000,
     connect_delay_ms: 1000,
+    control: false,
   },
   async load() {
     mod ??= await import('./source.js');
@@ -68,7 +70,7 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
       return { port: sim.port, stop: () => sim.stop() };
     },
   },
-  // The write path (access flag on the register rows, write on change, read-back) is not in this
-  // tree yet: no controls until it is.
-  controls: [],
+  // Written through the Modbus poller's write path (rw rows, write on change, read-back after
+  // sungrow.settle_ms); nothing is written unless the device's entry says control: true.
+  controls: SUNGROW_CONTROLS,
 });

@@ -21,11 +21,10 @@ import { ModbusPoller, type PollValues } from '../modbus/poller.js';
 import type { RegisterRow } from '../modbus/register-table.js';
 import type { SourceReading, SourceState } from '../source.js';
 import { SUNGROW_DEFAULTS, type SungrowConfig } from './config.js';
+import { SUNGROW_CONTROL_TABLE, SUNGROW_CONTROLS } from './controls.js';
 import {
   runningStateName,
-  SUNGROW_EMS_MODES,
   SUNGROW_EXTRA_FIELDS,
-  SUNGROW_FORCED_COMMANDS,
   type SungrowControlField,
   type SungrowExtraField,
   type SungrowField,
@@ -60,111 +59,6 @@ export interface SungrowSourceDeps {
 
 const EXTRA = new Set<string>(SUNGROW_EXTRA_FIELDS);
 const IDENTITY = new Set<string>(['serial', 'device_type_code']);
-
-/** The controls a Sungrow SH offers (control.md §2.1); the row each writes and how values map. */
-interface SungrowControl {
-  spec: ControlSpec;
-  field: SungrowField;
-  codes?: Readonly<Record<string, number>>;
-}
-
-const CONTROLS: readonly SungrowControl[] = [
-  {
-    spec: {
-      name: 'ems_mode',
-      kind: 'enum',
-      values: Object.keys(SUNGROW_EMS_MODES),
-      description: 'EMS mode (holding 13050); forced (dis)charge needs forced + battery_command',
-    },
-    field: 'ems_mode',
-    codes: SUNGROW_EMS_MODES,
-  },
-  {
-    spec: {
-      name: 'battery_command',
-      kind: 'enum',
-      values: Object.keys(SUNGROW_FORCED_COMMANDS),
-      description: 'Forced charge/discharge command (holding 13051), acts in EMS mode forced',
-    },
-    field: 'battery_forced_command',
-    codes: SUNGROW_FORCED_COMMANDS,
-  },
-  {
-    spec: {
-      name: 'battery_forced_power',
-      kind: 'number',
-      min: 0,
-      description: 'Forced (dis)charge power (holding 13052); only with sungrow.forced_power_unit set (W or %)',
-    },
-    field: 'battery_forced_power',
-  },
-  {
-    spec: {
-      name: 'battery_max_soc_pct',
-      kind: 'number',
-      unit: '%',
-      min: 0,
-      max: 100,
-      description: 'Max SoC (holding 13058)',
-    },
-    field: 'battery_max_soc_pct',
-  },
-  {
-    spec: {
-      name: 'battery_min_soc_pct',
-      kind: 'number',
-      unit: '%',
-      min: 0,
-      max: 100,
-      description: 'Min SoC (holding 13059)',
-    },
-    field: 'battery_min_soc_pct',
-  },
-  {
-    spec: {
-      name: 'export_limit_w',
-      kind: 'number',
-      unit: 'W',
-      min: 0,
-      description: 'Export power limit (holding 13074)',
-    },
-    field: 'export_limit_w',
-  },
-  {
-    spec: {
-      name: 'backup_reserved_soc_pct',
-      kind: 'number',
-      unit: '%',
-      min: 0,
-      max: 100,
-      description: 'Reserved SoC for backup (holding 13100); only with sungrow.reserved_soc_scale set',
-    },
-    field: 'backup_reserved_soc_pct',
-  },
-  {
-    spec: {
-      name: 'battery_max_charge_power_w',
-      kind: 'number',
-      unit: 'W',
-      min: 0,
-      description: 'Battery max charge power (holding 33047, steps of 10 W)',
-    },
-    field: 'battery_max_charge_power_w',
-  },
-  {
-    spec: {
-      name: 'battery_max_discharge_power_w',
-      kind: 'number',
-      unit: 'W',
-      min: 0,
-      description: 'Battery max discharge power (holding 33048, steps of 10 W; 10 W holds the battery)',
-    },
-    field: 'battery_max_discharge_power_w',
-  },
-];
-
-/** The controls a Sungrow SH offers (for the driver definition). */
-export const SUNGROW_CONTROLS: readonly ControlSpec[] = CONTROLS.map((c) => c.spec);
 
 export class SungrowSource implements ControllableSource {
   readonly name: string;
@@ -258,7 +152,7 @@ export class SungrowSource implements ControllableSource {
    * when it is not one of the names).
    */
   async control(name: string, value: unknown): Promise<ControlResult> {
-    const c = CONTROLS.find((x) => x.spec.name === name);
+    const c = SUNGROW_CONTROL_TABLE.find((x) => x.spec.name === name);
     if (!c) {
       throw new KwartierError(
         'control_unknown',
@@ -349,7 +243,7 @@ export class SungrowSource implements ControllableSource {
   }
 
   private isControlOnly(field: string): boolean {
-    return CONTROLS.some((c) => c.field === field && c.field !== 'ems_mode');
+    return SUNGROW_CONTROL_TABLE.some((c) => c.field === field && c.field !== 'ems_mode');
   }
 }
 

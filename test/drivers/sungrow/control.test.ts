@@ -84,7 +84,9 @@ describe('Sungrow control', () => {
       code: 'control_disabled',
       key: 'sungrow.control',
     });
-    await expect(source.control('battery_max_discharge_power_w', 10)).rejects.toThrow(/sungrow\.control: false/);
+    await expect(source.control('battery_max_discharge_power_w', 10)).rejects.toThrow(
+      /sungrow\.control is false \(the default\)/,
+    );
     expect(await holding(sim.port, 13050, 2)).toEqual([0, 0xcc]);
     expect(readings[0]?.settings).toBeUndefined(); // read-only: the settings are not even polled
     expect(readings[0]?.inverter.ems_mode).toBe(0);

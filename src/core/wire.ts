@@ -42,13 +42,18 @@ export const BatchMessageSchema = Type.Object(
 );
 export type BatchMessage = Static<typeof BatchMessageSchema>;
 
-/** The fields a compact batch may name: every snapshot field but device_id (given once), and seq. */
+/**
+ * The fields a compact batch may name: every snapshot field but device_id (given once), and seq.
+ * A server accepts names it does not know (an edge newer than it): it stores what it knows and keeps
+ * the rest (server/ingest).
+ */
 export const BATCH_FIELDS = [
   'seq',
   'timestamp',
   ...SNAPSHOT_TEXT_FIELDS,
   ...SNAPSHOT_NUMERIC_FIELDS,
   'stale_sources',
+  'devices',
 ] as const;
 export type BatchField = (typeof BATCH_FIELDS)[number];
 
@@ -90,7 +95,7 @@ export function batchColumnsRow(s: Snapshot, seq: number): string {
     // JSON has no NaN or Infinity: like JSON.stringify, they go as null (the schema refuses neither).
     out += typeof v === 'number' && Number.isFinite(v) ? `,${v}` : ',null';
   }
-  return `${out},${JSON.stringify(s.stale_sources ?? [])}]`;
+  return `${out},${JSON.stringify(s.stale_sources ?? [])},${s.devices ? JSON.stringify(s.devices) : 'null'}]`;
 }
 
 type RowBuilder = (row: readonly unknown[], deviceId: string) => Record<string, unknown>;

@@ -114,7 +114,7 @@ export const DeviceReadingSchema = Type.Object(
     fields: Type.Record(
       Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }),
       Type.Union([Type.Number(), Type.String({ maxLength: 64 }), Type.Null()]),
-      { maxProperties: MAX_DEVICE_FIELDS },
+      { maxProperties: MAX_DEVICE_FIELDS, additionalProperties: false },
     ),
   },
   { additionalProperties: false },
@@ -123,6 +123,7 @@ export type DeviceReading = Static<typeof DeviceReadingSchema>;
 
 export const DevicesSchema = Type.Record(Type.String({ pattern: DEVICE_NAME_PATTERN }), DeviceReadingSchema, {
   maxProperties: MAX_DEVICES,
+  additionalProperties: false,
 });
 export type Devices = Static<typeof DevicesSchema>;
 

@@ -94,7 +94,9 @@ function takeUnknown(
     if (known.has(k)) continue;
     const v = o[k];
     delete o[k];
-    if (v !== null) (found ??= []).push([k, v]); // absent means null: nothing to keep
+    if (v === null) continue; // absent means null: nothing to keep
+    found ??= [];
+    found.push([k, v]);
   }
   if (found === null) return null;
   const extra = Object.fromEntries(found);

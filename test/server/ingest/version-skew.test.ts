@@ -148,12 +148,19 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       for (const [k, s] of bad.entries())
         await c.publishAsync(`energy/${dev}/realtime`, realtime(s, 10 + k), { qos: 1 });
       await waitFor(async () => (await ts.store.deadLetterCount()) === 5, 'five dead letters');
+      // Matched without an order: two flush lanes may write dead letters side by side.
       const reasons = (await ts.store.deadLetters({ deviceId: dev, limit: 10 })).map((l) => l.reason);
-      expect(reasons[0]).toMatch(/ev_power_w/);
-      expect(reasons[1]).toMatch(/charge_state/);
-      expect(reasons[2]).toMatch(/devices/);
-      expect(reasons[3]).toMatch(/unknown fields: 65 are more than the 64 kept/);
-      expect(reasons[4]).toMatch(/unknown fields: \d+ bytes are more than the 16384 kept/);
+      for (const re of [
+        /^schema: ev_power_w/,
+        /^schema: charge_state/,
+        /^schema: devices/,
+        /^unknown fields: 65 are more than the 64 kept$/,
+        /^unknown fields: \d+ bytes are more than the 16384 kept$/,
+      ])
+        expect(
+          reasons.filter((r) => re.test(r)),
+          String(re),
+        ).toHaveLength(1);
       expect(ingester.counters.ingested).toBe(6);
     });
   });

@@ -140,11 +140,19 @@ function rowBuilder(fields: readonly string[]): Builder {
     if (i !== undefined) return `row[${i}]`;
     return f === 'stale_sources' ? '[]' : 'null';
   };
-  const props = Object.keys(SnapshotSchema.properties).map((k) =>
-    k === 'device_id' ? 'device_id: deviceId' : `${k}: ${value(k)}`,
-  );
-  props.push(`seq: ${value('seq')}`);
-  const build = new Function('row', 'deviceId', `return { ${props.join(', ')} };`) as RowBuilder;
+  // `devices` is left out when the batch does not name it or the row's value is null (none: as
+  // a snapshot without it reads back), so the code has two literals, each of constant keys.
+  const literal = (withDevices: boolean): string => {
+    const props = Object.keys(SnapshotSchema.properties)
+      .filter((k) => k !== 'devices' || withDevices)
+      .map((k) => (k === 'device_id' ? 'device_id: deviceId' : `${k}: ${value(k)}`));
+    props.push(`seq: ${value('seq')}`);
+    return `{ ${props.join(', ')} }`;
+  };
+  const d = idx.get('devices');
+  const code =
+    d === undefined ? `return ${literal(false)};` : `return row[${d}] === null ? ${literal(false)} : ${literal(true)};`;
+  const build = new Function('row', 'deviceId', code) as RowBuilder;
   b = { build, unknown };
   if (builders.size >= 64) builders.clear();
   builders.set(key, b);

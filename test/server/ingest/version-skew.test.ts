@@ -163,5 +163,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         ).toHaveLength(1);
       expect(ingester.counters.ingested).toBe(6);
     });
+
+    it("the compact batch carries each device's reading; a row without one reads back without", async () => {
+      const devices = { roof: { type: 'sungrow', stale: false, fields: { pv_power_w: 3120, battery_power_w: -450 } } };
+      const s20 = { ...makeSnapshot(gen(dev), 20), ev_power_w: 11_000, devices };
+      const rows = [batchColumnsRow(s20, 21), batchColumnsRow(makeSnapshot(gen(dev), 21), 22)];
+      await c.publishAsync(`energy/${dev}/batch`, `${batchColumnsHead(OUTBOX, 1, dev)}${rows.join(',')}]}`, { qos: 1 });
+      await waitFor(() => ingester.counters.ingested === 8, 'the compact batch stored');
+      expect(await ts.store.raw(dev, at(20), at(22))).toEqual([s20, makeSnapshot(gen(dev), 21)]);
+    });
   });
 }

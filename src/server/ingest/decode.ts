@@ -132,11 +132,12 @@ export function decodeRealtime(deviceId: string, msg: unknown, nowMs: number, wi
   if (msg.device_id !== deviceId) throw mismatch(msg.device_id, deviceId);
   const seq = msg.seq;
   const t = Date.parse(msg.timestamp);
-  const base = { outboxId: msg.outbox_id, floorSeq: msg.floor_seq };
+  const outboxId = msg.outbox_id;
+  const floorSeq = msg.floor_seq;
   const refusal = refusedOne(msg, t, nowMs, window);
-  if (refusal) return { ...base, readings: [], refused: [seq], refusal };
+  if (refusal) return { outboxId, floorSeq, readings: [], refused: [seq], refusal };
   const snapshot = withAddedFields(clean(msg));
-  return { ...base, readings: [{ seq, live: true, t, snapshot, extra }], refused: [], refusal: null };
+  return { outboxId, floorSeq, readings: [{ seq, live: true, t, snapshot, extra }], refused: [], refusal: null };
 }
 
 /** Keeps the plausible readings of a batch; the refused ones' seqs are acknowledged, and dead-lettered as one. */

@@ -118,7 +118,11 @@ export const SQLITE_MIGRATIONS: readonly Migration<SqliteMigrationContext>[] = [
     version: 3,
     description: 'snapshot fields added after the first release, `devices` and `extra` (JSON text)',
     up: ({ db }) => {
-      for (const c of ADDED_VALUE_COLUMNS) db.exec(`ALTER TABLE energy_readings ADD COLUMN ${c} ${sqliteType(c)}`);
+      // SQLite has no ADD COLUMN IF NOT EXISTS: columns already there are skipped, so a database a
+      // release before this one opened (and wrote its own older schema_version into) migrates again.
+      const have = new Set(db.prepare("SELECT name FROM pragma_table_info('energy_readings')").pluck().all());
+      for (const c of ADDED_VALUE_COLUMNS)
+        if (!have.has(c)) db.exec(`ALTER TABLE energy_readings ADD COLUMN ${c} ${sqliteType(c)}`);
     },
   },
 ];

@@ -138,6 +138,27 @@ describe('a SQLite database of the release (ae6712e)', () => {
     }
   });
 
+  it('a database opened by the release again after migrating (a rollback) migrates again', async () => {
+    const file = join(tmp, 'rollback.sqlite');
+    copyFileSync(join(DIR, 'release.sqlite'), file);
+    const open = () => createSqliteStore(file, { timezone: FIXTURE_TIMEZONE, logger: silentLogger() });
+    const first = open();
+    await first.migrate();
+    await first.close();
+    // What the release does on start: its DDL (all IF NOT EXISTS) and its own version number.
+    const db = new Database(file);
+    db.prepare("UPDATE kw_meta SET value = '1' WHERE key = 'schema_version'").run();
+    db.close();
+    const again = open();
+    try {
+      await again.migrate();
+      await checkOldData(again);
+      await checkNewData(again);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('a database newer than this release is refused, and left as it is', async () => {
     const file = join(tmp, 'newer.sqlite');
     copyFileSync(join(DIR, 'release.sqlite'), file);

@@ -12,7 +12,6 @@
  * dropped afterwards; skipped when PostgreSQL does not answer).
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { emptySnapshot, type Snapshot } from '../src/core/snapshot.js';
 import { parseWithSchema } from '../src/core/validate.js';
 import { silentLogger } from '../src/lib/log.js';
 import { createApi } from '../src/server/api/index.js';
+import { ServerBus } from '../src/server/bus.js';
 import { ServerConfigSchema } from '../src/server/config.js';
 import { createPostgresStore } from '../src/server/store/postgres.js';
 import { createSqliteStore } from '../src/server/store/sqlite.js';
@@ -185,7 +185,7 @@ async function measure(
   const app = await createApi({
     store,
     config,
-    events: new EventEmitter(),
+    bus: new ServerBus({ log: silentLogger() }),
     log: silentLogger(),
     historyCache: { ttlMs: mode === 'cached' ? 60_000 : 0 },
   });

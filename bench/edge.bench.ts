@@ -107,7 +107,7 @@ export async function bench(): Promise<BenchResult[]> {
     ].join('\n'),
   );
   let ingested = 0;
-  server.events.on('snapshot', () => {
+  server.bus.subscribe('bench', 'committed', () => {
     ingested++;
   });
   const deployed = deployedEdge();

@@ -211,3 +211,80 @@ export const TOPICS = {
 export function topic(prefix: string, deviceId: string, leaf: keyof typeof TOPICS): string {
   return `${prefix}/${deviceId}/${TOPICS[leaf]}`;
 }
+
+// ---- status and capacity (edge → anyone; the ingester validates them, drops and counts the invalid) ----
+//
+// Not data: an invalid one is dropped with a debug log and counted (IngesterCounters.side_invalid),
+// never dead-lettered. Keys beyond the ones named here are allowed and passed on, so a newer edge that
+// adds one is not silenced by an older server; the named ones must have their types. Bounded by the
+// ingester's 64 KiB cap on these topics and the limits below.
+
+const DeviceIdField = Type.String({ minLength: 1, maxLength: 64 });
+const TimestampField = Type.String({ format: 'date-time', minLength: 20, maxLength: 30 });
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+const NullableCount = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
+const ShortText = (maxLength: number) => Type.Union([Type.String({ maxLength }), Type.Null()]);
+
+/** One source's health on `status` (edge/edge.ts SourceHealth; an older edge sends state and detail only). */
+export const StatusSourceSchema = Type.Object({
+  state: Type.String({ minLength: 1, maxLength: 32 }),
+  detail: Type.Optional(ShortText(4096)),
+  last_reading_at: Type.Optional(Type.Union([TimestampField, Type.Null()])),
+  stale: Type.Optional(Type.Boolean()),
+  readings: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type StatusSource = Static<typeof StatusSourceSchema>;
+
+/**
+ * `status` (QoS 1, retained; also the edge's last will, with `state: 'offline'`, `buffer_depth`,
+ * `outbox_id`, `acked_seq` and `evicted` null and no sources).
+ */
+export const StatusMessageSchema = Type.Object({
+  device_id: DeviceIdField,
+  timestamp: TimestampField,
+  state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+  /** Rows not yet acknowledged by the server; null when unknown (the will). */
+  buffer_depth: NullableCount,
+  outbox_id: Type.Union([OutboxId, Type.Null()]),
+  acked_seq: NullableCount,
+  evicted: NullableCount,
+  /** Per source (device) name. */
+  sources: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), StatusSourceSchema, { maxProperties: 64 }),
+});
+export type StatusMessage = Static<typeof StatusMessageSchema>;
+
+/** The capacity-tariff fields of the newest snapshot, which every `capacity` message carries when the edge has one. */
+const CapacityBase = {
+  device_id: Type.Optional(DeviceIdField),
+  timestamp: Type.Optional(TimestampField),
+  grid_avg_15m_w: Type.Optional(NullableNumber),
+  grid_monthly_peak_w: Type.Optional(NullableNumber),
+  grid_monthly_peak_timestamp: Type.Optional(ShortText(64)),
+  country: Type.Optional(ShortText(64)),
+};
+
+/** `capacity` every quarter hour: `{kind: 'report', …}`. */
+export const CapacityReportSchema = Type.Object({ kind: Type.Literal('report'), ...CapacityBase });
+export type CapacityReport = Static<typeof CapacityReportSchema>;
+
+/**
+ * `capacity` when a new monthly peak is in the making (edge/capacity-watch.ts): what the dashboard
+ * shows is required (quarter, projection, limit, reason), the rest is typed when present.
+ */
+export const CapacityAlertSchema = Type.Object({
+  kind: Type.Literal('alert'),
+  ...CapacityBase,
+  type: Type.Literal('capacity_alert'),
+  quarter_start: TimestampField,
+  elapsed_s: Type.Optional(Type.Number({ minimum: 0 })),
+  avg_so_far_w: Type.Optional(NullableNumber),
+  projected_w: Type.Number(),
+  limit_w: Type.Number(),
+  headroom_w: Type.Optional(NullableNumber),
+  month_peak_w: Type.Optional(NullableNumber),
+  reason: Type.Union([Type.Literal('lead_time'), Type.Literal('crossed')]),
+});
+export type CapacityAlert = Static<typeof CapacityAlertSchema>;
+
+export const CapacityMessageSchema = Type.Union([CapacityReportSchema, CapacityAlertSchema]);
+export type CapacityMessage = Static<typeof CapacityMessageSchema>;

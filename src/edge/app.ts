@@ -2,13 +2,13 @@
  * The edge application: the configured sources → the edge (merger) → stdout (`--console`) and/or
  * the outbox → the uplink. Composition only; each part owns its timers and sockets.
  */
-import type { Snapshot } from '../core/snapshot.js';
 import { createSources } from '../drivers/registry.js';
 import type { Source } from '../drivers/source.js';
 import { describeDbError, prepareDbPath } from '../lib/db-path.js';
 import type { Logger } from '../lib/log.js';
 import { sdNotify, startWatchdog } from '../lib/systemd.js';
 import { loadTlsFiles, parseCertificates } from '../lib/tls-files.js';
+import { EdgeBus } from './bus.js';
 import { CapacityWatch } from './capacity-watch.js';
 import type { EdgeConfig } from './config.js';
 import { Edge } from './edge.js';
@@ -27,6 +27,8 @@ export interface EdgeAppOptions {
 }
 
 export class EdgeApp {
+  /** Each snapshot and source state, for the consumers registered in `start` (bus.ts). */
+  readonly bus: EdgeBus;
   readonly edge: Edge;
   readonly outbox: Outbox | null;
   readonly uplink: Uplink | null;
@@ -40,9 +42,11 @@ export class EdgeApp {
     sources: Source[],
   ) {
     const { config, log } = opts;
+    this.bus = new EdgeBus({ log: log.child({ component: 'bus' }) });
     this.edge = new Edge({
       deviceId: config.device_id,
       sources,
+      bus: this.bus,
       log: log.child({ component: 'edge' }),
       staleAfterPolls: config.merger?.stale_after_polls ?? 3,
     });
@@ -84,30 +88,12 @@ export class EdgeApp {
   }
 
   async start(): Promise<void> {
-    const out = this.opts.console;
     try {
       this.outbox?.start();
     } catch (err) {
       throw describeDbError('buffer.db_path', this.opts.config.buffer?.db_path ?? '', err);
     }
-    this.edge.on('snapshot', (s: Snapshot) => {
-      this.snapshots++;
-      this.lastSnapshotAt = Date.now();
-      // Commit first: a snapshot exists once it is in the outbox, whatever happens next.
-      if (this.outbox) {
-        try {
-          this.outbox.append(s);
-        } catch (err) {
-          this.opts.log.error({ err: String(err) }, 'outbox append failed');
-        }
-      }
-      out?.write(`${JSON.stringify(s)}\n`);
-      const alert = this.capacity.update(s);
-      if (alert) {
-        this.opts.log.warn(alert, 'capacity tariff: a new monthly peak is in the making');
-        void this.uplink?.publishCapacity({ kind: 'alert', ...alert });
-      }
-    });
+    this.registerConsumers();
     await this.edge.start();
     await this.uplink?.start();
     sdNotify('READY=1');
@@ -124,10 +110,34 @@ export class EdgeApp {
     );
   }
 
+  /**
+   * The bus's consumers, all here and in this order (each isolated: one that throws is logged and the
+   * others go on). The outbox first: a snapshot exists once it is in the outbox, whatever happens next.
+   */
+  private static readonly CONSUMERS = ['watchdog', 'outbox', 'console', 'capacity-log', 'uplink'] as const;
+
+  private registerConsumers(): void {
+    const { bus, outbox } = this;
+    const out = this.opts.console;
+    bus.subscribe('watchdog', 'snapshot', () => {
+      this.snapshots++;
+      this.lastSnapshotAt = Date.now();
+    });
+    if (outbox) bus.subscribe('outbox', 'snapshot', (s) => void outbox.append(s));
+    if (out) bus.subscribe('console', 'snapshot', (s) => void out.write(`${JSON.stringify(s)}\n`));
+    this.capacity.start(bus);
+    bus.subscribe('capacity-log', 'capacity_alert', (alert) => {
+      this.opts.log.warn(alert, 'capacity tariff: a new monthly peak is in the making');
+    });
+    this.uplink?.consume(bus);
+  }
+
   async stop(): Promise<void> {
     sdNotify('STOPPING=1');
     this.stopWatchdog();
     await this.edge.stop();
+    for (const c of EdgeApp.CONSUMERS) this.bus.unsubscribe(c);
+    this.capacity.stop(this.bus);
     await this.uplink?.stop();
     this.outbox?.stop();
   }

@@ -18,23 +18,29 @@ import {
 } from '../core/capacity/alert.js';
 import { forecastQuarter } from '../core/capacity/forecast.js';
 import type { Snapshot } from '../core/snapshot.js';
+import type { CapacityAlert } from '../core/wire.js';
 import { wallClock } from '../drivers/wall-clock.js';
+import type { EdgeBus, EdgeConsumer } from './bus.js';
 
 const QUARTER_MS = 900_000;
 
-export interface CapacityAlertMessage {
-  type: 'capacity_alert';
-  device_id: string;
-  timestamp: string;
-  quarter_start: string;
-  elapsed_s: number;
-  avg_so_far_w: number | null;
-  projected_w: number;
-  limit_w: number;
-  headroom_w: number | null;
-  month_peak_w: number | null;
-  reason: 'lead_time' | 'crossed';
-}
+/** An alert as the watch makes it: every field the wire's alert may carry, set (core/wire.ts CapacityAlertSchema). */
+export type CapacityAlertMessage = Required<
+  Pick<
+    CapacityAlert,
+    | 'type'
+    | 'device_id'
+    | 'timestamp'
+    | 'quarter_start'
+    | 'elapsed_s'
+    | 'avg_so_far_w'
+    | 'projected_w'
+    | 'limit_w'
+    | 'headroom_w'
+    | 'month_peak_w'
+    | 'reason'
+  >
+>;
 
 export interface CapacityWatchOptions {
   timezone: string;
@@ -49,7 +55,8 @@ function importTotal(s: Snapshot): number | null {
     : s.grid_import_t1_kwh + s.grid_import_t2_kwh;
 }
 
-export class CapacityWatch {
+export class CapacityWatch implements EdgeConsumer {
+  readonly name = 'capacity-watch';
   private readonly alertConfig: AlertConfig;
   private state: AlertState = INITIAL_ALERT_STATE;
   private quarter: number | null = null;
@@ -66,6 +73,18 @@ export class CapacityWatch {
   private monthOf(ms: number): number {
     const l = wallClock(ms, this.opts.timezone);
     return l.year * 12 + l.month;
+  }
+
+  /** As a bus consumer (bus.ts): each snapshot is fed to `update`, each alert published as `capacity_alert`. */
+  start(bus: EdgeBus): void {
+    bus.subscribe(this.name, 'snapshot', (s) => {
+      const alert = this.update(s);
+      if (alert) bus.publish('capacity_alert', alert);
+    });
+  }
+
+  stop(bus: EdgeBus): void {
+    bus.unsubscribe(this.name);
   }
 
   /** Feeds one snapshot; returns an alert to publish, or null. */

@@ -9,6 +9,7 @@ import { Merger } from '../core/merger.js';
 import type { Snapshot } from '../core/snapshot.js';
 import type { Source, SourceReading, SourceState } from '../drivers/source.js';
 import type { Logger } from '../lib/log.js';
+import type { EdgeBus } from './bus.js';
 
 export interface SourceHealth {
   state: SourceState | 'idle';
@@ -26,6 +27,8 @@ export interface EdgeOptions {
   /** Own-clock tick when there is no fresh P1 source (ms). Default 1000. */
   tickMs?: number;
   now?: () => number;
+  /** Where each snapshot and each change of a source's state is published (bus.ts; app.ts registers the consumers). */
+  bus?: EdgeBus;
 }
 
 export interface EdgeEvents {
@@ -74,6 +77,11 @@ export class Edge extends EventEmitter<EdgeEvents> {
           if (detail === undefined) delete h.detail;
           else h.detail = detail;
         }
+        this.opts.bus?.publish('source_state', {
+          source: source.name,
+          state,
+          ...(detail === undefined ? {} : { detail }),
+        });
       });
     }
     // Start every source; one failing to start does not stop the others (it retries on its own).
@@ -150,6 +158,8 @@ export class Edge extends EventEmitter<EdgeEvents> {
     // One snapshot per instant: the store is idempotent on (device, time), so never reuse a time.
     const t = at <= this.lastEmit ? this.lastEmit + 1 : at;
     this.lastEmit = t;
-    this.emit('snapshot', this.merger.snapshot(t));
+    const snapshot = this.merger.snapshot(t);
+    this.opts.bus?.publish('snapshot', snapshot);
+    this.emit('snapshot', snapshot);
   }
 }

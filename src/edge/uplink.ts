@@ -22,9 +22,19 @@ import { Backoff } from '../core/backoff.js';
 import { errorMessage } from '../core/errors.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { checker } from '../core/validate.js';
-import { AckMessageSchema, batchColumnsHead, batchColumnsRow, topic } from '../core/wire.js';
+import {
+  AckMessageSchema,
+  batchColumnsHead,
+  batchColumnsRow,
+  type CapacityAlert,
+  type CapacityMessage,
+  type StatusMessage,
+  type StatusSource,
+  topic,
+} from '../core/wire.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { loadTlsFiles } from '../lib/tls-files.js';
+import type { EdgeBus } from './bus.js';
 import type { MqttConfigSchema } from './config.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 
@@ -74,25 +84,19 @@ export const SUBSET_FIELDS = {
 } as const satisfies Record<string, ReadonlyArray<keyof Snapshot>>;
 
 /**
- * What the uplink needs of a source's health for `status`; the edge's fuller record (edge.ts:
- * readings, last reading, stale) fits and is published whole.
+ * What the uplink needs of a source's health for `status` (core/wire.ts StatusSourceSchema); the
+ * edge's fuller record (edge.ts: readings, last reading, stale) fits and is published whole.
  */
-export interface SourceHealth {
-  state: string;
-  detail?: string | null;
-}
+export type SourceHealth = StatusSource;
 
-export interface StatusMessage {
-  device_id: string;
-  timestamp: string;
-  state: 'online' | 'offline';
-  /** Rows not yet acknowledged by the server; null in the last will (unknown when it fires). */
-  buffer_depth: number | null;
-  outbox_id: string | null;
-  acked_seq: number | null;
-  evicted: number | null;
-  sources: Record<string, SourceHealth>;
-}
+/** `status` (core/wire.ts StatusMessageSchema: the ingester checks it). */
+export type { StatusMessage };
+
+/**
+ * What `publishCapacity` adds to the newest snapshot's capacity fields: a report, or an alert (keys
+ * beyond the schema's are allowed on the wire and passed on by the server).
+ */
+export type CapacityExtra = ({ kind: 'report' } | CapacityAlert) & Record<string, unknown>;
 
 export interface UplinkOptions {
   deviceId: string;
@@ -194,6 +198,24 @@ export class Uplink {
 
   get connected(): boolean {
     return this.conn?.ready ?? false;
+  }
+
+  /**
+   * As a consumer of the edge's bus (bus.ts), named `uplink`: the subset topics take the newest
+   * snapshot from it (as from the outbox when the uplink runs alone), and each capacity alert goes out
+   * on `capacity`. Returns its removal (or `bus.unsubscribe('uplink')`).
+   */
+  consume(bus: EdgeBus): () => void {
+    const a = bus.subscribe('uplink', 'snapshot', (s) => {
+      this.latest = s;
+    });
+    const b = bus.subscribe('uplink', 'capacity_alert', async (alert) => {
+      await this.publishCapacity({ kind: 'alert', ...alert });
+    });
+    return () => {
+      a();
+      b();
+    };
   }
 
   /** Connects (and keeps reconnecting with backoff) and starts the periodic publications. */
@@ -534,18 +556,19 @@ export class Uplink {
   }
 
   /**
-   * Publishes on `capacity`: the newest snapshot's capacity-tariff fields plus `extra`
-   * (e.g. `{kind: 'alert', threshold_w: 2500}`). Resolves false when not connected.
+   * Publishes on `capacity` (core/wire.ts CapacityMessageSchema): the newest snapshot's capacity-tariff
+   * fields plus `extra` (`{kind: 'report'}` or an alert). Resolves false when not connected.
    */
-  async publishCapacity(extra: Record<string, unknown> = {}): Promise<boolean> {
+  async publishCapacity(extra: CapacityExtra = { kind: 'report' }): Promise<boolean> {
     const conn = this.conn;
     const s = this.latest;
     if (!conn?.ready) return false;
     const base = s
       ? this.subset(s, SUBSET_FIELDS.capacity)
       : { device_id: this.o.deviceId, timestamp: new Date().toISOString() };
+    const message: CapacityMessage = { ...base, ...extra };
     try {
-      await conn.client.publishAsync(this.t('capacity'), JSON.stringify({ ...base, ...extra }), {
+      await conn.client.publishAsync(this.t('capacity'), JSON.stringify(message), {
         qos: this.o.mqtt.qos,
       });
       return true;

@@ -2,15 +2,14 @@
  * The server application: the store, optionally an embedded MQTT broker, the ingester, and the
  * API + WebSocket + dashboard. Composition only: each part owns its own sockets and timers.
  */
-import { EventEmitter } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Snapshot } from '../core/snapshot.js';
 import type { Logger } from '../lib/log.js';
 import { listenError } from '../lib/start-errors.js';
 import { loadTlsFiles, loadTlsIdentity } from '../lib/tls-files.js';
-import { type CapacityAlertEvent, createApi } from './api/index.js';
+import { createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import { ServerBus } from './bus.js';
 import type { ServerConfig } from './config.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
 import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
@@ -35,14 +34,16 @@ export class ServerApp {
   readonly broker: EmbeddedBroker | null;
   ingester: Ingester | null = null;
   api: FastifyInstance | null = null;
-  /** Snapshots as they are committed (the WebSocket pushes these). */
-  readonly events = new EventEmitter<{ snapshot: [Snapshot]; capacity_alert: [CapacityAlertEvent] }>();
+  /**
+   * What the ingester commits (`committed`) and what the edges say (`status`, `capacity`), checked
+   * (bus.ts). The API subscribes its consumers (WebSocket, metrics, answer cache); so can exporters.
+   */
+  readonly bus: ServerBus;
   private retention: RetentionScheduler | null = null;
-  private readonly bufferDepth: Record<string, number> = {};
 
   constructor(private readonly opts: ServerAppOptions) {
     const { config, log } = opts;
-    this.events.setMaxListeners(0);
+    this.bus = new ServerBus({ log: log.child({ component: 'bus' }) });
     // Every TLS file is read and checked now: a bad one is a config error naming its key (exit 2),
     // not a stack trace from deep in a TLS handshake or a broker that never stops.
     const brokerTls = config.broker.enabled && config.broker.tls ? readTls(config.broker.tls) : null;
@@ -104,26 +105,20 @@ export class ServerApp {
       ...(embedded ? { stream: () => embedded.connectInProcess() } : {}),
       ...(this.opts.ingestOptions ?? {}),
     });
-    this.ingester.on('snapshot', (s) => this.events.emit('snapshot', s.snapshot));
-    // Edge status (retained): buffer depth per device for /metrics. Capacity-tariff alerts: pushed to
-    // the device's WebSocket clients. The topic's id is authoritative (a device publishes only under
-    // its own); a replayed (retained) alert never reaches here.
-    this.ingester.on('status', ({ deviceId, message }) => {
-      if (typeof message.buffer_depth === 'number') this.bufferDepth[deviceId] = message.buffer_depth;
-    });
-    this.ingester.on('capacity', ({ deviceId, message }) => {
-      if (message.kind === 'alert') this.events.emit('capacity_alert', { deviceId, alert: message });
-    });
+    // Onto the bus: snapshots once committed; the edges' status and capacity messages, checked by the
+    // ingester against their schemas (core/wire.ts). The topic's id is authoritative.
+    this.ingester.on('snapshot', (s) => this.bus.publish('committed', s));
+    this.ingester.on('status', (m) => this.bus.publish('status', m));
+    this.ingester.on('capacity', (m) => this.bus.publish('capacity', m));
 
     const configDir = this.opts.configPath ? dirname(resolve(this.opts.configPath)) : process.cwd();
     this.api = await createApi({
       store: this.store,
       config,
-      events: this.events,
+      bus: this.bus,
       log: log.child({ component: 'api' }),
       configDir,
       ...(this.opts.webRoot ? { webRoot: this.opts.webRoot } : {}),
-      metrics: { bufferDepth: () => ({ ...this.bufferDepth }) },
     });
     await this.ingester.start();
     await this.api.listen({ host: config.api.host, port: config.api.port }).catch((err: unknown) => {

@@ -136,7 +136,7 @@ describe('the edge bundle (dist/edge.mjs)', () => {
       const stored: Snapshot[] = [];
       const full = new Promise<Snapshot>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no merged snapshot in 30 s (${stored.length} stored)`)), 30_000);
-        server.events.on('snapshot', (s) => {
+        server.bus.subscribe('test', 'committed', ({ snapshot: s }) => {
           stored.push(s);
           if (s.pv_power_w !== null && s.grid_power_w !== null) {
             clearTimeout(t);

@@ -9,8 +9,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checker } from '../../src/core/validate.js';
-import { type BatchColumnsMessage, BatchColumnsMessageSchema, batchColumnsItems } from '../../src/core/wire.js';
+import { checker, validationErrors } from '../../src/core/validate.js';
+import {
+  type BatchColumnsMessage,
+  BatchColumnsMessageSchema,
+  batchColumnsItems,
+  CapacityMessageSchema,
+  StatusMessageSchema,
+} from '../../src/core/wire.js';
+import { CapacityWatch } from '../../src/edge/capacity-watch.js';
 import { Outbox } from '../../src/edge/outbox.js';
 import { Uplink, type UplinkOptions } from '../../src/edge/uplink.js';
 import { silentLogger } from '../../src/lib/log.js';
@@ -229,8 +236,11 @@ describe('Uplink', () => {
       device_id: DEVICE,
       outbox_id: expect.any(String),
     });
+    // What the server checks (core/wire.ts): the edge's own status matches it.
+    for (const m of ofTopic('status')) expect(validationErrors(StatusMessageSchema, m.body)).toEqual([]);
     child.kill('SIGKILL');
     await waitFor(() => ofTopic('status').some((m) => m.body.state === 'offline'), 'the last will', 20_000);
+    for (const m of ofTopic('status')) expect(validationErrors(StatusMessageSchema, m.body)).toEqual([]);
     expect(ofTopic('status').find((m) => m.body.state === 'offline')!.body).toMatchObject({
       device_id: DEVICE,
       state: 'offline',
@@ -249,5 +259,45 @@ describe('Uplink', () => {
     expect(JSON.parse(got[0]!)).toMatchObject({ state: 'offline' });
     await server.unsubscribeAsync(`energy/${DEVICE}/status`);
     await server.publishAsync(`energy/${DEVICE}/status`, '', { qos: 1, retain: true });
+  });
+
+  it('publishes status and capacity (report and alert) that match the schemas the server checks', async () => {
+    const { uplink, outbox } = setup({
+      sources: () => ({
+        dsmr: { state: 'connected', last_reading_at: '2026-03-09T10:00:00.000Z', stale: false, readings: 3 },
+        sungrow: {
+          state: 'error',
+          detail: 'ECONNREFUSED 127.0.0.1:502',
+          last_reading_at: null,
+          stale: true,
+          readings: 0,
+        },
+      }),
+    });
+    await uplink.start();
+    await waitFor(() => uplink.connected, 'connected');
+    // The capacity fields come from the newest snapshot; the alert from a real capacity watch.
+    const watch = new CapacityWatch({ timezone: 'Europe/Brussels' });
+    const q = Date.parse('2026-11-23T09:00:00Z');
+    let alert = null;
+    for (let t = q - 10_000; t < q + 900_000 && !alert; t += 10_000) {
+      const snap = { ...makeSnapshot(gen, 0), timestamp: new Date(t).toISOString() };
+      snap.grid_import_t1_kwh = 1000 + (6000 * (t - q)) / 3.6e9;
+      snap.grid_import_t2_kwh = 0;
+      snap.grid_power_w = 6000;
+      snap.grid_monthly_peak_w = 3000;
+      alert = watch.update(snap);
+      outbox.append(snap);
+    }
+    expect(alert).not.toBeNull();
+    expect(await uplink.publishStatus()).toBe(true);
+    expect(await uplink.publishCapacity()).toBe(true);
+    expect(await uplink.publishCapacity({ kind: 'alert', ...alert! })).toBe(true);
+    await waitFor(() => ofTopic('capacity').length >= 2 && ofTopic('status').length >= 1, 'status and capacity');
+    const capacity = ofTopic('capacity').map((m) => m.body);
+    expect(capacity.map((c) => c.kind)).toEqual(['report', 'alert']);
+    for (const c of capacity) expect(validationErrors(CapacityMessageSchema, c)).toEqual([]);
+    for (const m of ofTopic('status')) expect(validationErrors(StatusMessageSchema, m.body)).toEqual([]);
+    expect(ofTopic('status')[0]?.body.sources).toMatchObject({ sungrow: { state: 'error', stale: true } });
   });
 });

@@ -133,7 +133,16 @@ describe.each(['sqlite', 'postgres'] as const)('edge → Mosquitto → ingester 
     ing.on('status', (m) => m.deviceId === deviceId && side.set('status', m.message));
     ing.on('capacity', (m) => m.deviceId === deviceId && side.set('capacity', m.message));
     expect(await uplink.publishStatus()).toBe(true);
-    expect(await uplink.publishCapacity({ kind: 'alert', threshold_w: 2500 })).toBe(true);
+    // An alert as the capacity watch makes it (the ingester checks it: core/wire.ts), with a key of its own.
+    const alert = {
+      kind: 'alert',
+      type: 'capacity_alert',
+      quarter_start: '2026-03-09T10:00:00.000Z',
+      projected_w: 3100,
+      limit_w: 2500,
+      reason: 'lead_time',
+    } as const;
+    expect(await uplink.publishCapacity({ ...alert, threshold_w: 2500 })).toBe(true);
     await waitFor(
       () => side.get('status')?.acked_seq === 420 && side.has('capacity'),
       'status and capacity at the ingester',

@@ -36,37 +36,17 @@ export function wsUrl(deviceId: string, ticket: string): string {
   return url.toString();
 }
 
-/** A single-use ticket (valid 30 s) to open one WebSocket. Throws ApiError. */
-export async function wsTicket(token: string, signal?: AbortSignal): Promise<string> {
+/**
+ * One authorised request with the dashboard's timeout: the answer's JSON, or an ApiError (network,
+ * timeout, 401, or another status with the server's message). `signal` cancels.
+ */
+async function request<T>(token: string, url: string, init: RequestInit, signal?: AbortSignal): Promise<T> {
   const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   let res: Response;
   try {
-    res = await fetch(apiUrl('ws-ticket'), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: combined,
-      cache: 'no-store',
-    });
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    if (timeout.aborted) throw new ApiError('timeout', null, 'timeout');
-    throw new ApiError('network', null, err instanceof Error ? err.message : String(err));
-  }
-  if (res.status === 401) throw new ApiError('unauthorized', 401, 'unauthorized');
-  if (!res.ok) throw new ApiError('http', res.status, `HTTP ${res.status}`);
-  const body = (await res.json()) as { ticket?: unknown };
-  if (typeof body.ticket !== 'string') throw new ApiError('http', res.status, 'no ticket in the answer');
-  return body.ticket;
-}
-
-/** GET a JSON answer. Throws ApiError; `signal` cancels (e.g. when the page changes). */
-export async function apiGet<T>(token: string, path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  let res: Response;
-  try {
-    res = await fetch(apiUrl(path, params), {
+    res = await fetch(url, {
+      ...init,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       signal: combined,
       cache: 'no-store',
@@ -88,6 +68,18 @@ export async function apiGet<T>(token: string, path: string, params: Params = {}
     throw new ApiError(res.status === 404 ? 'not_found' : 'http', res.status, detail || `HTTP ${res.status}`);
   }
   return (await res.json()) as T;
+}
+
+/** A single-use ticket for the WebSocket (POST /api/v1/ws-ticket), so the token stays out of URLs. */
+export async function wsTicket(token: string, signal?: AbortSignal): Promise<string> {
+  const body = await request<{ ticket?: unknown }>(token, apiUrl('ws-ticket'), { method: 'POST' }, signal);
+  if (typeof body.ticket !== 'string') throw new ApiError('http', 200, 'no ticket in the answer');
+  return body.ticket;
+}
+
+/** GET a JSON answer. Throws ApiError; `signal` cancels (e.g. when the page changes). */
+export function apiGet<T>(token: string, path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  return request<T>(token, apiUrl(path, params), {}, signal);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in order. */

@@ -1,16 +1,20 @@
 /**
  * One JSON request to a HomeWizard device over HTTP (v1) or HTTPS (v2), with a timeout, a size cap
- * and the certificate CN of the connection it went over. node:http(s) rather than fetch: fetch cannot
- * take our own CA and checkServerIdentity without the undici package.
+ * and the certificate CN of the connection it went over: the shared HTTP transport
+ * (http/json-poller.ts) with HomeWizard's TLS errors and API error codes.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { TLSSocket } from 'node:tls';
+import type http from 'node:http';
 import { KwartierError } from '../../core/errors.js';
-import { commonName, describeTlsError, type tlsOptions } from './tls.js';
+import {
+  createHttpAgent,
+  type RequestOptions as SharedRequestOptions,
+  requestJson as sharedRequestJson,
+  urlOf as sharedUrlOf,
+} from '../http/json-poller.js';
+import { describeTlsError, type tlsOptions } from './tls.js';
 
 /** Answers larger than this are refused (a measurement is about 2 kB). */
-export const MAX_BODY_BYTES = 1 << 20;
+export { MAX_BODY_BYTES } from '../http/json-poller.js';
 
 export interface Endpoint {
   scheme: 'http' | 'https';
@@ -57,124 +61,35 @@ export function apiErrorOf(body: unknown): string | null {
 }
 
 export function createAgent(scheme: 'http' | 'https'): http.Agent {
-  // No TLS session cache: every new connection goes through the full chain and identity check.
-  return scheme === 'https'
-    ? new https.Agent({ keepAlive: true, maxSockets: 2, maxCachedSessions: 0 })
-    : new http.Agent({ keepAlive: true, maxSockets: 2 });
+  return createHttpAgent(scheme);
 }
 
 export function urlOf(ep: Pick<Endpoint, 'scheme' | 'host' | 'port'>, path: string): string {
-  const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
-  return `${ep.scheme}://${host}:${ep.port}${path}`;
+  return sharedUrlOf(ep, path);
 }
 
-export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  headers?: Record<string, string>;
-  body?: unknown;
-  signal?: AbortSignal;
-}
+export type RequestOptions = SharedRequestOptions;
 
 /**
- * Sends one request and reads the JSON answer. Rejects on network errors, TLS failures (as
- * HomeWizardTlsError), the timeout (`ep.timeoutMs`) or abort; resolves with any HTTP status.
+ * Sends one request and reads the JSON answer over the shared HTTP transport
+ * (http/json-poller.ts). Rejects on network errors, TLS failures (as HomeWizardTlsError), the
+ * timeout (`ep.timeoutMs`) or abort; resolves with any HTTP status.
  * A keep-alive socket the device closed meanwhile (ECONNRESET on a reused socket) is retried once.
  */
 export async function requestJson(ep: Endpoint, path: string, opts: RequestOptions = {}): Promise<JsonResponse> {
-  try {
-    return await requestOnce(ep, path, opts);
-  } catch (err) {
-    if ((err as { reusedSocket?: boolean }).reusedSocket && (err as { code?: string }).code === 'ECONNRESET') {
-      return requestOnce(ep, path, opts);
-    }
-    throw err;
-  }
-}
-
-function requestOnce(ep: Endpoint, path: string, opts: RequestOptions): Promise<JsonResponse> {
-  const url = urlOf(ep, path);
-  const method = opts.method ?? 'GET';
-  const what = `${method} ${url}`;
-  return new Promise<JsonResponse>((resolve, reject) => {
-    const timeout = AbortSignal.timeout(ep.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
-    if (signal.aborted) {
-      reject(abortError(what, ep.timeoutMs, timeout.aborted));
-      return;
-    }
-    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
-    if (payload) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(payload.length);
-    }
-    const mod = ep.scheme === 'https' ? https : http;
-    const req = mod.request({
+  const tls = ep.tls;
+  const res = await sharedRequestJson(
+    {
+      scheme: ep.scheme,
       host: ep.host,
       port: ep.port,
-      method,
-      path,
-      headers,
       agent: ep.agent,
-      ...(ep.scheme === 'https' ? ep.tls : {}),
-    });
-    let settled = false;
-    const finish = (err: unknown, value?: JsonResponse) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      if (err !== undefined) reject(err);
-      else resolve(value as JsonResponse);
-    };
-    const onAbort = () => {
-      const err = abortError(what, ep.timeoutMs, timeout.aborted);
-      req.destroy(err);
-      finish(err);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    req.on('error', (err) => {
-      const e = ep.scheme === 'https' && ep.tls ? describeTlsError(err, ep.tls.ca) : err;
-      if (e === err && err instanceof Error && !(err instanceof KwartierError)) {
-        const wrapped = new Error(`${what}: ${err.message}`, { cause: err });
-        Object.assign(wrapped, { code: (err as { code?: string }).code, reusedSocket: req.reusedSocket });
-        finish(wrapped);
-      } else {
-        finish(e);
-      }
-    });
-    req.on('response', (res) => {
-      const peerCn = res.socket instanceof TLSSocket ? commonName(res.socket.getPeerCertificate()) : null;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY_BYTES) {
-          const err = new Error(`${what}: answer larger than ${MAX_BODY_BYTES} bytes`);
-          req.destroy(err);
-          finish(err);
-        } else {
-          chunks.push(c);
-        }
-      });
-      res.on('error', (err) => finish(new Error(`${what}: ${err.message}`, { cause: err })));
-      res.on('close', () => finish(new Error(`${what}: connection closed before the answer was complete`)));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        if (text.trim() !== '') {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = undefined;
-          }
-        }
-        finish(undefined, { status: res.statusCode ?? 0, body, peerCn });
-      });
-    });
-    req.end(payload);
-  });
-}
-
-function abortError(what: string, timeoutMs: number, timedOut: boolean): Error {
-  return timedOut ? new Error(`${what}: no answer within ${timeoutMs} ms`) : new Error(`${what}: aborted`);
+      timeoutMs: ep.timeoutMs,
+      ...(tls ? { tls } : {}),
+      ...(ep.scheme === 'https' && tls ? { mapError: (err: unknown) => describeTlsError(err, tls.ca) } : {}),
+    },
+    path,
+    opts,
+  );
+  return { status: res.status, body: res.body, peerCn: res.peerCn };
 }

@@ -8,9 +8,15 @@
 
 /** FC04 input registers (read-only data) or FC03 holding registers (settings). */
 export type RegisterFn = 'input' | 'holding';
-export type RegisterType = 'u16' | 's16' | 'u32' | 's32' | 'utf8';
-/** 32-bit word order: `lsw` = low word first (Sungrow), `msw` = high word first (Huawei, SunSpec). */
+export type RegisterType = 'u16' | 's16' | 'u32' | 's32' | 'u64' | 's64' | 'utf8';
+export type NumericType = Exclude<RegisterType, 'utf8'>;
+/**
+ * Word order of 32/64-bit values: `lsw` = low word first (Sungrow), `msw` = high word first
+ * (Huawei, SunSpec, Morningstar). Bytes within a word are always big-endian.
+ */
 export type WordOrder = 'lsw' | 'msw';
+/** `r` (default): read only. `rw`: a setting the driver may write (holding registers only). */
+export type RegisterAccess = 'r' | 'rw';
 
 export interface RegisterRow<F extends string = string> {
   /** Name of the quantity, with unit and sign in the name (`battery_power_w`: + charging). */
@@ -21,7 +27,7 @@ export interface RegisterRow<F extends string = string> {
   /** Address put in the Modbus PDU (Sungrow: doc − 1; Huawei: doc). */
   wire: number;
   type: RegisterType;
-  /** 32-bit types: word order. Required for u32/s32. */
+  /** 32/64-bit types: word order. Required for u32/s32/u64/s64. */
   words?: WordOrder;
   /** utf8: number of registers (2 bytes each). */
   count?: number;
@@ -33,6 +39,18 @@ export interface RegisterRow<F extends string = string> {
   unit: string;
   /** `cycle` (default): read every poll. `start`: read once after connecting (identity). */
   poll?: 'cycle' | 'start';
+  /** `rw`: the poller may write this row (holding registers only). Default `r`. */
+  access?: RegisterAccess;
+  /**
+   * SunSpec scale factor: the field of an s16 row holding SF; value = raw × scale × 10^SF.
+   * A not-available SF (0x8000) makes the value null.
+   */
+  scaleFrom?: F;
+  /** An enumeration: raw code → name. The decoded value is the name (unknown codes: `0x…` hex). */
+  enum?: Readonly<Record<number, string>>;
+  /** Writes outside [min, max] (in the field's unit) are refused. */
+  min?: number;
+  max?: number;
   /** Where the row comes from and anything surprising about it. */
   note?: string;
 }
@@ -42,12 +60,86 @@ export interface RegisterRow<F extends string = string> {
  * 0x7FFFFFFF for S32; the U32 and S16 markers are the same convention: all ones / the largest
  * positive value). A decoded marker is null, never a number.
  */
-export const NOT_AVAILABLE: Readonly<Record<Exclude<RegisterType, 'utf8'>, number>> = {
+export const NOT_AVAILABLE: Readonly<Record<Exclude<RegisterType, 'utf8' | 'u64' | 's64'>, number>> = {
   u16: 0xffff,
   s16: 0x7fff,
   u32: 0xffffffff,
   s32: 0x7fffffff,
 };
+
+/**
+ * Not-available markers of a table: per type, the raw values (as unsigned integers) that decode to
+ * null. Types without an entry have no marker. The first entry is what encodeRow writes for null.
+ */
+export type Markers = Readonly<Partial<Record<NumericType, readonly bigint[]>>>;
+
+/** Sungrow and Huawei: all ones for unsigned types, the largest positive value for signed ones (devices.md §1.4). */
+export const MARKERS_MAX_POSITIVE: Markers = {
+  u16: [0xffffn],
+  s16: [0x7fffn],
+  u32: [0xffffffffn],
+  s32: [0x7fffffffn],
+  u64: [0xffffffffffffffffn],
+  s64: [0x7fffffffffffffffn],
+};
+
+/**
+ * SunSpec (`sunspec2/mb.py`, devices.md §3.3): int16 0x8000, uint16 0xFFFF, int32 0x80000000,
+ * uint32 0xFFFFFFFF, int64 0x8000000000000000, uint64 all ones. (acc32 "0 = not implemented" is a
+ * per-row matter: give such rows their own table or check the value.)
+ */
+export const MARKERS_SUNSPEC: Markers = {
+  u16: [0xffffn],
+  s16: [0x8000n],
+  u32: [0xffffffffn],
+  s32: [0x80000000n],
+  u64: [0xffffffffffffffffn],
+  s64: [0x8000000000000000n],
+};
+
+/** Both signed conventions (evcc's int32nan: 0x80000000 and 0x7FFFFFFF). */
+export const MARKERS_BOTH: Markers = {
+  u16: [0xffffn],
+  s16: [0x7fffn, 0x8000n],
+  u32: [0xffffffffn],
+  s32: [0x7fffffffn, 0x80000000n],
+  u64: [0xffffffffffffffffn],
+  s64: [0x7fffffffffffffffn, 0x8000000000000000n],
+};
+
+/** The markers decodeRow uses when a table declares none (today's Sungrow convention). */
+export const DEFAULT_MARKERS: Markers = MARKERS_MAX_POSITIVE;
+
+/**
+ * A register table with its conventions declared: how documented numbers map to wire addresses,
+ * the word order of wide values, and which raw values mean "not available".
+ */
+export interface RegisterTable<F extends string = string> {
+  /** `doc`: wire = documented number (Huawei); `doc-1`: wire = documented − 1 (Sungrow, SunSpec). */
+  addressing: 'doc' | 'doc-1';
+  words: WordOrder;
+  markers: Markers;
+  rows: readonly RegisterRow<F>[];
+}
+
+/** A row as a table declares it: no wire address (the table's addressing gives it), words optional. */
+export type RowSpec<F extends string = string> = Omit<RegisterRow<F>, 'wire' | 'words'> & { words?: WordOrder };
+
+/** Builds a table: wire addresses from the addressing, the table's word order on wide rows. */
+export function defineTable<F extends string>(spec: {
+  addressing: 'doc' | 'doc-1';
+  words: WordOrder;
+  markers: Markers;
+  rows: readonly RowSpec<F>[];
+}): RegisterTable<F> {
+  const off = spec.addressing === 'doc-1' ? 1 : 0;
+  const rows = spec.rows.map((r) => {
+    const row: RegisterRow<F> = { ...r, wire: r.doc - off };
+    if (r.type !== 'u16' && r.type !== 's16' && r.type !== 'utf8') row.words = r.words ?? spec.words;
+    return row;
+  });
+  return { addressing: spec.addressing, words: spec.words, markers: spec.markers, rows };
+}
 
 /** Number of 16-bit registers a row occupies. */
 export function rowLength(row: RegisterRow): number {
@@ -58,9 +150,46 @@ export function rowLength(row: RegisterRow): number {
     case 'u32':
     case 's32':
       return 2;
+    case 'u64':
+    case 's64':
+      return 4;
     case 'utf8':
       return row.count ?? 1;
   }
+}
+
+/** The raw register value as an UNSIGNED integer of the row's width (for marker checks). */
+export function rawUnsigned(row: RegisterRow, words: readonly number[]): bigint {
+  const n = row.type === 'utf8' ? 0 : rowLength(row);
+  const ws = Array.from({ length: n }, (_, i) => BigInt((words[i] ?? 0) & 0xffff));
+  if (n > 1 && (row.words ?? 'msw') === 'lsw') ws.reverse();
+  let u = 0n;
+  for (const w of ws) u = (u << 16n) | w;
+  return u;
+}
+
+/** The raw signed/unsigned integer as a bigint (64-bit rows keep every bit). */
+export function rawBigInt(row: RegisterRow, words: readonly number[]): bigint {
+  const u = rawUnsigned(row, words);
+  switch (row.type) {
+    case 's16':
+      return BigInt.asIntN(16, u);
+    case 's32':
+      return BigInt.asIntN(32, u);
+    case 's64':
+      return BigInt.asIntN(64, u);
+    default:
+      return u;
+  }
+}
+
+/** True when the row's words hold one of the table's not-available markers. */
+export function isMarker(row: RegisterRow, words: readonly number[], markers: Markers = DEFAULT_MARKERS): boolean {
+  if (row.type === 'utf8') return false;
+  const list = markers[row.type];
+  if (!list || list.length === 0) return false;
+  const u = rawUnsigned(row, words);
+  return list.includes(u);
 }
 
 /** One past the last wire address of the row. */
@@ -83,6 +212,9 @@ export function rawInteger(row: RegisterRow, words: readonly number[]): number {
       const u = hi * 0x10000 + lo;
       return row.type === 's32' && u >= 0x80000000 ? u - 0x100000000 : u;
     }
+    case 'u64':
+    case 's64':
+      return Number(rawBigInt(row, words));
     case 'utf8':
       throw new Error(`register ${row.doc} (${row.field}) is a string, not a number`);
   }
@@ -114,45 +246,107 @@ export function decodeString(row: RegisterRow, words: readonly number[]): string
   return text === '' ? null : text;
 }
 
-/** The field's value from the row's words: scaled and signed, null for a not-available marker. */
-export function decodeRow(row: RegisterRow, words: readonly number[]): number | null {
+/**
+ * The field's value from the row's words: scaled and signed, null for a not-available marker.
+ * `sf`: the SunSpec scale factor for rows with `scaleFrom` (value × 10^sf; null → null).
+ */
+export function decodeRow(
+  row: RegisterRow,
+  words: readonly number[],
+  markers: Markers = DEFAULT_MARKERS,
+  sf?: number | null,
+): number | null {
   if (row.type === 'utf8') throw new Error(`register ${row.doc} (${row.field}) is a string: use decodeString`);
+  if (isMarker(row, words, markers)) return null;
   const raw = rawInteger(row, words);
-  const unsignedRaw = row.type === 's16' ? raw & 0xffff : row.type === 's32' ? raw >>> 0 : raw;
-  if (unsignedRaw === NOT_AVAILABLE[row.type]) return null;
-  const v = round(raw * row.scale, decimalsOf(row.scale));
+  let scale = row.scale;
+  if (row.scaleFrom !== undefined) {
+    if (sf === null || sf === undefined || !Number.isInteger(sf) || Math.abs(sf) > 10) return null;
+    scale = row.scale * 10 ** sf;
+  }
+  const v = round(raw * scale, decimalsOf(scale));
   return row.negate ? (v === 0 ? 0 : -v) : v;
 }
 
-const RANGE: Readonly<Record<Exclude<RegisterType, 'utf8'>, readonly [number, number]>> = {
+/** An enum row's name for a code (unknown codes as `0x…`). */
+export function enumName(row: RegisterRow, code: number): string {
+  return row.enum?.[code] ?? `0x${code.toString(16).padStart(4, '0').toUpperCase()}`;
+}
+
+/** Decodes any row: strings, enum names, or numbers (see decodeRow). */
+export function decodeValue(
+  row: RegisterRow,
+  words: readonly number[],
+  markers: Markers = DEFAULT_MARKERS,
+  sf?: number | null,
+): number | string | null {
+  if (row.type === 'utf8') return decodeString(row, words);
+  if (row.enum) {
+    if (isMarker(row, words, markers)) return null;
+    return enumName(row, rawInteger(row, words));
+  }
+  return decodeRow(row, words, markers, sf);
+}
+
+const RANGE: Readonly<Record<NumericType, readonly [number, number]>> = {
   u16: [0, 0xffff],
   s16: [-0x8000, 0x7fff],
   u32: [0, 0xffffffff],
   s32: [-0x80000000, 0x7fffffff],
+  u64: [0, Number.MAX_SAFE_INTEGER],
+  s64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
 /**
  * The inverse of decodeRow: the words a device would hold for `value` (null → the marker).
  * Values outside the type's range are clamped to it (and never onto the marker).
  */
-export function encodeRow(row: RegisterRow, value: number | null): number[] {
+export function encodeRow(
+  row: RegisterRow,
+  value: number | null,
+  markers: Markers = DEFAULT_MARKERS,
+  sf?: number | null,
+): number[] {
   if (row.type === 'utf8') throw new Error(`register ${row.doc} (${row.field}) is a string: use encodeString`);
   const type = row.type;
+  const scale = row.scaleFrom !== undefined && typeof sf === 'number' ? row.scale * 10 ** sf : row.scale;
+  if (type === 'u64' || type === 's64') return encodeWide(row, value, markers, scale);
   let raw: number;
+  const marker = markers[type]?.[0];
   if (value === null || !Number.isFinite(value)) {
-    raw = NOT_AVAILABLE[type];
+    raw = marker === undefined ? 0 : Number(marker);
   } else {
     const [lo, hi] = RANGE[type];
-    raw = Math.round((row.negate ? -value : value) / row.scale);
+    raw = Math.round((row.negate ? -value : value) / scale);
     raw = Math.min(hi, Math.max(lo, raw));
-    const u = type === 's16' ? raw & 0xffff : type === 's32' ? raw >>> 0 : raw;
-    if (u === NOT_AVAILABLE[type]) raw -= 1;
+    const list = markers[type] ?? [];
+    const unsigned = (r: number) => BigInt(type === 's16' ? r & 0xffff : type === 's32' ? r >>> 0 : r);
+    // Never onto a marker: step towards zero.
+    while (list.includes(unsigned(raw))) raw += raw > 0 ? -1 : 1;
   }
   if (type === 'u16' || type === 's16') return [raw & 0xffff];
   const u = raw >>> 0;
   const hiWord = Math.floor(u / 0x10000) & 0xffff;
   const loWord = u & 0xffff;
   return (row.words ?? 'msw') === 'lsw' ? [loWord, hiWord] : [hiWord, loWord];
+}
+
+/** encodeRow for 64-bit rows (values beyond 2^53 are clamped to the safe-integer range). */
+function encodeWide(row: RegisterRow, value: number | null, markers: Markers, scale: number): number[] {
+  const type = row.type as 'u64' | 's64';
+  let u: bigint;
+  if (value === null || !Number.isFinite(value)) {
+    u = markers[type]?.[0] ?? 0n;
+  } else {
+    const [lo, hi] = RANGE[type];
+    const raw = Math.min(hi, Math.max(lo, Math.round((row.negate ? -value : value) / scale)));
+    u = BigInt.asUintN(64, BigInt(raw));
+    const list = markers[type] ?? [];
+    if (list.includes(u)) u = BigInt.asUintN(64, BigInt(raw > 0 ? raw - 1 : raw + 1));
+  }
+  const out: number[] = [];
+  for (let i = 3; i >= 0; i--) out.push(Number((u >> BigInt(16 * i)) & 0xffffn));
+  return (row.words ?? 'msw') === 'lsw' ? out.reverse() : out;
 }
 
 /** The words holding `text` in a utf8 row (UTF-8, NUL-padded, cut to the row's length). */
@@ -176,6 +370,14 @@ export function tableProblems(rows: readonly RegisterRow[], docOffset: number): 
     if (r.wire !== r.doc - docOffset) out.push(`${r.field}: wire ${r.wire} is not doc ${r.doc} − ${docOffset}`);
     if ((r.type === 'u32' || r.type === 's32') && r.words === undefined)
       out.push(`${r.field}: 32-bit row without words`);
+    if ((r.type === 'u64' || r.type === 's64') && r.words === undefined)
+      out.push(`${r.field}: 64-bit row without words`);
+    if (r.access === 'rw' && r.fn !== 'holding') out.push(`${r.field}: only holding registers can be written`);
+    if (r.scaleFrom !== undefined) {
+      const sfRow = rows.find((x) => x.field === r.scaleFrom);
+      if (!sfRow) out.push(`${r.field}: scaleFrom ${r.scaleFrom} is not a row of the table`);
+      else if (sfRow.type !== 's16') out.push(`${r.field}: scaleFrom ${r.scaleFrom} must be an s16 row`);
+    }
     if (r.type === 'utf8' && (r.count === undefined || r.count < 1)) out.push(`${r.field}: utf8 row without count`);
     if (!Number.isFinite(r.scale) || r.scale === 0) out.push(`${r.field}: scale must be a non-zero number`);
     if (fields.has(r.field)) out.push(`${r.field}: field appears twice`);
@@ -264,18 +466,54 @@ export function planReads<F extends string>(rows: readonly RegisterRow<F>[], opt
   return groups;
 }
 
-/** Decodes every numeric row of `rows` lying inside a group's words (`words[0]` is at `start`). */
+/** The words of every row of `rows` lying inside a group's words (`words[0]` is at `start`). */
+export function sliceGroup<F extends string>(
+  start: number,
+  words: readonly number[],
+  rows: readonly RegisterRow<F>[],
+): Map<F, number[]> {
+  const out = new Map<F, number[]>();
+  for (const r of rows) {
+    const off = r.wire - start;
+    if (off < 0 || off + rowLength(r) > words.length) continue;
+    out.set(r.field, words.slice(off, off + rowLength(r)));
+  }
+  return out;
+}
+
+/**
+ * Decodes rows from their words: scale-factor rows first, so rows with `scaleFrom` use the SF read
+ * in the same cycle. Rows without words are left out.
+ */
+export function decodeRows<F extends string>(
+  rows: readonly RegisterRow<F>[],
+  words: ReadonlyMap<F, readonly number[]>,
+  markers: Markers = DEFAULT_MARKERS,
+): Map<F, number | string | null> {
+  const out = new Map<F, number | string | null>();
+  const byField = new Map(rows.map((r) => [r.field, r] as const));
+  const sfOf = (field: F | undefined): number | null => {
+    if (field === undefined) return null;
+    const sfRow = byField.get(field);
+    const w = words.get(field);
+    if (!sfRow || !w) return null;
+    const v = decodeRow({ ...sfRow, scale: 1, negate: false, scaleFrom: undefined }, w, MARKERS_SUNSPEC);
+    return v;
+  };
+  for (const r of rows) {
+    const w = words.get(r.field);
+    if (!w) continue;
+    out.set(r.field, decodeValue(r, w, markers, r.scaleFrom === undefined ? undefined : sfOf(r.scaleFrom)));
+  }
+  return out;
+}
+
+/** Decodes every row of `rows` lying inside a group's words (`words[0]` is at `start`). */
 export function decodeGroup<F extends string>(
   start: number,
   words: readonly number[],
   rows: readonly RegisterRow<F>[],
+  markers: Markers = DEFAULT_MARKERS,
 ): Map<F, number | string | null> {
-  const out = new Map<F, number | string | null>();
-  for (const r of rows) {
-    const off = r.wire - start;
-    if (off < 0 || off + rowLength(r) > words.length) continue;
-    const slice = words.slice(off, off + rowLength(r));
-    out.set(r.field, r.type === 'utf8' ? decodeString(r, slice) : decodeRow(r, slice));
-  }
-  return out;
+  return decodeRows(rows, sliceGroup(start, words, rows), markers);
 }

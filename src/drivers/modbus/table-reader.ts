@@ -13,13 +13,16 @@
  * - Transport errors (timeout, closed) are thrown: the caller reconnects.
  */
 import {
-  decodeGroup,
+  DEFAULT_MARKERS,
+  decodeRows,
+  type Markers,
   planReads,
   type ReadGroup,
   type RegisterFn,
   type RegisterRow,
   rowEnd,
   rowKey,
+  sliceGroup,
   spanOf,
 } from './register-table.js';
 import { EXCEPTION_ILLEGAL_DATA_ADDRESS, ModbusException, type RegisterTransport } from './tcp-client.js';
@@ -35,6 +38,8 @@ export interface TableReaderOptions {
   markerLimit?: number;
   /** Told once per row each time it is left out or comes back. */
   onRowStatus?: (event: RowStatusEvent) => void;
+  /** The table's not-available markers (default: the Sungrow/Huawei convention). */
+  markers?: Markers;
   now?: () => number;
 }
 
@@ -110,8 +115,24 @@ export class TableReader<F extends string> {
     const rows = this.rows.filter((r) => (r.poll ?? 'cycle') === poll);
     for (const r of rows) result.values.set(r.field, null);
     const decoded = new Set<string>();
-    for (const g of this.plan(poll)) await this.readGroup(g, rows, result, decoded);
+    const words = new Map<F, number[]>();
+    for (const g of this.plan(poll)) await this.readGroup(g, rows, result, decoded, words);
+    for (const [field, v] of decodeRows(rows, words, this.opts.markers ?? DEFAULT_MARKERS)) result.values.set(field, v);
     this.afterRead(rows, result.values, decoded);
+    return result;
+  }
+
+  /**
+   * Reads `rows` (any poll kind, e.g. one row before and after a write) in as few requests as the
+   * plan allows, with the same exception handling. Rows not read are null.
+   */
+  async readRows(rows: readonly RegisterRow<F>[]): Promise<CycleResult<F>> {
+    const result: CycleResult<F> = { values: new Map(), okRequests: 0, exceptionRequests: 0 };
+    for (const r of rows) result.values.set(r.field, null);
+    const words = new Map<F, number[]>();
+    const groups = planReads(rows, { maxCount: this.opts.maxCount, maxGap: this.opts.maxGap });
+    for (const g of groups) await this.readGroup(g, [...rows], result, new Set(), words);
+    for (const [field, v] of decodeRows(rows, words, this.opts.markers ?? DEFAULT_MARKERS)) result.values.set(field, v);
     return result;
   }
 
@@ -150,6 +171,7 @@ export class TableReader<F extends string> {
     pollRows: RegisterRow<F>[],
     result: CycleResult<F>,
     decoded: Set<string>,
+    out: Map<F, number[]>,
   ): Promise<boolean> {
     let words: number[];
     try {
@@ -166,8 +188,8 @@ export class TableReader<F extends string> {
       const mid = Math.ceil(g.rows.length / 2);
       const left = g.rows.slice(0, mid);
       const right = g.rows.slice(mid);
-      const okLeft = await this.readGroup(spanOf(left), pollRows, result, decoded);
-      const okRight = await this.readGroup(spanOf(right), pollRows, result, decoded);
+      const okLeft = await this.readGroup(spanOf(left), pollRows, result, decoded, out);
+      const okRight = await this.readGroup(spanOf(right), pollRows, result, decoded, out);
       const a = left[left.length - 1];
       const b = right[0];
       if (okLeft && okRight && a && b) {
@@ -180,7 +202,7 @@ export class TableReader<F extends string> {
     result.okRequests++;
     // Decode every row the answer covers, also rows that were not the reason for the request.
     const inSpan = pollRows.filter((r) => r.fn === g.fn && r.wire >= g.start && rowEnd(r) <= g.start + g.count);
-    for (const [field, v] of decodeGroup(g.start, words, inSpan)) result.values.set(field, v);
+    for (const [field, w] of sliceGroup(g.start, words, inSpan)) out.set(field, w);
     for (const r of inSpan) decoded.add(rowKey(r));
     return true;
   }

@@ -51,6 +51,11 @@ export interface RegisterTransport {
   readRegisters(fn: RegisterFn, address: number, count: number): Promise<number[]>;
 }
 
+/** A transport that can also write holding registers (FC06 for one word, FC16 for more). */
+export interface WritableRegisterTransport extends RegisterTransport {
+  writeRegisters(address: number, words: readonly number[]): Promise<void>;
+}
+
 /** modbus-serial rejects with plain objects ({name, message, errno}) as well as Errors. */
 function describe(err: unknown): string {
   if (err && typeof err === 'object' && !(err instanceof Error)) {
@@ -100,7 +105,7 @@ function withTimeout<T>(
   });
 }
 
-export class ModbusTcpClient implements RegisterTransport {
+export class ModbusTcpClient implements WritableRegisterTransport {
   private client: ModbusClient | null = null;
   private closed = false;
   private lastEnd = 0;
@@ -169,6 +174,43 @@ export class ModbusTcpClient implements RegisterTransport {
       const res = await withTimeout(p, this.opts.timeoutMs + 500, what, () => undefined, this.opts.signal);
       if (res.data.length !== count) throw new ModbusTransportError(`${what}: got ${res.data.length} registers`);
       return res.data;
+    } catch (err) {
+      const code = (err as { modbusCode?: unknown }).modbusCode;
+      if (typeof code === 'number') throw new ModbusException(code, what);
+      if (err instanceof ModbusTransportError) throw err;
+      throw new ModbusTransportError(`${what}: ${describe(err)}`, err);
+    } finally {
+      this.lastEnd = Date.now();
+    }
+  }
+
+  /**
+   * Writes holding registers from wire address `address`: FC06 for one word, FC16 for several.
+   * Serialised and paced like reads.
+   */
+  writeRegisters(address: number, words: readonly number[]): Promise<void> {
+    const run = this.busy.then(() => this.doWrite(address, words));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doWrite(address: number, words: readonly number[]): Promise<void> {
+    const what = `${words.length === 1 ? 'FC06' : 'FC16'} ${address}+${words.length} at ${this.endpoint}`;
+    const wait = this.lastEnd + this.opts.interRequestDelayMs - Date.now();
+    if (wait > 0) await sleep(wait, this.opts.signal);
+    const c = this.client;
+    if (!c || !this.isOpen) throw new ModbusTransportError(`${what}: not connected`);
+    this.requests++;
+    try {
+      const w0 = words[0] ?? 0;
+      const p: Promise<unknown> =
+        words.length === 1
+          ? c.writeRegister(address, w0 & 0xffff)
+          : c.writeRegisters(
+              address,
+              words.map((w) => w & 0xffff),
+            );
+      await withTimeout(p, this.opts.timeoutMs + 500, what, () => undefined, this.opts.signal);
     } catch (err) {
       const code = (err as { modbusCode?: unknown }).modbusCode;
       if (typeof code === 'number') throw new ModbusException(code, what);

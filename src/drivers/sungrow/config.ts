@@ -23,6 +23,15 @@ export const SungrowConfigSchema = Type.Object(
     /** Reconnect backoff: first delay window and cap (defaults 1000 and 60000; full jitter). */
     reconnect_base_ms: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
     reconnect_max_ms: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
+    // ---- control (default read-only: nothing is ever written without control: true) ----
+    /** Allow writes to the battery/EMS holding registers (docs/sungrow.md "Control"). Default false. */
+    control: Type.Optional(Type.Boolean()),
+    /** Wait between a write and its read-back (default 1000: WiNet-S; 500 is enough on the LAN port). */
+    settle_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+    /** Unit of holding 13052 (forced power) on YOUR inverter: `w` (SH10RT) or `pct`; unset: that control is off. */
+    forced_power_unit: Type.Optional(Type.Union([Type.Literal('w'), Type.Literal('pct')])),
+    /** Scale of holding 13100 (reserved SoC for backup): 1 or 0.1 (sources conflict); unset: that control is off. */
+    reserved_soc_scale: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(0.1)])),
   },
   { additionalProperties: false },
 );
@@ -35,4 +44,5 @@ export const SUNGROW_DEFAULTS = {
   retry_unsupported_s: 3600,
   reconnect_base_ms: 1000,
   reconnect_max_ms: 60_000,
+  settle_ms: 1000,
 } as const;

@@ -59,7 +59,18 @@ export type SungrowExtraField = (typeof SUNGROW_EXTRA_FIELDS)[number];
 /** Read once after connecting, and logged. */
 export type SungrowIdentityField = 'serial' | 'device_type_code';
 
-export type SungrowField = SungrowSnapshotField | SungrowExtraField | SungrowIdentityField;
+/** Holding registers a controller may write (control.md §2.1); polled only with `control: true`. */
+export type SungrowControlField =
+  | 'battery_forced_command'
+  | 'battery_forced_power'
+  | 'battery_max_soc_pct'
+  | 'battery_min_soc_pct'
+  | 'export_limit_w'
+  | 'backup_reserved_soc_pct'
+  | 'battery_max_charge_power_w'
+  | 'battery_max_discharge_power_w';
+
+export type SungrowField = SungrowSnapshotField | SungrowExtraField | SungrowIdentityField | SungrowControlField;
 
 /** Builds a row with wire = doc − 1 (Sungrow numbers registers from 1). */
 function reg(
@@ -69,7 +80,7 @@ function reg(
   type: RegisterRow['type'],
   scale: number,
   unit: string,
-  extra: Partial<Pick<RegisterRow, 'negate' | 'count' | 'poll' | 'note'>> = {},
+  extra: Partial<Pick<RegisterRow, 'negate' | 'count' | 'poll' | 'note' | 'access' | 'min' | 'max'>> = {},
 ): RegisterRow<SungrowField> {
   const row: RegisterRow<SungrowField> = { field, fn, doc, wire: doc - 1, type, scale, unit, ...extra };
   if (type === 'u32' || type === 's32') row.words = 'lsw';
@@ -109,9 +120,101 @@ export const SUNGROW_REGISTERS: readonly RegisterRow<SungrowField>[] = [
   reg('inverter_grid_power_w', 'input', 5601, 's32', 1, 'W', {
     note: '5601–5602 meter active power, + import; only valid with the Sungrow meter connected',
   }),
-  // ---- settings (holding, read only: this driver never writes) -------------------------------------
+  // ---- settings (holding; writable only through sungrowTable({control: true})) ---------------------
   reg('ems_mode', 'holding', 13050, 'u16', 1, '', { note: 'HOLDING 13050; input 13050 is a different register' }),
 ];
+
+/** EMS mode codes (holding doc 13050, control.md §2.1). */
+export const SUNGROW_EMS_MODES: Readonly<Record<string, number>> = {
+  self_consumption: 0,
+  forced: 2,
+  external_ems: 3,
+  vpp: 4,
+  microgrid: 8,
+};
+
+/** Forced charge/discharge command codes (holding doc 13051, control.md §2.1). */
+export const SUNGROW_FORCED_COMMANDS: Readonly<Record<string, number>> = {
+  charge: 0xaa,
+  discharge: 0xbb,
+  stop: 0xcc,
+};
+
+/**
+ * Settings the guide leaves open (control.md §7 items 4–5): they are rows only when the user
+ * says what their inverter does; never a guessed constant.
+ */
+export interface SungrowControlSettings {
+  /** Unit of doc 13052 (forced power): W on SH10RT (mkaiser), % per the SH-RT datasheet. */
+  forcedPowerUnit?: 'w' | 'pct';
+  /** Scale of doc 13100 (reserved SoC for backup): 1 % per mkaiser, 0.1 % per an older automation. */
+  reservedSocScale?: 1 | 0.1;
+}
+
+/**
+ * The writable holding registers of control.md §2.1 that the guide gives with a source
+ * (mkaiser modbus_sungrow.yaml, evcc sungrow-hybrid), all wire = doc − 1. EMS mode (13050) is
+ * already a row of SUNGROW_REGISTERS and becomes writable in sungrowTable({control: true}).
+ * Start/stop (13000), backup mode (13075), feed-in limitation on/off (13087) and the undocumented
+ * 33149/33150 are left out: nothing in Kwartier needs them yet.
+ */
+export function sungrowControlRows(settings: SungrowControlSettings = {}): RegisterRow<SungrowField>[] {
+  const rw = { access: 'rw' as const };
+  const rows = [
+    reg('battery_forced_command', 'holding', 13051, 'u16', 1, '', {
+      ...rw,
+      note: '0xAA charge, 0xBB discharge, 0xCC stop; acts only with EMS mode 2 (mkaiser#162)',
+    }),
+    reg('battery_max_soc_pct', 'holding', 13058, 'u16', 0.1, '%', { ...rw, min: 0, max: 100 }),
+    reg('battery_min_soc_pct', 'holding', 13059, 'u16', 0.1, '%', { ...rw, min: 0, max: 100 }),
+    reg('export_limit_w', 'holding', 13074, 'u16', 1, 'W', { ...rw, min: 0, max: 65_534 }),
+    reg('battery_max_charge_power_w', 'holding', 33047, 'u16', 10, 'W', {
+      ...rw,
+      min: 0,
+      max: 655_340,
+      note: '0.01 kW',
+    }),
+    reg('battery_max_discharge_power_w', 'holding', 33048, 'u16', 10, 'W', {
+      ...rw,
+      min: 0,
+      max: 655_340,
+      note: '0.01 kW; evcc "hold" writes raw 1 (10 W)',
+    }),
+  ];
+  if (settings.forcedPowerUnit) {
+    const pct = settings.forcedPowerUnit === 'pct';
+    rows.push(
+      reg('battery_forced_power', 'holding', 13052, 'u16', 1, pct ? '%' : 'W', {
+        ...rw,
+        min: 0,
+        max: pct ? 100 : 65_534,
+        note: 'unit per sungrow.forced_power_unit (W on SH10RT, % per the RT datasheet: unverified)',
+      }),
+    );
+  }
+  if (settings.reservedSocScale !== undefined) {
+    rows.push(
+      reg('backup_reserved_soc_pct', 'holding', 13100, 'u16', settings.reservedSocScale, '%', {
+        ...rw,
+        min: 0,
+        max: 100,
+        note: 'scale per sungrow.reserved_soc_scale (conflicting sources)',
+      }),
+    );
+  }
+  return rows;
+}
+
+/** The table a source polls: the read table, plus (with control) EMS mode writable and the control rows. */
+export function sungrowTable(
+  opts: { control?: boolean } & SungrowControlSettings = {},
+): readonly RegisterRow<SungrowField>[] {
+  if (!opts.control) return SUNGROW_REGISTERS;
+  const base = SUNGROW_REGISTERS.map((r) =>
+    r.field === 'ems_mode' ? { ...r, access: 'rw' as const, min: 0, max: 8 } : r,
+  );
+  return [...base, ...sungrowControlRows(opts)];
+}
 
 /** Device type codes (doc 5000) → model, as listed in protocols.md §3.2 (mkaiser's model map). */
 export const SUNGROW_MODELS: Readonly<Record<number, string>> = {

@@ -7,14 +7,22 @@
  *
  * Registers that are not in the table answer 0 (or exception 2 with `unknownRegisters:
  * 'exception'`); `unsupported` lists documented registers that answer exception 2, so the driver's
- * "firmware does not support this" path can be exercised. Read-only: writes answer exception 1.
+ * "firmware does not support this" path can be exercised. Writes: the control holding registers
+ * (EMS mode 13050 and sungrowControlRows) take any word and hold it; other writes answer exception 1.
+ * The written settings do not steer the model (yet): they are only held and read back.
  */
 import { type AddressInfo, createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { encodeRow, encodeString, type RegisterFn, rowLength } from '../modbus/register-table.js';
 import type { HomeModel, HomeState } from '../sim/home-model.js';
-import { POWER_FLOW_BITS, SUNGROW_REGISTERS, type SungrowField } from './registers.js';
+import {
+  POWER_FLOW_BITS,
+  SUNGROW_REGISTERS,
+  type SungrowControlField,
+  type SungrowField,
+  sungrowControlRows,
+} from './registers.js';
 
 export interface SungrowSimulatorOptions {
   host: string;
@@ -60,7 +68,7 @@ class ModbusError extends Error {
 export function sungrowValues(
   s: HomeState,
   extra: { directDailyKwh: number; deviceTypeCode: number; serial: string },
-): Record<SungrowField, number | string | null> {
+): Record<Exclude<SungrowField, SungrowControlField>, number | string | null> {
   let flow = 0;
   if (s.pv_w > 0) flow |= POWER_FLOW_BITS.pv_generating;
   if (s.battery_w > 0) flow |= POWER_FLOW_BITS.battery_charging;
@@ -124,6 +132,27 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
   const deviceTypeCode = opts.deviceTypeCode ?? 0x0d0f;
   const serial = opts.serial ?? 'A2300000001';
   let image: Image | null = null;
+  // Control settings (holding wire address → word), as a fresh SH10RT holds them; writes change them.
+  const settings = new Map<number, number>();
+  const controlRows = sungrowControlRows({ forcedPowerUnit: 'w', reservedSocScale: 1 });
+  const initial: Record<SungrowControlField, number> = {
+    battery_forced_command: 0xcc,
+    battery_forced_power: 5000,
+    battery_max_soc_pct: 100,
+    battery_min_soc_pct: 5,
+    export_limit_w: 10_000,
+    backup_reserved_soc_pct: 10,
+    battery_max_charge_power_w: 5000,
+    battery_max_discharge_power_w: 5000,
+  };
+  for (const row of controlRows) {
+    const v = initial[row.field as SungrowControlField];
+    encodeRow(row, v).forEach((w, i) => {
+      settings.set(row.wire + i, w);
+    });
+  }
+  const emsRow = SUNGROW_REGISTERS.find((r) => r.field === 'ems_mode');
+  const writable = new Set([...controlRows.map((r) => r.wire), ...(emsRow ? [emsRow.wire] : [])]);
   let requests = 0;
   let refused = 0;
   // Daily direct consumption = PV today − battery charge today − export today (exact for this
@@ -145,7 +174,7 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     const values = sungrowValues(s, { directDailyKwh: directDaily(s), deviceTypeCode, serial });
     const next: Image = { at: s.at, input: new Map(), holding: new Map() };
     for (const row of SUNGROW_REGISTERS) {
-      const v = values[row.field];
+      const v = values[row.field as Exclude<SungrowField, SungrowControlField>];
       const words =
         row.type === 'utf8'
           ? encodeString(row, typeof v === 'string' ? v : null)
@@ -153,6 +182,7 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
       const target = row.fn === 'input' ? next.input : next.holding;
       for (let i = 0; i < rowLength(row); i++) target.set(row.wire + i, words[i] ?? 0);
     }
+    for (const [a, w] of settings) next.holding.set(a, w);
     image = next;
     return next;
   }
@@ -174,17 +204,22 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     return out;
   }
 
+  function write(address: number, words: number[]): void {
+    if (!words.every((_, i) => writable.has(address + i))) throw new ModbusError(1);
+    words.forEach((w, i) => {
+      settings.set(address + i, w & 0xffff);
+    });
+    image = null;
+    log.info({ register: address + 1, words }, 'setting written');
+  }
+
   const vector = {
     getInputRegister: (addr: number, _unitID: number) => read('input', addr, 1)[0] ?? 0,
     getMultipleInputRegisters: (addr: number, length: number, _unitID: number) => read('input', addr, length),
     getHoldingRegister: (addr: number, _unitID: number) => read('holding', addr, 1)[0] ?? 0,
     getMultipleHoldingRegisters: (addr: number, length: number, _unitID: number) => read('holding', addr, length),
-    setRegister: (_addr: number, _value: number, _unitID: number) => {
-      throw new ModbusError(1);
-    },
-    setRegisterArray: (_addr: number, _value: number[], _unitID: number) => {
-      throw new ModbusError(1);
-    },
+    setRegister: (addr: number, value: number, _unitID: number) => write(addr, [value]),
+    setRegisterArray: (addr: number, value: number[], _unitID: number) => write(addr, value),
   };
 
   // ServerTCP treats port 0 as "unset" and falls back to 502: pick a free port ourselves.

@@ -8,24 +8,30 @@
  * Readings carry the snapshot fields (pv_*, mppt*, battery_* with + = charging, load_power_w) and,
  * in `inverter`, the inverter's own extras (its grid estimate with both signs stated, running
  * state, EMS mode…) which are not snapshot fields: the snapshot's grid comes from the P1 meter.
+ *
+ * The connection, pacing, grouping and learning live in the shared Modbus poller
+ * (modbus/poller.ts). With `control: true` the battery/EMS holding registers of control.md §2.1
+ * are polled too (in the reading's `settings`) and `control()` writes them (write on change,
+ * read back after settle_ms); without it `control()` refuses and nothing is ever written.
  */
-import { Backoff } from '../../core/backoff.js';
-import { errorMessage } from '../../core/errors.js';
+import { KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { sleep } from '../../lib/sleep.js';
+import { type ControllableSource, type ControlResult, type ControlSpec, controlDisabled } from '../control.js';
+import { ModbusPoller, type PollValues } from '../modbus/poller.js';
 import type { RegisterRow } from '../modbus/register-table.js';
-import { type CycleResult, type RowStatusEvent, TableReader } from '../modbus/table-reader.js';
-import { ModbusTcpClient, ModbusTransportError, type RegisterTransport } from '../modbus/tcp-client.js';
-import type { Source, SourceReading, SourceState } from '../source.js';
+import type { SourceReading, SourceState } from '../source.js';
 import { SUNGROW_DEFAULTS, type SungrowConfig } from './config.js';
 import {
   runningStateName,
+  SUNGROW_EMS_MODES,
   SUNGROW_EXTRA_FIELDS,
-  SUNGROW_REGISTERS,
+  SUNGROW_FORCED_COMMANDS,
+  type SungrowControlField,
   type SungrowExtraField,
   type SungrowField,
   type SungrowSnapshotField,
   sungrowModel,
+  sungrowTable,
 } from './registers.js';
 
 export type SungrowExtras = Record<SungrowExtraField, number | null>;
@@ -34,6 +40,8 @@ export type SungrowExtras = Record<SungrowExtraField, number | null>;
 export interface SungrowReading extends SourceReading {
   fields: Partial<Record<SungrowSnapshotField, number | null>>;
   inverter: SungrowExtras;
+  /** With `control: true`: the writable settings as the inverter holds them. */
+  settings?: Partial<Record<SungrowControlField, number | null>>;
 }
 
 export interface SungrowDeviceInfo {
@@ -44,61 +52,166 @@ export interface SungrowDeviceInfo {
 
 export interface SungrowSourceDeps {
   log?: Logger;
-  /** The register table (default SUNGROW_REGISTERS). */
+  /** The register table (default: sungrowTable() for the config). */
   registers?: readonly RegisterRow<SungrowField>[];
+  /** The source's name (default 'sungrow'; a device in a `devices:` list has its own). */
+  name?: string;
 }
-
-/** Cycles without a single answered request before the connection is dropped and reopened. */
-const MAX_EMPTY_CYCLES = 3;
 
 const EXTRA = new Set<string>(SUNGROW_EXTRA_FIELDS);
 const IDENTITY = new Set<string>(['serial', 'device_type_code']);
 
-export class SungrowSource implements Source {
-  readonly name = 'sungrow';
+/** The controls a Sungrow SH offers (control.md §2.1); the row each writes and how values map. */
+interface SungrowControl {
+  spec: ControlSpec;
+  field: SungrowField;
+  codes?: Readonly<Record<string, number>>;
+}
+
+const CONTROLS: readonly SungrowControl[] = [
+  {
+    spec: {
+      name: 'ems_mode',
+      kind: 'enum',
+      values: Object.keys(SUNGROW_EMS_MODES),
+      description: 'EMS mode (holding 13050); forced (dis)charge needs forced + battery_command',
+    },
+    field: 'ems_mode',
+    codes: SUNGROW_EMS_MODES,
+  },
+  {
+    spec: {
+      name: 'battery_command',
+      kind: 'enum',
+      values: Object.keys(SUNGROW_FORCED_COMMANDS),
+      description: 'Forced charge/discharge command (holding 13051), acts in EMS mode forced',
+    },
+    field: 'battery_forced_command',
+    codes: SUNGROW_FORCED_COMMANDS,
+  },
+  {
+    spec: {
+      name: 'battery_forced_power',
+      kind: 'number',
+      min: 0,
+      description: 'Forced (dis)charge power (holding 13052); only with sungrow.forced_power_unit set (W or %)',
+    },
+    field: 'battery_forced_power',
+  },
+  {
+    spec: {
+      name: 'battery_max_soc_pct',
+      kind: 'number',
+      unit: '%',
+      min: 0,
+      max: 100,
+      description: 'Max SoC (holding 13058)',
+    },
+    field: 'battery_max_soc_pct',
+  },
+  {
+    spec: {
+      name: 'battery_min_soc_pct',
+      kind: 'number',
+      unit: '%',
+      min: 0,
+      max: 100,
+      description: 'Min SoC (holding 13059)',
+    },
+    field: 'battery_min_soc_pct',
+  },
+  {
+    spec: {
+      name: 'export_limit_w',
+      kind: 'number',
+      unit: 'W',
+      min: 0,
+      description: 'Export power limit (holding 13074)',
+    },
+    field: 'export_limit_w',
+  },
+  {
+    spec: {
+      name: 'backup_reserved_soc_pct',
+      kind: 'number',
+      unit: '%',
+      min: 0,
+      max: 100,
+      description: 'Reserved SoC for backup (holding 13100); only with sungrow.reserved_soc_scale set',
+    },
+    field: 'backup_reserved_soc_pct',
+  },
+  {
+    spec: {
+      name: 'battery_max_charge_power_w',
+      kind: 'number',
+      unit: 'W',
+      min: 0,
+      description: 'Battery max charge power (holding 33047, steps of 10 W)',
+    },
+    field: 'battery_max_charge_power_w',
+  },
+  {
+    spec: {
+      name: 'battery_max_discharge_power_w',
+      kind: 'number',
+      unit: 'W',
+      min: 0,
+      description: 'Battery max discharge power (holding 33048, steps of 10 W; 10 W holds the battery)',
+    },
+    field: 'battery_max_discharge_power_w',
+  },
+];
+
+/** The controls a Sungrow SH offers (for the driver definition). */
+export const SUNGROW_CONTROLS: readonly ControlSpec[] = CONTROLS.map((c) => c.spec);
+
+export class SungrowSource implements ControllableSource {
+  readonly name: string;
   readonly kind = 'inverter' as const;
   readonly intervalMs: number;
 
   private readonly log: Logger;
   private readonly readingListeners: Array<(r: SourceReading) => void> = [];
-  private readonly stateListeners: Array<(s: SourceState, detail?: string) => void> = [];
-  private readonly backoff: Backoff;
-  private readonly reader: TableReader<SungrowField>;
+  private readonly poller: ModbusPoller<SungrowField>;
   private readonly registers: readonly RegisterRow<SungrowField>[];
-  private client: ModbusTcpClient | null = null;
-  private abort: AbortController | null = null;
-  private loop: Promise<void> | null = null;
-  private currentState: SourceState | null = null;
   private info: SungrowDeviceInfo | null = null;
   private lastRunningState: number | null = null;
-  private readonly warned = new Set<string>();
-  private cycles = 0;
-  private requestsTotal = 0;
 
   constructor(
     private readonly cfg: SungrowConfig,
     deps: SungrowSourceDeps = {},
   ) {
+    this.name = deps.name ?? 'sungrow';
     this.intervalMs = Math.round(cfg.poll_interval_s * 1000);
     this.log = deps.log ?? createLogger('sungrow', { endpoint: `${cfg.ip}:${cfg.port}` });
-    this.registers = deps.registers ?? SUNGROW_REGISTERS;
-    this.backoff = new Backoff({
-      baseMs: cfg.reconnect_base_ms ?? SUNGROW_DEFAULTS.reconnect_base_ms,
-      maxMs: cfg.reconnect_max_ms ?? SUNGROW_DEFAULTS.reconnect_max_ms,
-    });
-    const transport: RegisterTransport = {
-      readRegisters: (fn, address, count) => {
-        const c = this.client;
-        if (!c) return Promise.reject(new ModbusTransportError('sungrow: not connected'));
-        return c.readRegisters(fn, address, count);
-      },
-    };
-    this.reader = new TableReader(this.registers, transport, {
+    this.registers =
+      deps.registers ??
+      sungrowTable({
+        control: cfg.control === true,
+        ...(cfg.forced_power_unit ? { forcedPowerUnit: cfg.forced_power_unit } : {}),
+        ...(cfg.reserved_soc_scale !== undefined ? { reservedSocScale: cfg.reserved_soc_scale } : {}),
+      });
+    this.poller = new ModbusPoller<SungrowField>({
+      name: this.name,
+      host: cfg.ip,
+      port: cfg.port,
+      unitId: cfg.slave_id,
+      table: { rows: this.registers },
+      intervalMs: this.intervalMs,
+      interRequestDelayMs: cfg.inter_register_delay_ms,
+      connectDelayMs: cfg.connect_delay_ms,
+      timeoutMs: cfg.timeout_ms,
       maxCount: cfg.max_registers_per_request ?? SUNGROW_DEFAULTS.max_registers_per_request,
       maxGap: cfg.max_gap_registers ?? SUNGROW_DEFAULTS.max_gap_registers,
       retryUnsupportedMs: (cfg.retry_unsupported_s ?? SUNGROW_DEFAULTS.retry_unsupported_s) * 1000,
-      onRowStatus: (e) => this.onRowStatus(e),
+      reconnectBaseMs: cfg.reconnect_base_ms ?? SUNGROW_DEFAULTS.reconnect_base_ms,
+      reconnectMaxMs: cfg.reconnect_max_ms ?? SUNGROW_DEFAULTS.reconnect_max_ms,
+      settleMs: cfg.settle_ms ?? SUNGROW_DEFAULTS.settle_ms,
+      log: this.log,
     });
+    this.poller.onIdentity((v) => this.onIdentity(v));
+    this.poller.onValues((v) => this.emit(v));
   }
 
   onReading(listener: (reading: SourceReading) => void): void {
@@ -106,11 +219,11 @@ export class SungrowSource implements Source {
   }
 
   onState(listener: (state: SourceState, detail?: string) => void): void {
-    this.stateListeners.push(listener);
+    this.poller.onState(listener);
   }
 
   get state(): SourceState | null {
-    return this.currentState;
+    return this.poller.state;
   }
 
   /** Device type, model and serial, once read (null before the first connection). */
@@ -118,95 +231,72 @@ export class SungrowSource implements Source {
     return this.info;
   }
 
+  /** The controls this inverter offers (all refused unless the config says control: true). */
+  get controls(): readonly ControlSpec[] {
+    return SUNGROW_CONTROLS;
+  }
+
   /** Counters for status output and benchmarks. */
   stats(): { cycles: number; requests: number; unsupported: Array<{ doc: number; field: string; reason: string }> } {
-    return {
-      cycles: this.cycles,
-      requests: this.requestsTotal + (this.client?.requests ?? 0),
-      unsupported: this.reader.excludedRows().map((e) => ({ doc: e.row.doc, field: e.row.field, reason: e.reason })),
-    };
+    const s = this.poller.stats();
+    return { cycles: s.cycles, requests: s.requests, unsupported: s.unsupported };
   }
 
   /** Starts polling in the background; never throws for an unreachable inverter (it retries). */
   async start(): Promise<void> {
-    if (this.loop) return;
-    this.abort = new AbortController();
-    this.setState('connecting');
-    this.loop = this.run(this.abort.signal).catch((err: unknown) => {
-      this.log.error({ err: errorMessage(err) }, 'sungrow poller stopped on an unexpected error');
-    });
+    await this.poller.start();
   }
 
   async stop(): Promise<void> {
-    const loop = this.loop;
-    if (!loop) return;
-    this.abort?.abort();
-    await this.client?.close();
-    await loop;
-    this.loop = null;
-    this.abort = null;
+    await this.poller.stop();
   }
 
-  private async run(signal: AbortSignal): Promise<void> {
-    const cfg = this.cfg;
-    while (!signal.aborted) {
-      const client = new ModbusTcpClient({
-        host: cfg.ip,
-        port: cfg.port,
-        unitId: cfg.slave_id,
-        timeoutMs: cfg.timeout_ms,
-        interRequestDelayMs: cfg.inter_register_delay_ms,
-        signal,
-      });
-      this.client = client;
-      try {
-        await client.connect();
-        this.log.debug('tcp connected');
-        await sleep(cfg.connect_delay_ms, signal);
-        if (signal.aborted) break;
-        await this.readIdentity();
-        await this.pollLoop(signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        this.setState('lost', errorMessage(err));
-      } finally {
-        this.requestsTotal += client.requests;
-        this.client = null;
-        await client.close();
-      }
-      if (signal.aborted) break;
-      const wait = this.backoff.next();
-      this.log.debug({ retry_in_ms: wait }, 'reconnecting');
-      await sleep(wait, signal);
+  /**
+   * Sets one of SUNGROW_CONTROLS: refused (KwartierError control_disabled) unless the config says
+   * `control: true`; written only when the inverter holds another value; read back after
+   * settle_ms. `readBack` is what the inverter holds (enum controls: the name, or the raw code
+   * when it is not one of the names).
+   */
+  async control(name: string, value: unknown): Promise<ControlResult> {
+    const c = CONTROLS.find((x) => x.spec.name === name);
+    if (!c) {
+      throw new KwartierError(
+        'control_unknown',
+        `${this.name}: no control ${JSON.stringify(name)}; the controls are ${SUNGROW_CONTROLS.map((x) => x.name).join(', ')}`,
+      );
     }
-  }
-
-  private async pollLoop(signal: AbortSignal): Promise<void> {
-    let empty = 0;
-    while (!signal.aborted) {
-      const started = Date.now();
-      const res = await this.reader.read('cycle');
-      if (signal.aborted) return;
-      this.cycles++;
-      if (res.okRequests === 0 && res.exceptionRequests > 0) {
-        empty++;
-        if (empty >= MAX_EMPTY_CYCLES) {
-          throw new ModbusTransportError(`no request answered with data in ${MAX_EMPTY_CYCLES} cycles`);
-        }
-      } else {
-        empty = 0;
-        this.backoff.reset();
-        this.setState('connected');
-        this.emit(res);
-      }
-      await sleep(Math.max(0, started + this.intervalMs - Date.now()), signal);
+    if (this.cfg.control !== true) throw controlDisabled(this.name, name);
+    if (!this.registers.some((r) => r.field === c.field && r.access === 'rw')) {
+      throw new KwartierError('control_unavailable', `${this.name}.${name}: not available: ${c.spec.description}`);
     }
+    let raw: number;
+    if (c.codes) {
+      const code = typeof value === 'string' ? c.codes[value] : undefined;
+      if (code === undefined) {
+        throw new KwartierError(
+          'control_value',
+          `${this.name}.${name}: ${JSON.stringify(value)} is not one of ${Object.keys(c.codes).join(', ')}`,
+        );
+      }
+      raw = code;
+    } else {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new KwartierError('control_value', `${this.name}.${name}: ${JSON.stringify(value)} is not a number`);
+      }
+      raw = value;
+    }
+    const res = await this.poller.write(c.field, raw);
+    let readBack: unknown = res.readBack;
+    if (c.codes && typeof res.readBack === 'number') {
+      const hit = Object.entries(c.codes).find(([, code]) => code === res.readBack);
+      readBack = hit ? hit[0] : res.readBack;
+    }
+    return { control: name, requested: value, readBack, at: res.at };
   }
 
-  private async readIdentity(): Promise<void> {
-    const res = await this.reader.read('start');
-    const code = res.values.get('device_type_code');
-    const serial = res.values.get('serial');
+  private onIdentity(values: Map<SungrowField, number | string | null>): void {
+    const code = values.get('device_type_code');
+    const serial = values.get('serial');
     const info: SungrowDeviceInfo = {
       device_type_code: typeof code === 'number' ? code : null,
       model: sungrowModel(typeof code === 'number' ? code : null),
@@ -229,14 +319,18 @@ export class SungrowSource implements Source {
     }
   }
 
-  private emit(res: CycleResult<SungrowField>): void {
+  private emit(res: PollValues<SungrowField>): void {
     const fields: Partial<Record<SungrowSnapshotField, number | null>> = {};
     const inverter = Object.fromEntries(SUNGROW_EXTRA_FIELDS.map((f) => [f, null])) as SungrowExtras;
+    let settings: Partial<Record<SungrowControlField, number | null>> | undefined;
     for (const [field, v] of res.values) {
       if (IDENTITY.has(field)) continue;
       const n = typeof v === 'number' ? v : null;
       if (EXTRA.has(field)) inverter[field as SungrowExtraField] = n;
-      else fields[field as SungrowSnapshotField] = n;
+      else if (this.isControlOnly(field)) {
+        settings ??= {};
+        settings[field as SungrowControlField] = n;
+      } else fields[field as SungrowSnapshotField] = n;
     }
     const rs = inverter.running_state;
     if (rs !== null && rs !== this.lastRunningState) {
@@ -249,39 +343,13 @@ export class SungrowSource implements Source {
       );
       this.lastRunningState = rs;
     }
-    const reading: SungrowReading = { source: this.name, at: Date.now(), fields, inverter };
+    const reading: SungrowReading = { source: this.name, at: res.at, fields, inverter };
+    if (settings) reading.settings = settings;
     for (const l of this.readingListeners) l(reading);
   }
 
-  private onRowStatus(e: RowStatusEvent): void {
-    const what = { register: e.row.doc, wire: e.row.wire, fn: e.row.fn, field: e.row.field };
-    if (e.status === 'supported') {
-      for (const k of [...this.warned]) if (k.startsWith(`${e.row.fn}:${e.row.wire}:`)) this.warned.delete(k);
-      this.log.info(what, 'register answers again');
-      return;
-    }
-    const retryInS = e.retryAt === undefined ? undefined : Math.round((e.retryAt - Date.now()) / 1000);
-    // Once per register and reason: the hourly retry that fails again is no news.
-    const key = `${e.row.fn}:${e.row.wire}:${e.status}`;
-    const first = !this.warned.has(key);
-    this.warned.add(key);
-    this.log[first ? 'warn' : 'debug'](
-      { ...what, retry_in_s: retryInS },
-      e.status === 'unsupported'
-        ? 'register not supported by this firmware (illegal data address): value null, left out of requests'
-        : 'register keeps answering "not available": value null, no longer polled on its own',
-    );
-  }
-
-  private setState(state: SourceState, detail?: string): void {
-    if (state === this.currentState) return;
-    // After a loss, reconnect attempts stay 'lost' until one works: no connecting/lost flapping.
-    if (state === 'connecting' && this.currentState === 'lost') return;
-    this.currentState = state;
-    if (state === 'connected') this.log.info('connected');
-    else if (state === 'lost') this.log.warn({ detail }, 'connection lost');
-    else this.log.info('connecting');
-    for (const l of this.stateListeners) l(state, detail);
+  private isControlOnly(field: string): boolean {
+    return CONTROLS.some((c) => c.field === field && c.field !== 'ems_mode');
   }
 }
 

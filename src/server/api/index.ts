@@ -1,7 +1,7 @@
 /**
  * The HTTP API: `createApi(deps)` returns a configured Fastify instance (not yet listening).
  *
- *   const app = await createApi({ store, config, events: ingester, log });
+ *   const app = await createApi({ store, config, bus, log });   // bus: server/bus.ts
  *   await app.listen({ host: config.api.host, port: config.api.port });
  *
  * Routes (docs/api.md): realtime, history, capacity-tariff, self-sufficiency, cost-estimate under
@@ -29,8 +29,8 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { Snapshot } from '../../core/snapshot.js';
 import { type Logger, silentLogger } from '../../lib/log.js';
+import type { ServerBus } from '../bus.js';
 import type { ServerConfig } from '../config.js';
 import type { Store } from '../store/types.js';
 import { bearerToken, holds, queryParam, queryToken, type TokenGrant, TokenTable } from './auth.js';
@@ -54,25 +54,14 @@ import { parseTime, ZoneClock } from './time.js';
 import { HttpError, presentRealtime, presentSnapshot, withDeadline } from './util.js';
 import { RealtimeHub } from './ws.js';
 
-/** What the ingester emits after each database commit. */
-/** A capacity-tariff alert from an edge (published on `energy/{id}/capacity`). */
-export interface CapacityAlertEvent {
-  deviceId: string;
-  alert: Record<string, unknown>;
-}
-
-export interface SnapshotEvents {
-  on(event: 'snapshot', listener: (s: Snapshot) => void): unknown;
-  on(event: 'capacity_alert', listener: (a: CapacityAlertEvent) => void): unknown;
-  off(event: 'snapshot', listener: (s: Snapshot) => void): unknown;
-  off(event: 'capacity_alert', listener: (a: CapacityAlertEvent) => void): unknown;
-}
-
 export interface ApiDeps {
   store: Store;
   config: ServerConfig;
-  /** Snapshots as they are committed ('snapshot' events): the WebSocket pushes these. */
-  events: SnapshotEvents;
+  /**
+   * What the ingester commits and what the edges say (server/bus.ts): the WebSocket, the metrics, the
+   * answer cache and the known devices are its consumers, subscribed here when the API starts.
+   */
+  bus: ServerBus;
   log?: Logger;
   /** Prometheus registry and ingest figures (see metrics.ts). Default: a fresh registry with process metrics. */
   metrics?: Partial<ApiMetricsDeps>;
@@ -198,23 +187,28 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     trustProxy: Array.isArray(config.api.trust_proxy) ? config.api.trust_proxy : false,
   });
 
-  // ---- events from the ingester ------------------------------------------------------------------
-  const onSnapshot = (s: Snapshot): void => {
-    known.add(s.device_id);
-    historyCache.invalidate(s.device_id, Date.parse(s.timestamp));
-    metrics.onSnapshot(s.device_id, s.timestamp, now());
-    hub.publish(s);
-  };
-  deps.events.on('snapshot', onSnapshot);
-  // Capacity alerts from the edge reach the dashboard as typed WebSocket messages.
-  const onCapacityAlert = (a: CapacityAlertEvent): void => {
-    hub.announce(a.deviceId, { ...a.alert, type: 'capacity_alert', device_id: a.deviceId });
-  };
-  deps.events.on('capacity_alert', onCapacityAlert);
+  // ---- the bus's consumers (server/bus.ts; each isolated: one that throws is logged, the others go on) ----
+  const bus = deps.bus;
+  const consumers = ['known-devices', 'cache', 'metrics', 'ws'] as const;
+  bus.subscribe('known-devices', 'committed', (e) => known.add(e.snapshot.device_id));
+  bus.subscribe('cache', 'committed', (e) =>
+    historyCache.invalidate(e.snapshot.device_id, Date.parse(e.snapshot.timestamp)),
+  );
+  bus.subscribe('metrics', 'committed', (e) => metrics.onSnapshot(e.snapshot.device_id, e.snapshot.timestamp, now()));
+  // The edge's buffer depth (its retained status) for /metrics, unless a getter was given.
+  bus.subscribe('metrics', 'status', (m) => {
+    if (typeof m.message.buffer_depth === 'number') metrics.onBufferDepth(m.deviceId, m.message.buffer_depth);
+  });
+  bus.subscribe('ws', 'committed', (e) => hub.publish(e.snapshot));
+  // Capacity alerts from the edge reach the dashboard as typed WebSocket messages; a replayed
+  // (retained) alert never reaches here (the ingester clears it).
+  bus.subscribe('ws', 'capacity', (m) => {
+    if (m.message.kind === 'alert')
+      hub.announce(m.deviceId, { ...m.message, type: 'capacity_alert', device_id: m.deviceId });
+  });
   app.addHook('onReady', async () => hub.start());
   app.addHook('onClose', async () => {
-    deps.events.off('snapshot', onSnapshot);
-    deps.events.off('capacity_alert', onCapacityAlert);
+    for (const c of consumers) bus.unsubscribe(c);
     hub.stop();
   });
 

@@ -9,7 +9,8 @@
  *   kwartier_ws_clients                      gauge    open WebSocket clients
  *   kwartier_ws_dropped_messages_total{device_id} counter  snapshots not sent to a slow client
  * Ingest figures come from injected getters when the ingester supplies them, otherwise from the
- * snapshot events the API already listens to. Buffer depth only exists when the edge status supplies it.
+ * server's bus (server/bus.ts: `committed`). Buffer depth only exists when the edge status supplies it
+ * (the bus's `status`, or an injected getter).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/log.js';
@@ -72,9 +73,12 @@ export class ApiMetrics {
   private readonly ingested: Counter;
   private readonly rate = new EventRate();
   private readonly lag = new Map<string, number>();
+  /** Per device: the buffer depth of its last status (onBufferDepth), when no getter is given. */
+  private readonly bufferDepths = new Map<string, number>();
 
   constructor(deps: ApiMetricsDeps, store: Store, log: Logger) {
     const registers = [deps.registry];
+    const bufferDepths = this.bufferDepths;
     this.registry = deps.registry;
     this.ingested = new Counter({
       name: 'kwartier_ingest_snapshots_total',
@@ -126,8 +130,8 @@ export class ApiMetrics {
       registers,
       collect() {
         this.reset();
-        if (!deps.bufferDepth) return;
-        for (const [device_id, v] of Object.entries(deps.bufferDepth())) this.set({ device_id }, v);
+        const depths = deps.bufferDepth ? deps.bufferDepth() : Object.fromEntries(bufferDepths);
+        for (const [device_id, v] of Object.entries(depths)) this.set({ device_id }, v);
       },
     });
     this.httpDuration = new Histogram({
@@ -144,6 +148,11 @@ export class ApiMetrics {
       labelNames: ['device_id'],
       registers,
     });
+  }
+
+  /** Called for every edge status that gives its buffer depth (kwartier_edge_buffer_depth). */
+  onBufferDepth(deviceId: string, depth: number): void {
+    this.bufferDepths.set(deviceId, depth);
   }
 
   /** Called for every ingested snapshot (after its commit). */

@@ -28,7 +28,16 @@ import { Backoff } from '../../core/backoff.js';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { DEFAULT_TIME_WINDOW, type TimeWindow } from '../../core/plausibility.js';
 import type { Snapshot } from '../../core/snapshot.js';
-import { type AckMessage, TOPICS, topic } from '../../core/wire.js';
+import { checker, validationErrors } from '../../core/validate.js';
+import {
+  type AckMessage,
+  type CapacityMessage,
+  CapacityMessageSchema,
+  type StatusMessage,
+  StatusMessageSchema,
+  TOPICS,
+  topic,
+} from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { loadTlsFiles } from '../../lib/tls-files.js';
 import type { DeadLetter, InsertBatch, InsertResult, Store } from '../store/types.js';
@@ -128,6 +137,8 @@ export interface IngesterCounters {
   acks_published: number;
   /** Retained messages found on data or capacity topics, and cleared. */
   retained_cleared: number;
+  /** `status` and `capacity` messages dropped: not JSON objects or not matching their schemas (core/wire.ts). */
+  side_invalid: number;
   /** Commit time − timestamp of the newest snapshot in the last commit (ms); null before any. */
   lag_ms: number | null;
   /** Commit time − timestamp of the oldest snapshot in the last commit (ms). */
@@ -147,9 +158,10 @@ export interface IngestedSnapshot {
 }
 
 /** What a device's `status` and `capacity` topics said (JSON objects; the topic's id is the device). */
-export interface SideMessage {
+export interface SideMessage<M = StatusMessage | CapacityMessage> {
   deviceId: string;
-  message: Record<string, unknown>;
+  /** Checked against its schema (core/wire.ts StatusMessageSchema, CapacityMessageSchema). */
+  message: M;
   /** A retained message replayed on subscribe, rather than one published now. */
   retained: boolean;
 }
@@ -157,8 +169,8 @@ export interface SideMessage {
 export interface IngesterEvents {
   snapshot: [IngestedSnapshot];
   commit: [{ rows: number; inserted: number; durationMs: number }];
-  status: [SideMessage];
-  capacity: [SideMessage];
+  status: [SideMessage<StatusMessage>];
+  capacity: [SideMessage<CapacityMessage>];
 }
 
 export interface Ingester extends EventEmitter<IngesterEvents> {
@@ -182,6 +194,9 @@ interface Pending {
   /** Seqs refused (dead-lettered): acknowledged with the others, never stored. */
   refused: number[];
 }
+
+const statusCheck = checker(StatusMessageSchema);
+const capacityCheck = checker(CapacityMessageSchema);
 
 /**
  * Is a store error worth retrying (the database is unreachable, restarting, busy), or permanent
@@ -254,6 +269,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     store_errors: 0,
     acks_published: 0,
     retained_cleared: 0,
+    side_invalid: 0,
     lag_ms: null,
     lag_max_ms: null,
     buffered_rows: 0,
@@ -415,25 +431,49 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     }
   }
 
-  /** `status` and `capacity`: small JSON objects, passed on; anything else is dropped with a log line. */
+  /**
+   * `status` and `capacity`: small JSON objects checked against their schemas (core/wire.ts) and passed
+   * on. Not data: anything else is dropped with a debug log and counted (`side_invalid`), never
+   * dead-lettered.
+   */
   private acceptSide(packet: IPublishPacket, leaf: 'status' | 'capacity'): void {
     const parts = packet.topic.split('/');
     const deviceId = parts.length === 3 && parts[0] === this.o.prefix ? (parts[1] ?? '') : '';
-    if (deviceId === '' || packet.payload.length === 0 || packet.payload.length > 64 * 1024) return;
-    let message: unknown;
-    try {
-      message = JSON.parse(packet.payload.toString('utf8'));
-    } catch {
-      this.log.debug({ topic: packet.topic }, 'a status or capacity message that is not JSON, ignored');
-      return;
-    }
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) return;
+    if (deviceId === '' || packet.payload.length === 0) return;
     if (leaf === TOPICS.capacity && packet.retain) {
       // Capacity messages are never meant to be retained: a replayed alert is stale.
       this.clearRetained(packet.topic);
       return;
     }
-    this.emit(leaf, { deviceId, message: message as Record<string, unknown>, retained: packet.retain });
+    const checked = this.checkSide(packet.payload, leaf);
+    if (typeof checked === 'string') {
+      this.c.side_invalid++;
+      this.log.debug({ topic: packet.topic, reason: checked }, `a ${leaf} message dropped`);
+      return;
+    }
+    if (checked.leaf === 'status') this.emit('status', { deviceId, message: checked.message, retained: packet.retain });
+    else this.emit('capacity', { deviceId, message: checked.message, retained: packet.retain });
+  }
+
+  /** The checked message, or why it is refused. */
+  private checkSide(
+    payload: Buffer | string,
+    leaf: 'status' | 'capacity',
+  ): string | { leaf: 'status'; message: StatusMessage } | { leaf: 'capacity'; message: CapacityMessage } {
+    if (payload.length > 64 * 1024) return 'larger than 64 KiB';
+    let message: unknown;
+    try {
+      message = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return 'not JSON';
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) return 'not a JSON object';
+    if (leaf === 'status') {
+      if (statusCheck.Check(message)) return { leaf, message };
+      return validationErrors(StatusMessageSchema, message, leaf)[0] ?? 'invalid';
+    }
+    if (capacityCheck.Check(message)) return { leaf, message };
+    return validationErrors(CapacityMessageSchema, message, leaf)[0] ?? 'invalid';
   }
 
   /** Clears a retained message on a topic where none is meant to be (an empty retained publish). */

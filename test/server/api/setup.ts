@@ -5,14 +5,15 @@
  * Data: home-1 from 2026-03-28 00:00 local (23:00Z) every 30 s until NOW (2026-03-30 12:07:30 +02:00),
  * so it spans the 23-hour DST day 2026-03-29; home-2 has a few readings so that it exists.
  */
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Snapshot } from '../../../src/core/snapshot.js';
 import { parseWithSchema } from '../../../src/core/validate.js';
 import { HomeModel } from '../../../src/drivers/sim/home-model.js';
+import { silentLogger } from '../../../src/lib/log.js';
 import { type ApiDeps, createApi } from '../../../src/server/api/index.js';
+import { ServerBus } from '../../../src/server/bus.js';
 import { type ServerConfig, ServerConfigSchema } from '../../../src/server/config.js';
 import { createSqliteStore, type Store } from '../../../src/server/store/index.js';
 import { sampleHome } from '../../helpers/snapshots.js';
@@ -100,12 +101,27 @@ export async function seededStore(): Promise<Seeded> {
   };
 }
 
-export type TestEvents = EventEmitter<{ snapshot: [Snapshot] }>;
+/** Commits as the ingester announces them on the server's bus (server/bus.ts `committed`). */
+export interface TestEvents {
+  emit(event: 'snapshot', s: Snapshot): void;
+}
 
 export async function testApi(store: Store, over: Partial<ApiDeps> = {}) {
-  const events: TestEvents = new EventEmitter();
-  const app = await createApi({ store, config: testConfig(), events, now: () => NOW, ...over });
-  return { app, events };
+  const bus = new ServerBus({ log: silentLogger() });
+  let seq = 0;
+  const events: TestEvents = {
+    emit: (_event, snapshot) =>
+      bus.publish('committed', {
+        deviceId: snapshot.device_id,
+        outboxId: 'test-outbox',
+        seq: ++seq,
+        snapshot,
+        live: true,
+        committedAt: NOW,
+      }),
+  };
+  const app = await createApi({ store, config: testConfig(), bus, now: () => NOW, ...over });
+  return { app, events, bus };
 }
 
 /** The last snapshot strictly before `ms`. */

@@ -1,0 +1,132 @@
+/**
+ * The shared HTTP JSON poller against a node:http server on 127.0.0.1.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JsonPoller, type JsonPollerOptions } from '../../../src/drivers/http/json-poller.js';
+import type { SourceState } from '../../../src/drivers/source.js';
+import { silentLogger } from '../../../src/lib/log.js';
+
+async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup.length = 0;
+});
+
+interface Srv {
+  port: number;
+  /** Server clock (ms) when each request arrived and when it was answered. */
+  seen: Array<{ at: number; done: number }>;
+  maxOpen: number;
+}
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<Srv> {
+  const srv: Srv = { port: 0, seen: [], maxOpen: 0 };
+  let open = 0;
+  const server: Server = createServer((req, res) => {
+    const entry = { at: Date.now(), done: 0 };
+    srv.seen.push(entry);
+    open++;
+    srv.maxOpen = Math.max(srv.maxOpen, open);
+    res.on('close', () => {
+      open--;
+      entry.done = Date.now();
+    });
+    handler(req, res, srv.seen.length);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  srv.port = (server.address() as AddressInfo).port;
+  cleanup.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return srv;
+}
+
+function poller(port: number, over: Partial<JsonPollerOptions> = {}) {
+  const p = new JsonPoller({
+    name: 'inverter',
+    host: '127.0.0.1',
+    port,
+    path: '/api/data',
+    intervalMs: 50,
+    timeoutMs: 300,
+    backoffBaseMs: 20,
+    backoffMaxMs: 50,
+    slowBaseMs: 20,
+    slowMaxMs: 50,
+    log: silentLogger(),
+    ...over,
+  });
+  const data: unknown[] = [];
+  const states: Array<[SourceState, string | undefined]> = [];
+  p.onData((d) => data.push(d.body));
+  p.onState((s, d) => states.push([s, d]));
+  cleanup.push(() => p.stop());
+  return { p, data, states };
+}
+
+const json = (res: ServerResponse, status: number, body: string) => {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(body);
+};
+
+describe('HTTP JSON poller', () => {
+  it('polls with one request in flight even when the device is slower than the interval', async () => {
+    const srv = await serve((_req, res, n) => setTimeout(() => json(res, 200, JSON.stringify({ n })), 120));
+    const { p, data } = poller(srv.port, { intervalMs: 20, timeoutMs: 1000 });
+    await p.start();
+    await waitFor('4 answers', () => data.length >= 4);
+    expect(data.slice(0, 4)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    expect(srv.maxOpen).toBe(1);
+    expect(p.maxInFlight).toBe(1);
+    // each request starts after the previous answer (server clock)
+    for (let i = 1; i < 4; i++) expect(srv.seen[i]?.at).toBeGreaterThanOrEqual(srv.seen[i - 1]?.done ?? 0);
+  });
+
+  it.each([
+    [401, /401 unauthorized: inverter refused the credentials/],
+    [403, /403 forbidden: inverter does not allow this; is its local API enabled/],
+    [404, /the device's API answers 404: is its local API switched on\?/],
+  ])('says what to do about HTTP %i', async (status, message) => {
+    const srv = await serve((_req, res) => json(res, status, '{"error":"nope"}'));
+    const { p, states } = poller(srv.port);
+    await expect(p.get()).rejects.toThrow(message);
+    await p.start();
+    await waitFor('lost', () => states.some(([s]) => s === 'lost'));
+    expect(states.find(([s]) => s === 'lost')?.[1]).toMatch(message);
+  });
+
+  it('names a JSON parse error with the parser’s message', async () => {
+    const srv = await serve((_req, res) => json(res, 200, '{"power": 12,'));
+    const { p } = poller(srv.port);
+    await expect(p.get()).rejects.toThrow(/GET http:\/\/127\.0\.0\.1:\d+\/api\/data: the answer is not JSON: .*JSON/);
+  });
+
+  it('times out a device that does not answer, and recovers when it does', async () => {
+    let silent = true;
+    const srv = await serve((_req, res) => {
+      if (!silent) json(res, 200, '{"ok":true}');
+    });
+    const { p, data, states } = poller(srv.port, { timeoutMs: 150 });
+    await expect(p.get()).rejects.toThrow(/no answer within 150 ms/);
+    await p.start();
+    await waitFor('lost', () => states.some(([s]) => s === 'lost'));
+    silent = false;
+    await waitFor('data', () => data.length >= 1);
+    expect(states.map(([s]) => s)).toEqual(['connecting', 'lost', 'connected']);
+    expect(srv.seen.length).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -42,15 +42,30 @@ export const BatchMessageSchema = Type.Object(
 );
 export type BatchMessage = Static<typeof BatchMessageSchema>;
 
-/** The fields a compact batch may name: every snapshot field but device_id (given once), and seq. */
+/**
+ * The fields a compact batch may name: every snapshot field but device_id (given once), and seq.
+ * A server accepts names it does not know (an edge newer than it): it stores what it knows and keeps
+ * the rest (server/ingest).
+ */
 export const BATCH_FIELDS = [
   'seq',
   'timestamp',
   ...SNAPSHOT_TEXT_FIELDS,
   ...SNAPSHOT_NUMERIC_FIELDS,
   'stale_sources',
+  'devices',
 ] as const;
 export type BatchField = (typeof BATCH_FIELDS)[number];
+
+/**
+ * A snapshot may carry at most this many fields its server does not know (an edge newer than its
+ * server), and at most this many bytes of them as JSON; the server keeps them with the reading.
+ */
+export const MAX_UNKNOWN_FIELDS = 64;
+export const MAX_UNKNOWN_BYTES = 16 * 1024;
+
+/** What a field name of the wire looks like (snake_case). */
+export const FIELD_NAME_PATTERN = '^[a-z][a-z0-9_]{0,63}$';
 
 /**
  * The compact batch: `device_id` once, the names of the fields in `fields` (seq and timestamp among
@@ -62,12 +77,16 @@ export const BatchColumnsMessageSchema = Type.Object(
     outbox_id: OutboxId,
     floor_seq: Seq,
     device_id: Type.String({ minLength: 1, maxLength: 64 }),
-    fields: Type.Array(Type.Union(BATCH_FIELDS.map((f) => Type.Literal(f))), {
+    /** BATCH_FIELDS names, and names this server does not know (kept with each reading: see server/ingest). */
+    fields: Type.Array(Type.String({ pattern: FIELD_NAME_PATTERN }), {
       minItems: 2,
-      maxItems: BATCH_FIELDS.length,
+      maxItems: BATCH_FIELDS.length + MAX_UNKNOWN_FIELDS,
       uniqueItems: true,
     }),
-    rows: Type.Array(Type.Array(Type.Unknown(), { maxItems: BATCH_FIELDS.length }), { minItems: 1, maxItems: 5000 }),
+    rows: Type.Array(Type.Array(Type.Unknown(), { maxItems: BATCH_FIELDS.length + MAX_UNKNOWN_FIELDS }), {
+      minItems: 1,
+      maxItems: 5000,
+    }),
   },
   { additionalProperties: false },
 );
@@ -90,35 +109,51 @@ export function batchColumnsRow(s: Snapshot, seq: number): string {
     // JSON has no NaN or Infinity: like JSON.stringify, they go as null (the schema refuses neither).
     out += typeof v === 'number' && Number.isFinite(v) ? `,${v}` : ',null';
   }
-  return `${out},${JSON.stringify(s.stale_sources ?? [])}]`;
+  return `${out},${JSON.stringify(s.stale_sources ?? [])},${s.devices ? JSON.stringify(s.devices) : 'null'}]`;
 }
 
 type RowBuilder = (row: readonly unknown[], deviceId: string) => Record<string, unknown>;
-const builders = new Map<string, RowBuilder>();
+interface Builder {
+  build: RowBuilder;
+  /** The names the schema does not know, with their index in the row. */
+  unknown: ReadonlyArray<readonly [string, number]>;
+}
+const builders = new Map<string, Builder>();
+const KNOWN_BATCH_FIELDS = new Set<string>(BATCH_FIELDS);
 
 /**
  * A function that makes one row into a snapshot object (keys in SnapshotSchema's order, then seq) for
  * one list of fields. It is compiled once per list: an object literal with constant keys gets V8's
  * fast object shape and costs a fraction of setting 45 keys one by one. The code holds only names
- * from BATCH_FIELDS / SnapshotSchema (the message's list is checked against them first) and indexes.
+ * from SnapshotSchema and indexes; the names of the list that are not in BATCH_FIELDS are returned
+ * apart (never part of the code).
  */
-function rowBuilder(fields: readonly BatchField[]): RowBuilder {
+function rowBuilder(fields: readonly string[]): Builder {
   const key = fields.join(',');
   let b = builders.get(key);
   if (b) return b;
   const idx = new Map<string, number>(fields.map((f, i) => [f, i]));
   if (!idx.has('seq') || !idx.has('timestamp')) throw new Error('fields: must name seq and timestamp');
-  for (const f of fields) if (!(BATCH_FIELDS as readonly string[]).includes(f)) throw new Error(`fields: unknown ${f}`);
+  const unknown = fields.flatMap((f, i) => (KNOWN_BATCH_FIELDS.has(f) ? [] : [[f, i] as const]));
   const value = (f: string): string => {
-    const i = idx.get(f);
+    const i = KNOWN_BATCH_FIELDS.has(f) ? idx.get(f) : undefined;
     if (i !== undefined) return `row[${i}]`;
     return f === 'stale_sources' ? '[]' : 'null';
   };
-  const props = Object.keys(SnapshotSchema.properties).map((k) =>
-    k === 'device_id' ? 'device_id: deviceId' : `${k}: ${value(k)}`,
-  );
-  props.push(`seq: ${value('seq')}`);
-  b = new Function('row', 'deviceId', `return { ${props.join(', ')} };`) as RowBuilder;
+  // `devices` is left out when the batch does not name it or the row's value is null (none: as
+  // a snapshot without it reads back), so the code has two literals, each of constant keys.
+  const literal = (withDevices: boolean): string => {
+    const props = Object.keys(SnapshotSchema.properties)
+      .filter((k) => k !== 'devices' || withDevices)
+      .map((k) => (k === 'device_id' ? 'device_id: deviceId' : `${k}: ${value(k)}`));
+    props.push(`seq: ${value('seq')}`);
+    return `{ ${props.join(', ')} }`;
+  };
+  const d = idx.get('devices');
+  const code =
+    d === undefined ? `return ${literal(false)};` : `return row[${d}] === null ? ${literal(false)} : ${literal(true)};`;
+  const build = new Function('row', 'deviceId', code) as RowBuilder;
+  b = { build, unknown };
   if (builders.size >= 64) builders.clear();
   builders.set(key, b);
   return b;
@@ -126,19 +161,34 @@ function rowBuilder(fields: readonly BatchField[]): RowBuilder {
 
 /**
  * The snapshots of a compact batch whose head has been checked (BatchColumnsMessageSchema): each row
- * made into a snapshot object with its seq, every one of the same shape. A row of the wrong length is
- * an error naming it; the values are left to the caller's check of each item.
+ * made into a snapshot object with its seq, every one of the same shape, and per row the values of
+ * the fields the schema does not know (`extras`: null when the batch names none; a row's entry null
+ * when all of them are null there). A row of the wrong length is an error naming it; the values are
+ * left to the caller's check of each item.
  */
-export function batchColumnsItems(msg: BatchColumnsMessage): Record<string, unknown>[] {
-  const build = rowBuilder(msg.fields);
+export function batchColumnsDecode(msg: BatchColumnsMessage): {
+  items: Record<string, unknown>[];
+  extras: (Record<string, unknown> | null)[] | null;
+} {
+  const { build, unknown } = rowBuilder(msg.fields);
   const n = msg.fields.length;
-  const out: Record<string, unknown>[] = new Array(msg.rows.length);
+  const items: Record<string, unknown>[] = new Array(msg.rows.length);
+  const extras: (Record<string, unknown> | null)[] | null = unknown.length > 0 ? new Array(msg.rows.length) : null;
   for (let r = 0; r < msg.rows.length; r++) {
     const row = msg.rows[r]!;
     if (row.length !== n) throw new Error(`rows[${r}]: has ${row.length} values for ${n} fields`);
-    out[r] = build(row, msg.device_id);
+    items[r] = build(row, msg.device_id);
+    if (extras) {
+      const kept = unknown.filter(([, i]) => row[i] !== null).map(([f, i]) => [f, row[i]] as const);
+      extras[r] = kept.length > 0 ? Object.fromEntries(kept) : null;
+    }
   }
-  return out;
+  return { items, extras };
+}
+
+/** The snapshots of a compact batch (see batchColumnsDecode), without the fields the schema does not know. */
+export function batchColumnsItems(msg: BatchColumnsMessage): Record<string, unknown>[] {
+  return batchColumnsDecode(msg).items;
 }
 
 export const AckMessageSchema = Type.Object(

@@ -4,9 +4,8 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { describeDbError, prepareDbPath } from '../lib/db-path.js';
 import type { Logger } from '../lib/log.js';
-import { listenError, postgresError } from '../lib/start-errors.js';
+import { listenError } from '../lib/start-errors.js';
 import { loadTlsFiles, loadTlsIdentity } from '../lib/tls-files.js';
 import { createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
@@ -14,7 +13,8 @@ import { ServerBus } from './bus.js';
 import type { ServerConfig } from './config.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
 import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
-import { createPostgresStore, createSqliteStore, type Store } from './store/index.js';
+import { openStore, storeFromConfig } from './store/from-config.js';
+import type { Store } from './store/index.js';
 
 export interface ServerAppOptions {
   config: ServerConfig;
@@ -48,22 +48,7 @@ export class ServerApp {
     // not a stack trace from deep in a TLS handshake or a broker that never stops.
     const brokerTls = config.broker.enabled && config.broker.tls ? readTls(config.broker.tls) : null;
     if (!config.broker.enabled && config.mqtt.tls) checkIngesterTls(config.mqtt.tls);
-    const storeOpts = {
-      timezone: config.timezone,
-      rawRetentionDays: config.store.raw_retention_days,
-      deadLetterRetentionDays: config.store.dead_letter_retention_days,
-      logger: log.child({ component: 'store' }),
-      counterLimits: { maxPowerW: config.ingest.max_power_w, slackS: config.ingest.counter_slack_s },
-    };
-    if (config.store.type === 'postgres') {
-      const url = process.env.KWARTIER_DATABASE_URL ?? config.store.url ?? '';
-      this.store = createPostgresStore(
-        { connectionString: url, schema: config.store.schema },
-        { ...storeOpts, timescale: config.store.timescale },
-      );
-    } else {
-      this.store = createSqliteStore(config.store.path ?? '', storeOpts);
-    }
+    this.store = storeFromConfig(config, log);
     this.broker = config.broker.enabled
       ? createEmbeddedBroker({
           host: config.broker.host,
@@ -162,20 +147,7 @@ export class ServerApp {
    * exit 2 for the wrong file, 1 for a full disk) or store.url (PostgreSQL, without its password: exit 1).
    */
   private async openStore(): Promise<void> {
-    const s = this.opts.config.store;
-    if (s.type === 'postgres') {
-      const fromEnv = process.env.KWARTIER_DATABASE_URL !== undefined;
-      const url = process.env.KWARTIER_DATABASE_URL ?? s.url ?? '';
-      await this.store.migrate().catch((err: unknown) => {
-        throw postgresError(fromEnv ? 'KWARTIER_DATABASE_URL' : 'store.url', url, err);
-      });
-      return;
-    }
-    const path = s.path ?? '';
-    prepareDbPath('store.path', path);
-    await this.store.migrate().catch((err: unknown) => {
-      throw describeDbError('store.path', path, err);
-    });
+    await openStore(this.opts.config, this.store);
   }
 
   private async startBroker(broker: EmbeddedBroker): Promise<void> {

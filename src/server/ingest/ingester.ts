@@ -23,7 +23,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { TSchema } from '@sinclair/typebox';
 import mqtt, { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage, KwartierError } from '../../core/errors.js';
@@ -32,13 +31,8 @@ import type { Snapshot } from '../../core/snapshot.js';
 import { checker, validationErrors } from '../../core/validate.js';
 import {
   type AckMessage,
-  BatchColumnsMessageSchema,
-  BatchItemSchema,
-  BatchMessageSchema,
-  batchColumnsItems,
   type CapacityMessage,
   CapacityMessageSchema,
-  RealtimeMessageSchema,
   type StatusMessage,
   StatusMessageSchema,
   TOPICS,
@@ -48,7 +42,8 @@ import { createLogger, type Logger } from '../../lib/log.js';
 import { loadTlsFiles } from '../../lib/tls-files.js';
 import type { DeadLetter, InsertBatch, InsertResult, Store } from '../store/types.js';
 import { DEFAULT_DEAD_LETTER_LIMITS, DeadLetterLimiter, type DeadLetterLimits } from './dead-letter-limiter.js';
-import { type Refusal, refusalOf, refusedOne } from './plausibility.js';
+import { BadMessage, type DecodedReading, decodeMessage } from './decode.js';
+import type { Refusal } from './plausibility.js';
 
 export interface IngesterTls {
   /** File paths (PEM). */
@@ -195,19 +190,13 @@ interface Pending {
   lane: number;
   outboxId: string;
   floorSeq: number;
-  readings: Array<{ snapshot: Snapshot; seq: number; live: boolean; t: number }>;
+  readings: DecodedReading[];
   /** Seqs refused (dead-lettered): acknowledged with the others, never stored. */
   refused: number[];
 }
 
-const realtimeCheck = checker(RealtimeMessageSchema);
-const batchCheck = checker(BatchMessageSchema);
-const batchColumnsCheck = checker(BatchColumnsMessageSchema);
-const batchItemCheck = checker(BatchItemSchema);
 const statusCheck = checker(StatusMessageSchema);
 const capacityCheck = checker(CapacityMessageSchema);
-
-class BadMessage extends Error {}
 
 /**
  * Is a store error worth retrying (the database is unreachable, restarting, busy), or permanent
@@ -241,18 +230,6 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
 /** Text the store can keep: no NUL characters (PostgreSQL text refuses them), at most `max` chars. */
 function safeText(s: string, max: number): string {
   return s.slice(0, max).replaceAll(String.fromCharCode(0), '\uFFFD');
-}
-
-/**
- * The snapshot without the wire's extra keys, in place (the object is fresh from JSON.parse). The
- * edge appends them last, and deleting an object's newest properties newest-first keeps V8's fast
- * object shape; an object-rest copy of every snapshot costs far more in a backlog.
- */
-function clean(s: Record<string, unknown>): Snapshot {
-  delete s.floor_seq;
-  delete s.outbox_id;
-  delete s.seq;
-  return s as Snapshot;
 }
 
 /** The share group every ingester joined before it was opt-in: left on connect, see `filters`. */
@@ -558,7 +535,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       return;
     }
     try {
-      const refusal = leaf === TOPICS.realtime ? this.acceptRealtime(deviceId, msg) : this.acceptBatch(deviceId, msg);
+      const refusal = this.acceptData(leaf, deviceId, msg);
       if (refusal) this.deadLetter(topicName, deviceId, refusal.reason, refusal.payload ?? payload);
     } catch (err) {
       if (err instanceof BadMessage) this.deadLetter(topicName, deviceId, err.message, payload);
@@ -566,104 +543,19 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     }
   }
 
-  private schemaError(schema: TSchema, msg: unknown): BadMessage {
-    const errs = validationErrors(schema, msg);
-    const shown = errs.slice(0, 5).join('; ');
-    return new BadMessage(`schema: ${shown}${errs.length > 5 ? `; … (${errs.length} problems)` : ''}`);
-  }
-
-  private acceptRealtime(deviceId: string, msg: unknown): Refusal | null {
-    if (!realtimeCheck.Check(msg)) throw this.schemaError(RealtimeMessageSchema, msg);
-    if (msg.device_id !== deviceId)
-      throw new BadMessage(
-        `device_id ${JSON.stringify(msg.device_id)} does not match the topic's ${JSON.stringify(deviceId)}`,
-      );
-    const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
-    const seq = msg.seq;
-    const t = Date.parse(msg.timestamp);
-    const refusal = refusedOne(msg, t, Date.now(), this.window);
-    if (refusal) {
-      p.refused.push(seq);
-      this.c.refused++;
-      this.added(0);
-      return refusal;
-    }
-    p.readings.push({ seq, live: true, t, snapshot: clean(msg) });
-    this.added(1);
-    return null;
-  }
-
   private get window(): TimeWindow {
     return this.o.timeWindow ?? DEFAULT_TIME_WINDOW;
   }
 
-  /** Keeps the plausible readings of a batch; the refused ones' seqs are acknowledged, and dead-lettered as one. */
-  private acceptItems(p: Pending, where: string, items: readonly Record<string, unknown>[]): Refusal | null {
-    const now = Date.now();
-    const refused: Array<{ index: number; seq: number; reason: string }> = [];
-    let firstRefused: Record<string, unknown> | null = null;
-    let n = 0;
-    for (let i = 0; i < items.length; i++) {
-      const o = items[i]!;
-      const seq = o.seq as number;
-      const snapshot = o as Snapshot;
-      const t = Date.parse(snapshot.timestamp);
-      const reason = refusalOf(snapshot, t, now, this.window);
-      if (reason !== null) {
-        refused.push({ index: i, seq, reason });
-        firstRefused ??= o;
-        p.refused.push(seq);
-        continue;
-      }
-      delete o.seq; // the newest property: V8 keeps the object's fast shape
-      p.readings.push({ seq, live: false, t, snapshot });
-      n++;
-    }
-    this.c.refused += refused.length;
-    this.added(n);
-    if (refused.length === 0) return null;
-    const shown = refused
-      .slice(0, 3)
-      .map((r) => `${where}[${r.index}] (seq ${r.seq}): ${r.reason}`)
-      .join('; ');
-    const more = refused.length > 3 ? `; … ${refused.length} of ${items.length} snapshots refused` : '';
-    return { reason: `${shown}${more}`, payload: JSON.stringify(firstRefused) };
-  }
-
-  private acceptBatch(deviceId: string, msg: unknown): Refusal | null {
-    if (msg !== null && typeof msg === 'object' && 'rows' in msg) return this.acceptBatchColumns(deviceId, msg);
-    if (!batchCheck.Check(msg)) throw this.schemaError(BatchMessageSchema, msg);
-    for (const s of msg.snapshots) {
-      if (s.device_id !== deviceId)
-        throw new BadMessage(
-          `device_id ${JSON.stringify(s.device_id)} does not match the topic's ${JSON.stringify(deviceId)}`,
-        );
-    }
-    const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
-    return this.acceptItems(p, 'snapshots', msg.snapshots as unknown as Record<string, unknown>[]);
-  }
-
-  /** The compact batch (`fields` + `rows`): each row made into a snapshot and checked as one. */
-  private acceptBatchColumns(deviceId: string, msg: unknown): Refusal | null {
-    if (!batchColumnsCheck.Check(msg)) throw this.schemaError(BatchColumnsMessageSchema, msg);
-    if (msg.device_id !== deviceId)
-      throw new BadMessage(
-        `device_id ${JSON.stringify(msg.device_id)} does not match the topic's ${JSON.stringify(deviceId)}`,
-      );
-    let items: Record<string, unknown>[];
-    try {
-      items = batchColumnsItems(msg);
-    } catch (err) {
-      throw new BadMessage(`schema: ${errorMessage(err)}`);
-    }
-    for (let i = 0; i < items.length; i++) {
-      if (!batchItemCheck.Check(items[i])) {
-        const errs = validationErrors(BatchItemSchema, items[i], `rows[${i}]`);
-        throw new BadMessage(`schema: ${errs.slice(0, 5).join('; ')}`);
-      }
-    }
-    const p = this.slot(deviceId, msg.outbox_id, msg.floor_seq);
-    return this.acceptItems(p, 'rows', items);
+  /** Decodes a data message (decode.ts, shared with the dead-letter replay) and buffers its readings. */
+  private acceptData(leaf: 'realtime' | 'batch', deviceId: string, msg: unknown): Refusal | null {
+    const d = decodeMessage(leaf, deviceId, msg, Date.now(), this.window);
+    const p = this.slot(deviceId, d.outboxId, d.floorSeq);
+    for (const r of d.readings) p.readings.push(r);
+    for (const q of d.refused) p.refused.push(q);
+    this.c.refused += d.refused.length;
+    this.added(d.readings.length);
+    return d.refusal;
   }
 
   private slot(deviceId: string, outboxId: string, floorSeq: number): Pending {

@@ -16,14 +16,45 @@ import {
   type Vec,
 } from '../../core/aggregate.js';
 import { ConfigError, KwartierError } from '../../core/errors.js';
-import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot } from '../../core/snapshot.js';
-import type { InsertBatch } from './types.js';
+import {
+  type Devices,
+  SNAPSHOT_ADDED_FIELDS,
+  SNAPSHOT_NUMERIC_FIELDS,
+  SNAPSHOT_TEXT_FIELDS,
+  type Snapshot,
+} from '../../core/snapshot.js';
+import type { IncomingReading, InsertBatch } from './types.js';
 
 export const CARRY_COLUMNS = COUNTER_FIELDS.map((f) => `carry_${f}`);
 export const DELTA_COLUMNS = ENERGY_KEYS.map((k) => `delta_${k}`);
-/** Raw reading columns besides time and device_id, in insert order. */
-export const VALUE_COLUMNS: readonly string[] = [...SNAPSHOT_NUMERIC_FIELDS, ...SNAPSHOT_TEXT_FIELDS, 'stale_sources'];
-export const NUMERIC_COUNT = SNAPSHOT_NUMERIC_FIELDS.length;
+/**
+ * Raw reading columns besides time and device_id, in insert order: the snapshot's numeric and text
+ * fields, `stale_sources` (JSON text), `devices` (JSON: each device's own reading) and `extra` (JSON:
+ * the top-level fields the server did not know when it stored the row; see server/ingest).
+ */
+export const VALUE_COLUMNS: readonly string[] = [
+  ...SNAPSHOT_NUMERIC_FIELDS,
+  ...SNAPSHOT_TEXT_FIELDS,
+  'stale_sources',
+  'devices',
+  'extra',
+];
+const NUMERIC = new Set<string>(SNAPSHOT_NUMERIC_FIELDS);
+const ADDED = new Set<string>(SNAPSHOT_ADDED_FIELDS);
+/** The kind of a VALUE_COLUMNS column: the stores map it to their SQL types. */
+export function valueColumnKind(c: string): 'number' | 'text' | 'json' {
+  if (NUMERIC.has(c)) return 'number';
+  return c === 'devices' || c === 'extra' ? 'json' : 'text';
+}
+/**
+ * The raw reading columns of the first release (its migration creates them; later columns come in
+ * later migrations, see migrations.ts). Frozen: never add to this list.
+ */
+export const FIRST_RELEASE_VALUE_COLUMNS: readonly string[] = VALUE_COLUMNS.filter(
+  (c) => !ADDED.has(c) && c !== 'devices' && c !== 'extra',
+);
+/** The raw reading columns added after the first release (schema 2 of SQLite, 3 of PostgreSQL). */
+export const ADDED_VALUE_COLUMNS: readonly string[] = [...SNAPSHOT_ADDED_FIELDS, 'devices', 'extra'];
 
 /** Rollup table columns besides device_id and bucket, in this order. */
 export const ROLLUP_SUM_COLUMNS = POWER_FIELDS.map((f) => `sum_${f}`);
@@ -76,15 +107,35 @@ export function snapshotFromRow(r: DbRow): Snapshot {
   for (const f of SNAPSHOT_TEXT_FIELDS) s[f] = r[f] ?? null;
   const stale = r.stale_sources;
   s.stale_sources = typeof stale === 'string' && stale !== '' ? (JSON.parse(stale) as string[]) : [];
+  const devices = json(r.devices);
+  if (devices !== null) s.devices = devices as Devices; // absent when none: as the edge sends it
   return s as Snapshot;
 }
 
-/** VALUE_COLUMNS of a snapshot, in order. */
-export function snapshotValues(s: Snapshot): (number | string | null)[] {
+/** A JSON column's value (SQLite: text; PostgreSQL jsonb: already parsed), null when empty. */
+function json(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? (v === '' ? null : JSON.parse(v)) : v;
+}
+
+/** The `devices` column's JSON text of a snapshot, or null. */
+export function devicesJson(s: Snapshot): string | null {
+  return s.devices ? JSON.stringify(s.devices) : null;
+}
+
+/** The `extra` column's JSON text of a reading (the fields the server did not know), or null. */
+export function extraJson(r: Pick<IncomingReading, 'extra'>): string | null {
+  return r.extra ? JSON.stringify(r.extra) : null;
+}
+
+/** VALUE_COLUMNS of a reading, in order. */
+export function snapshotValues(s: Snapshot, extra: string | null): (number | string | null)[] {
   const out: (number | string | null)[] = [];
-  for (const f of SNAPSHOT_NUMERIC_FIELDS) out.push(s[f]);
-  for (const f of SNAPSHOT_TEXT_FIELDS) out.push(s[f]);
+  for (const f of SNAPSHOT_NUMERIC_FIELDS) out.push(s[f] ?? null);
+  for (const f of SNAPSHOT_TEXT_FIELDS) out.push(s[f] ?? null);
   out.push(s.stale_sources.length > 0 ? JSON.stringify(s.stale_sources) : null);
+  out.push(devicesJson(s));
+  out.push(extra);
   return out;
 }
 
@@ -131,6 +182,8 @@ export interface Prepared {
   powers: Vec;
   snapshot: Snapshot;
   seq: number | null;
+  /** The `extra` column's JSON text (fields the server did not know), or null. */
+  extra: string | null;
 }
 
 /**
@@ -154,6 +207,7 @@ export function prepareBatch(batch: InsertBatch): Prepared[] {
       powers: powerValues(r.snapshot),
       snapshot: r.snapshot,
       seq: r.seq,
+      extra: extraJson(r),
     });
   }
   return dedupeSorted(rows);

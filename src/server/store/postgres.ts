@@ -44,17 +44,15 @@ import {
   CHAIN_PAGE,
   type DbRow,
   DELTA_COLUMNS,
+  devicesJson,
   existingLimit,
   NEXT_PAGE,
-  NUMERIC_COUNT,
   type Prepared,
   positiveOption,
   prepareBatch,
   RETENTION_CHUNK,
   ROLLUP_COLUMNS,
   ROLLUP_MAX_COLUMNS,
-  ROLLUP_N_COLUMNS,
-  ROLLUP_SUM_COLUMNS,
   ROLLUP_TABLES,
   retentionCut,
   rollupFromRow,
@@ -65,19 +63,21 @@ import {
   storedRow,
   VALUE_COLUMNS,
 } from './common.js';
+import { latestVersion, POSTGRES_MIGRATIONS, pending } from './migrations.js';
 import { BinaryCopyWriter, copyFrom, float8Array, int4Array, int8Array, timestamptzArray } from './pg-binary.js';
 import type {
   Bucket,
   DeadLetter,
+  DeadLetterQuery,
   InsertBatch,
   InsertResult,
   Resolution,
   RetentionResult,
   Store,
+  StoredDeadLetter,
   StoreOptions,
 } from './types.js';
 
-const SCHEMA_VERSION = '2';
 const DAY_MS = 86_400_000;
 /** Days before today whose rows the write path still gives a day partition (the rest: default). */
 const HOT_DAYS_BACK = 1;
@@ -237,14 +237,26 @@ class PostgresStore implements Store {
         throw new ConfigError(
           'store.raw_retention_days: must be at least 4 with TimescaleDB (the aggregates refresh the last days from raw rows)',
         );
-      if (mode === 'timescale')
-        for (const stmt of timescaleDdl(this.s, this.calendar.timezone, this.retentionDays)) await client.query(stmt);
-      else for (const stmt of plainDdl(this.s)) await client.query(stmt);
-      for (const stmt of commonDdl(this.s)) await client.query(stmt);
+      // The numbered migrations this schema has not had (migrations.ts), in this transaction.
+      const from = meta.get('schema_version') ?? null;
+      const todo = pending(POSTGRES_MIGRATIONS, from, 'PostgreSQL');
+      const ctx = {
+        client,
+        s: this.s,
+        mode,
+        timezone: this.calendar.timezone,
+        retentionDays: this.retentionDays,
+      };
+      for (const m of todo) await m.up(ctx);
+      if (todo.length > 0 && from !== null)
+        this.log.info(
+          { from, to: latestVersion(POSTGRES_MIGRATIONS), migrations: todo.map((m) => m.description) },
+          'PostgreSQL store migrated',
+        );
       const put = `INSERT INTO ${this.s}.kw_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
       await client.query(put, ['timezone', this.calendar.timezone]);
       await client.query(put, ['mode', mode]);
-      await client.query(put, ['schema_version', SCHEMA_VERSION]);
+      await client.query(put, ['schema_version', String(latestVersion(POSTGRES_MIGRATIONS))]);
       await client.query('COMMIT');
       this.mode = mode;
     } catch (err) {
@@ -725,6 +737,8 @@ class PostgresStore implements Store {
       for (const k of SNAPSHOT_NUMERIC_FIELDS) w.float8(snap[k]);
       for (const k of SNAPSHOT_TEXT_FIELDS) w.text(snap[k]);
       w.text(snap.stale_sources.length > 0 ? JSON.stringify(snap.stale_sources) : null);
+      w.bytes(jsonb(devicesJson(snap)));
+      w.bytes(jsonb(r.extra));
       for (const x of f.carry) w.float8(x);
       for (const x of f.delta) w.float8(x);
     }
@@ -755,6 +769,35 @@ class PostgresStore implements Store {
     this.requireMigrated();
     const r = await this.db().query<{ n: number }>(this.q(`SELECT count(*)::int AS n FROM ${this.s}.dead_letters`));
     return r.rows[0]?.n ?? 0;
+  }
+
+  async deadLetters(q: DeadLetterQuery): Promise<StoredDeadLetter[]> {
+    this.requireMigrated();
+    const r = await this.db().query<DbRow>(
+      this.q(
+        `SELECT id::float8 AS id, ${ms('received_at')} AS received_at, topic, device_id, reason, payload
+           FROM ${this.s}.dead_letters
+          WHERE id > $1 AND received_at >= $2 AND ($3::text IS NULL OR device_id = $3) ORDER BY id LIMIT $4`,
+        [q.afterId ?? 0, (q.since ?? new Date(0)).toISOString(), q.deviceId ?? null, q.limit],
+      ),
+    );
+    return r.rows.map((x) => ({
+      id: Number(x.id),
+      receivedAt: new Date(Number(x.received_at)),
+      topic: String(x.topic),
+      deviceId: x.device_id === null ? null : String(x.device_id),
+      reason: String(x.reason),
+      payload: String(x.payload),
+    }));
+  }
+
+  async deleteDeadLetters(ids: readonly number[]): Promise<number> {
+    this.requireMigrated();
+    if (ids.length === 0) return 0;
+    const r = await this.db().query(
+      this.q(`DELETE FROM ${this.s}.dead_letters WHERE id = ANY($1::bigint[])`, [ids.map(String)]),
+    );
+    return r.rowCount ?? 0;
   }
 
   async latest(deviceId: string): Promise<Snapshot | null> {
@@ -948,101 +991,11 @@ class PostgresStore implements Store {
 // -----------------------------------------------------------------------------------------------
 // SQL
 
-function rawColumnsDdl(): string[] {
-  return [
-    'time timestamptz NOT NULL',
-    'device_id text NOT NULL',
-    ...VALUE_COLUMNS.map((c, i) => `${c} ${i < NUMERIC_COUNT ? 'double precision' : 'text'}`),
-    'seq bigint',
-    'outbox_id text',
-    'received_at timestamptz NOT NULL DEFAULT now()',
-    ...CARRY_COLUMNS.map((c) => `${c} double precision`),
-    ...DELTA_COLUMNS.map((c) => `${c} double precision`),
-    'PRIMARY KEY (device_id, time)',
-  ];
+/** jsonb's binary COPY form: version 1, then the JSON text. */
+function jsonb(text: string | null): Buffer | null {
+  return text === null ? null : Buffer.concat([JSONB_VERSION, Buffer.from(text, 'utf8')]);
 }
-
-function plainDdl(s: string): string[] {
-  const rollup = (name: string): string =>
-    `CREATE TABLE IF NOT EXISTS ${s}.${name} (device_id text NOT NULL, bucket timestamptz NOT NULL, ` +
-    ROLLUP_COLUMNS.map((c) =>
-      c === 'samples' || c.startsWith('n_')
-        ? `${c} integer NOT NULL DEFAULT 0`
-        : c.startsWith('sum_')
-          ? `${c} double precision NOT NULL DEFAULT 0`
-          : `${c} double precision`,
-    ).join(', ') +
-    ', PRIMARY KEY (device_id, bucket))';
-  return [
-    `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')}) PARTITION BY RANGE (time)`,
-    // Rows of days without a partition of their own (late backlogs, far-off timestamps): see ensurePartitions.
-    `CREATE TABLE IF NOT EXISTS ${s}.energy_readings_default PARTITION OF ${s}.energy_readings DEFAULT`,
-    `CREATE INDEX IF NOT EXISTS energy_readings_default_time ON ${s}.energy_readings_default (time)`,
-    ...Object.values(ROLLUP_TABLES).map(rollup),
-  ];
-}
-
-/** TimescaleDB: hypertable, continuous aggregates over the per-reading deltas, retention policy. */
-function timescaleDdl(s: string, timezone: string, retentionDays: number): string[] {
-  const tz = `'${timezone.replace(/'/g, "''")}'`;
-  const aggs = [
-    'count(*) AS samples',
-    ...ENERGY_KEYS.map((k) => `sum(delta_${k}) AS ${k}`),
-    ...ROLLUP_SUM_COLUMNS.map((c) => `sum(${c.slice(4)}) AS ${c}`),
-    ...ROLLUP_N_COLUMNS.map((c) => `count(${c.slice(2)}) AS ${c}`),
-    ...ROLLUP_MAX_COLUMNS.map((c) => `max(${c.slice(4)}) AS ${c}`),
-  ].join(', ');
-  const reaggs = [
-    'sum(samples) AS samples',
-    ...ENERGY_KEYS.map((k) => `sum(${k}) AS ${k}`),
-    ...ROLLUP_SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
-    ...ROLLUP_N_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
-    ...ROLLUP_MAX_COLUMNS.map((c) => `max(${c}) AS ${c}`),
-  ].join(', ');
-  // The refresh window stays inside the raw retention: refreshing a bucket whose raw rows are gone
-  // would empty it.
-  const startOffsetDays = Math.max(2, Math.floor(retentionDays) - 1);
-  const cagg = (name: string, bucket: string, schedule: string, endOffset: string): string[] => [
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s}.${name}
-       WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-     SELECT device_id, ${bucket} AS bucket, ${aggs} FROM ${s}.energy_readings GROUP BY device_id, ${bucket} WITH NO DATA`,
-    `SELECT add_continuous_aggregate_policy('${s}.${name}', start_offset => INTERVAL '${startOffsetDays} days',
-       end_offset => INTERVAL '${endOffset}', schedule_interval => INTERVAL '${schedule}', if_not_exists => true)`,
-  ];
-  return [
-    `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')})`,
-    `SELECT create_hypertable('${s}.energy_readings', 'time', chunk_time_interval => INTERVAL '1 day', if_not_exists => true)`,
-    // A safety net one day behind applyRetention(), which also records the counters' last values.
-    `SELECT add_retention_policy('${s}.energy_readings', drop_after => INTERVAL '${Math.ceil(retentionDays) + 1} days', if_not_exists => true)`,
-    ...cagg('energy_1min', `time_bucket(INTERVAL '1 minute', time)`, '1 minute', '1 minute'),
-    ...cagg('energy_15min', `time_bucket(INTERVAL '15 minutes', time)`, '5 minutes', '15 minutes'),
-    ...cagg('energy_hourly', `time_bucket(INTERVAL '1 hour', time)`, '15 minutes', '1 hour'),
-    ...cagg('energy_daily', `time_bucket(INTERVAL '1 day', time, ${tz})`, '1 hour', '1 hour'),
-    `CREATE OR REPLACE VIEW ${s}.energy_weekly AS SELECT device_id, time_bucket(INTERVAL '1 week', bucket, ${tz}) AS bucket, ${reaggs}
-       FROM ${s}.energy_daily GROUP BY 1, 2`,
-    `CREATE OR REPLACE VIEW ${s}.energy_monthly AS SELECT device_id, time_bucket(INTERVAL '1 month', bucket, ${tz}) AS bucket, ${reaggs}
-       FROM ${s}.energy_daily GROUP BY 1, 2`,
-  ];
-}
-
-function commonDdl(s: string): string[] {
-  return [
-    `CREATE TABLE IF NOT EXISTS ${s}.devices (device_id text PRIMARY KEY, first_time timestamptz NOT NULL, last_time timestamptz NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS ${s}.device_carry (device_id text PRIMARY KEY, time timestamptz NOT NULL, ${COUNTER_FIELDS.map((c) => `${c} double precision`).join(', ')})`,
-    `CREATE TABLE IF NOT EXISTS ${s}.device_acks (device_id text NOT NULL, outbox_id text NOT NULL, acked_seq bigint NOT NULL,
-       updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (device_id, outbox_id))`,
-    // Committed seqs above the ack watermark, as ranges (see buildSql's writeMany). No unique key: one statement
-    // deletes and re-inserts a device's ranges.
-    `CREATE TABLE IF NOT EXISTS ${s}.device_ack_ranges (device_id text NOT NULL, outbox_id text NOT NULL, lo bigint NOT NULL, hi bigint NOT NULL)`,
-    `CREATE INDEX IF NOT EXISTS device_ack_ranges_key ON ${s}.device_ack_ranges (device_id, outbox_id)`,
-    // Schema 1 indexed every reading by (device, outbox, seq) to find committed seqs; the ranges replace
-    // it. (Seqs above the watermark that schema 1 committed are resent by the edge and acknowledged then.)
-    `DROP INDEX IF EXISTS ${s}.energy_readings_outbox_seq`,
-    `CREATE TABLE IF NOT EXISTS ${s}.dead_letters (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(),
-       topic text NOT NULL, device_id text, reason text NOT NULL, payload text NOT NULL)`,
-    `CREATE INDEX IF NOT EXISTS dead_letters_received ON ${s}.dead_letters (received_at)`,
-  ];
-}
+const JSONB_VERSION = Buffer.from([1]);
 
 function isIntColumn(c: string): boolean {
   return c === 'samples' || c.startsWith('n_');

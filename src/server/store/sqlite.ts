@@ -35,7 +35,6 @@ import {
   DELTA_COLUMNS,
   existingLimit,
   NEXT_PAGE,
-  NUMERIC_COUNT,
   type Prepared,
   positiveOption,
   prepareBatch,
@@ -53,21 +52,22 @@ import {
   VALUE_COLUMNS,
   walkAck,
 } from './common.js';
+import { latestVersion, pending, SQLITE_MIGRATIONS } from './migrations.js';
 import type {
   Bucket,
   DeadLetter,
+  DeadLetterQuery,
   InsertBatch,
   InsertResult,
   Resolution,
   RetentionResult,
   Store,
+  StoredDeadLetter,
   StoreOptions,
 } from './types.js';
 
 /** Lets the event loop run (the ingester's flushes, the API) between two retention chunks. */
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-const SCHEMA_VERSION = '1';
 
 export interface SqliteStoreOptions extends StoreOptions {
   logger?: Logger;
@@ -76,37 +76,6 @@ export interface SqliteStoreOptions extends StoreOptions {
 }
 
 const ENERGY_COLS: readonly string[] = ENERGY_KEYS;
-
-function ddl(): string {
-  const raw = [
-    'device_id TEXT NOT NULL',
-    'time INTEGER NOT NULL',
-    'seq INTEGER',
-    'outbox_id TEXT',
-    'received_at INTEGER NOT NULL',
-    ...VALUE_COLUMNS.map((c, i) => `${c} ${i < NUMERIC_COUNT ? 'REAL' : 'TEXT'}`),
-    ...CARRY_COLUMNS.map((c) => `${c} REAL`),
-    ...DELTA_COLUMNS.map((c) => `${c} REAL`),
-    'PRIMARY KEY (device_id, time)',
-  ];
-  const rollup = (name: string): string =>
-    `CREATE TABLE IF NOT EXISTS ${name} (device_id TEXT NOT NULL, bucket INTEGER NOT NULL, ` +
-    ROLLUP_COLUMNS.map((c) =>
-      c === 'samples' || c.startsWith('n_') ? `${c} INTEGER NOT NULL DEFAULT 0` : `${c} REAL`,
-    ).join(', ') +
-    ', PRIMARY KEY (device_id, bucket)) WITHOUT ROWID;';
-  return [
-    'CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);',
-    `CREATE TABLE IF NOT EXISTS energy_readings (${raw.join(', ')});`,
-    'CREATE INDEX IF NOT EXISTS energy_readings_outbox_seq ON energy_readings (device_id, outbox_id, seq) WHERE seq IS NOT NULL;',
-    ...Object.values(ROLLUP_TABLES).map(rollup),
-    'CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL);',
-    `CREATE TABLE IF NOT EXISTS device_carry (device_id TEXT PRIMARY KEY, time INTEGER NOT NULL, ${COUNTER_FIELDS.map((c) => `${c} REAL`).join(', ')});`,
-    'CREATE TABLE IF NOT EXISTS device_acks (device_id TEXT NOT NULL, outbox_id TEXT NOT NULL, acked_seq INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (device_id, outbox_id));',
-    'CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, topic TEXT NOT NULL, device_id TEXT, reason TEXT NOT NULL, payload TEXT NOT NULL);',
-    'CREATE INDEX IF NOT EXISTS dead_letters_received ON dead_letters (received_at);',
-  ].join('\n');
-}
 
 const STATE_SELECT = `time AS t, ${STATE_COLUMNS.join(', ')}`;
 const RAW_SELECT = `device_id, time AS t, ${VALUE_COLUMNS.join(', ')}`;
@@ -171,19 +140,36 @@ class SqliteStore implements Store {
     return s;
   }
 
+  /**
+   * Runs the migrations this database has not had (migrations.ts), in one transaction: a failure
+   * leaves it as it was.
+   */
   async migrate(): Promise<void> {
     const db = this.conn();
-    db.exec(ddl());
-    const tz = db.prepare('SELECT value FROM kw_meta WHERE key = ?').get('timezone') as { value: string } | undefined;
-    if (tz && tz.value !== this.calendar.timezone)
-      throw new ConfigError(
-        `timezone: the store's aggregates were computed for '${tz.value}', not '${this.calendar.timezone}'`,
+    const run = db.transaction(() => {
+      db.exec('CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);');
+      const get = db.prepare('SELECT value FROM kw_meta WHERE key = ?').pluck();
+      const tz = get.get('timezone') as string | undefined;
+      if (tz !== undefined && tz !== this.calendar.timezone)
+        throw new ConfigError(
+          `timezone: the store's aggregates were computed for '${tz}', not '${this.calendar.timezone}'`,
+        );
+      const from = (get.get('schema_version') as string | undefined) ?? null;
+      const todo = pending(SQLITE_MIGRATIONS, from, 'SQLite');
+      for (const m of todo) m.up({ db });
+      const put = db.prepare(
+        'INSERT INTO kw_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       );
-    const put = db.prepare(
-      'INSERT INTO kw_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
-    put.run('timezone', this.calendar.timezone);
-    put.run('schema_version', SCHEMA_VERSION);
+      put.run('timezone', this.calendar.timezone);
+      put.run('schema_version', String(latestVersion(SQLITE_MIGRATIONS)));
+      return { from, todo };
+    });
+    const { from, todo } = run.immediate();
+    if (todo.length > 0 && from !== null)
+      this.log.info(
+        { path: this.path, from, to: latestVersion(SQLITE_MIGRATIONS), migrations: todo.map((m) => m.description) },
+        'sqlite store migrated',
+      );
     this.migrated = true;
     this.log.debug({ path: this.path }, 'sqlite store ready');
   }
@@ -270,7 +256,16 @@ class SqliteStore implements Store {
       if (!f) continue;
       const r = rows[i]!;
       const seq = batch.outboxId === null ? null : r.seq;
-      const res = ins.run(dev, r.t, seq, batch.outboxId, now, ...snapshotValues(r.snapshot), ...f.carry, ...f.delta);
+      const res = ins.run(
+        dev,
+        r.t,
+        seq,
+        batch.outboxId,
+        now,
+        ...snapshotValues(r.snapshot, r.extra),
+        ...f.carry,
+        ...f.delta,
+      );
       n += res.changes;
     }
     if (n !== plan.inserted)
@@ -359,6 +354,27 @@ class SqliteStore implements Store {
 
   async deadLetterCount(): Promise<number> {
     return this.stmt('SELECT count(*) FROM dead_letters').pluck().get() as number;
+  }
+
+  async deadLetters(q: DeadLetterQuery): Promise<StoredDeadLetter[]> {
+    const rows = this.stmt(
+      'SELECT id, received_at, topic, device_id, reason, payload FROM dead_letters ' +
+        'WHERE id > ? AND received_at >= ? AND (? IS NULL OR device_id = ?) ORDER BY id LIMIT ?',
+    ).all(q.afterId ?? 0, q.since?.getTime() ?? 0, q.deviceId ?? null, q.deviceId ?? null, q.limit) as DbRow[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      receivedAt: new Date(Number(r.received_at)),
+      topic: String(r.topic),
+      deviceId: r.device_id === null ? null : String(r.device_id),
+      reason: String(r.reason),
+      payload: String(r.payload),
+    }));
+  }
+
+  async deleteDeadLetters(ids: readonly number[]): Promise<number> {
+    const del = this.stmt('DELETE FROM dead_letters WHERE id = ?');
+    const tx = this.conn().transaction((xs: readonly number[]) => xs.reduce((n, id) => n + del.run(id).changes, 0));
+    return tx.immediate(ids);
   }
 
   async latest(deviceId: string): Promise<Snapshot | null> {

@@ -26,6 +26,11 @@ export interface IncomingReading {
   seq: number | null;
   /** `Date.parse(snapshot.timestamp)`, when the caller has it already (the store parses it otherwise). */
   t?: number;
+  /**
+   * Top-level fields the server did not know (an edge newer than its server), kept in the row's
+   * `extra` column as JSON; bounded by the ingester. Absent or null: none.
+   */
+  extra?: Record<string, unknown> | null;
 }
 
 export interface InsertBatch {
@@ -54,6 +59,23 @@ export interface DeadLetter {
   payload: string;
 }
 
+/** A dead letter as stored: its id and when it was received. */
+export interface StoredDeadLetter extends DeadLetter {
+  id: number;
+  receivedAt: Date;
+}
+
+export interface DeadLetterQuery {
+  /** Only this device's (the topic's device id). */
+  deviceId?: string;
+  /** Only those received at or after this time. */
+  since?: Date;
+  /** Only those with an id above this one (paging). */
+  afterId?: number;
+  /** At most this many, oldest id first. */
+  limit: number;
+}
+
 export interface Store {
   /** Creates or upgrades the schema. Idempotent. */
   migrate(): Promise<void>;
@@ -68,6 +90,10 @@ export interface Store {
   ackedSeq(deviceId: string, outboxId: string): Promise<number | null>;
   addDeadLetter(letter: DeadLetter): Promise<void>;
   deadLetterCount(): Promise<number>;
+  /** Stored dead letters, oldest id first (for `kwartier server replay-dead-letters`). */
+  deadLetters(q: DeadLetterQuery): Promise<StoredDeadLetter[]>;
+  /** Deletes these dead letters; returns how many were deleted. */
+  deleteDeadLetters(ids: readonly number[]): Promise<number>;
   latest(deviceId: string): Promise<Snapshot | null>;
   /** Raw snapshots with start ≤ time < end, oldest first. */
   raw(deviceId: string, start: Date, end: Date, limit?: number): Promise<Snapshot[]>;

@@ -92,7 +92,8 @@ describe('ingester through Mosquitto (project config)', () => {
     await a.publishAsync('energy/home-a/batch', JSON.stringify({ outbox_id: OUTBOX, floor_seq: 1, snapshots: [] }), {
       qos: 1,
     });
-    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 3, { surprise: 1 }), { qos: 1 });
+    // (An unknown key is kept, not refused, since issue 14: see version-skew.test.ts. A bad known one is.)
+    await a.publishAsync('energy/home-a/realtime', realtime('home-a', 3, { country: 'fr' }), { qos: 1 });
     await a.publishAsync('energy/home-a/realtime', realtime('home-a', 4), { qos: 1 });
     await waitFor(
       () => ingester.counters.ingested === 2 && ingester.counters.dead_letters === 5,
@@ -105,7 +106,7 @@ describe('ingester through Mosquitto (project config)', () => {
     expect(reasons[1]).toMatch(/grid_power_w/);
     expect(reasons[2]).toMatch(/seq: must be >= 1/);
     expect(reasons[3]).toMatch(/snapshots/);
-    expect(reasons[4]).toMatch(/surprise: unknown key/);
+    expect(reasons[4]).toMatch(/country/);
     expect(dl[0]).toMatchObject({
       topic: 'energy/home-a/realtime',
       device_id: 'home-a',
@@ -160,7 +161,8 @@ describe('ingester through Mosquitto (project config)', () => {
 
     const bad = [
       JSON.stringify({ ...few, fields: ['timestamp', 'grid_power_w'], rows: [[at(201), 5]] }),
-      JSON.stringify({ ...few, fields: ['timestamp', 'seq', 'surprise'], rows: [[at(201), 202, 1]] }),
+      // Not a field name (an unknown but well-formed one is kept: see version-skew.test.ts).
+      JSON.stringify({ ...few, fields: ['timestamp', 'seq', 'Surprise!'], rows: [[at(201), 202, 1]] }),
       JSON.stringify({
         ...few,
         rows: [

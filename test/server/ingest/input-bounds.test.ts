@@ -180,8 +180,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       // Five stored (the burst), the rest counted: the limiter of the next test, here per device.
       await waitFor(async () => (await letters(ts, dev)).length === 5, 'the dead letters');
       const got = await letters(ts, dev);
-      for (let k = 0; k < 5; k++) expect(got[k]!.reason).toMatch(cases[k]![1]);
-      expect(got[3]!.payload.length).toBeLessThanOrEqual(4096);
+      // Matched without an order: two flush lanes may write dead letters side by side (PostgreSQL ids).
+      for (let k = 0; k < 5; k++) expect(got.filter((g) => cases[k]![1].test(g.reason))).toHaveLength(1);
+      for (const g of got) expect(g.payload.length).toBeLessThanOrEqual(4096);
       expect(ingester.counters.dead_letters_dropped_by_device[dev]).toBe(3);
     });
 

@@ -20,7 +20,13 @@
  * - Per device (`perDevice`): the snapshot's `devices.<name>` holds each device's own reading
  *   (`{type, stale, fields}`, snapshot field names, units and signs; a stale device's values null).
  */
-import { emptySnapshot, SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot } from './snapshot.js';
+import {
+  type DeviceReading,
+  emptySnapshot,
+  SNAPSHOT_NUMERIC_FIELDS,
+  SNAPSHOT_TEXT_FIELDS,
+  type Snapshot,
+} from './snapshot.js';
 
 /** What a device can be in a site (drivers/definition.ts re-exports it). */
 export type Role = 'grid_meter' | 'pv' | 'battery' | 'ev_charger' | 'charge_controller';
@@ -49,21 +55,11 @@ export interface MergerOptions {
   perDevice?: boolean;
 }
 
-/** One device's reading in the snapshot. */
-export interface DeviceReading {
-  type: string;
-  stale: boolean;
-  fields: Record<string, number | string | null>;
-}
+/** One device's reading in the snapshot (core/snapshot.ts). */
+export type { DeviceReading };
 
-/**
- * The snapshot with the site fields (a local stand-in until core/snapshot.ts declares them:
- * `ev_power_w` and `devices`, both optional on the wire).
- */
-export type SiteSnapshot = Snapshot & {
-  ev_power_w?: number | null;
-  devices?: Record<string, DeviceReading>;
-};
+/** The snapshot the merger makes (a `devices:` site's carry `devices`; the merger never sets it null). */
+export type SiteSnapshot = Snapshot;
 
 interface SourceSlot {
   def: MergerSource;

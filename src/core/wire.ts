@@ -15,7 +15,13 @@
  * mistaken for old, already acknowledged data.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS, type Snapshot, SnapshotSchema } from './snapshot.js';
+import {
+  SNAPSHOT_ADDED_FIELDS,
+  SNAPSHOT_NUMERIC_FIELDS,
+  SNAPSHOT_TEXT_FIELDS,
+  type Snapshot,
+  SnapshotSchema,
+} from './snapshot.js';
 
 const Seq = Type.Integer({ minimum: 1 });
 const OutboxId = Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' });
@@ -92,24 +98,68 @@ export const BatchColumnsMessageSchema = Type.Object(
 );
 export type BatchColumnsMessage = Static<typeof BatchColumnsMessageSchema>;
 
-/** The head of a compact batch: everything up to the first row (close it with `rows.join(',')` + `]}`). */
-export function batchColumnsHead(outboxId: string, floorSeq: number, deviceId: string): string {
-  return `{"outbox_id":${JSON.stringify(outboxId)},"floor_seq":${floorSeq},"device_id":${JSON.stringify(deviceId)},"fields":${JSON.stringify(BATCH_FIELDS)},"rows":[`;
+/**
+ * What an edge sends, so that a server of an earlier release still takes it: the fields added since
+ * the first release (SNAPSHOT_ADDED_FIELDS, `devices`) go on the wire only when they hold a value.
+ * A site that reports none of them (every config of the legacy sections) sends exactly what that
+ * release's edge sent; one that does needs a server that knows them (or keeps unknown fields).
+ */
+const ADDED_WIRE_FIELDS: ReadonlySet<string> = new Set<string>([...SNAPSHOT_ADDED_FIELDS, 'devices']);
+
+/** The batch fields every release's server knows: BATCH_FIELDS without the added ones. */
+export const RELEASED_BATCH_FIELDS: readonly BatchField[] = BATCH_FIELDS.filter((f) => !ADDED_WIRE_FIELDS.has(f));
+
+/** The snapshot as JSON for the outbox and `realtime`: added fields only when they hold a value. */
+export function snapshotWireJson(s: Snapshot): string {
+  return JSON.stringify(s, (key, value) => (value === null && ADDED_WIRE_FIELDS.has(key) ? undefined : value));
 }
 
-/** One row of a compact batch (all of BATCH_FIELDS, in order), as JSON. */
-export function batchColumnsRow(s: Snapshot, seq: number): string {
-  let out = `[${seq},${JSON.stringify(s.timestamp)}`;
-  for (const f of SNAPSHOT_TEXT_FIELDS) {
-    const v = s[f];
-    out += v === null || v === undefined ? ',null' : `,${JSON.stringify(v)}`;
+/** The fields of a compact batch of these snapshots: the released ones, and the added ones some row holds. */
+export function batchFieldsFor(snapshots: readonly Snapshot[]): BatchField[] {
+  const fields: BatchField[] = [...RELEASED_BATCH_FIELDS];
+  for (const f of BATCH_FIELDS) {
+    if (!ADDED_WIRE_FIELDS.has(f)) continue;
+    if (
+      snapshots.some(
+        (s) => (s as Record<string, unknown>)[f] !== null && (s as Record<string, unknown>)[f] !== undefined,
+      )
+    )
+      fields.push(f);
   }
-  for (const f of SNAPSHOT_NUMERIC_FIELDS) {
-    const v = s[f];
-    // JSON has no NaN or Infinity: like JSON.stringify, they go as null (the schema refuses neither).
-    out += typeof v === 'number' && Number.isFinite(v) ? `,${v}` : ',null';
+  return fields;
+}
+
+/** The head of a compact batch: everything up to the first row (close it with `rows.join(',')` + `]}`). */
+export function batchColumnsHead(
+  outboxId: string,
+  floorSeq: number,
+  deviceId: string,
+  fields: readonly BatchField[] = BATCH_FIELDS,
+): string {
+  return `{"outbox_id":${JSON.stringify(outboxId)},"floor_seq":${floorSeq},"device_id":${JSON.stringify(deviceId)},"fields":${JSON.stringify(fields)},"rows":[`;
+}
+
+const NUMERIC_FIELDS: ReadonlySet<string> = new Set<string>(SNAPSHOT_NUMERIC_FIELDS);
+
+/** One row of a compact batch (the values of `fields`, in order; default all of BATCH_FIELDS), as JSON. */
+export function batchColumnsRow(s: Snapshot, seq: number, fields: readonly BatchField[] = BATCH_FIELDS): string {
+  const row = s as Record<string, unknown>;
+  let out = '[';
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as BatchField;
+    if (i > 0) out += ',';
+    if (f === 'seq') out += seq;
+    else if (f === 'stale_sources') out += JSON.stringify(s.stale_sources ?? []);
+    else if (NUMERIC_FIELDS.has(f)) {
+      const v = row[f];
+      // JSON has no NaN or Infinity: like JSON.stringify, they go as null (the schema refuses neither).
+      out += typeof v === 'number' && Number.isFinite(v) ? v : 'null';
+    } else {
+      const v = row[f];
+      out += v === null || v === undefined ? 'null' : JSON.stringify(v);
+    }
   }
-  return `${out},${JSON.stringify(s.stale_sources ?? [])},${s.devices ? JSON.stringify(s.devices) : 'null'}]`;
+  return `${out}]`;
 }
 
 type RowBuilder = (row: readonly unknown[], deviceId: string) => Record<string, unknown>;

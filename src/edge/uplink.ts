@@ -26,10 +26,12 @@ import {
   AckMessageSchema,
   batchColumnsHead,
   batchColumnsRow,
+  batchFieldsFor,
   type CapacityAlert,
   type CapacityMessage,
   type StatusMessage,
   type StatusSource,
+  snapshotWireJson,
   topic,
 } from '../core/wire.js';
 import { createLogger, type Logger } from '../lib/log.js';
@@ -428,7 +430,7 @@ export class Uplink {
     if (!conn?.ready) return;
     if (seq - this.cursor > 10) {
       // Well behind (a backlog goes in batches): this one also goes out live now.
-      const payload = withSeq(JSON.stringify(snap), seq, this.wireExtra());
+      const payload = withSeq(snapshotWireJson(snap), seq, this.wireExtra());
       conn.client.publish(this.t('realtime'), payload, { qos: this.o.mqtt.qos });
       this.counters.live_extra_published++;
     }
@@ -504,24 +506,28 @@ export class Uplink {
    */
   private batchPayload(rows: OutboxRow[], floor: number): { payload: string; last: number; count: number } {
     const max = this.o.batchMaxBytes ?? 768 * 1024;
-    let head = '';
-    let deviceId = '';
-    let bytes = 0;
-    const parts: string[] = [];
-    let last = 0;
+    // One device's rows (the id changed with rows still in the outbox: the batch ends there).
+    const snaps: Array<{ snap: Snapshot; seq: number }> = [];
     for (const r of rows) {
       const snap = JSON.parse(r.payload) as Snapshot;
-      if (parts.length === 0) {
-        deviceId = snap.device_id;
-        head = batchColumnsHead(this.o.outbox.outboxId, floor, deviceId);
-        bytes = head.length + 2;
-      } else if (snap.device_id !== deviceId) break;
-      const part = batchColumnsRow(snap, r.seq);
+      if (snaps.length > 0 && snap.device_id !== snaps[0]?.snap.device_id) break;
+      snaps.push({ snap, seq: r.seq });
+    }
+    // Only the fields these rows hold a value for beyond the released ones (wire.ts: batchFieldsFor),
+    // so a server of an earlier release still takes a batch of a site that sends nothing new.
+    const fields = batchFieldsFor(snaps.map((x) => x.snap));
+    const deviceId = snaps[0]?.snap.device_id ?? '';
+    const head = batchColumnsHead(this.o.outbox.outboxId, floor, deviceId, fields);
+    let bytes = head.length + 2;
+    const parts: string[] = [];
+    let last = 0;
+    for (const { snap, seq } of snaps) {
+      const part = batchColumnsRow(snap, seq, fields);
       const n = Buffer.byteLength(part) + 1;
       if (parts.length > 0 && bytes + n > max) break;
       parts.push(part);
       bytes += n;
-      last = r.seq;
+      last = seq;
     }
     return { payload: `${head}${parts.join(',')}]}`, last, count: parts.length };
   }

@@ -50,7 +50,7 @@ import {
   SnapshotOutSchema,
 } from './schemas.js';
 import { TicketBook } from './tickets.js';
-import { parseTime, ZoneClock } from './time.js';
+import { BadRequest, parseTime, ZoneClock } from './time.js';
 import { HttpError, presentRealtime, presentSnapshot, withDeadline } from './util.js';
 import { RealtimeHub } from './ws.js';
 
@@ -494,7 +494,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get<{
     Params: { device_id: string };
-    Querystring: { start: string; end: string; resolution: HistoryResolution };
+    Querystring: { start: string; end: string; resolution: HistoryResolution; device?: string };
   }>(
     '/api/v1/history/:device_id',
     {
@@ -515,8 +515,12 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     async (req, reply) => {
       const id = req.params.device_id;
-      const { resolution } = req.query;
-      const key = `${id}|${resolution}|${req.query.start}|${req.query.end}`;
+      const { resolution, device } = req.query;
+      if (device !== undefined && resolution !== 'raw')
+        throw new BadRequest(
+          `device: one device's series is its raw readings (resolution=raw); the ${resolution} aggregates are of the whole home`,
+        );
+      const key = `${id}|${resolution}|${req.query.start}|${req.query.end}|${device ?? ''}`;
       let rendered = historyCache.lookup(key);
       if (!rendered) {
         const start = parseTime(req.query.start, clock, 'start');
@@ -530,6 +534,24 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
               timeoutMs,
               'store.raw',
             );
+            if (device !== undefined) {
+              // That device's own readings, where the site's snapshots carry it.
+              const points = rows.flatMap((s) => {
+                const d = s.devices?.[device];
+                return d
+                  ? [
+                      {
+                        timestamp: clock.isoFromString(s.timestamp) ?? s.timestamp,
+                        type: d.type,
+                        stale: d.stale,
+                        ...d.fields,
+                      },
+                    ]
+                  : [];
+              });
+              const withDevice = head.replace(',"points":', `,"device":${JSON.stringify(device)},"points":`);
+              return `${withDevice}${JSON.stringify(points)}}`;
+            }
             return `${head}${JSON.stringify(rows.map((s) => presentSnapshot(s, clock)))}}`;
           }
           const buckets = await withDeadline(

@@ -4,7 +4,7 @@
  * fast-json-stringify serialises natively.
  */
 import { type TSchema, Type } from '@sinclair/typebox';
-import { SNAPSHOT_NUMERIC_FIELDS, SnapshotSchema } from '../../core/snapshot.js';
+import { DEVICE_NAME_PATTERN, DevicesSchema, SNAPSHOT_NUMERIC_FIELDS, SnapshotSchema } from '../../core/snapshot.js';
 
 export const Nullable = <T extends TSchema>(t: T) =>
   Type.Unsafe<T['static'] | null>({ ...structuredClone(t), nullable: true });
@@ -45,7 +45,16 @@ export const SnapshotOutSchema = Type.Object(
       (typeof SNAPSHOT_NUMERIC_FIELDS)[number],
       typeof NNum
     >),
+    /** Off-grid charge controllers: `bulk`, `absorption`, `float`, …; null when none reports one. */
+    charge_state: NStr,
     stale_sources: Type.Array(Type.String()),
+    devices: Type.Optional(
+      Type.Union([DevicesSchema, Type.Null()], {
+        description:
+          "A site of several devices (the edge config's `devices:` list): each device's own reading, " +
+          "`{type, stale, fields}` with the snapshot's field names, units and signs. Absent for a single-meter home.",
+      }),
+    ),
   },
   { $id: 'Snapshot', description: 'One merged reading (see src/core/snapshot.ts for every field).' },
 );
@@ -106,6 +115,14 @@ export const HistoryQuery = Type.Object(
       default: '15min',
       description: 'Bucket size; raw = the snapshots themselves.',
     }),
+    device: Type.Optional(
+      Type.String({
+        pattern: DEVICE_NAME_PATTERN,
+        description:
+          "One device of a site (a name of the edge config's `devices:` list): that device's own readings " +
+          '(`{timestamp, type, stale, …fields}`), with resolution=raw. Aggregates are of the whole home.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -116,9 +133,21 @@ export const HistorySchema = Type.Object(
     resolution: Type.String(),
     start: LocalTime('Start of the range.'),
     end: LocalTime('End of the range (exclusive).'),
-    points: Type.Array(Type.Union([Type.Ref(BucketPointSchema), Type.Ref(SnapshotOutSchema)]), {
-      description: 'Buckets whose start lies in [start, end), oldest first; for raw: the snapshots.',
-    }),
+    device: Type.Optional(Type.String({ description: 'The device of the site asked for (query `device`).' })),
+    points: Type.Array(
+      Type.Union([
+        Type.Ref(BucketPointSchema),
+        Type.Ref(SnapshotOutSchema),
+        Type.Object(
+          { timestamp: Type.String(), type: Type.String(), stale: Type.Boolean() },
+          { additionalProperties: true, description: "One device's reading (query `device`)." },
+        ),
+      ]),
+      {
+        description:
+          "Buckets whose start lies in [start, end), oldest first; for raw: the snapshots; with `device`: that device's readings.",
+      },
+    ),
   },
   { $id: 'History' },
 );

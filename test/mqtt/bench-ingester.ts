@@ -13,7 +13,7 @@
  *   without unsubscribing, so the broker queues for the persistent session while the ingester is away.
  */
 import { createInterface } from 'node:readline';
-import { silentLogger } from '../../src/lib/log.js';
+import { createLogger, silentLogger } from '../../src/lib/log.js';
 import { createIngester, type IngesterTls } from '../../src/server/ingest/ingester.js';
 import { createPostgresStore } from '../../src/server/store/postgres.js';
 
@@ -27,6 +27,8 @@ interface Settings {
   flushIntervalMs?: number;
   latency?: boolean;
   histogram?: boolean;
+  /** Log the ingester's warnings and errors (KWARTIER_LOG_LEVEL) to stderr instead of nothing. */
+  log?: boolean;
 }
 
 const s = JSON.parse(process.env.KW_BENCH_INGEST ?? '{}') as Settings;
@@ -42,7 +44,7 @@ const ingester = createIngester({
   clientId: s.clientId,
   prefix: 'energy',
   store,
-  log: silentLogger(),
+  log: s.log ? createLogger('bench-ingester') : silentLogger(),
   ...(s.flushConcurrency ? { flushConcurrency: s.flushConcurrency } : {}),
   ...(s.flushIntervalMs ? { flushIntervalMs: s.flushIntervalMs } : {}),
 });

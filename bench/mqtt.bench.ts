@@ -88,7 +88,7 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc; NaN when it is gone. */
-function procCpuS(pid: number | null | undefined): number {
+export function procCpuS(pid: number | null | undefined): number {
   if (!pid) return Number.NaN;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -100,7 +100,7 @@ function procCpuS(pid: number | null | undefined): number {
 }
 
 /** CPU seconds used so far by each PostgreSQL backend of the given application_name, by pid. */
-async function backendsCpuS(app: string): Promise<Map<number, number>> {
+export async function backendsCpuS(app: string): Promise<Map<number, number>> {
   const q = new pg.Client({ connectionString: PG_URL });
   await q.connect();
   try {
@@ -116,7 +116,7 @@ async function backendsCpuS(app: string): Promise<Map<number, number>> {
  * connected meanwhile counts whole). A backend gone by then (the pool closed an idle connection)
  * is left out rather than subtracted.
  */
-function backendsDeltaS(before: Map<number, number>, after: Map<number, number>): number {
+export function backendsDeltaS(before: Map<number, number>, after: Map<number, number>): number {
   let s = 0;
   for (const [pid, cpu] of after) if (Number.isFinite(cpu)) s += cpu - (before.get(pid) ?? 0);
   return s;

@@ -120,6 +120,7 @@ export class Mosquitto {
   port = 0;
   private child: ChildProcess | null = null;
   private log = '';
+  private readonly logListeners = new Set<(chunk: string) => void>();
   readonly tls: boolean;
 
   private constructor(dir: string, tls: boolean) {
@@ -182,6 +183,11 @@ export class Mosquitto {
     return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
+  /** The broker's log as it comes, uncut (logText keeps only the last 100–200 kB). */
+  onLog(listener: (chunk: string) => void): void {
+    this.logListeners.add(listener);
+  }
+
   get logText(): string {
     return this.log;
   }
@@ -223,6 +229,7 @@ export class Mosquitto {
     });
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => {
+      for (const l of this.logListeners) l(d.toString());
       this.log += d.toString();
       if (this.log.length > 200_000) this.log = this.log.slice(-100_000);
     });

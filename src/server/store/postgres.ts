@@ -11,7 +11,7 @@
  *   continuous aggregates over the per-reading deltas, energy_weekly and energy_monthly views over
  *   energy_daily. Written with care, but not run on the development machine (no TimescaleDB there).
  *
- * Writes: one transaction per insertMany(), a per-device advisory lock (the delta of a reading depends
+ * Writes: one transaction per insertMany() (per MAX_BATCHES_PER_TX batches of it), a per-device advisory lock (the delta of a reading depends
  * on its neighbours); for the devices alone in the call, their neighbours read in one statement,
  * their new rows in one binary COPY and their rollups and acks in one statement. See docs/storage.md.
  */
@@ -81,6 +81,14 @@ import type {
 const DAY_MS = 86_400_000;
 /** Days before today whose rows the write path still gives a day partition (the rest: default). */
 const HOT_DAYS_BACK = 1;
+/**
+ * Batches (≈ devices) written in one transaction at most; a larger insertMany() is written in
+ * several, one after the other. Each device is locked by one target of one statement (PostgreSQL
+ * allows 1664) and holds a lock-table entry until COMMIT (max_locks_per_transaction × connections,
+ * 6400 by default, for the whole server): 10 000 homes at 1 Hz put thousands of devices in a flush
+ * as soon as the ingester is a moment behind.
+ */
+const MAX_BATCHES_PER_TX = 500;
 
 export interface PostgresConnection {
   connectionString: string;
@@ -387,6 +395,12 @@ class PostgresStore implements Store {
   }
 
   async insertMany(batches: InsertBatch[]): Promise<InsertResult[]> {
+    if (batches.length > MAX_BATCHES_PER_TX) {
+      const out: InsertResult[] = [];
+      for (let i = 0; i < batches.length; i += MAX_BATCHES_PER_TX)
+        out.push(...(await this.insertMany(batches.slice(i, i + MAX_BATCHES_PER_TX))));
+      return out;
+    }
     const mode = this.requireMigrated();
     const prepared = batches.map(prepareBatch);
     try {

@@ -280,3 +280,40 @@ describe('PostgreSQL layout', () => {
     }
   });
 });
+
+describe('PostgreSQL: many homes in one write', () => {
+  it('one insertMany of 5000 devices (one snapshot each) stores them all and acknowledges each', async () => {
+    // 10 000 homes at 1 Hz: after the ingester falls half a second behind, a lane's flush holds a
+    // few thousand devices. One statement locking each of them went past PostgreSQL's 1664
+    // target-list entries (and one transaction holding that many locks past its lock table).
+    const schema = `${prefix}_many`;
+    const store = createPostgresStore(
+      { connectionString: URL, schema },
+      { timezone: 'Europe/Brussels', logger: silentLogger(), timescale: 'off', poolSize: 2 },
+    );
+    try {
+      await store.migrate();
+      const iso = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString();
+      const batches = Array.from({ length: 5000 }, (_, i) => ({
+        deviceId: `home-${i}`,
+        outboxId: 'aaaaaaaa-0000-4000-8000-000000000000',
+        floorSeq: 1,
+        readings: [{ snapshot: snap(`home-${i}`, iso, { grid_power_w: 100 }), seq: 1 }],
+      }));
+      const results = await store.insertMany(batches);
+      expect(results).toHaveLength(5000);
+      expect(results.every((r) => r.inserted === 1 && r.ackedSeq === 1)).toBe(true);
+      const c = new pg.Client({ connectionString: URL });
+      await c.connect();
+      try {
+        const r = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.energy_readings`);
+        expect(r.rows[0]!.n).toBe(5000);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await store.close();
+      await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    }
+  }, 120_000);
+});

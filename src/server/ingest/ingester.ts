@@ -232,6 +232,16 @@ function safeText(s: string, max: number): string {
   return s.slice(0, max).replaceAll(String.fromCharCode(0), '\uFFFD');
 }
 
+const ACK_LOG_PERIOD_MS = 10_000;
+
+/**
+ * The MQTT keepalive. While its buffer is full the ingester reads nothing (MQTT backpressure: the
+ * broker queues), the broker's PINGRESP included; mqtt.js then drops the connection after 1.5 ×
+ * keepalive. 30 s (the default before) was shorter than a slow flush on a busy server: the soak
+ * bench saw the ingester lose its connection mid-flush and reconnect in a loop (docs/mqtt.md, Soak).
+ */
+const DEFAULT_KEEPALIVE_S = 120;
+
 /** The share group every ingester joined before it was opt-in: left on connect, see `filters`. */
 const LEGACY_SHARE_GROUP = 'kwartier-ingest';
 
@@ -251,6 +261,8 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private readonly lastAck = new Map<string, number>();
   private waiting: Array<() => void> = [];
   private stopping = false;
+  private ackFailures = 0;
+  private ackFailLoggedAt = 0;
   private storeFailing = false;
   private readonly backoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
   private readonly reconnectBackoff = new Backoff({ baseMs: 500, maxMs: 5_000, minMs: 200 });
@@ -318,7 +330,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       clean: false,
       reconnectPeriod: 1000,
       connectTimeout: this.o.connectTimeoutMs ?? 10_000,
-      keepalive: this.o.keepaliveS ?? 30,
+      keepalive: this.o.keepaliveS ?? DEFAULT_KEEPALIVE_S,
       resubscribe: false,
     };
     // mqtt.js traces every packet through `debug`; unless asked for (DEBUG=mqttjs*), skip even the
@@ -833,9 +845,26 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     const client = this.client;
     if (!client) return;
     client.publish(topic(this.o.prefix, deviceId, 'ack'), JSON.stringify(ack), { qos: 1, retain: true }, (err) => {
-      if (err && !this.stopping) this.log.warn({ err: errorMessage(err), device_id: deviceId }, 'ack publish failed');
+      if (err && !this.stopping) this.ackFailed(deviceId, err);
     });
     this.c.acks_published++;
+  }
+
+  /**
+   * An ack that could not be published (the connection dropped): the edge resends and the next
+   * commit acknowledges again. Logged once every ACK_LOG_PERIOD_MS with the count, not once per
+   * device: with thousands of homes a dropped connection would otherwise write a line per home.
+   */
+  private ackFailed(deviceId: string, err: Error): void {
+    this.ackFailures++;
+    const now = Date.now();
+    if (now - this.ackFailLoggedAt < ACK_LOG_PERIOD_MS) return;
+    this.log.warn(
+      { err: errorMessage(err), device_id: deviceId, failed_since_last_line: this.ackFailures },
+      'ack publish failed',
+    );
+    this.ackFailLoggedAt = now;
+    this.ackFailures = 0;
   }
 }
 

@@ -111,7 +111,14 @@ export const RELEASED_BATCH_FIELDS: readonly BatchField[] = BATCH_FIELDS.filter(
 
 /** The snapshot as JSON for the outbox and `realtime`: added fields only when they hold a value. */
 export function snapshotWireJson(s: Snapshot): string {
-  return JSON.stringify(s, (key, value) => (value === null && ADDED_WIRE_FIELDS.has(key) ? undefined : value));
+  const top = s as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  for (const k of ADDED_WIRE_FIELDS) {
+    if (top[k] !== null || !(k in top)) continue;
+    out ??= { ...top };
+    delete out[k];
+  }
+  return JSON.stringify(out ?? s);
 }
 
 /** The fields of a compact batch of these snapshots: the released ones, and the added ones some row holds. */

@@ -18,7 +18,6 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KwartierError } from '../core/errors.js';
 import type { Snapshot } from '../core/snapshot.js';
-import { snapshotWireJson } from '../core/wire.js';
 import { createLogger, type Logger } from '../lib/log.js';
 
 export interface OutboxOptions {
@@ -227,8 +226,7 @@ export class Outbox {
    */
   append(snapshot: Snapshot): number {
     const s = this.s;
-    // As it goes on the wire: fields added since the first release only when they hold a value.
-    const payload = snapshotWireJson(snapshot);
+    const payload = JSON.stringify(snapshot);
     const ts = new Date(snapshot.timestamp).toISOString();
     let seq: number | null = null;
     for (let attempt = 0; attempt < 4 && seq === null; attempt++) {

@@ -480,7 +480,9 @@ export class Uplink {
       return false;
     }
     if (rows.length === 1) {
-      conn.client.publish(this.t('realtime'), withSeq(first.payload, first.seq, this.wireExtra()), {
+      // As the wire wants it (fields added since the release only when they hold a value).
+      const wire = snapshotWireJson(JSON.parse(first.payload) as Snapshot);
+      conn.client.publish(this.t('realtime'), withSeq(wire, first.seq, this.wireExtra()), {
         qos: this.o.mqtt.qos,
       });
       this.counters.realtime_published++;

@@ -64,7 +64,7 @@ describe('Merger for a site', () => {
     expect(s.load_power_w).toBe(2250);
     expect(s.self_consumption_w).toBe(2800); // 4600 − 1800 exported
     expect(s.stale_sources).toEqual([]);
-    expect(s.ev_power_w).toBeUndefined(); // no charger in the site
+    expect(s.ev_power_w).toBeNull(); // no charger in the site (and off the wire: core/wire.ts snapshotWireJson)
     expect(s.devices?.roof).toEqual({
       type: 'sungrow',
       stale: false,

@@ -60,7 +60,7 @@ describe('OpenAPI', () => {
     );
     const hist = doc.paths['/api/v1/history/{device_id}']!.get!;
     expect(hist.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(
-      ['path:device_id', 'query:end', 'query:resolution', 'query:start'].sort(),
+      ['path:device_id', 'query:device', 'query:end', 'query:resolution', 'query:start'].sort(),
     );
     expect(Object.keys(hist.responses).sort()).toEqual(['200', '400', '401', '404', '429', '503']);
     expect(doc.paths['/healthz']!.get!.security).toEqual([]);

@@ -92,7 +92,7 @@ export class ServerApp {
         ? { username: config.mqtt.username, password: config.mqtt.password ?? '' }
         : undefined;
 
-    this.ingester = createIngester({
+    const ingester = createIngester({
       mqttUrl,
       tls,
       clientId: config.mqtt.client_id,
@@ -105,6 +105,7 @@ export class ServerApp {
       ...(embedded ? { stream: () => embedded.connectInProcess() } : {}),
       ...(this.opts.ingestOptions ?? {}),
     });
+    this.ingester = ingester;
     // Onto the bus: snapshots once committed; the edges' status and capacity messages, checked by the
     // ingester against their schemas (core/wire.ts). The topic's id is authoritative.
     this.ingester.on('snapshot', (s) => this.bus.publish('committed', s));
@@ -119,6 +120,7 @@ export class ServerApp {
       log: log.child({ component: 'api' }),
       configDir,
       ...(this.opts.webRoot ? { webRoot: this.opts.webRoot } : {}),
+      metrics: { ingestProtection: () => ingester.counters },
     });
     await this.ingester.start();
     await this.api.listen({ host: config.api.host, port: config.api.port }).catch((err: unknown) => {

@@ -10,6 +10,7 @@ import { ServerApp } from '../../src/server/app.js';
 import { ServerConfigSchema } from '../../src/server/config.js';
 
 const TOKEN = 'alert-test-token-0123456789';
+const ADMIN = 'alert-test-admin-0123456789';
 let app: ServerApp;
 
 beforeAll(async () => {
@@ -20,7 +21,13 @@ beforeAll(async () => {
       {
         store: { type: 'sqlite', path: join(dir, 's.sqlite') },
         broker: { enabled: true, port: 0 },
-        api: { port: 0, tokens: [{ name: 't', token: TOKEN, devices: ['home-a', 'home-b'] }] },
+        api: {
+          port: 0,
+          tokens: [
+            { name: 't', token: TOKEN, devices: ['home-a', 'home-b'] },
+            { name: 'prometheus', token: ADMIN, devices: ['*'] },
+          ],
+        },
         devices: { 'home-a': {}, 'home-b': {} },
       },
       'test',
@@ -84,5 +91,26 @@ describe('capacity alerts from the edge', () => {
     await edge.endAsync();
     a.ws.close();
     b.ws.close();
+  });
+});
+
+describe('what the ingester refuses shows on /metrics', () => {
+  it('an invalid status and a dead-letter flood over the rate limit are counted per device', async () => {
+    const edge = await mqtt.connectAsync(app.brokerUrl ?? '', { username: 'home-b', clientId: 'edge-home-b' });
+    await edge.publishAsync('energy/home-b/status', JSON.stringify({ state: 42 }), { qos: 1 });
+    // The default burst is 20 dead letters a device; the rest are counted, not stored.
+    for (let i = 0; i < 30; i++) await edge.publishAsync('energy/home-b/realtime', `garbage ${i}`, { qos: 1 });
+    await edge.endAsync();
+    const port = app.apiAddress?.port;
+    let text = '';
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      text = await res.text();
+      if (/kwartier_ingest_dead_letters_dropped\{device_id="home-b"\} 10\b/.test(text)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).toMatch(/kwartier_ingest_dead_letters_dropped\{device_id="home-b"\} 10\b/);
+    expect(text).toMatch(/^kwartier_ingest_side_invalid 1$/m);
+    expect(text).toMatch(/^kwartier_ingest_retained_cleared 0$/m);
   });
 });

@@ -5,6 +5,9 @@
  *   kwartier_ingest_lag_seconds{device_id}   gauge    commit time − snapshot timestamp, newest snapshot
  *   kwartier_dead_letters                    gauge    messages in the dead-letter table
  *   kwartier_edge_buffer_depth{device_id}    gauge    readings waiting in the edge's outbox
+ *   kwartier_ingest_dead_letters_dropped{device_id} gauge  dead letters over the per-device rate limit
+ *   kwartier_ingest_retained_cleared         gauge    retained messages cleared on data/capacity topics
+ *   kwartier_ingest_side_invalid             gauge    status/capacity messages failing their schema
  *   kwartier_http_request_duration_seconds   histogram {method, route, status_code}
  *   kwartier_ws_clients                      gauge    open WebSocket clients
  *   kwartier_ws_dropped_messages_total{device_id} counter  snapshots not sent to a slow client
@@ -26,6 +29,12 @@ export interface ApiMetricsDeps {
   deadLetters?: () => number | Promise<number>;
   /** Per device: readings waiting in the edge outbox, as the edge status reports them. */
   bufferDepth?: () => Record<string, number>;
+  /** What the ingester refused or cleared to keep one home from hurting another (docs/security.md). */
+  ingestProtection?: () => {
+    dead_letters_dropped_by_device: Record<string, number>;
+    retained_cleared: number;
+    side_invalid: number;
+  };
 }
 
 const WINDOW_S = 60;
@@ -123,6 +132,36 @@ export class ApiMetrics {
         }
       },
     });
+    const protection = deps.ingestProtection;
+    if (protection) {
+      new Gauge({
+        name: 'kwartier_ingest_dead_letters_dropped',
+        help: "Dead letters not stored over the device's rate limit (ingest.dead_letters_per_minute), per device.",
+        labelNames: ['device_id'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [device_id, v] of Object.entries(protection().dead_letters_dropped_by_device))
+            this.set({ device_id }, v);
+        },
+      });
+      new Gauge({
+        name: 'kwartier_ingest_retained_cleared',
+        help: 'Retained messages found on data or capacity topics and cleared by the ingester.',
+        registers,
+        collect() {
+          this.set(protection().retained_cleared);
+        },
+      });
+      new Gauge({
+        name: 'kwartier_ingest_side_invalid',
+        help: 'Status and capacity messages dropped for not matching their schema.',
+        registers,
+        collect() {
+          this.set(protection().side_invalid);
+        },
+      });
+    }
     new Gauge({
       name: 'kwartier_edge_buffer_depth',
       help: "Readings waiting in the edge's outbox, per device (as the edge last reported).",

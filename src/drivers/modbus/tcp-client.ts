@@ -156,32 +156,13 @@ export class ModbusTcpClient implements WritableRegisterTransport {
    * previous request. Requests are serialised even if callers overlap.
    */
   readRegisters(fn: RegisterFn, address: number, count: number): Promise<number[]> {
-    const run = this.busy.then(() => this.doRead(fn, address, count));
-    this.busy = run.catch(() => undefined);
-    return run;
-  }
-
-  private async doRead(fn: RegisterFn, address: number, count: number): Promise<number[]> {
     const what = `${fn === 'input' ? 'FC04' : 'FC03'} ${address}+${count} at ${this.endpoint}`;
-    const wait = this.lastEnd + this.opts.interRequestDelayMs - Date.now();
-    if (wait > 0) await sleep(wait, this.opts.signal);
-    const c = this.client;
-    if (!c || !this.isOpen) throw new ModbusTransportError(`${what}: not connected`);
-    this.requests++;
-    try {
+    return this.serialised(what, async (c) => {
       const p = fn === 'input' ? c.readInputRegisters(address, count) : c.readHoldingRegisters(address, count);
-      // modbus-serial has its own request timeout; ours is a backstop for a socket closed mid-request.
-      const res = await withTimeout(p, this.opts.timeoutMs + 500, what, () => undefined, this.opts.signal);
+      const res = await this.bounded(p, what);
       if (res.data.length !== count) throw new ModbusTransportError(`${what}: got ${res.data.length} registers`);
       return res.data;
-    } catch (err) {
-      const code = (err as { modbusCode?: unknown }).modbusCode;
-      if (typeof code === 'number') throw new ModbusException(code, what);
-      if (err instanceof ModbusTransportError) throw err;
-      throw new ModbusTransportError(`${what}: ${describe(err)}`, err);
-    } finally {
-      this.lastEnd = Date.now();
-    }
+    });
   }
 
   /**
@@ -189,19 +170,8 @@ export class ModbusTcpClient implements WritableRegisterTransport {
    * Serialised and paced like reads.
    */
   writeRegisters(address: number, words: readonly number[]): Promise<void> {
-    const run = this.busy.then(() => this.doWrite(address, words));
-    this.busy = run.catch(() => undefined);
-    return run;
-  }
-
-  private async doWrite(address: number, words: readonly number[]): Promise<void> {
     const what = `${words.length === 1 ? 'FC06' : 'FC16'} ${address}+${words.length} at ${this.endpoint}`;
-    const wait = this.lastEnd + this.opts.interRequestDelayMs - Date.now();
-    if (wait > 0) await sleep(wait, this.opts.signal);
-    const c = this.client;
-    if (!c || !this.isOpen) throw new ModbusTransportError(`${what}: not connected`);
-    this.requests++;
-    try {
+    return this.serialised(what, async (c) => {
       const w0 = words[0] ?? 0;
       const p: Promise<unknown> =
         words.length === 1
@@ -210,15 +180,39 @@ export class ModbusTcpClient implements WritableRegisterTransport {
               address,
               words.map((w) => w & 0xffff),
             );
-      await withTimeout(p, this.opts.timeoutMs + 500, what, () => undefined, this.opts.signal);
-    } catch (err) {
-      const code = (err as { modbusCode?: unknown }).modbusCode;
-      if (typeof code === 'number') throw new ModbusException(code, what);
-      if (err instanceof ModbusTransportError) throw err;
-      throw new ModbusTransportError(`${what}: ${describe(err)}`, err);
-    } finally {
-      this.lastEnd = Date.now();
-    }
+      await this.bounded(p, what);
+    });
+  }
+
+  /**
+   * One request at a time even if callers overlap, after the minimum pause since the previous one;
+   * a Modbus exception becomes ModbusException, anything else ModbusTransportError naming `what`.
+   */
+  private serialised<T>(what: string, request: (c: ModbusClient) => Promise<T>): Promise<T> {
+    const run = this.busy.then(async () => {
+      const wait = this.lastEnd + this.opts.interRequestDelayMs - Date.now();
+      if (wait > 0) await sleep(wait, this.opts.signal);
+      const c = this.client;
+      if (!c || !this.isOpen) throw new ModbusTransportError(`${what}: not connected`);
+      this.requests++;
+      try {
+        return await request(c);
+      } catch (err) {
+        const code = (err as { modbusCode?: unknown }).modbusCode;
+        if (typeof code === 'number') throw new ModbusException(code, what);
+        if (err instanceof ModbusTransportError) throw err;
+        throw new ModbusTransportError(`${what}: ${describe(err)}`, err);
+      } finally {
+        this.lastEnd = Date.now();
+      }
+    });
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** modbus-serial has its own request timeout; ours is a backstop for a socket closed mid-request. */
+  private bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    return withTimeout(p, this.opts.timeoutMs + 500, what, () => undefined, this.opts.signal);
   }
 
   /** Closes the connection (idempotent, never throws). */

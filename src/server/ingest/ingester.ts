@@ -234,13 +234,8 @@ function safeText(s: string, max: number): string {
 
 const ACK_LOG_PERIOD_MS = 10_000;
 
-/**
- * The MQTT keepalive. While its buffer is full the ingester reads nothing (MQTT backpressure: the
- * broker queues), the broker's PINGRESP included; mqtt.js then drops the connection after 1.5 ×
- * keepalive. 30 s (the default before) was shorter than a slow flush on a busy server: the soak
- * bench saw the ingester lose its connection mid-flush and reconnect in a loop (docs/mqtt.md, Soak).
- */
-const DEFAULT_KEEPALIVE_S = 120;
+/** The MQTT keepalive (seconds); kept alive by hand while reading is held back (holdConnection). */
+const DEFAULT_KEEPALIVE_S = 30;
 
 /** The share group every ingester joined before it was opt-in: left on connect, see `filters`. */
 const LEGACY_SHARE_GROUP = 'kwartier-ingest';
@@ -262,6 +257,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private waiting: Array<() => void> = [];
   private stopping = false;
   private ackFailures = 0;
+  private holdTimer: NodeJS.Timeout | null = null;
   private ackFailLoggedAt = 0;
   private storeFailing = false;
   private readonly backoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
@@ -398,7 +394,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     } catch {
       // logged in flush
     }
-    for (const w of this.waiting.splice(0)) w();
+    this.release();
     if (opts.leave && client.connected) {
       await within(
         client.unsubscribeAsync(this.filters()).catch(() => undefined),
@@ -437,6 +433,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     if (this.bufferedRows >= (this.o.maxBufferedRows ?? 50_000)) {
       // Backpressure: read nothing more until a commit makes room.
       this.waiting.push(() => done());
+      this.holdConnection();
       this.scheduleFlush(0);
     } else {
       done();
@@ -495,6 +492,37 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     this.client?.publish(topicName, Buffer.alloc(0), { qos: 1, retain: true }, (err) => {
       if (err) this.log.warn({ topic: topicName, err: errorMessage(err) }, 'clearing a retained message failed');
     });
+  }
+
+  /**
+   * While it reads nothing (backpressure), the broker's PINGRESP waits unread behind the queued
+   * publishes, and mqtt.js would call the connection dead after 1.5 × keepalive, drop it and get the
+   * same messages again on reconnect: with many homes a loop that never catches up (the soak bench
+   * saw it). So while held: a PINGREQ every half keepalive (the broker sees the client alive) and
+   * mqtt.js's own ping timer reset (it knows why no answer comes). Normal keepalive resumes on release.
+   */
+  private holdConnection(): void {
+    if (this.holdTimer) return;
+    const client = this.client;
+    if (!client) return;
+    const every = ((this.o.keepaliveS ?? DEFAULT_KEEPALIVE_S) * 1000) / 2;
+    this.holdTimer = setInterval(() => {
+      if (!client.connected) return;
+      client.sendPing();
+      client.reschedulePing(true);
+    }, every);
+    this.holdTimer.unref();
+    client.reschedulePing(true);
+  }
+
+  /** Reading resumes: every message held back is taken, the ping timer is mqtt.js's again. */
+  private release(): void {
+    if (this.holdTimer) {
+      clearInterval(this.holdTimer);
+      this.holdTimer = null;
+      this.client?.reschedulePing(true);
+    }
+    for (const w of this.waiting.splice(0)) w();
   }
 
   private deadLetter(topicName: string, deviceId: string | null, reason: string, payload: Buffer | string): void {
@@ -766,7 +794,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       this.oldestBufferedAt ??= Date.now();
     }
     this.bufferedRows -= p.readings.length;
-    for (const w of this.waiting.splice(0)) w();
+    this.release();
   }
 
   private putBack(taken: Map<string, Pending>, letters: DeadLetter[], takenOldest: number | null, err: unknown): void {
@@ -838,7 +866,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       this.c.lag_max_ms = committedAt - oldest;
     }
     this.emit('commit', { rows, inserted, durationMs: committedAt - started });
-    for (const w of this.waiting.splice(0)) w();
+    this.release();
   }
 
   private publishAck(deviceId: string, ack: AckMessage): void {

@@ -2,50 +2,19 @@
  * The edge in console mode against the simulators, as separate processes speaking the real
  * protocols on loopback: `kwartier simulate …` and `kwartier edge --config F --console`.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SNAPSHOT_NUMERIC_FIELDS, type Snapshot } from '../../src/core/snapshot.js';
-import { spawnCli, waitForLines } from '../helpers/cli.js';
+import { childListening, childProcesses, stopChild, waitForLines } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) await stop(c);
-});
-
-function start(args: string[]): ChildProcess {
-  const c = spawnCli(args, { env: { KWARTIER_LOG_LEVEL: 'warn' } });
-  children.push(c);
-  return c;
-}
-
-function stop(c: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    c.once('exit', () => resolve());
-    c.kill('SIGTERM');
-    setTimeout(() => c.kill('SIGKILL'), 5000).unref();
-  });
-}
-
-/** Waits until the simulator logs that it listens (it prints its addresses on stderr). */
-function listening(c: ChildProcess, what: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`simulator did not start: ${buf}`)), 20_000);
-    c.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (what.test(buf)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    c.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${buf}`)));
-  });
-}
+const children = childProcesses({ KWARTIER_LOG_LEVEL: 'warn' });
+afterEach(() => children.stopAll());
+const start = children.start;
+const stop = stopChild;
+const listening = childListening;
 
 function config(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'kw-edge-'));

@@ -80,3 +80,47 @@ export function waitForLines(
     child.stdout?.on('data', onData);
   });
 }
+
+/** Children a test file starts with the real CLI; `stopAll` (after each test) stops every one. */
+export function childProcesses(env: NodeJS.ProcessEnv = {}): {
+  start(args: string[]): ChildProcess;
+  stopAll(): Promise<void>;
+} {
+  const children: ChildProcess[] = [];
+  return {
+    start(args) {
+      const c = spawnCli(args, { env });
+      children.push(c);
+      return c;
+    },
+    async stopAll() {
+      for (const c of children.splice(0)) await stopChild(c);
+    },
+  };
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves when the child has exited. */
+export function stopChild(c: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(() => c.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+/** Waits until a simulator logs that it listens (it prints its addresses on stderr). */
+export function childListening(c: ChildProcess, what: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`simulator did not start: ${buf}`)), 20_000);
+    c.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (what.test(buf)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    c.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${buf}`)));
+  });
+}

@@ -328,6 +328,9 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       connectTimeout: this.o.connectTimeoutMs ?? 10_000,
       keepalive: this.o.keepaliveS ?? DEFAULT_KEEPALIVE_S,
       resubscribe: false,
+      // Acks are QoS 0 (publishAck): one published while the connection is down is dropped, not
+      // queued to be sent, stale, after the reconnect.
+      queueQoSZero: false,
     };
     // mqtt.js traces every packet through `debug`; unless asked for (DEBUG=mqttjs*), skip even the
     // check (about 2 µs a message at the ingester's rates).
@@ -339,6 +342,12 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     const client = stream ? new MqttClient(() => stream(), opts) : mqtt.connect(this.o.mqttUrl, opts);
     this.client = client;
     client.handleMessage = (packet, done) => this.onPacket(packet, done);
+    // mqtt.js counts only acks and PINGRESP as signs of life; a QoS 1 message is one too (and its
+    // PUBACK, or the pings of holdConnection, tell the broker the same of us). Without this, the
+    // broker's PINGRESP queued behind a long stream of messages could make a busy connection look dead.
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'publish' && packet.qos > 0) client.reschedulePing(true);
+    });
     let wasConnected = false;
     let lastErr: string | null = null;
     client.on('error', (err) => {
@@ -489,7 +498,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private clearRetained(topicName: string): void {
     this.c.retained_cleared++;
     this.log.warn({ topic: topicName }, 'cleared a retained message on a topic that is not meant to be retained');
-    this.client?.publish(topicName, Buffer.alloc(0), { qos: 1, retain: true }, (err) => {
+    this.client?.publish(topicName, Buffer.alloc(0), { qos: 0, retain: true }, (err) => {
       if (err) this.log.warn({ topic: topicName, err: errorMessage(err) }, 'clearing a retained message failed');
     });
   }
@@ -869,10 +878,18 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     this.release();
   }
 
+  /**
+   * Retained at QoS 0. An ack is a watermark that the next one supersedes, and the edge resends
+   * whatever stays unacknowledged, so nothing needs it delivered twice. At QoS 1, mqtt.js would keep
+   * every ack until its PUBACK, and after a reconnect re-send them one at a time, each waiting for
+   * its PUBACK behind the broker's queued messages, holding every newer ack back until the last
+   * stale one is through: with thousands of homes the ingester fell further behind with each
+   * reconnect (the soak benchmark's wedge).
+   */
   private publishAck(deviceId: string, ack: AckMessage): void {
     const client = this.client;
     if (!client) return;
-    client.publish(topic(this.o.prefix, deviceId, 'ack'), JSON.stringify(ack), { qos: 1, retain: true }, (err) => {
+    client.publish(topic(this.o.prefix, deviceId, 'ack'), JSON.stringify(ack), { qos: 0, retain: true }, (err) => {
       if (err && !this.stopping) this.ackFailed(deviceId, err);
     });
     this.c.acks_published++;

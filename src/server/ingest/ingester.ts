@@ -498,9 +498,8 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private clearRetained(topicName: string): void {
     this.c.retained_cleared++;
     this.log.warn({ topic: topicName }, 'cleared a retained message on a topic that is not meant to be retained');
-    this.client?.publish(topicName, Buffer.alloc(0), { qos: 0, retain: true }, (err) => {
-      if (err) this.log.warn({ topic: topicName, err: errorMessage(err) }, 'clearing a retained message failed');
-    });
+    const client = this.client;
+    if (client?.connected) client.publish(topicName, Buffer.alloc(0), { qos: 0, retain: true });
   }
 
   /**
@@ -889,9 +888,13 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private publishAck(deviceId: string, ack: AckMessage): void {
     const client = this.client;
     if (!client) return;
-    client.publish(topic(this.o.prefix, deviceId, 'ack'), JSON.stringify(ack), { qos: 0, retain: true }, (err) => {
-      if (err && !this.stopping) this.ackFailed(deviceId, err);
-    });
+    if (!client.connected || client.disconnecting) {
+      if (!this.stopping) this.ackFailed(deviceId, new Error('not connected to the broker'));
+      return;
+    }
+    // No callback: at QoS 0 mqtt.js would otherwise wait for the socket's 'drain' once per ack
+    // while the socket is full (thousands of listeners after one flush).
+    client.publish(topic(this.o.prefix, deviceId, 'ack'), JSON.stringify(ack), { qos: 0, retain: true });
     this.c.acks_published++;
   }
 

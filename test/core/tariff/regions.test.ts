@@ -337,3 +337,17 @@ describe('the example tariff files of the four situations', () => {
     });
   });
 });
+
+describe('docs/tariffs.md §6', () => {
+  it('has a YAML file for each situation that loads as it is, with its rule', () => {
+    const md = readFileSync(new URL('../../../docs/tariffs.md', import.meta.url), 'utf8');
+    const section = md.slice(md.indexOf('## 6. The four situations'), md.indexOf('## 7.'));
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const kinds = blocks.map((text, i) => {
+      const t = parseTariffFile(parseYaml(text), `docs block ${i}`);
+      const q = parsePeriod('2026-06', at('2030-01-01T00:00'), t.timezone);
+      return computeCost({ tariff: t, buckets: [], start: q.start, end: q.end }).network_rule?.kind;
+    });
+    expect(kinds).toEqual(['capacity_tariff', 'time_of_use', 'connection_capacity', 'none']);
+  });
+});

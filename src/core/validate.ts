@@ -67,6 +67,8 @@ function describe(err: ValueError): string {
     case ValueErrorType.Literal:
       return `must be ${JSON.stringify(s.const)}`;
     case ValueErrorType.Union: {
+      // A schema may say in its own words what its union accepts (TypeBox's text names no member).
+      if (typeof s.errorMessage === 'string') return s.errorMessage;
       const lits = (s.anyOf as Array<Record<string, unknown>> | undefined)
         ?.filter((x) => 'const' in x)
         .map((x) => JSON.stringify(x.const));

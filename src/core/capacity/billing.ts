@@ -2,13 +2,15 @@
  * The billed value of the capacity tariff, and the comparison with the meter's own figures.
  *
  * Billed value = the average of the last 12 monthly peaks (the running month included), each month
- * first raised to the floor (2.5 kW in Flanders): the per-month floor of the worked example in
- * protocols.md §7. Whether the floor applies per month or to the average is to be confirmed against
- * VREG; `floor_applies_to: average` in the tariff file switches to the other reading.
+ * first raised to the floor (2.5 kW in Flanders). That the floor applies per month, before the
+ * average, is Fluvius's methodology ("Rekenkundig gemiddelde van de Max (Maandpiek (m), 2.5) voor
+ * elke maand (m) … Er worden maximaal 12 maanden gebruikt", docs/tariffs.md §5.3);
+ * `floor_applies_to: average` in the tariff file keeps the other reading available.
  *
- * Fewer than 12 months: the average is over the months we have data for (as for a meter installed
- * less than a year ago). A month without any data is left out (null), not counted as 0 or as the
- * floor; the meter's 98.1.0 history, shown beside ours, covers such months.
+ * A month of the 12 without data (before the first month with data, or a gap) is a setting,
+ * `capacity.missing_month`: `skip` (the default) leaves it out, so the average is over the months
+ * we have data for; `floor` counts it as the floor, so the average is always over 12 months. The
+ * sources differ on which Fluvius does (docs/tariffs.md §5.3). Either way a month is never 0.
  */
 import { round } from '../tariff/bucket.js';
 import { addMonths, local, monthOf } from '../tariff/local-time.js';
@@ -16,6 +18,8 @@ import { addMonths, local, monthOf } from '../tariff/local-time.js';
 export interface FloorRules {
   floorKw: number;
   floorAppliesTo: 'month' | 'average';
+  /** A month without data: left out (`skip`, the default) or counted as the floor. */
+  missingMonth?: 'skip' | 'floor';
 }
 
 export interface MonthPeak {
@@ -24,11 +28,18 @@ export interface MonthPeak {
   peak_w: number | null;
 }
 
-/** The billed 12-month value in W from monthly peaks (null peaks are left out); null without any. */
+/**
+ * The billed 12-month value in W from the monthly peaks of up to 12 months ending with the month
+ * billed (oldest first); null without any known peak. A null peak, and with `missingMonth: floor`
+ * each month missing from a list shorter than 12, counts as `missingMonth` says.
+ */
 export function billedAverageW(peaksW: ReadonlyArray<number | null>, rules: FloorRules): number | null {
-  const known = peaksW.filter((p): p is number => p !== null);
-  if (known.length === 0) return null;
   const floorW = rules.floorKw * 1000;
+  let known = peaksW.filter((p): p is number => p !== null);
+  if (known.length === 0) return null;
+  if (rules.missingMonth === 'floor') {
+    known = [...known, ...Array<number>(Math.max(12, peaksW.length) - known.length).fill(floorW)];
+  }
   if (rules.floorAppliesTo === 'month') {
     return round(known.reduce((s, p) => s + Math.max(p, floorW), 0) / known.length, 1);
   }

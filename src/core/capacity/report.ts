@@ -16,7 +16,7 @@
 import type { Snapshot } from '../snapshot.js';
 import { type EnergyBucket, importKwh, round } from '../tariff/bucket.js';
 import { isoLocal, monthOf, monthRange, quarterStart } from '../tariff/local-time.js';
-import { periodAt, type Tariff } from '../tariff/schema.js';
+import { capacityRateAt, periodAt, type Tariff } from '../tariff/schema.js';
 import { billedAverageW, type FloorRules, last12Months, type MonthPeak } from './billing.js';
 import { type ForecastJson, forecastJson, forecastQuarter } from './forecast.js';
 import { indexQuarterBuckets, monthPeak, peakOf, type QuarterOptions, quarterJson, quartersIn } from './quarters.js';
@@ -59,6 +59,12 @@ export interface CapacityReportInput {
   quarterOptions?: QuarterOptions;
 }
 
+/** The capacity rate at `ms`: the file's, or the region preset's in force then; null when none. */
+function capacityRateAtTime(tariff: Tariff, ms: number): number | null {
+  const c = periodAt(tariff, ms);
+  return c === null ? null : (capacityRateAt(tariff, c, ms)?.rate ?? null);
+}
+
 /** The timezone, floor rules and capacity rate of a tariff for a month (the rate valid at its end or now). */
 export function capacitySettings(
   tariff: Tariff,
@@ -70,7 +76,7 @@ export function capacitySettings(
   return {
     timezone: tariff.timezone,
     rules: tariff.capacity,
-    rateEurPerKwYear: periodAt(tariff, at)?.capacityEurPerKwYear ?? null,
+    rateEurPerKwYear: capacityRateAtTime(tariff, at),
   };
 }
 

@@ -1,22 +1,29 @@
 /**
- * Day or night: from the meter's tariff counters when present, otherwise from the region's hours.
+ * Day or night: from the meter's tariff counters when present, otherwise from the tariff's
+ * day/night schedule (time-of-use.ts: the file's `day_night` hours, or its region's).
  *
  * Meter counters (1.8.1/1.8.2, 2.8.1/2.8.2 → import_t1/t2, export_t1/t2):
  * - BE: t1 = day, t2 = night.
  * - NL: t1 = low (night), t2 = normal (day).
  * The meter knows its own switching times (DSO, municipality, holidays), so its split wins.
  *
- * Without counters: weekdays day from `day_start_hour` to `day_end_hour` local time (7–22 or 6–21
- * in Flanders), night otherwise; Saturday and Sunday night all day (when weekend_is_night).
- * Public holidays on a weekday are day (as Flemish DSOs do for meters not read continuously).
+ * Without counters: with the file's `day_night` keys, weekdays day from `day_start_hour` to
+ * `day_end_hour` local time (7–22 or 6–21 in Flanders), night otherwise; Saturday and Sunday night
+ * all day (when weekend_is_night). Public holidays on a weekday are day (as Flemish DSOs do for
+ * meters not read continuously).
  */
 import { local } from './local-time.js';
 import type { Tariff } from './schema.js';
+import { bandAt, scheduleBander } from './time-of-use.js';
 
 export type Band = 'day' | 'night';
 
+type DayNightTariff = Pick<Tariff, 'timezone' | 'dayNight'> & Partial<Pick<Tariff, 'schedules'>>;
+
 /** The band of the local clock at `ms` from the configured hours. */
-export function clockBand(ms: number, tariff: Pick<Tariff, 'timezone' | 'dayNight'>): Band {
+export function clockBand(ms: number, tariff: DayNightTariff): Band {
+  const schedule = tariff.schedules?.[0];
+  if (schedule) return bandAt(schedule, ms, tariff.timezone) as Band;
   const t = local(ms, tariff.timezone);
   const dn = tariff.dayNight;
   if (dn.weekendIsNight && t.weekday >= 6) return 'night';
@@ -35,14 +42,12 @@ export function splitByMeter(
 }
 
 /**
- * clockBand for many instants in [start, end): the weekday day intervals are computed once per
+ * clockBand for many instants in [start, end): the day's band boundaries are computed once per
  * local day, then each lookup is a binary search. Outside the range it falls back to clockBand.
  */
-export function clockBander(
-  tariff: Pick<Tariff, 'timezone' | 'dayNight'>,
-  start: number,
-  end: number,
-): (ms: number) => Band {
+export function clockBander(tariff: DayNightTariff, start: number, end: number): (ms: number) => Band {
+  const schedule = tariff.schedules?.[0];
+  if (schedule) return scheduleBander(schedule, tariff.timezone, start, end) as (ms: number) => Band;
   const dn = tariff.dayNight;
   const from: number[] = [];
   const to: number[] = [];

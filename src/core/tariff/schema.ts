@@ -1,153 +1,34 @@
 /**
- * The tariff file: prices as data, with validity dates. Reference: docs/tariffs.md; example:
- * config/tariffs.example.yaml.
- *
- * VAT convention: **every price in the file is excluding VAT**; each contract period states its
- * `vat_pct`, which is added on top of every charge (not on injection income). A contract whose
- * prices are final prices (VAT included) is written with `vat_pct: 0`. The earlier system's
- * rates.json (see ./simple-rates.ts) is such a file.
+ * The tariff file resolved: prices as data, with validity dates. Reference: docs/tariffs.md;
+ * examples: config/tariffs.example.yaml and config/tariffs/*.yaml. The file's TypeBox schema is
+ * file-schema.ts; one contract period is resolved in resolve-period.ts.
  *
  * A period runs from `valid_from` (a local date = local midnight, or a date-time with offset) to
  * `valid_to` (exclusive) or, without it, to the next period's `valid_from`; the last period is
  * open-ended. Time between an explicit `valid_to` and the next `valid_from` has no contract: energy
  * there has no price and the cost comes out null (see cost.ts).
+ *
+ * A `region` preset (regions.ts) adds its data: the capacity rate of a Fluvius area where the file
+ * gives none, Wallonia's day/night hours where the file sets no `day_night`, the end of net
+ * metering in the Netherlands. The earlier system's rates.json (see ./simple-rates.ts) is accepted.
  */
-import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
+import { type TariffFile, TariffFileSchema } from './file-schema.js';
 import { assertZone, parseInstant } from './local-time.js';
+import { type NetworkRuleKind, type RegionPreset, regionPreset, SCHEDULES, type SchedulePreset } from './regions.js';
+import { resolvePeriod } from './resolve-period.js';
 import { isSimpleRates, simpleRatesToTariffFile } from './simple-rates.js';
+import { type BandHours, dayNightHours, type Schedule, scheduleVersion } from './time-of-use.js';
 
-/** €/kWh or €/m3, excluding VAT. Negative prices exist only through dynamic contracts. */
-const Price = Type.Number({ minimum: 0, maximum: 100 });
-const Annual = Type.Number({ minimum: 0, maximum: 100_000 });
+export * from './file-schema.js';
 
-export const DynamicPriceSchema = Type.Object(
-  {
-    /** Contract price = multiplier × price from the price file + adder (both excl. VAT). */
-    multiplier: Type.Number({ default: 1, minimum: -100, maximum: 100 }),
-    adder_eur_per_kwh: Type.Number({ default: 0, minimum: -100, maximum: 100 }),
-  },
-  { additionalProperties: false },
-);
-
-/** Exactly one of: `single`; `day` + `night`; `dynamic`. Checked after the schema (checkTariffFile). */
-export const EnergyPriceSchema = Type.Object(
-  {
-    single: Type.Optional(Price),
-    day: Type.Optional(Price),
-    night: Type.Optional(Price),
-    dynamic: Type.Optional(DynamicPriceSchema),
-  },
-  { additionalProperties: false },
-);
-
-export const ElectricityPricesSchema = Type.Object(
-  {
-    /** Supplier's energy price for import (afname), €/kWh excl. VAT. */
-    import: EnergyPriceSchema,
-    /** Injection compensation, €/kWh excl. VAT. Absent: injection earns nothing. */
-    export: Type.Optional(EnergyPriceSchema),
-    /** Distribution + transmission costs per imported kWh, €/kWh excl. VAT. */
-    network_eur_per_kwh: Type.Number({ default: 0, minimum: 0, maximum: 100 }),
-    /** Levies, contributions and excise per imported kWh, €/kWh excl. VAT. */
-    levies_eur_per_kwh: Type.Number({ default: 0, minimum: 0, maximum: 100 }),
-    /**
-     * Capacity tariff of the distribution region, €/kW/year excl. VAT (Flanders; e.g. the 2023
-     * Flemish average 40.4). Absent: no capacity tariff (NL, Brussels, Wallonia).
-     */
-    capacity_eur_per_kw_year: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
-    /** Fixed fees per year (supplier's fixed fee, data management), excl. VAT, prorated per day. */
-    fixed_eur_per_year: Type.Number({ default: 0, ...Annual }),
-  },
-  { additionalProperties: false },
-);
-
-export const GasPricesSchema = Type.Object(
-  {
-    /** Exactly one of price_eur_per_m3 and price_eur_per_kwh (excl. VAT). */
-    price_eur_per_m3: Type.Optional(Price),
-    price_eur_per_kwh: Type.Optional(Price),
-    /** kWh per m3 (the supplier's conversion factor, e.g. 10.5–11.5 in Belgium). */
-    kwh_per_m3: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
-    network_eur_per_kwh: Type.Number({ default: 0, minimum: 0, maximum: 100 }),
-    levies_eur_per_kwh: Type.Number({ default: 0, minimum: 0, maximum: 100 }),
-    fixed_eur_per_year: Type.Number({ default: 0, ...Annual }),
-  },
-  { additionalProperties: false },
-);
-
-export const WaterPricesSchema = Type.Object(
-  {
-    price_eur_per_m3: Price,
-    fixed_eur_per_year: Type.Number({ default: 0, ...Annual }),
-  },
-  { additionalProperties: false },
-);
-
-export const TariffPeriodSchema = Type.Object(
-  {
-    valid_from: Type.String({ minLength: 10, maxLength: 40 }),
-    valid_to: Type.Optional(Type.String({ minLength: 10, maxLength: 40 })),
-    label: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
-    /** VAT added on top of every charge in this period (6 in Belgium for households since 2023). */
-    vat_pct: Type.Number({ minimum: 0, maximum: 100 }),
-    electricity: ElectricityPricesSchema,
-    gas: Type.Optional(GasPricesSchema),
-    water: Type.Optional(WaterPricesSchema),
-  },
-  { additionalProperties: false },
-);
-
-export const DayNightSchema = Type.Object(
-  {
-    /** Weekday day tariff from this local hour (7 or 6 in Flanders, depending on the DSO/municipality). */
-    day_start_hour: Type.Integer({ default: 7, minimum: 0, maximum: 23 }),
-    /** … until this local hour (22 or 21). */
-    day_end_hour: Type.Integer({ default: 22, minimum: 1, maximum: 24 }),
-    /** Saturday and Sunday are night all day (BE since 2007; NL too). */
-    weekend_is_night: Type.Boolean({ default: true }),
-  },
-  { additionalProperties: false },
-);
-
-export const CapacityRulesSchema = Type.Object(
-  {
-    /** Minimum billed peak, kW (2.5 in Flanders). */
-    floor_kw: Type.Number({ default: 2.5, minimum: 0, maximum: 1000 }),
-    /**
-     * `month`: each monthly peak is raised to the floor before averaging (the worked example we
-     * follow); `average`: the floor applies to the 12-month average. To confirm against VREG.
-     */
-    floor_applies_to: Type.Union([Type.Literal('month'), Type.Literal('average')], { default: 'month' }),
-  },
-  { additionalProperties: false },
-);
-
-export const TariffFileSchema = Type.Object(
-  {
-    timezone: Type.String({ default: 'Europe/Brussels', minLength: 1, maxLength: 64 }),
-    /** Meaning of the meter's tariff counters: be: t1 = day, t2 = night; nl: t1 = low/night, t2 = normal/day. */
-    country: Type.Union([Type.Literal('be'), Type.Literal('nl')], { default: 'be' }),
-    day_night: Type.Object(DayNightSchema.properties, { additionalProperties: false, default: {} }),
-    capacity: Type.Object(CapacityRulesSchema.properties, { additionalProperties: false, default: {} }),
-    /** The dynamic price file (CSV or JSON), read by the caller; path relative to this file. */
-    price_file: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-    periods: Type.Array(TariffPeriodSchema, { minItems: 1, maxItems: 500 }),
-  },
-  { additionalProperties: false },
-);
-
-export type TariffFile = Static<typeof TariffFileSchema>;
-export type TariffPeriodConfig = Static<typeof TariffPeriodSchema>;
-export type EnergyPrice = Static<typeof EnergyPriceSchema>;
-export type DayNightConfig = Static<typeof DayNightSchema>;
-export type CapacityRules = Static<typeof CapacityRulesSchema>;
-
-/** The resolved form of one energy price. */
+/** The resolved form of one price per kWh. */
 export type PriceForm =
   | { kind: 'single'; single: number }
   | { kind: 'day_night'; day: number; night: number }
+  /** A price per band of a time-of-use schedule (schedule id, band → price). */
+  | { kind: 'bands'; schedule: string; prices: Record<string, number> }
   | { kind: 'dynamic'; multiplier: number; adder: number };
 
 /** A contract period with its validity resolved to instants: [fromMs, toMs). */
@@ -161,11 +42,24 @@ export interface ContractPeriod {
   importPrice: PriceForm;
   /** null: injection earns nothing. */
   exportPrice: PriceForm | null;
-  networkEurPerKwh: number;
+  /** Distribution + transmission per imported kWh: single, or per band (Wallonia). */
+  networkPrice: PriceForm;
   leviesEurPerKwh: number;
-  /** null: no capacity tariff. */
+  /**
+   * The capacity-tariff rate: the file's, else the region preset's rate in force when the period
+   * starts (or the first one inside it); null when none is known. The rate of a given day is
+   * capacityRateAt (regions may publish a new rate each year).
+   */
   capacityEurPerKwYear: number | null;
+  /** Where the capacity rate comes from; null: no capacity tariff in this period. */
+  capacityFrom: 'file' | 'region' | null;
+  /** A yearly term by connection size (Brussels); null: none. */
+  connection: { eurPerYear: number; label: string } | null;
   fixedEurPerYear: number;
+  /** Export offsets import (net metering), up to the region's end of net metering. */
+  netMetering: boolean;
+  /** The supplier's feed-in cost per exported kWh. */
+  exportFeeEurPerKwh: number;
   gas: {
     /** Price per m3 after conversion (price_eur_per_kwh × kwh_per_m3, or price_eur_per_m3). */
     eurPerM3: number;
@@ -183,102 +77,115 @@ export interface ContractPeriod {
 export interface Tariff {
   timezone: string;
   country: 'be' | 'nl';
+  /** The file's day_night keys (see `schedules` for the hours in force). */
   dayNight: { dayStartHour: number; dayEndHour: number; weekendIsNight: boolean };
-  capacity: { floorKw: number; floorAppliesTo: 'month' | 'average' };
+  capacity: { floorKw: number; floorAppliesTo: 'month' | 'average'; missingMonth?: 'skip' | 'floor' };
   priceFile: string | null;
   /** Sorted by fromMs, non-overlapping. */
   periods: ContractPeriod[];
   /** Which form the file had. */
   source: 'tariff-file' | 'rates.json';
+  /** Time-of-use schedules; the first is always `day_night` (bands day, night). */
+  schedules: Schedule[];
+  /** The region preset named in the file. */
+  region: { id: string; preset: RegionPreset } | null;
+  /** Net metering ends at this instant (the region's law); null: as the file says. */
+  netMeteringEndsMs: number | null;
 }
 
-function priceForm(p: EnergyPrice, key: string): PriceForm {
-  const hasSingle = p.single !== undefined;
-  const hasDay = p.day !== undefined || p.night !== undefined;
-  const hasDyn = p.dynamic !== undefined;
-  if (Number(hasSingle) + Number(hasDay) + Number(hasDyn) !== 1) {
-    throw new ConfigError(`${key}: set exactly one of single, day + night, or dynamic`);
+/** The capacity-tariff rate in force at `ms` for contract `c`: null when none applies, rate null when unknown. */
+export function capacityRateAt(
+  tariff: Pick<Tariff, 'timezone' | 'region'>,
+  c: ContractPeriod,
+  ms: number,
+): { rate: number | null; from: 'file' | 'region' } | null {
+  if (c.capacityFrom === null) return null;
+  if (c.capacityFrom === 'file') return { rate: c.capacityEurPerKwYear, from: 'file' };
+  const spans = tariff.region?.preset.capacityRates ?? [];
+  for (const s of spans) {
+    const from = parseInstant(s.from, tariff.timezone, 'region');
+    const to = parseInstant(s.to, tariff.timezone, 'region');
+    if (ms >= from && ms < to) return { rate: s.eurPerKwYear, from: 'region' };
   }
-  if (p.single !== undefined) return { kind: 'single', single: p.single };
-  if (p.dynamic !== undefined) {
-    return { kind: 'dynamic', multiplier: p.dynamic.multiplier, adder: p.dynamic.adder_eur_per_kwh };
-  }
-  if (p.day === undefined) throw new ConfigError(`${key}.day: is required with night`);
-  if (p.night === undefined) throw new ConfigError(`${key}.night: is required with day`);
-  return { kind: 'day_night', day: p.day, night: p.night };
+  return { rate: null, from: 'region' };
 }
 
-function resolvePeriod(
-  p: TariffPeriodConfig,
-  i: number,
-  tz: string,
-  what: string,
-): Omit<ContractPeriod, 'toMs'> & {
-  explicitTo: number | null;
-} {
-  const key = `${what}: periods[${i}]`;
-  const fromMs = parseInstant(p.valid_from, tz, `${key}.valid_from`);
-  const explicitTo = p.valid_to === undefined ? null : parseInstant(p.valid_to, tz, `${key}.valid_to`);
-  if (explicitTo !== null && explicitTo <= fromMs) {
-    throw new ConfigError(`${key}.valid_to: must be later than valid_from`);
-  }
-  const e = p.electricity;
-  let gas: ContractPeriod['gas'] = null;
-  if (p.gas) {
-    const g = p.gas;
-    const n = Number(g.price_eur_per_m3 !== undefined) + Number(g.price_eur_per_kwh !== undefined);
-    if (n !== 1) throw new ConfigError(`${key}.gas: set exactly one of price_eur_per_m3 and price_eur_per_kwh`);
-    const needsFactor = g.price_eur_per_kwh !== undefined || g.network_eur_per_kwh > 0 || g.levies_eur_per_kwh > 0;
-    if (needsFactor && g.kwh_per_m3 === undefined) {
-      throw new ConfigError(`${key}.gas.kwh_per_m3: is required when gas is priced per kWh`);
-    }
-    const f = g.kwh_per_m3 ?? null;
-    gas =
-      g.price_eur_per_kwh !== undefined
-        ? {
-            eurPerM3: g.price_eur_per_kwh * (f as number),
-            unit: 'kWh',
-            kwhPerM3: f,
-            unitPrice: g.price_eur_per_kwh,
-            networkEurPerKwh: g.network_eur_per_kwh,
-            leviesEurPerKwh: g.levies_eur_per_kwh,
-            fixedEurPerYear: g.fixed_eur_per_year,
-          }
+/** Which network rule a contract period applies (capacity tariff, connection term, time of use, none). */
+export function networkRuleOf(c: ContractPeriod): NetworkRuleKind {
+  if (c.capacityFrom !== null) return 'capacity_tariff';
+  if (c.connection !== null) return 'connection_capacity';
+  if (c.networkPrice.kind === 'day_night' || c.networkPrice.kind === 'bands') return 'time_of_use';
+  return 'none';
+}
+
+function presetSchedule(id: string, preset: SchedulePreset, tz: string, key: string): Schedule {
+  const versions = preset.versions.map((v) =>
+    scheduleVersion(
+      v.bands as Record<string, BandHours>,
+      v.from === null ? Number.NEGATIVE_INFINITY : parseInstant(v.from, tz, key),
+      key,
+    ),
+  );
+  return { id, bands: Object.keys(preset.versions[0]!.bands), versions, source: preset.source };
+}
+
+/** The day_night schedule and the file's time_of_use schedule, if any. */
+function resolveSchedules(file: TariffFile, doc: unknown, what: string, reg: RegionPreset | null): Schedule[] {
+  const tz = file.timezone;
+  const tou = file.time_of_use;
+  const own: Schedule | null =
+    tou === undefined
+      ? null
+      : typeof tou === 'string'
+        ? presetSchedule(tou, SCHEDULES[tou], tz, `${what}: time_of_use`)
         : {
-            eurPerM3: g.price_eur_per_m3 as number,
-            unit: 'm3',
-            kwhPerM3: f,
-            unitPrice: g.price_eur_per_m3 as number,
-            networkEurPerKwh: g.network_eur_per_kwh,
-            leviesEurPerKwh: g.levies_eur_per_kwh,
-            fixedEurPerYear: g.fixed_eur_per_year,
+            id: 'time_of_use',
+            bands: Object.keys(tou),
+            versions: [scheduleVersion(tou, Number.NEGATIVE_INFINITY, `${what}: time_of_use`)],
+            source: 'tariff file',
           };
+  const isDayNight = (s: Schedule) => s.bands.length === 2 && s.bands.includes('day') && s.bands.includes('night');
+  if (own && isDayNight(own)) return [{ ...own, id: 'day_night' }];
+  if (own && (own.bands.includes('day') || own.bands.includes('night'))) {
+    throw new ConfigError(`${what}: time_of_use: the band names day and night belong to the day/night schedule`);
   }
-  return {
-    index: i,
-    label: p.label ?? `from ${p.valid_from}`,
-    fromMs,
-    explicitTo,
-    vatPct: p.vat_pct,
-    importPrice: priceForm(e.import, `${key}.electricity.import`),
-    exportPrice: e.export === undefined ? null : priceForm(e.export, `${key}.electricity.export`),
-    networkEurPerKwh: e.network_eur_per_kwh,
-    leviesEurPerKwh: e.levies_eur_per_kwh,
-    capacityEurPerKwYear: e.capacity_eur_per_kw_year ?? null,
-    fixedEurPerYear: e.fixed_eur_per_year,
-    gas,
-    water: p.water ? { eurPerM3: p.water.price_eur_per_m3, fixedEurPerYear: p.water.fixed_eur_per_year } : null,
-  };
+  const wroteDayNight = doc !== null && typeof doc === 'object' && 'day_night' in doc;
+  const dn = file.day_night;
+  const dayNight: Schedule =
+    reg?.dayNight && !wroteDayNight
+      ? presetSchedule('day_night', reg.dayNight, tz, `${what}: region`)
+      : {
+          id: 'day_night',
+          bands: ['day', 'night'],
+          versions: [
+            scheduleVersion(
+              dayNightHours(dn.day_start_hour, dn.day_end_hour, dn.weekend_is_night),
+              Number.NEGATIVE_INFINITY,
+              `${what}: day_night`,
+            ),
+          ],
+          source: 'tariff file day_night',
+        };
+  return own ? [dayNight, own] : [dayNight];
 }
 
 /** Checks what the schema cannot (forms, order, overlaps) and resolves dates. Errors name the key. */
-export function resolveTariff(file: TariffFile, what: string, source: Tariff['source'] = 'tariff-file'): Tariff {
+export function resolveTariff(
+  file: TariffFile,
+  what: string,
+  source: Tariff['source'] = 'tariff-file',
+  doc: unknown = file,
+): Tariff {
   assertZone(file.timezone, `${what}: timezone`);
   const dn = file.day_night;
   if (dn.day_start_hour >= dn.day_end_hour) {
     throw new ConfigError(`${what}: day_night.day_end_hour: must be later than day_start_hour`);
   }
-  const resolved = file.periods.map((p, i) => resolvePeriod(p, i, file.timezone, what));
+  const preset = file.region === undefined ? null : regionPreset(file.region);
+  const region = preset && file.region ? { id: file.region, preset } : null;
+  const schedules = resolveSchedules(file, doc, what, preset);
+  const ctx = { tz: file.timezone, what, schedules, region, connectionKva: file.connection_kva ?? null };
+  const resolved = file.periods.map((p, i) => resolvePeriod(p, i, ctx));
   const periods: ContractPeriod[] = [];
   for (let i = 0; i < resolved.length; i++) {
     const p = resolved[i]!;
@@ -294,6 +201,22 @@ export function resolveTariff(file: TariffFile, what: string, source: Tariff['so
     const { explicitTo, ...rest } = p;
     periods.push({ ...rest, toMs: explicitTo ?? next?.fromMs ?? Number.POSITIVE_INFINITY });
   }
+  if (preset?.capacityRates) {
+    for (const c of periods) {
+      if (c.capacityFrom !== null) continue;
+      const spans = preset.capacityRates.map((s) => ({
+        from: parseInstant(s.from, file.timezone, 'region'),
+        to: parseInstant(s.to, file.timezone, 'region'),
+        rate: s.eurPerKwYear,
+      }));
+      const first =
+        spans.find((s) => s.from <= c.fromMs && c.fromMs < s.to) ??
+        spans.find((s) => s.from < c.toMs && s.to > c.fromMs);
+      c.capacityFrom = 'region';
+      c.capacityEurPerKwYear = first?.rate ?? null;
+    }
+  }
+  const ends = preset?.netMeteringEnds;
   return {
     timezone: file.timezone,
     country: file.country,
@@ -302,10 +225,17 @@ export function resolveTariff(file: TariffFile, what: string, source: Tariff['so
       dayEndHour: dn.day_end_hour,
       weekendIsNight: dn.weekend_is_night,
     },
-    capacity: { floorKw: file.capacity.floor_kw, floorAppliesTo: file.capacity.floor_applies_to },
+    capacity: {
+      floorKw: file.capacity.floor_kw,
+      floorAppliesTo: file.capacity.floor_applies_to,
+      ...(file.capacity.missing_month === undefined ? {} : { missingMonth: file.capacity.missing_month }),
+    },
     priceFile: file.price_file ?? null,
     periods,
     source,
+    schedules,
+    region,
+    netMeteringEndsMs: ends === undefined ? null : parseInstant(ends, file.timezone, 'region'),
   };
 }
 
@@ -333,7 +263,7 @@ export function parseTariffFile(doc: unknown, what: string, defaults: TariffDefa
     if (o.country === undefined && defaults.country) o.country = defaults.country;
     d = o;
   }
-  return resolveTariff(parseWithSchema(TariffFileSchema, d, what), what);
+  return resolveTariff(parseWithSchema(TariffFileSchema, d, what), what, 'tariff-file', d);
 }
 
 /** The contract period valid at `ms`, or null (before the first, or in a gap). */

@@ -16,7 +16,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../errors.js';
 import { parseWithSchema } from '../validate.js';
-import type { EnergyPrice, TariffFile } from './schema.js';
+import type { EnergyPrice, TariffFile } from './file-schema.js';
 
 const Rate = Type.Number({ minimum: 0, maximum: 100 });
 const DayNight = Type.Union([Rate, Type.Object({ Day: Rate, Night: Rate }, { additionalProperties: false })]);
@@ -91,6 +91,8 @@ export function simpleRatesToTariffFile(doc: unknown, what: string): TariffFile 
           network_eur_per_kwh: 0,
           levies_eur_per_kwh: 0,
           fixed_eur_per_year: 0,
+          net_metering: false,
+          export_fee_eur_per_kwh: 0,
         },
         ...(gas ? { gas } : {}),
         ...(r.Water ? { water: { price_eur_per_m3: r.Water['+'], fixed_eur_per_year: 0 } } : {}),

@@ -298,14 +298,23 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
 }
 
 /**
- * Fills the store with the simulated home's history up to now, one snapshot every 30 s (energy comes
- * from the counters, so the aggregates are exact whatever the sampling). Only what the store lacks:
- * from the later of the model's start and the last stored reading.
+ * Fills the store with the simulated home's history up to `now`, one snapshot every 30 s (energy
+ * comes from the counters, so energy totals are exact whatever the sampling), plus one at the last
+ * second of every clock quarter. Kwartier attributes a reading's counter delta to the quarter
+ * holding the reading, as the meter (and the model, which steps once a second) attribute each
+ * second's energy to the quarter that second ends in: with readings only every 30 s, up to 29 s of
+ * a quarter's energy went into the next one, and the backfilled month peak differed from the
+ * meter's by tens of watts. Only what the store lacks: from the later of the model's start and the
+ * last stored reading.
  */
-async function backfill(store: Store, model: HomeModel, o: DemoOptions): Promise<number> {
+export async function backfill(
+  store: Store,
+  model: HomeModel,
+  o: Pick<DemoOptions, 'backfillDays' | 'deviceId' | 'log'>,
+  now = Date.now(),
+): Promise<number> {
   if (o.backfillDays <= 0) return 0;
   const latest = await store.latest(o.deviceId);
-  const now = Date.now();
   const wantFrom = now - o.backfillDays * 86_400_000;
   let from = Math.max(model.now, wantFrom);
   if (latest) from = Math.max(from, Date.parse(latest.timestamp) + BACKFILL_STEP_MS);
@@ -317,8 +326,12 @@ async function backfill(store: Store, model: HomeModel, o: DemoOptions): Promise
   }
   let count = 0;
   let batch = [];
-  for (let t = from; t < now - 5_000; t += BACKFILL_STEP_MS) {
-    batch.push({ snapshot: snapshotFromState(o.deviceId, model.advanceTo(t)), seq: null });
+  let lastAt = Number.NaN;
+  for (const t of backfillTimes(from, now - 5_000, model.now)) {
+    const state = model.advanceTo(t);
+    if (state.at === lastAt) continue; // t fell on the same model second as the quarter's last reading
+    lastAt = state.at;
+    batch.push({ snapshot: snapshotFromState(o.deviceId, state), seq: null });
     if (batch.length >= BACKFILL_BATCH) {
       await store.insert({ deviceId: o.deviceId, outboxId: null, floorSeq: null, readings: batch });
       count += batch.length;
@@ -330,4 +343,24 @@ async function backfill(store: Store, model: HomeModel, o: DemoOptions): Promise
     count += batch.length;
   }
   return count;
+}
+
+/**
+ * The backfill's reading times in [from, until): every BACKFILL_STEP_MS, and the model's last step
+ * of each clock quarter (the model steps whole seconds from `modelAt`), in order.
+ */
+export function* backfillTimes(from: number, until: number, modelAt: number): Generator<number> {
+  const QUARTER = 900_000;
+  // The model's steps are modelAt + k s: the last one before each quarter boundary.
+  const lastStepBefore = (boundary: number): number =>
+    boundary - 1 - ((((boundary - 1 - modelAt) % 1000) + 1000) % 1000);
+  let boundary = Math.floor(from / QUARTER) * QUARTER + QUARTER;
+  for (let t = from; t < until; t += BACKFILL_STEP_MS) {
+    while (boundary <= t) {
+      const q = lastStepBefore(boundary);
+      if (q > t - BACKFILL_STEP_MS && q < t && q >= from) yield q;
+      boundary += QUARTER;
+    }
+    yield t;
+  }
 }

@@ -44,6 +44,25 @@ export interface RunningDeviceSimulator {
   stop(): Promise<void>;
 }
 
+/** What a definition's `replay.serve` gets: one recorded device answer to serve on loopback. */
+export interface ReplayOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  log: Logger;
+  /** The recorded answer: a file of the type's fixture folder (test/fixtures/<replay.fixtures>/). */
+  fixture: { name: string; bytes: Buffer };
+  /** Reads another file of the same folder (e.g. the device's identity answer served beside it). */
+  read(name: string): Buffer;
+  /** The case's `serve` object (its `.expected.json`): type-specific choices such as an API version. */
+  options: Readonly<Record<string, unknown>>;
+}
+
+export interface RunningReplay extends RunningDeviceSimulator {
+  /** Config keys the driver needs to read this replay (a token, a CA), set over the example config. */
+  config?: Record<string, unknown>;
+}
+
 export function isControllable(s: Source): s is ControllableSource {
   return typeof (s as Partial<ControllableSource>).control === 'function';
 }
@@ -84,6 +103,17 @@ export interface DriverDefinition<C = unknown> {
   };
   /** Typed controls the device offers; used only when its config says `control: true`. */
   readonly controls?: readonly ControlSpec[];
+  /**
+   * Serves recorded device answers (fixtures) on loopback, usually through a mode of the type's
+   * simulator, so that test/drivers/fixture-replay.test.ts reads them with the real driver and
+   * checks each against its `<name>.expected.json` (docs/drivers.md, "Fixtures"). Every type of
+   * the registry needs it: a type without replayed fixtures fails that test.
+   */
+  readonly replay?: {
+    /** The folder under test/fixtures holding the recordings (default: the type). */
+    readonly fixtures?: string;
+    serve(opts: ReplayOptions): Promise<RunningReplay>;
+  };
 }
 
 /** Typed helper: `defineDriver({...})` checks a definition against its own config type. */

@@ -8,22 +8,9 @@ import { DeviceSource, ROLES } from '../../src/drivers/definition.js';
 import { DRIVERS } from '../../src/drivers/registry.js';
 import type { SourceReading } from '../../src/drivers/source.js';
 import { silentLogger } from '../../src/lib/log.js';
+import { fastConfig } from '../helpers/device-config.js';
 
 const log = silentLogger();
-
-/** A simulator's device, made fast: a short poll and no wait after connecting where the type has them. */
-function fastConfig(example: unknown, port: number): Record<string, unknown> {
-  const c = { ...(example as Record<string, unknown>) };
-  if ('tcp' in c) c.tcp = `127.0.0.1:${port}`;
-  if ('host' in c) {
-    c.host = '127.0.0.1';
-    c.port = port;
-  }
-  if ('poll_interval_s' in c) c.poll_interval_s = 1;
-  if ('connect_delay_ms' in c) c.connect_delay_ms = 0;
-  if ('inter_register_delay_ms' in c) c.inter_register_delay_ms = 0;
-  return c;
-}
 
 describe('the driver registry', () => {
   it('lists each type once, kebab-case, with a description, known roles and a closed schema', () => {

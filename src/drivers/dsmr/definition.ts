@@ -47,4 +47,21 @@ export const dsmr = defineDriver<DsmrConfig>({
       return { port: sim.port, stop: () => sim.stop() };
     },
   },
+  replay: {
+    // Recorded telegrams (exact bytes, CRLF) live in test/fixtures/p1/.
+    fixtures: 'p1',
+    async serve(o) {
+      const { startDsmrTcpSimulator } = await importUnbundled<typeof import('./simulator.js')>(
+        new URL('./simulator.js', import.meta.url),
+      );
+      const sim = await startDsmrTcpSimulator({
+        host: o.host,
+        port: o.port,
+        rateHz: 1,
+        telegram: o.fixture.bytes,
+        log: o.log,
+      });
+      return { port: sim.port, stop: () => sim.stop() };
+    },
+  },
 });

@@ -133,7 +133,10 @@ export interface DsmrTcpSimulatorOptions {
   port: number;
   /** Telegrams per second (a real DSMR 5 / e-MUCS meter: 1). */
   rateHz: number;
-  model: HomeModel;
+  /** The simulated home whose state each telegram encodes. */
+  model?: HomeModel;
+  /** Instead of the model: these recorded bytes (one telegram, as a meter sent it) every tick. */
+  telegram?: Buffer;
   log: Logger;
   encode?: EncodeOptions;
 }
@@ -146,9 +149,18 @@ export interface RunningDsmrSimulator {
 /** Bytes a slow client may have queued before it misses telegrams. */
 const MAX_QUEUED_BYTES = 64 * 1024;
 
-/** Streams a telegram of the model's current state to every connected client, `rateHz` times a second. */
+/**
+ * Streams a telegram of the model's current state (or the recorded `telegram`) to every connected
+ * client, `rateHz` times a second.
+ */
 export async function startDsmrTcpSimulator(opts: DsmrTcpSimulatorOptions): Promise<RunningDsmrSimulator> {
   if (!(opts.rateHz > 0 && opts.rateHz <= 100)) throw new RangeError(`rateHz must be in (0, 100], got ${opts.rateHz}`);
+  const { model, telegram: recorded } = opts;
+  let next: () => Buffer;
+  if (recorded && !model) next = () => recorded;
+  else if (model && !recorded)
+    next = () => Buffer.from(encodeTelegram(model.advanceTo(Date.now()), opts.encode), 'latin1');
+  else throw new TypeError('P1 simulator: give exactly one of model or telegram');
   const clients = new Set<Socket>();
   const server = createServer((sock) => {
     clients.add(sock);
@@ -176,7 +188,7 @@ export async function startDsmrTcpSimulator(opts: DsmrTcpSimulatorOptions): Prom
   const timer = setInterval(
     () => {
       if (clients.size === 0) return;
-      const telegram = Buffer.from(encodeTelegram(opts.model.advanceTo(Date.now()), opts.encode), 'latin1');
+      const telegram = next();
       for (const c of clients) if (c.writableLength < MAX_QUEUED_BYTES) c.write(telegram);
     },
     Math.round(1000 / opts.rateHz),

@@ -73,4 +73,27 @@ export const homewizard = defineDriver<HomeWizardDeviceConfig>({
       return { port: sim.port, stop: () => sim.stop() };
     },
   },
+  replay: {
+    // The fixture is a measurement (v1 /api/v1/data or v2 /api/measurement); `serve.device` names
+    // the GET /api answer served beside it, `serve.api` its API version (default v1).
+    async serve(o) {
+      const { startHomeWizardSimulator } = await importUnbundled<typeof import('./simulator.js')>(
+        new URL('./simulator.js', import.meta.url),
+      );
+      const api = o.options.api === 'v2' ? 'v2' : 'v1';
+      const device = o.options.device;
+      if (typeof device !== 'string') throw new Error(`${o.fixture.name}: serve.device must name the GET /api answer`);
+      const json = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+      const sim = await startHomeWizardSimulator({
+        host: o.host,
+        port: o.port,
+        api,
+        recorded: { device: json(o.read(device)), measurement: json(o.fixture.bytes) },
+        log: o.log,
+      });
+      const config: Record<string, unknown> =
+        api === 'v2' ? { api_version: 'v2', token: sim.token, ca_cert: sim.caCertPem } : { api_version: 'v1' };
+      return { port: sim.port, config, stop: () => sim.stop() };
+    },
+  },
 });

@@ -4,7 +4,8 @@
  * - v2 (HTTPS): GET /api, GET /api/measurement, POST/GET /api/user (pairing with a simulated button),
  *   and the WebSocket /api/ws (authorization, subscribe `measurement`, a push every pushIntervalMs).
  * Measurements are encoded with the driver's own field table (fields.ts: encodeMeasurement is the
- * inverse of decodeMeasurement), after `model.advanceTo(Date.now())`.
+ * inverse of decodeMeasurement), after `model.advanceTo(Date.now())`. With `recorded` instead of a
+ * model it serves a real device's answers (fixtures) as they are: the fixture replay test.
  *
  * TLS: HomeWizard's CA key is not available, so the simulator makes a throwaway CA and a device
  * certificate with CN `appliance/p1dongle/<serial>` (ECDSA P-256); clients must be given `caCertPem`.
@@ -32,9 +33,18 @@ const BUTTON_WINDOW_MS = 30_000;
 /** The device closes a WebSocket that has not sent its token within 40 s. */
 const WS_AUTH_WINDOW_MS = 40_000;
 
+/** A recorded device: its answers to GET /api and to the measurement request, served as they are. */
+export interface RecordedHomeWizard {
+  device: Record<string, unknown>;
+  measurement: Record<string, unknown>;
+}
+
 export interface HomeWizardSimulatorOptions {
   api: HomeWizardApi;
-  model: HomeModel;
+  /** The simulated home the measurements encode (exactly one of model and recorded). */
+  model?: HomeModel;
+  /** Instead of the model: recorded answers (fixtures), served verbatim over REST and the WebSocket. */
+  recorded?: RecordedHomeWizard;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (any free port). */
@@ -42,9 +52,9 @@ export interface HomeWizardSimulatorOptions {
   log?: Logger;
   /** v2: a token that is valid from the start (default: a random one, returned as `token`). */
   token?: string;
-  /** Default: derived from the model's seed, 12 hex digits. */
+  /** Default: the recorded device's, else derived from the model's seed, 12 hex digits. */
   serial?: string;
-  /** Default HWE-P1; another type simulates the wrong device. */
+  /** Default the recorded device's, else HWE-P1; another type simulates the wrong device. */
   productType?: string;
   /** v2: pairing attempts answered 403 before the simulated button is pressed (default 2; Infinity: only pressButton()). */
   pressAfterAttempts?: number;
@@ -179,14 +189,17 @@ function newToken(): string {
 }
 
 export async function startHomeWizardSimulator(opts: HomeWizardSimulatorOptions): Promise<HomeWizardSimulator> {
-  const api = opts.api;
-  const model = opts.model;
+  const { api, model, recorded } = opts;
+  if (!model === !recorded) throw new TypeError('HomeWizard simulator: give exactly one of model or recorded');
   const log = opts.log ?? createLogger('homewizard-sim', { api });
   const host = opts.host ?? '127.0.0.1';
-  const zone = opts.timezone ?? model.options.timezone;
-  const seed = model.options.seed >>> 0;
-  const serial = (opts.serial ?? `5c2faf${seed.toString(16).padStart(6, '0').slice(-6)}`).toLowerCase();
-  const productType = opts.productType ?? 'HWE-P1';
+  const recordedText = (key: string): string | undefined => {
+    const v = recorded?.device[key];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const seedSerial = model ? `5c2faf${(model.options.seed >>> 0).toString(16).padStart(6, '0').slice(-6)}` : '';
+  const serial = (opts.serial ?? recordedText('serial') ?? seedSerial).toLowerCase();
+  const productType = opts.productType ?? recordedText('product_type') ?? 'HWE-P1';
   const certType = CERT_TYPE_BY_PRODUCT[productType] ?? 'p1dongle';
   const identity = opts.certificateCn ?? `appliance/${certType}/${serial}`;
   const pressAfter = opts.pressAfterAttempts ?? 2;
@@ -199,7 +212,9 @@ export async function startHomeWizardSimulator(opts: HomeWizardSimulatorOptions)
   const requests: Record<string, number> = {};
 
   const measurement = (): Record<string, unknown> => {
+    if (!model) return recorded?.measurement ?? {};
     const s = model.advanceTo(Date.now());
+    const zone = opts.timezone ?? model.options.timezone;
     const doc = encodeMeasurement({ fields: modelToFields(s), gasAt: s.gas_at, waterAt: s.water_at }, api, zone);
     return {
       wifi_ssid: 'Kwartier-sim',
@@ -209,13 +224,14 @@ export async function startHomeWizardSimulator(opts: HomeWizardSimulatorOptions)
       ...doc,
     };
   };
-  const deviceInfo = () => ({
-    product_type: productType,
-    product_name: productType === 'HWE-P1' ? 'P1 Meter' : productType,
-    serial,
-    firmware_version: api === 'v1' ? '5.18' : '6.00',
-    api_version: api === 'v1' ? 'v1' : '2.0.0',
-  });
+  const deviceInfo = () =>
+    recorded?.device ?? {
+      product_type: productType,
+      product_name: productType === 'HWE-P1' ? 'P1 Meter' : productType,
+      serial,
+      firmware_version: api === 'v1' ? '5.18' : '6.00',
+      api_version: api === 'v1' ? 'v1' : '2.0.0',
+    };
   const validToken = (auth: string | undefined): boolean => {
     const m = /^Bearer (.+)$/.exec(auth ?? '');
     return !!m && [...users.values()].includes(m[1] ?? '');

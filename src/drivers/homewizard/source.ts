@@ -9,9 +9,15 @@
  *   transport `rest` or when the WebSocket fails, `GET /api/measurement` every poll_interval_s. After
  *   falling back to REST it tries the WebSocket again every WS_RETRY_MS.
  *
+ * The REST polling (one request in flight, no catch-up bursts, a deadline to retry the WebSocket)
+ * is the shared JsonPoller's `poll()` (http/json-poller.ts); this source keeps the session around
+ * it (GET /api, the WebSocket, states and backoff), with HomeWizard's own error messages.
+ *
  * Failures: the state goes to `lost` (one log line per change of state or of the reason) and the source
  * reconnects with exponential backoff and jitter; problems retrying cannot fix (a refused token, a
  * certificate that does not verify, a device that is not a P1 meter) back off slowly (15 s … 5 min).
+ * Above 400 lines because the WebSocket session (authorize, subscribe, watchdog, fall back) is one
+ * promise whose handlers share its state; split, they would pass that state around.
  */
 import type http from 'node:http';
 import type WebSocket from 'ws';
@@ -19,6 +25,7 @@ import { Backoff } from '../../core/backoff.js';
 import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { sleep } from '../../lib/sleep.js';
+import { JsonPoller, type JsonResponse } from '../http/json-poller.js';
 import type { Source, SourceReading, SourceState } from '../source.js';
 import type { HomeWizardConfig } from './config.js';
 import {
@@ -30,7 +37,7 @@ import {
   HomeWizardDataError,
   parseDeviceInfo,
 } from './fields.js';
-import { apiErrorOf, createAgent, type Endpoint, HomeWizardHttpError, requestJson, urlOf } from './http.js';
+import { apiErrorOf, createAgent, type Endpoint, HomeWizardHttpError, urlOf } from './http.js';
 import { DeviceIdentity, describeTlsError, HomeWizardTlsError, loadCaPem, tlsOptions } from './tls.js';
 
 /** After a WebSocket failure, poll over REST this long before trying the WebSocket again. */
@@ -94,6 +101,7 @@ export class HomeWizardSource implements Source {
   private abort: AbortController | null = null;
   private loop: Promise<void> | null = null;
   private agent: http.Agent | null = null;
+  private rest: JsonPoller | null = null;
   private ws: WebSocket | null = null;
   private state: SourceState | null = null;
   private stateDetail: string | undefined;
@@ -138,6 +146,7 @@ export class HomeWizardSource implements Source {
     if (this.loop) return;
     this.abort = new AbortController();
     this.agent = createAgent(this.api === 'v2' ? 'https' : 'http');
+    this.rest = this.restPoller(this.endpoint());
     this.loop = this.run(this.abort.signal);
   }
 
@@ -149,6 +158,7 @@ export class HomeWizardSource implements Source {
     this.abort = null;
     this.agent?.destroy();
     this.agent = null;
+    this.rest = null;
   }
 
   // ---- state and readings -------------------------------------------------------------------------
@@ -212,26 +222,43 @@ export class HomeWizardSource implements Source {
     return this.api === 'v2' ? { Authorization: `Bearer ${this.cfg.token}`, 'X-Api-Version': '2' } : {};
   }
 
-  private async get(path: string, signal: AbortSignal): Promise<{ body: unknown; peerCn: string | null }> {
-    const ep = this.endpoint();
-    const res = await requestJson(ep, path, { headers: this.headers(), signal });
-    if (res.status >= 200 && res.status < 300) return res;
+  /** The REST side over the shared poller: GET /api and the polled measurement path, on our agent. */
+  private restPoller(ep: Endpoint): JsonPoller {
+    const caPem = this.caPem;
+    return new JsonPoller({
+      name: 'homewizard',
+      scheme: ep.scheme,
+      host: ep.host,
+      port: ep.port,
+      path: this.api === 'v1' ? '/api/v1/data' : '/api/measurement',
+      intervalMs: this.intervalMs,
+      timeoutMs: ep.timeoutMs,
+      headers: this.headers(),
+      agent: ep.agent,
+      ...(ep.tls ? { tls: ep.tls } : {}),
+      ...(ep.scheme === 'https' && caPem !== null ? { mapError: (err: unknown) => describeTlsError(err, caPem) } : {}),
+      statusError: (what, res) => this.statusError(what, res),
+      log: this.log,
+    });
+  }
+
+  /** A non-2xx answer as HomeWizard's own error: what to do about a refused token or a disabled API. */
+  private statusError(what: string, res: JsonResponse): Error {
     const apiError = apiErrorOf(res.body);
-    const what = `GET ${urlOf(ep, path)}`;
     if (res.status === 401) {
-      throw new HomeWizardAuthError(
+      return new HomeWizardAuthError(
         `${what}: 401 ${apiError ?? 'unauthorized'}: the device refused the token in homewizard.token (wrong, or revoked when another client paired under the same name); get a new one with \`kwartier homewizard pair ${this.cfg.ip}\``,
       );
     }
     if (res.status === 403 && this.api === 'v1') {
-      throw new HomeWizardHttpError(
+      return new HomeWizardHttpError(
         `${what}: 403 ${apiError ?? ''}: the local API is disabled; enable it in the HomeWizard Energy app (Settings → Meters → your meter → Local API)`,
         403,
         apiError,
         false,
       );
     }
-    throw new HomeWizardHttpError(
+    return new HomeWizardHttpError(
       `${what}: HTTP ${res.status}${apiError ? ` ${apiError}` : ''}`,
       res.status,
       apiError,
@@ -239,9 +266,14 @@ export class HomeWizardSource implements Source {
     );
   }
 
+  private restClient(): JsonPoller {
+    if (!this.rest) throw new Error('homewizard: not started');
+    return this.rest;
+  }
+
   /** One connection: GET /api, then readings until something fails (throws) or the source stops. */
   private async session(signal: AbortSignal, onConnected: () => void): Promise<void> {
-    const res = await this.get('/api', signal);
+    const res = await this.restClient().request('/api', signal);
     const info = parseDeviceInfo(res.body);
     if (this.api === 'v2') this.identity.confirm(res.peerCn, info);
     checkP1Device(info, this.api);
@@ -262,7 +294,7 @@ export class HomeWizardSource implements Source {
     this.device = info;
 
     if (this.api === 'v1') {
-      await this.poll('/api/v1/data', signal, onConnected, null);
+      await this.poll(signal, onConnected, null);
       return;
     }
     if (this.cfg.transport === 'websocket' && Date.now() >= this.wsRetryAt) {
@@ -275,35 +307,24 @@ export class HomeWizardSource implements Source {
         this.log.warn({ reason: err.message }, 'homewizard: websocket unavailable, polling over REST');
       }
     }
-    await this.poll(
-      '/api/measurement',
-      signal,
-      onConnected,
-      this.cfg.transport === 'websocket' ? this.wsRetryAt : null,
-    );
+    await this.poll(signal, onConnected, this.cfg.transport === 'websocket' ? this.wsRetryAt : null);
   }
 
-  /** Polls `path` every intervalMs; returns at `until` (time to retry the WebSocket) or on stop. */
-  private async poll(path: string, signal: AbortSignal, onConnected: () => void, until: number | null): Promise<void> {
-    let next = Date.now();
+  /** Polls the measurement every intervalMs (JsonPoller.poll); returns at `until` (time to retry the WebSocket) or on stop. */
+  private async poll(signal: AbortSignal, onConnected: () => void, until: number | null): Promise<void> {
     let first = true;
-    while (!signal.aborted) {
-      if (until !== null && Date.now() >= until) return;
-      const res = await this.get(path, signal);
-      if (signal.aborted) return;
-      const fields = decodeMeasurement(res.body, this.api, this.zone);
-      this.emit(fields);
-      if (first) {
-        first = false;
-        this.transportInUse = 'rest';
-        this.setState('connected', 'rest');
-        onConnected();
-      }
-      next += this.intervalMs;
-      const now = Date.now();
-      if (next < now) next = now; // a slow answer: no burst to catch up
-      await sleep(next - now, signal);
-    }
+    await this.restClient().poll(signal, {
+      until,
+      onData: ({ body }) => {
+        this.emit(decodeMeasurement(body, this.api, this.zone));
+        if (first) {
+          first = false;
+          this.transportInUse = 'rest';
+          this.setState('connected', 'rest');
+          onConnected();
+        }
+      },
+    });
   }
 
   /**

@@ -8,6 +8,11 @@
  *   jitter, and errors that say what to do: 401/403 (credentials or API switched off), 404 ("is
  *   its local API switched on?": some inverters ship with it off and answer 404), and answers that
  *   are not JSON, with the parser's message.
+ *   `start()` runs it as a whole source (states, backoff); a driver with a session of its own
+ *   around the polling (HomeWizard: GET /api first, a WebSocket it prefers) calls `poll()` instead,
+ *   which polls until a deadline or the first failure and leaves states and backoff to the caller.
+ * One file above 400 lines on purpose: the request layer and the poller share the endpoint and error
+ * types, and every HTTP driver imports both.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -223,6 +228,15 @@ export interface JsonPollerOptions {
   timeoutMs: number;
   headers?: Record<string, string>;
   tls?: https.RequestOptions;
+  /** Turns a socket or TLS error into a clearer one (e.g. a certificate that does not verify). */
+  mapError?: (err: unknown) => unknown;
+  /**
+   * The error for a non-2xx answer (default `statusError`): a device API with error codes of its
+   * own says what to do about them.
+   */
+  statusError?: (what: string, res: JsonResponse) => Error;
+  /** A connection pool the caller owns (and destroys); default one of the poller's, closed by stop(). */
+  agent?: http.Agent;
   /** Reconnect backoff after a failure (ms, defaults 1000 and 60000; full jitter). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -236,6 +250,13 @@ export interface JsonData {
   /** Edge clock (ms) when the answer arrived. */
   at: number;
   body: unknown;
+}
+
+export interface PollOptions {
+  /** Each answer, in order; what it throws ends the poll with that error. */
+  onData: (d: JsonData) => void;
+  /** Edge clock (ms) at which the poll returns (checked before each request); default: never. */
+  until?: number | null;
 }
 
 /** Polls one JSON endpoint; see the module comment. */
@@ -253,16 +274,20 @@ export class JsonPoller {
   maxInFlight = 0;
   requests = 0;
 
+  private readonly ownAgent: boolean;
+
   constructor(opts: JsonPollerOptions) {
     this.opts = opts;
     const scheme = opts.scheme ?? 'http';
+    this.ownAgent = opts.agent === undefined;
     this.ep = {
       scheme,
       host: opts.host,
       port: opts.port,
-      agent: createHttpAgent(scheme),
+      agent: opts.agent ?? createHttpAgent(scheme),
       timeoutMs: opts.timeoutMs,
       ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.mapError ? { mapError: opts.mapError } : {}),
     };
   }
 
@@ -282,8 +307,11 @@ export class JsonPoller {
     this.stateListeners.push(listener);
   }
 
-  /** One GET of `path` (default the polled path): the parsed body, or a named error. */
-  async get(path = this.opts.path, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * One GET of `path`: the answer with its status (2xx only: any other status is thrown as
+   * `statusError`) and the TLS peer's CN, its body parsed when it was JSON.
+   */
+  async request(path: string, signal?: AbortSignal): Promise<JsonResponse> {
     const what = `GET ${urlOf(this.ep, path)}`;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -293,21 +321,45 @@ export class JsonPoller {
         ...(this.opts.headers ? { headers: this.opts.headers } : {}),
         ...(signal ? { signal } : {}),
       });
-      if (res.status < 200 || res.status >= 300) throw statusError(what, res.status, this.opts.name);
-      if (res.parseError !== null) {
-        throw new HttpJsonError(
-          'http_not_json',
-          `${what}: the answer is not JSON: ${res.parseError}`,
-          res.status,
-          true,
-        );
+      if (res.status < 200 || res.status >= 300) {
+        throw this.opts.statusError ? this.opts.statusError(what, res) : statusError(what, res.status, this.opts.name);
       }
-      if (res.body === undefined) {
-        throw new HttpJsonError('http_not_json', `${what}: the answer is empty`, res.status, true);
-      }
-      return res.body;
+      return res;
     } finally {
       this.inFlight--;
+    }
+  }
+
+  /** One GET of `path` (default the polled path): the parsed body, or a named error. */
+  async get(path = this.opts.path, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.request(path, signal);
+    const what = `GET ${urlOf(this.ep, path)}`;
+    if (res.parseError !== null) {
+      throw new HttpJsonError('http_not_json', `${what}: the answer is not JSON: ${res.parseError}`, res.status, true);
+    }
+    if (res.body === undefined) {
+      throw new HttpJsonError('http_not_json', `${what}: the answer is empty`, res.status, true);
+    }
+    return res.body;
+  }
+
+  /**
+   * Polls the path every intervalMs, one request in flight, until `until`, the signal aborts
+   * (both: returns) or a request or `onData` fails (throws that error). A slow answer delays the
+   * next request instead of causing a burst to catch up. No states, no backoff: the caller's.
+   */
+  async poll(signal: AbortSignal, opts: PollOptions): Promise<void> {
+    const until = opts.until ?? null;
+    let next = Date.now();
+    while (!signal.aborted) {
+      if (until !== null && Date.now() >= until) return;
+      const body = await this.get(this.opts.path, signal);
+      if (signal.aborted) return;
+      opts.onData({ at: Date.now(), body });
+      next += this.opts.intervalMs;
+      const now = Date.now();
+      if (next < now) next = now;
+      await sleep(next - now, signal);
     }
   }
 
@@ -325,7 +377,7 @@ export class JsonPoller {
     await this.loop;
     this.loop = null;
     this.abort = null;
-    this.ep.agent.destroy();
+    if (this.ownAgent) this.ep.agent.destroy();
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -335,26 +387,20 @@ export class JsonPoller {
       maxMs: this.opts.slowMaxMs ?? 300_000,
       minMs: this.opts.slowBaseMs ?? 15_000,
     });
-    let next = Date.now();
+    const onData = (d: JsonData) => {
+      backoff.reset();
+      slow.reset();
+      this.setState('connected');
+      for (const l of this.dataListeners) l(d);
+    };
     while (!signal.aborted) {
       try {
-        const body = await this.get(this.opts.path, signal);
-        if (signal.aborted) break;
-        backoff.reset();
-        slow.reset();
-        this.setState('connected');
-        const d: JsonData = { at: Date.now(), body };
-        for (const l of this.dataListeners) l(d);
-        next += this.opts.intervalMs;
-        const now = Date.now();
-        if (next < now) next = now; // a slow answer: no burst to catch up
-        await sleep(next - now, signal);
+        await this.poll(signal, { onData });
       } catch (err) {
         if (signal.aborted) break;
         const permanent = err instanceof KwartierError && !err.retriable;
         this.setState('lost', errorMessage(err));
         await sleep(permanent ? slow.next() : backoff.next(), signal);
-        next = Date.now();
       }
     }
   }

@@ -70,6 +70,15 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
       return { port: sim.port, stop: () => sim.stop() };
     },
   },
+  replay: {
+    // The fixture is a register dump of a real inverter (simulator.ts parseRegisterDump).
+    async serve(o) {
+      const sim = await importUnbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
+      const registers = sim.parseRegisterDump(o.fixture.bytes.toString('utf8'), o.fixture.name);
+      const replay = await sim.startSungrowReplay({ host: o.host, port: o.port, registers, log: o.log });
+      return { port: replay.port, stop: () => replay.stop() };
+    },
+  },
   // Written through the Modbus poller's write path (rw rows, write on change, read-back after
   // sungrow.settle_ms); nothing is written unless the device's entry says control: true.
   controls: SUNGROW_CONTROLS,

@@ -10,9 +10,11 @@
  * "firmware does not support this" path can be exercised. Writes: the control holding registers
  * (EMS mode 13050 and sungrowControlRows) take any word and hold it; other writes answer exception 1.
  * The written settings do not steer the model (yet): they are only held and read back.
+ * `startSungrowReplay` serves a real inverter's register dump instead (the fixture replay test).
  */
 import { type AddressInfo, createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
+import { parse as parseYaml } from 'yaml';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { encodeRow, encodeString, type RegisterFn, rowLength } from '../modbus/register-table.js';
 import type { HomeModel, HomeState } from '../sim/home-model.js';
@@ -221,7 +223,113 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     setRegister: (addr: number, value: number, _unitID: number) => write(addr, [value]),
     setRegisterArray: (addr: number, value: number[], _unitID: number) => write(addr, value),
   };
+  const server = await listen(vector, opts, log);
+  return {
+    port: server.port,
+    get requests() {
+      return requests;
+    },
+    get refused() {
+      return refused;
+    },
+    stop: server.stop,
+  };
+}
 
+/** A register dump of a real inverter: documented register number → raw 16-bit word. */
+export interface SungrowRegisterDump {
+  input: ReadonlyMap<number, number>;
+  holding: ReadonlyMap<number, number>;
+}
+
+/**
+ * Reads a dump in the YAML format of AlexanderLanin/homeassistant-sungrow's dump script:
+ * `registers.read` (input registers) and `registers.hold` (holding), each `doc register: word`
+ * (that script reads the wire address doc − 1). Anything else is an error naming the key.
+ */
+export function parseRegisterDump(text: string, name: string): SungrowRegisterDump {
+  const doc = parseYaml(text) as { registers?: Record<string, unknown> } | null;
+  const section = (key: 'read' | 'hold'): Map<number, number> => {
+    const raw = doc?.registers?.[key];
+    if (raw === undefined) return new Map();
+    if (typeof raw !== 'object' || raw === null) throw new Error(`${name}: registers.${key} must be a mapping`);
+    const out = new Map<number, number>();
+    for (const [reg, word] of Object.entries(raw)) {
+      const r = Number(reg);
+      if (!Number.isInteger(r) || r < 1 || r > 65_536 || !Number.isInteger(word) || word < 0 || word > 0xffff) {
+        throw new Error(`${name}: registers.${key}.${reg}: expected a register number and a 16-bit word`);
+      }
+      out.set(r, word);
+    }
+    return out;
+  };
+  const dump = { input: section('read'), holding: section('hold') };
+  if (dump.input.size + dump.holding.size === 0) throw new Error(`${name}: no registers.read or registers.hold`);
+  return dump;
+}
+
+export interface SungrowReplayOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  registers: SungrowRegisterDump;
+  unitId?: number;
+  log?: Logger;
+}
+
+/**
+ * Serves a recorded register dump (fixture) as a Modbus TCP server: each read answers the dump's
+ * words (wire address + 1 = the documented register); a register the dump lacks answers
+ * exception 2, as a register the device does not have; writes answer exception 1 (read-only).
+ */
+export async function startSungrowReplay(opts: SungrowReplayOptions): Promise<SungrowSimulator> {
+  const log = opts.log ?? createLogger('sim-sungrow');
+  let requests = 0;
+  let refused = 0;
+  const read = (fn: RegisterFn, address: number, count: number): number[] => {
+    requests++;
+    const dump = fn === 'input' ? opts.registers.input : opts.registers.holding;
+    const out: number[] = [];
+    for (let a = address; a < address + count; a++) {
+      const w = dump.get(a + 1);
+      if (w === undefined) {
+        refused++;
+        throw new ModbusError(2);
+      }
+      out.push(w);
+    }
+    return out;
+  };
+  const refuseWrite = (): never => {
+    throw new ModbusError(1);
+  };
+  const vector = {
+    getInputRegister: (addr: number, _unitID: number) => read('input', addr, 1)[0] ?? 0,
+    getMultipleInputRegisters: (addr: number, length: number, _unitID: number) => read('input', addr, length),
+    getHoldingRegister: (addr: number, _unitID: number) => read('holding', addr, 1)[0] ?? 0,
+    getMultipleHoldingRegisters: (addr: number, length: number, _unitID: number) => read('holding', addr, length),
+    setRegister: refuseWrite,
+    setRegisterArray: refuseWrite,
+  };
+  const server = await listen(vector, opts, log);
+  return {
+    port: server.port,
+    get requests() {
+      return requests;
+    },
+    get refused() {
+      return refused;
+    },
+    stop: server.stop,
+  };
+}
+
+/** A modbus-serial ServerTCP for `vector` on host:port (0: a free one), answering unit `unitId` (default 1). */
+async function listen(
+  vector: ConstructorParameters<typeof ServerTCP>[0],
+  opts: { host: string; port: number; unitId?: number },
+  log: Logger,
+): Promise<{ port: number; stop(): Promise<void> }> {
   // ServerTCP treats port 0 as "unset" and falls back to 502: pick a free port ourselves.
   const port = opts.port === 0 ? await freePort(opts.host) : opts.port;
   return new Promise((resolve, reject) => {
@@ -233,16 +341,9 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     server.once('initialized', () => {
       server.off('serverError', onListenError);
       server.on('serverError', (err: Error | null) => log.warn({ err: err?.message }, 'server error'));
-      const bound = port;
-      log.info({ host: opts.host, port: bound, unit_id: opts.unitId ?? 1 }, 'sungrow simulator listening');
+      log.info({ host: opts.host, port, unit_id: opts.unitId ?? 1 }, 'sungrow simulator listening');
       resolve({
-        port: bound,
-        get requests() {
-          return requests;
-        },
-        get refused() {
-          return refused;
-        },
+        port,
         stop: () =>
           new Promise<void>((done) => {
             server.close(() => done());

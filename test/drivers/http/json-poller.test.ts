@@ -1,20 +1,13 @@
 /**
  * The shared HTTP JSON poller against a node:http server on 127.0.0.1.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JsonPoller, type JsonPollerOptions } from '../../../src/drivers/http/json-poller.js';
 import type { SourceState } from '../../../src/drivers/source.js';
 import { silentLogger } from '../../../src/lib/log.js';
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from '../../helpers/wait.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -88,7 +81,7 @@ describe('HTTP JSON poller', () => {
     const srv = await serve((_req, res, n) => setTimeout(() => json(res, 200, JSON.stringify({ n })), 120));
     const { p, data } = poller(srv.port, { intervalMs: 20, timeoutMs: 1000 });
     await p.start();
-    await waitFor('4 answers', () => data.length >= 4);
+    await waitFor(() => data.length >= 4, '4 answers');
     expect(data.slice(0, 4)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
     expect(srv.maxOpen).toBe(1);
     expect(p.maxInFlight).toBe(1);
@@ -105,7 +98,7 @@ describe('HTTP JSON poller', () => {
     const { p, states } = poller(srv.port);
     await expect(p.get()).rejects.toThrow(message);
     await p.start();
-    await waitFor('lost', () => states.some(([s]) => s === 'lost'));
+    await waitFor(() => states.some(([s]) => s === 'lost'), 'lost');
     expect(states.find(([s]) => s === 'lost')?.[1]).toMatch(message);
   });
 
@@ -123,10 +116,63 @@ describe('HTTP JSON poller', () => {
     const { p, data, states } = poller(srv.port, { timeoutMs: 150 });
     await expect(p.get()).rejects.toThrow(/no answer within 150 ms/);
     await p.start();
-    await waitFor('lost', () => states.some(([s]) => s === 'lost'));
+    await waitFor(() => states.some(([s]) => s === 'lost'), 'lost');
     silent = false;
-    await waitFor('data', () => data.length >= 1);
+    await waitFor(() => data.length >= 1, 'data');
     expect(states.map(([s]) => s)).toEqual(['connecting', 'lost', 'connected']);
     expect(srv.seen.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('HTTP JSON poller: poll() inside a driver’s own session', () => {
+  it('polls until the deadline, then returns; the caller keeps its states', async () => {
+    const srv = await serve((_req, res, n) => json(res, 200, JSON.stringify({ n })));
+    const { p, states } = poller(srv.port, { intervalMs: 20 });
+    const seen: unknown[] = [];
+    const until = Date.now() + 300;
+    await p.poll(new AbortController().signal, { until, onData: (d) => seen.push(d.body) });
+    expect(Date.now()).toBeGreaterThanOrEqual(until);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen.slice(0, 2)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(states).toEqual([]);
+    expect(p.maxInFlight).toBe(1);
+  });
+
+  it('ends with the first failure: a refused request, or what onData throws', async () => {
+    let status = 200;
+    const srv = await serve((_req, res) => json(res, status, '{"error":"user:unauthorized"}'));
+    const { p } = poller(srv.port, {
+      statusError: (what, res) => new Error(`${what}: device says ${(res.body as { error: string }).error}`),
+    });
+    const signal = new AbortController().signal;
+    await expect(
+      p.poll(signal, {
+        onData: () => {
+          throw new Error('not a measurement');
+        },
+      }),
+    ).rejects.toThrow('not a measurement');
+    status = 401;
+    await expect(p.poll(signal, { onData: () => {} })).rejects.toThrow(
+      /GET http:\/\/127\.0\.0\.1:\d+\/api\/data: device says user:unauthorized/,
+    );
+    await expect(p.request('/api/data')).rejects.toThrow(/device says/);
+  });
+
+  it('returns on abort, and leaves a pool the caller owns open', async () => {
+    const srv = await serve((_req, res) => json(res, 200, '{}'));
+    const agent = new Agent({ keepAlive: true });
+    cleanup.push(async () => agent.destroy());
+    const { p } = poller(srv.port, { agent, intervalMs: 10_000 });
+    const ac = new AbortController();
+    let answers = 0;
+    const polling = p.poll(ac.signal, { onData: () => answers++ });
+    await waitFor(() => answers === 1, 'the first answer');
+    ac.abort();
+    await polling;
+    await p.stop();
+    // A destroyed pool's sockets leave freeSockets when they close, a moment later.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(Object.values(agent.freeSockets).flat()).toHaveLength(1);
   });
 });

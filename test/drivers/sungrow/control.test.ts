@@ -11,14 +11,7 @@ import { type SungrowConfig, SungrowConfigSchema } from '../../../src/drivers/su
 import { type SungrowSimulator, startSungrowSimulator } from '../../../src/drivers/sungrow/simulator.js';
 import { createSungrowSource, type SungrowReading, type SungrowSource } from '../../../src/drivers/sungrow/source.js';
 import { silentLogger } from '../../../src/lib/log.js';
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from '../../helpers/wait.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -62,7 +55,7 @@ async function setup(over: Partial<SungrowConfig> = {}): Promise<{
   source.onReading((r) => readings.push(r as SungrowReading));
   cleanup.push(() => source.stop());
   await source.start();
-  await waitFor('a reading', () => readings.length >= 1);
+  await waitFor(() => readings.length >= 1, 'a reading');
   return { sim, source, readings, lines };
 }
 
@@ -114,7 +107,7 @@ describe('Sungrow control', () => {
     ]);
     expect(written[0]).toMatchObject({ register: 13050, requested: 2, was: 0, read_back: 2 });
     const before = readings.length;
-    await waitFor('a new reading', () => readings.length > before);
+    await waitFor(() => readings.length > before, 'a new reading');
     expect(readings.at(-1)?.inverter.ems_mode).toBe(2);
     expect(readings.at(-1)?.settings?.battery_max_discharge_power_w).toBe(10);
   });

@@ -58,7 +58,7 @@ export function solarApiOff(err: HttpJsonError): KwartierError {
     'fronius_solar_api_off',
     `${err.message.split(': 404')[0]}: 404: the inverter's Solar API is switched off (a Fronius GEN24 ships ` +
       "with it off since firmware 1.14.1). Switch it on in the inverter's web interface: Communication → " +
-      'Solar API, tick "Activate communication via Solar API", and save',
+      'Solar API, and save',
     { retriable: false, cause: err },
   );
 }

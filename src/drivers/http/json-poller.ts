@@ -380,9 +380,9 @@ export class JsonPoller {
     ];
     const minGap = this.opts.minGapMs ?? 0;
     let lastStart = Number.NEGATIVE_INFINITY;
+    const main = schedule[0] as Scheduled;
     while (!signal.aborted) {
-      let item = schedule[0] as Scheduled;
-      for (const s of schedule) if (s.due < item.due) item = s;
+      const item = this.pick(main, schedule, Math.max(Date.now(), lastStart + minGap));
       const wait = Math.max(item.due, lastStart + minGap) - Date.now();
       if (wait > 0) await sleep(wait, signal);
       if (signal.aborted) break;
@@ -417,6 +417,20 @@ export class JsonPoller {
         }
       }
     }
+  }
+
+  /**
+   * The next request, to start at `startAt`: the main path when it is due, so the extras take the
+   * free slots between its requests; an extra that has waited two main intervals past its time goes
+   * first (at a 1 s interval with a 1 s gap there is no free slot, and it must not starve).
+   * When nothing is due yet, whichever is due first.
+   */
+  private pick(main: Scheduled, schedule: Scheduled[], startAt: number): Scheduled {
+    let oldest: Scheduled | null = null;
+    for (const s of schedule) if (s !== main && (oldest === null || s.due < oldest.due)) oldest = s;
+    if (oldest === null) return main;
+    if (main.due <= startAt) return oldest.due + 2 * main.intervalMs <= startAt ? oldest : main;
+    return oldest.due < main.due ? oldest : main;
   }
 
   private setState(state: SourceState, detail?: string): void {

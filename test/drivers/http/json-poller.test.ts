@@ -137,23 +137,43 @@ describe('HTTP JSON poller', () => {
       json(res, 200, JSON.stringify({ url: req.url }));
     });
     const { p, data } = poller(srv.port, {
-      intervalMs: 60,
+      intervalMs: 120,
       minGapMs: 60,
-      extraPaths: [{ path: '/api/meter', intervalMs: 300 }],
+      extraPaths: [
+        { path: '/api/meter', intervalMs: 600 },
+        { path: '/api/inverter', intervalMs: 600 },
+      ],
     });
     const seen: string[] = [];
     p.onData((d) => seen.push(d.path));
     await p.start();
     await waitFor('8 answers', () => data.length >= 8);
     await p.stop();
-    // The main path first, the extra in the next slot, then the main path until the extra is due again.
-    expect(paths.slice(0, 3)).toEqual(['/api/data', '/api/meter', '/api/data']);
-    expect(seen.slice(0, 3)).toEqual(['/api/data', '/api/meter', '/api/data']);
-    expect(paths.filter((x) => x === '/api/meter').length).toBeLessThan(paths.filter((x) => x === '/api/data').length);
+    // The extras take the free slots between the main path's requests, which keep their interval.
+    expect(paths.slice(0, 5)).toEqual(['/api/data', '/api/meter', '/api/data', '/api/inverter', '/api/data']);
+    expect(seen.slice(0, 5)).toEqual(paths.slice(0, 5));
     expect(srv.maxOpen).toBe(1);
     for (let i = 1; i < srv.seen.length; i++) {
       expect((srv.seen[i]?.at ?? 0) - (srv.seen[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(50);
     }
+  });
+
+  it('does not starve an extra path when the main interval leaves no free slot', async () => {
+    const paths: string[] = [];
+    const srv = await serve((req, res) => {
+      paths.push(req.url ?? '');
+      json(res, 200, '{}');
+    });
+    const { p } = poller(srv.port, {
+      intervalMs: 50,
+      minGapMs: 50,
+      extraPaths: [{ path: '/api/meter', intervalMs: 200 }],
+    });
+    await p.start();
+    await waitFor('12 requests', () => paths.length >= 12);
+    await p.stop();
+    expect(paths.slice(0, 4)).toEqual(['/api/data', '/api/data', '/api/meter', '/api/data']);
+    expect(paths.filter((x) => x === '/api/meter').length).toBeGreaterThanOrEqual(2);
   });
 
   it('asks the extra paths only while the main path answers; their failures do not change the state', async () => {

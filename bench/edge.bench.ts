@@ -6,10 +6,12 @@
  * server (embedded broker, ingester, SQLite) that acknowledges each commit.
  * RSS and CPU are read from /proc for the edge process only, after a warm-up.
  *
- * Two runs: the home of the releases before `devices:` (the `homewizard:` and `sungrow:` sections,
- * the ≤ 60 MB target), and a site of four devices in a `devices:` list (the HomeWizard meter and
- * three Sungrow inverters, each with its own simulator; the snapshots carry every device's reading).
- * KW_BENCH_EDGE_SITES=legacy or =site runs one of them.
+ * Runs: the home of the releases before `devices:` (the `homewizard:` and `sungrow:` sections,
+ * the ≤ 60 MB target), a site of four devices in a `devices:` list (the HomeWizard meter and three
+ * Sungrow inverters, each with its own simulator; the snapshots carry every device's reading), and
+ * one run per newer device type beside the HomeWizard meter at that type's default poll rates
+ * (`fronius`). Each device's simulator is its type's from the registry. KW_BENCH_EDGE_SITES=legacy,
+ * =site or =fronius runs one of them (a comma-separated list runs several).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,9 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWithSchema } from '../src/core/validate.js';
+import type { RunningDeviceSimulator } from '../src/drivers/definition.js';
 import { startHomeWizardSimulator } from '../src/drivers/homewizard/simulator.js';
+import { driverOf } from '../src/drivers/registry.js';
 import { HomeModel } from '../src/drivers/sim/home-model.js';
-import { startSungrowSimulator } from '../src/drivers/sungrow/simulator.js';
 import { initCertDir, issueDeviceFiles } from '../src/lib/certs.js';
 import { silentLogger } from '../src/lib/log.js';
 import { ServerApp } from '../src/server/app.js';
@@ -72,12 +75,13 @@ function privateMb(pid: number): { privateDirty: number; pss: number } {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Scenario {
-  key: 'legacy' | 'site';
+  key: string;
   label: string;
   target?: string;
-  /** The config's device lines, given the simulators' ports (HomeWizard first). */
+  /** The config's device lines, given the simulators' ports (HomeWizard first, then `types`'). */
   devices(ports: number[]): string[];
-  sungrows: number;
+  /** The device types besides the HomeWizard meter, one simulator each (from the registry). */
+  types: string[];
 }
 
 const SCENARIOS: Scenario[] = [
@@ -85,7 +89,7 @@ const SCENARIOS: Scenario[] = [
     key: 'legacy',
     label: 'HomeWizard 1 Hz + Sungrow 5 s, sections',
     target: '<= 60',
-    sungrows: 1,
+    types: ['sungrow'],
     devices: ([hw, sg]) => [
       `homewizard: {ip: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
       `sungrow: {ip: 127.0.0.1, port: ${sg}, poll_interval_s: 5.0}`,
@@ -94,7 +98,7 @@ const SCENARIOS: Scenario[] = [
   {
     key: 'site',
     label: 'a site of four devices: HomeWizard 1 Hz + 3 Sungrow 5 s, devices: list',
-    sungrows: 3,
+    types: ['sungrow', 'sungrow', 'sungrow'],
     devices: ([hw, ...sg]) => [
       'devices:',
       `  - {name: p1, type: homewizard, host: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
@@ -104,13 +108,23 @@ const SCENARIOS: Scenario[] = [
       ),
     ],
   },
+  {
+    key: 'fronius',
+    label: 'HomeWizard 1 Hz + Fronius at its defaults (power flow 2 s, meter and inverter 10 s), devices: list',
+    types: ['fronius'],
+    devices: ([hw, fr]) => [
+      'devices:',
+      `  - {name: p1, type: homewizard, host: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
+      `  - {name: roof, type: fronius, host: 127.0.0.1, port: ${fr}}`,
+    ],
+  },
 ];
 
 export async function bench(): Promise<BenchResult[]> {
   if (!existsSync(join(ROOT, 'dist/cli/run.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  const only = process.env.KW_BENCH_EDGE_SITES;
+  const only = process.env.KW_BENCH_EDGE_SITES?.split(',');
   const out: BenchResult[] = [];
-  for (const sc of SCENARIOS) if (!only || only === sc.key) out.push(...(await run(sc)));
+  for (const sc of SCENARIOS) if (!only || only.includes(sc.key)) out.push(...(await run(sc)));
   return out;
 }
 
@@ -119,9 +133,12 @@ async function run(sc: Scenario): Promise<BenchResult[]> {
   const log = silentLogger();
   const model = new HomeModel({ start: Date.now(), seed: 4 });
   const hw = await startHomeWizardSimulator({ host: '127.0.0.1', port: 0, api: 'v1', model, log });
-  const sgs = [];
-  for (let i = 0; i < sc.sungrows; i++)
-    sgs.push(await startSungrowSimulator({ host: '127.0.0.1', port: 0, model, log }));
+  const sims: RunningDeviceSimulator[] = [];
+  for (const type of sc.types) {
+    const sim = driverOf(type)?.simulator;
+    if (!sim) throw new Error(`no simulator for device type ${type}`);
+    sims.push(await sim.create({ host: '127.0.0.1', port: 0, model, log }));
+  }
   const certs = join(dir, 'certs');
   await initCertDir({ dir: certs });
   await issueDeviceFiles({ dir: certs, id: 'bench-home' });
@@ -148,7 +165,7 @@ async function run(sc: Scenario): Promise<BenchResult[]> {
     cfg,
     [
       'device_id: bench-home',
-      ...sc.devices([hw.port, ...sgs.map((s) => s.port)]),
+      ...sc.devices([hw.port, ...sims.map((s) => s.port)]),
       `buffer: {db_path: ${join(dir, 'outbox.sqlite')}}`,
       `mqtt: {host: 127.0.0.1, port: ${brokerPort}, tls: {ca_cert: ${join(certs, 'ca.crt')}, client_cert: ${join(certs, 'bench-home.crt')}, client_key: ${join(certs, 'bench-home.key')}}}`,
       '',
@@ -221,7 +238,7 @@ async function run(sc: Scenario): Promise<BenchResult[]> {
     await new Promise((r) => edge.once('exit', r));
     await server.stop();
     await hw.stop();
-    for (const sg of sgs) await sg.stop();
+    for (const sim of sims) await sim.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -9,11 +9,12 @@ import type { Logger } from '../lib/log.js';
 import type { DriverDefinition } from './definition.js';
 import { DeviceSource } from './definition.js';
 import { dsmr } from './dsmr/definition.js';
+import { fronius } from './fronius/definition.js';
 import { homewizard } from './homewizard/definition.js';
 import type { Source } from './source.js';
 import { sungrow } from './sungrow/definition.js';
 
-export const DRIVERS: readonly DriverDefinition[] = [dsmr, homewizard, sungrow];
+export const DRIVERS: readonly DriverDefinition[] = [dsmr, homewizard, sungrow, fronius];
 
 export function driverOf(type: string): DriverDefinition | undefined {
   return DRIVERS.find((d) => d.type === type);

@@ -3,7 +3,8 @@
  * test/fixtures/<folder>/ that has a `<name>.expected.json` beside it is served on 127.0.0.1 by the
  * type's `replay.serve` (a fixture mode of its simulator), read by the real driver through the real
  * protocol, and its first reading must carry exactly the snapshot fields the expected file lists:
- * names, units, signs, and null for what the device did not say (docs/drivers.md, "Fixtures").
+ * names, units, signs, and null for what the device did not say (docs/drivers.md, "Fixtures"); a
+ * device's own values that are no snapshot field are listed apart (`device_fields`).
  * A type without a `replay` or without any expected file fails, so every new driver brings its
  * fixtures. The expected values are worked out by hand from each fixture's source (SOURCES.md).
  */
@@ -33,6 +34,11 @@ interface Expected {
   config?: Record<string, unknown>;
   /** The reading's snapshot fields; null = the driver must leave it out (or null). */
   fields: Record<string, unknown>;
+  /**
+   * The device's own values that are not snapshot fields (they stay under `devices.<name>`, e.g.
+   * a Fronius' autonomy): listed here so they are checked too; default none.
+   */
+  device_fields?: Record<string, unknown>;
 }
 
 interface ReplayCase {
@@ -146,8 +152,17 @@ describe('fixture replay: every driver reads its recorded device answers', () =>
               expect(SNAPSHOT_FIELDS, `${k} in the expected file`).toContain(k);
             const r = await replay(d, dir, c);
             expect(r.source).toBe('replay');
-            for (const k of Object.keys(r.fields)) expect(SNAPSHOT_FIELDS, `${k}: not a snapshot field`).toContain(k);
-            expect(setFields(r.fields)).toEqual(setFields(c.expected.fields));
+            for (const k of Object.keys(c.expected.device_fields ?? {}))
+              expect(SNAPSHOT_FIELDS, `${k} in device_fields is a snapshot field: list it in fields`).not.toContain(k);
+            const own = Object.keys(r.fields).filter((k) => !SNAPSHOT_FIELDS.has(k));
+            const pick = (keys: string[]) =>
+              Object.fromEntries(keys.map((k) => [k, r.fields[k as keyof typeof r.fields]]));
+            expect(setFields(pick(Object.keys(r.fields).filter((k) => SNAPSHOT_FIELDS.has(k))))).toEqual(
+              setFields(c.expected.fields),
+            );
+            expect(setFields(pick(own)), "the device's own values (device_fields)").toEqual(
+              setFields(c.expected.device_fields ?? {}),
+            );
           },
           30_000,
         );

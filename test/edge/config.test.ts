@@ -87,8 +87,8 @@ describe('edge config: devices', () => {
   });
 
   it('refuses an unknown type, listing the known ones', () => {
-    expect(fails('devices:\n  - {name: x, type: fronius, host: h}\n')).toContain(
-      'devices[0].type: unknown device type "fronius"; one of dsmr, homewizard, sungrow',
+    expect(fails('devices:\n  - {name: x, type: acme-x, host: h}\n')).toContain(
+      'devices[0].type: unknown device type "acme-x"; one of dsmr, homewizard, sungrow, fronius',
     );
   });
 

@@ -29,7 +29,8 @@ energy_import_t1_kwh, energy_import_t2_kwh, energy_export_t1_kwh, energy_export_
 power_import_w, power_export_w, power_l1_import_w .. power_l3_export_w, voltage_l1_v ..,
 current_l1_a .., avg_demand_15m_w, month_peak_w, month_peak_timestamp, peak_history,
 gas_m3, gas_timestamp, water_m3, water_timestamp; then header, p1_version, totals, power
-failures, heat_gj and the M-Bus devices (mbus).
+failures, heat_gj, the M-Bus devices (mbus) and the lines it does not map (other: OBIS code,
+value and unit as sent).
 
 Examples:
   kwartier dsmr parse telegram.txt

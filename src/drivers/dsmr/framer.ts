@@ -4,9 +4,11 @@
  *
  * A telegram runs from `/` to `!`, followed by the CRC (4 hex digits, MSB first; some meters drop
  * leading zeros, so 1–4 digits are accepted) and CR LF. DSMR 2.2/3 telegrams end in a bare `!` and
- * carry no CRC: accepted only when they have the full legacy shape and no DSMR 4+ / e-MUCS marker,
- * and only on a stream that has not carried CRCs (see legacyWithoutCrc), so that a modern telegram
- * whose CRC line was cut or damaged does not pass as a legacy one.
+ * carry no CRC: accepted only when they have the full legacy shape and no mark of a format with a
+ * CRC (a 1-3:0.2.8 or 0-0:96.1.4 line, an Iskra IE.5 identification), and only on a stream that has
+ * not carried CRCs (see legacyWithoutCrc), so that a modern telegram whose CRC line was cut or
+ * damaged does not pass as a legacy one: it is rejected (`dsmr_missing_crc`) and counted as a CRC
+ * error.
  *
  * Resynchronisation: bytes before a `/` are dropped (a meter read mid-telegram, line noise); a `/`
  * inside a telegram in progress means the previous one was cut short (telegrams never contain `/`),
@@ -57,6 +59,7 @@ export type FrameEvent = FramedTelegram | FrameErrorEvent;
 
 export interface FramerStats {
   telegrams: number;
+  /** Telegrams rejected for their CRC: a mismatch, or a CRC missing where the format carries one. */
   crcErrors: number;
   /** Framing errors other than CRC mismatches (bad trailer, cut-off or oversize telegrams). */
   otherErrors: number;
@@ -222,10 +225,22 @@ export class TelegramFramer {
         this.counts.telegrams++;
         out.push(this.emit(stop, null));
       } else {
-        const why = this.sawCrc
-          ? 'after telegrams with one on this stream'
-          : 'and is not a complete DSMR 2.2/3 telegram';
-        this.fail(out, 'dsmr_missing_crc', `telegram ${this.headerOf()} has no CRC after "!" ${why}`);
+        // A telegram of a format that carries a CRC, without it, is rejected like a bad CRC: it has
+        // no integrity check, and reading it as DSMR 2.2 would take damaged values for good ones.
+        const format = crcFormat(buf.subarray(0, e));
+        const why =
+          format !== null
+            ? `though its format carries one (${format})`
+            : this.sawCrc
+              ? 'after telegrams with one on this stream'
+              : 'and is not a complete DSMR 2.2/3 telegram';
+        this.counts.crcErrors++;
+        out.push({
+          type: 'error',
+          error: new DsmrFrameError('dsmr_missing_crc', `telegram ${this.headerOf()} has no CRC after "!" ${why}`, {
+            header: this.headerOf(),
+          }),
+        });
       }
       return;
     }
@@ -283,7 +298,7 @@ export class TelegramFramer {
     const firstLf = body.indexOf(LF);
     if (firstLf < 0 || body[firstLf + 1] !== CR || body[firstLf + 2] !== LF) return false;
     if (body.indexOf(0x28, firstLf) < 0) return false;
-    return body.indexOf('1-3:0.2.8(') < 0 && body.indexOf('0-0:96.1.4(') < 0;
+    return crcFormat(body) === null;
   }
 
   /** The identification line of the telegram in progress, printable chars only, for messages. */
@@ -318,6 +333,20 @@ export class TelegramFramer {
     this.pos = 0;
     this.bang = -1;
   }
+}
+
+/**
+ * Why a telegram (its bytes up to the `!`) is of a format that carries a CRC, or null: a
+ * `1-3:0.2.8` line (DSMR 4 and 5), a `0-0:96.1.4` line (e-MUCS), or the identification of an Iskra
+ * IE.5 (`/ISk5\2MIE5T-200`), a Belgian meter with neither line that sends a CRC (test/fixtures/p1/iskra-ie5*).
+ */
+function crcFormat(body: Buffer): string | null {
+  if (body.indexOf('1-3:0.2.8(') >= 0) return 'a 1-3:0.2.8 line: DSMR 4+';
+  if (body.indexOf('0-0:96.1.4(') >= 0) return 'a 0-0:96.1.4 line: e-MUCS';
+  const headerEnd = body.indexOf(LF);
+  const ie5 = body.indexOf('MIE5');
+  if (ie5 > 0 && (headerEnd < 0 || ie5 < headerEnd)) return 'an Iskra IE.5';
+  return null;
 }
 
 function printable(buf: Uint8Array, a: number, b: number): string {

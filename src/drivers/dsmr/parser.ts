@@ -1,14 +1,15 @@
 /**
  * P1 telegram parser (DSMR 2.2–5.0.2, Belgian e-MUCS). Takes one framed telegram (see framer.ts;
  * this module trusts the framing and does not check the CRC) and returns a P1Telegram. It never
- * throws on odd content: unknown lines are skipped, malformed values become null.
+ * throws on odd content: lines it does not map are kept as sent under `other`, malformed values of
+ * the lines it maps become null.
  *
  * Written for speed (the edge parses a telegram a second, but backfills and benchmarks parse many):
  * one pass over the latin1 string with indexOf, numbers parsed as integer mantissa + decimals (exact
  * unit conversion), no regex, one object built at the end.
  */
 import { DsmrFrameError, type FramedTelegram, TelegramFramer } from './framer.js';
-import type { Country, MbusDevice, P1Telegram, PeakHistoryEntry, PowerFailure } from './telegram.js';
+import type { Country, MbusDevice, OtherValue, P1Telegram, PeakHistoryEntry, PowerFailure } from './telegram.js';
 import { timestampIso, timestampKey } from './timestamp.js';
 
 export interface ParseOptions {
@@ -21,6 +22,8 @@ enum K {
   BeVersion,
   Timestamp,
   EquipmentId,
+  /** 0-0:96.1.0 on channel 0: the meter's serial where 96.1.1 is not sent (Iskra IE.5). */
+  SerialAlt,
   ImportT1,
   ImportT2,
   ExportT1,
@@ -67,6 +70,7 @@ const OBIS_CODES: [string, K][] = [
   ['0-0:96.1.4', K.BeVersion],
   ['0-0:1.0.0', K.Timestamp],
   ['0-0:96.1.1', K.EquipmentId],
+  ['0-0:96.1.0', K.SerialAlt],
   ['1-0:1.8.1', K.ImportT1],
   ['1-0:1.8.2', K.ImportT2],
   ['1-0:2.8.1', K.ExportT1],
@@ -365,6 +369,28 @@ function peakFromGroups(s: string, first: number, n: number): { w: number | null
   return { w, ts };
 }
 
+/**
+ * A line the parser does not map, kept as sent: the OBIS code from `a` to its `(` at `p` (without
+ * a `*255` suffix), the groups up to `b` (see OtherValue for what becomes a number).
+ */
+function otherValue(s: string, a: number, p: number, b: number): OtherValue {
+  const star = s.indexOf('*', a);
+  const obis = s.slice(a, star >= 0 && star < p ? star : p);
+  let close = s.indexOf(')', p + 1);
+  if (close < 0 || close > b) close = b;
+  if (close + 1 < b && (u[close + 1] as number) === 0x28) {
+    let end = b;
+    while (end > p && (u[end - 1] as number) !== 0x29) end--;
+    return { obis, value: s.slice(p, end), unit: null };
+  }
+  const va = p + 1;
+  if (close === va) return { obis, value: null, unit: null };
+  if (readNumber(s, va, close) && (unitAt < close || decs > 0)) {
+    return { obis, value: scaled(-decs), unit: unitAt < close ? s.slice(unitAt, close) : null };
+  }
+  return { obis, value: s.slice(va, close), unit: null };
+}
+
 function mbusAt(list: MbusAcc[], channel: number): MbusAcc {
   for (const d of list) if (d.channel === channel) return d;
   const d: MbusAcc = { channel, type: null, id: null, r1: null, r3: null, legacy: null, valve: null };
@@ -409,6 +435,7 @@ function parseText(s: string, opts: ParseOptions): P1Telegram {
   let beVersion: string | null = null;
   let meterTs: string | null = null;
   let equipmentId: string | null = null;
+  let serialAlt: string | null = null;
   let tariff: 1 | 2 | null = null;
   let impT1: number | null = null;
   let impT2: number | null = null;
@@ -451,6 +478,7 @@ function parseText(s: string, opts: ParseOptions): P1Telegram {
   let limiter: number | null = null;
   let fuse: number | null = null;
   const mbus: MbusAcc[] = [];
+  const other: OtherValue[] = [];
   /** A DSMR 2.2/3 24.3.0 line whose value follows on the next line. */
   let pendingLegacy: { dev: MbusAcc; unit: string | null; ts: string | null } | null = null;
 
@@ -514,6 +542,8 @@ function parseText(s: string, opts: ParseOptions): P1Telegram {
         case M.Valve:
           mbusAt(mbus, channel).valve = integer(s, va, vb);
           break;
+        default:
+          other.push(otherValue(s, a, p, b));
       }
       continue;
     }
@@ -530,6 +560,9 @@ function parseText(s: string, opts: ParseOptions): P1Telegram {
         break;
       case K.EquipmentId:
         equipmentId = text(s, va, vb);
+        break;
+      case K.SerialAlt:
+        serialAlt = text(s, va, vb);
         break;
       case K.ImportT1:
         impT1 = energyKwh(s, va, vb);
@@ -656,6 +689,8 @@ function parseText(s: string, opts: ParseOptions): P1Telegram {
       case K.Fuse:
         fuse = plain(s, va, vb, 'A');
         break;
+      default:
+        other.push(otherValue(s, a, p, b));
     }
   }
 
@@ -667,7 +702,7 @@ function parseText(s: string, opts: ParseOptions): P1Telegram {
 
   return {
     meter_timestamp: meterTs,
-    equipment_id: equipmentId,
+    equipment_id: equipmentId ?? serialAlt,
     country,
     tariff_indicator: tariff,
     energy_import_t1_kwh: impT1,
@@ -719,6 +754,7 @@ function parseText(s: string, opts: ParseOptions): P1Telegram {
     heat_gj: heat?.gj ?? null,
     heat_timestamp: heat?.timestamp ?? null,
     mbus: devices,
+    other,
   };
 }
 

@@ -34,8 +34,22 @@ export interface MbusDevice {
   valve_position: number | null;
 }
 
+/** A line the parser does not map onto a key of its own, kept as sent. */
+export interface OtherValue {
+  /** `A-B:C.D.E` (without a `*255`-style suffix). */
+  obis: string;
+  /**
+   * A number when the value has a unit (`*varh`) or decimals (`4.556`); otherwise the text as sent
+   * (identifiers and codes keep their leading zeros: `00000000`); several groups `(a)(b)` as sent,
+   * parentheses included; null for `()`.
+   */
+  value: number | string | null;
+  unit: string | null;
+}
+
 export interface P1Telegram {
   meter_timestamp: string | null;
+  /** 0-0:96.1.1, or 0-0:96.1.0 where a meter puts its serial there (Belgian Iskra IE.5). */
   equipment_id: string | null;
   country: Country;
   /** 0-0:96.14.0: BE 1 = day, 2 = night; NL 1 = low, 2 = normal. */
@@ -101,6 +115,8 @@ export interface P1Telegram {
   heat_gj: number | null;
   heat_timestamp: string | null;
   mbus: MbusDevice[];
+  /** Lines the parser does not map (reactive energy, frequency, power factor, …), in telegram order. */
+  other: OtherValue[];
 }
 
 /** The fixed keys, in output order (the extras follow). */

@@ -7,10 +7,14 @@
  *   after the previous answered or timed out; no catch-up bursts), reconnect backoff with full
  *   jitter, and errors that say what to do: 401/403 (credentials or API switched off), 404 ("is
  *   its local API switched on?": some inverters ship with it off and answer 404), and answers that
- *   are not JSON, with the parser's message.
+ *   are not JSON, with the parser's message. A device with several endpoints (Fronius: the power
+ *   flow every second or two, the meter and inverter details every ten) gives the others as
+ *   `extraPaths` on their own intervals: still one request in flight, `minGapMs` between the
+ *   starts of any two requests (a device's rate limit), and the state follows the main path only.
  *   `start()` runs it as a whole source (states, backoff); a driver with a session of its own
  *   around the polling (HomeWizard: GET /api first, a WebSocket it prefers) calls `poll()` instead,
- *   which polls until a deadline or the first failure and leaves states and backoff to the caller.
+ *   which polls the main path until a deadline or the first failure and leaves states and backoff
+ *   to the caller.
  * One file above 400 lines on purpose: the request layer and the poller share the endpoint and error
  * types, and every HTTP driver imports both.
  */
@@ -243,12 +247,32 @@ export interface JsonPollerOptions {
   /** Backoff for errors retrying does not fix (401/403/404; defaults 15000 and 300000). */
   slowBaseMs?: number;
   slowMaxMs?: number;
+  /**
+   * More paths of the same device, each on its own interval, polled between the main path's
+   * requests (one in flight at a time). They are asked only while the main path answers; their
+   * failures go to `onPathError` and do not change the state. Default none.
+   */
+  extraPaths?: ReadonlyArray<{ path: string; intervalMs: number }>;
+  /** Least time between the starts of two requests, any path (a device's rate limit; default 0). */
+  minGapMs?: number;
+  /**
+   * Turns a failure of the main path into the error reported and logged (a device-specific hint,
+   * e.g. how to switch its API on after a 404). Default: the error as it is.
+   */
+  describeError?: (err: unknown) => unknown;
+  /**
+   * Checks an answer before it is passed on: throws for one that is JSON but not usable (a device
+   * that reports an error in its body). The throw counts as that path's failure.
+   */
+  validate?: (body: unknown, path: string) => void;
   log: Logger;
 }
 
 export interface JsonData {
   /** Edge clock (ms) when the answer arrived. */
   at: number;
+  /** The path that answered (the main path or one of `extraPaths`). */
+  path: string;
   body: unknown;
 }
 
@@ -259,11 +283,20 @@ export interface PollOptions {
   until?: number | null;
 }
 
+interface Scheduled {
+  path: string;
+  intervalMs: number;
+  main: boolean;
+  /** Edge clock (ms) when it is next due. */
+  due: number;
+}
+
 /** Polls one JSON endpoint; see the module comment. */
 export class JsonPoller {
   private readonly opts: JsonPollerOptions;
   private readonly ep: HttpEndpoint;
   private readonly dataListeners: Array<(d: JsonData) => void> = [];
+  private readonly pathErrorListeners: Array<(path: string, err: unknown) => void> = [];
   private readonly stateListeners: Array<(s: SourceState, detail?: string) => void> = [];
   private abort: AbortController | null = null;
   private loop: Promise<void> | null = null;
@@ -273,7 +306,6 @@ export class JsonPoller {
   /** Most requests ever in flight at once (1 by construction; for tests and benchmarks). */
   maxInFlight = 0;
   requests = 0;
-
   private readonly ownAgent: boolean;
 
   constructor(opts: JsonPollerOptions) {
@@ -305,6 +337,11 @@ export class JsonPoller {
 
   onState(listener: (s: SourceState, detail?: string) => void): void {
     this.stateListeners.push(listener);
+  }
+
+  /** A failure of one of the `extraPaths` (the main path's failures are state changes). */
+  onPathError(listener: (path: string, err: unknown) => void): void {
+    this.pathErrorListeners.push(listener);
   }
 
   /**
@@ -355,7 +392,8 @@ export class JsonPoller {
       if (until !== null && Date.now() >= until) return;
       const body = await this.get(this.opts.path, signal);
       if (signal.aborted) return;
-      opts.onData({ at: Date.now(), body });
+      this.opts.validate?.(body, this.opts.path);
+      opts.onData({ at: Date.now(), path: this.opts.path, body });
       next += this.opts.intervalMs;
       const now = Date.now();
       if (next < now) next = now;
@@ -387,22 +425,65 @@ export class JsonPoller {
       maxMs: this.opts.slowMaxMs ?? 300_000,
       minMs: this.opts.slowBaseMs ?? 15_000,
     });
-    const onData = (d: JsonData) => {
-      backoff.reset();
-      slow.reset();
-      this.setState('connected');
-      for (const l of this.dataListeners) l(d);
-    };
+    const start = Date.now();
+    // The main path first: it wins a tie, so the extras fit into the gaps between its requests.
+    const schedule: Scheduled[] = [
+      { path: this.opts.path, intervalMs: this.opts.intervalMs, main: true, due: start },
+      ...(this.opts.extraPaths ?? []).map((e) => ({ ...e, main: false, due: start })),
+    ];
+    const minGap = this.opts.minGapMs ?? 0;
+    let lastStart = Number.NEGATIVE_INFINITY;
+    const main = schedule[0] as Scheduled;
     while (!signal.aborted) {
+      const item = this.pick(main, schedule, Math.max(Date.now(), lastStart + minGap));
+      const wait = Math.max(item.due, lastStart + minGap) - Date.now();
+      if (wait > 0) await sleep(wait, signal);
+      if (signal.aborted) break;
+      lastStart = Date.now();
       try {
-        await this.poll(signal, { onData });
+        const body = await this.get(item.path, signal);
+        if (signal.aborted) break;
+        this.opts.validate?.(body, item.path);
+        if (item.main) {
+          backoff.reset();
+          slow.reset();
+          this.setState('connected');
+        }
+        const d: JsonData = { at: Date.now(), path: item.path, body };
+        for (const l of this.dataListeners) l(d);
+        item.due += item.intervalMs;
+        const now = Date.now();
+        if (item.due < now) item.due = now; // a slow answer: no burst to catch up
       } catch (err) {
         if (signal.aborted) break;
-        const permanent = err instanceof KwartierError && !err.retriable;
-        this.setState('lost', errorMessage(err));
-        await sleep(permanent ? slow.next() : backoff.next(), signal);
+        const now = Date.now();
+        if (item.main) {
+          const e = this.opts.describeError ? this.opts.describeError(err) : err;
+          const permanent = e instanceof KwartierError && !e.retriable;
+          this.setState('lost', errorMessage(e));
+          item.due = now + (permanent ? slow.next() : backoff.next());
+          // While the device is lost only the main path is tried.
+          for (const s of schedule) s.due = Math.max(s.due, item.due);
+        } else {
+          item.due = now + item.intervalMs;
+          for (const l of this.pathErrorListeners) l(item.path, err);
+        }
       }
     }
+  }
+
+  /**
+   * The next request, to start at `startAt`: the main path when it is due, so the extras take the
+   * free slots between its requests; an extra that has waited two main intervals past its time goes
+   * first (at a 1 s interval with a 1 s gap there is no free slot, and it must not starve).
+   * When nothing is due yet, whichever is due first.
+   */
+  private pick(main: Scheduled, schedule: Scheduled[], startAt: number): Scheduled {
+    let oldest: Scheduled | null = null;
+    for (const s of schedule) if (s !== main && (oldest === null || s.due < oldest.due)) oldest = s;
+    if (oldest === null) return main;
+    if (main.due <= startAt) return oldest.due + 2 * main.intervalMs <= startAt ? oldest : main;
+    return oldest.due < main.due ? oldest : main;
   }
 
   private setState(state: SourceState, detail?: string): void {

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createDsmrSource, type DsmrSource } from '../../../src/drivers/dsmr/source.js';
 import type { SourceReading, SourceState } from '../../../src/drivers/source.js';
 import { fixtureBytes } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const mt382 = fixtureBytes('p1/dsmr50-iskra-mt382.txt');
 const alt = fixtureBytes('p1/fluvius-v171-3phase-alt.txt');
@@ -24,14 +25,6 @@ function captureLogger() {
     },
   });
   return { log: pino({ level: 'debug' }, sink), lines };
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** A P1-to-network bridge on loopback: streams `telegram` every `everyMs` to each client. */

@@ -122,6 +122,76 @@ describe('HTTP JSON poller', () => {
     expect(states.map(([s]) => s)).toEqual(['connecting', 'lost', 'connected']);
     expect(srv.seen.length).toBeGreaterThanOrEqual(2);
   });
+
+  it('polls extra paths on their own intervals between the main ones, one in flight, minGapMs apart', async () => {
+    const paths: string[] = [];
+    const srv = await serve((req, res) => {
+      paths.push(req.url ?? '');
+      json(res, 200, JSON.stringify({ url: req.url }));
+    });
+    const { p, data } = poller(srv.port, {
+      intervalMs: 120,
+      minGapMs: 60,
+      extraPaths: [
+        { path: '/api/meter', intervalMs: 600 },
+        { path: '/api/inverter', intervalMs: 600 },
+      ],
+    });
+    const seen: string[] = [];
+    p.onData((d) => seen.push(d.path));
+    await p.start();
+    await waitFor(() => data.length >= 8, '8 answers');
+    await p.stop();
+    // The extras take the free slots between the main path's requests, which keep their interval.
+    expect(paths.slice(0, 5)).toEqual(['/api/data', '/api/meter', '/api/data', '/api/inverter', '/api/data']);
+    expect(seen.slice(0, 5)).toEqual(paths.slice(0, 5));
+    expect(srv.maxOpen).toBe(1);
+    for (let i = 1; i < srv.seen.length; i++) {
+      expect((srv.seen[i]?.at ?? 0) - (srv.seen[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(50);
+    }
+  });
+
+  it('does not starve an extra path when the main interval leaves no free slot', async () => {
+    const paths: string[] = [];
+    const srv = await serve((req, res) => {
+      paths.push(req.url ?? '');
+      json(res, 200, '{}');
+    });
+    const { p } = poller(srv.port, {
+      intervalMs: 50,
+      minGapMs: 50,
+      extraPaths: [{ path: '/api/meter', intervalMs: 200 }],
+    });
+    await p.start();
+    await waitFor(() => paths.length >= 12, '12 requests');
+    await p.stop();
+    expect(paths.slice(0, 4)).toEqual(['/api/data', '/api/data', '/api/meter', '/api/data']);
+    expect(paths.filter((x) => x === '/api/meter').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('asks the extra paths only while the main path answers; their failures do not change the state', async () => {
+    let mainUp = true;
+    const paths: string[] = [];
+    const srv = await serve((req, res) => {
+      paths.push(req.url ?? '');
+      if (req.url === '/api/meter') json(res, 500, '{}');
+      else if (mainUp) json(res, 200, '{"ok":true}');
+      else json(res, 503, '{}');
+    });
+    const { p, states } = poller(srv.port, { intervalMs: 30, extraPaths: [{ path: '/api/meter', intervalMs: 30 }] });
+    const errors: string[] = [];
+    p.onPathError((path, err) => errors.push(`${path}: ${(err as Error).message}`));
+    await p.start();
+    await waitFor(() => errors.length >= 1, 'a meter failure');
+    expect(errors[0]).toMatch(/^\/api\/meter: GET .*\/api\/meter: HTTP 500$/);
+    expect(states.map(([s]) => s)).toEqual(['connecting', 'connected']);
+    mainUp = false;
+    await waitFor(() => states.some(([s]) => s === 'lost'), 'lost');
+    const at = paths.length;
+    await new Promise((r) => setTimeout(r, 200));
+    // While lost, only the main path is retried.
+    expect(paths.slice(at).every((x) => x === '/api/data')).toBe(true);
+  });
 });
 
 describe('HTTP JSON poller: poll() inside a driver’s own session', () => {

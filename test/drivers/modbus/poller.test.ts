@@ -17,20 +17,13 @@ import {
   tableProblems,
 } from '../../../src/drivers/modbus/register-table.js';
 import type { SourceState } from '../../../src/drivers/source.js';
+import { waitFor } from '../../helpers/wait.js';
 import { RawModbusServer } from './raw-server.js';
 
 function memoryLog() {
   const lines: Array<Record<string, unknown>> = [];
   const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
   return { log, lines };
-}
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -117,7 +110,7 @@ describe('modbus poller: reads', () => {
   it('reads the table in grouped requests, paced, after the connect wait; markers are null', async () => {
     const h = await harness(SIMPLE, { interRequestDelayMs: 60, connectDelayMs: 150, maxGap: 16 }, {}, fillSimple);
     await h.poller.start();
-    await waitFor('two cycles', () => h.values.length >= 2);
+    await waitFor(() => h.values.length >= 2, 'two cycles');
     const v = h.values[0]?.values;
     expect(v?.get('a')).toBe(1500);
     expect(v?.get('b')).toBe(-2.5);
@@ -150,7 +143,7 @@ describe('modbus poller: reads', () => {
       srv.refuse.input.add(10);
     });
     await h.poller.start();
-    await waitFor('four cycles', () => h.values.length >= 4);
+    await waitFor(() => h.values.length >= 4, 'four cycles');
     for (const c of h.values) {
       expect(c.values.get('d')).toBeNull();
       expect(c.values.get('a')).toBe(1500);
@@ -197,7 +190,7 @@ describe('modbus poller: reads', () => {
       srv.set('holding', 40109, 1234, 0x8000); // A_SF not implemented → A null
     });
     await h.poller.start();
-    await waitFor('a cycle', () => h.values.length >= 1);
+    await waitFor(() => h.values.length >= 1, 'a cycle');
     const v = h.values[0]?.values;
     expect(v?.get('w')).toBe(2590);
     expect(v?.get('wh')).toBe(Number(big));
@@ -213,7 +206,7 @@ describe('modbus poller: connections', () => {
   it('connect-per-cycle: reads every group from a server that closes after each answer', async () => {
     const h = await harness(SIMPLE, { connectPerCycle: true }, { closeAfterAnswer: true }, fillSimple);
     await h.poller.start();
-    await waitFor('three cycles', () => h.values.length >= 3);
+    await waitFor(() => h.values.length >= 3, 'three cycles');
     for (const c of h.values) {
       expect(c.values.get('a')).toBe(1500);
       expect(c.values.get('far')).toBe(7);
@@ -227,7 +220,7 @@ describe('modbus poller: connections', () => {
   it('connect-per-cycle against a normal server: one connection per cycle, closed after it', async () => {
     const h = await harness(SIMPLE, { connectPerCycle: true }, {}, fillSimple);
     await h.poller.start();
-    await waitFor('three cycles', () => h.values.length >= 3);
+    await waitFor(() => h.values.length >= 3, 'three cycles');
     await h.poller.stop();
     const byConn = new Map<number, number>();
     for (const r of h.srv.log) byConn.set(r.connection, (byConn.get(r.connection) ?? 0) + 1);
@@ -238,13 +231,13 @@ describe('modbus poller: connections', () => {
   it('reconnects with backoff after the server goes away and comes back', async () => {
     const h = await harness(SIMPLE, {}, {}, fillSimple);
     await h.poller.start();
-    await waitFor('a cycle', () => h.values.length >= 1);
+    await waitFor(() => h.values.length >= 1, 'a cycle');
     const port = h.srv.port;
     await h.srv.stop();
-    await waitFor('lost', () => h.states.includes('lost'));
+    await waitFor(() => h.states.includes('lost'), 'lost');
     const before = h.values.length;
     await h.srv.start(port);
-    await waitFor('values again', () => h.values.length > before + 1);
+    await waitFor(() => h.values.length > before + 1, 'values again');
     expect(h.states).toEqual(['connecting', 'connected', 'lost', 'connected']);
     expect(h.values.at(-1)?.values.get('a')).toBe(1500);
     expect(h.srv.connections).toBeGreaterThanOrEqual(2);
@@ -255,7 +248,7 @@ describe('modbus poller: writes', () => {
   it('writes an rw row once on change and reports the value read back', async () => {
     const h = await harness(SIMPLE, { intervalMs: 1000 }, {}, fillSimple);
     await h.poller.start();
-    await waitFor('connected', () => h.values.length >= 1);
+    await waitFor(() => h.values.length >= 1, 'connected');
     const r1 = await h.poller.write('setpoint', 80);
     expect(r1).toMatchObject({ field: 'setpoint', requested: 80, readBack: 80, written: true });
     const r2 = await h.poller.write('setpoint', 80);
@@ -271,7 +264,7 @@ describe('modbus poller: writes', () => {
     const h = await harness(SIMPLE, { intervalMs: 1000 }, {}, fillSimple);
     h.srv.onWrite = (_a, w) => Math.min(w, 900); // the device caps at 90 %
     await h.poller.start();
-    await waitFor('connected', () => h.values.length >= 1);
+    await waitFor(() => h.values.length >= 1, 'connected');
     const r = await h.poller.write('setpoint', 95);
     expect(r).toMatchObject({ requested: 95, readBack: 90, written: true });
     expect(h.lines.some((l) => l.msg === 'register written but reads back another value' && l.read_back === 90)).toBe(
@@ -282,7 +275,7 @@ describe('modbus poller: writes', () => {
   it('writes a 32-bit row with FC16 in the table’s word order', async () => {
     const h = await harness(SIMPLE, { intervalMs: 1000 }, {}, fillSimple);
     await h.poller.start();
-    await waitFor('connected', () => h.values.length >= 1);
+    await waitFor(() => h.values.length >= 1, 'connected');
     const r = await h.poller.write('limit32', 70_000);
     expect(r.readBack).toBe(70_000);
     expect(h.srv.log.find((q) => q.fc === 16)).toMatchObject({ address: 102, words: [1, 4464] });
@@ -291,7 +284,7 @@ describe('modbus poller: writes', () => {
   it('refuses read-only rows, unknown fields and out-of-range values without sending anything', async () => {
     const h = await harness(SIMPLE, { intervalMs: 1000 }, {}, fillSimple);
     await h.poller.start();
-    await waitFor('connected', () => h.values.length >= 1);
+    await waitFor(() => h.values.length >= 1, 'connected');
     await expect(h.poller.write('ro_setting', 1)).rejects.toMatchObject({ code: 'control_read_only' });
     await expect(h.poller.write('a', 1)).rejects.toThrow(/dev\.a \(register 0\): read-only/);
     await expect(h.poller.write('setpoint', 150)).rejects.toMatchObject({ code: 'control_value' });
@@ -307,7 +300,7 @@ describe('modbus poller: writes', () => {
       fillSimple,
     );
     await h.poller.start();
-    await waitFor('a cycle', () => h.values.length >= 1);
+    await waitFor(() => h.values.length >= 1, 'a cycle');
     const r = await h.poller.write('setpoint', 12.5);
     expect(r).toMatchObject({ readBack: 12.5, written: true });
   });

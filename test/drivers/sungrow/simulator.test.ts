@@ -11,6 +11,7 @@ import { SungrowConfigSchema } from '../../../src/drivers/sungrow/config.js';
 import { type SungrowSimulator, startSungrowSimulator } from '../../../src/drivers/sungrow/simulator.js';
 import { createSungrowSource, type SungrowReading, type SungrowSource } from '../../../src/drivers/sungrow/source.js';
 import { silentLogger } from '../../../src/lib/log.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const START = Date.parse('2026-06-15T00:00:00Z'); // a Monday in June
 // With seed 5 (checked in the tests): at 10:30 Brussels the battery charges, at noon it is full
@@ -20,14 +21,6 @@ const MIDDAY = Date.parse('2026-06-15T10:00:00Z');
 const EVENING = Date.parse('2026-06-15T20:00:00Z');
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -101,7 +94,7 @@ function expectModel(r: SungrowReading | undefined, s: HomeState): void {
 describe('Sungrow simulator ↔ driver', () => {
   it('round-trips the model: PV, battery sign both ways, SoC, load, counters, grid estimate', async () => {
     const { model, clock, source, readings } = await setup();
-    await waitFor('a reading', () => readings.length >= 1);
+    await waitFor(() => readings.length >= 1, 'a reading');
     const morning = model.state();
     expect(morning.at).toBe(MORNING);
     expect(morning.pv_w).toBeGreaterThan(500);
@@ -116,7 +109,7 @@ describe('Sungrow simulator ↔ driver', () => {
 
     clock.t = EVENING;
     const n = readings.length;
-    await waitFor('two readings in the evening', () => readings.length >= n + 2);
+    await waitFor(() => readings.length >= n + 2, 'two readings in the evening');
     const evening = model.state();
     expect(evening.at).toBe(EVENING);
     expect(evening.pv_w).toBe(0);
@@ -168,7 +161,7 @@ describe('Sungrow simulator ↔ driver', () => {
 
   it('drives the driver’s unsupported path: refused registers are null, everything else still exact', async () => {
     const { model, readings, source, sim } = await setup({ unsupported: [13025, 5008], unknownRegisters: 'exception' });
-    await waitFor('3 readings', () => readings.length >= 3);
+    await waitFor(() => readings.length >= 3, '3 readings');
     const s = model.state();
     const last = readings.at(-1);
     expect(last?.fields.battery_temp_c).toBeNull();
@@ -188,7 +181,7 @@ describe('Sungrow simulator ↔ driver', () => {
     const refusedBefore = sim.refused;
     const requestsBefore = sim.requests;
     const n = readings.length;
-    await waitFor('two more readings', () => readings.length > n + 1);
+    await waitFor(() => readings.length > n + 1, 'two more readings');
     expect(sim.refused).toBe(refusedBefore);
     expect(sim.requests).toBeGreaterThan(requestsBefore);
   });

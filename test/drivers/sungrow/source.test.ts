@@ -8,6 +8,7 @@ import { parseWithSchema } from '../../../src/core/validate.js';
 import type { SourceState } from '../../../src/drivers/source.js';
 import { type SungrowConfig, SungrowConfigSchema } from '../../../src/drivers/sungrow/config.js';
 import { createSungrowSource, type SungrowReading, type SungrowSource } from '../../../src/drivers/sungrow/source.js';
+import { waitFor } from '../../helpers/wait.js';
 import { type LoggedRequest, lsw32, type RegisterServer, setDoc, startRegisterServer } from './register-server.js';
 
 function config(port: number, over: Partial<SungrowConfig> = {}): SungrowConfig {
@@ -32,14 +33,6 @@ function memoryLog() {
   const lines: Array<Record<string, unknown>> = [];
   const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
   return { log, lines };
-}
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** The words a real SH10RT would hold, written by hand from protocols.md §3.2 (doc numbers). */
@@ -145,7 +138,7 @@ const fmt = (r: LoggedRequest) => `${r.fn}:${r.address}+${r.count}`;
 describe('Sungrow source against hand-set registers', () => {
   it('decodes known values: low word first, scales, battery sign flipped to + charging, both grid signs', async () => {
     const h = await harness();
-    await waitFor('a reading', () => h.readings.length >= 1);
+    await waitFor(() => h.readings.length >= 1, 'a reading');
     const r = h.readings[0];
     expect(r?.source).toBe('sungrow');
     expect(r?.fields).toEqual(EXPECTED_FIELDS);
@@ -169,7 +162,7 @@ describe('Sungrow source against hand-set registers', () => {
   it('makes a register answering exception 2 null, keeps the others, and stops asking for it', async () => {
     const h = await harness({ retry_unsupported_s: 3600 });
     h.srv.refuse.add(13025 - 1); // battery temperature: "illegal data address"
-    await waitFor('3 readings', () => h.readings.length >= 3);
+    await waitFor(() => h.readings.length >= 3, '3 readings');
     for (const r of h.readings.slice(0, 3)) {
       expect(r.fields).toEqual({ ...EXPECTED_FIELDS, battery_temp_c: null });
       expect(r.inverter).toEqual(EXPECTED_INVERTER);
@@ -198,10 +191,10 @@ describe('Sungrow source against hand-set registers', () => {
   it('retries an unsupported register after retry_unsupported_s and takes it back when it answers', async () => {
     const h = await harness({ retry_unsupported_s: 1.5 });
     h.srv.refuse.add(13025 - 1);
-    await waitFor('a reading', () => h.readings.length >= 1);
+    await waitFor(() => h.readings.length >= 1, 'a reading');
     expect(h.readings[0]?.fields.battery_temp_c).toBeNull();
     h.srv.refuse.clear(); // e.g. a firmware update
-    await waitFor('battery temperature back', () => h.readings.some((r) => r.fields.battery_temp_c === -2.5));
+    await waitFor(() => h.readings.some((r) => r.fields.battery_temp_c === -2.5), 'battery temperature back');
     expect(h.source.stats().unsupported).toEqual([]);
     expect(h.lines.some((l) => l.msg === 'register answers again' && l.register === 13025)).toBe(true);
   });
@@ -209,7 +202,7 @@ describe('Sungrow source against hand-set registers', () => {
   it('learns a refused hole between rows: no value lost, the hole is not requested again', async () => {
     const h = await harness();
     h.srv.refuse.add(13031 - 1); // not a table row, inside the 12999+43 request
-    await waitFor('3 readings', () => h.readings.length >= 3);
+    await waitFor(() => h.readings.length >= 3, '3 readings');
     for (const r of h.readings) {
       expect(r.fields).toEqual(EXPECTED_FIELDS);
       expect(r.inverter).toEqual(EXPECTED_INVERTER);
@@ -227,7 +220,7 @@ describe('Sungrow source against hand-set registers', () => {
     const h = await harness({ retry_unsupported_s: 3600 });
     setDoc(h.srv.input, 5601, 0xffff, 0x7fff); // S32 marker 0x7FFFFFFF, low word first
     setDoc(h.srv.input, 13017, 0xffff); // U16 marker
-    await waitFor('5 readings', () => h.readings.length >= 5);
+    await waitFor(() => h.readings.length >= 5, '5 readings');
     for (const r of h.readings) {
       expect(r.fields).toEqual(EXPECTED_FIELDS);
       expect(r.inverter).toEqual({
@@ -245,12 +238,12 @@ describe('Sungrow source against hand-set registers', () => {
     // 13017 sits inside the 13000 block, which is read anyway: it is still decoded every cycle
     expect(cycle(h, 5).some((q) => covers(q, 13016))).toBe(true);
     setDoc(h.srv.input, 13017, 80);
-    await waitFor('direct consumption back', () => h.readings.at(-1)?.inverter.daily_direct_consumption_kwh === 8);
+    await waitFor(() => h.readings.at(-1)?.inverter.daily_direct_consumption_kwh === 8, 'direct consumption back');
   });
 
   it('spaces requests by inter_register_delay_ms and never has two in flight', async () => {
     const h = await harness({ inter_register_delay_ms: 60 }, 5);
-    await waitFor('2 readings', () => h.readings.length >= 2);
+    await waitFor(() => h.readings.length >= 2, '2 readings');
     expect(h.srv.maxInFlight).toBe(1);
     const log = h.srv.log.slice(0, h.marks[1]);
     expect(log.length).toBe(1 + 5 + 5); // identity, then 5 per cycle
@@ -266,14 +259,14 @@ describe('Sungrow source against hand-set registers', () => {
 
   it('reports lost when the inverter goes away and comes back with values when it returns', async () => {
     const h = await harness();
-    await waitFor('a reading', () => h.readings.length >= 1);
+    await waitFor(() => h.readings.length >= 1, 'a reading');
     const port = h.srv.port;
     const state = { input: h.srv.input, holding: h.srv.holding, refuse: h.srv.refuse, log: h.srv.log };
     await h.srv.stop();
-    await waitFor('lost', () => h.states.includes('lost'));
+    await waitFor(() => h.states.includes('lost'), 'lost');
     const before = h.readings.length;
     h.srv = await startRegisterServer({ port, state });
-    await waitFor('values again', () => h.readings.length > before + 1);
+    await waitFor(() => h.readings.length > before + 1, 'values again');
     expect(h.states).toEqual(['connecting', 'connected', 'lost', 'connected']);
     expect(h.readings.at(-1)?.fields).toEqual(EXPECTED_FIELDS);
     // same inverter: identified (logged) once, re-read after the reconnect
@@ -289,7 +282,7 @@ describe('Sungrow source against hand-set registers', () => {
 
   it('gets no answer from a server on another unit id, and says lost', async () => {
     const h = await harness({ slave_id: 2, timeout_ms: 200 });
-    await waitFor('lost', () => h.states.includes('lost'));
+    await waitFor(() => h.states.includes('lost'), 'lost');
     expect(h.readings).toEqual([]);
     expect(h.srv.log.length).toBe(0); // the server ignores requests for another unit
     const lost = h.lines.find((l) => l.msg === 'connection lost');

@@ -165,8 +165,10 @@ describe('the edge bundle (dist/edge.mjs)', () => {
       expect(s.voltage_l1_v).toBeGreaterThan(200);
       expect(s.gas_total_m3).toBeGreaterThan(0);
       expect(typeof s.load_power_w).toBe('number');
-      // Nothing on stderr at warn level (the unit's flags draw no V8 warning either).
-      expect(stderr).toBe('');
+      // Nothing on stderr at warn level. The unit's --lite-mode turns WebAssembly off, and V8 of
+      // Node 20 says so once (Node 24 refuses the --no-expose-wasm that silenced it): that line only.
+      const V8_LITE_WASM = 'Warning: disabling flag --expose_wasm due to conflicting flags';
+      expect(stderr.split('\n').filter((l) => l !== '' && l !== V8_LITE_WASM)).toEqual([]);
     }, 60_000);
   });
 });

@@ -210,7 +210,7 @@ async function run(sc: Scenario): Promise<BenchResult[]> {
     const rate = (ingested - n0) / wallS;
     return [
       {
-        name: `edge RSS (max over the run, ${sc.label}, outbox + MQTT/TLS)`,
+        name: `edge RSS (max over the run, ${sc.label}, outbox + MQTT/TLS, Node ${process.version})`,
         value: Math.round(maxRss * 10) / 10,
         unit: 'MB',
         ...(sc.target ? { target: sc.target } : {}),

@@ -62,7 +62,7 @@ export const BatteryControlSchema = Type.Object(
      * Below this SoC the battery holds (covers the house only to shave a peak), so the energy
      * between reserve_soc_pct and here is kept for peak shaving. Default: reserve_soc_pct (off).
      */
-    hold_soc_pct: Type.Optional(Pct(10)),
+    hold_soc_pct: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     max_charge_w: Watts(5000),
     max_discharge_w: Watts(5000),
     /** Charge from the grid in cheap hours up to this SoC (0: never from the grid). */

@@ -3,7 +3,7 @@
  * decided"). The battery is the fast actuator: it covers what the chargers cannot (a house load
  * above what the quarter still allows), and it charges from the grid only inside the budget.
  *
- *   grid if idle = house now + what the chargers are expected to draw                      W
+ *   grid if idle = house now + the chargers' expected average draw for the rest of the quarter  W
  *   shave        = grid if idle − (target × 900 − E) / r                                   W
  *   charge room  = ((target − margin) × 900 − E) / max(r, 60) − grid if idle              W
  *
@@ -26,7 +26,7 @@ export interface BatteryContext {
   control: ControlSettings;
   reading: BatteryReading | undefined;
   numbers: BudgetNumbers;
-  /** What the chargers are expected to draw, W. */
+  /** What the chargers are expected to draw on average over the rest of the quarter, W. */
   chargersW: number;
   prices: { now: number | null; min: number | null; max: number | null } | null;
   /** The set-point last written (decreases of a shaving limit wait for a clear change). */

@@ -5,10 +5,12 @@
  * - room      = (B − E) / max(r, 60) − house now − what earlier chargers take          W
  *   the power the car can take from now to the quarter's end. It sets the current, and a paused
  *   car starts only when room ≥ its minimum power: a start in a quarter never breaks it.
- * - allowance = B + margin/2 × 900 − E − (house smoothed + earlier chargers) × r         J
- *   the energy the car may still use in this quarter. A running car stops only when it is used
- *   up (judged at half the margin, so a car started on the full margin is not stopped again by
- *   a few watts more than planned). The house load is smoothed here (base_smoothing_s), so a kettle that comes and goes
+ * - run left  = (B + margin/2 × 900 − E − max(0, others) × r) / (draw + min(0, others))   s
+ *   with others = the house smoothed + earlier chargers: how long the car may still run in this
+ *   quarter (export earns no import back, so a PV surplus only lowers what the car adds). A
+ *   running car stops only when that is down to the seconds a stop takes (judged at half the
+ *   margin, so a car started on the full margin is not stopped again by a few watts more than
+ *   planned). The house load is smoothed here (base_smoothing_s), so a kettle that comes and goes
  *   is paid from the quarter's energy instead of stopping the car; in the last 3 minutes the
  *   present load counts when it is higher. Because the tariff counts energy, a car that cannot go
  *   below 4.1 kW runs part of the quarter under a 2.5 kW average: it starts late in one quarter
@@ -67,8 +69,14 @@ export interface ChargerContext {
 export interface ChargerOutcome {
   decision: Omit<ChargerDecision, 'write'>;
   memory: ChargerMemory;
-  /** Power this charger is expected to draw, W: what later chargers and the battery must leave it. */
+  /** Power this charger is expected to draw now, W: what later chargers must leave it. */
   takesW: number;
+  /**
+   * Its expected average draw over the rest of the quarter, W: what the battery plans with. A car
+   * running at its minimum on the quarter's allowance stops when that is spent, so it is the
+   * allowance spread over the rest, not its power now.
+   */
+  restW: number;
 }
 
 const kw = (w: number): string => `${(w / 1000).toFixed(1)} kW`;
@@ -125,6 +133,7 @@ function outcome(
   setpoint: ChargerSetpoint,
   reason: string,
   deadline: DeadlineStatus | null,
+  restW: number = powerOf(c.settings, setpoint),
 ): ChargerOutcome {
   const s = c.settings;
   const measured = c.reading && !c.reading.stale ? c.reading.power_w : null;
@@ -144,6 +153,7 @@ function outcome(
     }
   }
   const takesW = Math.max(setW, measured ?? 0);
+  const rest = following === false ? Math.max(restW, measured ?? 0) : restW;
   return {
     decision: {
       device: s.name,
@@ -157,6 +167,7 @@ function outcome(
     },
     memory,
     takesW,
+    restW: rest,
   };
 }
 
@@ -251,6 +262,17 @@ function choosePhases(c: ChargerContext, m: ChargerMemory, current: 1 | 3, roomW
   return current;
 }
 
+/**
+ * How long a car drawing `drawW` may still run in a quarter with `leftJ` of import left and `rem`
+ * seconds to go, the rest of the site drawing `othersW` (negative: PV surplus). Exported power
+ * earns no import back, so a surplus only lowers what the car adds while it runs.
+ */
+function runLeftS(leftJ: number, othersW: number, drawW: number, rem: number): number {
+  const houseJ = Math.max(0, othersW) * rem;
+  const carAddsW = drawW + Math.min(0, othersW);
+  return carAddsW <= 0 ? Number.POSITIVE_INFINITY : (leftJ - houseJ) / carAddsW;
+}
+
 /** The current for a power, in whole amperes, within the charger's range. */
 function currentFor(s: ChargerSettings, powerW: number, phases: number): number {
   const a = Math.floor(powerW / (s.voltageV * phases));
@@ -287,7 +309,7 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
   const baseForRest = rem > 180 ? smoothed : Math.max(smoothed, base);
   // Stops are judged against half the margin: a car started on the full margin is not stopped
   // again by a few watts more than planned, and runs on across the quarter's end.
-  const allowanceJ = budgetJ + (c.control.marginW / 2) * 900 - usedJ - (baseForRest + c.takenW) * rem;
+  const others = baseForRest + c.takenW;
 
   const want = modeWant(c, m, delivered, surplus);
   const on = m.written?.charge ?? (r.power_w ?? 0) > 100;
@@ -317,7 +339,7 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
       want.deadline,
     );
   };
-  const run = (why: string, powerW: number): ChargerOutcome => {
+  const run = (why: string, powerW: number, restW?: number): ChargerOutcome => {
     let current = currentFor(s, powerW, phases);
     const w = m.written;
     if (w?.charge && w.phases === phases && rem <= 60) {
@@ -328,12 +350,16 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
       current = Math.max(w.current_a, currentFor(s, powerW - RAISE_MARGIN_W, phases));
     }
     const sp = { charge: true, current_a: current, phases };
-    return outcome(c, m, sp, `${why}: ${current} A × ${phases} ph (${kw(powerOf(s, sp))}); ${ctx}`, want.deadline);
+    const text = `${why}: ${current} A × ${phases} ph (${kw(powerOf(s, sp))}); ${ctx}`;
+    return outcome(c, m, sp, text, want.deadline, restW ?? powerOf(s, sp));
   };
   const onForS = m.switchedAt === null ? Number.POSITIVE_INFINITY : (now - m.switchedAt) / 1000;
 
   if (on) {
-    if (allowanceJ <= Math.max(r.power_w ?? 0, pMin) * Math.min(STOP_LEAD_S, rem)) {
+    const drawW = Math.max(r.power_w ?? 0, pMin);
+    const leftS = runLeftS(budgetJ + (c.control.marginW / 2) * 900 - usedJ, others, drawW, rem);
+    const leftJ = Math.max(0, Math.min(leftS, rem)) * drawW;
+    if (leftS <= Math.min(STOP_LEAD_S, rem)) {
       const used = usedJ / 3.6e6;
       return pause(
         `${want.why}: paused, the quarter's energy is spent (${kwh(used)} of ${kwh(budgetJ / 3.6e6)} with the house's ${kw(baseForRest)} for the rest); ${ctx}`,
@@ -346,8 +372,8 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
     if (usable < pMin) {
       const note = modeStop
         ? ` (minimum on time ${s.minOnS} s)`
-        : ` (${kwh(allowanceJ / 3.6e6)} of the quarter left for it; a load spike is paid from it)`;
-      return run(`${want.why}: at the minimum${note}`, pMin);
+        : ` (${kwh(leftJ / 3.6e6)} of the quarter left for it; a load spike is paid from it)`;
+      return run(`${want.why}: at the minimum${note}`, pMin, leftJ / rem);
     }
     return run(want.why, usable);
   }
@@ -360,8 +386,7 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
   if (offForS < s.minOffS)
     return pause(`${want.why}: paused (minimum off time, ${Math.ceil(s.minOffS - offForS)} s left)`);
   if (room < pMin) return pause(`${want.why}: paused, needs ${kw(pMin)} to the quarter's end; ${ctx}`);
-  const nextRoom = b.target_w - c.control.marginW - smoothed - c.takenW;
-  const runS = rem + Math.max(0, (nextRoom * 900) / pMin);
+  const runS = rem + Math.max(0, runLeftS(budgetJ, smoothed + c.takenW, pMin, 900));
   if (runS < s.minOnS) {
     return pause(
       `${want.why}: paused, a start would run only ${Math.round(runS)} s (minimum on time ${s.minOnS} s); ${ctx}`,

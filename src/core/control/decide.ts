@@ -85,6 +85,7 @@ export function decide(
 
   const chargers: ChargerDecision[] = [];
   let takenW = 0;
+  let restW = 0;
   for (const cs of settings.chargers) {
     const memory = s.chargers[cs.name] ?? EMPTY_CHARGER_MEMORY;
     const c: ChargerContext = {
@@ -119,6 +120,7 @@ export function decide(
     s.chargers[cs.name] = m;
     chargers.push({ ...out.decision, reason, write });
     takenW += out.takesW;
+    restW += out.restW;
   }
 
   const window =
@@ -140,7 +142,7 @@ export function decide(
             control: settings,
             reading,
             numbers,
-            chargersW: takenW,
+            chargersW: restW,
             prices: window,
             written: memory.written,
           })

@@ -333,7 +333,7 @@ export async function bench(): Promise<BenchResult[]> {
       },
       {
         name: `${ph}: EV energy, budget − instantaneous limit`,
-        value: Math.round((bud.evKwh - inst.evKwh) * 10) / 10,
+        value: Math.round((bud.evKwh - inst.evKwh) * 10) / 10 + 0,
         unit: 'kWh',
         target: '>= 0',
       },

@@ -19,6 +19,8 @@
  * A start also needs the car to have been paused min_off_s, and the run it would make (to this
  * quarter's end and on through the next one's allowance) to last min_on_s. Stops for other reasons
  * (mode off, the PV surplus gone, a deadline's slot over) wait for min_on_s; budget stops do not.
+ *
+ * A little over 400 lines: the modes, the plan's use and both branches read best in one file.
  */
 
 import type { BudgetNumbers } from './budget.js';
@@ -279,6 +281,93 @@ function currentFor(s: ChargerSettings, powerW: number, phases: number): number 
   return Math.min(s.maxCurrentA, Math.max(s.minCurrentA, a));
 }
 
+/** What one charger's step has worked out, shared by the running and the paused branch. */
+interface Step {
+  c: ChargerContext;
+  m: ChargerMemory;
+  s: ChargerSettings;
+  r: ChargerReading;
+  usedJ: number;
+  rem: number;
+  budgetJ: number;
+  smoothed: number;
+  baseForRest: number;
+  others: number;
+  room: number;
+  want: Want;
+  phases: 1 | 3;
+  pMin: number;
+  usable: number;
+  ctx: string;
+  /** Seconds since charging last started or stopped. */
+  sinceSwitchS: number;
+}
+
+function pauseAt(k: Step, why: string): ChargerOutcome {
+  const sp = { charge: false, current_a: k.m.written?.current_a ?? k.s.minCurrentA, phases: k.phases };
+  return outcome(k.c, k.m, sp, why, k.want.deadline, 0);
+}
+
+function runAt(k: Step, why: string, powerW: number, restW?: number): ChargerOutcome {
+  const { s, phases } = k;
+  let current = currentFor(s, powerW, phases);
+  const w = k.m.written;
+  if (w?.charge && w.phases === phases && k.rem <= 60) {
+    // The last minute: the current hardly changes the quarter, and the next one starts afresh.
+    current = w.current_a;
+  } else if (w?.charge && w.phases === phases && current > w.current_a) {
+    // Raise only with margin beyond the next step, so noise does not toggle the current.
+    current = Math.max(w.current_a, currentFor(s, powerW - RAISE_MARGIN_W, phases));
+  }
+  const sp = { charge: true, current_a: current, phases };
+  const text = `${why}: ${current} A × ${phases} ph (${kw(powerOf(s, sp))}); ${k.ctx}`;
+  return outcome(k.c, k.m, sp, text, k.want.deadline, restW ?? powerOf(s, sp));
+}
+
+/** A running car: stop when the quarter's energy is spent, or (after min_on_s) when the mode says so. */
+function whileRunning(k: Step): ChargerOutcome {
+  const { s, m, want, pMin } = k;
+  const now = k.c.now;
+  const drawW = Math.max(k.r.power_w ?? 0, pMin);
+  // Judged against half the margin: a car started on the full margin is not stopped again by a
+  // few watts more than planned, and runs on across the quarter's end.
+  const leftS = runLeftS(k.budgetJ + (k.c.control.marginW / 2) * 900 - k.usedJ, k.others, drawW, k.rem);
+  const leftJ = Math.max(0, Math.min(leftS, k.rem)) * drawW;
+  if (leftS <= Math.min(STOP_LEAD_S, k.rem)) {
+    const spent = `${kwh(k.usedJ / 3.6e6)} of ${kwh(k.budgetJ / 3.6e6)} with the house's ${kw(k.baseForRest)} for the rest`;
+    return pauseAt(k, `${want.why}: paused, the quarter's energy is spent (${spent}); ${k.ctx}`);
+  }
+  const modeStop =
+    want.wantW < pMin && (!want.solarOnly || (m.shortSince !== null && now - m.shortSince >= s.solarStopDelayS * 1000));
+  if (modeStop && (s.mode === 'off' || k.sinceSwitchS >= s.minOnS)) return pauseAt(k, `${want.why}: paused`);
+  if (k.usable < pMin) {
+    const note = modeStop
+      ? ` (minimum on time ${s.minOnS} s)`
+      : ` (${kwh(leftJ / 3.6e6)} of the quarter left for it; a load spike is paid from it)`;
+    return runAt(k, `${want.why}: at the minimum${note}`, pMin, leftJ / k.rem);
+  }
+  return runAt(k, want.why, k.usable);
+}
+
+/** A paused car: start only if it can run to the quarter's end, long enough, after its minimum off time. */
+function whilePaused(k: Step): ChargerOutcome {
+  const { s, m, want, pMin } = k;
+  if (want.wantW < pMin) return pauseAt(k, `${want.why}: paused`);
+  if (want.solarOnly && (m.surplusSince === null || k.c.now - m.surplusSince < s.solarStartDelayS * 1000)) {
+    return pauseAt(k, `${want.why}: paused until the surplus holds ${s.solarStartDelayS} s`);
+  }
+  if (k.sinceSwitchS < s.minOffS) {
+    return pauseAt(k, `${want.why}: paused (minimum off time, ${Math.ceil(s.minOffS - k.sinceSwitchS)} s left)`);
+  }
+  if (k.room < pMin) return pauseAt(k, `${want.why}: paused, needs ${kw(pMin)} to the quarter's end; ${k.ctx}`);
+  const runS = k.rem + Math.max(0, runLeftS(k.budgetJ, k.smoothed + k.c.takenW, pMin, 900));
+  if (runS < s.minOnS) {
+    const short = `a start would run only ${Math.round(runS)} s (minimum on time ${s.minOnS} s)`;
+    return pauseAt(k, `${want.why}: paused, ${short}; ${k.ctx}`);
+  }
+  return runAt(k, `${want.why}: start`, k.usable);
+}
+
 export function decideCharger(c: ChargerContext): ChargerOutcome {
   const s = c.settings;
   const m: ChargerMemory = { ...c.memory };
@@ -289,15 +378,9 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
   }
   const delivered = trackSession(m, r, c.now);
   if (r.connected === false) {
-    return outcome(
-      c,
-      m,
-      { charge: false, current_a: s.minCurrentA, phases: s.phases },
-      'no car connected: paused',
-      null,
-    );
+    const paused = { charge: false, current_a: s.minCurrentA, phases: s.phases };
+    return outcome(c, m, paused, 'no car connected: paused', null);
   }
-  const now = c.now;
   const b = c.numbers.budget;
   const usedJ = c.numbers.usedJ as number;
   const rem = c.numbers.remainingS;
@@ -307,90 +390,41 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
   const surplus = Math.max(0, -(c.gridWithoutChargersW ?? 0) - c.takenW);
   const room = (budgetJ - usedJ) / Math.max(rem, 60) - base - c.takenW;
   const baseForRest = rem > 180 ? smoothed : Math.max(smoothed, base);
-  // Stops are judged against half the margin: a car started on the full margin is not stopped
-  // again by a few watts more than planned, and runs on across the quarter's end.
-  const others = baseForRest + c.takenW;
 
   const want = modeWant(c, m, delivered, surplus);
-  const on = m.written?.charge ?? (r.power_w ?? 0) > 100;
   // min_solar's minimum is the lowest the charger can go: one phase when it can switch.
   const phaseRoom =
     s.mode === 'min_solar' ? Math.min(Math.max(surplus, minPower(s, 1)), room) : Math.min(want.wantW, room);
   const phases = choosePhases(c, m, m.written?.phases ?? s.phases, phaseRoom);
   const pMin = minPower(s, phases);
   if (s.mode === 'min_solar') want.wantW = Math.max(pMin, surplus);
-  const usable = Math.min(want.wantW, room);
-  const ctx = `${kw(b.allowed_w ?? 0)} allowed for the rest of the quarter, house ${kw(base)}`;
-
   // Solar delays: how long the surplus has been enough, or short.
   if (want.wantW >= pMin) {
-    m.surplusSince = m.surplusSince ?? now;
+    m.surplusSince = m.surplusSince ?? c.now;
     m.shortSince = null;
   } else {
-    m.shortSince = m.shortSince ?? now;
+    m.shortSince = m.shortSince ?? c.now;
     m.surplusSince = null;
   }
-  const pause = (why: string): ChargerOutcome => {
-    return outcome(
-      c,
-      m,
-      { charge: false, current_a: m.written?.current_a ?? s.minCurrentA, phases },
-      why,
-      want.deadline,
-    );
+  const k: Step = {
+    c,
+    m,
+    s,
+    r,
+    usedJ,
+    rem,
+    budgetJ,
+    smoothed,
+    baseForRest,
+    others: baseForRest + c.takenW,
+    room,
+    want,
+    phases,
+    pMin,
+    usable: Math.min(want.wantW, room),
+    ctx: `${kw(b.allowed_w ?? 0)} allowed for the rest of the quarter, house ${kw(base)}`,
+    sinceSwitchS: m.switchedAt === null ? Number.POSITIVE_INFINITY : (c.now - m.switchedAt) / 1000,
   };
-  const run = (why: string, powerW: number, restW?: number): ChargerOutcome => {
-    let current = currentFor(s, powerW, phases);
-    const w = m.written;
-    if (w?.charge && w.phases === phases && rem <= 60) {
-      // The last minute: the current hardly changes the quarter, and the next one starts afresh.
-      current = w.current_a;
-    } else if (w?.charge && w.phases === phases && current > w.current_a) {
-      // Raise only with margin beyond the next step, so noise does not toggle the current.
-      current = Math.max(w.current_a, currentFor(s, powerW - RAISE_MARGIN_W, phases));
-    }
-    const sp = { charge: true, current_a: current, phases };
-    const text = `${why}: ${current} A × ${phases} ph (${kw(powerOf(s, sp))}); ${ctx}`;
-    return outcome(c, m, sp, text, want.deadline, restW ?? powerOf(s, sp));
-  };
-  const onForS = m.switchedAt === null ? Number.POSITIVE_INFINITY : (now - m.switchedAt) / 1000;
-
-  if (on) {
-    const drawW = Math.max(r.power_w ?? 0, pMin);
-    const leftS = runLeftS(budgetJ + (c.control.marginW / 2) * 900 - usedJ, others, drawW, rem);
-    const leftJ = Math.max(0, Math.min(leftS, rem)) * drawW;
-    if (leftS <= Math.min(STOP_LEAD_S, rem)) {
-      const used = usedJ / 3.6e6;
-      return pause(
-        `${want.why}: paused, the quarter's energy is spent (${kwh(used)} of ${kwh(budgetJ / 3.6e6)} with the house's ${kw(baseForRest)} for the rest); ${ctx}`,
-      );
-    }
-    const modeStop =
-      want.wantW < pMin &&
-      (!want.solarOnly || (m.shortSince !== null && now - m.shortSince >= s.solarStopDelayS * 1000));
-    if (modeStop && (s.mode === 'off' || onForS >= s.minOnS)) return pause(`${want.why}: paused`);
-    if (usable < pMin) {
-      const note = modeStop
-        ? ` (minimum on time ${s.minOnS} s)`
-        : ` (${kwh(leftJ / 3.6e6)} of the quarter left for it; a load spike is paid from it)`;
-      return run(`${want.why}: at the minimum${note}`, pMin, leftJ / rem);
-    }
-    return run(want.why, usable);
-  }
-  // Paused: start only if it can run to the quarter's end, long enough, after its minimum off time.
-  const offForS = onForS;
-  if (want.wantW < pMin) return pause(`${want.why}: paused`);
-  if (want.solarOnly && (m.surplusSince === null || now - m.surplusSince < s.solarStartDelayS * 1000)) {
-    return pause(`${want.why}: paused until the surplus holds ${s.solarStartDelayS} s`);
-  }
-  if (offForS < s.minOffS)
-    return pause(`${want.why}: paused (minimum off time, ${Math.ceil(s.minOffS - offForS)} s left)`);
-  if (room < pMin) return pause(`${want.why}: paused, needs ${kw(pMin)} to the quarter's end; ${ctx}`);
-  const runS = rem + Math.max(0, runLeftS(budgetJ, smoothed + c.takenW, pMin, 900));
-  if (runS < s.minOnS) {
-    return pause(
-      `${want.why}: paused, a start would run only ${Math.round(runS)} s (minimum on time ${s.minOnS} s); ${ctx}`,
-    );
-  }
-  return run(`${want.why}: start`, usable);
+  const on = m.written?.charge ?? (r.power_w ?? 0) > 100;
+  return on ? whileRunning(k) : whilePaused(k);
 }

@@ -15,7 +15,7 @@
  * most once a minute. With dry_run the decision is the same and says so; the edge writes nothing.
  */
 import { decideBattery, safeBattery } from './battery.js';
-import { advanceQuarter, baseLoadW, gridFresh, quarterBudget, smoothBase } from './budget.js';
+import { advanceQuarter, type BudgetNumbers, baseLoadW, gridFresh, quarterBudget, smoothBase } from './budget.js';
 import { type ChargerContext, decideCharger, EMPTY_CHARGER_MEMORY, safeCharger } from './charger.js';
 import type { ControlSettings } from './config.js';
 import { type PriceContext, priceWindow } from './plan.js';
@@ -123,6 +123,24 @@ export function decide(
     restW += out.restW;
   }
 
+  const batteries = decideBatteries(s, input, ctx, numbers, restW);
+  return {
+    decision: { at: now, dry_run: settings.dryRun, budget: numbers.budget, chargers, batteries },
+    state: s,
+  };
+}
+
+/** The batteries, after the chargers: `chargersW` is the chargers' expected draw for the rest of the quarter. */
+function decideBatteries(
+  s: ControlState,
+  input: ControlInput,
+  ctx: ControlContext,
+  numbers: BudgetNumbers,
+  chargersW: number,
+): BatteryDecision[] {
+  const settings = ctx.settings;
+  const now = input.now;
+  const status = numbers.budget.status;
   const window =
     settings.batteries.length > 0 && ctx.tariff !== null
       ? s.prices?.quarter === numbers.budget.quarter_start
@@ -131,33 +149,30 @@ export function decide(
       : null;
   s.prices = window;
 
-  const batteries: BatteryDecision[] = [];
+  const out: BatteryDecision[] = [];
   for (const bs of settings.batteries) {
     const memory = s.batteries[bs.name] ?? { written: null, writtenAt: null };
     const reading = input.batteries[bs.name];
-    const out =
+    const made =
       status === 'ok'
         ? decideBattery({
             settings: bs,
             control: settings,
             reading,
             numbers,
-            chargersW: restW,
+            chargersW,
             prices: window,
             written: memory.written,
           })
         : safeBattery(bs, unsafeWhy(input, status));
-    const changed = memory.written === null || !sameBattery(memory.written, out.setpoint);
+    const changed = memory.written === null || !sameBattery(memory.written, made.setpoint);
     const mayWrite = paced(now, memory.writtenAt, settings.minWriteIntervalS);
     const write = changed && mayWrite && reading !== undefined && !reading.stale;
-    s.batteries[bs.name] = write ? { written: out.setpoint, writtenAt: now } : memory;
+    s.batteries[bs.name] = write ? { written: made.setpoint, writtenAt: now } : memory;
     const reason =
-      changed && !mayWrite ? `${out.reason}; write held (one per ${settings.minWriteIntervalS} s)` : out.reason;
-    batteries.push({ device: bs.name, setpoint: out.setpoint, write, reason, soc_pct: reading?.soc_pct ?? null });
+      changed && !mayWrite ? `${made.reason}; write held (one per ${settings.minWriteIntervalS} s)` : made.reason;
+    out.push({ device: bs.name, setpoint: made.setpoint, write, reason, soc_pct: reading?.soc_pct ?? null });
   }
 
-  return {
-    decision: { at: now, dry_run: settings.dryRun, budget: numbers.budget, chargers, batteries },
-    state: s,
-  };
+  return out;
 }

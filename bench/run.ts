@@ -4,6 +4,7 @@
  *   npm run bench                 # all
  *   npm run bench -- dsmr sungrow # only bench/dsmr.bench.ts and bench/sungrow.bench.ts
  *   npm run bench -- soak         # the 13-minute soak (bench/soak.bench.ts): only when named
+ *   npm run bench -- control      # a simulated month through three control strategies (bench/control.bench.ts)
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,0 +1,9 @@
+/** Control on one capacity-tariff budget: the EV chargers and the home battery (docs/control.md). */
+export * from './battery.js';
+export * from './budget.js';
+export * from './charger.js';
+export * from './config.js';
+export * from './decide.js';
+export * from './input.js';
+export * from './plan.js';
+export * from './types.js';

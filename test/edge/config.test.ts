@@ -1,9 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TObject } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { checkEdgeConfig, type EdgeConfig, loadEdgeConfig, siteDevices } from '../../src/edge/config.js';
+import {
+  checkEdgeConfig,
+  type EdgeConfig,
+  HomeAssistantConfigSchema,
+  loadEdgeConfig,
+  siteDevices,
+} from '../../src/edge/config.js';
 
 const base = { device_id: 'h', sungrow: { ip: '127.0.0.1' } } as unknown as EdgeConfig;
 
@@ -201,5 +208,34 @@ describe('edge config: home_assistant', () => {
     expect(fails('home_assistant: {mqtt: {host: h, tls: {client_key: /k.pem}}}')).toMatch(
       /home_assistant\.mqtt\.tls\.client_key: needs home_assistant\.mqtt\.tls\.client_cert/,
     );
+  });
+});
+
+describe('home_assistant: the documentation', () => {
+  const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
+
+  it('documents every key in docs/configuration.md', () => {
+    const md = doc('configuration.md');
+    const keys = (schema: TObject, prefix: string): string[] =>
+      Object.entries(schema.properties).flatMap(([k, v]) =>
+        k === 'mqtt' ? keys(v as TObject, `${prefix}.mqtt`) : [`${prefix}.${k}`],
+      );
+    const all = keys(HomeAssistantConfigSchema, 'home_assistant');
+    expect(all).toHaveLength(7);
+    for (const k of all) expect(md, k).toContain(`| \`${k}\` |`);
+  });
+
+  it('gives copy-paste configs in docs/integrations.md that load', () => {
+    const section = doc('integrations.md')
+      .split('\n## ')
+      .find((s) => s.startsWith('Home Assistant'));
+    const blocks = [...(section ?? '').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const yaml of blocks) {
+      const dir = mkdtempSync(join(tmpdir(), 'kw-ha-doc-'));
+      const p = join(dir, 'edge.yaml');
+      writeFileSync(p, `device_id: h\ndevices:\n  - {name: p1, type: dsmr, tcp: 127.0.0.1:2001}\n${yaml}`);
+      expect(loadEdgeConfig(p).home_assistant?.mqtt.username).toBe('kwartier');
+    }
   });
 });

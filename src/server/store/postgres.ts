@@ -26,6 +26,7 @@ import { migrateSchema } from './postgres/schema.js';
 import { PgWriter } from './postgres/write.js';
 import type {
   Bucket,
+  BucketTable,
   DeadLetter,
   DeadLetterQuery,
   InsertBatch,
@@ -108,6 +109,10 @@ class PostgresStore implements Store {
 
   buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]> {
     return this.reader.buckets(deviceId, resolution, start, end);
+  }
+
+  bucketTable(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<BucketTable> {
+    return this.reader.bucketTable(deviceId, resolution, start, end);
   }
 
   devices(): Promise<string[]> {

@@ -16,6 +16,7 @@ import { migrateSchema } from './sqlite/schema.js';
 import { SqliteWriter } from './sqlite/write.js';
 import type {
   Bucket,
+  BucketTable,
   DeadLetter,
   DeadLetterQuery,
   InsertBatch,
@@ -86,6 +87,10 @@ class SqliteStore implements Store {
 
   buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]> {
     return this.reader.buckets(deviceId, resolution, start, end);
+  }
+
+  bucketTable(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<BucketTable> {
+    return this.reader.bucketTable(deviceId, resolution, start, end);
   }
 
   devices(): Promise<string[]> {

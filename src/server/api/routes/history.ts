@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../store/types.js';
 import type { HistoryCache } from '../cache.js';
 import { deviceErrors } from '../errors.js';
-import { bucketJson, checkHistoryRange, lastBucketEnd, RAW_MAX_ROWS } from '../history.js';
+import { checkHistoryRange, lastBucketEnd, RAW_MAX_ROWS, renderBucketTable } from '../history.js';
 import { DeviceParams, HistoryQuery, type HistoryResolution, HistorySchema } from '../schemas.js';
 import { BadRequest, parseTime, type ZoneClock } from '../time.js';
 import { presentSnapshot, withDeadline } from '../util.js';
@@ -79,8 +79,8 @@ export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opt
   );
 };
 
-/** The answer's JSON text, read from the store. */
-async function renderHistory(opts: HistoryOptions, q: HistoryRequest): Promise<string> {
+/** The answer's JSON, read from the store: text, or bytes for the buckets (thousands of points). */
+async function renderHistory(opts: HistoryOptions, q: HistoryRequest): Promise<string | Buffer> {
   const { store, clock, timeoutMs } = opts;
   const { id, resolution, device, start, end } = q;
   const head = `{"device_id":${JSON.stringify(id)},"resolution":"${resolution}","start":"${clock.iso(start)}","end":"${clock.iso(end)}","points":`;
@@ -110,10 +110,10 @@ async function renderHistory(opts: HistoryOptions, q: HistoryRequest): Promise<s
     }
     return `${head}${JSON.stringify(rows.map((s) => presentSnapshot(s, clock)))}}`;
   }
-  const buckets = await withDeadline(
-    store.buckets(id, resolution, new Date(start), new Date(end)),
+  const table = await withDeadline(
+    store.bucketTable(id, resolution, new Date(start), new Date(end)),
     timeoutMs,
     'store.buckets',
   );
-  return `${head}[${buckets.map((b) => bucketJson(b, clock)).join(',')}]}`;
+  return renderBucketTable(head, table, clock);
 }

@@ -2,10 +2,20 @@
  * The PostgreSQL store's reads: the latest snapshot, raw snapshots, rollup buckets, the device list
  * and an outbox's acknowledged watermark.
  */
-import { mergeRollup, type RollupRow, toBucket } from '../../../core/aggregate.js';
+import { mergeRollup, type RollupRow } from '../../../core/aggregate.js';
+import { type BucketTable, BucketTableBuilder, bucketsOf } from '../../../core/bucket-table.js';
 import { KwartierError } from '../../../core/errors.js';
 import type { Snapshot } from '../../../core/snapshot.js';
-import { type DbRow, ROLLUP_COLUMNS, ROLLUP_TABLES, rollupFromRow, snapshotFromRow, VALUE_COLUMNS } from '../common.js';
+import {
+  type DbRow,
+  ROLLUP_COLUMNS,
+  ROLLUP_TABLES,
+  rollupFromRow,
+  rollupValues,
+  snapshotFromRow,
+  VALUE_COLUMNS,
+} from '../common.js';
+import { copyFloat8Rows } from '../pg-binary.js';
 import type { Bucket, Resolution } from '../types.js';
 import { DAY_MS, ms, type PgDb } from './db.js';
 
@@ -50,23 +60,36 @@ export class PgReader {
   }
 
   async buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]> {
+    return bucketsOf(await this.bucketTable(deviceId, resolution, start, end), resolution, this.db.calendar);
+  }
+
+  async bucketTable(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<BucketTable> {
     const mode = this.db.requireMigrated();
     const table = ROLLUP_TABLES[resolution];
     if (!table) throw new KwartierError('store_bad_resolution', `store: unknown resolution '${String(resolution)}'`);
     if (mode === 'timescale' && (resolution === 'weekly' || resolution === 'monthly'))
-      return this.bucketsFromDaily(deviceId, resolution, start, end);
-    const r = await this.db.pool().query<DbRow>(
-      this.db.q(
-        `SELECT ${ms('bucket')} AS b, ${ROLLUP_COLUMNS.join(', ')} FROM ${this.db.s}.${table}
-          WHERE device_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket`,
-        [deviceId, start.toISOString(), end.toISOString()],
-      ),
-    );
-    return r.rows.map((row) => toBucket(rollupFromRow(row, Number(row.b)), resolution, this.db.calendar));
+      return this.tableFromDaily(deviceId, resolution, start, end);
+    // One range scan whose rows come back as binary COPY data: no text to decode per value (a month at
+    // 15 minutes is ~3 000 rows of 24 numbers). COPY takes no parameters: the values are literals.
+    const out = new BucketTableBuilder(expectedBuckets(resolution, start, end));
+    const at = ROLLUP_COLUMNS.length;
+    const client = await this.db.pool().connect();
+    try {
+      await copyFloat8Rows(
+        client,
+        `SELECT ${ROLLUP_COLUMNS.map((c) => `${c}::float8`).join(', ')}, ${ms('bucket')} FROM ${this.db.s}.${table}
+          WHERE device_id = ${client.escapeLiteral(deviceId)} AND bucket >= '${start.toISOString()}'::timestamptz
+            AND bucket < '${end.toISOString()}'::timestamptz ORDER BY bucket`,
+        (row) => out.add(row[at]!, row),
+      );
+    } finally {
+      client.release();
+    }
+    return out.finish();
   }
 
   /** TimescaleDB layout: weeks and months summed from the daily continuous aggregate. */
-  private async bucketsFromDaily(deviceId: string, res: Resolution, start: Date, end: Date): Promise<Bucket[]> {
+  private async tableFromDaily(deviceId: string, res: Resolution, start: Date, end: Date): Promise<BucketTable> {
     const r = await this.db.pool().query<DbRow>(
       this.db.q(
         `SELECT ${ms('bucket')} AS b, ${ROLLUP_COLUMNS.join(', ')} FROM ${this.db.s}.energy_daily
@@ -83,7 +106,9 @@ export class PgReader {
       if (g) mergeRollup(g, day);
       else groups.set(s, { ...day, start: s });
     }
-    return [...groups.values()].sort((a, b) => a.start - b.start).map((g) => toBucket(g, res, this.db.calendar));
+    const out = new BucketTableBuilder(groups.size);
+    for (const g of [...groups.values()].sort((a, b) => a.start - b.start)) out.add(g.start, rollupValues(g));
+    return out.finish();
   }
 
   async devices(): Promise<string[]> {
@@ -93,4 +118,12 @@ export class PgReader {
       .query<{ device_id: string }>(this.db.q(`SELECT device_id FROM ${this.db.s}.devices ORDER BY device_id`));
     return r.rows.map((x) => x.device_id);
   }
+}
+
+const FIXED_MS: Partial<Record<Resolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
+
+/** Buckets of a range at most (a guess for local days and longer): the table's first size. */
+function expectedBuckets(resolution: Resolution, start: Date, end: Date): number {
+  const step = FIXED_MS[resolution] ?? 86_400_000;
+  return Math.min(100_000, Math.max(16, Math.ceil((end.getTime() - start.getTime()) / step) + 1));
 }

@@ -2,17 +2,10 @@
  * The SQLite store's reads: the latest snapshot, raw snapshots, rollup buckets, the device list and
  * an outbox's acknowledged watermark.
  */
-import { toBucket } from '../../../core/aggregate.js';
+import { type BucketTable, BucketTableBuilder, bucketsOf } from '../../../core/bucket-table.js';
 import { KwartierError } from '../../../core/errors.js';
 import type { Snapshot } from '../../../core/snapshot.js';
-import {
-  type DbRow,
-  ROLLUP_COLUMNS,
-  ROLLUP_TABLES,
-  rollupFromValues,
-  snapshotFromRow,
-  VALUE_COLUMNS,
-} from '../common.js';
+import { type DbRow, ROLLUP_COLUMNS, ROLLUP_TABLES, snapshotFromRow, VALUE_COLUMNS } from '../common.js';
 import type { Bucket, Resolution } from '../types.js';
 import type { SqliteDb } from './db.js';
 
@@ -45,15 +38,22 @@ export class SqliteReader {
   }
 
   async buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]> {
+    return bucketsOf(await this.bucketTable(deviceId, resolution, start, end), resolution, this.db.calendar);
+  }
+
+  async bucketTable(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<BucketTable> {
     const table = ROLLUP_TABLES[resolution];
     if (!table) throw new KwartierError('store_bad_resolution', `store: unknown resolution '${String(resolution)}'`);
+    // Rows as arrays (raw): an object per row costs more than the query for thousands of rows.
     const rows = this.db
       .rawStmt(
         `SELECT ${ROLLUP_COLUMNS.join(', ')}, bucket FROM ${table} WHERE device_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
       )
-      .all(deviceId, start.getTime(), end.getTime()) as unknown[][];
+      .all(deviceId, start.getTime(), end.getTime()) as (number | null)[][];
     const at = ROLLUP_COLUMNS.length;
-    return rows.map((r) => toBucket(rollupFromValues(r, Number(r[at])), resolution, this.db.calendar));
+    const out = new BucketTableBuilder(rows.length);
+    for (const r of rows) out.add(Number(r[at]), r);
+    return out.finish();
   }
 
   async devices(): Promise<string[]> {

@@ -275,8 +275,13 @@ interface CopyDataMessage {
  * view of pg's read buffer, valid only during the call, so its bytes are copied at once.
  */
 class CopyToBuffer extends pg.Query {
-  private buf = Buffer.allocUnsafe(1 << 16);
+  private buf: Buffer;
   private size = 0;
+
+  constructor(text: string, expectedBytes: number, callback: (err: Error | undefined) => void) {
+    super(text, callback);
+    this.buf = Buffer.allocUnsafe(Math.max(1 << 12, expectedBytes));
+  }
 
   handleCopyData(msg: CopyDataMessage): void {
     const chunk = msg.chunk;
@@ -301,15 +306,18 @@ const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
  * `COPY (select) TO STDOUT (FORMAT binary)`, each handed to `onRow` in one reused array (NaN for
  * NULL; copy what you keep). A few thousand rows of many doubles come back several times faster
  * than as a query's result, whose every field pg decodes as a string first. COPY takes no
- * parameters: `select` carries its values as literals (client.escapeLiteral). Resolves to the rows.
+ * parameters: `select` carries its values as literals (client.escapeLiteral). `expectedBytes`: the
+ * data's likely size (a row of n float8 takes 2 + 12 n bytes). Resolves to the rows.
  */
 export function copyFloat8Rows(
   client: pg.ClientBase,
   select: string,
   onRow: (row: Float64Array) => void,
+  expectedBytes = 1 << 16,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const q: CopyToBuffer = new CopyToBuffer(`COPY (${select}) TO STDOUT (FORMAT binary)`, (err: Error | undefined) => {
+    const text = `COPY (${select}) TO STDOUT (FORMAT binary)`;
+    const q: CopyToBuffer = new CopyToBuffer(text, expectedBytes, (err: Error | undefined) => {
       if (err) reject(err);
       else {
         try {

@@ -71,7 +71,8 @@ export class PgReader {
       return this.tableFromDaily(deviceId, resolution, start, end);
     // One range scan whose rows come back as binary COPY data: no text to decode per value (a month at
     // 15 minutes is ~3 000 rows of 24 numbers). COPY takes no parameters: the values are literals.
-    const out = new BucketTableBuilder(expectedBuckets(resolution, start, end));
+    const expected = expectedBuckets(resolution, start, end);
+    const out = new BucketTableBuilder(expected);
     const at = ROLLUP_COLUMNS.length;
     const client = await this.db.pool().connect();
     try {
@@ -81,6 +82,7 @@ export class PgReader {
           WHERE device_id = ${client.escapeLiteral(deviceId)} AND bucket >= '${start.toISOString()}'::timestamptz
             AND bucket < '${end.toISOString()}'::timestamptz ORDER BY bucket`,
         (row) => out.add(row[at]!, row),
+        32 + expected * (2 + 12 * (at + 1)),
       );
     } finally {
       client.release();
@@ -120,10 +122,18 @@ export class PgReader {
   }
 }
 
-const FIXED_MS: Partial<Record<Resolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
+/** Shortest length of a bucket per resolution (a local day may be 23 hours, a month 28 days). */
+const STEP_MS: Record<Resolution, number> = {
+  '1min': 60_000,
+  '15min': 900_000,
+  hourly: 3_600_000,
+  daily: 82_800_000,
+  weekly: 7 * 82_800_000,
+  monthly: 28 * 82_800_000,
+};
 
-/** Buckets of a range at most (a guess for local days and longer): the table's first size. */
+/** The buckets a range can hold, up to 4 096 (a table grows past its first size): its first size. */
 function expectedBuckets(resolution: Resolution, start: Date, end: Date): number {
-  const step = FIXED_MS[resolution] ?? 86_400_000;
-  return Math.min(100_000, Math.max(16, Math.ceil((end.getTime() - start.getTime()) / step) + 1));
+  const n = Math.ceil((end.getTime() - start.getTime()) / STEP_MS[resolution]) + 1;
+  return Number.isFinite(n) ? Math.min(4096, Math.max(16, n)) : 16;
 }

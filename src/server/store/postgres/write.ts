@@ -17,14 +17,12 @@ import {
   valuesAt,
 } from '../../../core/aggregate.js';
 import { KwartierError } from '../../../core/errors.js';
-import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS } from '../../../core/snapshot.js';
 import {
   batchSeqs,
   CARRY_COLUMNS,
   CHAIN_PAGE,
   type DbRow,
   DELTA_COLUMNS,
-  devicesJson,
   existingLimit,
   NEXT_PAGE,
   type Prepared,
@@ -33,14 +31,13 @@ import {
   rollupValues,
   seqRanges,
   storedRow,
-  VALUE_COLUMNS,
 } from '../common.js';
 import { BinaryCopyWriter, copyFrom, float8Array, int4Array, int8Array, timestamptzArray } from '../pg-binary.js';
 import type { InsertBatch, InsertResult } from '../types.js';
 import { DAY_MS, type PgDb, type PostgresMode } from './db.js';
 import type { Partitions } from './partitions.js';
 import { type Context, ContextReader } from './write-context.js';
-import { buildWriteSql, isIntColumn, type WriteSql } from './write-sql.js';
+import { buildWriteSql, isIntColumn, type WriteSql, writeNewRows } from './write-sql.js';
 
 /** Days before today whose rows the write path still gives a day partition (the rest: default). */
 const HOT_DAYS_BACK = 1;
@@ -52,12 +49,6 @@ const HOT_DAYS_BACK = 1;
  * as soon as the ingester is a moment behind.
  */
 const MAX_BATCHES_PER_TX = 500;
-
-/** jsonb's binary COPY form: version 1, then the JSON text. */
-function jsonb(text: string | null): Buffer | null {
-  return text === null ? null : Buffer.concat([JSONB_VERSION, Buffer.from(text, 'utf8')]);
-}
-const JSONB_VERSION = Buffer.from([1]);
 
 /**
  * What the devices alone in an insertMany() leave to its end: their new rows (one COPY), their
@@ -274,11 +265,11 @@ export class PgWriter {
     await this.updateRows(client, dev, plan.updates);
     // New rows: binary COPY (they are known to be new: the device is locked and its rows read).
     if (copy) {
-      this.copyData(copy.w, batch, rows, plan);
+      writeNewRows(copy.w, batch, rows, plan.fresh);
       copy.expected += plan.inserted;
     } else {
       const w = new BinaryCopyWriter(plan.inserted * 700 + 64);
-      this.copyData(w, batch, rows, plan);
+      writeNewRows(w, batch, rows, plan.fresh);
       const n = await this.copyRows(client, w.finish(), `device '${dev}'`);
       if (n !== plan.inserted)
         throw new KwartierError('store_conflict', `store: copied ${n} rows of ${plan.inserted}`, { retriable: true });
@@ -390,37 +381,6 @@ export class PgWriter {
           cause: err,
         });
       throw err;
-    }
-  }
-
-  /** Writes the new rows in binary COPY format to `w`, columns as in `sql.copyTarget`. */
-  private copyData(
-    w: BinaryCopyWriter,
-    batch: InsertBatch,
-    rows: Prepared[],
-    plan: ReturnType<typeof planInsert>,
-  ): void {
-    const nFields = 4 + VALUE_COLUMNS.length + CARRY_COLUMNS.length + DELTA_COLUMNS.length;
-    const device = Buffer.from(batch.deviceId, 'utf8');
-    const outbox = batch.outboxId === null ? null : Buffer.from(batch.outboxId, 'utf8');
-    for (let i = 0; i < rows.length; i++) {
-      const f = plan.fresh[i];
-      if (!f) continue;
-      const r = rows[i]!;
-      w.row(nFields);
-      w.timestamptz(r.t);
-      w.bytes(device);
-      w.bytes(outbox);
-      w.int8(batch.outboxId === null ? null : r.seq);
-      // VALUE_COLUMNS, written straight from the snapshot (no intermediate array per row).
-      const snap = r.snapshot;
-      for (const k of SNAPSHOT_NUMERIC_FIELDS) w.float8(snap[k]);
-      for (const k of SNAPSHOT_TEXT_FIELDS) w.text(snap[k]);
-      w.text(snap.stale_sources.length > 0 ? JSON.stringify(snap.stale_sources) : null);
-      w.bytes(jsonb(devicesJson(snap)));
-      w.bytes(jsonb(r.extra));
-      for (const x of f.carry) w.float8(x);
-      for (const x of f.delta) w.float8(x);
     }
   }
 }

@@ -9,6 +9,7 @@
  * Daily and longer buckets are local days in the store's time zone (23- and 25-hour days).
  */
 import type { BucketValues, CounterLimits } from '../../core/aggregate.js';
+import type { BucketTable } from '../../core/bucket-table.js';
 import type { Snapshot } from '../../core/snapshot.js';
 
 export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
@@ -19,6 +20,7 @@ export const RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'd
  * Defined once in core (core/aggregate.ts, which computes it).
  */
 export type Bucket = BucketValues;
+export type { BucketTable };
 
 export interface IncomingReading {
   snapshot: Snapshot;
@@ -99,6 +101,11 @@ export interface Store {
   raw(deviceId: string, start: Date, end: Date, limit?: number): Promise<Snapshot[]>;
   /** Buckets whose start lies in [start, end), oldest first. */
   buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]>;
+  /**
+   * The same buckets as columns (core/bucket-table.ts), read in one range scan: the history answer's
+   * read, thousands of buckets without an object each. buckets() is this table as objects.
+   */
+  bucketTable(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<BucketTable>;
   devices(): Promise<string[]>;
   /**
    * Deletes raw readings older than the raw retention (aggregates stay forever) and dead letters

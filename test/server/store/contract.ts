@@ -84,6 +84,29 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.ackedSeq('nobody', 'outbox-1234')).toBeNull();
     });
 
+    it('a device id with quotes and backslashes reads back its own buckets, and only them', async () => {
+      const store = await open();
+      const odd = "o'brien\\'; DROP TABLE devices; --";
+      for (const id of [odd, 'o']) {
+        await store.insert(
+          batch(
+            id,
+            readings(id, [
+              ['2026-03-10T10:00:00Z', { grid_import_t1_kwh: 10.0, grid_power_w: 400 }],
+              ['2026-03-10T10:20:00Z', { grid_import_t1_kwh: id === 'o' ? 10.5 : 10.25, grid_power_w: 600 }],
+            ]),
+          ),
+        );
+      }
+      const q = await store.buckets(odd, '15min', d('2026-03-10T10:00:00Z'), d('2026-03-10T11:00:00Z'));
+      expect(q.map((b) => [b.start.toISOString(), b.samples, b.avg_grid_power_w])).toEqual([
+        ['2026-03-10T10:00:00.000Z', 1, 400],
+        ['2026-03-10T10:15:00.000Z', 1, 600],
+      ]);
+      expect(q[1]!.import_kwh).toBeCloseTo(0.25, EXACT);
+      expect((await store.devices()).sort()).toEqual([odd, 'o'].sort());
+    });
+
     it('is idempotent: the same batch twice counts duplicates and doubles nothing', async () => {
       const store = await open();
       const rows = readings('home-a', [

@@ -9,7 +9,7 @@
  * need the peaks of the 12 months before, which would otherwise mean reading ~35 000 quarters.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyPluginAsync, FastifySchema } from 'fastify';
 import {
   billedAverageW,
   billedKwByMonth,
@@ -21,8 +21,8 @@ import {
   last12Months,
   meterPeakForMonth,
   monthPeak,
-} from '../../core/capacity/index.js';
-import { KwartierError } from '../../core/errors.js';
+} from '../../../core/capacity/index.js';
+import { KwartierError } from '../../../core/errors.js';
 import {
   addMonths,
   type CostEstimate,
@@ -36,14 +36,14 @@ import {
   quarterStart,
   round,
   selfSufficiency,
-} from '../../core/tariff/index.js';
-import type { Logger } from '../../lib/log.js';
-import type { ServerConfig } from '../config.js';
-import type { Bucket, Store } from '../store/types.js';
-import { CapacityQuery, CapacitySchema, DeviceParams, Nullable, PeriodQuery } from './schemas.js';
-import { type LoadedTariff, loadTariffs } from './tariffs.js';
-import { BadRequest, checkYear, MAX_YEAR, MIN_YEAR, type ZoneClock } from './time.js';
-import { withDeadline } from './util.js';
+} from '../../../core/tariff/index.js';
+import type { Logger } from '../../../lib/log.js';
+import type { ServerConfig } from '../../config.js';
+import type { Bucket, Store } from '../../store/types.js';
+import { CapacityQuery, CapacitySchema, DeviceParams, Nullable, PeriodQuery } from '../schemas.js';
+import { type LoadedTariff, loadTariffs } from '../tariffs.js';
+import { BadRequest, checkYear, MAX_YEAR, MIN_YEAR, type ZoneClock } from '../time.js';
+import { withDeadline } from '../util.js';
 
 export interface InsightDeps {
   store: Store;
@@ -188,11 +188,12 @@ function monthsOf(start: number, end: number, tz: string): string[] {
 
 type Params = { device_id: string };
 
-export async function registerInsightRoutes(app: FastifyInstance, d: InsightDeps): Promise<void> {
-  const tariffs = d.tariffs ?? loadTariffs(d.config, d.configDir);
-  const cache = new PeakCache(d);
-  app.addSchema(SelfSufficiencySchema);
-  app.addSchema(CostEstimateSchema);
+/**
+ * The three routes, one plugin. Their answer schemas (SelfSufficiencySchema, CostEstimateSchema) are
+ * added on the root instance with the API's other shared schemas, so the OpenAPI document lists them.
+ */
+export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, d) => {
+  const ctx: InsightContext = { d, tariffs: d.tariffs ?? loadTariffs(d.config, d.configDir), cache: new PeakCache(d) };
   const schema = (summary: string, description: string, querystring: unknown, ok: unknown): FastifySchema => ({
     summary,
     description,
@@ -215,60 +216,7 @@ export async function registerInsightRoutes(app: FastifyInstance, d: InsightDeps
         CapacitySchema,
       ),
     },
-    async (req): Promise<CapacityTariffResponse> => {
-      const id = req.params.device_id;
-      const now = d.now();
-      const loaded = tariffs.get(id) ?? null;
-      const tz = loaded?.tariff.timezone ?? d.config.timezone;
-      const month = req.query.month ?? monthOf(now, tz);
-      if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new BadRequest('month: must be a month YYYY-MM');
-      const year = Number(month.slice(0, 4));
-      if (year < MIN_YEAR || year > MAX_YEAR)
-        throw new BadRequest(`month: must be in the years ${MIN_YEAR}..${MAX_YEAR}`);
-      const settings = loaded
-        ? capacitySettings(loaded.tariff, month, now)
-        : { timezone: tz, rules: DEFAULT_RULES, rateEurPerKwYear: null };
-      const range = monthRange(month, tz);
-      const months = last12Months(month);
-      // The month's own quarters from the store; the 11 months before as monthly peaks (cached once over).
-      const [buckets, latest, before] = await Promise.all([
-        fifteen(d, id, range.start, range.end),
-        withDeadline(d.store.latest(id), d.timeoutMs, 'store.latest'),
-        cache.peaks(id, months.slice(0, -1), tz),
-      ]);
-      const fresh = latest !== null && now - Date.parse(latest.timestamp) < 60_000;
-      const report = capacityTariffReport({
-        deviceId: id,
-        month,
-        now,
-        timezone: tz,
-        buckets,
-        rules: settings.rules,
-        rateEurPerKwYear: settings.rateEurPerKwYear,
-        meterMonthPeakW: meterPeakForMonth(latest, month, tz),
-        gridPowerW: fresh ? latest.grid_power_w : null,
-        targetW: d.config.devices[id]?.capacity_target_w ?? null,
-      });
-      // The 12-month figures as capacityTariffReport makes them from 12 months of quarters (a test
-      // holds the two equal): months before the first with data left out, the floor per the rules.
-      const peaks = months.map((m) => ({
-        month: m,
-        peak_w: m === month ? report.month_peak_w : (before.get(m) ?? null),
-      }));
-      const first = peaks.findIndex((p) => p.peak_w !== null);
-      const history = first < 0 ? peaks.slice(-1) : peaks.slice(first);
-      const avg = billedAverageW(
-        history.map((h) => h.peak_w),
-        settings.rules,
-      );
-      const rate = settings.rateEurPerKwYear;
-      return {
-        ...report,
-        history,
-        rolling_12m_avg_w: avg,
-        yearly_cost_eur: avg === null || rate === null ? null : round((avg / 1000) * rate, 2),
-      };
-    },
+    async (req) => capacityTariff(ctx, req.params.device_id, req.query.month),
   );
 
   app.get<{ Params: Params; Querystring: Static<typeof PeriodQuery> }>(
@@ -305,62 +253,135 @@ export async function registerInsightRoutes(app: FastifyInstance, d: InsightDeps
         Type.Ref('CostEstimate'),
       ),
     },
-    async (req): Promise<CostEstimate & { device_id: string }> => {
-      const id = req.params.device_id;
-      const now = d.now();
-      const loaded = tariffs.get(id) ?? null;
-      const tz = loaded?.tariff.timezone ?? d.config.timezone;
-      const p = period(req.query.period, now, tz);
-      const buckets = await fifteen(d, id, p.start, p.end);
-      if (!loaded) {
-        const t = energyTotals(buckets, p.start, p.end);
-        return {
-          device_id: id,
-          period: p.period,
-          ...periodIso(p, tz),
-          consumed_kwh: t.imported_kwh,
-          returned_kwh: t.exported_kwh,
-          direct_consumption_kwh: t.direct_consumption_kwh,
-          solar_kwh: t.solar_kwh,
-          battery_charge_kwh: t.battery_charge_kwh,
-          battery_discharge_kwh: t.battery_discharge_kwh,
-          gas_m3: t.gas_m3,
-          water_m3: t.water_m3,
-          cost_eur: null,
-          cost_without_pv_eur: null,
-          pv_profit_eur: null,
-          breakdown: [
-            {
-              label: `No tariff configured for this device (config: devices.${id}.tariffs)`,
-              quantity: 0,
-              unit: '',
-              unit_price_eur: null,
-              amount_eur: null,
-            },
-          ],
-        };
-      }
-      let billed: Record<string, number> | undefined;
-      if (loaded.tariff.periods.some((c) => c.capacityEurPerKwYear !== null)) {
-        const months = monthsOf(p.start, Math.min(p.end, Math.max(now, p.start + 1)), tz);
-        const window = new Set<string>();
-        for (const m of months) for (const x of last12Months(m)) window.add(x);
-        const peaks = await cache.peaks(id, [...window], tz);
-        billed = billedKwByMonth(peaks, months, loaded.tariff.capacity);
-      }
-      return {
-        device_id: id,
-        ...costEstimate({
-          period: p,
-          tariff: loaded.tariff,
-          buckets,
-          now,
-          prices: loaded.prices,
-          ...(billed ? { billedPeakKwByMonth: billed } : {}),
-        }),
-      };
-    },
+    async (req) => costEstimateAnswer(ctx, req.params.device_id, req.query.period),
   );
+};
+
+/** What the insight routes share: their deps, the tariffs per device and the monthly peak cache. */
+interface InsightContext {
+  d: InsightDeps;
+  tariffs: ReadonlyMap<string, LoadedTariff>;
+  cache: PeakCache;
+}
+
+/** GET /api/v1/capacity-tariff/{id}?month: the month's quarters and peak, the 12-month value, the forecast. */
+async function capacityTariff(
+  ctx: InsightContext,
+  id: string,
+  asked: string | undefined,
+): Promise<CapacityTariffResponse> {
+  const { d } = ctx;
+  const now = d.now();
+  const loaded = ctx.tariffs.get(id) ?? null;
+  const tz = loaded?.tariff.timezone ?? d.config.timezone;
+  const month = asked ?? monthOf(now, tz);
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new BadRequest('month: must be a month YYYY-MM');
+  const year = Number(month.slice(0, 4));
+  if (year < MIN_YEAR || year > MAX_YEAR) throw new BadRequest(`month: must be in the years ${MIN_YEAR}..${MAX_YEAR}`);
+  const settings = loaded
+    ? capacitySettings(loaded.tariff, month, now)
+    : { timezone: tz, rules: DEFAULT_RULES, rateEurPerKwYear: null };
+  const range = monthRange(month, tz);
+  const months = last12Months(month);
+  // The month's own quarters from the store; the 11 months before as monthly peaks (cached once over).
+  const [buckets, latest, before] = await Promise.all([
+    fifteen(d, id, range.start, range.end),
+    withDeadline(d.store.latest(id), d.timeoutMs, 'store.latest'),
+    ctx.cache.peaks(id, months.slice(0, -1), tz),
+  ]);
+  const fresh = latest !== null && now - Date.parse(latest.timestamp) < 60_000;
+  const report = capacityTariffReport({
+    deviceId: id,
+    month,
+    now,
+    timezone: tz,
+    buckets,
+    rules: settings.rules,
+    rateEurPerKwYear: settings.rateEurPerKwYear,
+    meterMonthPeakW: meterPeakForMonth(latest, month, tz),
+    gridPowerW: fresh ? latest.grid_power_w : null,
+    targetW: d.config.devices[id]?.capacity_target_w ?? null,
+  });
+  // The 12-month figures as capacityTariffReport makes them from 12 months of quarters (a test
+  // holds the two equal): months before the first with data left out, the floor per the rules.
+  const peaks = months.map((m) => ({
+    month: m,
+    peak_w: m === month ? report.month_peak_w : (before.get(m) ?? null),
+  }));
+  const first = peaks.findIndex((p) => p.peak_w !== null);
+  const history = first < 0 ? peaks.slice(-1) : peaks.slice(first);
+  const avg = billedAverageW(
+    history.map((h) => h.peak_w),
+    settings.rules,
+  );
+  const rate = settings.rateEurPerKwYear;
+  return {
+    ...report,
+    history,
+    rolling_12m_avg_w: avg,
+    yearly_cost_eur: avg === null || rate === null ? null : round((avg / 1000) * rate, 2),
+  };
+}
+
+/** GET /api/v1/cost-estimate/{id}?period: the period's cost from the device's tariff, as a bill. */
+async function costEstimateAnswer(
+  ctx: InsightContext,
+  id: string,
+  spec: string,
+): Promise<CostEstimate & { device_id: string }> {
+  const { d } = ctx;
+  const now = d.now();
+  const loaded = ctx.tariffs.get(id) ?? null;
+  const tz = loaded?.tariff.timezone ?? d.config.timezone;
+  const p = period(spec, now, tz);
+  const buckets = await fifteen(d, id, p.start, p.end);
+  if (!loaded) {
+    const t = energyTotals(buckets, p.start, p.end);
+    return {
+      device_id: id,
+      period: p.period,
+      ...periodIso(p, tz),
+      consumed_kwh: t.imported_kwh,
+      returned_kwh: t.exported_kwh,
+      direct_consumption_kwh: t.direct_consumption_kwh,
+      solar_kwh: t.solar_kwh,
+      battery_charge_kwh: t.battery_charge_kwh,
+      battery_discharge_kwh: t.battery_discharge_kwh,
+      gas_m3: t.gas_m3,
+      water_m3: t.water_m3,
+      cost_eur: null,
+      cost_without_pv_eur: null,
+      pv_profit_eur: null,
+      breakdown: [
+        {
+          label: `No tariff configured for this device (config: devices.${id}.tariffs)`,
+          quantity: 0,
+          unit: '',
+          unit_price_eur: null,
+          amount_eur: null,
+        },
+      ],
+    };
+  }
+  let billed: Record<string, number> | undefined;
+  if (loaded.tariff.periods.some((c) => c.capacityEurPerKwYear !== null)) {
+    const months = monthsOf(p.start, Math.min(p.end, Math.max(now, p.start + 1)), tz);
+    const window = new Set<string>();
+    for (const m of months) for (const x of last12Months(m)) window.add(x);
+    const peaks = await ctx.cache.peaks(id, [...window], tz);
+    billed = billedKwByMonth(peaks, months, loaded.tariff.capacity);
+  }
+  return {
+    device_id: id,
+    ...costEstimate({
+      period: p,
+      tariff: loaded.tariff,
+      buckets,
+      now,
+      prices: loaded.prices,
+      ...(billed ? { billedPeakKwByMonth: billed } : {}),
+    }),
+  };
 }
 
 export type { CostEstimate };

@@ -3,7 +3,7 @@
  * messages, and the state message they read. No I/O; publisher.ts sends what this builds.
  *
  * Conventions followed (HA's docs: integrations/mqtt "Discovery", integrations/sensor.mqtt, and
- * docs/energy/faq "Troubleshooting missing entities"; ../shared/guide/control.md §5.1):
+ * docs/energy/faq "Troubleshooting missing entities"; listed in docs/integrations.md):
  * - one discovery message per sensor on `<prefix>/sensor/<unique_id>/config`, retained: the
  *   object id is the unique id and there is no node id (the docs' best practice). Per-sensor
  *   messages rather than one device message, because every HA release with MQTT discovery reads

@@ -46,7 +46,7 @@ export interface IngesterOptions {
   /**
    * Flush lanes, each one store transaction at a time with its own devices (default 4). A flush is
    * mostly waiting (a few round trips per device, while this process's event loop also reads MQTT),
-   * so more lanes than cores pay: 2 → 4 took one-per-message from ~23k to ~31k snapshots/s here.
+   * so more lanes than cores pay (docs/mqtt.md has the figures).
    */
   flushConcurrency?: number;
   maxBufferedRows?: number;

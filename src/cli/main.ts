@@ -31,6 +31,10 @@ export const COMMANDS: Registry = {
     summary: 'Simulate devices on loopback (DSMR P1 over TCP, HomeWizard, Sungrow) for tests and demos',
     load: async () => (await import('./commands/simulate.js')).command,
   },
+  top: {
+    summary: 'A live terminal view of one home: power flow, today, the capacity tariff, devices',
+    load: async () => (await import('./commands/top.js')).command,
+  },
   'dsmr parse': {
     summary: 'Parse P1 telegrams (DSMR / e-MUCS) from a file or stdin and print one JSON object per telegram',
     load: async () => (await import('./commands/dsmr-parse.js')).command,

@@ -14,6 +14,14 @@
  * - writes (`write()`): only rows with `access: 'rw'`, only when the device holds another value
  *   (read first), read back after `settleMs` and reported as the value the device holds, each
  *   logged with the read-back. Polls and writes never interleave (one I/O lock).
+ * - `busyRetries`: a request answered "busy" (exception 6) is asked again after an exponential,
+ *   jittered wait, and the pause between requests grows while the device stays busy
+ *   (`maxInterRequestDelayMs`, tcp-client.ts);
+ * - `blocks`: rows of a named block (`RegisterRow.block`) on their own interval, each block
+ *   switched on and off by the driver (`setBlockEnabled`: a meter or battery the device lacks);
+ *   each cycle reads the blocks that are due and reports which;
+ * - `shareConnection`: devices behind one gateway (host:port) share one connection, each request
+ *   naming its unit (shared-link.ts; a Huawei SDongle takes one client).
  * Whether a device may write at all (`control: true`) is decided where its source is built.
  */
 import { Backoff } from '../../core/backoff.js';
@@ -29,8 +37,15 @@ import {
   type RegisterRow,
   rowLength,
 } from './register-table.js';
+import { SharedLink } from './shared-link.js';
 import { type CycleResult, type RowStatusEvent, TableReader } from './table-reader.js';
-import { ModbusTcpClient, ModbusTransportError, type WritableRegisterTransport } from './tcp-client.js';
+import {
+  EXCEPTION_SERVER_BUSY,
+  ModbusException,
+  ModbusTcpClient,
+  ModbusTransportError,
+  type WritableRegisterTransport,
+} from './tcp-client.js';
 
 export type FieldValue = number | string | null;
 
@@ -64,8 +79,24 @@ export interface ModbusPollerOptions<F extends string> {
   settleMs?: number;
   /** Cycles in a row without one answered request before the connection is reopened (default 3). */
   maxEmptyCycles?: number;
+  /** Times a request answered "busy" (exception 6) is sent again, after a growing wait (default 0). */
+  busyRetries?: number;
+  /** First wait before asking a busy device again (ms, default 200; doubles each try, full jitter). */
+  busyBackoffMs?: number;
+  /** The pause between requests may grow up to this while the device answers "busy" (default: fixed). */
+  maxInterRequestDelayMs?: number;
+  /**
+   * Named blocks of rows (`RegisterRow.block`) read on their own interval; `enabled: false` keeps a
+   * block out until setBlockEnabled(name, true). Rows without a block are read every intervalMs.
+   */
+  blocks?: Readonly<Record<string, { intervalMs: number; enabled?: boolean }>>;
+  /** Share one connection with every other poller of the same host:port (default false). */
+  shareConnection?: boolean;
   log: Logger;
 }
+
+/** The block of rows that have none (read every intervalMs). */
+export const DEFAULT_BLOCK = '';
 
 /** One cycle's decoded values. */
 export interface PollValues<F extends string> {
@@ -74,6 +105,8 @@ export interface PollValues<F extends string> {
   values: Map<F, FieldValue>;
   okRequests: number;
   exceptionRequests: number;
+  /** The blocks this cycle read (DEFAULT_BLOCK for rows without one). */
+  blocks: string[];
 }
 
 export interface WriteResult<F extends string = string> {
@@ -104,17 +137,43 @@ export class ModbusPoller<F extends string> {
   private identityRead = false;
   private cycles = 0;
   private requestsClosed = 0;
+  private requestsShared = 0;
+  private busyAnswers = 0;
   private connects = 0;
   private writes = 0;
+  private readonly link: SharedLink | null;
+  /** Per block: enabled, its interval and when it is next due (ms). */
+  private readonly blockState = new Map<string, { enabled: boolean; intervalMs: number; dueAt: number }>();
 
   constructor(opts: ModbusPollerOptions<F>) {
     this.opts = opts;
     this.log = opts.log;
+    if (opts.shareConnection && opts.connectPerCycle) throw new Error(`${opts.name}: a shared connection stays open`);
+    this.link = opts.shareConnection
+      ? new SharedLink({
+          host: opts.host,
+          port: opts.port,
+          timeoutMs: opts.timeoutMs,
+          interRequestDelayMs: opts.interRequestDelayMs,
+          ...(opts.maxInterRequestDelayMs === undefined ? {} : { maxInterRequestDelayMs: opts.maxInterRequestDelayMs }),
+          connectDelayMs: opts.connectDelayMs,
+        })
+      : null;
+    this.blockState.set(DEFAULT_BLOCK, { enabled: true, intervalMs: opts.intervalMs, dueAt: 0 });
+    for (const [name, b] of Object.entries(opts.blocks ?? {})) {
+      this.blockState.set(name, { enabled: b.enabled ?? true, intervalMs: b.intervalMs, dueAt: 0 });
+    }
+    for (const r of opts.table.rows) {
+      if (r.block !== undefined && !this.blockState.has(r.block)) {
+        throw new Error(`${opts.name}: row ${r.field} names block ${JSON.stringify(r.block)}, which is not in blocks`);
+      }
+    }
     this.markers = opts.table.markers ?? DEFAULT_MARKERS;
     this.backoff = new Backoff({ baseMs: opts.reconnectBaseMs ?? 1000, maxMs: opts.reconnectMaxMs ?? 60_000 });
     const transport: WritableRegisterTransport = {
-      readRegisters: (fn, address, count) => this.request((c) => c.readRegisters(fn, address, count)),
-      writeRegisters: (address, words) => this.request((c) => c.writeRegisters(address, words)),
+      readRegisters: (fn, address, count) =>
+        this.request((c) => c.readRegisters(fn, address, count, this.opts.unitId)),
+      writeRegisters: (address, words) => this.request((c) => c.writeRegisters(address, words, this.opts.unitId)),
     };
     this.transport = transport;
     this.reader = new TableReader(opts.table.rows, transport, {
@@ -149,19 +208,37 @@ export class ModbusPoller<F extends string> {
     this.stateListeners.push(listener);
   }
 
+  /**
+   * Switches a block of rows on (read from the next cycle on, at once) or off (not read; its rows
+   * are left out of the values). Unknown names throw.
+   */
+  setBlockEnabled(name: string, enabled: boolean): void {
+    const b = this.blockState.get(name);
+    if (!b) throw new Error(`${this.opts.name}: no block ${JSON.stringify(name)}`);
+    if (b.enabled === enabled) return;
+    b.enabled = enabled;
+    if (enabled) b.dueAt = 0;
+  }
+
+  blockEnabled(name: string): boolean {
+    return this.blockState.get(name)?.enabled ?? false;
+  }
+
   /** Counters for status output and benchmarks. */
   stats(): {
     cycles: number;
     requests: number;
     connects: number;
     writes: number;
+    busy: number;
     unsupported: Array<{ doc: number; field: string; reason: string }>;
   } {
     return {
       cycles: this.cycles,
-      requests: this.requestsClosed + (this.client?.requests ?? 0),
+      requests: this.link ? this.requestsShared : this.requestsClosed + (this.client?.requests ?? 0),
       connects: this.connects,
       writes: this.writes,
+      busy: this.busyAnswers,
       unsupported: this.reader.excludedRows().map((e) => ({ doc: e.row.doc, field: e.row.field, reason: e.reason })),
     };
   }
@@ -182,8 +259,10 @@ export class ModbusPoller<F extends string> {
     const loop = this.loop;
     if (!loop) return;
     this.abort?.abort();
-    await this.client?.close();
+    // A shared connection is not this poller's to close: its requests end within their timeout.
+    if (!this.link) await this.client?.close();
     await loop;
+    await this.link?.release();
     this.loop = null;
     this.abort = null;
   }
@@ -191,18 +270,28 @@ export class ModbusPoller<F extends string> {
   // ---- connection --------------------------------------------------------------------------------
 
   private newClient(signal?: AbortSignal): ModbusTcpClient {
+    const max = this.opts.maxInterRequestDelayMs;
     return new ModbusTcpClient({
       host: this.opts.host,
       port: this.opts.port,
       unitId: this.opts.unitId,
       timeoutMs: this.opts.timeoutMs,
       interRequestDelayMs: this.opts.interRequestDelayMs,
+      ...(max === undefined ? {} : { maxInterRequestDelayMs: max }),
       ...(signal ? { signal } : {}),
     });
   }
 
   /** Opens a connection (and waits connectDelayMs); the previous one is closed. */
   private async connect(signal?: AbortSignal): Promise<ModbusTcpClient> {
+    for (const b of this.blockState.values()) b.dueAt = 0;
+    if (this.link) {
+      const { client, fresh } = await this.link.open();
+      this.client = client;
+      this.connects++;
+      this.log.debug({ endpoint: this.endpoint, shared_by: this.link.users, fresh }, 'using the shared connection');
+      return client;
+    }
     await this.closeClient();
     const client = this.newClient(signal);
     this.client = client;
@@ -217,6 +306,11 @@ export class ModbusPoller<F extends string> {
     const c = this.client;
     if (!c) return;
     this.client = null;
+    if (this.link) {
+      // Stopping: stop() releases it. Failing: the connection is not to be trusted, for anyone.
+      if (!this.abort?.signal.aborted) await this.link.drop(c);
+      return;
+    }
     this.requestsClosed += c.requests;
     await c.close();
   }
@@ -227,10 +321,32 @@ export class ModbusPoller<F extends string> {
    * more on a new connection.
    */
   private async request<T>(fn: (c: ModbusTcpClient) => Promise<T>): Promise<T> {
+    const tries = this.opts.busyRetries ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.requestOnce(fn);
+      } catch (err) {
+        if (!(err instanceof ModbusException) || err.exceptionCode !== EXCEPTION_SERVER_BUSY) throw err;
+        this.busyAnswers++;
+        const signal = this.abort?.signal;
+        if (attempt >= tries || signal?.aborted) throw err;
+        // Exponential with full jitter, as the reconnects: several clients do not retry in step.
+        const wait = Math.round(Math.random() * (this.opts.busyBackoffMs ?? 200) * 2 ** attempt);
+        this.log[attempt === 0 && this.busyAnswers === 1 ? 'warn' : 'debug'](
+          { retry_in_ms: wait, attempt: attempt + 1, pause_ms: this.client?.interRequestDelayMs },
+          'device busy (Modbus exception 6): asking again later, slower',
+        );
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  private async requestOnce<T>(fn: (c: ModbusTcpClient) => Promise<T>): Promise<T> {
     const signal = this.abort?.signal;
     let c = this.client;
     if (!this.opts.connectPerCycle) {
       if (!c?.isOpen) throw new ModbusTransportError(`${this.opts.name}: not connected to ${this.endpoint}`);
+      if (this.link) this.requestsShared++;
       return fn(c);
     }
     // Let the socket report a close that came with the previous answer before using it again
@@ -283,8 +399,17 @@ export class ModbusPoller<F extends string> {
     const maxEmpty = this.opts.maxEmptyCycles ?? 3;
     while (!signal.aborted) {
       const started = Date.now();
-      const res = await this.exclusive(() => this.reader.read('cycle'));
+      const due = this.dueBlocks(started);
+      if (due.length === 0) {
+        await sleep(Math.max(1, this.nextDueAt() - started), signal);
+        continue;
+      }
+      const res = await this.exclusive(() => this.reader.read('cycle', this.blockFilter(due)));
       if (signal.aborted) return;
+      for (const name of due) {
+        const b = this.blockState.get(name);
+        if (b) b.dueAt = started + b.intervalMs;
+      }
       this.cycles++;
       if (res.okRequests === 0 && res.exceptionRequests > 0) {
         empty++;
@@ -293,10 +418,29 @@ export class ModbusPoller<F extends string> {
         empty = 0;
         this.backoff.reset();
         this.setState('connected');
-        this.emit(res);
+        this.emit(res, due);
       }
-      await sleep(Math.max(0, started + this.opts.intervalMs - Date.now()), signal);
+      await sleep(Math.max(0, this.nextDueAt() - Date.now()), signal);
     }
+  }
+
+  /** The enabled blocks due at `now`. */
+  private dueBlocks(now: number): string[] {
+    const out: string[] = [];
+    for (const [name, b] of this.blockState) if (b.enabled && b.dueAt <= now) out.push(name);
+    return out;
+  }
+
+  /** When the next enabled block is due (the default block is always enabled). */
+  private nextDueAt(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const b of this.blockState.values()) if (b.enabled) next = Math.min(next, b.dueAt);
+    return next;
+  }
+
+  /** The reader's row filter for these blocks (none when the table has no blocks). */
+  private blockFilter(names: readonly string[]): ReadonlySet<string> | undefined {
+    return this.blockState.size === 1 ? undefined : new Set(names);
   }
 
   private async runPerCycle(signal: AbortSignal): Promise<void> {
@@ -308,7 +452,7 @@ export class ModbusPoller<F extends string> {
           try {
             await this.connect(signal);
             if (!this.identityRead && !signal.aborted) await this.readIdentity();
-            return signal.aborted ? null : await this.reader.read('cycle');
+            return signal.aborted ? null : await this.reader.read('cycle', this.blockFilter(this.enabledBlocks()));
           } finally {
             await this.closeClient();
           }
@@ -320,7 +464,7 @@ export class ModbusPoller<F extends string> {
         }
         this.backoff.reset();
         this.setState('connected');
-        this.emit(res);
+        this.emit(res, this.enabledBlocks());
       } catch (err) {
         if (signal.aborted) break;
         this.identityRead = false;
@@ -342,12 +486,17 @@ export class ModbusPoller<F extends string> {
     for (const l of this.identityListeners) l(res.values);
   }
 
-  private emit(res: CycleResult<F>): void {
+  private enabledBlocks(): string[] {
+    return [...this.blockState].filter(([, b]) => b.enabled).map(([name]) => name);
+  }
+
+  private emit(res: CycleResult<F>, blocks: string[]): void {
     const v: PollValues<F> = {
       at: Date.now(),
       values: res.values,
       okRequests: res.okRequests,
       exceptionRequests: res.exceptionRequests,
+      blocks,
     };
     for (const l of this.valueListeners) l(v);
   }

@@ -171,8 +171,7 @@ export class ModbusPoller<F extends string> {
     this.markers = opts.table.markers ?? DEFAULT_MARKERS;
     this.backoff = new Backoff({ baseMs: opts.reconnectBaseMs ?? 1000, maxMs: opts.reconnectMaxMs ?? 60_000 });
     const transport: WritableRegisterTransport = {
-      readRegisters: (fn, address, count) =>
-        this.request((c) => c.readRegisters(fn, address, count, this.opts.unitId)),
+      readRegisters: (fn, address, count) => this.request((c) => c.readRegisters(fn, address, count, this.opts.unitId)),
       writeRegisters: (address, words) => this.request((c) => c.writeRegisters(address, words, this.opts.unitId)),
     };
     this.transport = transport;
@@ -406,9 +405,12 @@ export class ModbusPoller<F extends string> {
       }
       const res = await this.exclusive(() => this.reader.read('cycle', this.blockFilter(due)));
       if (signal.aborted) return;
+      // A named block is read no faster than the device answers: never sooner than twice the time
+      // this cycle took (an old SDongle needs seconds for one block, devices.md §1.2).
+      const took = Date.now() - started;
       for (const name of due) {
         const b = this.blockState.get(name);
-        if (b) b.dueAt = started + b.intervalMs;
+        if (b) b.dueAt = started + (name === DEFAULT_BLOCK ? b.intervalMs : Math.max(b.intervalMs, 2 * took));
       }
       this.cycles++;
       if (res.okRequests === 0 && res.exceptionRequests > 0) {

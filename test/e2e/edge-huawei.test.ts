@@ -121,7 +121,7 @@ describe('kwartier edge --console with a Huawei SUN2000', () => {
     // PV and battery summed: 5119 W + the GEN24's 216.4328 W; +3334 W + (−0.1591 W, discharging).
     expect(s.pv_power_w).toBeCloseTo(5119 + 216.4328, 3);
     expect(s.battery_power_w).toBeCloseTo(3334 - 0.1591, 3);
-    expect(s.pv_total_kwh).toBeCloseTo(house.pv_total_kwh + shed.pv_total_kwh, 3);
+    expect(s.pv_total_kwh).toBeCloseTo((house.pv_total_kwh as number) + (shed.pv_total_kwh as number), 3);
     // Neither battery reports its capacity (37758 is not in the recording): the SoC is the mean.
     expect(s.battery_soc_pct).toBe(Math.round(((79 + 4.6) / 2) * 10) / 10);
     // No P1 meter: the grid comes from an inverter's own meter, the first in config order (the

@@ -21,7 +21,7 @@
  */
 import { createLogger, type Logger } from '../../lib/log.js';
 import { DEFAULT_BLOCK, type FieldValue, ModbusPoller, type PollValues } from '../modbus/poller.js';
-import type { SourceReading, SourceState } from '../source.js';
+import type { Source, SourceReading, SourceState } from '../source.js';
 import type { HuaweiConfig } from './config.js';
 import {
   BATTERY_BLOCK,
@@ -73,7 +73,7 @@ export interface HuaweiSourceOptions {
 /** Which block each row belongs to. */
 const BLOCK_OF = new Map<HuaweiField, string>(HUAWEI_TABLE.rows.map((r) => [r.field, r.block ?? DEFAULT_BLOCK]));
 
-export class HuaweiSource {
+export class HuaweiSource implements Source {
   readonly name: string;
   readonly kind = 'inverter' as const;
   readonly intervalMs: number;

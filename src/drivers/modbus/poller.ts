@@ -258,8 +258,9 @@ export class ModbusPoller<F extends string> {
     const loop = this.loop;
     if (!loop) return;
     this.abort?.abort();
-    // A shared connection is not this poller's to close: its requests end within their timeout.
-    if (!this.link) await this.client?.close();
+    // A shared connection is not this poller's to close while others use it (their requests end
+    // within their timeout); its last user closes it at once.
+    if (!this.link || this.link.users <= 1) await this.client?.close();
     await loop;
     await this.link?.release();
     this.loop = null;

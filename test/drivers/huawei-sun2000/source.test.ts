@@ -178,6 +178,15 @@ describe('HuaweiSource against the simulated SDongle', () => {
     const units = new Set(sim.requests.map((r) => r.unit));
     expect(units).toEqual(new Set([1, 2]));
     expect(sim.requests.every((r) => r.fc === 3)).toBe(true);
+
+    // One of them stops: the other goes on over the same connection; the last one closes it.
+    await night.source.stop();
+    const count = hybrid.readings.length;
+    await waitFor(() => hybrid.readings.length >= count + 2, 'two more readings from unit 1');
+    expect(sim.connections).toBe(1);
+    expect(sim.open).toBe(1);
+    await hybrid.source.stop();
+    await waitFor(() => sim.open === 0, 'the connection closed');
   }, 30_000);
 
   it('reads the meter block faster than the inverter, and only while 37100 says the meter is online', async () => {

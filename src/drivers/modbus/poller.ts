@@ -23,12 +23,16 @@
  * - `shareConnection`: devices behind one gateway (host:port) share one connection, each request
  *   naming its unit (shared-link.ts; a Huawei SDongle takes one client).
  * Whether a device may write at all (`control: true`) is decided where its source is built.
+ * One file above 400 lines on purpose: the connection, both loops, the busy retry and the write
+ * path share one I/O lock and one connection's state; the pure parts live beside it
+ * (register-table.ts, table-reader.ts, block-schedule.ts, shared-link.ts).
  */
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { sleep } from '../../lib/sleep.js';
 import type { SourceState } from '../source.js';
+import { BlockSchedule, DEFAULT_BLOCK } from './block-schedule.js';
 import {
   DEFAULT_MARKERS,
   decodeValue,
@@ -95,8 +99,7 @@ export interface ModbusPollerOptions<F extends string> {
   log: Logger;
 }
 
-/** The block of rows that have none (read every intervalMs). */
-export const DEFAULT_BLOCK = '';
+export { DEFAULT_BLOCK };
 
 /** One cycle's decoded values. */
 export interface PollValues<F extends string> {
@@ -142,8 +145,7 @@ export class ModbusPoller<F extends string> {
   private connects = 0;
   private writes = 0;
   private readonly link: SharedLink | null;
-  /** Per block: enabled, its interval and when it is next due (ms). */
-  private readonly blockState = new Map<string, { enabled: boolean; intervalMs: number; dueAt: number }>();
+  private readonly schedule: BlockSchedule;
 
   constructor(opts: ModbusPollerOptions<F>) {
     this.opts = opts;
@@ -159,15 +161,7 @@ export class ModbusPoller<F extends string> {
           connectDelayMs: opts.connectDelayMs,
         })
       : null;
-    this.blockState.set(DEFAULT_BLOCK, { enabled: true, intervalMs: opts.intervalMs, dueAt: 0 });
-    for (const [name, b] of Object.entries(opts.blocks ?? {})) {
-      this.blockState.set(name, { enabled: b.enabled ?? true, intervalMs: b.intervalMs, dueAt: 0 });
-    }
-    for (const r of opts.table.rows) {
-      if (r.block !== undefined && !this.blockState.has(r.block)) {
-        throw new Error(`${opts.name}: row ${r.field} names block ${JSON.stringify(r.block)}, which is not in blocks`);
-      }
-    }
+    this.schedule = new BlockSchedule(opts.name, opts.intervalMs, opts.blocks ?? {}, opts.table.rows);
     this.markers = opts.table.markers ?? DEFAULT_MARKERS;
     this.backoff = new Backoff({ baseMs: opts.reconnectBaseMs ?? 1000, maxMs: opts.reconnectMaxMs ?? 60_000 });
     const transport: WritableRegisterTransport = {
@@ -212,15 +206,11 @@ export class ModbusPoller<F extends string> {
    * are left out of the values). Unknown names throw.
    */
   setBlockEnabled(name: string, enabled: boolean): void {
-    const b = this.blockState.get(name);
-    if (!b) throw new Error(`${this.opts.name}: no block ${JSON.stringify(name)}`);
-    if (b.enabled === enabled) return;
-    b.enabled = enabled;
-    if (enabled) b.dueAt = 0;
+    this.schedule.setEnabled(name, enabled);
   }
 
   blockEnabled(name: string): boolean {
-    return this.blockState.get(name)?.enabled ?? false;
+    return this.schedule.enabled(name);
   }
 
   /** Counters for status output and benchmarks. */
@@ -284,7 +274,7 @@ export class ModbusPoller<F extends string> {
 
   /** Opens a connection (and waits connectDelayMs); the previous one is closed. */
   private async connect(signal?: AbortSignal): Promise<ModbusTcpClient> {
-    for (const b of this.blockState.values()) b.dueAt = 0;
+    this.schedule.reset();
     if (this.link) {
       const { client, fresh } = await this.link.open();
       this.client = client;
@@ -399,20 +389,14 @@ export class ModbusPoller<F extends string> {
     const maxEmpty = this.opts.maxEmptyCycles ?? 3;
     while (!signal.aborted) {
       const started = Date.now();
-      const due = this.dueBlocks(started);
+      const due = this.schedule.due(started);
       if (due.length === 0) {
-        await sleep(Math.max(1, this.nextDueAt() - started), signal);
+        await sleep(Math.max(1, this.schedule.nextDueAt() - started), signal);
         continue;
       }
-      const res = await this.exclusive(() => this.reader.read('cycle', this.blockFilter(due)));
+      const res = await this.exclusive(() => this.reader.read('cycle', this.schedule.filter(due)));
       if (signal.aborted) return;
-      // A named block is read no faster than the device answers: never sooner than twice the time
-      // this cycle took (an old SDongle needs seconds for one block, devices.md §1.2).
-      const took = Date.now() - started;
-      for (const name of due) {
-        const b = this.blockState.get(name);
-        if (b) b.dueAt = started + (name === DEFAULT_BLOCK ? b.intervalMs : Math.max(b.intervalMs, 2 * took));
-      }
+      this.schedule.read(due, started, Date.now() - started);
       this.cycles++;
       if (res.okRequests === 0 && res.exceptionRequests > 0) {
         empty++;
@@ -423,27 +407,8 @@ export class ModbusPoller<F extends string> {
         this.setState('connected');
         this.emit(res, due);
       }
-      await sleep(Math.max(0, this.nextDueAt() - Date.now()), signal);
+      await sleep(Math.max(0, this.schedule.nextDueAt() - Date.now()), signal);
     }
-  }
-
-  /** The enabled blocks due at `now`. */
-  private dueBlocks(now: number): string[] {
-    const out: string[] = [];
-    for (const [name, b] of this.blockState) if (b.enabled && b.dueAt <= now) out.push(name);
-    return out;
-  }
-
-  /** When the next enabled block is due (the default block is always enabled). */
-  private nextDueAt(): number {
-    let next = Number.POSITIVE_INFINITY;
-    for (const b of this.blockState.values()) if (b.enabled) next = Math.min(next, b.dueAt);
-    return next;
-  }
-
-  /** The reader's row filter for these blocks (none when the table has no blocks). */
-  private blockFilter(names: readonly string[]): ReadonlySet<string> | undefined {
-    return this.blockState.size === 1 ? undefined : new Set(names);
   }
 
   private async runPerCycle(signal: AbortSignal): Promise<void> {
@@ -455,7 +420,9 @@ export class ModbusPoller<F extends string> {
           try {
             await this.connect(signal);
             if (!this.identityRead && !signal.aborted) await this.readIdentity();
-            return signal.aborted ? null : await this.reader.read('cycle', this.blockFilter(this.enabledBlocks()));
+            return signal.aborted
+              ? null
+              : await this.reader.read('cycle', this.schedule.filter(this.schedule.enabledNames()));
           } finally {
             await this.closeClient();
           }
@@ -467,7 +434,7 @@ export class ModbusPoller<F extends string> {
         }
         this.backoff.reset();
         this.setState('connected');
-        this.emit(res, this.enabledBlocks());
+        this.emit(res, this.schedule.enabledNames());
       } catch (err) {
         if (signal.aborted) break;
         this.identityRead = false;
@@ -487,10 +454,6 @@ export class ModbusPoller<F extends string> {
     const res = await this.reader.read('start');
     this.identityRead = true;
     for (const l of this.identityListeners) l(res.values);
-  }
-
-  private enabledBlocks(): string[] {
-    return [...this.blockState].filter(([, b]) => b.enabled).map(([name]) => name);
   }
 
   private emit(res: CycleResult<F>, blocks: string[]): void {

@@ -182,6 +182,10 @@ export class PvOutputExporter implements Exporter {
     if (sys.cursor === null) {
       limit.record(now);
       sys.cursor = await this.resume(sys, now);
+      // What the store already holds counts too (a restart while the home's edge is offline).
+      const latest = await this.opts.store.latest(sys.deviceId);
+      const t = latest ? Date.parse(latest.timestamp) : 0;
+      if (t > sys.latestData) sys.latestData = t;
       return;
     }
     const ends = this.dueEnds(sys, now);

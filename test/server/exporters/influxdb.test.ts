@@ -175,7 +175,8 @@ async function fakeInflux(answer: (req: IncomingMessage, body: string) => number
     });
     req.on('end', () => {
       const status = answer(req, body);
-      if (status === 204) requests.push({ url: req.url ?? '', auth: req.headers.authorization, lines: body.split('\n') });
+      if (status === 204)
+        requests.push({ url: req.url ?? '', auth: req.headers.authorization, lines: body.split('\n') });
       res.statusCode = status;
       res.end(status === 204 ? '' : JSON.stringify({ code: 'unavailable', message: 'test says no' }));
     });
@@ -190,9 +191,15 @@ function exporterFor(url: string, extra: Record<string, unknown>): InfluxDbExpor
 }
 
 function commit(bus: ServerBus, snaps: Snapshot[]): void {
-  snaps.forEach((s, i) =>
-    bus.publish('committed', { deviceId: s.device_id, outboxId: 'o', seq: i + 1, snapshot: s, live: true, committedAt: 0 }),
-  );
+  for (const [i, s] of snaps.entries())
+    bus.publish('committed', {
+      deviceId: s.device_id,
+      outboxId: 'o',
+      seq: i + 1,
+      snapshot: s,
+      live: true,
+      committedAt: 0,
+    });
 }
 
 describe('InfluxDB exporter: the v2 API and the failure rules', () => {

@@ -32,7 +32,7 @@ export const InfluxDbExporterSchema = Type.Object(
     /** Write what is queued at least this often (ms). */
     flush_interval_ms: Type.Integer({ default: 1000, minimum: 10, maximum: 600_000 }),
     /** Points kept in memory while the InfluxDB is unreachable; beyond it the oldest are dropped (counted, logged). */
-    max_buffered_points: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000 }),
+    max_buffered_points: Type.Integer({ default: 50_000, minimum: 1, maximum: 10_000_000 }),
     /** A write request that takes longer is abandoned and retried. */
     timeout_s: Type.Number({ default: 10, exclusiveMinimum: 0, maximum: 600 }),
   },

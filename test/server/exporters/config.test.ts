@@ -48,7 +48,7 @@ describe('exporters config', () => {
       measurement: 'kwartier',
       batch_size: 5000,
       flush_interval_ms: 1000,
-      max_buffered_points: 100_000,
+      max_buffered_points: 50_000,
       timeout_s: 10,
     });
     const v2 = load('exporters:\n  influxdb: {url: "https://influx:8086", bucket: energy, org: home, token: t0k}\n');

@@ -4,6 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../lib/log.js';
 import { listenError } from '../lib/start-errors.js';
 import { loadTlsFiles, loadTlsIdentity } from '../lib/tls-files.js';
@@ -11,6 +12,7 @@ import { createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { ServerBus } from './bus.js';
 import type { ServerConfig } from './config.js';
+import { createExporters, type Exporter, registerExporterMetrics } from './exporters/index.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
 import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
 import { openStore, storeFromConfig } from './store/from-config.js';
@@ -39,6 +41,8 @@ export class ServerApp {
    * (bus.ts). The API subscribes its consumers (WebSocket, metrics, answer cache); so can exporters.
    */
   readonly bus: ServerBus;
+  /** The exporters the config asks for (`exporters:`): consumers of `committed` on the bus. */
+  readonly exporters: Exporter[];
   private retention: RetentionScheduler | null = null;
 
   constructor(private readonly opts: ServerAppOptions) {
@@ -49,6 +53,7 @@ export class ServerApp {
     const brokerTls = config.broker.enabled && config.broker.tls ? readTls(config.broker.tls) : null;
     if (!config.broker.enabled && config.mqtt.tls) checkIngesterTls(config.mqtt.tls);
     this.store = storeFromConfig(config, log);
+    this.exporters = createExporters(config, { store: this.store, log: log.child({ component: 'exporter' }) });
     this.broker = config.broker.enabled
       ? createEmbeddedBroker({
           host: config.broker.host,
@@ -112,7 +117,12 @@ export class ServerApp {
     this.ingester.on('status', (m) => this.bus.publish('status', m));
     this.ingester.on('capacity', (m) => this.bus.publish('capacity', m));
 
+    for (const exporter of this.exporters) exporter.start(this.bus);
+
     const configDir = this.opts.configPath ? dirname(resolve(this.opts.configPath)) : process.cwd();
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    registerExporterMetrics(registry, this.exporters);
     this.api = await createApi({
       store: this.store,
       config,
@@ -120,7 +130,7 @@ export class ServerApp {
       log: log.child({ component: 'api' }),
       configDir,
       ...(this.opts.webRoot ? { webRoot: this.opts.webRoot } : {}),
-      metrics: { ingestProtection: () => ingester.counters },
+      metrics: { registry, ingestProtection: () => ingester.counters },
     });
     await this.ingester.start();
     await this.api.listen({ host: config.api.host, port: config.api.port }).catch((err: unknown) => {
@@ -163,6 +173,8 @@ export class ServerApp {
     await this.retention?.stop();
     await this.api?.close().catch(() => {});
     await this.ingester?.stop().catch(() => {});
+    // After the ingester: what it committed last is on the bus, and the exporters write it out.
+    await Promise.all(this.exporters.map((e) => e.stop().catch(() => {})));
     await this.broker?.stop().catch(() => {});
     await this.store.close().catch(() => {});
   }

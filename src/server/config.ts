@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../core/errors.js';
 import { loadConfigFile } from '../lib/config-file.js';
+import { checkExportersConfig, ExportersSchema } from './exporters/config.js';
 
 const Tls = Type.Object(
   {
@@ -130,6 +131,11 @@ export const ServerConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Where committed snapshots go besides the store: `influxdb`, `pvoutput` (exporters/config.ts).
+     * Each is off unless its section is present.
+     */
+    exporters: ExportersSchema,
     /** Per-device settings: tariffs, country, capacity target. */
     devices: Type.Record(
       Type.String(),
@@ -195,6 +201,7 @@ export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig
         );
     });
   }
+  checkExportersConfig(cfg.exporters, what);
   try {
     new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
   } catch {

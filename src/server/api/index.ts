@@ -92,7 +92,7 @@ function services(deps: ApiDeps): Services {
   const timeoutMs = deps.storeTimeoutMs ?? 10_000;
   const registry = deps.metrics?.registry ?? new Registry();
   if (!deps.metrics?.registry) collectDefaultMetrics({ register: registry });
-  const metrics = new ApiMetrics({ ...deps.metrics, registry }, store, log);
+  const metrics = new ApiMetrics({ ...deps.metrics, registry }, store, log, config.exporters.prometheus, now);
   return {
     clock,
     now,
@@ -132,13 +132,16 @@ function subscribeConsumers(app: FastifyInstance, bus: ServerBus, s: Services): 
   bus.subscribe('cache', 'committed', (e) =>
     s.historyCache.invalidate(e.snapshot.device_id, Date.parse(e.snapshot.timestamp)),
   );
-  bus.subscribe('metrics', 'committed', (e) =>
-    s.metrics.onSnapshot(e.snapshot.device_id, e.snapshot.timestamp, s.now()),
+  bus.subscribe('metrics', 'committed', (e) => s.metrics.onSnapshot(e.snapshot, s.now()));
+  // The home was heard from, and the edge's buffer depth (its retained status) for /metrics.
+  bus.subscribe('metrics', 'status', (m) =>
+    s.metrics.onStatus(
+      m.deviceId,
+      m.message.buffer_depth,
+      s.now(),
+      m.retained ? Date.parse(m.message.timestamp) : undefined,
+    ),
   );
-  // The edge's buffer depth (its retained status) for /metrics, unless a getter was given.
-  bus.subscribe('metrics', 'status', (m) => {
-    if (typeof m.message.buffer_depth === 'number') s.metrics.onBufferDepth(m.deviceId, m.message.buffer_depth);
-  });
   bus.subscribe('ws', 'committed', (e) => s.hub.publish(e.snapshot));
   // Capacity alerts from the edge reach the dashboard as typed WebSocket messages; a replayed
   // (retained) alert never reaches here (the ingester clears it).

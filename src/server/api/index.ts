@@ -5,7 +5,7 @@
  *   await app.listen({ host: config.api.host, port: config.api.port });
  *
  * Routes (docs/api.md), one Fastify plugin per group in ./routes/: operations (/healthz, /metrics),
- * devices, tickets (POST /api/v1/ws-ticket), realtime, history, insights (capacity tariff,
+ * devices, tickets (POST /api/v1/ws-ticket), realtime, history, export, insights (capacity tariff,
  * self-sufficiency, cost estimate), websocket (/ws/v1/realtime/{device_id}); the OpenAPI document
  * and /api/docs (openapi.ts); the dashboard at / (dashboard.ts: config.api.dashboard and webRoot).
  *
@@ -29,6 +29,7 @@ import { ApiMetrics, type ApiMetricsDeps } from './metrics.js';
 import { docsRoutes, installOpenApi } from './openapi.js';
 import { installPipeline } from './pipeline.js';
 import { devicesRoutes } from './routes/devices.js';
+import { exportRoutes } from './routes/export.js';
 import { historyRoutes } from './routes/history.js';
 import { type InsightDeps, insightRoutes } from './routes/insights.js';
 import { operationsRoutes } from './routes/operations.js';
@@ -189,6 +190,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(ticketsRoutes, { tickets: s.tickets });
   await app.register(realtimeRoutes, { store, clock, now, timeoutMs });
   await app.register(historyRoutes, { store, clock, historyCache: s.historyCache, timeoutMs });
+  await app.register(exportRoutes, { store, clock, log, timeoutMs });
   await app.register(insightRoutes, {
     store,
     config,

@@ -1,6 +1,6 @@
 /**
  * Exports: a device's buckets or raw readings over a range as CSV or JSON, produced piece by piece
- * (GET /api/v1/export/{device_id} and `kwartier export`, docs/api.md "Exports").
+ * (GET /api/v1/export/{device_id} and `kwartier export`; docs/api.md describes both).
  *
  * `exportChunks` reads the store in slices (raw readings in pages of PAGE_ROWS, buckets in spans of
  * about 1 500 buckets) and yields the text of each slice as soon as it is read, so an export of any

@@ -23,6 +23,10 @@ export const COMMANDS: Registry = {
     summary: 'Run the server: ingest from MQTT, store, aggregate, serve the API and dashboard',
     load: async () => (await import('./commands/server.js')).command,
   },
+  export: {
+    summary: "Export a home's buckets or raw readings as CSV or JSON, read from the store",
+    load: async () => (await import('./commands/export.js')).command,
+  },
   'server replay-dead-letters': {
     summary: 'Replay stored dead letters through the current checks and store what now passes',
     load: async () => (await import('./commands/replay-dead-letters.js')).command,

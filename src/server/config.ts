@@ -132,7 +132,7 @@ export const ServerConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     /**
-     * Where committed snapshots go besides the store: `influxdb`, `pvoutput` (exporters/config.ts).
+     * Where committed snapshots go besides the store: `influxdb`, `pvoutput`, and the per-home Prometheus series (exporters/config.ts).
      * Each is off unless its section is present.
      */
     exporters: ExportersSchema,

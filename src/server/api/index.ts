@@ -5,7 +5,7 @@
  *   await app.listen({ host: config.api.host, port: config.api.port });
  *
  * Routes (docs/api.md), one Fastify plugin per group in ./routes/: operations (/healthz, /metrics),
- * devices, tickets (POST /api/v1/ws-ticket), realtime, history, insights (capacity tariff,
+ * devices, tickets (POST /api/v1/ws-ticket), realtime, history, export, insights (capacity tariff,
  * self-sufficiency, cost estimate), websocket (/ws/v1/realtime/{device_id}); the OpenAPI document
  * and /api/docs (openapi.ts); the dashboard at / (dashboard.ts: config.api.dashboard and webRoot).
  *
@@ -29,6 +29,7 @@ import { ApiMetrics, type ApiMetricsDeps } from './metrics.js';
 import { docsRoutes, installOpenApi } from './openapi.js';
 import { installPipeline } from './pipeline.js';
 import { devicesRoutes } from './routes/devices.js';
+import { exportRoutes } from './routes/export.js';
 import { historyRoutes } from './routes/history.js';
 import { type InsightDeps, insightRoutes } from './routes/insights.js';
 import { operationsRoutes } from './routes/operations.js';
@@ -92,7 +93,7 @@ function services(deps: ApiDeps): Services {
   const timeoutMs = deps.storeTimeoutMs ?? 10_000;
   const registry = deps.metrics?.registry ?? new Registry();
   if (!deps.metrics?.registry) collectDefaultMetrics({ register: registry });
-  const metrics = new ApiMetrics({ ...deps.metrics, registry }, store, log);
+  const metrics = new ApiMetrics({ ...deps.metrics, registry }, store, log, config.exporters.prometheus, now);
   return {
     clock,
     now,
@@ -132,13 +133,16 @@ function subscribeConsumers(app: FastifyInstance, bus: ServerBus, s: Services): 
   bus.subscribe('cache', 'committed', (e) =>
     s.historyCache.invalidate(e.snapshot.device_id, Date.parse(e.snapshot.timestamp)),
   );
-  bus.subscribe('metrics', 'committed', (e) =>
-    s.metrics.onSnapshot(e.snapshot.device_id, e.snapshot.timestamp, s.now()),
+  bus.subscribe('metrics', 'committed', (e) => s.metrics.onSnapshot(e.snapshot, s.now()));
+  // The home was heard from, and the edge's buffer depth (its retained status) for /metrics.
+  bus.subscribe('metrics', 'status', (m) =>
+    s.metrics.onStatus(
+      m.deviceId,
+      m.message.buffer_depth,
+      s.now(),
+      m.retained ? Date.parse(m.message.timestamp) : undefined,
+    ),
   );
-  // The edge's buffer depth (its retained status) for /metrics, unless a getter was given.
-  bus.subscribe('metrics', 'status', (m) => {
-    if (typeof m.message.buffer_depth === 'number') s.metrics.onBufferDepth(m.deviceId, m.message.buffer_depth);
-  });
   bus.subscribe('ws', 'committed', (e) => s.hub.publish(e.snapshot));
   // Capacity alerts from the edge reach the dashboard as typed WebSocket messages; a replayed
   // (retained) alert never reaches here (the ingester clears it).
@@ -186,6 +190,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(ticketsRoutes, { tickets: s.tickets });
   await app.register(realtimeRoutes, { store, clock, now, timeoutMs });
   await app.register(historyRoutes, { store, clock, historyCache: s.historyCache, timeoutMs });
+  await app.register(exportRoutes, { store, clock, log, timeoutMs });
   await app.register(insightRoutes, {
     store,
     config,

@@ -75,11 +75,28 @@ export const PvOutputExporterSchema = Type.Object(
 );
 export type PvOutputExporterConfig = Static<typeof PvOutputExporterSchema>;
 
+/**
+ * exporters.prometheus: the per-home series on /metrics (docs/integrations.md, "Prometheus"). Off
+ * unless per_home is true; max_homes and expire_after_s bound the per-home label values of every
+ * family on /metrics (the ingest lag and edge buffer depth too), so many homes cannot blow it up.
+ */
+export const PrometheusExporterSchema = Type.Object(
+  {
+    /** Export each home's energy counters, power gauges and capacity figures, labelled device_id. */
+    per_home: Type.Boolean({ default: false }),
+    /** The most homes with series at once; later homes are counted (left out), not exported. */
+    max_homes: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
+    /** A home not heard from (snapshot or status) for this long loses its series. */
+    expire_after_s: Type.Integer({ default: 86_400, minimum: 60, maximum: 31_536_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ExportersSchema = Type.Object(
   {
     influxdb: Type.Optional(InfluxDbExporterSchema),
     pvoutput: Type.Optional(PvOutputExporterSchema),
-    // prometheus: per-home energy metrics (issue 17) take their place here when they come.
+    prometheus: PrometheusExporterSchema,
   },
   { additionalProperties: false, default: {} },
 );

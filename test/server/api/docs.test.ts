@@ -49,6 +49,7 @@ describe('OpenAPI', () => {
         '/api/v1/capacity-tariff/{device_id}',
         '/api/v1/cost-estimate/{device_id}',
         '/api/v1/devices',
+        '/api/v1/export/{device_id}',
         '/api/v1/history/{device_id}',
         '/api/v1/realtime/{device_id}',
         '/api/v1/self-sufficiency/{device_id}',

@@ -64,7 +64,7 @@ describe('exporters config', () => {
   });
 
   it('names the key of every mistake', () => {
-    expect(errorOf('exporters:\n  prometheus: {}\n')).toMatch(/exporters\.prometheus: unknown key/);
+    expect(errorOf('exporters:\n  graphite: {}\n')).toMatch(/exporters\.graphite: unknown key/);
     expect(errorOf('exporters:\n  influxdb: {url: "http://x", database: d, tokn: t}\n')).toMatch(
       /exporters\.influxdb\.tokn: unknown key/,
     );

@@ -33,9 +33,11 @@ function errorOf(yaml: string): string {
 describe('exporters config', () => {
   it('is off by default: a config without the section (every earlier one) loads and exports nothing', async () => {
     const cfg = load('');
-    expect(cfg.exporters).toEqual({});
+    // Only the per-home Prometheus series' settings, off (per_home false), are filled in.
+    const off = { prometheus: { per_home: false, max_homes: 10_000, expire_after_s: 86_400 } };
+    expect(cfg.exporters).toEqual(off);
     const example = loadServerConfig('config/server.example.yaml');
-    expect(example.exporters).toEqual({});
+    expect(example.exporters).toEqual(off);
     const store = await makeStore('sqlite');
     expect(createExporters(cfg, { store: store.store, log: silentLogger() })).toEqual([]);
     await store.dispose();

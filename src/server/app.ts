@@ -1,6 +1,6 @@
 /**
- * The server application: the store, optionally an embedded MQTT broker, the ingester, and the
- * API + WebSocket + dashboard. Composition only: each part owns its own sockets and timers.
+ * The server application: the store, optionally an embedded MQTT broker, the ingester, the
+ * API + WebSocket + dashboard, and optionally the day-ahead price feed. Composition only: each part owns its own sockets and timers.
  */
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -12,6 +12,7 @@ import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js'
 import { ServerBus } from './bus.js';
 import type { ServerConfig } from './config.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
+import { PriceFeed, type PriceFeedOptions } from './prices/feed.js';
 import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
 import { openStore, storeFromConfig } from './store/from-config.js';
 import type { Store } from './store/index.js';
@@ -27,6 +28,8 @@ export interface ServerAppOptions {
   ingestOptions?: { flushIntervalMs?: number; flushMaxRows?: number };
   /** Retention scheduler tuning (tests): first run, interval, clock. Default: from the config. */
   retention?: { initialDelayMs?: number; intervalMs?: number; now?: () => Date };
+  /** Price feed tuning (tests): clock, retry waits, request deadline. Its source and URL come from `prices:`. */
+  priceFeed?: Pick<PriceFeedOptions, 'now' | 'retryMinMs' | 'retryMaxMs' | 'requestTimeoutMs'>;
 }
 
 export class ServerApp {
@@ -40,6 +43,8 @@ export class ServerApp {
    */
   readonly bus: ServerBus;
   private retention: RetentionScheduler | null = null;
+  /** The day-ahead price feed (config `prices.enabled`), started after the store is open. */
+  readonly priceFeed: PriceFeed | null;
 
   constructor(private readonly opts: ServerAppOptions) {
     const { config, log } = opts;
@@ -49,6 +54,18 @@ export class ServerApp {
     const brokerTls = config.broker.enabled && config.broker.tls ? readTls(config.broker.tls) : null;
     if (!config.broker.enabled && config.mqtt.tls) checkIngesterTls(config.mqtt.tls);
     this.store = storeFromConfig(config, log);
+    this.priceFeed = config.prices.enabled
+      ? new PriceFeed({
+          store: this.store,
+          source: config.prices.source,
+          zone: config.prices.zone,
+          token: config.prices.token ?? null,
+          baseUrl: config.prices.base_url ?? null,
+          backfillDays: config.prices.backfill_days,
+          log: log.child({ component: 'prices' }),
+          ...(opts.priceFeed ?? {}),
+        })
+      : null;
     this.broker = config.broker.enabled
       ? createEmbeddedBroker({
           host: config.broker.host,
@@ -133,6 +150,7 @@ export class ServerApp {
       ...(this.opts.retention ?? {}),
     });
     this.retention.start();
+    this.priceFeed?.start();
     const addr = this.apiAddress;
     log.info(
       {
@@ -160,6 +178,7 @@ export class ServerApp {
   }
 
   async stop(): Promise<void> {
+    await this.priceFeed?.stop();
     await this.retention?.stop();
     await this.api?.close().catch(() => {});
     await this.ingester?.stop().catch(() => {});

@@ -173,7 +173,11 @@ const HOUR = 3_600_000;
  * An hourly series gives the same price for each quarter, so its mean is the hour's price. Null
  * when the price (or any quarter of the hour) is not known.
  */
-export function indexPriceAt(series: PriceSeries | null | undefined, ms: number, resolution: 'quarter' | 'hour'): number | null {
+export function indexPriceAt(
+  series: PriceSeries | null | undefined,
+  ms: number,
+  resolution: 'quarter' | 'hour',
+): number | null {
   if (!series) return null;
   if (resolution === 'quarter') return priceAt(series, ms);
   const hour = Math.floor(ms / HOUR) * HOUR;

@@ -19,8 +19,8 @@
 import type { Snapshot } from '../../core/snapshot.js';
 import { PgDb, type PostgresConnection, type PostgresMode, type PostgresStoreOptions } from './postgres/db.js';
 import { PgDeadLetters } from './postgres/dead-letters.js';
-import { PgPrices } from './postgres/prices.js';
 import { Partitions } from './postgres/partitions.js';
+import { PgPrices } from './postgres/prices.js';
 import { PgReader } from './postgres/reads.js';
 import { PgRetention } from './postgres/retention.js';
 import { migrateSchema } from './postgres/schema.js';

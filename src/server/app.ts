@@ -1,6 +1,6 @@
 /**
- * The server application: the store, optionally an embedded MQTT broker, the ingester, and the
- * API + WebSocket + dashboard. Composition only: each part owns its own sockets and timers.
+ * The server application: the store, optionally an embedded MQTT broker, the ingester, the
+ * API + WebSocket + dashboard, and optionally the day-ahead price feed. Composition only: each part owns its own sockets and timers.
  */
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +14,7 @@ import { ServerBus } from './bus.js';
 import type { ServerConfig } from './config.js';
 import { createExporters, type Exporter, registerExporterMetrics } from './exporters/index.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
+import { PriceFeed, type PriceFeedOptions } from './prices/feed.js';
 import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
 import { openStore, storeFromConfig } from './store/from-config.js';
 import type { Store } from './store/index.js';
@@ -29,6 +30,8 @@ export interface ServerAppOptions {
   ingestOptions?: { flushIntervalMs?: number; flushMaxRows?: number };
   /** Retention scheduler tuning (tests): first run, interval, clock. Default: from the config. */
   retention?: { initialDelayMs?: number; intervalMs?: number; now?: () => Date };
+  /** Price feed tuning (tests): clock, retry waits, request deadline. Its source and URL come from `prices:`. */
+  priceFeed?: Pick<PriceFeedOptions, 'now' | 'retryMinMs' | 'retryMaxMs' | 'requestTimeoutMs'>;
 }
 
 export class ServerApp {
@@ -44,6 +47,8 @@ export class ServerApp {
   /** The exporters the config asks for (`exporters:`): consumers of `committed` on the bus. */
   readonly exporters: Exporter[];
   private retention: RetentionScheduler | null = null;
+  /** The day-ahead price feed (config `prices.enabled`), started after the store is open. */
+  readonly priceFeed: PriceFeed | null;
 
   constructor(private readonly opts: ServerAppOptions) {
     const { config, log } = opts;
@@ -54,6 +59,18 @@ export class ServerApp {
     if (!config.broker.enabled && config.mqtt.tls) checkIngesterTls(config.mqtt.tls);
     this.store = storeFromConfig(config, log);
     this.exporters = createExporters(config, { store: this.store, log: log.child({ component: 'exporter' }) });
+    this.priceFeed = config.prices.enabled
+      ? new PriceFeed({
+          store: this.store,
+          source: config.prices.source,
+          zone: config.prices.zone,
+          token: config.prices.token ?? null,
+          baseUrl: config.prices.base_url ?? null,
+          backfillDays: config.prices.backfill_days,
+          log: log.child({ component: 'prices' }),
+          ...(opts.priceFeed ?? {}),
+        })
+      : null;
     this.broker = config.broker.enabled
       ? createEmbeddedBroker({
           host: config.broker.host,
@@ -143,6 +160,7 @@ export class ServerApp {
       ...(this.opts.retention ?? {}),
     });
     this.retention.start();
+    this.priceFeed?.start();
     const addr = this.apiAddress;
     log.info(
       {
@@ -170,6 +188,7 @@ export class ServerApp {
   }
 
   async stop(): Promise<void> {
+    await this.priceFeed?.stop();
     await this.retention?.stop();
     await this.api?.close().catch(() => {});
     await this.ingester?.stop().catch(() => {});

@@ -6,7 +6,8 @@
  *
  * Routes (docs/api.md), one Fastify plugin per group in ./routes/: operations (/healthz, /metrics),
  * devices, tickets (POST /api/v1/ws-ticket), realtime, history, export, insights (capacity tariff,
- * self-sufficiency, cost estimate), websocket (/ws/v1/realtime/{device_id}); the OpenAPI document
+ * self-sufficiency, cost estimate), prices (a day's prices per quarter), websocket
+ * (/ws/v1/realtime/{device_id}); the OpenAPI document
  * and /api/docs (openapi.ts); the dashboard at / (dashboard.ts: config.api.dashboard and webRoot).
  *
  * Here: the services the groups share, the bus's consumers, and the order of registration. The
@@ -33,9 +34,11 @@ import { exportRoutes } from './routes/export.js';
 import { historyRoutes } from './routes/history.js';
 import { type InsightDeps, insightRoutes } from './routes/insights.js';
 import { operationsRoutes } from './routes/operations.js';
+import { priceRoutes } from './routes/prices.js';
 import { realtimeRoutes } from './routes/realtime.js';
 import { ticketsRoutes } from './routes/tickets.js';
 import { websocketRoutes } from './routes/websocket.js';
+import { loadTariffs } from './tariffs.js';
 import { TicketBook, WS_TICKET_TTL_S, WS_TICKETS_PER_TOKEN } from './tickets.js';
 import { ZoneClock } from './time.js';
 import { RealtimeHub } from './ws.js';
@@ -191,6 +194,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(realtimeRoutes, { store, clock, now, timeoutMs });
   await app.register(historyRoutes, { store, clock, historyCache: s.historyCache, timeoutMs });
   await app.register(exportRoutes, { store, clock, log, timeoutMs });
+  const tariffs = deps.insights?.tariffs ?? loadTariffs(config, deps.configDir ?? process.cwd());
   await app.register(insightRoutes, {
     store,
     config,
@@ -201,7 +205,9 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     configDir: deps.configDir ?? process.cwd(),
     errorResponses: deviceErrors,
     ...deps.insights,
+    tariffs,
   });
+  await app.register(priceRoutes, { store, config, now, timeoutMs, tariffs, errorResponses: deviceErrors });
   await app.register(websocketRoutes, { hub: s.hub });
   await app.register(docsRoutes);
 

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { CostEstimateSchema, SelfSufficiencySchema } from './routes/insights.js';
+import { DayPricesSchema } from './routes/prices.js';
 import { BucketPointSchema, ErrorSchema, SnapshotOutSchema } from './schemas.js';
 
 /** On the root instance, before any route group. */
@@ -16,6 +17,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
   app.addSchema(BucketPointSchema);
   app.addSchema(SelfSufficiencySchema);
   app.addSchema(CostEstimateSchema);
+  app.addSchema(DayPricesSchema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

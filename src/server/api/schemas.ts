@@ -5,6 +5,7 @@
  */
 import { type TSchema, Type } from '@sinclair/typebox';
 import { DEVICE_NAME_PATTERN, DevicesSchema, SNAPSHOT_NUMERIC_FIELDS, SnapshotSchema } from '../../core/snapshot.js';
+import { NETWORK_RULE_KINDS } from '../../core/tariff/regions.js';
 
 export const Nullable = <T extends TSchema>(t: T) =>
   Type.Unsafe<T['static'] | null>({ ...structuredClone(t), nullable: true });
@@ -152,6 +153,21 @@ export const HistorySchema = Type.Object(
   { $id: 'History' },
 );
 
+/** Which network rule applies (docs/tariffs.md §3 "Which rule applies"); null without a tariff or a contract. */
+export const NetworkRuleSchema = Nullable(
+  Type.Object(
+    {
+      kind: StringEnum(NETWORK_RULE_KINDS, {
+        description:
+          'capacity_tariff: the monthly 15-minute peak (Flanders); time_of_use: network prices per time band ' +
+          '(Wallonia); connection_capacity: a yearly term by connection size (Brussels); none.',
+      }),
+      region: Nullable(Type.String({ description: "The tariff file's `region` preset." })),
+    },
+    { description: 'The network rule of the contract in force (null without a tariff or outside every contract).' },
+  ),
+);
+
 export const CapacityQuery = Type.Object(
   {
     month: Type.Optional(
@@ -187,6 +203,7 @@ export const CapacitySchema = Type.Object(
     ),
     rate_eur_per_kw_year: Nullable(Type.Number()),
     yearly_cost_eur: Nullable(Type.Number()),
+    network_rule: NetworkRuleSchema,
     forecast: Nullable(
       Type.Object({
         quarter_start: LocalTime('Start of the running quarter.'),

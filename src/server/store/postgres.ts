@@ -14,12 +14,13 @@
  * This file composes the parts in ./postgres/, one concern each: db.ts (options, pool, named
  * statements, lock keys), schema.ts (migrations and layout), partitions.ts (day partitions),
  * write.ts with write-context.ts and write-sql.ts (the write path: binary COPY, rollups, acks),
- * reads.ts, dead-letters.ts and retention.ts. See docs/storage.md.
+ * reads.ts, dead-letters.ts, retention.ts and prices.ts (day-ahead prices). See docs/storage.md.
  */
 import type { Snapshot } from '../../core/snapshot.js';
 import { PgDb, type PostgresConnection, type PostgresMode, type PostgresStoreOptions } from './postgres/db.js';
 import { PgDeadLetters } from './postgres/dead-letters.js';
 import { Partitions } from './postgres/partitions.js';
+import { PgPrices } from './postgres/prices.js';
 import { PgReader } from './postgres/reads.js';
 import { PgRetention } from './postgres/retention.js';
 import { migrateSchema } from './postgres/schema.js';
@@ -27,6 +28,7 @@ import { PgWriter } from './postgres/write.js';
 import type {
   Bucket,
   BucketTable,
+  DayAheadPrice,
   DeadLetter,
   DeadLetterQuery,
   InsertBatch,
@@ -46,6 +48,7 @@ class PostgresStore implements Store {
   private readonly reader: PgReader;
   private readonly letters: PgDeadLetters;
   private readonly retention: PgRetention;
+  private readonly prices: PgPrices;
 
   constructor(conn: PostgresConnection, opts: PostgresStoreOptions) {
     this.db = new PgDb(conn, opts);
@@ -54,6 +57,7 @@ class PostgresStore implements Store {
     this.reader = new PgReader(this.db);
     this.letters = new PgDeadLetters(this.db);
     this.retention = new PgRetention(this.db, this.partitions);
+    this.prices = new PgPrices(this.db);
   }
 
   /** The layout in use (known after migrate()). */
@@ -117,6 +121,14 @@ class PostgresStore implements Store {
 
   devices(): Promise<string[]> {
     return this.reader.devices();
+  }
+
+  putDayAheadPrices(zone: string, prices: readonly DayAheadPrice[]): Promise<number> {
+    return this.prices.put(zone, prices);
+  }
+
+  dayAheadPrices(zone: string, start: Date, end: Date): Promise<DayAheadPrice[]> {
+    return this.prices.read(zone, start, end);
   }
 
   /** See PgRetention.apply (postgres/retention.ts). */

@@ -4,12 +4,13 @@
  * The driver is synchronous; every method runs to completion inside the returned promise.
  *
  * This file composes the parts in ./sqlite/, one concern each: db.ts (options, connection,
- * statement cache), schema.ts (migrations), write.ts (the write path), reads.ts, dead-letters.ts
- * and retention.ts.
+ * statement cache), schema.ts (migrations), write.ts (the write path), reads.ts, dead-letters.ts,
+ * retention.ts and prices.ts (day-ahead prices).
  */
 import type { Snapshot } from '../../core/snapshot.js';
 import { SqliteDb, type SqliteStoreOptions } from './sqlite/db.js';
 import { SqliteDeadLetters } from './sqlite/dead-letters.js';
+import { SqlitePrices } from './sqlite/prices.js';
 import { SqliteReader } from './sqlite/reads.js';
 import { SqliteRetention } from './sqlite/retention.js';
 import { migrateSchema } from './sqlite/schema.js';
@@ -17,6 +18,7 @@ import { SqliteWriter } from './sqlite/write.js';
 import type {
   Bucket,
   BucketTable,
+  DayAheadPrice,
   DeadLetter,
   DeadLetterQuery,
   InsertBatch,
@@ -35,6 +37,7 @@ class SqliteStore implements Store {
   private readonly reader: SqliteReader;
   private readonly letters: SqliteDeadLetters;
   private readonly retention: SqliteRetention;
+  private readonly prices: SqlitePrices;
 
   constructor(path: string, opts: SqliteStoreOptions) {
     this.db = new SqliteDb(path, opts);
@@ -42,6 +45,7 @@ class SqliteStore implements Store {
     this.reader = new SqliteReader(this.db);
     this.letters = new SqliteDeadLetters(this.db);
     this.retention = new SqliteRetention(this.db);
+    this.prices = new SqlitePrices(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -95,6 +99,14 @@ class SqliteStore implements Store {
 
   devices(): Promise<string[]> {
     return this.reader.devices();
+  }
+
+  putDayAheadPrices(zone: string, prices: readonly DayAheadPrice[]): Promise<number> {
+    return this.prices.put(zone, prices);
+  }
+
+  dayAheadPrices(zone: string, start: Date, end: Date): Promise<DayAheadPrice[]> {
+    return this.prices.read(zone, start, end);
   }
 
   applyRetention(now?: Date): Promise<RetentionResult> {

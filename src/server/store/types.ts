@@ -78,6 +78,15 @@ export interface DeadLetterQuery {
   limit: number;
 }
 
+/** A day-ahead price of a bidding zone as stored: it holds over [start, end); €/MWh, the market's unit. */
+export interface DayAheadPrice {
+  start: Date;
+  end: Date;
+  eurPerMwh: number;
+  /** The feed it came from: `energy-charts`, `entsoe` (or `simulated` in the demo). */
+  source: string;
+}
+
 export interface Store {
   /** Creates or upgrades the schema. Idempotent. */
   migrate(): Promise<void>;
@@ -107,6 +116,14 @@ export interface Store {
    */
   bucketTable(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<BucketTable>;
   devices(): Promise<string[]>;
+  /**
+   * Stores a bidding zone's day-ahead prices (zone as configured: `BE`, `NL`). A price already
+   * stored for (zone, start) is kept as it is: a published day-ahead price is final. Returns how
+   * many were new.
+   */
+  putDayAheadPrices(zone: string, prices: readonly DayAheadPrice[]): Promise<number>;
+  /** The zone's stored prices whose start lies in [start, end), oldest first. */
+  dayAheadPrices(zone: string, start: Date, end: Date): Promise<DayAheadPrice[]>;
   /**
    * Deletes raw readings older than the raw retention (aggregates stay forever) and dead letters
    * older than theirs, in bounded chunks so writers wait at most one chunk. `now` defaults to the

@@ -30,6 +30,8 @@ import {
   energyTotals,
   monthOf,
   monthRange,
+  type NetworkRule,
+  networkRuleAt,
   type Period,
   parsePeriod,
   periodIso,
@@ -40,7 +42,8 @@ import {
 import type { Logger } from '../../../lib/log.js';
 import type { ServerConfig } from '../../config.js';
 import type { Bucket, Store } from '../../store/types.js';
-import { CapacityQuery, CapacitySchema, DeviceParams, Nullable, PeriodQuery } from '../schemas.js';
+import { DayPrices } from '../day-prices.js';
+import { CapacityQuery, CapacitySchema, DeviceParams, NetworkRuleSchema, Nullable, PeriodQuery } from '../schemas.js';
 import { type LoadedTariff, loadTariffs } from '../tariffs.js';
 import { BadRequest, checkYear, MAX_YEAR, MIN_YEAR, type ZoneClock } from '../time.js';
 import { withDeadline } from '../util.js';
@@ -121,6 +124,7 @@ export const CostEstimateSchema = Type.Object(
     cost_without_pv_eur: NNum,
     pv_profit_eur: NNum,
     breakdown: Type.Array(BreakdownLineSchema, { description: 'Bill-like lines, VAT last.' }),
+    network_rule: NetworkRuleSchema,
   },
   { $id: 'CostEstimate' },
 );
@@ -193,7 +197,12 @@ type Params = { device_id: string };
  * added on the root instance with the API's other shared schemas, so the OpenAPI document lists them.
  */
 export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, d) => {
-  const ctx: InsightContext = { d, tariffs: d.tariffs ?? loadTariffs(d.config, d.configDir), cache: new PeakCache(d) };
+  const ctx: InsightContext = {
+    d,
+    tariffs: d.tariffs ?? loadTariffs(d.config, d.configDir),
+    cache: new PeakCache(d),
+    dayPrices: new DayPrices(d.store, d.config.prices.zone, d.timeoutMs),
+  };
   const schema = (summary: string, description: string, querystring: unknown, ok: unknown): FastifySchema => ({
     summary,
     description,
@@ -262,6 +271,7 @@ interface InsightContext {
   d: InsightDeps;
   tariffs: ReadonlyMap<string, LoadedTariff>;
   cache: PeakCache;
+  dayPrices: DayPrices;
 }
 
 /** GET /api/v1/capacity-tariff/{id}?month: the month's quarters and peak, the 12-month value, the forecast. */
@@ -269,7 +279,7 @@ async function capacityTariff(
   ctx: InsightContext,
   id: string,
   asked: string | undefined,
-): Promise<CapacityTariffResponse> {
+): Promise<CapacityTariffResponse & { network_rule: NetworkRule | null }> {
   const { d } = ctx;
   const now = d.now();
   const loaded = ctx.tariffs.get(id) ?? null;
@@ -320,6 +330,8 @@ async function capacityTariff(
     history,
     rolling_12m_avg_w: avg,
     yearly_cost_eur: avg === null || rate === null ? null : round((avg / 1000) * rate, 2),
+    // The rule in force now (a page says "no capacity tariff here" instead of a Flemish figure).
+    network_rule: loaded ? networkRuleAt(loaded.tariff, now) : null,
   };
 }
 
@@ -361,10 +373,13 @@ async function costEstimateAnswer(
           amount_eur: null,
         },
       ],
+      network_rule: null,
     };
   }
   let billed: Record<string, number> | undefined;
-  if (loaded.tariff.periods.some((c) => c.capacityEurPerKwYear !== null)) {
+  // Peaks are needed wherever a capacity tariff applies, its rate known or not (a region preset
+  // without a rate for the day still bills the peak, as an unpriced line).
+  if (loaded.tariff.periods.some((c) => c.capacityFrom !== null)) {
     const months = monthsOf(p.start, Math.min(p.end, Math.max(now, p.start + 1)), tz);
     const window = new Set<string>();
     for (const m of months) for (const x of last12Months(m)) window.add(x);
@@ -378,7 +393,7 @@ async function costEstimateAnswer(
       tariff: loaded.tariff,
       buckets,
       now,
-      prices: loaded.prices,
+      prices: await ctx.dayPrices.forTariff(loaded, p.start, p.end),
       ...(billed ? { billedPeakKwByMonth: billed } : {}),
     }),
   };

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TelegramFramer } from '../../../src/drivers/dsmr/framer.js';
 import { type ParseOptions, parseFramed, parseTelegram } from '../../../src/drivers/dsmr/parser.js';
@@ -22,8 +23,8 @@ import { buildTelegram } from './helpers.js';
 
 const GOLDEN_DIR = fixturePath('p1-golden');
 const P1_DIR = fixturePath('p1');
-/** The shared originals the fixtures were copied from, when this machine has them. */
-const SHARED_P1_DIR = '/work/shared/fixtures/p1';
+/** The shared originals the fixtures were copied from (../shared beside the checkout, as CI has it). */
+const SHARED_P1_DIR = fileURLToPath(new URL('../../../../shared/fixtures/p1', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 /** JSON, except that -0, NaN and ±Infinity stay visible (JSON would print 0 and null). */

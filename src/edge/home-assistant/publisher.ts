@@ -14,11 +14,12 @@
  * - Reconnects back off exponentially with jitter; a log line on each change of state, not per try.
  */
 import { isIP } from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { Logger } from '../../lib/log.js';
+import { connectMqtt } from '../../lib/mqtt-connect.js';
 import { loadTlsFiles, type TlsFileSet } from '../../lib/tls-files.js';
 import type { EdgeBus, EdgeConsumer } from '../bus.js';
 import type { CapacityStatus } from '../capacity-watch.js';
@@ -185,7 +186,7 @@ export class HomeAssistantPublisher implements EdgeConsumer {
     const url = this.url();
     let client: MqttClient;
     try {
-      client = mqtt.connect(url, this.clientOptions());
+      client = connectMqtt(url, this.clientOptions());
     } catch (err) {
       this.opts.log.error({ url, err: errorMessage(err) }, 'home assistant: cannot connect');
       this.scheduleReconnect();

@@ -22,12 +22,13 @@
  *   was never acknowledged.
  */
 import { EventEmitter } from 'node:events';
-import mqtt, { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
+import { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
 import { DEFAULT_TIME_WINDOW } from '../../core/plausibility.js';
 import { TOPICS } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
+import { connectMqtt } from '../../lib/mqtt-connect.js';
 import { loadTlsFiles } from '../../lib/tls-files.js';
 import type { InsertResult } from '../store/types.js';
 import { AckPublisher } from './acks.js';
@@ -202,7 +203,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     this.stopping = false;
     const opts = this.clientOptions();
     const stream = this.options.stream;
-    const client = stream ? new MqttClient(() => stream(), opts) : mqtt.connect(this.options.mqttUrl, opts);
+    const client = stream ? new MqttClient(() => stream(), opts) : connectMqtt(this.options.mqttUrl, opts);
     this.client = client;
     client.handleMessage = (packet, done) => this.onPacket(packet, done);
     this.watchConnection(client);

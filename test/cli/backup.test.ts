@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HomeModel } from '../../src/drivers/sim/home-model.js';
 import { silentLogger } from '../../src/lib/log.js';
+import { latestVersion, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../src/server/store/migrations.js';
 import { createPostgresStore } from '../../src/server/store/postgres.js';
 import { createSqliteStore } from '../../src/server/store/sqlite.js';
 import { RESOLUTIONS, type Store } from '../../src/server/store/types.js';
@@ -101,7 +102,12 @@ describe('kwartier backup and restore, SQLite', () => {
       expect(b.code).toBe(0);
       expect(b.stdout).toMatch(/integrity ok/);
       const manifest = JSON.parse(readFileSync(join(out, 'kwartier-backup.json'), 'utf8'));
-      expect(manifest).toMatchObject({ kind: 'sqlite', schema_version: '3', timezone: TZ, file: 'kwartier.sqlite' });
+      expect(manifest).toMatchObject({
+        kind: 'sqlite',
+        schema_version: String(latestVersion(SQLITE_MIGRATIONS)),
+        timezone: TZ,
+        file: 'kwartier.sqlite',
+      });
       // The server went on ingesting after the copy: the source gets newer rows than the copy has.
       await until(async () => {
         const r = await demo.get<{ timestamp: string }>('/api/v1/realtime/demo-home');
@@ -241,7 +247,12 @@ describe('kwartier backup and restore, PostgreSQL (pg_dump, pg_restore)', () => 
     expect(b.code).toBe(0);
     expect(written).toBeGreaterThan(0);
     const manifest = JSON.parse(readFileSync(join(dir, 'bk-pg', 'kwartier-backup.json'), 'utf8'));
-    expect(manifest).toMatchObject({ kind: 'postgres', schema, schema_version: '4', timezone: TZ });
+    expect(manifest).toMatchObject({
+      kind: 'postgres',
+      schema,
+      schema_version: String(latestVersion(POSTGRES_MIGRATIONS)),
+      timezone: TZ,
+    });
 
     // A schema with data is not replaced without --force.
     const refused = await cli(['restore', '--config', config, '--from', join(dir, 'bk-pg')]);

@@ -1,7 +1,7 @@
 /**
- * The public API's answers, one schema each (TypeBox): the server validates and serialises with them
- * and documents them in /api/openapi.json; the dashboard (web/) and `kwartier top` import their
- * Static types, as types only. Request schemas (parameters, query strings) stay with the server's
+ * The public API's answers, one schema each (TypeBox): the server serialises its answers with them
+ * and documents them in /api/openapi.json; the dashboard (web/src/types.ts) imports their Static
+ * types, as types only. Request schemas (parameters, query strings) stay with the server's
  * routes (server/api/schemas.ts), which alone read them.
  */
 export * from './access.js';

@@ -18,6 +18,7 @@
  */
 
 import { DateTime } from 'luxon';
+import { type BucketField, type Resolution, ROLLUP_RESOLUTIONS } from './bucket-shape.js';
 import { BucketTableBuilder, bucketAt } from './bucket-table.js';
 import { ConfigError } from './errors.js';
 import type { Snapshot } from './snapshot.js';
@@ -411,9 +412,6 @@ export function continueChain(
 // ----------------------------------------------------------------------------------------------
 // Buckets
 
-export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
-export const ROLLUP_RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'];
-
 const FIXED_MS: Partial<Record<Resolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
 
 interface LocalDay {
@@ -595,30 +593,15 @@ export function rollupChanges(
   return out;
 }
 
-/** One aggregate bucket, as the Store interface returns it (`Bucket` in server/store/types.ts is this type). */
-export interface BucketValues {
+/**
+ * One aggregate bucket, as the Store interface returns it (`Bucket` in server/store/types.ts is this
+ * type): its start, end and samples, and every field of BUCKET_FIELDS (core/bucket-shape.ts), null
+ * where no reading had the value.
+ */
+export interface BucketValues extends Record<BucketField, number | null> {
   start: Date;
   end: Date;
   samples: number;
-  import_kwh: number | null;
-  import_t1_kwh: number | null;
-  import_t2_kwh: number | null;
-  export_kwh: number | null;
-  export_t1_kwh: number | null;
-  export_t2_kwh: number | null;
-  pv_kwh: number | null;
-  battery_charge_kwh: number | null;
-  battery_discharge_kwh: number | null;
-  gas_m3: number | null;
-  water_m3: number | null;
-  avg_grid_power_w: number | null;
-  max_grid_power_w: number | null;
-  avg_pv_power_w: number | null;
-  max_pv_power_w: number | null;
-  avg_load_power_w: number | null;
-  max_load_power_w: number | null;
-  avg_battery_power_w: number | null;
-  avg_battery_soc_pct: number | null;
 }
 
 /**

@@ -9,32 +9,8 @@
  * counts (POWER_FIELDS order) and the maxima (MAX_POWER_FIELDS order), as the stores' rollup columns
  * hold them (server/store/common.ts ROLLUP_COLUMNS), null where a bucket has no value.
  */
-import type { BucketCalendar, BucketValues, Resolution } from './aggregate.js';
-
-/** The value fields of a bucket: everything but its start, end and samples. */
-export type BucketField = Exclude<keyof BucketValues, 'start' | 'end' | 'samples'>;
-
-export const BUCKET_TABLE_FIELDS: readonly BucketField[] = [
-  'import_kwh',
-  'import_t1_kwh',
-  'import_t2_kwh',
-  'export_kwh',
-  'export_t1_kwh',
-  'export_t2_kwh',
-  'pv_kwh',
-  'battery_charge_kwh',
-  'battery_discharge_kwh',
-  'gas_m3',
-  'water_m3',
-  'avg_grid_power_w',
-  'max_grid_power_w',
-  'avg_pv_power_w',
-  'max_pv_power_w',
-  'avg_load_power_w',
-  'max_load_power_w',
-  'avg_battery_power_w',
-  'avg_battery_soc_pct',
-];
+import type { BucketCalendar, BucketValues } from './aggregate.js';
+import { BUCKET_FIELDS, type BucketField, type Resolution } from './bucket-shape.js';
 
 /** Buckets, oldest first, one array per field; NaN where a bucket has no value (null in a Bucket). */
 export interface BucketTable {
@@ -54,6 +30,24 @@ const COUNTS_AT = SUMS_AT + POWERS;
 const MAX_AT = COUNTS_AT + POWERS;
 /** Length of a rollup vector. */
 export const ROLLUP_VECTOR_LENGTH = MAX_AT + 3;
+
+/**
+ * The table's columns are in BUCKET_FIELDS order. The rollup vector's energies (ENERGY_KEYS order)
+ * are bucket fields of the same names, which BUCKET_FIELDS lists in that order from import_t1_kwh
+ * on (test/core/bucket-table.test.ts checks every field by name).
+ */
+const col = (f: BucketField): number => BUCKET_FIELDS.indexOf(f);
+const IMPORT = col('import_kwh');
+const EXPORT = col('export_kwh');
+const FIRST_ENERGY = col('import_t1_kwh');
+const AVG_GRID = col('avg_grid_power_w');
+const MAX_GRID = col('max_grid_power_w');
+const AVG_PV = col('avg_pv_power_w');
+const MAX_PV = col('max_pv_power_w');
+const AVG_LOAD = col('avg_load_power_w');
+const MAX_LOAD = col('max_load_power_w');
+const AVG_BATTERY = col('avg_battery_power_w');
+const AVG_SOC = col('avg_battery_soc_pct');
 
 /** A stored value: null, undefined and NaN are none. */
 type Stored = number | null | undefined;
@@ -90,7 +84,7 @@ export class BucketTableBuilder {
     const size = Math.max(1, capacity);
     this.start = new Float64Array(size);
     this.samples = new Float64Array(size);
-    this.v = BUCKET_TABLE_FIELDS.map(() => new Float64Array(size));
+    this.v = BUCKET_FIELDS.map(() => new Float64Array(size));
   }
 
   private grow(): void {
@@ -117,31 +111,30 @@ export class BucketTableBuilder {
     const it2 = kwh(row[e + 1]);
     const et1 = kwh(row[e + 2]);
     const et2 = kwh(row[e + 3]);
-    // BUCKET_TABLE_FIELDS order.
-    v[0]![i] = plus(it1, it2);
-    v[1]![i] = it1;
-    v[2]![i] = it2;
-    v[3]![i] = plus(et1, et2);
-    v[4]![i] = et1;
-    v[5]![i] = et2;
-    for (let k = 4; k < ENERGIES; k++) v[k + 2]![i] = kwh(row[e + k]);
+    v[IMPORT]![i] = plus(it1, it2);
+    v[EXPORT]![i] = plus(et1, et2);
+    v[FIRST_ENERGY]![i] = it1;
+    v[FIRST_ENERGY + 1]![i] = it2;
+    v[FIRST_ENERGY + 2]![i] = et1;
+    v[FIRST_ENERGY + 3]![i] = et2;
+    for (let k = 4; k < ENERGIES; k++) v[FIRST_ENERGY + k]![i] = kwh(row[e + k]);
     const s = at + SUMS_AT;
     const c = at + COUNTS_AT;
     const m = at + MAX_AT;
-    v[11]![i] = avg(row[s], row[c]);
-    v[12]![i] = orNaN(row[m]);
-    v[13]![i] = avg(row[s + 1], row[c + 1]);
-    v[14]![i] = orNaN(row[m + 1]);
-    v[15]![i] = avg(row[s + 2], row[c + 2]);
-    v[16]![i] = orNaN(row[m + 2]);
-    v[17]![i] = avg(row[s + 3], row[c + 3]);
-    v[18]![i] = avg(row[s + 4], row[c + 4]);
+    v[AVG_GRID]![i] = avg(row[s], row[c]);
+    v[MAX_GRID]![i] = orNaN(row[m]);
+    v[AVG_PV]![i] = avg(row[s + 1], row[c + 1]);
+    v[MAX_PV]![i] = orNaN(row[m + 1]);
+    v[AVG_LOAD]![i] = avg(row[s + 2], row[c + 2]);
+    v[MAX_LOAD]![i] = orNaN(row[m + 2]);
+    v[AVG_BATTERY]![i] = avg(row[s + 3], row[c + 3]);
+    v[AVG_SOC]![i] = avg(row[s + 4], row[c + 4]);
   }
 
   finish(): BucketTable {
     const n = this.n;
     const values = {} as Record<BucketField, Float64Array>;
-    BUCKET_TABLE_FIELDS.forEach((f, k) => {
+    BUCKET_FIELDS.forEach((f, k) => {
       values[f] = this.v[k]!.subarray(0, n);
     });
     return { length: n, start: this.start.subarray(0, n), samples: this.samples.subarray(0, n), values };
@@ -156,7 +149,7 @@ export function bucketAt(table: BucketTable, i: number, res: Resolution, calenda
     end: new Date(calendar.end(res, start)),
     samples: table.samples[i]!,
   } as BucketValues;
-  for (const f of BUCKET_TABLE_FIELDS) {
+  for (const f of BUCKET_FIELDS) {
     const x = table.values[f][i]!;
     b[f] = Number.isNaN(x) ? null : x;
   }
@@ -176,11 +169,11 @@ export function tableOf(buckets: readonly BucketValues[]): BucketTable {
   const start = new Float64Array(n);
   const samples = new Float64Array(n);
   const values = {} as Record<BucketField, Float64Array>;
-  for (const f of BUCKET_TABLE_FIELDS) values[f] = new Float64Array(n);
+  for (const f of BUCKET_FIELDS) values[f] = new Float64Array(n);
   buckets.forEach((b, i) => {
     start[i] = b.start.getTime();
     samples[i] = b.samples;
-    for (const f of BUCKET_TABLE_FIELDS) values[f][i] = b[f] ?? Number.NaN;
+    for (const f of BUCKET_FIELDS) values[f][i] = b[f] ?? Number.NaN;
   });
   return { length: n, start, samples, values };
 }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BucketCalendar, ENERGY_KEYS, MAX_POWER_FIELDS, POWER_FIELDS, toBucket } from '../../src/core/aggregate.js';
+import { BUCKET_FIELDS } from '../../src/core/bucket-shape.js';
 import { BucketTableBuilder, bucketAt, bucketsOf, ROLLUP_VECTOR_LENGTH, tableOf } from '../../src/core/bucket-table.js';
 import { ROLLUP_COLUMNS } from '../../src/server/store/common.js';
 
@@ -29,6 +30,34 @@ describe('BucketTable', () => {
   it('reads the rollup vector in the stores’ column order', () => {
     expect(ROLLUP_VECTOR_LENGTH).toBe(ROLLUP_COLUMNS.length);
     expect(ROLLUP_COLUMNS.slice(0, 2 + ENERGY_KEYS.length)).toEqual(['samples', ...ENERGY_KEYS, 'sum_grid_power_w']);
+  });
+
+  it('fills every field of BUCKET_FIELDS from the rollup values of its own name', () => {
+    // Distinct values everywhere, so a column shifted by one shows.
+    const over: Record<string, number> = {};
+    ENERGY_KEYS.forEach((k, i) => {
+      over[k] = i + 1;
+    });
+    POWER_FIELDS.forEach((f, i) => {
+      over[`sum_${f}`] = 100 * (i + 1) * 4;
+      over[`n_${f}`] = 4;
+    });
+    MAX_POWER_FIELDS.forEach((f, i) => {
+      over[`max_${f}`] = 1000 * (i + 1);
+    });
+    const t = new BucketTableBuilder(1);
+    t.add(Q, vector(over));
+    const table = t.finish();
+    expect(Object.keys(table.values)).toEqual([...BUCKET_FIELDS]);
+    const b = bucketAt(table, 0, '15min', cal);
+    for (const k of ENERGY_KEYS) expect(b[k]).toBe(over[k]);
+    expect(b.import_kwh).toBe(over.import_t1_kwh! + over.import_t2_kwh!);
+    expect(b.export_kwh).toBe(over.export_t1_kwh! + over.export_t2_kwh!);
+    expect([b.avg_grid_power_w, b.avg_pv_power_w, b.avg_load_power_w, b.avg_battery_power_w]).toEqual([
+      100, 200, 300, 400,
+    ]);
+    expect(b.avg_battery_soc_pct).toBe(500);
+    expect([b.max_grid_power_w, b.max_pv_power_w, b.max_load_power_w]).toEqual([1000, 2000, 3000]);
   });
 
   it('computes what a bucket shows: tariff sums, means from sums and counts, null where nothing was read', () => {

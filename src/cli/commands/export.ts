@@ -1,7 +1,7 @@
+import { HISTORY_RESOLUTIONS, type HistoryResolution } from '../../core/bucket-shape.js';
 import { ConfigError, KwartierError, UsageError, withPrefix } from '../../core/errors.js';
 import { rootLogger } from '../../lib/log.js';
 import { EXPORT_FORMATS, type ExportFormat, exportChunks } from '../../server/api/export.js';
-import { HISTORY_RESOLUTIONS, type HistoryResolution } from '../../server/api/schemas.js';
 import { BadRequest, parseTime, ZoneClock } from '../../server/api/time.js';
 import { loadServerConfig } from '../../server/config.js';
 import { openStore, storeFromConfig } from '../../server/store/from-config.js';

@@ -3,7 +3,7 @@
  * parameter a schema refused, and the error answers the routes document.
  */
 import { Type } from '@sinclair/typebox';
-import { ErrorSchema } from './schemas.js';
+import { ErrorSchema } from '../../core/api/errors.js';
 import { HttpError } from './util.js';
 
 /** The `error` code of an answer by status, for errors that are not HttpErrors (Fastify's own). */

@@ -14,10 +14,10 @@
  *   points (history.ts presentBucket, util.ts presentSnapshot).
  */
 import type { DurationLikeObject } from 'luxon';
+import { BUCKET_FIELDS, type HistoryResolution } from '../../core/bucket-shape.js';
 import { SNAPSHOT_NUMERIC_FIELDS, type Snapshot } from '../../core/snapshot.js';
 import type { Bucket, Resolution, Store } from '../store/types.js';
 import { presentBucket } from './history.js';
-import { BUCKET_FIELDS, type HistoryResolution } from './schemas.js';
 import type { ZoneClock } from './time.js';
 import { presentSnapshot } from './util.js';
 

@@ -7,10 +7,10 @@
  *   daily 10 years (3 653) · weekly 20 years (1 044) · monthly 100 years (1 200)
  */
 import type { DurationLikeObject } from 'luxon';
+import { BUCKET_FIELDS, type HistoryResolution } from '../../core/bucket-shape.js';
 import { type BucketTable, tableOf } from '../../core/bucket-table.js';
 import type { Bucket } from '../store/types.js';
 import { JsonBytes, jsonPiece } from './json-bytes.js';
-import { BUCKET_FIELDS, type HistoryResolution } from './schemas.js';
 import { BadRequest, type ZoneClock } from './time.js';
 import { round } from './util.js';
 

@@ -17,6 +17,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { CapacityAlertPush } from '../../core/api/realtime.js';
 import { type Logger, silentLogger } from '../../lib/log.js';
 import type { ServerBus } from '../bus.js';
 import type { ServerConfig } from '../config.js';
@@ -151,7 +152,11 @@ function subscribeConsumers(app: FastifyInstance, bus: ServerBus, s: Services): 
   // (retained) alert never reaches here (the ingester clears it).
   bus.subscribe('ws', 'capacity', (m) => {
     if (m.message.kind === 'alert')
-      s.hub.announce(m.deviceId, { ...m.message, type: 'capacity_alert', device_id: m.deviceId });
+      s.hub.announce(m.deviceId, {
+        ...m.message,
+        type: 'capacity_alert',
+        device_id: m.deviceId,
+      } satisfies CapacityAlertPush);
   });
   app.addHook('onReady', async () => s.hub.start());
   app.addHook('onClose', async () => {

@@ -1,14 +1,19 @@
 /**
- * The OpenAPI document: the answer schemas routes share (added on the root instance, so the document
- * lists them and every route group can $ref them) and @fastify/swagger, which collects each route as
+ * The OpenAPI document: the answer schemas routes share (src/core/api; added on the root instance, so
+ * the document lists them and every route group can $ref them) and @fastify/swagger, which collects each route as
  * it is registered. docsRoutes serves the document and the docs page.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { CostEstimateSchema, SelfSufficiencySchema } from './routes/insights.js';
-import { DayPricesSchema } from './routes/prices.js';
-import { BucketPointSchema, ErrorSchema, SnapshotOutSchema } from './schemas.js';
+import {
+  BucketPointSchema,
+  CostEstimateSchema,
+  DayPricesSchema,
+  ErrorSchema,
+  SelfSufficiencySchema,
+  SnapshotOutSchema,
+} from '../../core/api/index.js';
 
 /** On the root instance, before any route group. */
 export async function installOpenApi(app: FastifyInstance): Promise<void> {

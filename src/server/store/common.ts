@@ -10,11 +10,11 @@ import {
   MAX_POWER_FIELDS,
   POWER_FIELDS,
   powerValues,
-  type Resolution,
   type RollupRow,
   type StoredRow,
   type Vec,
 } from '../../core/aggregate.js';
+import type { Resolution } from '../../core/bucket-shape.js';
 import { ConfigError, KwartierError } from '../../core/errors.js';
 import {
   type Devices,

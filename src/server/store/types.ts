@@ -9,11 +9,12 @@
  * Daily and longer buckets are local days in the store's time zone (23- and 25-hour days).
  */
 import type { BucketValues, CounterLimits } from '../../core/aggregate.js';
+import { type Resolution, ROLLUP_RESOLUTIONS } from '../../core/bucket-shape.js';
 import type { BucketTable } from '../../core/bucket-table.js';
 import type { Snapshot } from '../../core/snapshot.js';
 
-export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
-export const RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'];
+/** The rollups a store keeps: core's list (core/bucket-shape.ts), under the name the store's users know. */
+export { type Resolution, ROLLUP_RESOLUTIONS as RESOLUTIONS };
 
 /**
  * One aggregate bucket. Energy in kWh (or m3), powers in W; null where no reading had the value.

@@ -6,10 +6,10 @@
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUCKET_FIELDS } from '../../../src/core/bucket-shape.js';
 import { SNAPSHOT_NUMERIC_FIELDS } from '../../../src/core/snapshot.js';
 import { csvText, exportChunks } from '../../../src/server/api/export.js';
 import { presentBucket } from '../../../src/server/api/history.js';
-import { BUCKET_FIELDS } from '../../../src/server/api/schemas.js';
 import { ZoneClock } from '../../../src/server/api/time.js';
 import { importKwh } from '../../helpers/snapshots.js';
 import { auth, lastBefore, type Seeded, seededStore, TOKENS, testApi } from './setup.js';

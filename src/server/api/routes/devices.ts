@@ -1,6 +1,6 @@
 /** GET /api/v1/devices: the homes a token may read, and the time zone of their days and quarters. */
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { DeviceListSchema } from '../../../core/api/access.js';
 import type { ServerConfig } from '../../config.js';
 import type { Store } from '../../store/types.js';
 import { holds } from '../auth.js';
@@ -29,23 +29,7 @@ export const devicesRoutes: FastifyPluginAsync<DevicesOptions> = async (
         summary: 'The homes this token may read, and the time zone their days and quarters are in',
         tags: ['data'],
         response: {
-          200: Type.Object({
-            timezone: Type.String({
-              description: "IANA time zone of days, hours and quarters (the config's `timezone`).",
-            }),
-            devices: Type.Array(
-              Type.Object({
-                device_id: Type.String(),
-                country: Type.Union([Type.Literal('be'), Type.Literal('nl'), Type.Null()], {
-                  description: "The config's `devices.<id>.country`, else what the meter's telegrams say, else null.",
-                }),
-                last_seen: Type.Union([
-                  Type.String({ description: 'Local time of the latest snapshot.' }),
-                  Type.Null(),
-                ]),
-              }),
-            ),
-          }),
+          200: DeviceListSchema,
           401: ErrorRef,
           429: ErrorRef,
           503: ErrorRef,

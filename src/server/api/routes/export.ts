@@ -7,12 +7,14 @@ import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { StringEnum } from '../../../core/api/json-schema.js';
+import { HISTORY_RESOLUTIONS, type HistoryResolution } from '../../../core/bucket-shape.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Store } from '../../store/types.js';
 import { deviceErrors } from '../errors.js';
 import { EXPORT_FORMATS, type ExportFormat, type ExportRequest, exportChunks, exportFileName } from '../export.js';
 import { checkHistoryRange } from '../history.js';
-import { DeviceParams, HISTORY_RESOLUTIONS, HistoryQuery, type HistoryResolution, StringEnum } from '../schemas.js';
+import { DeviceParams, HistoryQuery } from '../schemas.js';
 import { parseTime, type ZoneClock } from '../time.js';
 import { withDeadline } from '../util.js';
 

@@ -4,11 +4,13 @@
  * (../cache.ts) until a commit can change them. Ranges and rendering: ../history.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { HistorySchema } from '../../../core/api/history.js';
+import type { HistoryResolution } from '../../../core/bucket-shape.js';
 import type { Store } from '../../store/types.js';
 import type { HistoryCache } from '../cache.js';
 import { deviceErrors } from '../errors.js';
 import { checkHistoryRange, lastBucketEnd, RAW_MAX_ROWS, renderBucketTable } from '../history.js';
-import { DeviceParams, HistoryQuery, type HistoryResolution, HistorySchema } from '../schemas.js';
+import { DeviceParams, HistoryQuery } from '../schemas.js';
 import { BadRequest, parseTime, type ZoneClock } from '../time.js';
 import { presentSnapshot, withDeadline } from '../util.js';
 

@@ -10,6 +10,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifySchema } from 'fastify';
+import { CapacitySchema } from '../../../core/api/insights.js';
 import {
   billedAverageW,
   billedKwByMonth,
@@ -43,7 +44,7 @@ import type { Logger } from '../../../lib/log.js';
 import type { ServerConfig } from '../../config.js';
 import type { Bucket, Store } from '../../store/types.js';
 import { DayPrices } from '../day-prices.js';
-import { CapacityQuery, CapacitySchema, DeviceParams, NetworkRuleSchema, Nullable, PeriodQuery } from '../schemas.js';
+import { CapacityQuery, DeviceParams, PeriodQuery } from '../schemas.js';
 import { type LoadedTariff, loadTariffs } from '../tariffs.js';
 import { BadRequest, checkYear, MAX_YEAR, MIN_YEAR, type ZoneClock } from '../time.js';
 import { withDeadline } from '../util.js';
@@ -66,68 +67,6 @@ export interface InsightDeps {
 const DEFAULT_RULES: FloorRules = { floorKw: 2.5, floorAppliesTo: 'month' };
 const PEAK_CACHE_MS = 5 * 60_000;
 const PEAK_CACHE_MAX = 10_000;
-
-const NNum = Nullable(Type.Number());
-
-export const SelfSufficiencySchema = Type.Object(
-  {
-    device_id: Type.String(),
-    period: Type.String(),
-    start: Type.String({ format: 'date-time' }),
-    end: Type.String({ format: 'date-time' }),
-    self_sufficiency_pct: Nullable(
-      Type.Number({ description: '(load − import) / load × 100: the load not taken from the grid.' }),
-    ),
-    self_consumption_pct: Nullable(
-      Type.Number({ description: 'PV used at home (directly or through the battery) / PV × 100.' }),
-    ),
-    consumed_kwh: Nullable(
-      Type.Number({ description: "The home's load: import + PV − export − battery charge + discharge." }),
-    ),
-    solar_kwh: NNum,
-    direct_consumption_kwh: Nullable(Type.Number({ description: 'PV used at once (not exported, not stored).' })),
-    imported_kwh: NNum,
-    exported_kwh: NNum,
-    battery_charge_kwh: NNum,
-    battery_discharge_kwh: NNum,
-  },
-  { $id: 'SelfSufficiency' },
-);
-
-const BreakdownLineSchema = Type.Object({
-  label: Type.String(),
-  quantity: Type.Number(),
-  unit: Type.String(),
-  unit_price_eur: NNum,
-  amount_eur: NNum,
-});
-
-export const CostEstimateSchema = Type.Object(
-  {
-    device_id: Type.String(),
-    period: Type.String(),
-    start: Type.String({ format: 'date-time' }),
-    end: Type.String({ format: 'date-time' }),
-    consumed_kwh: Nullable(Type.Number({ description: 'From the grid.' })),
-    returned_kwh: Nullable(Type.Number({ description: 'To the grid.' })),
-    direct_consumption_kwh: NNum,
-    solar_kwh: NNum,
-    battery_charge_kwh: NNum,
-    battery_discharge_kwh: NNum,
-    gas_m3: NNum,
-    water_m3: NNum,
-    cost_eur: Nullable(
-      Type.Number({
-        description: 'Null when some energy has no price (listed in the breakdown) or no tariff is configured.',
-      }),
-    ),
-    cost_without_pv_eur: NNum,
-    pv_profit_eur: NNum,
-    breakdown: Type.Array(BreakdownLineSchema, { description: 'Bill-like lines, VAT last.' }),
-    network_rule: NetworkRuleSchema,
-  },
-  { $id: 'CostEstimate' },
-);
 
 /** Monthly peaks (W) from 15-minute buckets, cached per device for months that are over. */
 class PeakCache {
@@ -193,8 +132,8 @@ function monthsOf(start: number, end: number, tz: string): string[] {
 type Params = { device_id: string };
 
 /**
- * The three routes, one plugin. Their answer schemas (SelfSufficiencySchema, CostEstimateSchema) are
- * added on the root instance with the API's other shared schemas, so the OpenAPI document lists them.
+ * The three routes, one plugin. Their answer schemas are in core/api/insights.ts; SelfSufficiency and
+ * CostEstimate are added on the root instance with the API's other shared schemas (../openapi.ts).
  */
 export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, d) => {
   const ctx: InsightContext = {

@@ -1,7 +1,7 @@
 /** Operations: GET /healthz (the store answers) and GET /metrics (Prometheus, for a '*' token). */
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
+import { HealthySchema, UnhealthySchema } from '../../../core/api/access.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Store } from '../../store/types.js';
 import { ErrorRef } from '../errors.js';
@@ -23,8 +23,8 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (ap
         tags: ['operations'],
         security: [],
         response: {
-          200: Type.Object({ status: Type.Literal('ok') }),
-          503: Type.Object({ status: Type.Literal('unavailable'), error: Type.String() }),
+          200: HealthySchema,
+          503: UnhealthySchema,
         },
       },
     },

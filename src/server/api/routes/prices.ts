@@ -9,6 +9,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { DateTime } from 'luxon';
+import type { DayPricePoint } from '../../../core/api/prices.js';
 import {
   isoLocal,
   type PriceSeries,
@@ -22,7 +23,7 @@ import { formPriceAt } from '../../../core/tariff/price-at.js';
 import type { ServerConfig } from '../../config.js';
 import type { Store } from '../../store/types.js';
 import { DayPrices } from '../day-prices.js';
-import { DeviceParams, Nullable } from '../schemas.js';
+import { DeviceParams } from '../schemas.js';
 import type { LoadedTariff } from '../tariffs.js';
 import { BadRequest, checkYear } from '../time.js';
 
@@ -36,37 +37,6 @@ export interface PriceRouteDeps {
   errorResponses: Record<number, unknown>;
 }
 
-const EurPerKwh = (description: string) =>
-  Nullable(Type.Number({ description: `${description} €/kWh; null when not known.` }));
-
-export const DayPricesSchema = Type.Object(
-  {
-    device_id: Type.String(),
-    date: Type.String({ description: 'The local day YYYY-MM-DD.' }),
-    zone: Type.String({ description: 'The bidding zone of the stored day-ahead prices (config prices.zone).' }),
-    resolution_minutes: Type.Integer({ description: 'Length of each point: 15.' }),
-    points: Type.Array(
-      Type.Object({
-        start: Type.String({
-          format: 'date-time',
-          description: 'Start of the quarter, ISO 8601 with the local offset.',
-        }),
-        end: Type.String({ format: 'date-time', description: 'End of the quarter (exclusive).' }),
-        spot_eur_per_kwh: EurPerKwh('The day-ahead price of the quarter (the market price, excl. VAT).'),
-        energy_eur_per_kwh: EurPerKwh(
-          "The contract's energy price at that quarter, excl. VAT: multiplier × day-ahead + adder for a dynamic " +
-            'contract (per quarter, or the mean of the hour for a contract on the hourly index).',
-        ),
-        all_in_eur_per_kwh: EurPerKwh(
-          'What one imported kWh costs: energy + network + levies, VAT included (no capacity term, no fixed fees).',
-        ),
-      }),
-      { description: 'Every quarter-hour of the local day, oldest first: 96, or 92 / 100 on the DST days.' },
-    ),
-  },
-  { $id: 'DayPrices' },
-);
-
 const PricesQuery = Type.Object(
   {
     date: Type.Optional(
@@ -76,8 +46,6 @@ const PricesQuery = Type.Object(
   { additionalProperties: false },
 );
 
-type Point = Static<typeof DayPricesSchema>['points'][number];
-
 /** The points of [start, end), quarter by quarter. */
 export function dayPoints(
   tariff: Tariff | null,
@@ -85,8 +53,8 @@ export function dayPoints(
   start: number,
   end: number,
   tz: string,
-): Point[] {
-  const out: Point[] = [];
+): DayPricePoint[] {
+  const out: DayPricePoint[] = [];
   for (let q = start; q < end; q += QUARTER_MS) {
     const s = spot ? priceAt(spot, q) : null;
     const c = tariff ? periodAt(tariff, q) : null;

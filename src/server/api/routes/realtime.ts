@@ -1,8 +1,9 @@
 /** GET /api/v1/realtime/{device_id}: the latest snapshot and its age. */
 import type { FastifyPluginAsync } from 'fastify';
+import { RealtimeSchema } from '../../../core/api/realtime.js';
 import type { Store } from '../../store/types.js';
 import { deviceErrors } from '../errors.js';
-import { DeviceParams, RealtimeSchema } from '../schemas.js';
+import { DeviceParams } from '../schemas.js';
 import type { ZoneClock } from '../time.js';
 import { HttpError, presentRealtime, withDeadline } from '../util.js';
 

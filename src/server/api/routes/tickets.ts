@@ -1,6 +1,6 @@
 /** POST /api/v1/ws-ticket: a single-use ticket that opens one WebSocket without the token in its URL. */
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { WsTicketSchema } from '../../../core/api/access.js';
 import { ErrorRef } from '../errors.js';
 import { type TicketBook, WS_TICKET_TTL_S, WS_TICKETS_PER_TOKEN } from '../tickets.js';
 
@@ -21,10 +21,7 @@ export const ticketsRoutes: FastifyPluginAsync<TicketsOptions> = async (app, { t
           `${WS_TICKETS_PER_TOKEN} unspent tickets (a new one drops its oldest).`,
         tags: ['data'],
         response: {
-          200: Type.Object({
-            ticket: Type.String({ description: 'Opaque, 43 characters (base64url).' }),
-            expires_in_s: Type.Integer({ description: 'Seconds the ticket stays valid.' }),
-          }),
+          200: WsTicketSchema,
           401: ErrorRef,
           429: ErrorRef,
         },

@@ -4,7 +4,8 @@
  * the update of stored rows whose carry changes, and the COPY target of new rows with their row
  * layout (writeNewRows).
  */
-import { COUNTER_FIELDS, ENERGY_KEYS, type planInsert, ROLLUP_RESOLUTIONS } from '../../../core/aggregate.js';
+import { COUNTER_FIELDS, ENERGY_KEYS, type planInsert } from '../../../core/aggregate.js';
+import { ROLLUP_RESOLUTIONS } from '../../../core/bucket-shape.js';
 import { SNAPSHOT_NUMERIC_FIELDS, SNAPSHOT_TEXT_FIELDS } from '../../../core/snapshot.js';
 import {
   CARRY_COLUMNS,

@@ -10,12 +10,12 @@ import {
   continueChain,
   knownAfter,
   planInsert,
-  ROLLUP_RESOLUTIONS,
   type RollupRow,
   type RowChange,
   rollupChanges,
   valuesAt,
 } from '../../../core/aggregate.js';
+import { ROLLUP_RESOLUTIONS } from '../../../core/bucket-shape.js';
 import { KwartierError } from '../../../core/errors.js';
 import {
   batchSeqs,

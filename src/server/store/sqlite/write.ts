@@ -10,13 +10,13 @@ import {
   ENERGY_KEYS,
   knownAfter,
   planInsert,
-  ROLLUP_RESOLUTIONS,
   type RowChange,
   rollupChanges,
   type StoredRow,
   type Vec,
   valuesAt,
 } from '../../../core/aggregate.js';
+import { ROLLUP_RESOLUTIONS } from '../../../core/bucket-shape.js';
 import { KwartierError } from '../../../core/errors.js';
 import {
   ACK_PAGE,

@@ -14,8 +14,9 @@ import { homewizard } from './homewizard/definition.js';
 import { huaweiSun2000 } from './huawei-sun2000/definition.js';
 import type { Source } from './source.js';
 import { sungrow } from './sungrow/definition.js';
+import { tristarMppt } from './tristar-mppt/definition.js';
 
-export const DRIVERS: readonly DriverDefinition[] = [dsmr, homewizard, sungrow, fronius, huaweiSun2000];
+export const DRIVERS: readonly DriverDefinition[] = [dsmr, homewizard, sungrow, fronius, huaweiSun2000, tristarMppt];
 
 export function driverOf(type: string): DriverDefinition | undefined {
   return DRIVERS.find((d) => d.type === type);

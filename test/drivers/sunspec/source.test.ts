@@ -15,6 +15,7 @@ import type { SourceReading, SourceState } from '../../../src/drivers/source.js'
 import { describeChain, discover, NotSunSpecError } from '../../../src/drivers/sunspec/chain.js';
 import { type SunSpecConfig, SunSpecConfigSchema } from '../../../src/drivers/sunspec/config.js';
 import { sunspec } from '../../../src/drivers/sunspec/definition.js';
+import { MeterSignCheck } from '../../../src/drivers/sunspec/fields.js';
 import { MODEL_1, MODEL_101, MODEL_201, MODEL_802, type ModelLayout } from '../../../src/drivers/sunspec/models.js';
 import {
   encodeDecodedDump,
@@ -335,6 +336,30 @@ describe('sunspec values', () => {
     expect(lines.find((l) => String(l.msg).includes('battery sign looks the wrong way round'))).toMatchObject({
       battery_sign: 'discharge',
     });
+  });
+});
+
+describe('the meter sign check', () => {
+  it('stays quiet while the rising counter matches the power, warns once on two mismatches, says when it agrees again', () => {
+    const { log, lines } = memoryLog();
+    const check = new MeterSignCheck('import', log);
+    // Importing 2 kW, the import counter rises: right.
+    check.observe(2000, 100.0, 50.0);
+    check.observe(2000, 100.5, 50.0);
+    check.observe(2000, 101.0, 50.0);
+    // Below the noise, or with both or neither counter moving: no evidence either way.
+    check.observe(10, 101.0, 50.5);
+    check.observe(-900, 101.5, 51.0);
+    check.observe(-900, 101.5, 51.0);
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(0);
+    // The power says import while only the export counter rises: twice in a row → one warning.
+    check.observe(1500, 101.5, 51.5);
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(0);
+    check.observe(1500, 101.5, 52.0);
+    check.observe(1500, 101.5, 52.5);
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+    check.observe(1500, 102.0, 52.5);
+    expect(lines.at(-1)).toMatchObject({ level: 30, msg: 'meter sign agrees with its counters again' });
   });
 });
 

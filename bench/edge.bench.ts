@@ -10,10 +10,11 @@
  * the ≤ 60 MB target), a site of four devices in a `devices:` list (the HomeWizard meter and three
  * Sungrow inverters, each with its own simulator; the snapshots carry every device's reading), and
  * one run per newer device type beside the HomeWizard meter at that type's default poll rates
- * (`fronius`, `huawei-sun2000`), and an off-grid site (`tristar-mppt`: two TriStar MPPT charge
- * controllers, no grid meter, the edge ticking on its own clock). Each device's simulator is its
- * type's from the registry. KW_BENCH_EDGE_SITES=legacy, =site, =fronius, =huawei-sun2000 or
- * =tristar-mppt runs one of them (a comma-separated list runs several).
+ * (`fronius`, `huawei-sun2000`, `sunspec`), and off-grid sites (`tristar-mppt`: two TriStar MPPT
+ * charge controllers; `outback`: an OutBack hub alone; no meter, the edge ticks on its own clock).
+ * Each device's simulator is its type's from the registry. KW_BENCH_EDGE_SITES=legacy, =site,
+ * =fronius, =huawei-sun2000, =sunspec, =outback or =tristar-mppt runs one of them (a
+ * comma-separated list runs several).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -142,6 +143,24 @@ const SCENARIOS: Scenario[] = [
       `  - {name: sc1, type: tristar-mppt, host: 127.0.0.1, port: ${ts}, unit_id: 1}`,
       `  - {name: sc2, type: tristar-mppt, host: 127.0.0.1, port: ${ts}, unit_id: 2}`,
     ],
+  },
+  {
+    key: 'sunspec',
+    label:
+      'HomeWizard 1 Hz + a SunSpec inverter with 203 meter and 802 battery at its defaults (5 s, all models), devices: list',
+    types: ['sunspec'],
+    devices: ([hw, ss]) => [
+      'devices:',
+      `  - {name: p1, type: homewizard, host: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
+      `  - {name: roof, type: sunspec, host: 127.0.0.1, port: ${ss}}`,
+    ],
+  },
+  {
+    key: 'outback',
+    label:
+      'off-grid: an OutBack MATE3S (2 Radians, 2 FLEXmax, FLEXnet DC) at its defaults (5 s), no meter, devices: list',
+    types: ['outback'],
+    devices: ([, ob]) => ['devices:', `  - {name: cabin, type: outback, host: 127.0.0.1, port: ${ob}}`],
   },
 ];
 

@@ -12,11 +12,22 @@ import { dsmr } from './dsmr/definition.js';
 import { fronius } from './fronius/definition.js';
 import { homewizard } from './homewizard/definition.js';
 import { huaweiSun2000 } from './huawei-sun2000/definition.js';
+import { outback } from './outback/definition.js';
 import type { Source } from './source.js';
 import { sungrow } from './sungrow/definition.js';
+import { sunspec } from './sunspec/definition.js';
 import { tristarMppt } from './tristar-mppt/definition.js';
 
-export const DRIVERS: readonly DriverDefinition[] = [dsmr, homewizard, sungrow, fronius, huaweiSun2000, tristarMppt];
+export const DRIVERS: readonly DriverDefinition[] = [
+  dsmr,
+  homewizard,
+  sungrow,
+  fronius,
+  huaweiSun2000,
+  sunspec,
+  outback,
+  tristarMppt,
+];
 
 export function driverOf(type: string): DriverDefinition | undefined {
   return DRIVERS.find((d) => d.type === type);

@@ -6,6 +6,7 @@ import { useEffect, useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
 import { mapLimit, type Params } from '../api.js';
 import { axis, Chart, labelEvery, numberTicks, type TableData } from '../components/chart.js';
+import { OffGridNote } from '../components/off-grid.js';
 import { ErrorBox, Loading } from '../components/status.js';
 import {
   addDays,
@@ -20,8 +21,10 @@ import {
 import { type I18n, type MessageKey, useI18n } from '../i18n/index.js';
 import { navigate, type Route } from '../router.js';
 import { useLoad, useSession } from '../session.js';
+import { isOffGrid, latestSnapshot } from '../site.js';
 import type { Palette } from '../theme.js';
-import type { CostAnswer, HistoryAnswer, HistoryPoint } from '../types.js';
+import type { CostAnswer, CostLine, HistoryAnswer, HistoryPoint } from '../types.js';
+import { CostBands, capacityPart } from './cost-bands.js';
 
 type Metric = 'import' | 'export' | 'pv' | 'cost';
 const METRICS: readonly Metric[] = ['import', 'export', 'pv', 'cost'];
@@ -67,12 +70,21 @@ interface Side {
   points: Map<string, HistoryPoint>;
   /** Cost per bucket (null: unknown or in the future). */
   costs: (number | null)[];
+  /** The cost answers per bucket (week; month and year with metric=cost). */
+  answers: (CostAnswer | null)[];
   total: CostAnswer | null;
+}
+
+/** The breakdown lines of a side: the total's, or (a week) those of its days. */
+function linesOf(side: Side): CostLine[] {
+  if (side.total) return side.total.breakdown;
+  return side.answers.flatMap((a) => a?.breakdown ?? []);
 }
 
 interface HistoryData {
   current: Side;
   previous: Side;
+  offGrid: boolean;
 }
 
 async function loadSide(
@@ -97,17 +109,16 @@ async function loadSide(
   const future = (b: string) => (b.length === 7 ? b > thisMonth : b > now);
   // week: the days are the costs (and their sum the total); month, year: one call for the total
   const needBuckets = period === 'week' || withBucketCosts;
-  const costs = needBuckets
-    ? await mapLimit(buckets, 4, async (b) =>
-        future(b) ? null : ((await costOf(api, device, b, closed(b)))?.cost_eur ?? null),
-      )
+  const answers = needBuckets
+    ? await mapLimit(buckets, 4, async (b) => (future(b) ? null : await costOf(api, device, b, closed(b))))
     : buckets.map(() => null);
+  const costs = answers.map((a) => a?.cost_eur ?? null);
   let total: CostAnswer | null = null;
   if (period !== 'week') {
     const p = period === 'year' ? range.start.slice(0, 4) : range.start.slice(0, 7);
     total = await costOf(api, device, p, range.end <= now);
   }
-  return { range, buckets, points, costs, total };
+  return { range, buckets, points, costs, answers, total };
 }
 
 function energy(p: HistoryPoint | undefined, m: Exclude<Metric, 'cost'>): number | null {
@@ -154,11 +165,12 @@ export function HistoryPage({ route }: { route: Route }) {
 
   const withBucketCosts = metric === 'cost';
   const loaded = useLoad<HistoryData>(`${period}|${ranges.current.start}|${withBucketCosts}`, async (api) => {
-    const [current, previous] = await Promise.all([
+    const [current, previous, snapshot] = await Promise.all([
       loadSide(api, session.device, period, ranges.current, withBucketCosts),
       loadSide(api, session.device, period, ranges.previous, withBucketCosts),
+      latestSnapshot(api, session.device),
     ]);
-    return { current, previous };
+    return { current, previous, offGrid: isOffGrid(snapshot) };
   });
   const d = loaded.data && loaded.data.current.range.start === ranges.current.start ? loaded.data : null;
 
@@ -201,38 +213,52 @@ export function HistoryPage({ route }: { route: Route }) {
         }),
       );
     const cost = (side: Side) => (period === 'week' ? sum(side.costs) : (side.total?.cost_eur ?? null));
-    const rows: { key: MessageKey; cur: number | null; prev: number | null; eur?: boolean; moreIsBetter?: boolean }[] =
-      [
-        {
-          key: 'totals.consumed',
-          cur: tot(d.current, (p) => p.import_kwh),
-          prev: tot(d.previous, (p) => p.import_kwh),
-        },
-        {
-          key: 'totals.returned',
-          cur: tot(d.current, (p) => p.export_kwh),
-          prev: tot(d.previous, (p) => p.export_kwh),
-          moreIsBetter: true,
-        },
-        {
-          key: 'totals.solar',
-          cur: tot(d.current, (p) => p.pv_kwh),
-          prev: tot(d.previous, (p) => p.pv_kwh),
-          moreIsBetter: true,
-        },
-        {
-          key: 'totals.batteryCharge',
-          cur: tot(d.current, (p) => p.battery_charge_kwh),
-          prev: tot(d.previous, (p) => p.battery_charge_kwh),
-        },
-        {
-          key: 'totals.batteryDischarge',
-          cur: tot(d.current, (p) => p.battery_discharge_kwh),
-          prev: tot(d.previous, (p) => p.battery_discharge_kwh),
-        },
-        { key: 'totals.cost', cur: cost(d.current), prev: cost(d.previous), eur: true },
-      ];
-    return rows;
+    type Row = { key: MessageKey; cur: number | null; prev: number | null; eur?: boolean; moreIsBetter?: boolean };
+    const rows: Row[] = [
+      {
+        key: 'totals.consumed',
+        cur: tot(d.current, (p) => p.import_kwh),
+        prev: tot(d.previous, (p) => p.import_kwh),
+      },
+      {
+        key: 'totals.returned',
+        cur: tot(d.current, (p) => p.export_kwh),
+        prev: tot(d.previous, (p) => p.export_kwh),
+        moreIsBetter: true,
+      },
+      {
+        key: 'totals.solar',
+        cur: tot(d.current, (p) => p.pv_kwh),
+        prev: tot(d.previous, (p) => p.pv_kwh),
+        moreIsBetter: true,
+      },
+      {
+        key: 'totals.batteryCharge',
+        cur: tot(d.current, (p) => p.battery_charge_kwh),
+        prev: tot(d.previous, (p) => p.battery_charge_kwh),
+      },
+      {
+        key: 'totals.batteryDischarge',
+        cur: tot(d.current, (p) => p.battery_discharge_kwh),
+        prev: tot(d.previous, (p) => p.battery_discharge_kwh),
+      },
+      { key: 'totals.cost', cur: cost(d.current), prev: cost(d.previous), eur: true },
+    ];
+    // The capacity part of the cost (Flanders' capacity tariff, Brussels' connection term), on its own row.
+    const capCur = capacityPart(linesOf(d.current));
+    const capPrev = capacityPart(linesOf(d.previous));
+    if (capCur || capPrev) {
+      const connection = (capCur ?? capPrev)?.kind === 'connection';
+      rows.push({
+        key: connection ? 'history.connectionPart' : 'history.capacityPart',
+        cur: capCur?.eur ?? null,
+        prev: capPrev?.eur ?? null,
+        eur: true,
+      });
+    }
+    // Off-grid: no grid energy and no grid cost to compare.
+    const grid: MessageKey[] = ['totals.consumed', 'totals.returned', 'totals.cost'];
+    return d.offGrid ? rows.filter((r) => !grid.includes(r.key) && r.eur !== true) : rows;
   }, [d, period]);
 
   const options = (width: number, colors: Palette): uPlot.Options => {
@@ -360,6 +386,7 @@ export function HistoryPage({ route }: { route: Route }) {
       {!d && loaded.loading && <Loading />}
       {d && chart && (
         <div aria-busy={loaded.loading}>
+          {d.offGrid && <OffGridNote />}
           <Chart
             title={t(metric === 'cost' ? 'history.costChart' : 'history.energyChart', {
               bucket: t(period === 'year' ? 'history.bucket.month' : 'history.bucket.day'),
@@ -414,6 +441,7 @@ export function HistoryPage({ route }: { route: Route }) {
               </tbody>
             </table>
           </div>
+          {!d.offGrid && <CostBands lines={linesOf(d.current)} testId="hist-bands" />}
         </div>
       )}
     </section>

@@ -7,7 +7,7 @@
  * Brussels, the Netherlands) plus a dynamic contract; each page's numbers are checked against the
  * same server's API answers.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
@@ -23,6 +23,9 @@ import { type FakeFeed, fixture, startFakeFeed } from '../server/prices/fake-fee
 const HOME = 'home-1';
 const CABIN = 'cabin';
 const TARIFFS = join(ROOT, 'config', 'tariffs');
+/** Screenshots of the pages checked, for a reviewer's eye (as test/web/dashboard.test.ts writes its own). */
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `costs-${name}.png`), fullPage: true });
 
 let seeded: Seeded;
 let fake: FakeFeed;
@@ -113,6 +116,7 @@ beforeAll(async () => {
   for (const s of ['flanders', 'wallonia', 'brussels', 'netherlands'] as const) await serve(s, `${s}.yaml`, TARIFFS);
   await serve('dynamic', 'dynamic.yaml', seeded.dir);
   browser = await launchChromium();
+  mkdirSync(SHOTS, { recursive: true });
 }, 240_000);
 
 afterAll(async () => {
@@ -242,6 +246,7 @@ describe('capacity page: the rule that applies to the home', () => {
       ['Medium', 'every day 07:00–11:00, 22:00–01:00', eur4(0.1357)],
       ['Eco', 'every day 01:00–07:00, 11:00–17:00', eur4(0.0783)],
     ]);
+    await shot(page, 'capacity-wallonia');
     expect(errors).toEqual([]);
     await page.context().close();
   }, 60_000);
@@ -255,6 +260,7 @@ describe('capacity page: the rule that applies to the home', () => {
     expect(await page.getByTestId('cap-rule').getAttribute('data-rule')).toBe('connection_capacity');
     expect(await text(page, 'cap-connection')).toBe(eur(47));
     expect(await text(page, 'cap-rule')).toContain('Connection capacity term (≤ 13 kVA) · excl. 6% VAT');
+    await shot(page, 'capacity-brussels');
     expect(await page.getByTestId('cap-our-peak').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.context().close();
@@ -306,6 +312,7 @@ describe('day and history pages: the cost per band and the capacity part', () =>
         return [b === 'day' ? 'Day' : 'Night', energy(r.kwh), eur(r.energy ?? 0), eur(r.energy ?? 0)];
       });
     expect(await rows(page, 'band-costs')).toEqual(expected);
+    await shot(page, 'day-netherlands');
     expect(await text(page, 'tot-cost')).toBe(eur(cost.cost_eur));
     expect(errors).toEqual([]);
     await page.context().close();
@@ -326,6 +333,7 @@ describe('day and history pages: the cost per band and the capacity part', () =>
       eur(month.cost_eur),
     );
     expect(await page.getByTestId('hist-bands').count()).toBe(0);
+    await shot(page, 'history-flanders');
     expect(errors).toEqual([]);
     await page.context().close();
   }, 60_000);
@@ -386,6 +394,7 @@ describe('day page: the day’s prices', () => {
     expect(shown[0]![1]).toBe('—');
     expect(shown[8]![0]).toBe('03:00'); // after 01:45 the clock jumps to 03:00
     expect(await text(page, 'prices-unknown')).toBe('Price not known for 44 of the 92 quarter-hours.');
+    await shot(page, 'day-dynamic');
     // The all-in line is a gap before noon (11 of the day's 23 hours), drawn after it.
     const px = await accentPixels(page, 0.4);
     expect(px.left).toBe(0);
@@ -456,6 +465,7 @@ describe('an off-grid site (no grid meter)', () => {
     const { page, errors } = await open('flanders', '#/capacity', CABIN);
     await page.getByTestId('off-grid').waitFor();
     expect(await text(page, 'off-grid')).toContain('This home has no grid meter (an off-grid site)');
+    await shot(page, 'capacity-off-grid');
     for (const id of ['cap-our-peak', 'cap-rule', 'cap-quarter']) expect(await page.getByTestId(id).count()).toBe(0);
 
     await page.goto(`${bases.get('flanders')}#/day?date=2026-03-29`);

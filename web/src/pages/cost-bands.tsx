@@ -85,7 +85,7 @@ export function CostBands({ lines, testId = 'band-costs' }: { lines: readonly Co
   };
   const total = (r: BandRow) => [r.energy, r.network, r.injection].reduce<number | null>(add, null);
   return (
-    <div class="card table-scroll" data-testid={testId}>
+    <div class="card table-scroll band-costs" data-testid={testId}>
       <table>
         <caption>
           {t('band.title')}

@@ -9,6 +9,8 @@ import type {
   CapacityAlertPush,
   CapacityAnswer,
   CostEstimateAnswer,
+  DayPricePoint,
+  DayPricesAnswer,
   DeviceListAnswer,
   RealtimeAnswer,
   SnapshotAnswer,
@@ -27,6 +29,12 @@ export type HistoryPoint = BucketPoint;
 /** GET /api/v1/cost-estimate/{device_id} and its bill-like lines. */
 export type CostAnswer = CostEstimateAnswer;
 export type CostLine = BreakdownLineAnswer;
+
+/** Which network rule applies to the home (capacity tariff, time of use, connection term, none). */
+export type NetworkRule = NonNullable<CapacityAnswer['network_rule']>;
+
+/** GET /api/v1/prices/{device_id}?date=: the day's prices per quarter-hour (null: not known). */
+export type { DayPricePoint, DayPricesAnswer };
 
 /** A capacity-tariff alert pushed on the WebSocket: the running quarter will set a new monthly peak. */
 export type CapacityAlert = CapacityAlertPush;

@@ -4,6 +4,7 @@
  * computed by core/capacity and core/tariff; these schemas are what goes on the wire.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { LINE_KINDS } from '../tariff/cost-ledger.js';
 import { NETWORK_RULE_KINDS } from '../tariff/regions.js';
 import { LocalTime, Nullable, NullableNumber, StringEnum } from './json-schema.js';
 
@@ -17,6 +18,29 @@ export const NetworkRuleSchema = Nullable(
           '(Wallonia); connection_capacity: a yearly term by connection size (Brussels); none.',
       }),
       region: Nullable(Type.String({ description: "The tariff file's `region` preset." })),
+      vat_pct: Type.Number({ description: "The contract's VAT percentage; the prices below are excl. VAT." }),
+      bands: Nullable(
+        Type.Array(
+          Type.Object({
+            band: Type.String({ description: 'The band as the tariff names it: day, night, peak, medium, eco…' }),
+            network_eur_per_kwh: Type.Number({ description: 'Network price of the band, €/kWh excl. VAT.' }),
+            weekdays: Type.Array(Type.String(), {
+              description: 'Local hours Monday–Friday, "07:00-11:00"; a range past midnight "22:00-01:00".',
+            }),
+            weekends: Type.Array(Type.String(), { description: 'Local hours on Saturday and Sunday.' }),
+          }),
+          { description: 'time_of_use: each band of the network price with its hours; null for the other rules.' },
+        ),
+      ),
+      connection: Nullable(
+        Type.Object(
+          {
+            eur_per_year: Type.Number({ description: 'The yearly term for the connection size, excl. VAT.' }),
+            label: Type.String(),
+          },
+          { description: 'connection_capacity: the yearly capacity term; null for the other rules.' },
+        ),
+      ),
     },
     { description: 'The network rule of the contract in force (null without a tariff or outside every contract).' },
   ),
@@ -97,6 +121,12 @@ export type SelfSufficiencyAnswer = Static<typeof SelfSufficiencySchema>;
 
 export const BreakdownLineSchema = Type.Object({
   label: Type.String(),
+  kind: StringEnum(LINE_KINDS, {
+    description: 'What the line charges (import, network, capacity, connection, fixed, vat…), for grouping lines.',
+  }),
+  band: Nullable(
+    Type.String({ description: "The time-of-use band of the line's energy (day, night, peak, medium, eco…)." }),
+  ),
   quantity: Type.Number(),
   unit: Type.String(),
   unit_price_eur: NullableNumber,

@@ -132,6 +132,8 @@ export class ElectricityCharges {
         order: ORDER[dir],
         contract: c.index,
         label: part.band === null ? name : `${name}, ${part.band}`,
+        // a dynamic price is per quarter, not a time-of-use band
+        band: form.kind === 'dynamic' ? null : part.band,
         unit: 'kWh',
         unitPrice: fixedPrice,
         vatPct: dir === 'import' ? c.vatPct : null,
@@ -144,13 +146,22 @@ export class ElectricityCharges {
   }
 
   /** A line of a price per imported (or exported) kWh that carries VAT. */
-  private perKwhLine(c: ContractPeriod, key: string, order: number, label: string, price: number, kwh: number): void {
+  private perKwhLine(
+    c: ContractPeriod,
+    key: string,
+    order: number,
+    label: string,
+    price: number,
+    kwh: number,
+    band: string | null = null,
+  ): void {
     this.ledger.add(
       `${key}:${c.index}:${price}`,
       {
         order,
         contract: c.index,
         label,
+        band,
         unit: 'kWh',
         unitPrice: price,
         vatPct: c.vatPct,
@@ -224,6 +235,7 @@ export class ElectricityCharges {
         part.band ? `${label}, ${part.band}` : label,
         part.price,
         part.kwh,
+        part.band,
       );
       amount += part.price * part.kwh;
     }

@@ -6,9 +6,37 @@
 import { round } from './bucket.js';
 import type { Tariff } from './schema.js';
 
+/**
+ * What a line charges, so a client can group lines without reading their (English) labels:
+ * energy, network, levies, the capacity tariff, the connection term, fixed fees, VAT…
+ */
+export const LINE_KINDS = [
+  'import',
+  'export',
+  'net_metering',
+  'export_fee',
+  'network',
+  'levies',
+  'capacity',
+  'connection',
+  'fixed',
+  'gas',
+  'gas_network',
+  'gas_levies',
+  'gas_fixed',
+  'water',
+  'water_fixed',
+  'unpriced',
+  'vat',
+] as const;
+export type LineKind = (typeof LINE_KINDS)[number];
+
 /** One line of the breakdown. amount_eur = quantity × unit_price_eur (up to rounding). */
 export interface BreakdownLine {
   label: string;
+  kind: LineKind;
+  /** The time-of-use band of the line's energy (`day`, `night`, `peak`…); null when the price has no bands. */
+  band: string | null;
   quantity: number;
   unit: string;
   /** null when the price is unknown. */
@@ -37,11 +65,33 @@ export const ORDER = {
   unpriced: 16,
 } as const;
 
+/** The kind of a line from its place on the bill (each ORDER value is one kind). */
+const KIND_OF_ORDER: Readonly<Record<number, LineKind>> = {
+  [ORDER.import]: 'import',
+  [ORDER.export]: 'export',
+  [ORDER.netMetering]: 'net_metering',
+  [ORDER.exportFee]: 'export_fee',
+  [ORDER.network]: 'network',
+  [ORDER.levies]: 'levies',
+  [ORDER.capacity]: 'capacity',
+  [ORDER.connection]: 'connection',
+  [ORDER.fixed]: 'fixed',
+  [ORDER.gas]: 'gas',
+  [ORDER.gasNetwork]: 'gas_network',
+  [ORDER.gasLevies]: 'gas_levies',
+  [ORDER.gasFixed]: 'gas_fixed',
+  [ORDER.water]: 'water',
+  [ORDER.waterFixed]: 'water_fixed',
+  [ORDER.unpriced]: 'unpriced',
+};
+
 export interface LineInit {
   order: number;
   /** The contract period's index; null for lines of no contract. */
   contract: number | null;
   label: string;
+  /** The time-of-use band of the line's energy; absent: none. */
+  band?: string | null;
   unit: string;
   /** Fixed unit price; null: weighted average (dynamic prices). */
   unitPrice: number | null;
@@ -98,6 +148,7 @@ export class Ledger {
    */
   bill(tariff: Tariff): { breakdown: BreakdownLine[]; total: number | null } {
     const several = this.contracts.size > 1;
+    const kindOf = (a: Line): LineKind => KIND_OF_ORDER[a.order] ?? 'unpriced';
     const labelOf = (a: Line): string =>
       !several || a.contract === null ? a.label : `${a.label} [${tariff.periods[a.contract]!.label}]`;
     const lines = [...this.lines.values()].sort(
@@ -111,13 +162,23 @@ export class Ledger {
       const quantity = round(a.quantity, a.quantityDecimals);
       if (!a.priced) {
         allPriced = false;
-        breakdown.push({ label: labelOf(a), quantity, unit: a.unit, unit_price_eur: null, amount_eur: null });
+        breakdown.push({
+          label: labelOf(a),
+          kind: kindOf(a),
+          band: a.band ?? null,
+          quantity,
+          unit: a.unit,
+          unit_price_eur: null,
+          amount_eur: null,
+        });
         continue;
       }
       const amount = round(a.amount, 2);
       const unitPrice = a.unitPrice ?? (a.quantity > 0 ? a.amount / a.quantity : 0);
       breakdown.push({
         label: labelOf(a),
+        kind: kindOf(a),
+        band: a.band ?? null,
         quantity,
         unit: a.unit,
         unit_price_eur: round(unitPrice, 6),
@@ -130,6 +191,8 @@ export class Ledger {
       const amount = round((base * pct) / 100, 2);
       breakdown.push({
         label: `VAT ${fmt(pct)}%`,
+        kind: 'vat',
+        band: null,
         quantity: round(base, 2),
         unit: 'EUR',
         unit_price_eur: round(pct / 100, 6),

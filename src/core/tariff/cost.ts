@@ -35,7 +35,8 @@ import { type BreakdownLine, Ledger } from './cost-ledger.js';
 import { QUARTER_MS } from './local-time.js';
 import type { PriceSeries } from './prices.js';
 import type { NetworkRuleKind } from './regions.js';
-import { networkRuleOf, periodAt, type Tariff } from './schema.js';
+import { type ContractPeriod, networkRuleOf, type PriceForm, periodAt, type Tariff } from './schema.js';
+import { bandHoursAt, type Schedule } from './time-of-use.js';
 
 export type { BreakdownLine } from './cost-ledger.js';
 
@@ -66,6 +67,64 @@ export interface NetworkRule {
   kind: NetworkRuleKind;
   /** The tariff file's `region` preset, or null. */
   region: string | null;
+  /** The contract's VAT percentage (its prices below are excl. VAT). */
+  vat_pct: number;
+  /** time_of_use: each band's network price and local hours on the day of the rule; null otherwise. */
+  bands: NetworkBand[] | null;
+  /** connection_capacity: the yearly term for the home's connection size, excl. VAT; null otherwise. */
+  connection: { eur_per_year: number; label: string } | null;
+}
+
+/** One time-of-use band of the network price: €/kWh excl. VAT, and its hours ("07:00-11:00"). */
+export interface NetworkBand {
+  band: string;
+  network_eur_per_kwh: number;
+  weekdays: string[];
+  weekends: string[];
+}
+
+/** The schedule a per-band price follows: day/night is always the first. */
+function scheduleOf(tariff: Tariff, form: PriceForm): Schedule | null {
+  if (form.kind === 'day_night') return tariff.schedules[0] ?? null;
+  if (form.kind === 'bands') return tariff.schedules.find((s) => s.id === form.schedule) ?? null;
+  return null;
+}
+
+/** The network price per band with its hours at `ms` (null when the network price has no bands). */
+function networkBands(tariff: Tariff, c: ContractPeriod, ms: number): NetworkBand[] | null {
+  const form = c.networkPrice;
+  const schedule = scheduleOf(tariff, form);
+  if (schedule === null) return null;
+  const priceOf = (band: string): number | null =>
+    form.kind === 'day_night'
+      ? band === 'day'
+        ? form.day
+        : form.night
+      : form.kind === 'bands'
+        ? (form.prices[band] ?? null)
+        : null;
+  const out: NetworkBand[] = [];
+  for (const h of bandHoursAt(schedule, ms, tariff.timezone)) {
+    const price = priceOf(h.band);
+    if (price !== null)
+      out.push({ band: h.band, network_eur_per_kwh: price, weekdays: h.weekdays, weekends: h.weekends });
+  }
+  return out;
+}
+
+/** The rule of contract `c` at `ms`, with the figures a page shows for it. */
+function ruleOf(tariff: Tariff, c: ContractPeriod, ms: number): NetworkRule {
+  const kind = networkRuleOf(c);
+  return {
+    kind,
+    region: tariff.region?.id ?? null,
+    vat_pct: c.vatPct,
+    bands: kind === 'time_of_use' ? networkBands(tariff, c, ms) : null,
+    connection:
+      kind === 'connection_capacity' && c.connection
+        ? { eur_per_year: c.connection.eurPerYear, label: c.connection.label }
+        : null,
+  };
 }
 
 export interface CostResult {
@@ -80,7 +139,7 @@ export interface CostResult {
 /** The network rule at `ms` (the contract valid then), or null outside every contract. */
 export function networkRuleAt(tariff: Tariff, ms: number): NetworkRule | null {
   const c = periodAt(tariff, ms);
-  return c === null ? null : { kind: networkRuleOf(c), region: tariff.region?.id ?? null };
+  return c === null ? null : ruleOf(tariff, c, ms);
 }
 
 /** The network rule of [start, end): at its end, else at its start, else of the last contract inside it. */
@@ -89,7 +148,7 @@ export function networkRuleOfPeriod(tariff: Tariff, start: number, end: number):
   if (at) return at;
   const inside = tariff.periods.filter((c) => c.fromMs < end && c.toMs > start);
   const last = inside[inside.length - 1];
-  return last ? { kind: networkRuleOf(last), region: tariff.region?.id ?? null } : null;
+  return last ? ruleOf(tariff, last, Math.max(start, last.fromMs)) : null;
 }
 
 /** Splits [a, b) at clock quarters and contract boundaries inside it. */

@@ -204,3 +204,30 @@ export function scheduleBander(schedule: Schedule, tz: string, start: number, en
     return band[found]!;
   };
 }
+
+/** A band's local hours on one day type: "07:00-11:00", a range past midnight as "22:00-01:00". */
+function rangesOf(segs: readonly Segment[], band: string): string[] {
+  const own = segs.filter((s) => s.band === band).map((s) => [s.startMin, s.endMin] as [number, number]);
+  const first = own[0];
+  const last = own[own.length - 1];
+  // The piece ending at midnight and the one starting at midnight are one range that wraps.
+  if (own.length > 1 && first && last && first[0] === 0 && last[1] === 1440) {
+    own.shift();
+    last[1] = first[1];
+  }
+  return own.map(([a, b]) => `${fmtMin(a)}-${b === 1440 ? '24:00' : fmtMin(b)}`);
+}
+
+/** Each band's local hours on weekdays and at weekends, in the version in force on the local day of `ms`. */
+export function bandHoursAt(
+  schedule: Schedule,
+  ms: number,
+  tz: string,
+): Array<{ band: string; weekdays: string[]; weekends: string[] }> {
+  const v = versionAt(schedule, local(ms, tz).startOf('day').toMillis());
+  return schedule.bands.map((band) => ({
+    band,
+    weekdays: rangesOf(v.weekday, band),
+    weekends: rangesOf(v.weekend, band),
+  }));
+}

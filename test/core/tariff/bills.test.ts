@@ -168,7 +168,13 @@ describe('a worked annual bill: a Flemish home in Fluvius Antwerpen, 2026', () =
     expect(est.pv_profit_eur).toBe(102.46);
     const cost = computeCost({ tariff, buckets, start: year.start, end: year.end, billedPeakKwByMonth });
     expect(cost.cost_eur).toBe(645.65);
-    expect(cost.network_rule).toEqual({ kind: 'capacity_tariff', region: 'fluvius-antwerpen' });
+    expect(cost.network_rule).toEqual({
+      kind: 'capacity_tariff',
+      region: 'fluvius-antwerpen',
+      vat_pct: 6,
+      bands: null,
+      connection: null,
+    });
   });
 });
 
@@ -183,6 +189,8 @@ describe('a worked annual bill: a Walloon home at ORES on the three-band tariff,
     // Peak 17–22: 20 quarters a day, 19 × 0.05 + 0.8 at 18:00 = 1.75 kWh × 365 = 638.75 kWh.
     expect(lines['Network costs (distribution, transmission), peak']).toEqual({
       label: 'Network costs (distribution, transmission), peak',
+      kind: 'network',
+      band: 'peak',
       quantity: 638.75,
       unit: 'kWh',
       unit_price_eur: 0.1931,
@@ -212,6 +220,27 @@ describe('a worked annual bill: a Walloon home at ORES on the three-band tariff,
     // 371.22 − 44.80 + 148.61 + 69.34 + 123.34 + 254.31 + 52.60
     expect(est.cost_eur).toBe(974.62);
     const cost = computeCost({ tariff, buckets, start: year.start, end: year.end });
-    expect(cost.network_rule).toEqual({ kind: 'time_of_use', region: 'wallonia' });
+    // The network rule names each band with its price and hours (tarif Impact: the same every day).
+    expect(cost.network_rule).toEqual({
+      kind: 'time_of_use',
+      region: 'wallonia',
+      vat_pct: 0,
+      bands: [
+        { band: 'peak', network_eur_per_kwh: 0.1931, weekdays: ['17:00-22:00'], weekends: ['17:00-22:00'] },
+        {
+          band: 'medium',
+          network_eur_per_kwh: 0.1357,
+          weekdays: ['07:00-11:00', '22:00-01:00'],
+          weekends: ['07:00-11:00', '22:00-01:00'],
+        },
+        {
+          band: 'eco',
+          network_eur_per_kwh: 0.0783,
+          weekdays: ['01:00-07:00', '11:00-17:00'],
+          weekends: ['01:00-07:00', '11:00-17:00'],
+        },
+      ],
+      connection: null,
+    });
   });
 });

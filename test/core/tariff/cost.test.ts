@@ -73,6 +73,8 @@ describe('the simple rates.json form', () => {
     expect(line(r, 'Electricity import, night').amount_eur).toBe(0.45); // 1.5 × 0.3
     expect(line(r, 'Electricity export (injection), day')).toEqual({
       label: 'Electricity export (injection), day',
+      kind: 'export',
+      band: 'day',
       quantity: 0.5,
       unit: 'kWh',
       unit_price_eur: -0.1,
@@ -179,14 +181,46 @@ describe('contract periods', () => {
       bucket('2026-01-16T00:00', { import_kwh: 1 }), // first quarter of contract B
     ]);
     expect(r.breakdown).toEqual([
-      { label: 'Electricity import [A]', quantity: 1, unit: 'kWh', unit_price_eur: 0.3, amount_eur: 0.3 },
-      { label: 'Electricity import [B]', quantity: 1, unit: 'kWh', unit_price_eur: 0.2, amount_eur: 0.2 },
+      {
+        label: 'Electricity import [A]',
+        kind: 'import',
+        band: null,
+        quantity: 1,
+        unit: 'kWh',
+        unit_price_eur: 0.3,
+        amount_eur: 0.3,
+      },
+      {
+        label: 'Electricity import [B]',
+        kind: 'import',
+        band: null,
+        quantity: 1,
+        unit: 'kWh',
+        unit_price_eur: 0.2,
+        amount_eur: 0.2,
+      },
       // 1–15 January: 15 days × 73 / 365 = 15 × 0.20
-      { label: 'Electricity fixed fees [A]', quantity: 15, unit: 'day', unit_price_eur: 0.2, amount_eur: 3 },
+      {
+        label: 'Electricity fixed fees [A]',
+        kind: 'fixed',
+        band: null,
+        quantity: 15,
+        unit: 'day',
+        unit_price_eur: 0.2,
+        amount_eur: 3,
+      },
       // 16–31 January: 16 days × 36.5 / 365 = 16 × 0.10
-      { label: 'Electricity fixed fees [B]', quantity: 16, unit: 'day', unit_price_eur: 0.1, amount_eur: 1.6 },
+      {
+        label: 'Electricity fixed fees [B]',
+        kind: 'fixed',
+        band: null,
+        quantity: 16,
+        unit: 'day',
+        unit_price_eur: 0.1,
+        amount_eur: 1.6,
+      },
       // 6 % of 0.30 + 0.20 + 3.00 + 1.60 = 5.10 → 0.306
-      { label: 'VAT 6%', quantity: 5.1, unit: 'EUR', unit_price_eur: 0.06, amount_eur: 0.31 },
+      { label: 'VAT 6%', kind: 'vat', band: null, quantity: 5.1, unit: 'EUR', unit_price_eur: 0.06, amount_eur: 0.31 },
     ]);
     expect(r.cost_eur).toBe(5.41); // 5.10 + 0.31
   });
@@ -212,6 +246,8 @@ describe('contract periods', () => {
     expect(r.cost_eur).toBeNull();
     expect(r.breakdown).toContainEqual({
       label: 'Electricity import, no price known (no contract or no dynamic price at that time)',
+      kind: 'unpriced',
+      band: null,
       quantity: 2,
       unit: 'kWh',
       unit_price_eur: null,
@@ -254,6 +290,9 @@ describe('dynamic prices', () => {
     // 1 × 0.12 + 2 × 0.23 + 0.5 × (−0.045) + 1 × 0.34 = 0.8975 over 4.5 kWh
     expect(line(r, 'Electricity import, dynamic')).toEqual({
       label: 'Electricity import, dynamic',
+      // a dynamic price is per quarter, not a time-of-use band
+      kind: 'import',
+      band: null,
       quantity: 4.5,
       unit: 'kWh',
       unit_price_eur: 0.199444, // 0.8975 / 4.5
@@ -334,6 +373,8 @@ describe('the capacity tariff and fixed fees in the cost', () => {
     expect(r.breakdown).toEqual([
       {
         label: 'Capacity tariff 2026-03 (4 kW × 40.4 €/kW/year)',
+        kind: 'capacity',
+        band: null,
         quantity: 1,
         unit: 'day',
         unit_price_eur: 0.44274,
@@ -426,7 +467,13 @@ describe('a full day with the example Flemish contract', () => {
       'network_rule',
     ]);
     // The example contract writes a capacity rate and names no region.
-    expect(est.network_rule).toEqual({ kind: 'capacity_tariff', region: null });
+    expect(est.network_rule).toEqual({
+      kind: 'capacity_tariff',
+      region: null,
+      vat_pct: 6,
+      bands: null,
+      connection: null,
+    });
     expect(est).toMatchObject({
       period: '2026-03-10',
       start: '2026-03-10T00:00:00+01:00',

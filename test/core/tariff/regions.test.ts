@@ -80,7 +80,13 @@ describe('Flanders: the capacity rate of each Fluvius area', () => {
     expect(amounts(cost(own, '2026-03-10', [], { billedPeakKwByMonth: { '2026-03': 4 } }))).toEqual({
       'Capacity tariff 2026-03 (4 kW × 60 €/kW/year)': 0.66, // 4 × 60 / 365 = 0.657534
     });
-    expect(cost(preset, '2026-03-10', []).network_rule).toEqual({ kind: 'capacity_tariff', region: 'fluvius-imewo' });
+    expect(cost(preset, '2026-03-10', []).network_rule).toEqual({
+      kind: 'capacity_tariff',
+      region: 'fluvius-imewo',
+      vat_pct: 0,
+      bands: null,
+      connection: null,
+    });
   });
 
   it('has no price for a day outside the published rates, and says what to write', () => {
@@ -90,6 +96,8 @@ describe('Flanders: the capacity rate of each Fluvius area', () => {
       {
         label:
           'Capacity tariff 2027-01, no price known (region fluvius-west publishes none for that day: write capacity_eur_per_kw_year)',
+        kind: 'unpriced',
+        band: null,
         quantity: 1,
         unit: 'day',
         unit_price_eur: null,
@@ -176,7 +184,27 @@ describe('Wallonia: time-of-use bands', () => {
       'Network costs (distribution, transmission), medium': 0.1, // 1 × 0.1
       'Network costs (distribution, transmission), peak': 0.6, // 3 × 0.2
     });
-    expect(r.network_rule).toEqual({ kind: 'time_of_use', region: 'wallonia' });
+    expect(r.network_rule).toEqual({
+      kind: 'time_of_use',
+      region: 'wallonia',
+      vat_pct: 0,
+      bands: [
+        { band: 'peak', network_eur_per_kwh: 0.2, weekdays: ['17:00-22:00'], weekends: ['17:00-22:00'] },
+        {
+          band: 'medium',
+          network_eur_per_kwh: 0.1,
+          weekdays: ['07:00-11:00', '22:00-01:00'],
+          weekends: ['07:00-11:00', '22:00-01:00'],
+        },
+        {
+          band: 'eco',
+          network_eur_per_kwh: 0.05,
+          weekdays: ['01:00-07:00', '11:00-17:00'],
+          weekends: ['01:00-07:00', '11:00-17:00'],
+        },
+      ],
+      connection: null,
+    });
   });
 
   it('agrees with the slow lookup on every quarter around both DST changes', () => {
@@ -243,7 +271,13 @@ describe('Brussels: a yearly capacity term by connection size', () => {
     expect(amounts(cost(small, '2026-03-10', []))).toEqual({ 'Connection capacity term (≤ 13 kVA)': 0.1 }); // 36.5 / 365
     const large = tariff({ region: 'brussels', connection_kva: 17.3 }, { connection_capacity_eur_per_year: bands });
     expect(amounts(cost(large, '2026-03', []))).toEqual({ 'Connection capacity term (> 13 kVA)': 6.2 }); // 31 × 73 / 365
-    expect(cost(large, '2026-03', []).network_rule).toEqual({ kind: 'connection_capacity', region: 'brussels' });
+    expect(cost(large, '2026-03', []).network_rule).toEqual({
+      kind: 'connection_capacity',
+      region: 'brussels',
+      vat_pct: 0,
+      bands: null,
+      connection: { eur_per_year: 73, label: 'Connection capacity term (> 13 kVA)' },
+    });
   });
 
   it('names what is missing or wrong', () => {
@@ -282,7 +316,7 @@ describe('the Netherlands: net metering until 1 January 2027', () => {
       'VAT 21%': 0.25, // (0.30 − 0.57 + 0.10 + 0.27 + 1.10) = 1.20 × 0.21 = 0.252
     });
     expect(r.cost_eur).toBe(1.35); // 1.20 − 0.10 + 0.25
-    expect(r.network_rule).toEqual({ kind: 'none', region: 'netherlands' });
+    expect(r.network_rule).toEqual({ kind: 'none', region: 'netherlands', vat_pct: 21, bands: null, connection: null });
   });
 
   it('pays import and export apart from 2027', () => {

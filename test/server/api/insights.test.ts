@@ -188,7 +188,13 @@ describe('GET /api/v1/capacity-tariff', () => {
     });
     // The core report, and the network rule of the contract in force now (networkRuleAt).
     expect(body).toEqual(JSON.parse(JSON.stringify({ ...expected, network_rule: networkRuleAt(tariff, NOW) })));
-    expect(body.network_rule).toEqual({ kind: 'capacity_tariff', region: null });
+    expect(body.network_rule).toEqual({
+      kind: 'capacity_tariff',
+      region: null,
+      vat_pct: 6,
+      bands: null,
+      connection: null,
+    });
     expect(body.history.map((h) => h.month)).toEqual(['2026-01', '2026-02', '2026-03']);
     expect(body.history.every((h) => h.peak_w !== null && h.peak_w > 0)).toBe(true);
     // Asked again (earlier months now from the cache): the same answer.
@@ -317,7 +323,13 @@ describe('GET /api/v1/cost-estimate', () => {
     expect(Math.abs(vat.amount_eur! - vat.quantity * 0.06)).toBeLessThanOrEqual(0.005 + 1e-9);
     expect(body.cost_without_pv_eur!).toBeGreaterThan(body.cost_eur!);
     expect(body.pv_profit_eur).toBeCloseTo(body.cost_without_pv_eur! - body.cost_eur!, 6);
-    expect(body.network_rule).toEqual({ kind: 'capacity_tariff', region: null });
+    expect(body.network_rule).toEqual({
+      kind: 'capacity_tariff',
+      region: null,
+      vat_pct: 6,
+      bands: null,
+      connection: null,
+    });
   });
 
   it('a device without a tariff: the energy, no costs, and a line saying why', async () => {

@@ -1,17 +1,22 @@
 /**
- * Capacity tariff (capaciteitstarief): the running quarter against this month's peak, the month's
- * peak as we measured it and as the meter registered it, and the last 12 months' peaks.
+ * Capacity tariff (capaciteitstarief): which network rule applies to the home, then, under the
+ * Flemish capacity tariff, the running quarter against this month's peak, the month's peak as we
+ * measured it and as the meter registered it, and the last 12 months' peaks. A Walloon, Brussels or
+ * Dutch home gets its own rule instead (network-rule.tsx), an off-grid home a notice.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { axis, Chart, labelEvery, powerTicks } from '../components/chart.js';
+import { OffGridNote } from '../components/off-grid.js';
 import { ErrorBox, Loading, Stat } from '../components/status.js';
 import { CAPACITY_REFRESH_MS, TIME_ZONE } from '../config.js';
 import { localDateOf } from '../dates.js';
 import { useI18n } from '../i18n/index.js';
 import { useLoad, useSession } from '../session.js';
+import { isOffGrid, latestSnapshot } from '../site.js';
 import type { Palette } from '../theme.js';
 import type { CapacityAnswer } from '../types.js';
+import { NetworkRuleCard, showsPeaks } from './network-rule.js';
 
 const QUARTER_S = 900;
 
@@ -27,6 +32,9 @@ export function CapacityPage() {
     }),
     CAPACITY_REFRESH_MS,
   );
+  // Once per visit: an off-grid home has no grid meter, hence no peaks to show.
+  const site = useLoad('site', (api) => latestSnapshot(api, session.device));
+  const offGrid = isOffGrid(site.data);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -146,8 +154,10 @@ export function CapacityPage() {
         <h1 id="cap-h">{t('cap.title')}</h1>
       </div>
       {loaded.error && <ErrorBox error={loaded.error} retry={loaded.reload} />}
-      {!c && loaded.loading && <Loading />}
-      {c && (
+      {((!c && loaded.loading) || (c && site.loading)) && <Loading />}
+      {c && !site.loading && offGrid && <OffGridNote />}
+      {c && !site.loading && !offGrid && <NetworkRuleCard rule={c.network_rule} />}
+      {c && !site.loading && !offGrid && showsPeaks(c.network_rule) && (
         <>
           <div class={`card quarter${danger ? ' is-danger' : ''}`} data-testid="cap-quarter">
             <h2>

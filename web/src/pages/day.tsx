@@ -1,22 +1,30 @@
 /** Day: power over the selected day (date=YYYY-MM-DD in the address) and the day's totals and cost. */
 import { useEffect, useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
+import { ApiError } from '../api.js';
 import { axis, Chart, powerTicks, type TableData } from '../components/chart.js';
+import { OffGridNote } from '../components/off-grid.js';
 import { ErrorBox, Loading, Stat } from '../components/status.js';
 import { TIME_ZONE } from '../config.js';
 import { addDays, isIsoDate, today } from '../dates.js';
 import { type I18n, useI18n } from '../i18n/index.js';
 import { navigate, type Route } from '../router.js';
 import { useLoad, useSession } from '../session.js';
+import { isOffGrid, latestSnapshot } from '../site.js';
 import type { Palette } from '../theme.js';
-import type { CostAnswer, HistoryAnswer, HistoryPoint } from '../types.js';
+import type { CostAnswer, DayPricesAnswer, HistoryAnswer, HistoryPoint } from '../types.js';
+import { CostBands } from './cost-bands.js';
 import { CostBreakdown } from './cost-breakdown.js';
+import { DayPrices, noPriceKnown, pricesWorthShowing } from './day-prices.js';
 
 type DayRes = '15min' | '1min';
 
 interface DayData {
   history: HistoryAnswer;
   cost: CostAnswer;
+  /** null: the server has no prices route (an older server) or could not answer. */
+  prices: DayPricesAnswer | null;
+  offGrid: boolean;
 }
 
 const kwToW = (kwh: number | null, seconds: number) => (kwh === null ? null : (kwh * 3_600_000) / seconds);
@@ -81,11 +89,16 @@ export function DayPage({ route }: { route: Route }) {
   const go = (d: string) => navigate('day', { date: d, res: res === '1min' ? res : undefined });
   const device = encodeURIComponent(session.device);
   const loaded = useLoad<DayData>(`${date}|${res}`, async (api) => {
-    const [history, cost] = await Promise.all([
+    const [history, cost, prices, snapshot] = await Promise.all([
       api<HistoryAnswer>(`history/${device}`, { start: date, end: addDays(date, 1), resolution: res }),
       api<CostAnswer>(`cost-estimate/${device}`, { period: date }),
+      api<DayPricesAnswer>(`prices/${device}`, { date }).catch((err: unknown) => {
+        if (err instanceof ApiError && err.kind === 'unauthorized') throw err;
+        return null;
+      }),
+      latestSnapshot(api, session.device),
     ]);
-    return { history, cost };
+    return { history, cost, prices, offGrid: isOffGrid(snapshot) };
   });
   const d = loaded.data;
   const range = d ? ([Date.parse(d.history.start) / 1000, Date.parse(d.history.end) / 1000] as const) : null;
@@ -184,10 +197,31 @@ export function DayPage({ route }: { route: Route }) {
             testId="day-chart"
           />
           {d.history.points.length === 0 && <p class="muted">{t('common.noData')}</p>}
+          {!d.offGrid && d.prices && pricesWorthShowing(d.prices.points) && <DayPrices prices={d.prices} />}
+          {!d.offGrid && d.prices && noPriceKnown(d.prices.points) && (
+            <p class="muted" data-testid="prices-none">
+              {t('prices.none')}
+            </p>
+          )}
+          {d.offGrid && <OffGridNote />}
           <h2>{t('day.totals')}</h2>
           <dl class="stats card" data-testid="day-totals">
-            <Stat label={t('totals.consumed')} value={i.energy(c?.consumed_kwh)} tone="import" testId="tot-consumed" />
-            <Stat label={t('totals.returned')} value={i.energy(c?.returned_kwh)} tone="export" testId="tot-returned" />
+            {!d.offGrid && (
+              <>
+                <Stat
+                  label={t('totals.consumed')}
+                  value={i.energy(c?.consumed_kwh)}
+                  tone="import"
+                  testId="tot-consumed"
+                />
+                <Stat
+                  label={t('totals.returned')}
+                  value={i.energy(c?.returned_kwh)}
+                  tone="export"
+                  testId="tot-returned"
+                />
+              </>
+            )}
             <Stat
               label={t('totals.direct')}
               value={i.energy(c?.direct_consumption_kwh)}
@@ -207,13 +241,18 @@ export function DayPage({ route }: { route: Route }) {
               tone="battery"
               testId="tot-bdischarge"
             />
-            <Stat label={t('totals.cost')} value={i.eur(c?.cost_eur)} testId="tot-cost" />
-            <Stat label={t('totals.pvProfit')} value={i.eur(c?.pv_profit_eur)} tone="export" testId="tot-profit" />
+            {!d.offGrid && (
+              <>
+                <Stat label={t('totals.cost')} value={i.eur(c?.cost_eur)} testId="tot-cost" />
+                <Stat label={t('totals.pvProfit')} value={i.eur(c?.pv_profit_eur)} tone="export" testId="tot-profit" />
+              </>
+            )}
             {c?.gas_m3 !== null && c?.gas_m3 !== undefined && (
               <Stat label={t('totals.gas')} value={i.volume(c.gas_m3)} testId="tot-gas" />
             )}
           </dl>
-          {c && <CostBreakdown cost={c} />}
+          {c && !d.offGrid && <CostBands lines={c.breakdown} />}
+          {c && !d.offGrid && <CostBreakdown cost={c} />}
         </div>
       )}
     </section>

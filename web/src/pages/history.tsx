@@ -1,27 +1,22 @@
 /**
  * History: a week, month or year in bars (energy or cost per day, or per month for a year), beside the
- * period before it, with the totals of both and their difference.
+ * period before it, with the totals of both and their difference, the capacity part of the cost on
+ * its own row, and the period's cost per time-of-use band. Its data: history-data.ts.
  */
 import { useEffect, useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
-import { mapLimit, type Params } from '../api.js';
 import { axis, Chart, labelEvery, numberTicks, type TableData } from '../components/chart.js';
+import { OffGridNote } from '../components/off-grid.js';
 import { ErrorBox, Loading } from '../components/status.js';
-import {
-  addDays,
-  daysBetween,
-  type HistoryPeriod,
-  isIsoDate,
-  type PeriodRange,
-  periodRanges,
-  shiftPeriod,
-  today,
-} from '../dates.js';
+import { type HistoryPeriod, isIsoDate, type PeriodRange, periodRanges, shiftPeriod, today } from '../dates.js';
 import { type I18n, type MessageKey, useI18n } from '../i18n/index.js';
 import { navigate, type Route } from '../router.js';
 import { useLoad, useSession } from '../session.js';
+import { isOffGrid, latestSnapshot } from '../site.js';
 import type { Palette } from '../theme.js';
-import type { CostAnswer, HistoryAnswer, HistoryPoint } from '../types.js';
+import type { HistoryPoint } from '../types.js';
+import { CostBands, capacityPart } from './cost-bands.js';
+import { linesOf, loadSide, type Side } from './history-data.js';
 
 type Metric = 'import' | 'export' | 'pv' | 'cost';
 const METRICS: readonly Metric[] = ['import', 'export', 'pv', 'cost'];
@@ -33,81 +28,10 @@ const METRIC_LABEL: Record<Metric, MessageKey> = {
 };
 const PERIODS: readonly HistoryPeriod[] = ['week', 'month', 'year'];
 
-/** Cost answers of closed periods never change: kept for the page's lifetime. */
-const costCache = new Map<string, CostAnswer | null>();
-
-type Api = <A>(path: string, params?: Params) => Promise<A>;
-
-async function costOf(api: Api, device: string, period: string, closed: boolean): Promise<CostAnswer | null> {
-  const key = `${device}|${period}`;
-  if (closed && costCache.has(key)) return costCache.get(key) ?? null;
-  let answer: CostAnswer | null;
-  try {
-    answer = await api<CostAnswer>(`cost-estimate/${encodeURIComponent(device)}`, { period });
-  } catch (err) {
-    if (err instanceof Error && 'kind' in err && (err as { kind: string }).kind === 'unauthorized') throw err;
-    answer = null; // a period the server cannot price: shown as unknown
-  }
-  // a period without readings is priced at its fixed fees only: shown as unknown, like its energy
-  if (answer && answer.consumed_kwh === null) answer = { ...answer, cost_eur: null };
-  if (closed) costCache.set(key, answer);
-  return answer;
-}
-
-/** The buckets of a range: days (week, month) or months (year). */
-function bucketsOf(period: HistoryPeriod, r: PeriodRange): string[] {
-  if (period === 'year')
-    return Array.from({ length: 12 }, (_, m) => `${r.start.slice(0, 4)}-${String(m + 1).padStart(2, '0')}`);
-  return Array.from({ length: daysBetween(r.start, r.end) }, (_, d) => addDays(r.start, d));
-}
-
-interface Side {
-  range: PeriodRange;
-  buckets: string[];
-  points: Map<string, HistoryPoint>;
-  /** Cost per bucket (null: unknown or in the future). */
-  costs: (number | null)[];
-  total: CostAnswer | null;
-}
-
 interface HistoryData {
   current: Side;
   previous: Side;
-}
-
-async function loadSide(
-  api: Api,
-  device: string,
-  period: HistoryPeriod,
-  range: PeriodRange,
-  withBucketCosts: boolean,
-): Promise<Side> {
-  const now = today();
-  const buckets = bucketsOf(period, range);
-  const resolution = period === 'year' ? 'monthly' : 'daily';
-  const history = await api<HistoryAnswer>(`history/${encodeURIComponent(device)}`, {
-    start: range.start,
-    end: range.end,
-    resolution,
-  });
-  const points = new Map<string, HistoryPoint>();
-  for (const p of history.points) points.set(period === 'year' ? p.timestamp.slice(0, 7) : p.timestamp.slice(0, 10), p);
-  const thisMonth = now.slice(0, 7);
-  const closed = (b: string) => (b.length === 7 ? b < thisMonth : b < now);
-  const future = (b: string) => (b.length === 7 ? b > thisMonth : b > now);
-  // week: the days are the costs (and their sum the total); month, year: one call for the total
-  const needBuckets = period === 'week' || withBucketCosts;
-  const costs = needBuckets
-    ? await mapLimit(buckets, 4, async (b) =>
-        future(b) ? null : ((await costOf(api, device, b, closed(b)))?.cost_eur ?? null),
-      )
-    : buckets.map(() => null);
-  let total: CostAnswer | null = null;
-  if (period !== 'week') {
-    const p = period === 'year' ? range.start.slice(0, 4) : range.start.slice(0, 7);
-    total = await costOf(api, device, p, range.end <= now);
-  }
-  return { range, buckets, points, costs, total };
+  offGrid: boolean;
 }
 
 function energy(p: HistoryPoint | undefined, m: Exclude<Metric, 'cost'>): number | null {
@@ -154,11 +78,12 @@ export function HistoryPage({ route }: { route: Route }) {
 
   const withBucketCosts = metric === 'cost';
   const loaded = useLoad<HistoryData>(`${period}|${ranges.current.start}|${withBucketCosts}`, async (api) => {
-    const [current, previous] = await Promise.all([
+    const [current, previous, snapshot] = await Promise.all([
       loadSide(api, session.device, period, ranges.current, withBucketCosts),
       loadSide(api, session.device, period, ranges.previous, withBucketCosts),
+      latestSnapshot(api, session.device),
     ]);
-    return { current, previous };
+    return { current, previous, offGrid: isOffGrid(snapshot) };
   });
   const d = loaded.data && loaded.data.current.range.start === ranges.current.start ? loaded.data : null;
 
@@ -201,38 +126,52 @@ export function HistoryPage({ route }: { route: Route }) {
         }),
       );
     const cost = (side: Side) => (period === 'week' ? sum(side.costs) : (side.total?.cost_eur ?? null));
-    const rows: { key: MessageKey; cur: number | null; prev: number | null; eur?: boolean; moreIsBetter?: boolean }[] =
-      [
-        {
-          key: 'totals.consumed',
-          cur: tot(d.current, (p) => p.import_kwh),
-          prev: tot(d.previous, (p) => p.import_kwh),
-        },
-        {
-          key: 'totals.returned',
-          cur: tot(d.current, (p) => p.export_kwh),
-          prev: tot(d.previous, (p) => p.export_kwh),
-          moreIsBetter: true,
-        },
-        {
-          key: 'totals.solar',
-          cur: tot(d.current, (p) => p.pv_kwh),
-          prev: tot(d.previous, (p) => p.pv_kwh),
-          moreIsBetter: true,
-        },
-        {
-          key: 'totals.batteryCharge',
-          cur: tot(d.current, (p) => p.battery_charge_kwh),
-          prev: tot(d.previous, (p) => p.battery_charge_kwh),
-        },
-        {
-          key: 'totals.batteryDischarge',
-          cur: tot(d.current, (p) => p.battery_discharge_kwh),
-          prev: tot(d.previous, (p) => p.battery_discharge_kwh),
-        },
-        { key: 'totals.cost', cur: cost(d.current), prev: cost(d.previous), eur: true },
-      ];
-    return rows;
+    type Row = { key: MessageKey; cur: number | null; prev: number | null; eur?: boolean; moreIsBetter?: boolean };
+    const rows: Row[] = [
+      {
+        key: 'totals.consumed',
+        cur: tot(d.current, (p) => p.import_kwh),
+        prev: tot(d.previous, (p) => p.import_kwh),
+      },
+      {
+        key: 'totals.returned',
+        cur: tot(d.current, (p) => p.export_kwh),
+        prev: tot(d.previous, (p) => p.export_kwh),
+        moreIsBetter: true,
+      },
+      {
+        key: 'totals.solar',
+        cur: tot(d.current, (p) => p.pv_kwh),
+        prev: tot(d.previous, (p) => p.pv_kwh),
+        moreIsBetter: true,
+      },
+      {
+        key: 'totals.batteryCharge',
+        cur: tot(d.current, (p) => p.battery_charge_kwh),
+        prev: tot(d.previous, (p) => p.battery_charge_kwh),
+      },
+      {
+        key: 'totals.batteryDischarge',
+        cur: tot(d.current, (p) => p.battery_discharge_kwh),
+        prev: tot(d.previous, (p) => p.battery_discharge_kwh),
+      },
+      { key: 'totals.cost', cur: cost(d.current), prev: cost(d.previous), eur: true },
+    ];
+    // The capacity part of the cost (Flanders' capacity tariff, Brussels' connection term), on its own row.
+    const capCur = capacityPart(linesOf(d.current));
+    const capPrev = capacityPart(linesOf(d.previous));
+    if (capCur || capPrev) {
+      const connection = (capCur ?? capPrev)?.kind === 'connection';
+      rows.push({
+        key: connection ? 'history.connectionPart' : 'history.capacityPart',
+        cur: capCur?.eur ?? null,
+        prev: capPrev?.eur ?? null,
+        eur: true,
+      });
+    }
+    // Off-grid: no grid energy and no grid cost to compare.
+    const grid: MessageKey[] = ['totals.consumed', 'totals.returned', 'totals.cost'];
+    return d.offGrid ? rows.filter((r) => !grid.includes(r.key) && r.eur !== true) : rows;
   }, [d, period]);
 
   const options = (width: number, colors: Palette): uPlot.Options => {
@@ -360,6 +299,7 @@ export function HistoryPage({ route }: { route: Route }) {
       {!d && loaded.loading && <Loading />}
       {d && chart && (
         <div aria-busy={loaded.loading}>
+          {d.offGrid && <OffGridNote />}
           <Chart
             title={t(metric === 'cost' ? 'history.costChart' : 'history.energyChart', {
               bucket: t(period === 'year' ? 'history.bucket.month' : 'history.bucket.day'),
@@ -414,6 +354,7 @@ export function HistoryPage({ route }: { route: Route }) {
               </tbody>
             </table>
           </div>
+          {!d.offGrid && <CostBands lines={linesOf(d.current)} testId="hist-bands" />}
         </div>
       )}
     </section>

@@ -306,6 +306,8 @@ async function costEstimateAnswer(
       breakdown: [
         {
           label: `No tariff configured for this device (config: devices.${id}.tariffs)`,
+          kind: 'unpriced',
+          band: null,
           quantity: 0,
           unit: '',
           unit_price_eur: null,

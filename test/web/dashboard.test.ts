@@ -12,23 +12,14 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWebBuilt, launchChromium } from '../helpers/browser.js';
 import { spawnCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = join(ROOT, 'web');
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
 const TOKEN = 'web-test-token-0123456789abcdef';
 const DEVICE = 'demo-home';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 
 let child: ChildProcess | null = null;
 /** The demo's output, kept in test-results/web-demo.log to explain a failure. */
@@ -36,25 +27,6 @@ let demoOutput = '';
 let browser: Browser | null = null;
 let base = '';
 const dataDir = mkdtempSync(join(tmpdir(), 'kw-web-'));
-
-/** Newest modification time under a directory (ms). */
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === 'dist' || e.name === 'node_modules') continue;
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Builds the dashboard when web/dist is missing or older than its sources (CI builds it in `npm ci`). */
-async function ensureBuilt(): Promise<void> {
-  const index = join(WEB, 'dist', 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(WEB)) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(WEB, 'vite.config.ts'), logLevel: 'warn' });
-}
 
 function startDemo(port: number): Promise<void> {
   const c = spawnCli(
@@ -92,11 +64,11 @@ function startDemo(port: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  await ensureBuilt();
+  await ensureWebBuilt();
   const port = await freePort();
   await startDemo(port);
   base = `http://127.0.0.1:${port}/`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 240_000);
 

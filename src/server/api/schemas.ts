@@ -4,7 +4,13 @@
  * fast-json-stringify serialises natively.
  */
 import { type TSchema, Type } from '@sinclair/typebox';
-import { DEVICE_NAME_PATTERN, DevicesSchema, SNAPSHOT_NUMERIC_FIELDS, SnapshotSchema } from '../../core/snapshot.js';
+import {
+  ControlBudgetSchema,
+  DEVICE_NAME_PATTERN,
+  DevicesSchema,
+  SNAPSHOT_NUMERIC_FIELDS,
+  SnapshotSchema,
+} from '../../core/snapshot.js';
 
 export const Nullable = <T extends TSchema>(t: T) =>
   Type.Unsafe<T['static'] | null>({ ...structuredClone(t), nullable: true });
@@ -53,6 +59,13 @@ export const SnapshotOutSchema = Type.Object(
         description:
           "A site of several devices (the edge config's `devices:` list): each device's own reading, " +
           "`{type, stale, fields}` with the snapshot's field names, units and signs. Absent for a single-meter home.",
+      }),
+    ),
+    control: Type.Optional(
+      Type.Union([ControlBudgetSchema, Type.Null()], {
+        description:
+          "The edge's control (a `control:` section): the running quarter's target, the energy imported so far " +
+          'in it, the average power allowed for the rest, and what each charger was told. Absent without control.',
       }),
     ),
   },

@@ -10,7 +10,8 @@ import { sdNotify, startWatchdog } from '../lib/systemd.js';
 import { loadTlsFiles } from '../lib/tls-files.js';
 import { EdgeBus } from './bus.js';
 import { CapacityWatch } from './capacity-watch.js';
-import { type EdgeConfig, siteDevices } from './config.js';
+import { controlSettings, type EdgeConfig, siteDevices } from './config.js';
+import { EdgeControl } from './control.js';
 import { Edge } from './edge.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createUplink, type Uplink } from './uplink.js';
@@ -33,6 +34,8 @@ export class EdgeApp {
   readonly outbox: Outbox | null;
   readonly uplink: Uplink | null;
   readonly capacity: CapacityWatch;
+  /** The control of chargers and batteries (a `control:` section), else null. */
+  readonly control: EdgeControl | null;
   private stopWatchdog: () => void = () => {};
   private lastSnapshotAt = 0;
   private snapshots = 0;
@@ -40,8 +43,20 @@ export class EdgeApp {
   private constructor(
     private readonly opts: EdgeAppOptions,
     sources: Source[],
+    devices: readonly SiteDevice[],
   ) {
     const { config, log } = opts;
+    const settings = controlSettings(config);
+    this.control = settings
+      ? new EdgeControl({
+          settings,
+          timezone: config.timezone,
+          devices,
+          sources,
+          gridDevice: devices.find((d) => d.definition.roles[0] === 'grid_meter')?.name ?? null,
+          log: log.child({ component: 'control' }),
+        })
+      : null;
     this.bus = new EdgeBus({ log: log.child({ component: 'bus' }) });
     this.edge = new Edge({
       deviceId: config.device_id,
@@ -81,10 +96,18 @@ export class EdgeApp {
   }
 
   static async create(opts: EdgeAppOptions): Promise<EdgeApp> {
-    const devices = opts.sources ? [] : siteDevices(opts.config);
-    checkFiles(opts.config, devices);
+    // Given sources (tests) may come with a config that names no device: then the site has none.
+    const devices =
+      opts.sources &&
+      opts.config.devices === undefined &&
+      !opts.config.dsmr &&
+      !opts.config.homewizard &&
+      !opts.config.sungrow
+        ? []
+        : siteDevices(opts.config);
+    checkFiles(opts.config, opts.sources ? [] : devices);
     const sources = opts.sources ?? (await createSources(devices, opts.config.timezone, opts.log));
-    return new EdgeApp(opts, sources);
+    return new EdgeApp(opts, sources, devices);
   }
 
   get snapshotCount(): number {
@@ -116,7 +139,9 @@ export class EdgeApp {
 
   /**
    * The bus's consumers, all here and in this order (each isolated: one that throws is logged and the
-   * others go on). The outbox first: a snapshot exists once it is in the outbox, whatever happens next.
+   * others go on). The control before the outbox: it adds the quarter's budget (`control`) to the
+   * snapshot, and it runs in microseconds (its writes run after, off the bus). Then the outbox: a
+   * snapshot exists once it is in the outbox, whatever happens next.
    */
   private static readonly CONSUMERS = ['watchdog', 'outbox', 'console', 'capacity-log', 'uplink'] as const;
 
@@ -127,6 +152,7 @@ export class EdgeApp {
       this.snapshots++;
       this.lastSnapshotAt = Date.now();
     });
+    this.control?.start(bus);
     if (outbox) bus.subscribe('outbox', 'snapshot', (s) => void outbox.append(s));
     if (out) bus.subscribe('console', 'snapshot', (s) => void out.write(`${JSON.stringify(s)}\n`));
     this.capacity.start(bus);
@@ -139,6 +165,8 @@ export class EdgeApp {
   async stop(): Promise<void> {
     sdNotify('STOPPING=1');
     this.stopWatchdog();
+    // Before the sources stop: the batteries go back to self-consumption through them.
+    await this.control?.stop(this.bus);
     await this.edge.stop();
     for (const c of EdgeApp.CONSUMERS) this.bus.unsubscribe(c);
     this.capacity.stop(this.bus);

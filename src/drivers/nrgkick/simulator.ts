@@ -115,62 +115,84 @@ function authorized(req: IncomingMessage, auth: NrgkickSimulatorOptions['auth'])
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
-export async function startNrgkickSimulator(opts: NrgkickSimulatorOptions): Promise<NrgkickSimulator> {
-  const log = opts.log ?? createLogger('nrgkick-sim');
-  const model = opts.model;
-  if (!model && !opts.recorded) throw new Error('startNrgkickSimulator: a home model or recorded answers');
-  const ratedA = opts.ratedCurrentA ?? 16;
-  const responseMs = (opts.responseS ?? 2) * 1000;
-  const car = opts.car === undefined ? { ...DEFAULT_CAR } : opts.car;
-  let control: ControlValues = { current_set: ratedA, charge_pause: 0, energy_limit: 0, phase_count: 3 };
-  /** The set-point the car follows, and since when the latest one is known to the charger. */
-  let following = { ...control };
-  let changedAt = 0;
-  let drawW = 0;
-  let writes = 0;
-  let socKwh = car ? (car.capacityKwh * car.socPct) / 100 : 0;
-  const sessionStartKwh = model?.state().ev_total_kwh ?? 0;
-  const totalBaseWh = 14_187; // the charger's lifetime count before this car (DiniTech's example)
+/** The charger and its car: the control state, the car's draw and energy, the API's answers. */
+class SimulatedCharger {
+  control: ControlValues;
+  /** The set-point the car follows (the latest one, `responseMs` after it was written). */
+  private following: ControlValues;
+  private changedAt = 0;
+  drawW = 0;
+  writes = 0;
+  private socKwh: number;
+  private readonly sessionStartKwh: number;
+
+  constructor(
+    private readonly model: HomeModel | undefined,
+    private readonly car: SimulatedCar | null,
+    private readonly ratedA: number,
+    private readonly responseMs: number,
+  ) {
+    this.control = { current_set: ratedA, charge_pause: 0, energy_limit: 0, phase_count: 3 };
+    this.following = { ...this.control };
+    this.socKwh = car ? (car.capacityKwh * car.socPct) / 100 : 0;
+    this.sessionStartKwh = model?.state().ev_total_kwh ?? 0;
+  }
+
+  private get sessionKwh(): number {
+    return (this.model?.state().ev_total_kwh ?? 0) - this.sessionStartKwh;
+  }
+
+  private get phases(): 1 | 2 | 3 {
+    return this.car ? (Math.min(this.following.phase_count, this.car.phases) as 1 | 2 | 3) : 3;
+  }
 
   /** Advances the home to now and sets the car's draw from the set-point it follows. */
-  const tick = (): void => {
+  tick(): void {
+    const model = this.model;
     if (!model) return;
     const before = model.state().ev_total_kwh;
     model.advanceTo(Date.now());
-    socKwh += model.state().ev_total_kwh - before;
-    if (Date.now() - changedAt >= responseMs) following = { ...control };
-    const full = car === null || socKwh >= car.capacityKwh;
-    const limitHit =
-      following.energy_limit > 0 && (model.state().ev_total_kwh - sessionStartKwh) * 1000 >= following.energy_limit;
-    const phases = car ? (Math.min(following.phase_count, car.phases) as 1 | 2 | 3) : 3;
-    const amps = car ? Math.min(following.current_set, car.maxCurrentA) : 0;
-    drawW = full || limitHit || following.charge_pause === 1 ? 0 : Math.round(VOLTAGE_V * amps * phases);
-    model.setEvLoad({ watts: drawW, phases });
-  };
-  tick();
-  const timer = setInterval(tick, 1000);
-  timer.unref();
+    this.socKwh += model.state().ev_total_kwh - before;
+    if (Date.now() - this.changedAt >= this.responseMs) this.following = { ...this.control };
+    const f = this.following;
+    const full = this.car === null || this.socKwh >= this.car.capacityKwh;
+    const limitHit = f.energy_limit > 0 && this.sessionKwh * 1000 >= f.energy_limit;
+    const amps = this.car ? Math.min(f.current_set, this.car.maxCurrentA) : 0;
+    this.drawW = full || limitHit || f.charge_pause === 1 ? 0 : Math.round(VOLTAGE_V * amps * this.phases);
+    model.setEvLoad({ watts: this.drawW, phases: this.phases });
+  }
 
-  const values = (): unknown => {
-    tick();
-    const st = model?.state();
-    const sessionWh = st ? Math.round((st.ev_total_kwh - sessionStartKwh) * 1000) : 0;
-    const phases = car ? Math.min(following.phase_count, car.phases) : 0;
-    const perPhaseA = drawW > 0 ? drawW / VOLTAGE_V / phases : 0;
+  /** `GET /control?…`: the answer; a good write changes the set-point the car follows next. */
+  write(q: URLSearchParams): { status: number; body: unknown } {
+    const r = applyControlQuery(q, this.control, this.ratedA);
+    if (r.status === 200) {
+      this.writes++;
+      this.tick();
+      this.control = r.next;
+      this.changedAt = Date.now();
+    }
+    return r;
+  }
+
+  values(): unknown {
+    this.tick();
+    const sessionWh = Math.round(this.sessionKwh * 1000);
+    const { drawW, control } = this;
+    const phases = this.car ? this.phases : 0;
     const phase = (i: number) => {
       const on = i < phases && drawW > 0;
+      const w = on ? round(drawW / phases, 0) : 0;
       return {
         voltage: VOLTAGE_V,
-        current: on ? round(perPhaseA, 2) : 0,
-        active_power: on ? round(drawW / phases, 0) : 0,
+        current: on ? round(drawW / VOLTAGE_V / phases, 2) : 0,
+        active_power: w,
         reactive_power: 0,
-        apparent_power: on ? round(drawW / phases, 0) : 0,
+        apparent_power: w,
         power_factor: on ? 1 : 0,
       };
     };
-    const status = car === null ? 'STANDBY' : drawW > 0 ? 'CHARGING' : 'CONNECTED';
     return {
-      energy: { total_charged_energy: totalBaseWh + sessionWh, charged_energy: sessionWh },
+      energy: { total_charged_energy: TOTAL_BASE_WH + sessionWh, charged_energy: sessionWh },
       powerflow: {
         charging_voltage: VOLTAGE_V,
         charging_current: control.charge_pause === 1 ? 0 : control.current_set,
@@ -189,7 +211,7 @@ export async function startNrgkickSimulator(opts: NrgkickSimulatorOptions): Prom
         charging_rate: 0,
         vehicle_connect_time: 0,
         vehicle_charging_time: 0,
-        status,
+        status: this.car === null ? 'STANDBY' : drawW > 0 ? 'CHARGING' : 'CONNECTED',
         charge_permitted: control.charge_pause === 1 ? 0 : 1,
         relay_state: drawW > 0 ? 'N, L1, L2, L3' : 'NO_RELAY',
         charge_count: 6120,
@@ -198,17 +220,34 @@ export async function startNrgkickSimulator(opts: NrgkickSimulatorOptions): Prom
         error_code: 'NO_ERROR',
       },
     };
-  };
-  const info = (): unknown => ({
-    general: {
-      serial_number: 'SIM0000000000000000S1',
-      model_type: 'NRGkick Gen2 SIM',
-      device_name: 'NRGkick (Kwartier simulator)',
-      rated_current: ratedA,
-    },
-    connector: { phase_count: 3, max_current: ratedA, type: 'TYPE2', serial: 'SIM00001' },
-    grid: { voltage: VOLTAGE_V, frequency: 50, phases: 'L1, L2, L3' },
-  });
+  }
+
+  info(): unknown {
+    return {
+      general: {
+        serial_number: 'SIM0000000000000000S1',
+        model_type: 'NRGkick Gen2 SIM',
+        device_name: 'NRGkick (Kwartier simulator)',
+        rated_current: this.ratedA,
+      },
+      connector: { phase_count: 3, max_current: this.ratedA, type: 'TYPE2', serial: 'SIM00001' },
+      grid: { voltage: VOLTAGE_V, frequency: 50, phases: 'L1, L2, L3' },
+    };
+  }
+}
+
+/** The charger's lifetime count before this car, Wh (DiniTech's example answer's). */
+const TOTAL_BASE_WH = 14_187;
+
+export async function startNrgkickSimulator(opts: NrgkickSimulatorOptions): Promise<NrgkickSimulator> {
+  const log = opts.log ?? createLogger('nrgkick-sim');
+  const model = opts.model;
+  if (!model && !opts.recorded) throw new Error('startNrgkickSimulator: a home model or recorded answers');
+  const car = opts.car === undefined ? { ...DEFAULT_CAR } : opts.car;
+  const charger = new SimulatedCharger(model, car, opts.ratedCurrentA ?? 16, (opts.responseS ?? 2) * 1000);
+  charger.tick();
+  const timer = setInterval(() => charger.tick(), 1000);
+  timer.unref();
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown) => {
@@ -222,28 +261,21 @@ export async function startNrgkickSimulator(opts: NrgkickSimulatorOptions): Prom
       return;
     }
     const url = new URL(req.url ?? '/', 'http://nrgkick.invalid');
-    const path = url.pathname as '/info' | '/values' | '/control';
     if (opts.recorded) {
-      const body = opts.recorded[path];
+      const body = opts.recorded[url.pathname as '/info' | '/values' | '/control'];
       return body === undefined ? send(404, { Response: 'Not found' }) : send(200, body);
     }
     switch (url.pathname) {
       case VALUES_PATH:
-        return send(200, values());
+        return send(200, charger.values());
       case INFO_PATH:
-        return send(200, info());
+        return send(200, charger.info());
       case '/api':
         return send(200, { json: true, modbus: false });
       case CONTROL_PATH: {
-        if ([...url.searchParams.keys()].length === 0) return send(200, control);
-        const r = applyControlQuery(url.searchParams, control, ratedA);
-        if (r.status === 200) {
-          writes++;
-          tick();
-          control = r.next;
-          changedAt = Date.now();
-          log.info({ control }, 'control written');
-        }
+        if ([...url.searchParams.keys()].length === 0) return send(200, charger.control);
+        const r = charger.write(url.searchParams);
+        if (r.status === 200) log.info({ control: charger.control }, 'control written');
         return send(r.status, r.body);
       }
       default:
@@ -263,13 +295,13 @@ export async function startNrgkickSimulator(opts: NrgkickSimulatorOptions): Prom
   return {
     port,
     get control() {
-      return control;
+      return charger.control;
     },
     get drawW() {
-      return drawW;
+      return charger.drawW;
     },
     get writes() {
-      return writes;
+      return charger.writes;
     },
     stop: () =>
       new Promise<void>((resolve) => {

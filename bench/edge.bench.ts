@@ -10,8 +10,10 @@
  * the ≤ 60 MB target), a site of four devices in a `devices:` list (the HomeWizard meter and three
  * Sungrow inverters, each with its own simulator; the snapshots carry every device's reading), and
  * one run per newer device type beside the HomeWizard meter at that type's default poll rates
- * (`fronius`). Each device's simulator is its type's from the registry. KW_BENCH_EDGE_SITES=legacy,
- * =site or =fronius runs one of them (a comma-separated list runs several).
+ * (`fronius`, `huawei-sun2000`), and an off-grid site (`tristar-mppt`: two TriStar MPPT charge
+ * controllers, no grid meter, the edge ticking on its own clock). Each device's simulator is its
+ * type's from the registry. KW_BENCH_EDGE_SITES=legacy, =site, =fronius, =huawei-sun2000 or
+ * =tristar-mppt runs one of them (a comma-separated list runs several).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -116,6 +118,29 @@ const SCENARIOS: Scenario[] = [
       'devices:',
       `  - {name: p1, type: homewizard, host: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
       `  - {name: roof, type: fronius, host: 127.0.0.1, port: ${fr}}`,
+    ],
+  },
+  {
+    key: 'huawei-sun2000',
+    label:
+      'HomeWizard 1 Hz + Huawei SUN2000 with meter and battery at its defaults (inverter and battery 5 s, meter 2 s), devices: list',
+    types: ['huawei-sun2000'],
+    devices: ([hw, hu]) => [
+      'devices:',
+      `  - {name: p1, type: homewizard, host: 127.0.0.1, port: ${hw}, poll_interval_s: 1.0, api_version: v1}`,
+      `  - {name: roof, type: huawei-sun2000, host: 127.0.0.1, port: ${hu}, unit_id: 1}`,
+    ],
+  },
+  {
+    key: 'tristar-mppt',
+    label:
+      'off-grid: 2 TriStar MPPT at their defaults (connect, read, close every 5 s; one V_PU-scaled, one half-float), no grid meter, devices: list',
+    types: ['tristar-mppt'],
+    // The HomeWizard simulator runs but is not in the config: an off-grid site has no meter.
+    devices: ([, ts]) => [
+      'devices:',
+      `  - {name: sc1, type: tristar-mppt, host: 127.0.0.1, port: ${ts}, unit_id: 1}`,
+      `  - {name: sc2, type: tristar-mppt, host: 127.0.0.1, port: ${ts}, unit_id: 2}`,
     ],
   },
 ];

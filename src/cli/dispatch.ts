@@ -5,6 +5,7 @@
  */
 import { inspect } from 'node:util';
 import { KwartierError, UsageError } from '../core/errors.js';
+import { KWARTIER_VERSION } from '../core/version.js';
 import type { CliIO, Command } from './command.js';
 
 export interface Entry {
@@ -51,7 +52,7 @@ export async function dispatch(commands: Registry, argv: string[], io: CliIO): P
       return first === undefined ? 2 : 0;
     }
     if (first === '--version' || first === '-v') {
-      io.stdout.write('kwartier 0.1.0\n');
+      io.stdout.write(`kwartier ${KWARTIER_VERSION}\n`);
       return 0;
     }
     let name = first;

@@ -23,13 +23,29 @@ export const COMMANDS: Registry = {
     summary: 'Run the server: ingest from MQTT, store, aggregate, serve the API and dashboard',
     load: async () => (await import('./commands/server.js')).command,
   },
+  export: {
+    summary: "Export a home's buckets or raw readings as CSV or JSON, read from the store",
+    load: async () => (await import('./commands/export.js')).command,
+  },
   'server replay-dead-letters': {
     summary: 'Replay stored dead letters through the current checks and store what now passes',
     load: async () => (await import('./commands/replay-dead-letters.js')).command,
   },
+  backup: {
+    summary: "Copy the server's store while it runs (SQLite online backup, or pg_dump)",
+    load: async () => (await import('./commands/backup.js')).backupCommand,
+  },
+  restore: {
+    summary: 'Put a backup made by kwartier backup into the configured store',
+    load: async () => (await import('./commands/backup.js')).restoreCommand,
+  },
   simulate: {
     summary: 'Simulate devices on loopback (DSMR P1 over TCP, HomeWizard, Sungrow) for tests and demos',
     load: async () => (await import('./commands/simulate.js')).command,
+  },
+  top: {
+    summary: 'A live terminal view of one home: power flow, today, the capacity tariff, devices',
+    load: async () => (await import('./commands/top.js')).command,
   },
   'dsmr parse': {
     summary: 'Parse P1 telegrams (DSMR / e-MUCS) from a file or stdin and print one JSON object per telegram',

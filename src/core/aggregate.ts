@@ -16,7 +16,10 @@
  * `planInsert` recomputes from the previous reading through the next one (and further while the
  * carried state differs), and returns the per-row changes that the rollups add up.
  */
+
 import { DateTime } from 'luxon';
+import { type BucketField, type Resolution, ROLLUP_RESOLUTIONS } from './bucket-shape.js';
+import { BucketTableBuilder, bucketAt } from './bucket-table.js';
 import { ConfigError } from './errors.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -409,9 +412,6 @@ export function continueChain(
 // ----------------------------------------------------------------------------------------------
 // Buckets
 
-export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
-export const ROLLUP_RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'];
-
 const FIXED_MS: Partial<Record<Resolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
 
 interface LocalDay {
@@ -593,74 +593,23 @@ export function rollupChanges(
   return out;
 }
 
-/** One aggregate bucket, as the Store interface returns it (`Bucket` in server/store/types.ts is this type). */
-export interface BucketValues {
+/**
+ * One aggregate bucket, as the Store interface returns it (`Bucket` in server/store/types.ts is this
+ * type): its start, end and samples, and every field of BUCKET_FIELDS (core/bucket-shape.ts), null
+ * where no reading had the value.
+ */
+export interface BucketValues extends Record<BucketField, number | null> {
   start: Date;
   end: Date;
   samples: number;
-  import_kwh: number | null;
-  import_t1_kwh: number | null;
-  import_t2_kwh: number | null;
-  export_kwh: number | null;
-  export_t1_kwh: number | null;
-  export_t2_kwh: number | null;
-  pv_kwh: number | null;
-  battery_charge_kwh: number | null;
-  battery_discharge_kwh: number | null;
-  gas_m3: number | null;
-  water_m3: number | null;
-  avg_grid_power_w: number | null;
-  max_grid_power_w: number | null;
-  avg_pv_power_w: number | null;
-  max_pv_power_w: number | null;
-  avg_load_power_w: number | null;
-  max_load_power_w: number | null;
-  avg_battery_power_w: number | null;
-  avg_battery_soc_pct: number | null;
 }
 
-/** Energy rounded to 1e-9 (µWh): hides float noise, far below the Wh. */
-function kwh(x: number | null | undefined): number | null {
-  if (x === null || x === undefined) return null;
-  return Math.round(x * 1e9) / 1e9;
-}
-
-function plus(a: number | null, b: number | null): number | null {
-  if (a === null && b === null) return null;
-  return kwh((a ?? 0) + (b ?? 0));
-}
-
-function avg(sum: number | undefined, count: number | undefined): number | null {
-  return count && count > 0 ? (sum ?? 0) / count : null;
-}
-
+/**
+ * What a rollup row shows as a bucket (energy per kind, mean and peak powers): computed by
+ * core/bucket-table.ts, as for a table of many buckets, so both forms come out of the same sums.
+ */
 export function toBucket(row: RollupRow, res: Resolution, calendar: BucketCalendar): BucketValues {
-  const en = row.energy.map(kwh);
-  const [it1, it2, et1, et2, pv, bc, bd, gas, water] = en;
-  const [gs, ps, ls, bs, ss] = row.sums;
-  const [gn, pn, ln, bn, sn] = row.counts;
-  return {
-    start: new Date(row.start),
-    end: new Date(calendar.end(res, row.start)),
-    samples: row.samples,
-    import_kwh: plus(it1 ?? null, it2 ?? null),
-    import_t1_kwh: it1 ?? null,
-    import_t2_kwh: it2 ?? null,
-    export_kwh: plus(et1 ?? null, et2 ?? null),
-    export_t1_kwh: et1 ?? null,
-    export_t2_kwh: et2 ?? null,
-    pv_kwh: pv ?? null,
-    battery_charge_kwh: bc ?? null,
-    battery_discharge_kwh: bd ?? null,
-    gas_m3: gas ?? null,
-    water_m3: water ?? null,
-    avg_grid_power_w: avg(gs, gn),
-    max_grid_power_w: row.max[0] ?? null,
-    avg_pv_power_w: avg(ps, pn),
-    max_pv_power_w: row.max[1] ?? null,
-    avg_load_power_w: avg(ls, ln),
-    max_load_power_w: row.max[2] ?? null,
-    avg_battery_power_w: avg(bs, bn),
-    avg_battery_soc_pct: avg(ss, sn),
-  };
+  const table = new BucketTableBuilder(1);
+  table.add(row.start, [row.samples, ...row.energy, ...row.sums, ...row.counts, ...row.max]);
+  return bucketAt(table.finish(), 0, res, calendar);
 }

@@ -11,11 +11,21 @@ import { DeviceSource } from './definition.js';
 import { dsmr } from './dsmr/definition.js';
 import { fronius } from './fronius/definition.js';
 import { homewizard } from './homewizard/definition.js';
+import { huaweiSun2000 } from './huawei-sun2000/definition.js';
 import { nrgkick } from './nrgkick/definition.js';
 import type { Source } from './source.js';
 import { sungrow } from './sungrow/definition.js';
+import { tristarMppt } from './tristar-mppt/definition.js';
 
-export const DRIVERS: readonly DriverDefinition[] = [dsmr, homewizard, sungrow, fronius, nrgkick];
+export const DRIVERS: readonly DriverDefinition[] = [
+  dsmr,
+  homewizard,
+  sungrow,
+  fronius,
+  huaweiSun2000,
+  tristarMppt,
+  nrgkick,
+];
 
 export function driverOf(type: string): DriverDefinition | undefined {
   return DRIVERS.find((d) => d.type === type);

@@ -1,7 +1,9 @@
 /**
  * The edge application: the configured sources → the edge (merger) → stdout (`--console`) and/or
- * the outbox → the uplink. Composition only; each part owns its timers and sockets.
+ * the outbox → the uplink, and Home Assistant's broker when configured. Composition only; each part
+ * owns its timers and sockets.
  */
+import { DeviceSource } from '../drivers/definition.js';
 import { createSources, type SiteDevice } from '../drivers/registry.js';
 import type { Source } from '../drivers/source.js';
 import { describeDbError, prepareDbPath } from '../lib/db-path.js';
@@ -13,6 +15,7 @@ import { CapacityWatch } from './capacity-watch.js';
 import { controlSettings, type EdgeConfig, siteDevices } from './config.js';
 import { EdgeControl } from './control.js';
 import { Edge } from './edge.js';
+import { type HomeAssistantOptions, HomeAssistantPublisher, tlsFileSet } from './home-assistant/publisher.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createUplink, type Uplink } from './uplink.js';
 
@@ -25,6 +28,8 @@ export interface EdgeAppOptions {
   sources?: Source[];
   /** Options passed to the uplink (the demo and tests shorten its timers). */
   uplinkOptions?: Record<string, unknown>;
+  /** Options passed to the Home Assistant publisher (tests shorten its timers). */
+  homeAssistantOptions?: Partial<Pick<HomeAssistantOptions, 'rediscoverMaxDelayMs' | 'backoff' | 'clientId'>>;
 }
 
 export class EdgeApp {
@@ -36,6 +41,8 @@ export class EdgeApp {
   readonly capacity: CapacityWatch;
   /** The control of chargers and batteries (a `control:` section), else null. */
   readonly control: EdgeControl | null;
+  /** Discovery and state on the user's Home Assistant broker (`home_assistant:`), or null. */
+  readonly homeAssistant: HomeAssistantPublisher | null;
   private stopWatchdog: () => void = () => {};
   private lastSnapshotAt = 0;
   private snapshots = 0;
@@ -93,6 +100,18 @@ export class EdgeApp {
             ...(opts.uplinkOptions ?? {}),
           })
         : null;
+    this.homeAssistant = config.home_assistant
+      ? new HomeAssistantPublisher({
+          deviceId: config.device_id,
+          config: config.home_assistant,
+          // The chargers as the merger knows them: by role, whatever their type.
+          chargers: sources
+            .filter((s) => s instanceof DeviceSource && s.roles.includes('ev_charger'))
+            .map((s) => s.name),
+          log: log.child({ component: 'home-assistant' }),
+          ...(opts.homeAssistantOptions ?? {}),
+        })
+      : null;
   }
 
   static async create(opts: EdgeAppOptions): Promise<EdgeApp> {
@@ -132,6 +151,7 @@ export class EdgeApp {
         sources: Object.keys(this.edge.sourceHealth()),
         outbox: this.outbox ? this.opts.config.buffer?.db_path : null,
         mqtt: this.uplink ? `${this.opts.config.mqtt?.host}:${this.opts.config.mqtt?.port}` : null,
+        home_assistant: this.opts.config.home_assistant?.mqtt.host ?? null,
       },
       'edge started',
     );
@@ -160,6 +180,8 @@ export class EdgeApp {
       this.opts.log.warn(alert, 'capacity tariff: a new monthly peak is in the making');
     });
     this.uplink?.consume(bus);
+    // Last: it only reads the newest snapshot and the capacity watch's status of it.
+    this.homeAssistant?.start(bus);
   }
 
   async stop(): Promise<void> {
@@ -170,6 +192,7 @@ export class EdgeApp {
     await this.edge.stop();
     for (const c of EdgeApp.CONSUMERS) this.bus.unsubscribe(c);
     this.capacity.stop(this.bus);
+    await this.homeAssistant?.stop(this.bus);
     await this.uplink?.stop();
     this.outbox?.stop();
   }
@@ -196,5 +219,7 @@ function checkFiles(config: EdgeConfig, devices: readonly SiteDevice[]): void {
     const key = config.devices ? `devices[${i}]` : d.name;
     d.definition.checkFiles?.(d.config as never, key);
   });
+  const haTls = config.home_assistant?.mqtt.tls;
+  if (typeof haTls === 'object') loadTlsFiles(tlsFileSet(haTls));
   if (config.buffer) prepareDbPath('buffer.db_path', config.buffer.db_path);
 }

@@ -1,7 +1,7 @@
 /**
  * The edge's bus: the edge (edge.ts) publishes each merged snapshot and each change of a source's
  * state; the consumers are registered in one place (app.ts: the control, outbox, console, capacity
- * watch, the uplink's subset and capacity topics; later exporters). A consumer that throws,
+ * watch, the uplink's subset and capacity topics, Home Assistant; later exporters). A consumer that throws,
  * or whose promise rejects, is logged once per kind of error with its name and the others go on
  * (lib/bus.ts).
  *
@@ -11,7 +11,7 @@
 import type { Snapshot } from '../core/snapshot.js';
 import type { SourceState } from '../drivers/source.js';
 import { Bus, type BusOptions } from '../lib/bus.js';
-import type { CapacityAlertMessage } from './capacity-watch.js';
+import type { CapacityAlertMessage, CapacityStatus } from './capacity-watch.js';
 
 export interface SourceStateEvent {
   /** The source's (device's) name. */
@@ -27,6 +27,8 @@ export interface EdgeEvents {
   source_state: SourceStateEvent;
   /** The capacity watch sees a new monthly peak in the making (capacity-watch.ts). */
   capacity_alert: CapacityAlertMessage;
+  /** The running quarter after each snapshot: average so far, forecast, month peak (capacity-watch.ts). */
+  capacity_status: CapacityStatus;
 }
 
 export class EdgeBus extends Bus<EdgeEvents> {}

@@ -8,6 +8,10 @@
  *
  * The month's peak is the higher of the meter's own (1-0:1.6.0, when the P1 source gives it) and
  * the quarters this watch has seen complete this month.
+ *
+ * Besides alerts, each snapshot gives a `CapacityStatus` (the running quarter's average so far, its
+ * forecast, the headroom and the month's peak), published as `capacity_status` on the bus for the
+ * consumers that show it (home-assistant/).
  */
 import {
   type AlertConfig,
@@ -42,6 +46,28 @@ export type CapacityAlertMessage = Required<
   >
 >;
 
+/**
+ * The running quarter as the watch sees it after a snapshot. A value it cannot know yet is null:
+ * the quarter's average and forecast need a counter reading from just before the quarter began, so
+ * they are null for the rest of the quarter the edge starts in (or after a meter replacement).
+ */
+export interface CapacityStatus {
+  /** The snapshot's timestamp. */
+  timestamp: string;
+  /** The quarter's start, ISO 8601 UTC. */
+  quarter_start: string;
+  /** Average import power over the quarter so far, W. */
+  avg_so_far_w: number | null;
+  /** The quarter's average at its end if the current import holds, W. */
+  projected_w: number | null;
+  /** Import power for the rest of the quarter that ends it at the limit, W (negative: already past it). */
+  headroom_w: number | null;
+  /** The limit the headroom is computed against: the target, else the month's peak, W. */
+  limit_w: number | null;
+  /** The month's peak so far (the meter's or the quarters seen complete, whichever is higher), W. */
+  month_peak_w: number | null;
+}
+
 export interface CapacityWatchOptions {
   timezone: string;
   alert?: Partial<AlertConfig>;
@@ -64,6 +90,7 @@ export class CapacityWatch implements EdgeConsumer {
   private lastImportKwh: number | null = null;
   private month: number | null = null;
   private ownMonthPeakW: number | null = null;
+  private lastStatus: CapacityStatus | null = null;
 
   constructor(private readonly opts: CapacityWatchOptions) {
     this.alertConfig = { ...DEFAULT_ALERT_CONFIG, ...(opts.alert ?? {}) };
@@ -75,12 +102,21 @@ export class CapacityWatch implements EdgeConsumer {
     return l.year * 12 + l.month;
   }
 
-  /** As a bus consumer (bus.ts): each snapshot is fed to `update`, each alert published as `capacity_alert`. */
+  /**
+   * As a bus consumer (bus.ts): each snapshot is fed to `update`; the quarter's status is published
+   * as `capacity_status`, then each alert as `capacity_alert`.
+   */
   start(bus: EdgeBus): void {
     bus.subscribe(this.name, 'snapshot', (s) => {
       const alert = this.update(s);
+      if (this.lastStatus) bus.publish('capacity_status', this.lastStatus);
       if (alert) bus.publish('capacity_alert', alert);
     });
+  }
+
+  /** The running quarter after the last snapshot fed to `update` (null before the first). */
+  get status(): CapacityStatus | null {
+    return this.lastStatus;
   }
 
   stop(bus: EdgeBus): void {
@@ -118,17 +154,27 @@ export class CapacityWatch implements EdgeConsumer {
     }
     if (imp !== null && this.lastImportKwh !== null && imp < this.lastImportKwh) this.quarterBaseKwh = null; // meter replaced
     this.lastImportKwh = imp;
-    if (this.quarterBaseKwh === null) return null;
 
     const meterPeak = s.grid_monthly_peak_w;
     const monthPeakW = meterPeak === null ? this.ownMonthPeakW : Math.max(meterPeak, this.ownMonthPeakW ?? 0);
+    const base = this.quarterBaseKwh;
     const f = forecastQuarter({
       now,
-      energySoFarKwh: imp === null ? null : imp - this.quarterBaseKwh,
+      energySoFarKwh: imp === null || base === null ? null : imp - base,
       gridPowerW: s.grid_power_w,
       monthPeakW,
       targetW: this.opts.targetW ?? null,
     });
+    this.lastStatus = {
+      timestamp: s.timestamp,
+      quarter_start: new Date(f.quarterStartMs).toISOString(),
+      avg_so_far_w: f.avg_so_far_w,
+      projected_w: f.projected_w,
+      headroom_w: f.headroom_w,
+      limit_w: f.limit_w,
+      month_peak_w: monthPeakW,
+    };
+    if (base === null) return null;
     const step = stepAlert(
       this.state,
       {

@@ -46,6 +46,53 @@ export const MqttConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Home Assistant: MQTT discovery on the user's own broker (a second connection, beside the uplink).
+ * Optional, off while absent. docs/integrations.md.
+ */
+export const HomeAssistantMqttSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    /** Default 1883, or 8883 with TLS. */
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String()),
+    tls: Type.Union(
+      [
+        Type.Boolean(),
+        Type.Object(
+          {
+            /** The CA that signed the broker's certificate (default: the system's CAs). */
+            ca_cert: Type.Optional(Type.String({ minLength: 1 })),
+            /** A client certificate and its key, for a broker that asks for one. */
+            client_cert: Type.Optional(Type.String({ minLength: 1 })),
+            client_key: Type.Optional(Type.String({ minLength: 1 })),
+          },
+          { additionalProperties: false },
+        ),
+      ],
+      {
+        default: false,
+        errorMessage: 'must be true, false or {ca_cert, client_cert, client_key}',
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const HomeAssistantConfigSchema = Type.Object(
+  {
+    mqtt: HomeAssistantMqttSchema,
+    /** Home Assistant's discovery prefix (its MQTT integration's setting). */
+    discovery_prefix: Type.String({ default: 'homeassistant', minLength: 1, pattern: '^[^#+/]+(/[^#+/]+)*$' }),
+    /** At most one state message this often (s); the newest values are sent. */
+    state_interval_s: Type.Number({ default: 5, minimum: 1, maximum: 3600 }),
+  },
+  { additionalProperties: false },
+);
+
+export type HomeAssistantConfig = Static<typeof HomeAssistantConfigSchema>;
+
 export const MergerConfigSchema = Type.Object(
   {
     /** A source's values go stale after this many of its poll intervals. */
@@ -99,6 +146,7 @@ export const EdgeConfigSchema = Type.Object(
     capacity: Type.Optional(CapacityConfigSchema),
     buffer: Type.Optional(BufferConfigSchema),
     mqtt: Type.Optional(MqttConfigSchema),
+    home_assistant: Type.Optional(HomeAssistantConfigSchema),
     /**
      * Control of the EV chargers and the home battery on one quarter-hour budget (docs/control.md);
      * checked by `controlSettings` (core/control/config.ts: unknown keys are errors naming the key).
@@ -123,6 +171,7 @@ export function checkEdgeConfig(cfg: EdgeConfig, what: string): EdgeConfig {
     if (err instanceof KwartierError) throw withPrefix(err, what);
     throw err;
   }
+  if (cfg.home_assistant) checkHomeAssistant(cfg.home_assistant, what);
   if (!isTimeZone(cfg.timezone)) {
     throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
@@ -228,6 +277,22 @@ function parseKeys(schema: TObject, keys: Record<string, unknown>, key: string):
     if (err instanceof ConfigError && err.message.startsWith(`${key}: ${key}`))
       throw new ConfigError(err.message.slice(key.length + 2), { key });
     throw err;
+  }
+}
+
+/** What the schema cannot say about `home_assistant.mqtt`: keys that need each other. */
+function checkHomeAssistant(ha: HomeAssistantConfig, what: string): void {
+  const m = ha.mqtt;
+  const key = 'home_assistant.mqtt';
+  if (m.password !== undefined && m.username === undefined) {
+    throw new ConfigError(`${what}: ${key}.password: needs ${key}.username`, { key: `${key}.password` });
+  }
+  if (typeof m.tls === 'object') {
+    const { client_cert: cert, client_key: privateKey } = m.tls;
+    if ((cert === undefined) !== (privateKey === undefined)) {
+      const [has, lacks] = cert === undefined ? ['client_key', 'client_cert'] : ['client_cert', 'client_key'];
+      throw new ConfigError(`${what}: ${key}.tls.${has}: needs ${key}.tls.${lacks}`, { key: `${key}.tls.${has}` });
+    }
   }
 }
 

@@ -17,7 +17,7 @@
  */
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff } from '../core/backoff.js';
 import { errorMessage } from '../core/errors.js';
 import type { Snapshot } from '../core/snapshot.js';
@@ -35,6 +35,7 @@ import {
   topic,
 } from '../core/wire.js';
 import { createLogger, type Logger } from '../lib/log.js';
+import { connectMqtt } from '../lib/mqtt-connect.js';
 import { loadTlsFiles } from '../lib/tls-files.js';
 import type { EdgeBus } from './bus.js';
 import type { MqttConfigSchema } from './config.js';
@@ -305,7 +306,7 @@ export class Uplink {
     const url = `${m.tls ? 'mqtts' : 'mqtt'}://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`;
     let client: MqttClient;
     try {
-      client = mqtt.connect(url, this.clientOptions());
+      client = connectMqtt(url, this.clientOptions());
     } catch (err) {
       this.log.error({ err: errorMessage(err) }, 'cannot connect');
       this.scheduleReconnect();

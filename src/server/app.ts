@@ -1,9 +1,10 @@
 /**
- * The server application: the store, optionally an embedded MQTT broker, the ingester, and the
- * API + WebSocket + dashboard. Composition only: each part owns its own sockets and timers.
+ * The server application: the store, optionally an embedded MQTT broker, the ingester, the
+ * API + WebSocket + dashboard, and optionally the day-ahead price feed. Composition only: each part owns its own sockets and timers.
  */
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../lib/log.js';
 import { listenError } from '../lib/start-errors.js';
 import { loadTlsFiles, loadTlsIdentity } from '../lib/tls-files.js';
@@ -11,7 +12,9 @@ import { createApi } from './api/index.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { ServerBus } from './bus.js';
 import type { ServerConfig } from './config.js';
+import { createExporters, type Exporter, registerExporterMetrics } from './exporters/index.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
+import { PriceFeed, type PriceFeedOptions } from './prices/feed.js';
 import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
 import { openStore, storeFromConfig } from './store/from-config.js';
 import type { Store } from './store/index.js';
@@ -27,6 +30,8 @@ export interface ServerAppOptions {
   ingestOptions?: { flushIntervalMs?: number; flushMaxRows?: number };
   /** Retention scheduler tuning (tests): first run, interval, clock. Default: from the config. */
   retention?: { initialDelayMs?: number; intervalMs?: number; now?: () => Date };
+  /** Price feed tuning (tests): clock, retry waits, request deadline. Its source and URL come from `prices:`. */
+  priceFeed?: Pick<PriceFeedOptions, 'now' | 'retryMinMs' | 'retryMaxMs' | 'requestTimeoutMs'>;
 }
 
 export class ServerApp {
@@ -39,7 +44,11 @@ export class ServerApp {
    * (bus.ts). The API subscribes its consumers (WebSocket, metrics, answer cache); so can exporters.
    */
   readonly bus: ServerBus;
+  /** The exporters the config asks for (`exporters:`): consumers of `committed` on the bus. */
+  readonly exporters: Exporter[];
   private retention: RetentionScheduler | null = null;
+  /** The day-ahead price feed (config `prices.enabled`), started after the store is open. */
+  readonly priceFeed: PriceFeed | null;
 
   constructor(private readonly opts: ServerAppOptions) {
     const { config, log } = opts;
@@ -49,6 +58,19 @@ export class ServerApp {
     const brokerTls = config.broker.enabled && config.broker.tls ? readTls(config.broker.tls) : null;
     if (!config.broker.enabled && config.mqtt.tls) checkIngesterTls(config.mqtt.tls);
     this.store = storeFromConfig(config, log);
+    this.exporters = createExporters(config, { store: this.store, log: log.child({ component: 'exporter' }) });
+    this.priceFeed = config.prices.enabled
+      ? new PriceFeed({
+          store: this.store,
+          source: config.prices.source,
+          zone: config.prices.zone,
+          token: config.prices.token ?? null,
+          baseUrl: config.prices.base_url ?? null,
+          backfillDays: config.prices.backfill_days,
+          log: log.child({ component: 'prices' }),
+          ...(opts.priceFeed ?? {}),
+        })
+      : null;
     this.broker = config.broker.enabled
       ? createEmbeddedBroker({
           host: config.broker.host,
@@ -112,7 +134,12 @@ export class ServerApp {
     this.ingester.on('status', (m) => this.bus.publish('status', m));
     this.ingester.on('capacity', (m) => this.bus.publish('capacity', m));
 
+    for (const exporter of this.exporters) exporter.start(this.bus);
+
     const configDir = this.opts.configPath ? dirname(resolve(this.opts.configPath)) : process.cwd();
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    registerExporterMetrics(registry, this.exporters);
     this.api = await createApi({
       store: this.store,
       config,
@@ -120,7 +147,7 @@ export class ServerApp {
       log: log.child({ component: 'api' }),
       configDir,
       ...(this.opts.webRoot ? { webRoot: this.opts.webRoot } : {}),
-      metrics: { ingestProtection: () => ingester.counters },
+      metrics: { registry, ingestProtection: () => ingester.counters },
     });
     await this.ingester.start();
     await this.api.listen({ host: config.api.host, port: config.api.port }).catch((err: unknown) => {
@@ -133,6 +160,7 @@ export class ServerApp {
       ...(this.opts.retention ?? {}),
     });
     this.retention.start();
+    this.priceFeed?.start();
     const addr = this.apiAddress;
     log.info(
       {
@@ -160,9 +188,12 @@ export class ServerApp {
   }
 
   async stop(): Promise<void> {
+    await this.priceFeed?.stop();
     await this.retention?.stop();
     await this.api?.close().catch(() => {});
     await this.ingester?.stop().catch(() => {});
+    // After the ingester: what it committed last is on the bus, and the exporters write it out.
+    await Promise.all(this.exporters.map((e) => e.stop().catch(() => {})));
     await this.broker?.stop().catch(() => {});
     await this.store.close().catch(() => {});
   }

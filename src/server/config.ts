@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../core/errors.js';
 import { loadConfigFile } from '../lib/config-file.js';
+import { checkExportersConfig, ExportersSchema } from './exporters/config.js';
 
 const Tls = Type.Object(
   {
@@ -130,6 +131,35 @@ export const ServerConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Where committed snapshots go besides the store: `influxdb`, `pvoutput`, and the per-home Prometheus series (exporters/config.ts).
+     * Each is off unless its section is present.
+     */
+    exporters: ExportersSchema,
+    /**
+     * The day-ahead price feed (docs/tariffs.md §1.5): prices of the bidding zone fetched after
+     * publication and stored, for dynamic contracts and GET /api/v1/prices.
+     */
+    prices: Type.Object(
+      {
+        /** Off by default: the server then makes no request of its own to the internet. */
+        enabled: Type.Boolean({ default: false }),
+        /** energy-charts (Fraunhofer ISE, no registration) or entsoe (ENTSO-E, needs `token`). */
+        source: Type.Union([Type.Literal('energy-charts'), Type.Literal('entsoe')], {
+          default: 'energy-charts',
+          errorMessage: 'must be energy-charts or entsoe',
+        }),
+        /** The bidding zone: BE or NL. */
+        zone: Type.Union([Type.Literal('BE'), Type.Literal('NL')], { default: 'BE', errorMessage: 'must be BE or NL' }),
+        /** ENTSO-E's security token (transparency.entsoe.eu, "My Account"). */
+        token: Type.Optional(Type.String({ minLength: 1 })),
+        /** The feed's base URL; default the source's public API. */
+        base_url: Type.Optional(Type.String({ minLength: 1 })),
+        /** Days before today kept complete (fetched where missing). */
+        backfill_days: Type.Integer({ default: 35, minimum: 0, maximum: 366 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Per-device settings: tariffs, country, capacity target. */
     devices: Type.Record(
       Type.String(),
@@ -195,12 +225,36 @@ export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig
         );
     });
   }
+  checkExportersConfig(cfg.exporters, what);
+  checkPrices(cfg.prices, what);
   try {
     new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
   } catch {
     throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
   return cfg;
+}
+
+/** prices: a token for ENTSO-E; a base URL that is http(s), and https beyond loopback (it may carry the token). */
+function checkPrices(p: ServerConfig['prices'], what: string): void {
+  if (p.enabled && p.source === 'entsoe' && !p.token)
+    throw new ConfigError(
+      `${what}: prices.token: is required for prices.source entsoe (register on transparency.entsoe.eu and ask for ` +
+        'RESTful API access; or use prices.source energy-charts, which needs none)',
+    );
+  if (p.base_url === undefined) return;
+  let u: URL;
+  try {
+    u = new URL(p.base_url);
+  } catch {
+    throw new ConfigError(`${what}: prices.base_url: not a URL: ${JSON.stringify(p.base_url)}`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new ConfigError(`${what}: prices.base_url: must be an http or https URL, got ${JSON.stringify(p.base_url)}`);
+  if (u.protocol === 'http:' && !isLoopback(u.hostname))
+    throw new ConfigError(
+      `${what}: prices.base_url: plain http is allowed only to a loopback address (the request may carry the token); use https`,
+    );
 }
 
 /** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */

@@ -8,7 +8,7 @@
  * young generation (16 MB semi-spaces) fills several times in that while, and every scavenge copies
  * the buffered snapshots again, or promotes them to the old generation, whose collection costs more
  * still. Larger semi-spaces let them die young. V8 grows the young generation only when it needs
- * to, so a single home's server at one message a second stays small. Measured with
- * `npm run bench -- mqtt`: one per message 20.5k → 25.7k snapshots/s, batched 42k → 67k.
+ * to, so a single home's server at one message a second stays small (`npm run bench -- mqtt`
+ * measures it; the figures are in docs/mqtt.md).
  */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'] as const;

@@ -258,6 +258,25 @@ describe('kwartier edge: start-up errors (exit 2, one line)', () => {
     expect(oneLine(r)).toBe(`${cfg}: mqtt.tls.ca_cert: ${join(tmp, 'garbage.pem')}: not a PEM certificate`);
   });
 
+  it('a garbage Home Assistant CA names home_assistant.mqtt.tls.ca_cert (an edge for Home Assistant alone)', async () => {
+    const cfg = file(
+      'edge.yaml',
+      [
+        'device_id: home-a',
+        'dsmr:',
+        '  tcp: 127.0.0.1:9',
+        'home_assistant:',
+        `  mqtt: {host: 127.0.0.1, port: 9, tls: {ca_cert: ${join(tmp, 'garbage.pem')}}}`,
+        '',
+      ].join('\n'),
+    );
+    const r = await run(['edge', '--config', cfg]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toBe(
+      `${cfg}: home_assistant.mqtt.tls.ca_cert: ${join(tmp, 'garbage.pem')}: not a PEM certificate`,
+    );
+  });
+
   it('an outbox path whose directory cannot be made exits 2 naming buffer.db_path', async () => {
     const path = join(file('plain-file', 'x'), 'sub', 'outbox.sqlite');
     const cfg = edgeConfig({ db_path: path });

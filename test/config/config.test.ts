@@ -102,6 +102,40 @@ describe('server config', () => {
     expect(insecure.broker.insecure).toBe(true);
     expect(insecure.broker.max_connections_per_address).toBe(32);
   });
+
+  it('prices: off by default, Energy-Charts for BE; a token for ENTSO-E; unknown keys and bad values named', () => {
+    const store = 'store: {type: sqlite, path: /tmp/x.sqlite}\n';
+    const cfg = loadServerConfig(file('p0.yaml', store));
+    expect(cfg.prices).toEqual({ enabled: false, source: 'energy-charts', zone: 'BE', backfill_days: 35 });
+    const on = loadServerConfig(
+      file(
+        'p1.yaml',
+        `${store}prices: {enabled: true, source: entsoe, zone: NL, token: abc, base_url: 'https://x.example'}\n`,
+      ),
+    );
+    expect(on.prices).toMatchObject({ source: 'entsoe', zone: 'NL', token: 'abc', base_url: 'https://x.example' });
+    expect(
+      errorOf(() => loadServerConfig(file('p2.yaml', `${store}prices: {enabled: true, source: entsoe}\n`))),
+    ).toMatch(/p2\.yaml: prices\.token: is required for prices\.source entsoe/);
+    expect(errorOf(() => loadServerConfig(file('p3.yaml', `${store}prices: {enabled: true, zones: BE}\n`)))).toContain(
+      'prices.zones',
+    );
+    expect(errorOf(() => loadServerConfig(file('p4.yaml', `${store}prices: {zone: DE}\n`)))).toContain(
+      'prices.zone: must be BE or NL',
+    );
+    expect(errorOf(() => loadServerConfig(file('p5.yaml', `${store}prices: {source: nordpool}\n`)))).toContain(
+      'prices.source: must be energy-charts or entsoe',
+    );
+    expect(
+      errorOf(() => loadServerConfig(file('p6.yaml', `${store}prices: {base_url: 'http://prices.example.com'}\n`))),
+    ).toContain('prices.base_url: plain http is allowed only to a loopback address');
+    expect(
+      errorOf(() => loadServerConfig(file('p7.yaml', `${store}prices: {base_url: 'ftp://127.0.0.1'}\n`))),
+    ).toContain('prices.base_url: must be an http or https URL');
+    expect(
+      loadServerConfig(file('p8.yaml', `${store}prices: {base_url: 'http://127.0.0.1:9000'}\n`)).prices.base_url,
+    ).toBe('http://127.0.0.1:9000');
+  });
 });
 
 describe('server config defaults inside per-device settings', () => {

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { isoLocal } from '../../src/core/tariff/local-time.js';
+import { simulatedPrice } from '../../src/server/prices/simulated-feed.js';
 import { spawnCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 
@@ -118,6 +120,30 @@ describe('kwartier demo', () => {
     expect(hist.body.points).toHaveLength(1);
     expect(hist.body.points[0]!.import_kwh).toBeGreaterThan(0);
     expect(hist.body.points[0]!.samples).toBeGreaterThan(2000); // a 30-s backfill gives 2880 a day
+
+    // The price feed read the simulated Energy-Charts feed on loopback and stored today's and
+    // yesterday's day-ahead prices: every quarter priced, as the feed answered them.
+    type Prices = {
+      date: string;
+      resolution_minutes: number;
+      points: Array<{ start: string; spot_eur_per_kwh: number | null; energy_eur_per_kwh: number | null }>;
+    };
+    for (const day of [t, y]) {
+      const prices = await until(async () => {
+        const r = await api<Prices>(port, `/api/v1/prices/demo-home?date=${day}`);
+        return r.status === 200 && r.body.points.every((p) => p.spot_eur_per_kwh !== null) ? r.body : null;
+      });
+      expect(prices.date).toBe(day);
+      expect(prices.resolution_minutes).toBe(15);
+      expect([92, 96, 100]).toContain(prices.points.length);
+      const first = Date.parse(prices.points[0]!.start);
+      expect(prices.points[0]!.start).toBe(isoLocal(first, 'Europe/Brussels'));
+      prices.points.forEach((p, i) => {
+        expect(p.spot_eur_per_kwh).toBeCloseTo(simulatedPrice(first + i * 900_000, 'Europe/Brussels') / 1000, 6);
+        // tariffs.example.yaml: a day/night contract, so the energy price is known whatever the spot.
+        expect([0.108, 0.089]).toContain(p.energy_eur_per_kwh);
+      });
+    }
 
     // The WebSocket pushes snapshots as they are ingested.
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/v1/realtime/demo-home?token=${TOKEN}`);

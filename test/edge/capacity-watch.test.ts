@@ -88,4 +88,31 @@ describe('CapacityWatch (edge)', () => {
     r.update(snap(Q + 900_000, 1000.025, 9000, 3000));
     expect(run(r, Q + 910_000, Q + 1_790_000, 3.2, 9000, 3000)).toHaveLength(0);
   });
+
+  it('gives the running quarter’s status after every snapshot: null what it cannot know yet', () => {
+    const w = new CapacityWatch({ timezone: 'Europe/Brussels' });
+    expect(w.status).toBeNull();
+    // Started mid-quarter: the month's peak is the meter's, the quarter's average unknown.
+    w.update(snap(Q - 300_000, 999, 2000, 3000));
+    expect(w.status).toMatchObject({
+      quarter_start: new Date(Q - 900_000).toISOString(),
+      avg_so_far_w: null,
+      projected_w: null,
+      headroom_w: null,
+      month_peak_w: 3000,
+      limit_w: 3000,
+    });
+    // 10 s before the next quarter (the base), 10 s into it, then 300 s into it, at 6 kW.
+    w.update(snap(Q - 10_000, 1000, 6000, 3000));
+    w.update(snap(Q + 10_000, 1000 + (6000 * 20) / 3.6e6, 6000, 3000));
+    const kwh = 1000 + (6000 * 310) / 3.6e6;
+    w.update(snap(Q + 300_000, kwh, 6000, 3000));
+    const s = w.status;
+    // 6 kW × 310 s over 300 s elapsed = 6200 W; projected = (6 kW × 310 s + 6 kW × 600 s) / 900 s = 6066.7 W.
+    expect(s?.avg_so_far_w).toBeCloseTo(6200, 1);
+    expect(s?.projected_w).toBeCloseTo(6066.7, 1);
+    expect(s?.quarter_start).toBe(new Date(Q).toISOString());
+    expect(s?.timestamp).toBe(new Date(Q + 300_000).toISOString());
+    expect(s?.month_peak_w).toBe(3000);
+  });
 });

@@ -1,9 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TObject } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { checkEdgeConfig, type EdgeConfig, loadEdgeConfig, siteDevices } from '../../src/edge/config.js';
+import {
+  checkEdgeConfig,
+  type EdgeConfig,
+  HomeAssistantConfigSchema,
+  loadEdgeConfig,
+  siteDevices,
+} from '../../src/edge/config.js';
 
 const base = { device_id: 'h', sungrow: { ip: '127.0.0.1' } } as unknown as EdgeConfig;
 
@@ -124,5 +131,111 @@ describe('edge config: devices', () => {
 
   it('wants at least one device', () => {
     expect(fails('timezone: UTC\n')).toContain('no device configured');
+  });
+});
+
+describe('edge config: home_assistant', () => {
+  const file = (text: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-ha-'));
+    const p = join(dir, 'edge.yaml');
+    writeFileSync(p, text);
+    return p;
+  };
+  const load = (ha: string) =>
+    loadEdgeConfig(file(`device_id: h\ndevices:\n  - {name: p1, type: dsmr, tcp: 127.0.0.1:2001}\n${ha}`));
+  const fails = (ha: string): string => {
+    try {
+      load(ha);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('loaded');
+  };
+
+  it('is off unless configured', () => {
+    expect(load('').home_assistant).toBeUndefined();
+  });
+
+  it('reads the contract’s keys with their defaults', () => {
+    const cfg = load('home_assistant:\n  mqtt: {host: 192.168.1.10, username: kwartier, password: s3cret}\n');
+    expect(cfg.home_assistant).toEqual({
+      mqtt: { host: '192.168.1.10', username: 'kwartier', password: 's3cret', tls: false },
+      discovery_prefix: 'homeassistant',
+      state_interval_s: 5,
+    });
+    const full = load(
+      [
+        'home_assistant:',
+        '  mqtt: {host: ha.lan, port: 8883, username: u, password: p, tls: {ca_cert: /etc/ssl/ha-ca.crt}}',
+        '  discovery_prefix: ha',
+        '  state_interval_s: 10',
+      ].join('\n'),
+    );
+    expect(full.home_assistant).toEqual({
+      mqtt: { host: 'ha.lan', port: 8883, username: 'u', password: 'p', tls: { ca_cert: '/etc/ssl/ha-ca.crt' } },
+      discovery_prefix: 'ha',
+      state_interval_s: 10,
+    });
+    expect(load('home_assistant: {mqtt: {host: h, tls: true}}').home_assistant?.mqtt.tls).toBe(true);
+  });
+
+  it('names the key of every mistake', () => {
+    expect(fails('home_assistant: {mqtt: {host: h}, discovery_prefx: x}')).toMatch(
+      /edge\.yaml: home_assistant\.discovery_prefx: unknown key/,
+    );
+    expect(fails('home_assistant: {mqtt: {host: h, pasword: x}}')).toMatch(
+      /home_assistant\.mqtt\.pasword: unknown key/,
+    );
+    expect(fails('home_assistant: {mqtt: {host: h, tls: {ca: x}}}')).toMatch(/home_assistant\.mqtt\.tls/);
+    expect(fails('home_assistant: {mqtt: {host: h, tls: yes-please}}')).toMatch(
+      /home_assistant\.mqtt\.tls: must be true, false or \{ca_cert, client_cert, client_key\}/,
+    );
+    expect(fails('home_assistant: {mqtt: {host: h, port: 70000}}')).toMatch(
+      /home_assistant\.mqtt\.port: must be <= 65535/,
+    );
+    expect(fails('home_assistant: {mqtt: {port: 1883}}')).toMatch(/home_assistant\.mqtt\.host: is required/);
+    expect(fails('home_assistant: {discovery_prefix: homeassistant}')).toMatch(/home_assistant\.mqtt: is required/);
+    expect(fails('home_assistant: {mqtt: {host: h}, state_interval_s: 0.5}')).toMatch(
+      /home_assistant\.state_interval_s: must be >= 1/,
+    );
+    expect(fails('home_assistant: {mqtt: {host: h}, discovery_prefix: "ha/#"}')).toMatch(
+      /home_assistant\.discovery_prefix: must match/,
+    );
+    expect(fails('home_assistant: {mqtt: {host: h, password: x}}')).toMatch(
+      /edge\.yaml: home_assistant\.mqtt\.password: needs home_assistant\.mqtt\.username/,
+    );
+    expect(fails('home_assistant: {mqtt: {host: h, tls: {client_key: /k.pem}}}')).toMatch(
+      /home_assistant\.mqtt\.tls\.client_key: needs home_assistant\.mqtt\.tls\.client_cert/,
+    );
+  });
+});
+
+describe('home_assistant: the documentation', () => {
+  const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
+
+  it('documents every key in docs/configuration.md', () => {
+    const md = doc('configuration.md');
+    const keys = (schema: TObject, prefix: string): string[] =>
+      Object.entries(schema.properties).flatMap(([k, v]) =>
+        k === 'mqtt' ? keys(v as TObject, `${prefix}.mqtt`) : [`${prefix}.${k}`],
+      );
+    const all = keys(HomeAssistantConfigSchema, 'home_assistant');
+    expect(all).toHaveLength(7);
+    for (const k of all) expect(md, k).toContain(`| \`${k}\` |`);
+  });
+
+  it('gives copy-paste configs in docs/integrations.md that load', () => {
+    const section = doc('integrations.md')
+      .split('\n## ')
+      .find((s) => s.startsWith('Home Assistant'));
+    const blocks = [...(section ?? '').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const yaml of blocks) {
+      const dir = mkdtempSync(join(tmpdir(), 'kw-ha-doc-'));
+      const p = join(dir, 'edge.yaml');
+      writeFileSync(p, `device_id: h\ndevices:\n  - {name: p1, type: dsmr, tcp: 127.0.0.1:2001}\n${yaml}`);
+      expect(loadEdgeConfig(p).home_assistant?.mqtt.username).toBe('kwartier');
+    }
   });
 });

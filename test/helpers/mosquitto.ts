@@ -41,10 +41,15 @@ export interface MosquittoOptions {
   extraConf?: string[];
   /** Use the certificates in this directory (e.g. made by `kwartier certs init`) instead of new ones. */
   certDir?: string;
+  /**
+   * false: no acl_file, every authenticated client may use every topic: a home's own broker (the
+   * one Home Assistant reads), not Kwartier's server broker. Default true.
+   */
+  acl?: boolean;
 }
 
 /** Builds the test config from the project's: same directives, local paths and port. */
-export function deriveConf(opts: { port: number; dir: string; tls: boolean; extra?: string[] }): string {
+export function deriveConf(opts: { port: number; dir: string; tls: boolean; extra?: string[]; acl?: boolean }): string {
   const src = readFileSync(join(DEPLOY, 'mosquitto.conf'), 'utf8');
   const out: string[] = [];
   const tlsOnly = new Set([
@@ -75,7 +80,7 @@ export function deriveConf(opts: { port: number; dir: string; tls: boolean; extr
         out.push(`keyfile ${join(opts.dir, 'certs', 'server.key')}`);
         break;
       case 'acl_file':
-        out.push(`acl_file ${join(opts.dir, 'acl')}`);
+        if (opts.acl !== false) out.push(`acl_file ${join(opts.dir, 'acl')}`);
         break;
       case 'persistence_location':
         out.push(`persistence_location ${join(opts.dir, 'data')}/`);
@@ -152,7 +157,10 @@ export class Mosquitto {
       for (const n of names) execFileSync('/usr/bin/mosquitto_passwd', ['-b', pw, n, n], { stdio: 'ignore' });
     }
     m.port = await freePort();
-    writeFileSync(join(dir, 'mosquitto.conf'), deriveConf({ port: m.port, dir, tls, extra: opts.extraConf }));
+    writeFileSync(
+      join(dir, 'mosquitto.conf'),
+      deriveConf({ port: m.port, dir, tls, extra: opts.extraConf, acl: opts.acl ?? true }),
+    );
     m.giveToBrokerUser();
     await m.restart();
     return m;

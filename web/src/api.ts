@@ -3,6 +3,7 @@
  * WebSocket. URLs are relative to the page, so the dashboard also works behind a proxy's sub-path.
  */
 import { REQUEST_TIMEOUT_MS } from './config.js';
+import type { WsTicketAnswer } from './types.js';
 
 export type ApiErrorKind = 'unauthorized' | 'not_found' | 'timeout' | 'network' | 'http';
 
@@ -72,7 +73,7 @@ async function request<T>(token: string, url: string, init: RequestInit, signal?
 
 /** A single-use ticket for the WebSocket (POST /api/v1/ws-ticket), so the token stays out of URLs. */
 export async function wsTicket(token: string, signal?: AbortSignal): Promise<string> {
-  const body = await request<{ ticket?: unknown }>(token, apiUrl('ws-ticket'), { method: 'POST' }, signal);
+  const body = await request<Partial<WsTicketAnswer>>(token, apiUrl('ws-ticket'), { method: 'POST' }, signal);
   if (typeof body.ticket !== 'string') throw new ApiError('http', 200, 'no ticket in the answer');
   return body.ticket;
 }

@@ -23,6 +23,7 @@ import { LivePage } from './pages/live.js';
 import { href, normaliseLegacyUrl, PAGES, type Page, useRoute } from './router.js';
 import { type Session, SessionContext } from './session.js';
 import { initialThemeChoice, storeThemeChoice, type ThemeChoice, ThemeContext, useTheme } from './theme.js';
+import type { DeviceListAnswer } from './types.js';
 
 normaliseLegacyUrl();
 const creds = takeCredentialsFromUrl();
@@ -72,7 +73,7 @@ export function App() {
   useEffect(() => {
     if (!token) return;
     const ctl = new AbortController();
-    apiGet<{ timezone?: unknown }>(token, 'devices', {}, ctl.signal)
+    apiGet<Partial<DeviceListAnswer>>(token, 'devices', {}, ctl.signal)
       .then((d) => {
         if (setTimeZone(d.timezone)) setTz(TIME_ZONE);
       })

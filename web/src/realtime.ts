@@ -1,9 +1,10 @@
 /**
  * The live feed: the WebSocket pushes each snapshot as it is ingested; while it is down the feed
- * polls the realtime route, and reconnects with exponential backoff and full jitter. The REST answer's
- * age_s also gives the offset between this browser's clock and the server's, so the age of pushed
- * snapshots is right even on a phone whose clock is off.
+ * polls the realtime route, and reconnects with exponential backoff and full jitter (core/backoff.ts).
+ * The REST answer's age_s also gives the offset between this browser's clock and the server's, so
+ * the age of pushed snapshots is right even on a phone whose clock is off.
  */
+import { Backoff } from '../../src/core/backoff.js';
 import { ApiError, apiGet, wsTicket, wsUrl } from './api.js';
 import { POLL_INTERVAL_MS, WS_SILENCE_MS } from './config.js';
 import type { CapacityAlert, RealtimeAnswer, Snapshot } from './types.js';
@@ -20,21 +21,6 @@ export interface FeedState {
   alert: CapacityAlert | null;
 }
 
-class Backoff {
-  private attempt = 0;
-  constructor(
-    private readonly baseMs = 1000,
-    private readonly maxMs = 30_000,
-  ) {}
-  next(): number {
-    const cap = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.attempt++, 20));
-    return Math.max(250, Math.round(Math.random() * cap));
-  }
-  reset(): void {
-    this.attempt = 0;
-  }
-}
-
 export class RealtimeFeed {
   private state: FeedState = { snapshot: null, clockOffsetMs: 0, mode: 'connecting', error: null, alert: null };
   private ws: WebSocket | null = null;
@@ -42,7 +28,8 @@ export class RealtimeFeed {
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
   private silenceTimer: ReturnType<typeof setTimeout> | null = null;
   private abort: AbortController | null = null;
-  private readonly backoff = new Backoff();
+  // 1 s doubling to 30 s, never below 250 ms (core/backoff.ts: full jitter).
+  private readonly backoff = new Backoff({ baseMs: 1000, maxMs: 30_000, minMs: 250 });
   private running = false;
 
   constructor(

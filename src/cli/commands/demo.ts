@@ -18,6 +18,7 @@ import { checkEdgeConfig, EdgeConfigSchema } from '../../edge/config.js';
 import { type Logger, rootLogger } from '../../lib/log.js';
 import { ServerApp } from '../../server/app.js';
 import { ServerConfigSchema } from '../../server/config.js';
+import { type SimulatedPriceFeed, startSimulatedPriceFeed } from '../../server/prices/simulated-feed.js';
 import type { Store } from '../../server/store/types.js';
 import { type Command, parseFlags, untilShutdown } from '../command.js';
 import { defaultWebRoot } from './server.js';
@@ -27,7 +28,8 @@ const usage = `Usage: kwartier demo [--port 8080] [--data-dir ./data] [--device-
 
 Runs the whole system on this machine with simulated devices, all on 127.0.0.1: a simulated home
 (P1 meter and Sungrow inverter speaking their real protocols), the edge with its outbox, an embedded
-MQTT broker, the server with SQLite, the API and the dashboard. Prints a link that logs you in.
+MQTT broker, the server with SQLite and its day-ahead price feed (reading a simulated Energy-Charts
+feed: no network), the API and the dashboard. Prints a link that logs you in.
 
 Options:
   --port N          the API and dashboard port (default 8080; 0 picks a free one)
@@ -166,6 +168,8 @@ export interface DemoOptions {
 
 export interface RunningDemo {
   server: ServerApp;
+  /** The simulated day-ahead price feed the server's price feed reads. */
+  priceFeed: SimulatedPriceFeed;
   edge: EdgeApp;
   simulators: RunningSimulator[];
   url: string;
@@ -175,6 +179,8 @@ export interface RunningDemo {
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const root = packageRoot();
   const timezone = 'Europe/Brussels';
+  // The price feed reads a simulated Energy-Charts on loopback: the demo makes no request beyond this machine.
+  const priceFeed = await startSimulatedPriceFeed({ timezone });
   const serverConfig = parseWithSchema(
     ServerConfigSchema,
     {
@@ -184,6 +190,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       mqtt: { client_id: 'kwartier-demo-ingester' },
       api: { host: '127.0.0.1', port: o.port, tokens: [{ name: 'demo', token: o.token, devices: [o.deviceId] }] },
       devices: { [o.deviceId]: { country: 'be', tariffs: 'tariffs.example.yaml' } },
+      prices: { enabled: true, source: 'energy-charts', zone: 'BE', base_url: priceFeed.url, backfill_days: 35 },
     },
     'demo server config',
   );
@@ -195,7 +202,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     ...(webRoot ? { webRoot } : {}),
     ingestOptions: { flushIntervalMs: 20 },
   });
-  const started: Array<() => Promise<void>> = [];
+  const started: Array<() => Promise<void>> = [() => priceFeed.stop()];
   const stopAll = async () => {
     for (const stop of started.reverse()) await stop().catch(() => {});
   };
@@ -203,6 +210,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     await server.start();
   } catch (err) {
     await server.stop();
+    await priceFeed.stop();
     // The API's port is --port here (exit 1, as `kwartier server` for api.port).
     if (err instanceof KwartierError && err.key === 'api.port')
       throw new KwartierError(
@@ -290,7 +298,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       `kwartier demo: API http://127.0.0.1:${addr?.port ?? o.port}/api/docs (Authorization: Bearer ${o.token}); data in ${o.dataDir}; Ctrl-C stops`,
     );
     o.print(`kwartier demo: MQTT broker ${server.brokerUrl} (plain, loopback only; the username is the device id)`);
-    return { server, edge, simulators, url, stop: stopAll };
+    return { server, priceFeed, edge, simulators, url, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

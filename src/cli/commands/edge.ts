@@ -9,12 +9,13 @@ const usage = `Usage: kwartier edge --config FILE [--console]
 
 Runs the edge: reads the configured P1 source (dsmr or homewizard) and inverter (sungrow), merges
 them into one snapshot per P1 tick (or once a second without one), commits each snapshot to the
-outbox (buffer) and forwards it over MQTT (mqtt) until the server has committed it.
+outbox (buffer) and forwards it over MQTT (mqtt) until the server has committed it, and publishes
+the home's sensors to Home Assistant's broker (home_assistant) when configured.
 
 Options:
   --config FILE   the edge config (YAML); see config/edge.example.yaml and docs/configuration.md
   --console       also print one snapshot per line (JSON) on stdout; logs go to stderr.
-                  Works without buffer and mqtt in the config.
+                  Works without buffer and mqtt in the config (so does home_assistant).
 
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Exit code 2 on a usage or configuration error (a
 missing or bad TLS file, an unusable buffer.db_path), 1 on a runtime failure (a full disk); one
@@ -38,9 +39,9 @@ export const command: Command = {
     if (!path) throw new ConfigError('kwartier edge: --config FILE is required');
     const config = loadEdgeConfig(path);
     const console = parsed.values.console === true;
-    if (!console && !(config.buffer && config.mqtt)) {
+    if (!console && !(config.buffer && config.mqtt) && !config.home_assistant) {
       throw new ConfigError(
-        `${path}: nothing to do: configure buffer and mqtt to forward snapshots, or run with --console`,
+        `${path}: nothing to do: configure buffer and mqtt to forward snapshots, home_assistant to publish to Home Assistant, or run with --console`,
       );
     }
     if (config.mqtt && !config.buffer) {

@@ -9,7 +9,7 @@
 import { type EnergyBucket, exportKwh, importKwh } from './bucket.js';
 import { type Ledger, ORDER } from './cost-ledger.js';
 import { type Band, clockBander, splitByMeter } from './day-night.js';
-import { type PriceSeries, priceAt } from './prices.js';
+import { indexPriceAt, type PriceSeries } from './prices.js';
 import type { ContractPeriod, PriceForm, Tariff } from './schema.js';
 import { scheduleBander } from './time-of-use.js';
 
@@ -115,7 +115,7 @@ export class ElectricityCharges {
         return [{ band, kwh, price: band === null ? null : (form.prices[band] ?? null) }];
       }
       case 'dynamic': {
-        const spot = this.prices ? priceAt(this.prices, ms) : null;
+        const spot = indexPriceAt(this.prices, ms, form.resolution);
         return [{ band: 'dynamic', kwh, price: spot === null ? null : form.multiplier * spot + form.adder }];
       }
     }

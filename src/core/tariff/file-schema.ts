@@ -20,9 +20,20 @@ const BandPrices = Type.Record(BandName, Price, { additionalProperties: false, m
 
 export const DynamicPriceSchema = Type.Object(
   {
-    /** Contract price = multiplier × price from the price file + adder (both excl. VAT). */
+    /**
+     * Contract price = multiplier × day-ahead price + adder (both excl. VAT). The day-ahead price is
+     * the price file's, else the one the server's price feed stored for the zone.
+     */
     multiplier: Type.Number({ default: 1, minimum: -100, maximum: 100 }),
     adder_eur_per_kwh: Type.Number({ default: 0, minimum: -100, maximum: 100 }),
+    /**
+     * The index the contract follows: `quarter` (the quarter-hour price, Belpex 15-min / eSpot_15;
+     * the default) or `hour` (the hourly index, Belpex H: the mean of the hour's four quarters).
+     */
+    resolution: Type.Union([Type.Literal('quarter'), Type.Literal('hour')], {
+      default: 'quarter',
+      errorMessage: 'must be quarter or hour',
+    }),
   },
   { additionalProperties: false },
 );

@@ -4,7 +4,7 @@
  * is not known (a dynamic price not fetched yet, a band without a price).
  */
 import { clockBand } from './day-night.js';
-import { type PriceSeries, priceAt } from './prices.js';
+import { indexPriceAt, type PriceSeries } from './prices.js';
 import type { PriceForm, Tariff } from './schema.js';
 import { bandAt } from './time-of-use.js';
 
@@ -25,7 +25,7 @@ export function formPriceAt(
       return form.prices[bandAt(schedule, ms, tariff.timezone)] ?? null;
     }
     case 'dynamic': {
-      const spot = prices === null ? null : priceAt(prices, ms);
+      const spot = indexPriceAt(prices, ms, form.resolution);
       return spot === null ? null : form.multiplier * spot + form.adder;
     }
   }

@@ -162,3 +162,30 @@ export function priceAt(series: PriceSeries, ms: number): number | null {
   if (found < 0 || ms >= series.ends[found]!) return null;
   return series.prices[found]!;
 }
+
+const QUARTER = 900_000;
+const HOUR = 3_600_000;
+
+/**
+ * The day-ahead price a dynamic contract is indexed on at `ms` (€/kWh): the quarter's price, or for
+ * a contract on the hourly index the mean of the four quarters of its clock hour (the market's
+ * hourly index is that mean; CET and CEST hours are whole UTC hours, so the hour is cut in UTC).
+ * An hourly series gives the same price for each quarter, so its mean is the hour's price. Null
+ * when the price (or any quarter of the hour) is not known.
+ */
+export function indexPriceAt(
+  series: PriceSeries | null | undefined,
+  ms: number,
+  resolution: 'quarter' | 'hour',
+): number | null {
+  if (!series) return null;
+  if (resolution === 'quarter') return priceAt(series, ms);
+  const hour = Math.floor(ms / HOUR) * HOUR;
+  let sum = 0;
+  for (let q = hour; q < hour + HOUR; q += QUARTER) {
+    const p = priceAt(series, q);
+    if (p === null) return null;
+    sum += p;
+  }
+  return sum / 4;
+}

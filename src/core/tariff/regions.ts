@@ -17,7 +17,8 @@
 import type { BandHours } from './time-of-use.js';
 
 /** Which network rule applies to a home. */
-export type NetworkRuleKind = 'capacity_tariff' | 'time_of_use' | 'connection_capacity' | 'none';
+export const NETWORK_RULE_KINDS = ['capacity_tariff', 'time_of_use', 'connection_capacity', 'none'] as const;
+export type NetworkRuleKind = (typeof NETWORK_RULE_KINDS)[number];
 
 export interface RateSpan {
   /** Local dates YYYY-MM-DD; `to` exclusive. */

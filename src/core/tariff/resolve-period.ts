@@ -59,7 +59,12 @@ export function priceForm(p: EnergyPrice, key: string, ctx: PeriodContext, fromM
   }
   if (p.single !== undefined) return { kind: 'single', single: p.single };
   if (p.dynamic !== undefined) {
-    return { kind: 'dynamic', multiplier: p.dynamic.multiplier, adder: p.dynamic.adder_eur_per_kwh };
+    return {
+      kind: 'dynamic',
+      multiplier: p.dynamic.multiplier,
+      adder: p.dynamic.adder_eur_per_kwh,
+      resolution: p.dynamic.resolution,
+    };
   }
   if (p.bands !== undefined) return bandsForm(p.bands, ctx, `${key}.bands`, fromMs);
   if (p.day === undefined) throw new ConfigError(`${key}.day: is required with night`);

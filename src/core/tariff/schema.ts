@@ -29,7 +29,8 @@ export type PriceForm =
   | { kind: 'day_night'; day: number; night: number }
   /** A price per band of a time-of-use schedule (schedule id, band → price). */
   | { kind: 'bands'; schedule: string; prices: Record<string, number> }
-  | { kind: 'dynamic'; multiplier: number; adder: number };
+  /** multiplier × the day-ahead price of the quarter (or the mean of its clock hour) + adder. */
+  | { kind: 'dynamic'; multiplier: number; adder: number; resolution: 'quarter' | 'hour' };
 
 /** A contract period with its validity resolved to instants: [fromMs, toMs). */
 export interface ContractPeriod {

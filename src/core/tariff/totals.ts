@@ -19,7 +19,7 @@
  *   through the battery).
  */
 import { type EnergyBucket, exportKwh, importKwh, round } from './bucket.js';
-import { type BreakdownLine, computeCost } from './cost.js';
+import { type BreakdownLine, computeCost, type NetworkRule } from './cost.js';
 import { type Period, periodIso } from './period.js';
 import type { PriceSeries } from './prices.js';
 import type { Tariff } from './schema.js';
@@ -116,6 +116,8 @@ export interface CostEstimate {
   cost_without_pv_eur: number | null;
   pv_profit_eur: number | null;
   breakdown: BreakdownLine[];
+  /** The network rule of the contract in force at the end of the period; null without a contract. */
+  network_rule: NetworkRule | null;
 }
 
 export interface CostEstimateInput {
@@ -157,6 +159,7 @@ export function costEstimate(input: CostEstimateInput): CostEstimate {
     cost_without_pv_eur: c.cost_without_pv_eur,
     pv_profit_eur: c.pv_profit_eur,
     breakdown: c.breakdown,
+    network_rule: c.network_rule,
   };
 }
 

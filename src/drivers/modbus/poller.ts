@@ -14,13 +14,25 @@
  * - writes (`write()`): only rows with `access: 'rw'`, only when the device holds another value
  *   (read first), read back after `settleMs` and reported as the value the device holds, each
  *   logged with the read-back. Polls and writes never interleave (one I/O lock).
+ * - `busyRetries`: a request answered "busy" (exception 6) is asked again after an exponential,
+ *   jittered wait, and the pause between requests grows while the device stays busy
+ *   (`maxInterRequestDelayMs`, tcp-client.ts);
+ * - `blocks`: rows of a named block (`RegisterRow.block`) on their own interval, each block
+ *   switched on and off by the driver (`setBlockEnabled`: a meter or battery the device lacks);
+ *   each cycle reads the blocks that are due and reports which;
+ * - `shareConnection`: devices behind one gateway (host:port) share one connection, each request
+ *   naming its unit (shared-link.ts; a Huawei SDongle takes one client).
  * Whether a device may write at all (`control: true`) is decided where its source is built.
+ * One file above 400 lines on purpose: the connection, both loops, the busy retry and the write
+ * path share one I/O lock and one connection's state; the pure parts live beside it
+ * (register-table.ts, table-reader.ts, block-schedule.ts, shared-link.ts).
  */
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { sleep } from '../../lib/sleep.js';
 import type { SourceState } from '../source.js';
+import { BlockSchedule, DEFAULT_BLOCK } from './block-schedule.js';
 import {
   DEFAULT_MARKERS,
   decodeValue,
@@ -29,8 +41,15 @@ import {
   type RegisterRow,
   rowLength,
 } from './register-table.js';
+import { SharedLink } from './shared-link.js';
 import { type CycleResult, type RowStatusEvent, TableReader } from './table-reader.js';
-import { ModbusTcpClient, ModbusTransportError, type WritableRegisterTransport } from './tcp-client.js';
+import {
+  EXCEPTION_SERVER_BUSY,
+  ModbusException,
+  ModbusTcpClient,
+  ModbusTransportError,
+  type WritableRegisterTransport,
+} from './tcp-client.js';
 
 export type FieldValue = number | string | null;
 
@@ -64,8 +83,23 @@ export interface ModbusPollerOptions<F extends string> {
   settleMs?: number;
   /** Cycles in a row without one answered request before the connection is reopened (default 3). */
   maxEmptyCycles?: number;
+  /** Times a request answered "busy" (exception 6) is sent again, after a growing wait (default 0). */
+  busyRetries?: number;
+  /** First wait before asking a busy device again (ms, default 200; doubles each try, full jitter). */
+  busyBackoffMs?: number;
+  /** The pause between requests may grow up to this while the device answers "busy" (default: fixed). */
+  maxInterRequestDelayMs?: number;
+  /**
+   * Named blocks of rows (`RegisterRow.block`) read on their own interval; `enabled: false` keeps a
+   * block out until setBlockEnabled(name, true). Rows without a block are read every intervalMs.
+   */
+  blocks?: Readonly<Record<string, { intervalMs: number; enabled?: boolean }>>;
+  /** Share one connection with every other poller of the same host:port (default false). */
+  shareConnection?: boolean;
   log: Logger;
 }
+
+export { DEFAULT_BLOCK };
 
 /** One cycle's decoded values. */
 export interface PollValues<F extends string> {
@@ -74,6 +108,8 @@ export interface PollValues<F extends string> {
   values: Map<F, FieldValue>;
   okRequests: number;
   exceptionRequests: number;
+  /** The blocks this cycle read (DEFAULT_BLOCK for rows without one). */
+  blocks: string[];
 }
 
 export interface WriteResult<F extends string = string> {
@@ -104,17 +140,33 @@ export class ModbusPoller<F extends string> {
   private identityRead = false;
   private cycles = 0;
   private requestsClosed = 0;
+  private requestsShared = 0;
+  private busyAnswers = 0;
   private connects = 0;
   private writes = 0;
+  private readonly link: SharedLink | null;
+  private readonly schedule: BlockSchedule;
 
   constructor(opts: ModbusPollerOptions<F>) {
     this.opts = opts;
     this.log = opts.log;
+    if (opts.shareConnection && opts.connectPerCycle) throw new Error(`${opts.name}: a shared connection stays open`);
+    this.link = opts.shareConnection
+      ? new SharedLink({
+          host: opts.host,
+          port: opts.port,
+          timeoutMs: opts.timeoutMs,
+          interRequestDelayMs: opts.interRequestDelayMs,
+          ...(opts.maxInterRequestDelayMs === undefined ? {} : { maxInterRequestDelayMs: opts.maxInterRequestDelayMs }),
+          connectDelayMs: opts.connectDelayMs,
+        })
+      : null;
+    this.schedule = new BlockSchedule(opts.name, opts.intervalMs, opts.blocks ?? {}, opts.table.rows);
     this.markers = opts.table.markers ?? DEFAULT_MARKERS;
     this.backoff = new Backoff({ baseMs: opts.reconnectBaseMs ?? 1000, maxMs: opts.reconnectMaxMs ?? 60_000 });
     const transport: WritableRegisterTransport = {
-      readRegisters: (fn, address, count) => this.request((c) => c.readRegisters(fn, address, count)),
-      writeRegisters: (address, words) => this.request((c) => c.writeRegisters(address, words)),
+      readRegisters: (fn, address, count) => this.request((c) => c.readRegisters(fn, address, count, this.opts.unitId)),
+      writeRegisters: (address, words) => this.request((c) => c.writeRegisters(address, words, this.opts.unitId)),
     };
     this.transport = transport;
     this.reader = new TableReader(opts.table.rows, transport, {
@@ -149,19 +201,33 @@ export class ModbusPoller<F extends string> {
     this.stateListeners.push(listener);
   }
 
+  /**
+   * Switches a block of rows on (read from the next cycle on, at once) or off (not read; its rows
+   * are left out of the values). Unknown names throw.
+   */
+  setBlockEnabled(name: string, enabled: boolean): void {
+    this.schedule.setEnabled(name, enabled);
+  }
+
+  blockEnabled(name: string): boolean {
+    return this.schedule.enabled(name);
+  }
+
   /** Counters for status output and benchmarks. */
   stats(): {
     cycles: number;
     requests: number;
     connects: number;
     writes: number;
+    busy: number;
     unsupported: Array<{ doc: number; field: string; reason: string }>;
   } {
     return {
       cycles: this.cycles,
-      requests: this.requestsClosed + (this.client?.requests ?? 0),
+      requests: this.link ? this.requestsShared : this.requestsClosed + (this.client?.requests ?? 0),
       connects: this.connects,
       writes: this.writes,
+      busy: this.busyAnswers,
       unsupported: this.reader.excludedRows().map((e) => ({ doc: e.row.doc, field: e.row.field, reason: e.reason })),
     };
   }
@@ -182,8 +248,11 @@ export class ModbusPoller<F extends string> {
     const loop = this.loop;
     if (!loop) return;
     this.abort?.abort();
-    await this.client?.close();
+    // A shared connection is not this poller's to close while others use it (their requests end
+    // within their timeout); its last user closes it at once.
+    if (!this.link || this.link.users <= 1) await this.client?.close();
     await loop;
+    await this.link?.release();
     this.loop = null;
     this.abort = null;
   }
@@ -191,18 +260,28 @@ export class ModbusPoller<F extends string> {
   // ---- connection --------------------------------------------------------------------------------
 
   private newClient(signal?: AbortSignal): ModbusTcpClient {
+    const max = this.opts.maxInterRequestDelayMs;
     return new ModbusTcpClient({
       host: this.opts.host,
       port: this.opts.port,
       unitId: this.opts.unitId,
       timeoutMs: this.opts.timeoutMs,
       interRequestDelayMs: this.opts.interRequestDelayMs,
+      ...(max === undefined ? {} : { maxInterRequestDelayMs: max }),
       ...(signal ? { signal } : {}),
     });
   }
 
   /** Opens a connection (and waits connectDelayMs); the previous one is closed. */
   private async connect(signal?: AbortSignal): Promise<ModbusTcpClient> {
+    this.schedule.reset();
+    if (this.link) {
+      const { client, fresh } = await this.link.open();
+      this.client = client;
+      this.connects++;
+      this.log.debug({ endpoint: this.endpoint, shared_by: this.link.users, fresh }, 'using the shared connection');
+      return client;
+    }
     await this.closeClient();
     const client = this.newClient(signal);
     this.client = client;
@@ -217,6 +296,11 @@ export class ModbusPoller<F extends string> {
     const c = this.client;
     if (!c) return;
     this.client = null;
+    if (this.link) {
+      // Stopping: stop() releases it. Failing: the connection is not to be trusted, for anyone.
+      if (!this.abort?.signal.aborted) await this.link.drop(c);
+      return;
+    }
     this.requestsClosed += c.requests;
     await c.close();
   }
@@ -227,10 +311,32 @@ export class ModbusPoller<F extends string> {
    * more on a new connection.
    */
   private async request<T>(fn: (c: ModbusTcpClient) => Promise<T>): Promise<T> {
+    const tries = this.opts.busyRetries ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.requestOnce(fn);
+      } catch (err) {
+        if (!(err instanceof ModbusException) || err.exceptionCode !== EXCEPTION_SERVER_BUSY) throw err;
+        this.busyAnswers++;
+        const signal = this.abort?.signal;
+        if (attempt >= tries || signal?.aborted) throw err;
+        // Exponential with full jitter, as the reconnects: several clients do not retry in step.
+        const wait = Math.round(Math.random() * (this.opts.busyBackoffMs ?? 200) * 2 ** attempt);
+        this.log[attempt === 0 && this.busyAnswers === 1 ? 'warn' : 'debug'](
+          { retry_in_ms: wait, attempt: attempt + 1, pause_ms: this.client?.interRequestDelayMs },
+          'device busy (Modbus exception 6): asking again later, slower',
+        );
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  private async requestOnce<T>(fn: (c: ModbusTcpClient) => Promise<T>): Promise<T> {
     const signal = this.abort?.signal;
     let c = this.client;
     if (!this.opts.connectPerCycle) {
       if (!c?.isOpen) throw new ModbusTransportError(`${this.opts.name}: not connected to ${this.endpoint}`);
+      if (this.link) this.requestsShared++;
       return fn(c);
     }
     // Let the socket report a close that came with the previous answer before using it again
@@ -283,8 +389,14 @@ export class ModbusPoller<F extends string> {
     const maxEmpty = this.opts.maxEmptyCycles ?? 3;
     while (!signal.aborted) {
       const started = Date.now();
-      const res = await this.exclusive(() => this.reader.read('cycle'));
+      const due = this.schedule.due(started);
+      if (due.length === 0) {
+        await sleep(Math.max(1, this.schedule.nextDueAt() - started), signal);
+        continue;
+      }
+      const res = await this.exclusive(() => this.reader.read('cycle', this.schedule.filter(due)));
       if (signal.aborted) return;
+      this.schedule.read(due, started, Date.now() - started);
       this.cycles++;
       if (res.okRequests === 0 && res.exceptionRequests > 0) {
         empty++;
@@ -293,9 +405,9 @@ export class ModbusPoller<F extends string> {
         empty = 0;
         this.backoff.reset();
         this.setState('connected');
-        this.emit(res);
+        this.emit(res, due);
       }
-      await sleep(Math.max(0, started + this.opts.intervalMs - Date.now()), signal);
+      await sleep(Math.max(0, this.schedule.nextDueAt() - Date.now()), signal);
     }
   }
 
@@ -308,7 +420,9 @@ export class ModbusPoller<F extends string> {
           try {
             await this.connect(signal);
             if (!this.identityRead && !signal.aborted) await this.readIdentity();
-            return signal.aborted ? null : await this.reader.read('cycle');
+            return signal.aborted
+              ? null
+              : await this.reader.read('cycle', this.schedule.filter(this.schedule.enabledNames()));
           } finally {
             await this.closeClient();
           }
@@ -320,7 +434,7 @@ export class ModbusPoller<F extends string> {
         }
         this.backoff.reset();
         this.setState('connected');
-        this.emit(res);
+        this.emit(res, this.schedule.enabledNames());
       } catch (err) {
         if (signal.aborted) break;
         this.identityRead = false;
@@ -342,12 +456,13 @@ export class ModbusPoller<F extends string> {
     for (const l of this.identityListeners) l(res.values);
   }
 
-  private emit(res: CycleResult<F>): void {
+  private emit(res: CycleResult<F>, blocks: string[]): void {
     const v: PollValues<F> = {
       at: Date.now(),
       values: res.values,
       okRequests: res.okRequests,
       exceptionRequests: res.exceptionRequests,
+      blocks,
     };
     for (const l of this.valueListeners) l(v);
   }

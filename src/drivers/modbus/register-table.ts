@@ -39,6 +39,11 @@ export interface RegisterRow<F extends string = string> {
   unit: string;
   /** `cycle` (default): read every poll. `start`: read once after connecting (identity). */
   poll?: 'cycle' | 'start';
+  /**
+   * A named block of rows the poller reads on the block's own interval and the driver can switch
+   * off (a meter or battery the device does not have); default: the table's main cycle.
+   */
+  block?: string;
   /** `rw`: the poller may write this row (holding registers only). Default `r`. */
   access?: RegisterAccess;
   /**

@@ -92,31 +92,42 @@ export class TableReader<F extends string> {
     return out;
   }
 
-  /** The requests the next read of `poll` rows will send (before any new learning). */
-  plan(poll: 'cycle' | 'start' = 'cycle'): ReadGroup<F>[] {
+  /**
+   * The requests the next read of `poll` rows will send (before any new learning); `blocks`: only
+   * the rows of these blocks (`RegisterRow.block`, '' for rows without one).
+   */
+  plan(poll: 'cycle' | 'start' = 'cycle', blocks?: ReadonlySet<string>): ReadGroup<F>[] {
     this.expireExclusions();
-    let p = this.plans.get(poll);
+    const key = blocks ? `${poll}|${[...blocks].sort().join('|')}` : poll;
+    let p = this.plans.get(key);
     if (!p) {
-      const wanted = this.rows.filter((r) => (r.poll ?? 'cycle') === poll && !this.excluded.has(rowKey(r)));
+      const wanted = this.rowsOf(poll, blocks).filter((r) => !this.excluded.has(rowKey(r)));
       p = planReads(wanted, {
         maxCount: this.opts.maxCount,
         maxGap: this.opts.maxGap,
         avoid: (fn, wire) => this.isAvoided(fn, wire),
         apart: (a, b) => this.apartPairs.has(`${rowKey(a)}|${rowKey(b)}`),
       });
-      this.plans.set(poll, p);
+      this.plans.set(key, p);
     }
     return p;
   }
 
-  /** Reads every row of one kind (`cycle`: each poll; `start`: identity, once per connection). */
-  async read(poll: 'cycle' | 'start' = 'cycle'): Promise<CycleResult<F>> {
+  private rowsOf(poll: 'cycle' | 'start', blocks?: ReadonlySet<string>): RegisterRow<F>[] {
+    return this.rows.filter((r) => (r.poll ?? 'cycle') === poll && (!blocks || blocks.has(r.block ?? '')));
+  }
+
+  /**
+   * Reads every row of one kind (`cycle`: each poll; `start`: identity, once per connection);
+   * `blocks`: only the rows of these blocks (the values hold only those rows).
+   */
+  async read(poll: 'cycle' | 'start' = 'cycle', blocks?: ReadonlySet<string>): Promise<CycleResult<F>> {
     const result: CycleResult<F> = { values: new Map(), okRequests: 0, exceptionRequests: 0 };
-    const rows = this.rows.filter((r) => (r.poll ?? 'cycle') === poll);
+    const rows = this.rowsOf(poll, blocks);
     for (const r of rows) result.values.set(r.field, null);
     const decoded = new Set<string>();
     const words = new Map<F, number[]>();
-    for (const g of this.plan(poll)) await this.readGroup(g, rows, result, decoded, words);
+    for (const g of this.plan(poll, blocks)) await this.readGroup(g, rows, result, decoded, words);
     for (const [field, v] of decodeRows(rows, words, this.opts.markers ?? DEFAULT_MARKERS)) result.values.set(field, v);
     this.afterRead(rows, result.values, decoded);
     return result;

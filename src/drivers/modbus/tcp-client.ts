@@ -17,6 +17,8 @@ const ModbusRTU = modbusSerial.default;
 type ModbusClient = InstanceType<typeof ModbusRTU>;
 
 export const EXCEPTION_ILLEGAL_DATA_ADDRESS = 2;
+/** "Server device busy": the device cannot take the request now; ask again later, slower. */
+export const EXCEPTION_SERVER_BUSY = 6;
 
 export class ModbusException extends KwartierError {
   readonly exceptionCode: number;
@@ -42,6 +44,11 @@ export interface ModbusTcpOptions {
   timeoutMs: number;
   /** Minimum pause between the end of one request and the start of the next. */
   interRequestDelayMs: number;
+  /**
+   * The pause grows up to this when the device answers "busy" (exception 6) and shrinks back to
+   * interRequestDelayMs as requests succeed again (default: the pause never changes).
+   */
+  maxInterRequestDelayMs?: number;
   /** Aborts a pending pause (stop()). */
   signal?: AbortSignal;
 }
@@ -55,6 +62,9 @@ export interface RegisterTransport {
 export interface WritableRegisterTransport extends RegisterTransport {
   writeRegisters(address: number, words: readonly number[]): Promise<void>;
 }
+
+/** Successful requests in a row after which a pause raised by "busy" is halved again. */
+const EASE_AFTER_OK = 10;
 
 /** modbus-serial rejects with plain objects ({name, message, errno}) as well as Errors. */
 function describe(err: unknown): string {
@@ -110,10 +120,19 @@ export class ModbusTcpClient implements WritableRegisterTransport {
   private closed = false;
   private lastEnd = 0;
   private busy: Promise<unknown> = Promise.resolve();
+  private gapMs: number;
+  private okInRow = 0;
   /** Requests sent on this connection (for logs and benchmarks). */
   requests = 0;
 
-  constructor(private readonly opts: ModbusTcpOptions) {}
+  constructor(private readonly opts: ModbusTcpOptions) {
+    this.gapMs = opts.interRequestDelayMs;
+  }
+
+  /** The pause between requests now (raised by "busy" answers, see maxInterRequestDelayMs). */
+  get interRequestDelayMs(): number {
+    return this.gapMs;
+  }
 
   get endpoint(): string {
     return `${this.opts.host}:${this.opts.port}`;
@@ -153,11 +172,13 @@ export class ModbusTcpClient implements WritableRegisterTransport {
 
   /**
    * Reads `count` registers from wire address `address`, after the minimum pause since the
-   * previous request. Requests are serialised even if callers overlap.
+   * previous request. Requests are serialised even if callers overlap. `unitId` addresses another
+   * unit behind the same connection (several inverters on one gateway); default the client's.
    */
-  readRegisters(fn: RegisterFn, address: number, count: number): Promise<number[]> {
-    const what = `${fn === 'input' ? 'FC04' : 'FC03'} ${address}+${count} at ${this.endpoint}`;
-    return this.serialised(what, async (c) => {
+  readRegisters(fn: RegisterFn, address: number, count: number, unitId?: number): Promise<number[]> {
+    const unit = unitId ?? this.opts.unitId;
+    const what = `${fn === 'input' ? 'FC04' : 'FC03'} ${address}+${count} at ${this.endpoint} unit ${unit}`;
+    return this.serialised(what, unit, async (c) => {
       const p = fn === 'input' ? c.readInputRegisters(address, count) : c.readHoldingRegisters(address, count);
       const res = await this.bounded(p, what);
       if (res.data.length !== count) throw new ModbusTransportError(`${what}: got ${res.data.length} registers`);
@@ -169,9 +190,10 @@ export class ModbusTcpClient implements WritableRegisterTransport {
    * Writes holding registers from wire address `address`: FC06 for one word, FC16 for several.
    * Serialised and paced like reads.
    */
-  writeRegisters(address: number, words: readonly number[]): Promise<void> {
-    const what = `${words.length === 1 ? 'FC06' : 'FC16'} ${address}+${words.length} at ${this.endpoint}`;
-    return this.serialised(what, async (c) => {
+  writeRegisters(address: number, words: readonly number[], unitId?: number): Promise<void> {
+    const unit = unitId ?? this.opts.unitId;
+    const what = `${words.length === 1 ? 'FC06' : 'FC16'} ${address}+${words.length} at ${this.endpoint} unit ${unit}`;
+    return this.serialised(what, unit, async (c) => {
       const w0 = words[0] ?? 0;
       const p: Promise<unknown> =
         words.length === 1
@@ -188,18 +210,24 @@ export class ModbusTcpClient implements WritableRegisterTransport {
    * One request at a time even if callers overlap, after the minimum pause since the previous one;
    * a Modbus exception becomes ModbusException, anything else ModbusTransportError naming `what`.
    */
-  private serialised<T>(what: string, request: (c: ModbusClient) => Promise<T>): Promise<T> {
+  private serialised<T>(what: string, unitId: number, request: (c: ModbusClient) => Promise<T>): Promise<T> {
     const run = this.busy.then(async () => {
-      const wait = this.lastEnd + this.opts.interRequestDelayMs - Date.now();
+      const wait = this.lastEnd + this.gapMs - Date.now();
       if (wait > 0) await sleep(wait, this.opts.signal);
       const c = this.client;
       if (!c || !this.isOpen) throw new ModbusTransportError(`${what}: not connected`);
       this.requests++;
+      c.setID(unitId);
       try {
-        return await request(c);
+        const out = await request(c);
+        this.adapt(false);
+        return out;
       } catch (err) {
         const code = (err as { modbusCode?: unknown }).modbusCode;
-        if (typeof code === 'number') throw new ModbusException(code, what);
+        if (typeof code === 'number') {
+          this.adapt(code === EXCEPTION_SERVER_BUSY);
+          throw new ModbusException(code, what);
+        }
         if (err instanceof ModbusTransportError) throw err;
         throw new ModbusTransportError(`${what}: ${describe(err)}`, err);
       } finally {
@@ -208,6 +236,19 @@ export class ModbusTcpClient implements WritableRegisterTransport {
     });
     this.busy = run.catch(() => undefined);
     return run;
+  }
+
+  /** A busy answer doubles the pause (up to the maximum); a run of answers halves it again. */
+  private adapt(busy: boolean): void {
+    const max = this.opts.maxInterRequestDelayMs;
+    if (max === undefined || max <= this.opts.interRequestDelayMs) return;
+    if (busy) {
+      this.okInRow = 0;
+      this.gapMs = Math.min(max, Math.max(2 * this.gapMs, 50));
+    } else if (++this.okInRow >= EASE_AFTER_OK && this.gapMs > this.opts.interRequestDelayMs) {
+      this.okInRow = 0;
+      this.gapMs = Math.max(this.opts.interRequestDelayMs, Math.floor(this.gapMs / 2));
+    }
   }
 
   /** modbus-serial has its own request timeout; ours is a backstop for a socket closed mid-request. */

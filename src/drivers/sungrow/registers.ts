@@ -1,9 +1,9 @@
 /**
  * The Sungrow SH (SH-RS, SH-RT) register table: data, not code. Driver and simulator both use it.
  *
- * Source: /work/shared/guide/protocols.md §3 (the corrected table; the original specification's
- * map was wrong in 11 of 17 rows), which cites mkaiser/Sungrow-SHx-Inverter-Modbus-Home-Assistant
- * (modbus_sungrow.yaml) and SunGather (registers-sungrow.yaml). Conventions (§3.1):
+ * The rows and their sources (mkaiser/Sungrow-SHx-Inverter-Modbus-Home-Assistant
+ * modbus_sungrow.yaml, SunGather registers-sungrow.yaml) are listed in docs/sungrow.md, which also
+ * says where the original specification's map was wrong. Conventions:
  * - wire (PDU) address = documented register − 1;
  * - readings are input registers (FC04), settings holding registers (FC03);
  * - 32-bit values are LOW WORD FIRST; bytes within a word big-endian;

@@ -27,8 +27,9 @@ export class Rendered {
   private gzipping: Promise<Buffer> | null = null;
   readonly body: Buffer;
 
-  constructor(text: string) {
-    this.body = Buffer.from(text, 'utf8');
+  /** The answer's JSON, as text or already as UTF-8 bytes (which are then owned by it). */
+  constructor(json: string | Buffer) {
+    this.body = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
   }
 
   get size(): number {
@@ -92,7 +93,7 @@ export class HistoryCache {
    * Computes the answer under `key` once for all concurrent callers and caches it. `safeUntil`: the
    * end of the answer's last bucket (a reading at or after it cannot change the answer).
    */
-  fill(deviceId: string, key: string, safeUntil: number, compute: () => Promise<string>): Promise<Rendered> {
+  fill(deviceId: string, key: string, safeUntil: number, compute: () => Promise<string | Buffer>): Promise<Rendered> {
     if (!this.enabled) return compute().then((t) => new Rendered(t));
     const shared = this.inflight.get(key);
     if (shared) return shared;

@@ -11,13 +11,18 @@
  *   kwartier_http_request_duration_seconds   histogram {method, route, status_code}
  *   kwartier_ws_clients                      gauge    open WebSocket clients
  *   kwartier_ws_dropped_messages_total{device_id} counter  snapshots not sent to a slow client
+ *   kwartier_metrics_homes, _homes_max, _homes_left_out, _homes_left_out_total: the per-home bound
+ * and, with exporters.prometheus.per_home, each home's energy, power and capacity (home-metrics.ts).
  * Ingest figures come from injected getters when the ingester supplies them, otherwise from the
  * server's bus (server/bus.ts: `committed`). Buffer depth only exists when the edge status supplies it
- * (the bus's `status`, or an injected getter).
+ * (the bus's `status`, or an injected getter). Without getters, the per-device lag and buffer depth
+ * come from the bounded home table (at most max_homes homes, expired when silent).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Snapshot } from '../../core/snapshot.js';
 import type { Logger } from '../../lib/log.js';
 import type { Store } from '../store/types.js';
+import { HomeTable, registerHomeBounds, registerHomeFamilies } from './home-metrics.js';
 
 export interface ApiMetricsDeps {
   registry: Registry;
@@ -35,6 +40,13 @@ export interface ApiMetricsDeps {
     retained_cleared: number;
     side_invalid: number;
   };
+}
+
+/** exporters.prometheus (server/config.ts), and the clock the ages are measured with. */
+export interface HomeMetricsConfig {
+  per_home: boolean;
+  max_homes: number;
+  expire_after_s: number;
 }
 
 const WINDOW_S = 60;
@@ -81,13 +93,13 @@ export class ApiMetrics {
   readonly wsDropped: Counter<'device_id'>;
   private readonly ingested: Counter;
   private readonly rate = new EventRate();
-  private readonly lag = new Map<string, number>();
-  /** Per device: the buffer depth of its last status (onBufferDepth), when no getter is given. */
-  private readonly bufferDepths = new Map<string, number>();
+  /** Per home: the newest values, lag and buffer depth, bounded (home-metrics.ts). */
+  private readonly homes: HomeTable;
 
-  constructor(deps: ApiMetricsDeps, store: Store, log: Logger) {
+  constructor(deps: ApiMetricsDeps, store: Store, log: Logger, homeConfig: HomeMetricsConfig, now: () => number) {
     const registers = [deps.registry];
-    const bufferDepths = this.bufferDepths;
+    const homes = new HomeTable({ maxHomes: homeConfig.max_homes, expireAfterMs: homeConfig.expire_after_s * 1000 });
+    this.homes = homes;
     this.registry = deps.registry;
     this.ingested = new Counter({
       name: 'kwartier_ingest_snapshots_total',
@@ -103,7 +115,6 @@ export class ApiMetrics {
         this.set(deps.ingestRate ? deps.ingestRate() : rate.perSecond(Date.now()));
       },
     });
-    const lag = this.lag;
     new Gauge({
       name: 'kwartier_ingest_lag_seconds',
       help: "Seconds between the newest snapshot's timestamp and its commit, per device.",
@@ -111,8 +122,12 @@ export class ApiMetrics {
       registers,
       collect() {
         this.reset();
-        const values = deps.ingestLagSeconds ? Object.entries(deps.ingestLagSeconds()) : [...lag];
-        for (const [device_id, v] of values) this.set({ device_id }, v);
+        if (deps.ingestLagSeconds) {
+          for (const [device_id, v] of Object.entries(deps.ingestLagSeconds())) this.set({ device_id }, v);
+          return;
+        }
+        homes.expire(now());
+        for (const [device_id, home] of homes.entries()) if (home.lagS !== null) this.set({ device_id }, home.lagS);
       },
     });
     new Gauge({
@@ -169,8 +184,13 @@ export class ApiMetrics {
       registers,
       collect() {
         this.reset();
-        const depths = deps.bufferDepth ? deps.bufferDepth() : Object.fromEntries(bufferDepths);
-        for (const [device_id, v] of Object.entries(depths)) this.set({ device_id }, v);
+        if (deps.bufferDepth) {
+          for (const [device_id, v] of Object.entries(deps.bufferDepth())) this.set({ device_id }, v);
+          return;
+        }
+        homes.expire(now());
+        for (const [device_id, home] of homes.entries())
+          if (home.bufferDepth !== null) this.set({ device_id }, home.bufferDepth);
       },
     });
     this.httpDuration = new Histogram({
@@ -187,18 +207,19 @@ export class ApiMetrics {
       labelNames: ['device_id'],
       registers,
     });
+    registerHomeBounds(deps.registry, homes, now);
+    if (homeConfig.per_home) registerHomeFamilies(deps.registry, homes, now);
   }
 
-  /** Called for every edge status that gives its buffer depth (kwartier_edge_buffer_depth). */
-  onBufferDepth(deviceId: string, depth: number): void {
-    this.bufferDepths.set(deviceId, depth);
+  /** Called for every edge status (kwartier_edge_buffer_depth when it gives one); sentMs for a retained one. */
+  onStatus(deviceId: string, bufferDepth: number | null | undefined, nowMs: number, sentMs?: number): void {
+    this.homes.onStatus(deviceId, bufferDepth, nowMs, sentMs);
   }
 
   /** Called for every ingested snapshot (after its commit). */
-  onSnapshot(deviceId: string, timestamp: string, nowMs: number): void {
+  onSnapshot(snapshot: Snapshot, nowMs: number): void {
     this.ingested.inc();
     this.rate.add(nowMs);
-    const ts = Date.parse(timestamp);
-    if (Number.isFinite(ts)) this.lag.set(deviceId, Math.max(0, (nowMs - ts) / 1000));
+    this.homes.onSnapshot(snapshot, nowMs);
   }
 }

@@ -11,6 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TokenGrant } from './auth.js';
 
+/** Lifetime of a WebSocket ticket (s), and the unspent tickets one token may hold. */
+export const WS_TICKET_TTL_S = 30;
+export const WS_TICKETS_PER_TOKEN = 32;
+
 interface Entry {
   grant: TokenGrant;
   expiresMs: number;

@@ -10,11 +10,11 @@ import {
   MAX_POWER_FIELDS,
   POWER_FIELDS,
   powerValues,
-  type Resolution,
   type RollupRow,
   type StoredRow,
   type Vec,
 } from '../../core/aggregate.js';
+import type { Resolution } from '../../core/bucket-shape.js';
 import { ConfigError, KwartierError } from '../../core/errors.js';
 import {
   type ControlBudget,
@@ -158,26 +158,6 @@ export function rollupFromRow(r: DbRow, start: number): RollupRow {
     counts: ROLLUP_N_COLUMNS.map((c) => num(r[c]) ?? 0),
     max: ROLLUP_MAX_COLUMNS.map((c) => num(r[c])),
   };
-}
-
-/**
- * A rollup row read as an array in ROLLUP_COLUMNS order (better-sqlite3 `raw()`): building an object
- * per row costs more than the query for thousands of rows (a month at 15 min).
- */
-export function rollupFromValues(v: readonly unknown[], start: number): RollupRow {
-  const e = 1;
-  const s = e + ENERGY_KEYS.length;
-  const n = s + ROLLUP_SUM_COLUMNS.length;
-  const m = n + ROLLUP_N_COLUMNS.length;
-  const energy: (number | null)[] = new Array(ENERGY_KEYS.length);
-  for (let i = 0; i < energy.length; i++) energy[i] = num(v[e + i]);
-  const sums: number[] = new Array(ROLLUP_SUM_COLUMNS.length);
-  for (let i = 0; i < sums.length; i++) sums[i] = num(v[s + i]) ?? 0;
-  const counts: number[] = new Array(ROLLUP_N_COLUMNS.length);
-  for (let i = 0; i < counts.length; i++) counts[i] = num(v[n + i]) ?? 0;
-  const max: (number | null)[] = new Array(ROLLUP_MAX_COLUMNS.length);
-  for (let i = 0; i < max.length; i++) max[i] = num(v[m + i]);
-  return { start, samples: num(v[0]) ?? 0, energy, sums, counts, max };
 }
 
 /** ROLLUP_COLUMNS values of a rollup delta, in order. */

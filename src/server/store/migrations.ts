@@ -125,6 +125,17 @@ export const SQLITE_MIGRATIONS: readonly Migration<SqliteMigrationContext>[] = [
         if (!have.has(c)) db.exec(`ALTER TABLE energy_readings ADD COLUMN ${c} ${sqliteType(c)}`);
     },
   },
+  {
+    version: 4,
+    description: 'day-ahead prices per bidding zone (the price feed)',
+    up: ({ db }) => {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS day_ahead_prices (zone TEXT NOT NULL, start_time INTEGER NOT NULL, ' +
+          'end_time INTEGER NOT NULL, eur_per_mwh REAL NOT NULL, source TEXT NOT NULL, fetched_at INTEGER NOT NULL, ' +
+          'PRIMARY KEY (zone, start_time)) WITHOUT ROWID;',
+      );
+    },
+  },
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -274,6 +285,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext>[]
     up: async ({ client, s }) => {
       const add = ADDED_VALUE_COLUMNS.map((c) => `ADD COLUMN IF NOT EXISTS ${c} ${pgType(c)}`).join(', ');
       await client.query(`ALTER TABLE ${s}.energy_readings ${add}`);
+    },
+  },
+  {
+    version: 5,
+    description: 'day-ahead prices per bidding zone (the price feed)',
+    up: async ({ client, s }) => {
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.day_ahead_prices (zone text NOT NULL, start_time timestamptz NOT NULL,
+           end_time timestamptz NOT NULL, eur_per_mwh double precision NOT NULL, source text NOT NULL,
+           fetched_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (zone, start_time))`,
+      );
     },
   },
 ];

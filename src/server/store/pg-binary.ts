@@ -264,3 +264,95 @@ export function copyFrom(client: pg.ClientBase, target: string, data: Buffer): P
     );
   });
 }
+
+interface CopyDataMessage {
+  chunk: Buffer;
+}
+
+/**
+ * `COPY (query) TO STDOUT (FORMAT binary)`, its data gathered into one buffer. pg's Query hands each
+ * CopyData message (a row) to `handleCopyData` (the hook pg-copy-streams uses too); the chunk is a
+ * view of pg's read buffer, valid only during the call, so its bytes are copied at once.
+ */
+class CopyToBuffer extends pg.Query {
+  private buf: Buffer;
+  private size = 0;
+
+  constructor(text: string, expectedBytes: number, callback: (err: Error | undefined) => void) {
+    super(text, callback);
+    this.buf = Buffer.allocUnsafe(Math.max(1 << 12, expectedBytes));
+  }
+
+  handleCopyData(msg: CopyDataMessage): void {
+    const chunk = msg.chunk;
+    if (this.size + chunk.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.size + chunk.length));
+      this.buf.copy(bigger, 0, 0, this.size);
+      this.buf = bigger;
+    }
+    chunk.copy(this.buf, this.size);
+    this.size += chunk.length;
+  }
+
+  data(): Buffer {
+    return this.buf.subarray(0, this.size);
+  }
+}
+
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/**
+ * The rows of `select` (every column float8, as the caller casts them) through
+ * `COPY (select) TO STDOUT (FORMAT binary)`, each handed to `onRow` in one reused array (NaN for
+ * NULL; copy what you keep). A few thousand rows of many doubles come back several times faster
+ * than as a query's result, whose every field pg decodes as a string first. COPY takes no
+ * parameters: `select` carries its values as literals (client.escapeLiteral). `expectedBytes`: the
+ * data's likely size (a row of n float8 takes 2 + 12 n bytes). Resolves to the rows.
+ */
+export function copyFloat8Rows(
+  client: pg.ClientBase,
+  select: string,
+  onRow: (row: Float64Array) => void,
+  expectedBytes = 1 << 16,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const text = `COPY (${select}) TO STDOUT (FORMAT binary)`;
+    const q: CopyToBuffer = new CopyToBuffer(text, expectedBytes, (err: Error | undefined) => {
+      if (err) reject(err);
+      else {
+        try {
+          resolve(parseFloat8Copy(q.data(), onRow));
+        } catch (e) {
+          reject(e);
+        }
+      }
+    });
+    client.query(q);
+  });
+}
+
+/** Rows of binary COPY data whose fields are all float8 (8 bytes) or NULL (NaN): see copyFloat8Rows. */
+export function parseFloat8Copy(data: Buffer, onRow: (row: Float64Array) => void): number {
+  if (data.length < 19 || !data.subarray(0, 11).equals(COPY_SIGNATURE))
+    throw new Error('binary COPY: the data does not start with the PGCOPY signature');
+  let off = 19 + data.readInt32BE(15); // signature, flags, header extension length and extension
+  let row = new Float64Array(0);
+  let rows = 0;
+  for (;;) {
+    const fields = data.readInt16BE(off);
+    off += 2;
+    if (fields === -1) return rows;
+    if (row.length !== fields) row = new Float64Array(fields);
+    for (let i = 0; i < fields; i++) {
+      const len = data.readInt32BE(off);
+      off += 4;
+      if (len === -1) row[i] = Number.NaN;
+      else if (len === 8) {
+        row[i] = data.readDoubleBE(off);
+        off += 8;
+      } else throw new Error(`binary COPY: a field of ${len} bytes where a float8 (8) was expected`);
+    }
+    rows++;
+    onRow(row);
+  }
+}

@@ -9,16 +9,19 @@
  * Daily and longer buckets are local days in the store's time zone (23- and 25-hour days).
  */
 import type { BucketValues, CounterLimits } from '../../core/aggregate.js';
+import { type Resolution, ROLLUP_RESOLUTIONS } from '../../core/bucket-shape.js';
+import type { BucketTable } from '../../core/bucket-table.js';
 import type { Snapshot } from '../../core/snapshot.js';
 
-export type Resolution = '1min' | '15min' | 'hourly' | 'daily' | 'weekly' | 'monthly';
-export const RESOLUTIONS: readonly Resolution[] = ['1min', '15min', 'hourly', 'daily', 'weekly', 'monthly'];
+/** The rollups a store keeps: core's list (core/bucket-shape.ts), under the name the store's users know. */
+export { type Resolution, ROLLUP_RESOLUTIONS as RESOLUTIONS };
 
 /**
  * One aggregate bucket. Energy in kWh (or m3), powers in W; null where no reading had the value.
  * Defined once in core (core/aggregate.ts, which computes it).
  */
 export type Bucket = BucketValues;
+export type { BucketTable };
 
 export interface IncomingReading {
   snapshot: Snapshot;
@@ -76,6 +79,15 @@ export interface DeadLetterQuery {
   limit: number;
 }
 
+/** A day-ahead price of a bidding zone as stored: it holds over [start, end); €/MWh, the market's unit. */
+export interface DayAheadPrice {
+  start: Date;
+  end: Date;
+  eurPerMwh: number;
+  /** The feed it came from: `energy-charts`, `entsoe` (or `simulated` in the demo). */
+  source: string;
+}
+
 export interface Store {
   /** Creates or upgrades the schema. Idempotent. */
   migrate(): Promise<void>;
@@ -99,7 +111,20 @@ export interface Store {
   raw(deviceId: string, start: Date, end: Date, limit?: number): Promise<Snapshot[]>;
   /** Buckets whose start lies in [start, end), oldest first. */
   buckets(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<Bucket[]>;
+  /**
+   * The same buckets as columns (core/bucket-table.ts), read in one range scan: the history answer's
+   * read, thousands of buckets without an object each. buckets() is this table as objects.
+   */
+  bucketTable(deviceId: string, resolution: Resolution, start: Date, end: Date): Promise<BucketTable>;
   devices(): Promise<string[]>;
+  /**
+   * Stores a bidding zone's day-ahead prices (zone as configured: `BE`, `NL`). A price already
+   * stored for (zone, start) is kept as it is: a published day-ahead price is final. Returns how
+   * many were new.
+   */
+  putDayAheadPrices(zone: string, prices: readonly DayAheadPrice[]): Promise<number>;
+  /** The zone's stored prices whose start lies in [start, end), oldest first. */
+  dayAheadPrices(zone: string, start: Date, end: Date): Promise<DayAheadPrice[]>;
   /**
    * Deletes raw readings older than the raw retention (aggregates stay forever) and dead letters
    * older than theirs, in bounded chunks so writers wait at most one chunk. `now` defaults to the

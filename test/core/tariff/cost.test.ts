@@ -264,6 +264,26 @@ describe('dynamic prices', () => {
     expect(r.cost_eur).toBe(0.96);
   });
 
+  it('a contract on the hourly index prices every quarter at the mean of its hour', () => {
+    const hourly = tariff([
+      {
+        valid_from: '2026-01-01',
+        vat_pct: 0,
+        electricity: { import: { dynamic: { multiplier: 1.1, adder_eur_per_kwh: 0.01, resolution: 'hour' } } },
+      },
+    ]);
+    const r = cost(hourly, '2026-03-10', buckets, { prices });
+    // the hour's mean: (0.1 + 0.2 − 0.05 + 0.3) / 4 = 0.1375 → 1.1 × 0.1375 + 0.01 = 0.16125 for all 4.5 kWh
+    expect(line(r, 'Electricity import, dynamic')).toMatchObject({ quantity: 4.5, amount_eur: 0.73 });
+    // One quarter of the hour missing: the hour's index is not known, so none of its quarters is priced.
+    const partial = parsePriceFile(CSV.split('\n').slice(0, 5).join('\n'), 'p.csv', { resolutionMinutes: 15 });
+    expect(cost(hourly, '2026-03-10', buckets, { prices: partial }).cost_eur).toBeNull();
+    expect(cost(t, '2026-03-10', buckets.slice(0, 3), { prices: partial }).cost_eur).not.toBeNull();
+    expect(() =>
+      tariff([{ valid_from: '2026-01-01', vat_pct: 0, electricity: { import: { dynamic: { resolution: 'day' } } } }]),
+    ).toThrow(/dynamic\.resolution: must be quarter or hour/);
+  });
+
   it('has no cost for a quarter without a price', () => {
     const r = cost(t, '2026-03-10', [...buckets, bucket('2026-03-10T13:00', { import_kwh: 1 })], { prices });
     expect(r.cost_eur).toBeNull();
@@ -403,7 +423,10 @@ describe('a full day with the example Flemish contract', () => {
       'cost_without_pv_eur',
       'pv_profit_eur',
       'breakdown',
+      'network_rule',
     ]);
+    // The example contract writes a capacity rate and names no region.
+    expect(est.network_rule).toEqual({ kind: 'capacity_tariff', region: null });
     expect(est).toMatchObject({
       period: '2026-03-10',
       start: '2026-03-10T00:00:00+01:00',

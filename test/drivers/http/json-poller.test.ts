@@ -129,25 +129,26 @@ describe('HTTP JSON poller', () => {
       paths.push(req.url ?? '');
       json(res, 200, JSON.stringify({ url: req.url }));
     });
+    // Slots of 150 ms: wide enough that a loaded machine's timer jitter does not reorder them.
     const { p, data } = poller(srv.port, {
-      intervalMs: 120,
-      minGapMs: 60,
+      intervalMs: 300,
+      minGapMs: 150,
       extraPaths: [
-        { path: '/api/meter', intervalMs: 600 },
-        { path: '/api/inverter', intervalMs: 600 },
+        { path: '/api/meter', intervalMs: 1500 },
+        { path: '/api/inverter', intervalMs: 1500 },
       ],
     });
     const seen: string[] = [];
     p.onData((d) => seen.push(d.path));
     await p.start();
-    await waitFor(() => data.length >= 8, '8 answers');
+    await waitFor(() => data.length >= 5, '5 answers');
     await p.stop();
     // The extras take the free slots between the main path's requests, which keep their interval.
     expect(paths.slice(0, 5)).toEqual(['/api/data', '/api/meter', '/api/data', '/api/inverter', '/api/data']);
     expect(seen.slice(0, 5)).toEqual(paths.slice(0, 5));
     expect(srv.maxOpen).toBe(1);
     for (let i = 1; i < srv.seen.length; i++) {
-      expect((srv.seen[i]?.at ?? 0) - (srv.seen[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(50);
+      expect((srv.seen[i]?.at ?? 0) - (srv.seen[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(140);
     }
   });
 

@@ -49,7 +49,9 @@ describe('OpenAPI', () => {
         '/api/v1/capacity-tariff/{device_id}',
         '/api/v1/cost-estimate/{device_id}',
         '/api/v1/devices',
+        '/api/v1/export/{device_id}',
         '/api/v1/history/{device_id}',
+        '/api/v1/prices/{device_id}',
         '/api/v1/realtime/{device_id}',
         '/api/v1/self-sufficiency/{device_id}',
         '/api/v1/ws-ticket',
@@ -67,8 +69,22 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths['/api/v1/devices']!.get!.responses).sort()).toEqual(['200', '401', '429', '503']);
     expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
     expect(Object.keys(doc.components.schemas)).toEqual(
-      expect.arrayContaining(['Error', 'Snapshot', 'BucketPoint', 'SelfSufficiency', 'CostEstimate']),
+      expect.arrayContaining(['Error', 'Snapshot', 'BucketPoint', 'SelfSufficiency', 'CostEstimate', 'DayPrices']),
     );
+    const prices = doc.paths['/api/v1/prices/{device_id}']!.get!;
+    expect(prices.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:device_id', 'query:date']);
+    expect(Object.keys(prices.responses).sort()).toEqual(['200', '400', '401', '404', '429', '503']);
+    expect(prices.security).not.toEqual([]);
+    const schemas = doc.components.schemas as Record<string, { properties: Record<string, unknown> }>;
+    expect(Object.keys(schemas.DayPrices!.properties)).toEqual(
+      expect.arrayContaining(['date', 'resolution_minutes', 'points']),
+    );
+    // The network rule in the cost estimate's and the capacity answer's schemas.
+    expect(schemas.CostEstimate!.properties.network_rule).toMatchObject({ nullable: true });
+    const capacity = doc.paths['/api/v1/capacity-tariff/{device_id}']!.get!.responses['200'] as {
+      content: Record<string, { schema: { properties: Record<string, unknown> } }>;
+    };
+    expect(capacity.content['application/json']!.schema.properties.network_rule).toMatchObject({ nullable: true });
     const ws = doc.paths['/ws/v1/realtime/{device_id}']!.get!;
     expect(ws.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual([
       'path:device_id',

@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { capacitySettings, capacityTariffReport, meterPeakForMonth } from '../../../src/core/capacity/index.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import type { Snapshot } from '../../../src/core/snapshot.js';
-import { monthRange, parseTariffFile } from '../../../src/core/tariff/index.js';
+import { monthRange, networkRuleAt, parseTariffFile } from '../../../src/core/tariff/index.js';
 import { exportKwh, importKwh } from '../../helpers/snapshots.js';
 import { auth, lastBefore, NOW, type Seeded, seededStore, TOKENS, testApi, testConfig } from './setup.js';
 
@@ -113,6 +113,7 @@ interface Capacity {
   rolling_12m_avg_w: number | null;
   rate_eur_per_kw_year: number | null;
   yearly_cost_eur: number | null;
+  network_rule: { kind: string; region: string | null } | null;
   forecast: {
     quarter_start: string;
     elapsed_s: number;
@@ -185,7 +186,9 @@ describe('GET /api/v1/capacity-tariff', () => {
       meterMonthPeakW: meterPeakForMonth(latest, '2026-03', 'Europe/Brussels'),
       gridPowerW: latest?.grid_power_w ?? null,
     });
-    expect(body).toEqual(JSON.parse(JSON.stringify(expected)));
+    // The core report, and the network rule of the contract in force now (networkRuleAt).
+    expect(body).toEqual(JSON.parse(JSON.stringify({ ...expected, network_rule: networkRuleAt(tariff, NOW) })));
+    expect(body.network_rule).toEqual({ kind: 'capacity_tariff', region: null });
     expect(body.history.map((h) => h.month)).toEqual(['2026-01', '2026-02', '2026-03']);
     expect(body.history.every((h) => h.peak_w !== null && h.peak_w > 0)).toBe(true);
     // Asked again (earlier months now from the cache): the same answer.
@@ -277,6 +280,7 @@ interface Cost {
     unit_price_eur: number | null;
     amount_eur: number | null;
   }>;
+  network_rule: { kind: string; region: string | null } | null;
 }
 
 describe('GET /api/v1/cost-estimate', () => {
@@ -313,6 +317,7 @@ describe('GET /api/v1/cost-estimate', () => {
     expect(Math.abs(vat.amount_eur! - vat.quantity * 0.06)).toBeLessThanOrEqual(0.005 + 1e-9);
     expect(body.cost_without_pv_eur!).toBeGreaterThan(body.cost_eur!);
     expect(body.pv_profit_eur).toBeCloseTo(body.cost_without_pv_eur! - body.cost_eur!, 6);
+    expect(body.network_rule).toEqual({ kind: 'capacity_tariff', region: null });
   });
 
   it('a device without a tariff: the energy, no costs, and a line saying why', async () => {
@@ -322,6 +327,9 @@ describe('GET /api/v1/cost-estimate', () => {
     expect(body.cost_eur).toBeNull();
     expect(body.consumed_kwh).not.toBeNull();
     expect(body.breakdown[0]!.label).toMatch(/No tariff configured.*devices\.home-2\.tariffs/);
+    expect(body.network_rule).toBeNull();
+    const cap = await app.inject({ url: '/api/v1/capacity-tariff/home-2', headers: auth(TOKENS.home2) });
+    expect(cap.json().network_rule).toBeNull();
   });
 
   it('a broken tariff file stops the API at startup, naming the file and the key', async () => {

@@ -84,6 +84,29 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.ackedSeq('nobody', 'outbox-1234')).toBeNull();
     });
 
+    it('a device id with quotes and backslashes reads back its own buckets, and only them', async () => {
+      const store = await open();
+      const odd = "o'brien\\'; DROP TABLE devices; --";
+      for (const id of [odd, 'o']) {
+        await store.insert(
+          batch(
+            id,
+            readings(id, [
+              ['2026-03-10T10:00:00Z', { grid_import_t1_kwh: 10.0, grid_power_w: 400 }],
+              ['2026-03-10T10:20:00Z', { grid_import_t1_kwh: id === 'o' ? 10.5 : 10.25, grid_power_w: 600 }],
+            ]),
+          ),
+        );
+      }
+      const q = await store.buckets(odd, '15min', d('2026-03-10T10:00:00Z'), d('2026-03-10T11:00:00Z'));
+      expect(q.map((b) => [b.start.toISOString(), b.samples, b.avg_grid_power_w])).toEqual([
+        ['2026-03-10T10:00:00.000Z', 1, 400],
+        ['2026-03-10T10:15:00.000Z', 1, 600],
+      ]);
+      expect(q[1]!.import_kwh).toBeCloseTo(0.25, EXACT);
+      expect((await store.devices()).sort()).toEqual([odd, 'o'].sort());
+    });
+
     it('is idempotent: the same batch twice counts duplicates and doubles nothing', async () => {
       const store = await open();
       const rows = readings('home-a', [
@@ -725,6 +748,34 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         payload: '\u0000\u00ff',
       });
       expect(await store.deadLetterCount()).toBe(2);
+    });
+
+    it('day-ahead prices: stored per zone, read by range, a stored price is never replaced', async () => {
+      const store = await open();
+      const q = (iso: string, eur: number, minutes = 15, source = 'energy-charts') => {
+        const start = d(iso);
+        return { start, end: new Date(start.getTime() + minutes * 60_000), eurPerMwh: eur, source };
+      };
+      const day = [
+        q('2026-03-28T23:00:00Z', 91.45),
+        q('2026-03-28T23:15:00Z', -5.2),
+        q('2026-03-28T23:30:00Z', 0),
+        q('2026-03-29T00:00:00Z', 80.5, 60, 'entsoe'),
+      ];
+      expect(await store.putDayAheadPrices('BE', day)).toBe(4);
+      // Again, with another price for a stored start: nothing new, and the first price stays.
+      expect(await store.putDayAheadPrices('BE', [q('2026-03-28T23:15:00Z', 999), q('2026-03-29T01:00:00Z', 70)])).toBe(
+        1,
+      );
+      expect(await store.putDayAheadPrices('NL', [q('2026-03-28T23:15:00Z', 12.5)])).toBe(1);
+      expect(await store.putDayAheadPrices('BE', [])).toBe(0);
+      const be = await store.dayAheadPrices('BE', d('2026-03-28T23:00:00Z'), d('2026-03-29T01:00:00Z'));
+      expect(be).toEqual([...day]);
+      expect((await store.dayAheadPrices('BE', d('2026-03-28T23:15:00Z'), d('2026-03-29T02:00:00Z'))).length).toBe(4);
+      expect(await store.dayAheadPrices('NL', d('2026-03-28T00:00:00Z'), d('2026-03-30T00:00:00Z'))).toEqual([
+        q('2026-03-28T23:15:00Z', 12.5),
+      ]);
+      expect(await store.dayAheadPrices('DE', d('2026-03-28T00:00:00Z'), d('2026-03-30T00:00:00Z'))).toEqual([]);
     });
 
     it('retention deletes raw readings, keeps aggregates, and the series continues', async () => {

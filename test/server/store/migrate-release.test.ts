@@ -102,6 +102,10 @@ async function checkNewData(store: Store): Promise<void> {
   });
   expect(r).toEqual({ inserted: 1, duplicates: 0, ackedSeq: FIXTURE_COUNT + 1 });
   expect(await store.latest('home-a')).toEqual(s);
+  // The day-ahead price table the release did not have: written and read back.
+  const price = { start: new Date(t), end: new Date(t + 900_000), eurPerMwh: 91.45, source: 'entsoe' };
+  expect(await store.putDayAheadPrices('BE', [price])).toBe(1);
+  expect(await store.dayAheadPrices('BE', new Date(t), new Date(t + 900_000))).toEqual([price]);
   const hour = await store.buckets('home-a', 'hourly', new Date(t - 3_600_000), new Date(t + 3_600_000));
   expect(hour.length).toBeGreaterThan(0);
 }
@@ -129,7 +133,7 @@ describe('a SQLite database of the release (ae6712e)', () => {
     const again = open(); // migrating twice changes nothing
     try {
       await again.migrate();
-      expect(version()).toBe('3');
+      expect(version()).toBe('4');
       expect(await again.raw('home-b', new Date(FIXTURE_RANGE.start), new Date(FIXTURE_RANGE.end))).toHaveLength(
         FIXTURE_COUNT,
       );
@@ -166,7 +170,7 @@ describe('a SQLite database of the release (ae6712e)', () => {
     db.prepare("UPDATE kw_meta SET value = '99' WHERE key = 'schema_version'").run();
     db.close();
     const store = createSqliteStore(file, { timezone: FIXTURE_TIMEZONE, logger: silentLogger() });
-    await expect(store.migrate()).rejects.toThrow(/schema version 99, newer than this release knows \(3\)/);
+    await expect(store.migrate()).rejects.toThrow(/schema version 99, newer than this release knows \(4\)/);
     await store.close();
     const cols = new Database(file, { readonly: true })
       .prepare('SELECT name FROM pragma_table_info(?)')
@@ -201,7 +205,7 @@ describe('a PostgreSQL schema of the release (ae6712e)', () => {
         await checkOldData(store);
         await checkNewData(store);
         await store.migrate(); // twice: nothing to do
-        expect(await version()).toBe('4');
+        expect(await version()).toBe('5');
       } finally {
         await store.close();
       }

@@ -1,10 +1,11 @@
 /**
  * The binary COPY writer against a real PostgreSQL: text in its ASCII fast path and through the
- * UTF-8 encoder, raw bytes, NULL, doubles and timestamps come back as written.
+ * UTF-8 encoder, raw bytes, NULL, doubles and timestamps come back as written; and the binary COPY
+ * reader (COPY … TO STDOUT) gives back what a query selects.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BinaryCopyWriter, copyFrom } from '../../../src/server/store/pg-binary.js';
+import { BinaryCopyWriter, copyFloat8Rows, copyFrom } from '../../../src/server/store/pg-binary.js';
 
 const URL = process.env.KWARTIER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 let c: pg.Client;
@@ -48,5 +49,35 @@ describe('BinaryCopyWriter', () => {
     expect(r.rows.map((x) => x.b)).toEqual(texts.map((_, i) => (i % 2 === 0 ? 'outbox-ü-1' : null)));
     expect(r.rows.map((x) => x.x)).toEqual(texts.map((_, i) => (i === 7 ? null : i + 0.25)));
     expect(r.rows.map((x) => x.t.getTime())).toEqual(texts.map((_, i) => Date.UTC(2026, 2, 1, 12, 0, i, 500)));
+  });
+});
+
+/** The rows copyFloat8Rows hands over, kept (its array is reused), NaN (NULL) as null. */
+async function rowsOf(select: string): Promise<(number | null)[][]> {
+  const rows: (number | null)[][] = [];
+  const n = await copyFloat8Rows(c, select, (row) => rows.push(Array.from(row, (x) => (Number.isNaN(x) ? null : x))));
+  expect(n).toBe(rows.length);
+  return rows;
+}
+
+describe('copyFloat8Rows', () => {
+  it('reads a query as binary COPY: doubles exactly, NULLs, integers cast to float8, no rows', async () => {
+    const values = [0.1 + 0.2, -0, 1e-300, 1.7976931348623157e308, -1234.5678, 2 ** 53];
+    const rows = await rowsOf(
+      `SELECT x, CASE WHEN i % 2 = 0 THEN NULL ELSE x END, i::float8
+         FROM unnest(ARRAY[${values.map((v) => `${Object.is(v, -0) ? '-0' : v}::float8`).join(', ')}, 'Infinity'::float8])
+         WITH ORDINALITY AS u(x, i) ORDER BY i`,
+    );
+    const all = [...values, Number.POSITIVE_INFINITY];
+    expect(rows).toEqual(all.map((x, k) => [x, (k + 1) % 2 === 0 ? null : x, k + 1]));
+    expect(Object.is(rows[1]![0], -0)).toBe(true);
+    expect(await rowsOf('SELECT 1::float8 WHERE false')).toEqual([]);
+  });
+
+  it('refuses a column that is not float8, and passes on a query error', async () => {
+    await expect(rowsOf('SELECT 1::int4')).rejects.toThrow(/a field of 4 bytes/);
+    await expect(rowsOf('SELECT no_such_column')).rejects.toThrow(/no_such_column/);
+    // The connection is usable afterwards.
+    expect(await rowsOf('SELECT 2::float8')).toEqual([[2]]);
   });
 });

@@ -248,9 +248,9 @@ describe('PostgreSQL layout', () => {
         'energy_readings_outbox_seq',
       ]);
       expect(idx.rowCount).toBe(0);
-      // Then on through every later migration (src/server/store/migrations.ts) to the newest, 4.
+      // Then on through every later migration (src/server/store/migrations.ts) to the newest, 5.
       const v = await c.query(`SELECT value FROM ${schema}.kw_meta WHERE key = 'schema_version'`);
-      expect(v.rows[0]).toEqual({ value: '4' });
+      expect(v.rows[0]).toEqual({ value: '5' });
       expect(await store.ackedSeq('up', ob)).toBe(2);
       expect((await store.insert({ deviceId: 'up', outboxId: ob, floorSeq: 1, readings: [reading(4)] })).ackedSeq).toBe(
         2,

@@ -1,0 +1,144 @@
+/**
+ * A simulated Huawei SDongle (or an inverter's access point): a Modbus TCP server on loopback that
+ * answers FC03 reads of each unit from recorded register answers of real installations
+ * (recorded.ts; the fixtures of test/fixtures/huawei-sun2000). It serves those values, not the
+ * simulated home: the recorded words are the facts being tested (word order, signs, markers).
+ *
+ * As the real gateway: the register number is the wire address; a read that touches a register the
+ * unit's recording lacks answers exception 2 (illegal data address), as a register the firmware
+ * does not have; a unit that is not there gets no answer; FC04 and writes answer exception 1. It
+ * takes ONE client: a new connection pushes the older one off (huawei_solar README: "Modbus
+ * devices only support one connection at a time"). For tests, it can answer exception 6 (busy) to
+ * requests that come too soon after connecting (`busyAfterConnectMs`) or after the previous answer
+ * (`busyGapMs`), or to the next N requests (`busyNext`).
+ */
+import { createLogger, type Logger } from '../../lib/log.js';
+import {
+  MODBUS_BUSY,
+  MODBUS_ILLEGAL_ADDRESS,
+  MODBUS_ILLEGAL_FUNCTION,
+  type ModbusAnswer,
+  type ModbusRequest,
+  startModbusTcpServer,
+} from '../modbus/tcp-server.js';
+import { dongleUnits } from './recorded.js';
+
+export interface HuaweiSimulatorOptions {
+  host: string;
+  /** 0 picks a free port (see the returned `port`). */
+  port: number;
+  /** Unit id → register → word (default: dongleUnits(), unit 1 hybrid and unit 2 at night). */
+  units?: ReadonlyMap<number, ReadonlyMap<number, number>>;
+  /** Push an older client off when a new one connects (default true); false: serve every client. */
+  oneClient?: boolean;
+  /** Answer exception 6 to requests this soon after the connection opened (ms, default 0: never). */
+  busyAfterConnectMs?: number;
+  /** Answer exception 6 to requests this soon after the previous answer on the connection (ms, default 0). */
+  busyGapMs?: number;
+  log?: Logger;
+}
+
+/** A request as served, with what it got. */
+export interface ServedRequest extends ModbusRequest {
+  answer: 'words' | 'none' | `exception ${number}`;
+}
+
+export interface HuaweiSimulator {
+  port: number;
+  /** Every request so far, in order. */
+  readonly requests: readonly ServedRequest[];
+  /** Connections accepted so far, and how many are open now. */
+  readonly connections: number;
+  readonly open: number;
+  /** The next `n` requests answer exception 6 (busy). */
+  busyNext(n: number): void;
+  /** Sets words of a unit from `register` on (a value changing, a meter going offline). */
+  set(unit: number, register: number, ...words: number[]): void;
+  stop(): Promise<void>;
+}
+
+export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promise<HuaweiSimulator> {
+  const log = opts.log ?? createLogger('sim-huawei');
+  const units = new Map<number, Map<number, number>>();
+  for (const [unit, regs] of opts.units ?? dongleUnits()) units.set(unit, new Map(regs));
+  const oneClient = opts.oneClient ?? true;
+  const requests: ServedRequest[] = [];
+  const openedAt = new Map<number, number>();
+  const lastAnswer = new Map<number, number>();
+  let busy = 0;
+  let accepted = 0;
+
+  function decide(req: ModbusRequest): ModbusAnswer {
+    const regs = units.get(req.unit);
+    if (!regs) return null;
+    if (busy > 0) {
+      busy--;
+      return { exception: MODBUS_BUSY };
+    }
+    const since = req.at - (openedAt.get(req.connection) ?? req.at);
+    if (since < (opts.busyAfterConnectMs ?? 0)) return { exception: MODBUS_BUSY };
+    const prev = lastAnswer.get(req.connection);
+    if (prev !== undefined && req.at - prev < (opts.busyGapMs ?? 0)) return { exception: MODBUS_BUSY };
+    if (req.fc !== 3) return { exception: MODBUS_ILLEGAL_FUNCTION };
+    const words: number[] = [];
+    for (let a = req.address; a < req.address + req.count; a++) {
+      const w = regs.get(a);
+      if (w === undefined) return { exception: MODBUS_ILLEGAL_ADDRESS };
+      words.push(w);
+    }
+    return { words };
+  }
+
+  const server = await startModbusTcpServer({
+    host: opts.host,
+    port: opts.port,
+    onConnection(connection) {
+      accepted++;
+      if (oneClient) {
+        for (const c of openedAt.keys()) {
+          log.info({ connection: c, by: connection }, 'a new client connected: the older one is pushed off');
+          server.drop(c);
+        }
+      }
+      openedAt.set(connection, Date.now());
+      return true;
+    },
+    onClose(connection) {
+      openedAt.delete(connection);
+      lastAnswer.delete(connection);
+    },
+    handle(req) {
+      const answer = decide(req);
+      if (answer !== null) lastAnswer.set(req.connection, Date.now());
+      requests.push({
+        ...req,
+        answer: answer === null ? 'none' : 'exception' in answer ? `exception ${answer.exception}` : 'words',
+      });
+      return answer;
+    },
+  });
+  log.info({ host: opts.host, port: server.port, units: [...units.keys()] }, 'huawei simulator listening');
+  return {
+    port: server.port,
+    get requests() {
+      return requests;
+    },
+    get connections() {
+      return accepted;
+    },
+    get open() {
+      return openedAt.size;
+    },
+    busyNext(n) {
+      busy = n;
+    },
+    set(unit, register, ...words) {
+      const regs = units.get(unit);
+      if (!regs) throw new Error(`huawei simulator: no unit ${unit}`);
+      words.forEach((w, i) => {
+        regs.set(register + i, w & 0xffff);
+      });
+    },
+    stop: () => server.stop(),
+  };
+}

@@ -273,6 +273,8 @@ export const TOPICS = {
   capacity: 'capacity',
   status: 'status',
   ack: 'ack',
+  control: 'control',
+  control_state: 'control_state',
 } as const;
 
 export function topic(prefix: string, deviceId: string, leaf: keyof typeof TOPICS): string {
@@ -355,3 +357,6 @@ export type CapacityAlert = Static<typeof CapacityAlertSchema>;
 
 export const CapacityMessageSchema = Type.Union([CapacityReportSchema, CapacityAlertSchema]);
 export type CapacityMessage = Static<typeof CapacityMessageSchema>;
+
+// control (server → edge) and control_state (edge → server): wire-control.ts, part of this contract.
+export * from './wire-control.js';

@@ -43,7 +43,9 @@ export const ControlWantSchema = Type.Object(
   {
     capacity_target_w: Type.Optional(TargetField),
     dry_run: Type.Optional(Type.Boolean()),
-    chargers: Type.Optional(Type.Record(ChargerName, ControlChargerWantSchema, { maxProperties: MAX_DEVICES })),
+    chargers: Type.Optional(
+      Type.Record(ChargerName, ControlChargerWantSchema, { maxProperties: MAX_DEVICES, additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -81,8 +83,11 @@ const AppliedBatterySchema = Type.Object({
 export const ControlAppliedSchema = Type.Object({
   capacity_target_w: TargetField,
   dry_run: Type.Boolean(),
-  chargers: Type.Record(ChargerName, AppliedChargerSchema, { maxProperties: MAX_DEVICES }),
-  batteries: Type.Record(ChargerName, AppliedBatterySchema, { maxProperties: MAX_DEVICES }),
+  chargers: Type.Record(ChargerName, AppliedChargerSchema, { maxProperties: MAX_DEVICES, additionalProperties: false }),
+  batteries: Type.Record(ChargerName, AppliedBatterySchema, {
+    maxProperties: MAX_DEVICES,
+    additionalProperties: false,
+  }),
 });
 export type ControlApplied = Static<typeof ControlAppliedSchema>;
 

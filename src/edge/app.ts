@@ -14,6 +14,7 @@ import { EdgeBus } from './bus.js';
 import { CapacityWatch } from './capacity-watch.js';
 import { controlSettings, type EdgeConfig, siteDevices } from './config.js';
 import { EdgeControl } from './control.js';
+import { ControlRemote } from './control-remote.js';
 import { Edge } from './edge.js';
 import { type HomeAssistantOptions, HomeAssistantPublisher, tlsFileSet } from './home-assistant/publisher.js';
 import { createOutbox, type Outbox } from './outbox.js';
@@ -41,6 +42,8 @@ export class EdgeApp {
   readonly capacity: CapacityWatch;
   /** The control of chargers and batteries (a `control:` section), else null. */
   readonly control: EdgeControl | null;
+  /** Settings from the server on the `control` topic, acknowledged on `control_state` (control and uplink), or null. */
+  readonly controlRemote: ControlRemote | null;
   /** Discovery and state on the user's Home Assistant broker (`home_assistant:`), or null. */
   readonly homeAssistant: HomeAssistantPublisher | null;
   private stopWatchdog: () => void = () => {};
@@ -98,6 +101,17 @@ export class EdgeApp {
             log: log.child({ component: 'uplink' }),
             sources: () => this.edge.sourceHealth(),
             ...(opts.uplinkOptions ?? {}),
+          })
+        : null;
+    this.controlRemote =
+      this.control && this.uplink
+        ? new ControlRemote({
+            deviceId: config.device_id,
+            control: this.control,
+            baseSection: config.control,
+            check: (section) => controlSettings({ ...config, control: section }) as NonNullable<typeof settings>,
+            channel: this.uplink,
+            log: log.child({ component: 'control-remote' }),
           })
         : null;
     this.homeAssistant = config.home_assistant
@@ -173,6 +187,9 @@ export class EdgeApp {
       this.lastSnapshotAt = Date.now();
     });
     this.control?.start(bus);
+    // Right after the control: it reads the decision just made (and its uplink topics are attached
+    // before the uplink connects).
+    this.controlRemote?.start(bus);
     if (outbox) bus.subscribe('outbox', 'snapshot', (s) => void outbox.append(s));
     if (out) bus.subscribe('console', 'snapshot', (s) => void out.write(`${JSON.stringify(s)}\n`));
     this.capacity.start(bus);
@@ -188,6 +205,7 @@ export class EdgeApp {
     sdNotify('STOPPING=1');
     this.stopWatchdog();
     // Before the sources stop: the batteries go back to self-consumption through them.
+    this.controlRemote?.stop(this.bus);
     await this.control?.stop(this.bus);
     await this.edge.stop();
     for (const c of EdgeApp.CONSUMERS) this.bus.unsubscribe(c);

@@ -128,9 +128,24 @@ export class EdgeControl implements EdgeConsumer {
     this.now = opts.now ?? Date.now;
   }
 
-  /** The latest decision (tests, and later the API). */
+  /** The latest decision (tests, and the control_state the server reads: control-remote.ts). */
   get decision(): ControlDecision | null {
     return this.last;
+  }
+
+  // ---- hook for settings from the server (control-remote.ts) ----
+
+  /** The settings decide() runs with now. */
+  get settings(): ControlSettings {
+    return this.opts.settings;
+  }
+
+  /**
+   * Runs the next decisions with these settings (checked by the caller as the config's are). The
+   * state carries over: the quarter's energy, the timers and what each device was last written.
+   */
+  applySettings(settings: ControlSettings): void {
+    this.opts.settings = settings;
   }
 
   start(bus: EdgeBus): void {

@@ -8,8 +8,8 @@
  * - battery_current_a: + charging, − discharging (DC, at the battery terminals)
  * - ev_power_w: + charging the car (summed over every charger)
  *
- * Fields added after the first release (SNAPSHOT_ADDED_FIELDS, and `devices`) are optional on the
- * wire: an edge of an older release omits them, and absent means null. A server accepts top-level
+ * Fields added after the first release (SNAPSHOT_ADDED_FIELDS, and the objects `devices` and
+ * `control`) are optional on the wire: an edge of an older release omits them, and absent means null. A server accepts top-level
  * keys it does not know and keeps them (see server/ingest), so an edge newer than its server loses
  * nothing.
  */
@@ -127,6 +127,50 @@ export const DevicesSchema = Type.Record(Type.String({ pattern: DEVICE_NAME_PATT
 });
 export type Devices = Static<typeof DevicesSchema>;
 
+/** What the edge's control told one charger (docs/control.md). */
+export const ControlChargerSchema = Type.Object(
+  {
+    charge: Type.Boolean(),
+    current_a: Type.Number({ minimum: 0, maximum: 100 }),
+    phases: Type.Integer({ minimum: 1, maximum: 3 }),
+    /** Power the set-point allows, W (0 paused). */
+    setpoint_w: Type.Number({ minimum: 0, maximum: 1_000_000 }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The running quarter's budget as the edge's control sees it (docs/control.md): the target, the
+ * energy imported so far in the quarter (from the meter's counters), the average power allowed for
+ * the rest, and what it told each charger. `status` stale or unknown: the meter is stale or the
+ * quarter's start is not known; then `used_kwh` and `allowed_w` are null and the chargers are at
+ * their safe current.
+ */
+export const ControlBudgetSchema = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('stale'), Type.Literal('unknown')]),
+    target_w: Type.Number({ minimum: 0, maximum: 1_000_000 }),
+    target_source: Type.Union([Type.Literal('floor'), Type.Literal('target'), Type.Literal('month_peak')]),
+    /** Start of the clock quarter, ISO 8601 UTC. */
+    quarter_start: Type.String({ format: 'date-time', minLength: 20, maxLength: 30 }),
+    remaining_s: Type.Number({ minimum: 0, maximum: 900 }),
+    /** target × 15 min, kWh. */
+    budget_kwh: Type.Number({ minimum: 0 }),
+    used_kwh: Num,
+    /** The average import allowed for the rest of the quarter to end it at the target, W (< 0: over). */
+    allowed_w: Num,
+    /** The quarter's average if the present import holds, W. */
+    projected_w: Num,
+    dry_run: Type.Boolean(),
+    chargers: Type.Record(Type.String({ pattern: DEVICE_NAME_PATTERN }), ControlChargerSchema, {
+      maxProperties: MAX_DEVICES,
+      additionalProperties: false,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ControlBudget = Static<typeof ControlBudgetSchema>;
+
 export const SnapshotSchema = Type.Object(
   {
     device_id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
@@ -148,6 +192,8 @@ export const SnapshotSchema = Type.Object(
     charge_state: Type.Optional(Type.Union([Type.String({ maxLength: MAX_CHARGE_STATE_CHARS }), Type.Null()])),
     /** Each device's own reading, by device name. Optional (absent or null: none given). */
     devices: Type.Optional(Type.Union([DevicesSchema, Type.Null()])),
+    /** The control's quarter budget (an edge with a `control:` section). Optional (absent or null: none). */
+    control: Type.Optional(Type.Union([ControlBudgetSchema, Type.Null()])),
     /** Sources whose values are too old to use; their fields are null. */
     stale_sources: Type.Array(Type.String({ maxLength: 32 }), { maxItems: 16 }),
   },

@@ -39,6 +39,8 @@ function describe(err: ValueError): string {
   switch (err.type) {
     case ValueErrorType.ObjectAdditionalProperties:
       return 'unknown key';
+    case ValueErrorType.ObjectMinProperties:
+      return `must have at least ${String(s.minProperties)} key${s.minProperties === 1 ? '' : 's'}`;
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';
     case ValueErrorType.Integer:

@@ -60,6 +60,7 @@ export const BATCH_FIELDS = [
   ...SNAPSHOT_NUMERIC_FIELDS,
   'stale_sources',
   'devices',
+  'control',
 ] as const;
 export type BatchField = (typeof BATCH_FIELDS)[number];
 
@@ -100,11 +101,15 @@ export type BatchColumnsMessage = Static<typeof BatchColumnsMessageSchema>;
 
 /**
  * What an edge sends, so that a server of an earlier release still takes it: the fields added since
- * the first release (SNAPSHOT_ADDED_FIELDS, `devices`) go on the wire only when they hold a value.
+ * the first release (SNAPSHOT_ADDED_FIELDS, `devices`, `control`) go on the wire only when they hold a
+ * value.
  * A site that reports none of them (every config of the legacy sections) sends exactly what that
  * release's edge sent; one that does needs a server that knows them (or keeps unknown fields).
  */
-const ADDED_WIRE_FIELDS: ReadonlySet<string> = new Set<string>([...SNAPSHOT_ADDED_FIELDS, 'devices']);
+const ADDED_WIRE_FIELDS: ReadonlySet<string> = new Set<string>([...SNAPSHOT_ADDED_FIELDS, 'devices', 'control']);
+
+/** Object fields a snapshot leaves out when it has none (as a snapshot without them reads back). */
+const OPTIONAL_OBJECTS = ['devices', 'control'] as const;
 
 /** The batch fields every release's server knows: BATCH_FIELDS without the added ones. */
 export const RELEASED_BATCH_FIELDS: readonly BatchField[] = BATCH_FIELDS.filter((f) => !ADDED_WIRE_FIELDS.has(f));
@@ -197,18 +202,23 @@ function rowBuilder(fields: readonly string[]): Builder {
     if (i !== undefined) return `row[${i}]`;
     return f === 'stale_sources' ? '[]' : 'null';
   };
-  // `devices` is left out when the batch does not name it or the row's value is null (none: as
-  // a snapshot without it reads back), so the code has two literals, each of constant keys.
-  const literal = (withDevices: boolean): string => {
+  // `devices` and `control` are left out when the batch does not name them or the row's value is
+  // null (none: as a snapshot without them reads back), so the code has one literal per combination,
+  // each of constant keys.
+  const literal = (included: readonly string[]): string => {
     const props = Object.keys(SnapshotSchema.properties)
-      .filter((k) => k !== 'devices' || withDevices)
+      .filter((k) => !(OPTIONAL_OBJECTS as readonly string[]).includes(k) || included.includes(k))
       .map((k) => (k === 'device_id' ? 'device_id: deviceId' : `${k}: ${value(k)}`));
     props.push(`seq: ${value('seq')}`);
     return `{ ${props.join(', ')} }`;
   };
-  const d = idx.get('devices');
-  const code =
-    d === undefined ? `return ${literal(false)};` : `return row[${d}] === null ? ${literal(false)} : ${literal(true)};`;
+  const named = OPTIONAL_OBJECTS.filter((f) => idx.has(f));
+  const branch = (i: number, included: readonly string[]): string => {
+    if (i === named.length) return `return ${literal(included)};`;
+    const f = named[i] as string;
+    return `if (row[${idx.get(f)}] === null) { ${branch(i + 1, included)} } else { ${branch(i + 1, [...included, f])} }`;
+  };
+  const code = branch(0, []);
   const build = new Function('row', 'deviceId', code) as RowBuilder;
   b = { build, unknown };
   if (builders.size >= 64) builders.clear();
@@ -263,6 +273,8 @@ export const TOPICS = {
   capacity: 'capacity',
   status: 'status',
   ack: 'ack',
+  control: 'control',
+  control_state: 'control_state',
 } as const;
 
 export function topic(prefix: string, deviceId: string, leaf: keyof typeof TOPICS): string {
@@ -345,3 +357,6 @@ export type CapacityAlert = Static<typeof CapacityAlertSchema>;
 
 export const CapacityMessageSchema = Type.Union([CapacityReportSchema, CapacityAlertSchema]);
 export type CapacityMessage = Static<typeof CapacityMessageSchema>;
+
+// control (server → edge) and control_state (edge → server): wire-control.ts, part of this contract.
+export * from './wire-control.js';

@@ -12,6 +12,7 @@ import { dsmr } from './dsmr/definition.js';
 import { fronius } from './fronius/definition.js';
 import { homewizard } from './homewizard/definition.js';
 import { huaweiSun2000 } from './huawei-sun2000/definition.js';
+import { nrgkick } from './nrgkick/definition.js';
 import { outback } from './outback/definition.js';
 import type { Source } from './source.js';
 import { sungrow } from './sungrow/definition.js';
@@ -27,6 +28,7 @@ export const DRIVERS: readonly DriverDefinition[] = [
   sunspec,
   outback,
   tristarMppt,
+  nrgkick,
 ];
 
 export function driverOf(type: string): DriverDefinition | undefined {

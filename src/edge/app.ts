@@ -12,7 +12,9 @@ import { sdNotify, startWatchdog } from '../lib/systemd.js';
 import { loadTlsFiles } from '../lib/tls-files.js';
 import { EdgeBus } from './bus.js';
 import { CapacityWatch } from './capacity-watch.js';
-import { type EdgeConfig, siteDevices } from './config.js';
+import { controlSettings, type EdgeConfig, siteDevices } from './config.js';
+import { EdgeControl } from './control.js';
+import { ControlRemote } from './control-remote.js';
 import { Edge } from './edge.js';
 import { type HomeAssistantOptions, HomeAssistantPublisher, tlsFileSet } from './home-assistant/publisher.js';
 import { createOutbox, type Outbox } from './outbox.js';
@@ -38,6 +40,10 @@ export class EdgeApp {
   readonly outbox: Outbox | null;
   readonly uplink: Uplink | null;
   readonly capacity: CapacityWatch;
+  /** The control of chargers and batteries (a `control:` section), else null. */
+  readonly control: EdgeControl | null;
+  /** Settings from the server on the `control` topic, acknowledged on `control_state` (control and uplink), or null. */
+  readonly controlRemote: ControlRemote | null;
   /** Discovery and state on the user's Home Assistant broker (`home_assistant:`), or null. */
   readonly homeAssistant: HomeAssistantPublisher | null;
   private stopWatchdog: () => void = () => {};
@@ -47,8 +53,20 @@ export class EdgeApp {
   private constructor(
     private readonly opts: EdgeAppOptions,
     sources: Source[],
+    devices: readonly SiteDevice[],
   ) {
     const { config, log } = opts;
+    const settings = controlSettings(config);
+    this.control = settings
+      ? new EdgeControl({
+          settings,
+          timezone: config.timezone,
+          devices,
+          sources,
+          gridDevice: devices.find((d) => d.definition.roles[0] === 'grid_meter')?.name ?? null,
+          log: log.child({ component: 'control' }),
+        })
+      : null;
     this.bus = new EdgeBus({ log: log.child({ component: 'bus' }) });
     this.edge = new Edge({
       deviceId: config.device_id,
@@ -85,6 +103,17 @@ export class EdgeApp {
             ...(opts.uplinkOptions ?? {}),
           })
         : null;
+    this.controlRemote =
+      this.control && this.uplink
+        ? new ControlRemote({
+            deviceId: config.device_id,
+            control: this.control,
+            baseSection: config.control,
+            check: (section) => controlSettings({ ...config, control: section }) as NonNullable<typeof settings>,
+            channel: this.uplink,
+            log: log.child({ component: 'control-remote' }),
+          })
+        : null;
     this.homeAssistant = config.home_assistant
       ? new HomeAssistantPublisher({
           deviceId: config.device_id,
@@ -100,10 +129,18 @@ export class EdgeApp {
   }
 
   static async create(opts: EdgeAppOptions): Promise<EdgeApp> {
-    const devices = opts.sources ? [] : siteDevices(opts.config);
-    checkFiles(opts.config, devices);
+    // Given sources (tests) may come with a config that names no device: then the site has none.
+    const devices =
+      opts.sources &&
+      opts.config.devices === undefined &&
+      !opts.config.dsmr &&
+      !opts.config.homewizard &&
+      !opts.config.sungrow
+        ? []
+        : siteDevices(opts.config);
+    checkFiles(opts.config, opts.sources ? [] : devices);
     const sources = opts.sources ?? (await createSources(devices, opts.config.timezone, opts.log));
-    return new EdgeApp(opts, sources);
+    return new EdgeApp(opts, sources, devices);
   }
 
   get snapshotCount(): number {
@@ -136,7 +173,9 @@ export class EdgeApp {
 
   /**
    * The bus's consumers, all here and in this order (each isolated: one that throws is logged and the
-   * others go on). The outbox first: a snapshot exists once it is in the outbox, whatever happens next.
+   * others go on). The control before the outbox: it adds the quarter's budget (`control`) to the
+   * snapshot, and it runs in microseconds (its writes run after, off the bus). Then the outbox: a
+   * snapshot exists once it is in the outbox, whatever happens next.
    */
   private static readonly CONSUMERS = ['watchdog', 'outbox', 'console', 'capacity-log', 'uplink'] as const;
 
@@ -147,6 +186,10 @@ export class EdgeApp {
       this.snapshots++;
       this.lastSnapshotAt = Date.now();
     });
+    this.control?.start(bus);
+    // Right after the control: it reads the decision just made (and its uplink topics are attached
+    // before the uplink connects).
+    this.controlRemote?.start(bus);
     if (outbox) bus.subscribe('outbox', 'snapshot', (s) => void outbox.append(s));
     if (out) bus.subscribe('console', 'snapshot', (s) => void out.write(`${JSON.stringify(s)}\n`));
     this.capacity.start(bus);
@@ -161,6 +204,9 @@ export class EdgeApp {
   async stop(): Promise<void> {
     sdNotify('STOPPING=1');
     this.stopWatchdog();
+    // Before the sources stop: the batteries go back to self-consumption through them.
+    this.controlRemote?.stop(this.bus);
+    await this.control?.stop(this.bus);
     await this.edge.stop();
     for (const c of EdgeApp.CONSUMERS) this.bus.unsubscribe(c);
     this.capacity.stop(this.bus);

@@ -1,7 +1,7 @@
 /**
  * The edge's bus: the edge (edge.ts) publishes each merged snapshot and each change of a source's
- * state; the consumers are registered in one place (app.ts: outbox, console, capacity watch, the
- * uplink's subset and capacity topics, Home Assistant; later exporters and the controller). A consumer that throws,
+ * state; the consumers are registered in one place (app.ts: the control, outbox, console, capacity
+ * watch, the uplink's subset and capacity topics, Home Assistant; later exporters). A consumer that throws,
  * or whose promise rejects, is logged once per kind of error with its name and the others go on
  * (lib/bus.ts).
  *

@@ -3,7 +3,9 @@
  * Reference: docs/configuration.md. Example: config/edge.example.yaml.
  */
 import { type Static, type TObject, Type } from '@sinclair/typebox';
+import { type ControlSettings, parseControlConfig } from '../core/control/config.js';
 import { ConfigError, KwartierError, withPrefix } from '../core/errors.js';
+import type { Role } from '../core/merger.js';
 import { parseWithSchema } from '../core/validate.js';
 import { DsmrConfigSchema } from '../drivers/dsmr/config.js';
 import { HomeWizardConfigSchema } from '../drivers/homewizard/config.js';
@@ -145,6 +147,11 @@ export const EdgeConfigSchema = Type.Object(
     buffer: Type.Optional(BufferConfigSchema),
     mqtt: Type.Optional(MqttConfigSchema),
     home_assistant: Type.Optional(HomeAssistantConfigSchema),
+    /**
+     * Control of the EV chargers and the home battery on one quarter-hour budget (docs/control.md);
+     * checked by `controlSettings` (core/control/config.ts: unknown keys are errors naming the key).
+     */
+    control: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
@@ -168,7 +175,37 @@ export function checkEdgeConfig(cfg: EdgeConfig, what: string): EdgeConfig {
   if (!isTimeZone(cfg.timezone)) {
     throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
+  try {
+    controlSettings(cfg);
+  } catch (err) {
+    if (err instanceof KwartierError) throw withPrefix(err, what);
+    throw err;
+  }
   return cfg;
+}
+
+/**
+ * The `control:` section resolved (defaults filled), or null without one. Each charger and battery it
+ * names must be a device of the site with that role (`ev_charger`, `battery`). Throws ConfigError
+ * naming the key (`control: chargers.car.mode: must be one of …`).
+ */
+export function controlSettings(cfg: EdgeConfig): ControlSettings | null {
+  if (cfg.control === undefined || cfg.control === null) return null;
+  const settings = parseControlConfig(cfg.control, 'control');
+  const devices = siteDevices(cfg);
+  const check = (name: string, kind: 'chargers' | 'batteries', role: Role): void => {
+    const d = devices.find((x) => x.name === name);
+    if (!d?.definition.roles.includes(role)) {
+      const fit = devices.filter((x) => x.definition.roles.includes(role)).map((x) => x.name);
+      throw new ConfigError(
+        `control: ${kind}.${name}: ${d ? `device ${name} (${d.definition.type}) cannot be a ${role}` : `no device named ${name}`}; the site's ${role} devices: ${fit.join(', ') || 'none'}`,
+        { key: `control.${kind}.${name}` },
+      );
+    }
+  };
+  for (const c of settings.chargers) check(c.name, 'chargers', 'ev_charger');
+  for (const b of settings.batteries) check(b.name, 'batteries', 'battery');
+  return settings;
 }
 
 /**

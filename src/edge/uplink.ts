@@ -101,6 +101,15 @@ export type { StatusMessage };
  */
 export type CapacityExtra = ({ kind: 'report' } | CapacityAlert) & Record<string, unknown>;
 
+/**
+ * Another reader of this edge's connection (control-remote.ts): the leaves of its own topics it
+ * reads (subscribed at QoS 1 on every connection, after the ack) and a call after each connection.
+ */
+export interface UplinkChannel {
+  read: Partial<Record<'control', (payload: Buffer) => void>>;
+  connected?: () => void;
+}
+
 export interface UplinkOptions {
   deviceId: string;
   outbox: Outbox;
@@ -173,6 +182,7 @@ export class Uplink {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly backoff: Backoff;
   private unlisten: (() => void) | null = null;
+  private readonly channels: UplinkChannel[] = [];
   private readonly counters = {
     connects: 0,
     realtime_published: 0,
@@ -219,6 +229,27 @@ export class Uplink {
       a();
       b();
     };
+  }
+
+  /** Adds a reader of this edge's own topics (before start: its topics are subscribed on each connection). */
+  attach(channel: UplinkChannel): void {
+    this.channels.push(channel);
+  }
+
+  /**
+   * Publishes on one of this edge's own topics, retained, QoS 1 (`control_state`). Resolves true on
+   * the broker's PUBACK, false when not connected (nothing is queued: the caller sends again).
+   */
+  async publishOwn(leaf: 'control_state', payload: string): Promise<boolean> {
+    const conn = this.conn;
+    if (!conn?.ready) return false;
+    try {
+      await conn.client.publishAsync(this.t(leaf), payload, { qos: 1, retain: true });
+      return true;
+    } catch (err) {
+      this.log.debug({ topic: this.t(leaf), err: errorMessage(err) }, 'publish failed');
+      return false;
+    }
   }
 
   /** Connects (and keeps reconnecting with backoff) and starts the periodic publications. */
@@ -371,10 +402,20 @@ export class Uplink {
     );
     void this.publishStatus('online', conn);
     void this.pump(conn);
+    const read = this.channels.flatMap((c) => Object.keys(c.read).map((leaf) => this.t(leaf as 'control')));
+    if (read.length > 0) {
+      conn.client
+        .subscribeAsync(read, { qos: 1 })
+        .catch((err: unknown) => this.log.warn({ topics: read, err: errorMessage(err) }, 'cannot subscribe'));
+    }
+    for (const c of this.channels) c.connected?.();
   }
 
   private onMessage(t: string, payload: Buffer): void {
-    if (t !== this.t('ack')) return;
+    if (t !== this.t('ack')) {
+      for (const c of this.channels) if (t === this.t('control')) c.read.control?.(payload);
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(payload.toString('utf8'));

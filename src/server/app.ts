@@ -5,10 +5,12 @@
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../lib/log.js';
 import { listenError } from '../lib/start-errors.js';
 import { loadTlsFiles, loadTlsIdentity } from '../lib/tls-files.js';
 import { createApi } from './api/index.js';
+import { controlMessage } from './api/routes/control.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import { ServerBus } from './bus.js';
 import type { ServerConfig } from './config.js';
@@ -133,6 +135,10 @@ export class ServerApp {
     this.ingester.on('snapshot', (s) => this.bus.publish('committed', s));
     this.ingester.on('status', (m) => this.bus.publish('status', m));
     this.ingester.on('capacity', (m) => this.bus.publish('capacity', m));
+    this.ingester.on('control_state', (m) => this.bus.publish('control_state', m));
+    // The control settings of every home, again at each connection: the embedded broker keeps no
+    // retained message across a restart, and a change made while disconnected was not sent.
+    this.ingester.on('connected', () => void republishControl(this.store, ingester, log));
 
     for (const exporter of this.exporters) exporter.start(this.bus);
 
@@ -148,6 +154,7 @@ export class ServerApp {
       configDir,
       ...(this.opts.webRoot ? { webRoot: this.opts.webRoot } : {}),
       metrics: { registry, ingestProtection: () => ingester.counters },
+      publishControl: (id, message) => ingester.publishControl(id, message),
     });
     await this.ingester.start();
     await this.api.listen({ host: config.api.host, port: config.api.port }).catch((err: unknown) => {
@@ -196,6 +203,18 @@ export class ServerApp {
     await Promise.all(this.exporters.map((e) => e.stop().catch(() => {})));
     await this.broker?.stop().catch(() => {});
     await this.store.close().catch(() => {});
+  }
+}
+
+/** Publishes every home's stored control settings (retained) through the ingester's connection. */
+async function republishControl(store: Store, ingester: Ingester, log: Logger): Promise<void> {
+  try {
+    const all = await store.allControlWanted();
+    const sent = await Promise.all(all.map((c) => ingester.publishControl(c.deviceId, controlMessage(c))));
+    if (all.length > 0)
+      log.info({ homes: all.length, published: sent.filter(Boolean).length }, 'control settings sent');
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'control settings not sent again: the store did not answer');
   }
 }
 

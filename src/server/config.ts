@@ -89,13 +89,20 @@ export const ServerConfigSchema = Type.Object(
       {
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
-        /** Bearer tokens, each granting a list of device ids ("*" = all). */
+        /**
+         * Bearer tokens, each granting a list of device ids ("*" = all), to read (the default) or to
+         * read and write (change a home's control settings: PUT /api/v1/control).
+         */
         tokens: Type.Array(
           Type.Object(
             {
               name: Type.String({ minLength: 1 }),
               token: Type.String({ minLength: 16 }),
               devices: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+              scope: Type.Union([Type.Literal('read'), Type.Literal('write')], {
+                default: 'read',
+                errorMessage: 'must be read or write',
+              }),
             },
             { additionalProperties: false },
           ),

@@ -77,6 +77,17 @@ describe('server config', () => {
     expect(cfg.devices['home-01']?.day_hours).toBe('7-22');
   });
 
+  it('a token reads unless its scope says write; another scope is refused naming the key', () => {
+    const store = 'store: {type: sqlite, path: /tmp/x.sqlite}\n';
+    const tok = (extra: string) =>
+      `${store}api: {tokens: [{name: a, token: 0123456789abcdef0123, devices: [h]${extra}}]}\n`;
+    expect(loadServerConfig(file('t1.yaml', tok(''))).api.tokens[0]?.scope).toBe('read');
+    expect(loadServerConfig(file('t2.yaml', tok(', scope: write'))).api.tokens[0]?.scope).toBe('write');
+    expect(errorOf(() => loadServerConfig(file('t3.yaml', tok(', scope: admin'))))).toContain(
+      'api.tokens[0].scope: must be read or write',
+    );
+  });
+
   it('listens on loopback by default and requires the store path', () => {
     const cfg = loadServerConfig(file('s1.yaml', 'store: {type: sqlite, path: /tmp/x.sqlite}\n'));
     expect(cfg.api.host).toBe('127.0.0.1');

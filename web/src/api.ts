@@ -48,7 +48,11 @@ async function request<T>(token: string, url: string, init: RequestInit, signal?
   try {
     res = await fetch(url, {
       ...init,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      headers: {
+        ...(init.headers as Record<string, string>),
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+      },
       signal: combined,
       cache: 'no-store',
     });
@@ -81,6 +85,16 @@ export async function wsTicket(token: string, signal?: AbortSignal): Promise<str
 /** GET a JSON answer. Throws ApiError; `signal` cancels (e.g. when the page changes). */
 export function apiGet<T>(token: string, path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
   return request<T>(token, apiUrl(path, params), {}, signal);
+}
+
+/** A JSON body PUT to the API (the control settings): the answer's JSON, or an ApiError as apiGet. */
+export function apiPut<T>(token: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  return request<T>(
+    token,
+    apiUrl(path),
+    { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+    signal,
+  );
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in order. */

@@ -17,6 +17,7 @@ import {
   storeLang,
 } from './i18n/index.js';
 import { CapacityPage } from './pages/capacity.js';
+import { ControlPage } from './pages/control.js';
 import { DayPage } from './pages/day.js';
 import { HistoryPage } from './pages/history.js';
 import { LivePage } from './pages/live.js';
@@ -33,6 +34,7 @@ const NAV: Record<Page, MessageKey> = {
   day: 'nav.day',
   history: 'nav.history',
   capacity: 'nav.capacity',
+  control: 'nav.control',
 };
 const NEXT_THEME: Record<ThemeChoice, ThemeChoice> = { auto: 'light', light: 'dark', dark: 'auto' };
 
@@ -177,6 +179,7 @@ export function App() {
                 {route.page === 'day' && <DayPage route={route} />}
                 {route.page === 'history' && <HistoryPage route={route} />}
                 {route.page === 'capacity' && <CapacityPage />}
+                {route.page === 'control' && <ControlPage />}
               </Fragment>
             </SessionContext.Provider>
           )}

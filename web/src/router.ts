@@ -1,12 +1,12 @@
 /**
  * Client-side routing in the address's hash: `#/live`, `#/day?date=2024-06-03`,
- * `#/history?period=month&date=2024-06-01`, `#/capacity`. `/?page=day&date=…` is accepted too and
+ * `#/history?period=month&date=2024-06-01`, `#/capacity`, `#/control`. `/?page=day&date=…` is accepted too and
  * rewritten to its hash form.
  */
 import { useEffect, useState } from 'preact/hooks';
 
-export type Page = 'live' | 'day' | 'history' | 'capacity';
-export const PAGES: readonly Page[] = ['live', 'day', 'history', 'capacity'];
+export type Page = 'live' | 'day' | 'history' | 'capacity' | 'control';
+export const PAGES: readonly Page[] = ['live', 'day', 'history', 'capacity', 'control'];
 
 export interface Route {
   page: Page;
@@ -14,7 +14,7 @@ export interface Route {
 }
 
 function isPage(s: string | null | undefined): s is Page {
-  return s === 'live' || s === 'day' || s === 'history' || s === 'capacity';
+  return (PAGES as readonly (string | null | undefined)[]).includes(s);
 }
 
 export function parseRoute(hash: string = location.hash): Route {

@@ -8,6 +8,10 @@ import type {
   BucketPoint,
   CapacityAlertPush,
   CapacityAnswer,
+  ControlAnswer,
+  ControlChange,
+  ControlDecisionOut,
+  ControlPutAnswer,
   CostEstimateAnswer,
   DayPricePoint,
   DayPricesAnswer,
@@ -17,7 +21,17 @@ import type {
   WsTicketAnswer,
 } from '../../src/core/api/index.js';
 
-export type { CapacityAnswer, DeviceListAnswer, RealtimeAnswer, WsTicketAnswer };
+/** GET and PUT /api/v1/control/{device_id}: the settings wanted and applied, the budget, the decisions. */
+export type {
+  CapacityAnswer,
+  ControlAnswer,
+  ControlChange,
+  ControlDecisionOut,
+  ControlPutAnswer,
+  DeviceListAnswer,
+  RealtimeAnswer,
+  WsTicketAnswer,
+};
 
 /** A snapshot as the API answers it (times in local time). */
 export type Snapshot = SnapshotAnswer;

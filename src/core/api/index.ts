@@ -5,6 +5,7 @@
  * routes (server/api/schemas.ts), which alone read them.
  */
 export * from './access.js';
+export * from './control.js';
 export * from './errors.js';
 export * from './history.js';
 export * from './insights.js';

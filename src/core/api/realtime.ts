@@ -3,7 +3,7 @@
  * WebSocket (/ws/v1/realtime/{device_id}) pushes: each snapshot as it is stored, and capacity alerts.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { DevicesSchema, SNAPSHOT_NUMERIC_FIELDS } from '../snapshot.js';
+import { ControlBudgetSchema, DevicesSchema, SNAPSHOT_NUMERIC_FIELDS } from '../snapshot.js';
 import type { CapacityAlert } from '../wire.js';
 import { LocalTime, Nullable, NullableNumber, NullableString } from './json-schema.js';
 
@@ -27,6 +27,13 @@ export const SnapshotOutSchema = Type.Object(
         description:
           "A site of several devices (the edge config's `devices:` list): each device's own reading, " +
           "`{type, stale, fields}` with the snapshot's field names, units and signs. Absent for a single-meter home.",
+      }),
+    ),
+    control: Type.Optional(
+      Type.Union([ControlBudgetSchema, Type.Null()], {
+        description:
+          "The edge's control (a `control:` section): the running quarter's target, the energy imported so far " +
+          'in it, the average power allowed for the rest, and what each charger was told. Absent without control.',
       }),
     ),
   },

@@ -82,6 +82,7 @@ export const ControlConfigSchema = Type.Object(
     /** The monthly peak to stay under, W, or `follow_peak` (the month's peak so far, at least floor_w). */
     capacity_target_w: Type.Union([Type.Number({ minimum: 0, maximum: 1_000_000 }), Type.Literal('follow_peak')], {
       default: 'follow_peak',
+      errorMessage: 'must be a number of W (0 to 1000000) or follow_peak',
     }),
     /** The target is never below this, W (the 2.5 kW a Flemish month is billed at anyway). */
     floor_w: Watts(2500),

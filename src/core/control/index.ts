@@ -6,4 +6,5 @@ export * from './config.js';
 export * from './decide.js';
 export * from './input.js';
 export * from './plan.js';
+export * from './remote.js';
 export * from './types.js';

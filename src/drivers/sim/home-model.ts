@@ -1,12 +1,17 @@
 /**
- * One simulated home, the single model behind every simulator (P1 telegrams, HomeWizard, Sungrow),
- * so what they report is coherent: grid = load − PV + battery charging, on every phase, and the
- * meter's counters, 15-minute average (1-0:1.4.0), monthly peak (1-0:1.6.0) and peak history
- * (0-0:98.1.0) follow the import.
+ * One simulated home, the single model behind every simulator (P1 telegrams, HomeWizard, Sungrow,
+ * NRGkick), so what they report is coherent: grid = load − PV + battery charging, on every phase,
+ * and the meter's counters, 15-minute average (1-0:1.4.0), monthly peak (1-0:1.6.0) and peak
+ * history (0-0:98.1.0) follow the import.
  *
- * Pure and deterministic: the state is a function of (options, seconds elapsed). It steps in whole
- * seconds; `advanceTo(ms)` catches up from wherever it is, so a backfill of days runs fast and a
- * live simulator just advances to `Date.now()` before answering.
+ * The EV charger's draw is an input: a charger simulator sets it (`setEvLoad`) from what it was told
+ * and what its car takes, and the home's load, grid power and the meter's counters include it from
+ * the next step on; so a P1 simulator and a charger simulator on one model close the loop a
+ * controller acts in (the car's draw shows in the meter's import).
+ *
+ * Deterministic: the state is a function of (options, seconds elapsed, the EV load set when). It
+ * steps in whole seconds; `advanceTo(ms)` catches up from wherever it is, so a backfill of days runs
+ * fast and a live simulator just advances to `Date.now()` before answering.
  */
 
 export type Country = 'be' | 'nl';
@@ -51,6 +56,10 @@ export interface HomeState {
   battery_w: number;
   /** Grid power (W): + import, − export. Equals load − pv + battery. */
   grid_w: number;
+  /** The EV charger's draw (W, ≥ 0), part of load_w. */
+  ev_w: number;
+  /** Energy the EV charger drew over the simulation (kWh). */
+  ev_total_kwh: number;
   /** Per-phase grid power (W, signed), length = phases. */
   phase_grid_w: number[];
   phase_voltage_v: number[];
@@ -164,6 +173,12 @@ class ZoneClock {
   }
 }
 
+/** What a charger draws: W in total, spread evenly over its phases (starting at L1). */
+export interface EvLoad {
+  watts: number;
+  phases: 1 | 2 | 3;
+}
+
 interface Appliance {
   until: number;
   watts: number;
@@ -186,6 +201,7 @@ export class HomeModel {
   private gasLive = 0;
   private waterLive = 0;
   private fridgePhase = 0;
+  private ev: EvLoad = { watts: 0, phases: 3 };
 
   constructor(options: HomeModelOptions) {
     this.opts = {
@@ -214,6 +230,8 @@ export class HomeModel {
       pv_w: 0,
       battery_w: 0,
       grid_w: 0,
+      ev_w: 0,
+      ev_total_kwh: 0,
       phase_grid_w: new Array<number>(n).fill(0),
       phase_voltage_v: new Array<number>(n).fill(230),
       phase_current_a: new Array<number>(n).fill(0),
@@ -276,6 +294,15 @@ export class HomeModel {
     return this.s;
   }
 
+  /**
+   * The EV charger's draw from the next step on (a charger simulator sets it each second). On a
+   * one-phase home every phase of the charger is L1.
+   */
+  setEvLoad(load: EvLoad): void {
+    const watts = Number.isFinite(load.watts) ? Math.max(0, load.watts) : 0;
+    this.ev = { watts, phases: load.phases };
+  }
+
   /** Local calendar time of an instant in the model's time zone. */
   localTime(ms: number): LocalTime {
     return this.clock.local(ms);
@@ -324,6 +351,13 @@ export class HomeModel {
       phaseLoad[2] = (phaseLoad[2] ?? 0) + baseW * 0.2;
     }
     for (const a of this.appliances) phaseLoad[a.phase % phases] = (phaseLoad[a.phase % phases] ?? 0) + a.watts;
+    const evW = Math.round(this.ev.watts);
+    for (let i = 0; i < this.ev.phases; i++) {
+      const p = phases === 3 ? i : 0;
+      phaseLoad[p] = (phaseLoad[p] ?? 0) + evW / this.ev.phases;
+    }
+    s.ev_w = evW;
+    s.ev_total_kwh += (evW * dtS) / 3_600_000;
     const load = phaseLoad.reduce((x, y) => x + y, 0);
 
     // ---- PV: sun elevation × slowly varying clouds --------------------------------------------------

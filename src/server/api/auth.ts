@@ -1,5 +1,6 @@
 /**
- * Bearer tokens from `api.tokens`: each grants a list of device ids ('*' = every device).
+ * Bearer tokens from `api.tokens`: each grants a list of device ids ('*' = every device), to read
+ * or (scope `write`) also to change what may be changed (a home's control settings).
  *
  * A presented token is compared with every configured token in constant time (SHA-256 of both,
  * then timingSafeEqual, no early exit), so neither a match nor its position leaks through timing.
@@ -12,6 +13,8 @@ export interface TokenGrant {
   /** Every device ('*' in the config). */
   all: boolean;
   devices: ReadonlySet<string>;
+  /** Scope `write`: may change the homes it holds (PUT /api/v1/control). */
+  write: boolean;
 }
 
 interface Entry {
@@ -26,10 +29,17 @@ function digest(s: string): Buffer {
 export class TokenTable {
   private readonly entries: Entry[];
 
-  constructor(tokens: ReadonlyArray<{ name: string; token: string; devices: readonly string[] }>) {
+  constructor(
+    tokens: ReadonlyArray<{ name: string; token: string; devices: readonly string[]; scope?: 'read' | 'write' }>,
+  ) {
     this.entries = tokens.map((t) => ({
       digest: digest(t.token),
-      grant: { name: t.name, all: t.devices.includes('*'), devices: new Set(t.devices.filter((d) => d !== '*')) },
+      grant: {
+        name: t.name,
+        all: t.devices.includes('*'),
+        devices: new Set(t.devices.filter((d) => d !== '*')),
+        write: t.scope === 'write',
+      },
     }));
   }
 

@@ -6,7 +6,8 @@
  *
  * Routes (docs/api.md), one Fastify plugin per group in ./routes/: operations (/healthz, /metrics),
  * devices, tickets (POST /api/v1/ws-ticket), realtime, history, export, insights (capacity tariff,
- * self-sufficiency, cost estimate), prices (a day's prices per quarter), websocket
+ * self-sufficiency, cost estimate), prices (a day's prices per quarter), control (a home's control
+ * settings, GET and PUT), websocket
  * (/ws/v1/realtime/{device_id}); the OpenAPI document
  * and /api/docs (openapi.ts); the dashboard at / (dashboard.ts: config.api.dashboard and webRoot).
  *
@@ -24,12 +25,14 @@ import type { ServerConfig } from '../config.js';
 import type { Store } from '../store/types.js';
 import { TokenTable } from './auth.js';
 import { HistoryCache } from './cache.js';
+import { ControlStates } from './control-states.js';
 import { installDashboard } from './dashboard.js';
 import { KnownDevices } from './devices.js';
 import { type AjvError, deviceErrors, formatValidation } from './errors.js';
 import { ApiMetrics, type ApiMetricsDeps } from './metrics.js';
 import { docsRoutes, installOpenApi } from './openapi.js';
 import { installPipeline } from './pipeline.js';
+import { type ControlPublisher, controlRoutes } from './routes/control.js';
 import { devicesRoutes } from './routes/devices.js';
 import { exportRoutes } from './routes/export.js';
 import { historyRoutes } from './routes/history.js';
@@ -72,6 +75,11 @@ export interface ApiDeps {
   historyCache?: { ttlMs?: number; maxEntries?: number; maxBytes?: number };
   /** Deadline of each store call made for a request (ms). Default 10 000. */
   storeTimeoutMs?: number;
+  /**
+   * Sends a home's control settings to its edge (the ingester's MQTT connection: ServerApp). Absent:
+   * PUT /api/v1/control stores them only (answering `published: false`).
+   */
+  publishControl?: ControlPublisher;
 }
 
 /** What the route groups share, made once per API. */
@@ -87,6 +95,8 @@ interface Services {
   known: KnownDevices;
   hub: RealtimeHub;
   historyCache: HistoryCache;
+  /** What each home's edge says it applies (`control_state`). */
+  controlStates: ControlStates;
 }
 
 function services(deps: ApiDeps): Services {
@@ -127,12 +137,13 @@ function services(deps: ApiDeps): Services {
       maxBytes: deps.historyCache?.maxBytes ?? 64 * 1024 * 1024,
       now,
     }),
+    controlStates: new ControlStates(),
   };
 }
 
 /** The bus's consumers (server/bus.ts; each isolated: one that throws is logged, the others go on). */
 function subscribeConsumers(app: FastifyInstance, bus: ServerBus, s: Services): void {
-  const consumers = ['known-devices', 'cache', 'metrics', 'ws'] as const;
+  const consumers = ['known-devices', 'cache', 'metrics', 'ws', 'control'] as const;
   bus.subscribe('known-devices', 'committed', (e) => s.known.add(e.snapshot.device_id));
   bus.subscribe('cache', 'committed', (e) =>
     s.historyCache.invalidate(e.snapshot.device_id, Date.parse(e.snapshot.timestamp)),
@@ -158,6 +169,7 @@ function subscribeConsumers(app: FastifyInstance, bus: ServerBus, s: Services): 
         device_id: m.deviceId,
       } satisfies CapacityAlertPush);
   });
+  bus.subscribe('control', 'control_state', (m) => s.controlStates.set(m.deviceId, m.message));
   app.addHook('onReady', async () => s.hub.start());
   app.addHook('onClose', async () => {
     for (const c of consumers) bus.unsubscribe(c);
@@ -213,6 +225,13 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     tariffs,
   });
   await app.register(priceRoutes, { store, config, now, timeoutMs, tariffs, errorResponses: deviceErrors });
+  await app.register(controlRoutes, {
+    store,
+    clock,
+    timeoutMs,
+    states: s.controlStates,
+    publish: deps.publishControl ?? null,
+  });
   await app.register(websocketRoutes, { hub: s.hub });
   await app.register(docsRoutes);
 

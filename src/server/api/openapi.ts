@@ -8,6 +8,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import {
   BucketPointSchema,
+  ControlAnswerSchema,
+  ControlPutAnswerSchema,
   CostEstimateSchema,
   DayPricesSchema,
   ErrorSchema,
@@ -23,6 +25,8 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
   app.addSchema(SelfSufficiencySchema);
   app.addSchema(CostEstimateSchema);
   app.addSchema(DayPricesSchema);
+  app.addSchema(ControlAnswerSchema);
+  app.addSchema(ControlPutAnswerSchema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -21,13 +21,14 @@ import type { ApiMetrics } from './metrics.js';
 import { type TicketBook, WS_TICKET_TTL_S } from './tickets.js';
 import { HttpError } from './util.js';
 
-export type AuthMode = 'device' | 'metrics' | 'token' | 'none';
+export type AuthMode = 'device' | 'device_write' | 'metrics' | 'token' | 'none';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * device: a token holding the route's device_id; metrics: a token holding every device ('*');
-     * token: any valid token (the route answers only what it holds).
+     * device: a token holding the route's device_id; device_write: the same with scope `write`
+     * (403 for a read-only token); metrics: a token holding every device ('*'); token: any valid
+     * token (the route answers only what it holds).
      */
     auth?: AuthMode;
   }
@@ -98,7 +99,8 @@ async function installAuth(app: FastifyInstance, d: PipelineDeps): Promise<void>
   app.addHook('preValidation', requireGrant);
 
   app.addHook('preHandler', async (req) => {
-    if (req.routeOptions.config.auth !== 'device') return;
+    const auth = req.routeOptions.config.auth;
+    if (auth !== 'device' && auth !== 'device_write') return;
     const id = (req.params as { device_id?: string }).device_id ?? '';
     // Not held and not existing answer the same, so a token cannot probe other homes' ids.
     if (!req.grant || !holds(req.grant, id) || !(await known.has(id))) {
@@ -107,7 +109,10 @@ async function installAuth(app: FastifyInstance, d: PipelineDeps): Promise<void>
   });
 }
 
-/** preValidation: 401 to a route that needs a token and got none that is valid; 403 on /metrics without '*'. */
+/**
+ * preValidation: 401 to a route that needs a token and got none that is valid; 403 on /metrics
+ * without '*', and on a route that writes for a read-only token (before its body is even checked).
+ */
 async function requireGrant(req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const auth = req.routeOptions.config.auth ?? 'none';
   if (auth === 'none') return;
@@ -136,6 +141,13 @@ async function requireGrant(req: FastifyRequest, reply: FastifyReply): Promise<v
   if (auth === 'metrics' && !req.grant.all) {
     // Metrics name every device: only a token holding every device may read them.
     throw new HttpError(403, 'forbidden', "/metrics needs a token granting every device ('*')");
+  }
+  if (auth === 'device_write' && !req.grant.write) {
+    throw new HttpError(
+      403,
+      'forbidden',
+      'this token may only read: changing settings needs a token with scope: write',
+    );
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * The topic rules of deploy/mosquitto/acl, as code for the embedded broker. Identities: the
  * ingester (`kwartier-ingester`) and devices (identity = device id = certificate CN).
- * - the ingester reads everything under the prefix and writes `{prefix}/+/ack` (and empty messages on
- *   the data topics, to clear a retained message);
+ * - the ingester reads everything under the prefix and writes `{prefix}/+/ack` and `{prefix}/+/control`
+ *   (the control settings: no one else may), and empty messages on the data topics, to clear a
+ *   retained message;
  * - a device writes only its own data topics `{prefix}/{id}/{realtime|batch|grid|solar|battery|
- *   capacity|status}` and reads only `{prefix}/{id}/ack`.
+ *   capacity|status|control_state}` and reads only `{prefix}/{id}/ack` and `{prefix}/{id}/control`.
  */
 import { TOPICS } from '../../core/wire.js';
 
@@ -17,7 +18,10 @@ export const DEVICE_WRITE_LEAVES: ReadonlySet<string> = new Set([
   TOPICS.battery,
   TOPICS.capacity,
   TOPICS.status,
+  TOPICS.control_state,
 ]);
+/** What a device reads: the server's acknowledgements and control settings, its own only. */
+const DEVICE_READ_LEAVES: ReadonlySet<string> = new Set([TOPICS.ack, TOPICS.control]);
 const IDENTITY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function validIdentity(id: string | null | undefined): id is string {
@@ -34,7 +38,10 @@ export function canPublish(identity: string, topic: string, prefix: string, payl
   if (parts.length !== 3 || parts[0] !== prefix) return false;
   const [, id, leaf] = parts as [string, string, string];
   if (identity === INGESTER)
-    return validIdentity(id) && (leaf === TOPICS.ack || (payloadBytes === 0 && DEVICE_WRITE_LEAVES.has(leaf)));
+    return (
+      validIdentity(id) &&
+      (leaf === TOPICS.ack || leaf === TOPICS.control || (payloadBytes === 0 && DEVICE_WRITE_LEAVES.has(leaf)))
+    );
   return id === identity && DEVICE_WRITE_LEAVES.has(leaf);
 }
 
@@ -47,11 +54,17 @@ export function unshare(filter: string): { group: string | null; filter: string 
 export function canSubscribe(identity: string, filter: string, prefix: string): boolean {
   const f = unshare(filter).filter;
   if (identity === INGESTER) return f === `${prefix}/#` || f.startsWith(`${prefix}/`);
-  return f === `${prefix}/${identity}/${TOPICS.ack}`;
+  return ownReadTopic(identity, f, prefix);
 }
 
 /** May a message on `topic` be delivered to `identity` (defence in depth behind canSubscribe)? */
 export function canReceive(identity: string, topic: string, prefix: string): boolean {
   if (identity === INGESTER) return topic.startsWith(`${prefix}/`);
-  return topic === `${prefix}/${identity}/${TOPICS.ack}`;
+  return ownReadTopic(identity, topic, prefix);
+}
+
+/** `{prefix}/{identity}/{ack|control}` exactly (no wildcard: a filter must name the topic). */
+function ownReadTopic(identity: string, topicOrFilter: string, prefix: string): boolean {
+  const parts = topicOrFilter.split('/');
+  return parts.length === 3 && parts[0] === prefix && parts[1] === identity && DEVICE_READ_LEAVES.has(parts[2] ?? '');
 }

@@ -15,8 +15,9 @@
  * (CONNECT) and `maxPayloadBytes` in any later one, checked on the fixed header before anything is
  * buffered (./connection-guard.ts); at most `maxConnectionsPerAddress` connections per remote
  * address and `maxConnections` in all; a TLS handshake and the CONNECT must come within
- * `handshakeTimeoutMs`. Retained messages are kept only on `status` (devices) and `ack` (the
- * ingester): the retain flag of any other publish is cleared, so no stale data or alert is replayed.
+ * `handshakeTimeoutMs`. Retained messages are kept only on `status` and `control_state` (devices)
+ * and `ack` and `control` (the ingester): the retain flag of any other publish is cleared, so no
+ * stale data or alert is replayed.
  * Shared subscriptions (`$share/group/filter`) are served as plain subscriptions (one ingester).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -65,8 +66,11 @@ export interface EmbeddedBroker {
   stop(): Promise<void>;
 }
 
-/** Topic leaves whose messages may be retained: a device's status, the server's ack. */
-const RETAINED_LEAVES: ReadonlySet<string> = new Set([TOPICS.status, TOPICS.ack]);
+/**
+ * Topic leaves whose messages may be retained: a device's status and control state, the server's
+ * ack and control settings.
+ */
+const RETAINED_LEAVES: ReadonlySet<string> = new Set([TOPICS.status, TOPICS.ack, TOPICS.control, TOPICS.control_state]);
 
 function authError(message: string): AuthenticateError {
   const e = new Error(message) as AuthenticateError;

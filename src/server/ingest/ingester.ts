@@ -1,11 +1,13 @@
 /**
  * The ingester: MQTT → validation → store, then the acknowledgement (core/wire.ts). This file is
  * the MQTT side; decode.ts checks and decodes a message, write-lanes.ts buffers and writes, acks.ts
- * acknowledges, side-messages.ts checks `status` and `capacity`.
+ * acknowledges, side-messages.ts checks `status`, `capacity` and `control_state`.
  *
  * - Subscribes (QoS 1, persistent session: clean false, fixed client id) to `{prefix}/+/realtime`
- *   and `.../batch`, so nothing is lost while it restarts; and (QoS 0) to `.../status` and
- *   `.../capacity`, emitted as 'status' and 'capacity' (the edge's buffer depth, capacity alerts).
+ *   and `.../batch`, so nothing is lost while it restarts; and (QoS 0) to `.../status`,
+ *   `.../capacity` and `.../control_state`, emitted as such (the edge's buffer depth, capacity
+ *   alerts, the control settings an edge applies). It is also the one client that may publish a
+ *   home's control settings (`publishControl`, `{prefix}/{id}/control`).
  *   No shared subscription by default: with Mosquitto's acl_file, which cannot refuse a
  *   subscription, a device could join a known share group and be handed other homes' messages,
  *   which it may not read, so they would be dropped (a `shareGroup` is opt-in, and should be secret).
@@ -26,7 +28,7 @@ import { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
 import { DEFAULT_TIME_WINDOW } from '../../core/plausibility.js';
-import { TOPICS } from '../../core/wire.js';
+import { type ControlMessage, TOPICS, topic } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { connectMqtt } from '../../lib/mqtt-connect.js';
 import { loadTlsFiles } from '../../lib/tls-files.js';
@@ -167,7 +169,8 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   }
 
   private sideFilters(): string[] {
-    return [`${this.options.prefix}/+/${TOPICS.status}`, `${this.options.prefix}/+/${TOPICS.capacity}`];
+    const p = this.options.prefix;
+    return [`${p}/+/${TOPICS.status}`, `${p}/+/${TOPICS.capacity}`, `${p}/+/${TOPICS.control_state}`];
   }
 
   /** The shared subscriptions of earlier releases, which a persistent session may still hold. */
@@ -246,6 +249,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       });
       client.subscribe(this.sideFilters(), { qos: 0 }, (err) => {
         if (err) this.log.warn({ err: errorMessage(err) }, 'subscribing to status and capacity failed');
+        else this.emit('connected');
       });
       // A session from an earlier release may still be in the old share group: leave it, or the
       // broker would deliver every message twice (and share it with whoever else joined the group).
@@ -290,7 +294,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private onPacket(packet: IPublishPacket, done: (err?: Error) => void): void {
     try {
       const leaf = packet.topic.slice(packet.topic.lastIndexOf('/') + 1);
-      if (leaf === TOPICS.status || leaf === TOPICS.capacity) {
+      if (leaf === TOPICS.status || leaf === TOPICS.capacity || leaf === TOPICS.control_state) {
         this.acceptSide(packet, leaf);
         done();
         return;
@@ -317,7 +321,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     }
   }
 
-  /** `status` and `capacity` (side-messages.ts): passed on as events, or dropped and counted. */
+  /** `status`, `capacity` and `control_state` (side-messages.ts): passed on as events, or dropped and counted. */
   private acceptSide(packet: IPublishPacket, leaf: SideLeaf): void {
     const parts = packet.topic.split('/');
     const deviceId = parts.length === 3 && parts[0] === this.options.prefix ? (parts[1] ?? '') : '';
@@ -333,8 +337,25 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       this.log.debug({ topic: packet.topic, reason: checked }, `a ${leaf} message dropped`);
       return;
     }
-    if (checked.leaf === 'status') this.emit('status', { deviceId, message: checked.message, retained: packet.retain });
-    else this.emit('capacity', { deviceId, message: checked.message, retained: packet.retain });
+    const retained = packet.retain;
+    if (checked.leaf === 'status') this.emit('status', { deviceId, message: checked.message, retained });
+    else if (checked.leaf === 'capacity') this.emit('capacity', { deviceId, message: checked.message, retained });
+    else this.emit('control_state', { deviceId, message: checked.message, retained });
+  }
+
+  async publishControl(deviceId: string, message: ControlMessage): Promise<boolean> {
+    const client = this.client;
+    if (!client?.connected || client.disconnecting) return false;
+    try {
+      await client.publishAsync(topic(this.options.prefix, deviceId, 'control'), JSON.stringify(message), {
+        qos: 1,
+        retain: true,
+      });
+      return true;
+    } catch (err) {
+      this.log.warn({ device_id: deviceId, err: errorMessage(err) }, 'control settings not published');
+      return false;
+    }
   }
 
   /** Clears a retained message on a topic where none is meant to be (an empty retained publish). */

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { TimeWindow } from '../../core/plausibility.js';
 import type { Snapshot } from '../../core/snapshot.js';
-import type { CapacityMessage, StatusMessage } from '../../core/wire.js';
+import type { CapacityMessage, ControlMessage, ControlStateMessage, StatusMessage } from '../../core/wire.js';
 import type { Logger } from '../../lib/log.js';
 import type { Store } from '../store/types.js';
 import type { DeadLetterLimits } from './dead-letter-limiter.js';
@@ -104,8 +104,8 @@ export interface IngestedSnapshot {
   committedAt: number;
 }
 
-/** What a device's `status` and `capacity` topics said (JSON objects; the topic's id is the device). */
-export interface SideMessage<M = StatusMessage | CapacityMessage> {
+/** What a device's `status`, `capacity` and `control_state` topics said (JSON objects; the topic's id is the device). */
+export interface SideMessage<M = StatusMessage | CapacityMessage | ControlStateMessage> {
   deviceId: string;
   /** Checked against its schema (core/wire.ts StatusMessageSchema, CapacityMessageSchema). */
   message: M;
@@ -118,6 +118,9 @@ export interface IngesterEvents {
   commit: [{ rows: number; inserted: number; durationMs: number }];
   status: [SideMessage<StatusMessage>];
   capacity: [SideMessage<CapacityMessage>];
+  control_state: [SideMessage<ControlStateMessage>];
+  /** Each connection to the broker (the first and every reconnect), after subscribing. */
+  connected: [];
 }
 
 export interface Ingester extends EventEmitter<IngesterEvents> {
@@ -129,4 +132,10 @@ export interface Ingester extends EventEmitter<IngesterEvents> {
    */
   stop(opts?: { leave?: boolean }): Promise<void>;
   readonly counters: Readonly<IngesterCounters>;
+  /**
+   * Publishes a home's control settings on `{prefix}/{id}/control`, retained, QoS 1: this client is
+   * the only one the brokers let write there. Resolves true on the broker's PUBACK, false when not
+   * connected (nothing is queued: the server publishes every home's settings again on `connected`).
+   */
+  publishControl(deviceId: string, message: ControlMessage): Promise<boolean>;
 }

@@ -17,6 +17,7 @@ import {
 import type { Resolution } from '../../core/bucket-shape.js';
 import { ConfigError, KwartierError } from '../../core/errors.js';
 import {
+  type ControlBudget,
   type Devices,
   SNAPSHOT_ADDED_FIELDS,
   SNAPSHOT_NUMERIC_FIELDS,
@@ -109,6 +110,8 @@ export function snapshotFromRow(r: DbRow): Snapshot {
   s.stale_sources = typeof stale === 'string' && stale !== '' ? (JSON.parse(stale) as string[]) : [];
   const devices = json(r.devices);
   if (devices !== null) s.devices = devices as Devices; // absent when none: as the edge sends it
+  const extra = json(r.extra) as { control?: unknown } | null;
+  if (extra?.control) s.control = extra.control as ControlBudget; // see extraJson
   return s as Snapshot;
 }
 
@@ -123,8 +126,15 @@ export function devicesJson(s: Snapshot): string | null {
   return s.devices ? JSON.stringify(s.devices) : null;
 }
 
-/** The `extra` column's JSON text of a reading (the fields the server did not know), or null. */
-export function extraJson(r: Pick<IncomingReading, 'extra'>): string | null {
+/**
+ * The `extra` column's JSON text of a reading, or null: the fields the server did not know, and the
+ * snapshot's `control` (the edge's quarter budget). `control` has no column of its own: it is read
+ * only whole, with its reading, and a server of the release before it already kept it in `extra`
+ * as an unknown field, so rows of either server read back the same (snapshotFromRow).
+ */
+export function extraJson(r: Pick<IncomingReading, 'extra'> & { snapshot?: Snapshot }): string | null {
+  const control = r.snapshot?.control;
+  if (control) return JSON.stringify({ ...r.extra, control });
   return r.extra ? JSON.stringify(r.extra) : null;
 }
 

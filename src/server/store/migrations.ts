@@ -136,6 +136,16 @@ export const SQLITE_MIGRATIONS: readonly Migration<SqliteMigrationContext>[] = [
       );
     },
   },
+  {
+    version: 5,
+    description: 'the control settings the server wants per home (PUT /api/v1/control)',
+    up: ({ db }) => {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS control_settings (device_id TEXT PRIMARY KEY, revision INTEGER NOT NULL, ' +
+          'settings TEXT NOT NULL, updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL);',
+      );
+    },
+  },
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -295,6 +305,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext>[]
         `CREATE TABLE IF NOT EXISTS ${s}.day_ahead_prices (zone text NOT NULL, start_time timestamptz NOT NULL,
            end_time timestamptz NOT NULL, eur_per_mwh double precision NOT NULL, source text NOT NULL,
            fetched_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (zone, start_time))`,
+      );
+    },
+  },
+  {
+    version: 6,
+    description: 'the control settings the server wants per home (PUT /api/v1/control)',
+    up: async ({ client, s }) => {
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.control_settings (device_id text PRIMARY KEY, revision integer NOT NULL,
+           settings jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), updated_by text NOT NULL)`,
       );
     },
   },

@@ -14,9 +14,12 @@
  * This file composes the parts in ./postgres/, one concern each: db.ts (options, pool, named
  * statements, lock keys), schema.ts (migrations and layout), partitions.ts (day partitions),
  * write.ts with write-context.ts and write-sql.ts (the write path: binary COPY, rollups, acks),
- * reads.ts, dead-letters.ts, retention.ts and prices.ts (day-ahead prices). See docs/storage.md.
+ * reads.ts, dead-letters.ts, retention.ts, prices.ts (day-ahead prices) and control.ts (the wanted
+ * control settings). See docs/storage.md.
  */
 import type { Snapshot } from '../../core/snapshot.js';
+import type { ControlWant } from '../../core/wire-control.js';
+import { PgControl } from './postgres/control.js';
 import { PgDb, type PostgresConnection, type PostgresMode, type PostgresStoreOptions } from './postgres/db.js';
 import { PgDeadLetters } from './postgres/dead-letters.js';
 import { Partitions } from './postgres/partitions.js';
@@ -36,6 +39,7 @@ import type {
   Resolution,
   RetentionResult,
   Store,
+  StoredControl,
   StoredDeadLetter,
 } from './types.js';
 
@@ -49,6 +53,7 @@ class PostgresStore implements Store {
   private readonly letters: PgDeadLetters;
   private readonly retention: PgRetention;
   private readonly prices: PgPrices;
+  private readonly control: PgControl;
 
   constructor(conn: PostgresConnection, opts: PostgresStoreOptions) {
     this.db = new PgDb(conn, opts);
@@ -58,6 +63,7 @@ class PostgresStore implements Store {
     this.letters = new PgDeadLetters(this.db);
     this.retention = new PgRetention(this.db, this.partitions);
     this.prices = new PgPrices(this.db);
+    this.control = new PgControl(this.db);
   }
 
   /** The layout in use (known after migrate()). */
@@ -129,6 +135,18 @@ class PostgresStore implements Store {
 
   dayAheadPrices(zone: string, start: Date, end: Date): Promise<DayAheadPrice[]> {
     return this.prices.read(zone, start, end);
+  }
+
+  putControlWanted(deviceId: string, settings: ControlWant, updatedBy: string): Promise<StoredControl> {
+    return this.control.put(deviceId, settings, updatedBy);
+  }
+
+  controlWanted(deviceId: string): Promise<StoredControl | null> {
+    return this.control.read(deviceId);
+  }
+
+  allControlWanted(): Promise<StoredControl[]> {
+    return this.control.all();
   }
 
   /** See PgRetention.apply (postgres/retention.ts). */

@@ -5,9 +5,11 @@
  *
  * This file composes the parts in ./sqlite/, one concern each: db.ts (options, connection,
  * statement cache), schema.ts (migrations), write.ts (the write path), reads.ts, dead-letters.ts,
- * retention.ts and prices.ts (day-ahead prices).
+ * retention.ts, prices.ts (day-ahead prices) and control.ts (the wanted control settings).
  */
 import type { Snapshot } from '../../core/snapshot.js';
+import type { ControlWant } from '../../core/wire-control.js';
+import { SqliteControl } from './sqlite/control.js';
 import { SqliteDb, type SqliteStoreOptions } from './sqlite/db.js';
 import { SqliteDeadLetters } from './sqlite/dead-letters.js';
 import { SqlitePrices } from './sqlite/prices.js';
@@ -26,6 +28,7 @@ import type {
   Resolution,
   RetentionResult,
   Store,
+  StoredControl,
   StoredDeadLetter,
 } from './types.js';
 
@@ -38,6 +41,7 @@ class SqliteStore implements Store {
   private readonly letters: SqliteDeadLetters;
   private readonly retention: SqliteRetention;
   private readonly prices: SqlitePrices;
+  private readonly control: SqliteControl;
 
   constructor(path: string, opts: SqliteStoreOptions) {
     this.db = new SqliteDb(path, opts);
@@ -46,6 +50,7 @@ class SqliteStore implements Store {
     this.letters = new SqliteDeadLetters(this.db);
     this.retention = new SqliteRetention(this.db);
     this.prices = new SqlitePrices(this.db);
+    this.control = new SqliteControl(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -107,6 +112,18 @@ class SqliteStore implements Store {
 
   dayAheadPrices(zone: string, start: Date, end: Date): Promise<DayAheadPrice[]> {
     return this.prices.read(zone, start, end);
+  }
+
+  putControlWanted(deviceId: string, settings: ControlWant, updatedBy: string): Promise<StoredControl> {
+    return this.control.put(deviceId, settings, updatedBy);
+  }
+
+  controlWanted(deviceId: string): Promise<StoredControl | null> {
+    return this.control.read(deviceId);
+  }
+
+  allControlWanted(): Promise<StoredControl[]> {
+    return this.control.all();
   }
 
   applyRetention(now?: Date): Promise<RetentionResult> {

@@ -12,6 +12,7 @@ import type { BucketValues, CounterLimits } from '../../core/aggregate.js';
 import { type Resolution, ROLLUP_RESOLUTIONS } from '../../core/bucket-shape.js';
 import type { BucketTable } from '../../core/bucket-table.js';
 import type { Snapshot } from '../../core/snapshot.js';
+import type { ControlWant } from '../../core/wire-control.js';
 
 /** The rollups a store keeps: core's list (core/bucket-shape.ts), under the name the store's users know. */
 export { type Resolution, ROLLUP_RESOLUTIONS as RESOLUTIONS };
@@ -88,6 +89,17 @@ export interface DayAheadPrice {
   source: string;
 }
 
+/** The control settings the server wants for a home (PUT /api/v1/control), as stored. */
+export interface StoredControl {
+  deviceId: string;
+  /** 1 for the first change, one more for each after it. */
+  revision: number;
+  settings: ControlWant;
+  updatedAt: Date;
+  /** The name of the token (api.tokens) that made the change. */
+  updatedBy: string;
+}
+
 export interface Store {
   /** Creates or upgrades the schema. Idempotent. */
   migrate(): Promise<void>;
@@ -125,6 +137,15 @@ export interface Store {
   putDayAheadPrices(zone: string, prices: readonly DayAheadPrice[]): Promise<number>;
   /** The zone's stored prices whose start lies in [start, end), oldest first. */
   dayAheadPrices(zone: string, start: Date, end: Date): Promise<DayAheadPrice[]>;
+  /**
+   * Stores the control settings wanted for a home (the whole overlay, replacing the last) under the
+   * next revision, in one statement (two writers never get the same revision); returns what is stored.
+   */
+  putControlWanted(deviceId: string, settings: ControlWant, updatedBy: string): Promise<StoredControl>;
+  /** The control settings wanted for a home, or null when none were ever set. */
+  controlWanted(deviceId: string): Promise<StoredControl | null>;
+  /** Every home's wanted control settings, by device id (republished to the broker on each connection). */
+  allControlWanted(): Promise<StoredControl[]>;
   /**
    * Deletes raw readings older than the raw retention (aggregates stay forever) and dead letters
    * older than theirs, in bounded chunks so writers wait at most one chunk. `now` defaults to the

@@ -105,4 +105,26 @@ describe('HomeModel', () => {
       expect(maxLoad).toBeLessThan(9000);
     }
   });
+  it("counts an EV charger's draw in the load, the grid power and the meter's import", () => {
+    // Two homes of one seed: the same house; one has a car drawing 4,140 W (6 A, 3 phases) for 10
+    // minutes. Without PV and battery every watt of the car is imported.
+    const opts = { start: START, seed: 9, pvPeakW: 0, batteryCapacityKwh: 0 };
+    const plain = new HomeModel(opts);
+    const withCar = new HomeModel(opts);
+    withCar.setEvLoad({ watts: 4140, phases: 3 });
+    const a = plain.advanceTo(START + 600_000);
+    const b = withCar.advanceTo(START + 600_000);
+    expect(b.ev_w).toBe(4140);
+    expect(b.grid_w - a.grid_w).toBe(4140);
+    expect(b.load_w - a.load_w).toBe(4140);
+    // 4,140 W on three phases: 1,380 W more on each.
+    for (let i = 0; i < 3; i++)
+      expect(Math.abs((b.phase_grid_w[i] ?? 0) - (a.phase_grid_w[i] ?? 0) - 1380)).toBeLessThanOrEqual(1);
+    const importOf = (s: typeof a) => s.import_t1_kwh + s.import_t2_kwh;
+    // 600 steps of 4,140 W = 0.69 kWh.
+    expect(importOf(b) - importOf(a)).toBeCloseTo(0.69, 6);
+    expect(b.ev_total_kwh).toBeCloseTo(0.69, 6);
+    withCar.setEvLoad({ watts: 0, phases: 3 });
+    expect(withCar.advanceTo(START + 601_000).ev_w).toBe(0);
+  });
 });

@@ -47,6 +47,7 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         '/api/v1/capacity-tariff/{device_id}',
+        '/api/v1/control/{device_id}',
         '/api/v1/cost-estimate/{device_id}',
         '/api/v1/devices',
         '/api/v1/export/{device_id}',

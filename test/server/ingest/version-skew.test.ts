@@ -4,7 +4,9 @@
  * `snapshots` batch items, names in a compact batch's `fields`) is stored with what the server knows
  * and the unknown fields kept in the row's `extra`, not dead-lettered; bounded (MAX_UNKNOWN_FIELDS
  * keys, MAX_UNKNOWN_BYTES), else dead-lettered with the reason. Known fields keep their strict checks.
- * An edge of the release (no added fields) is stored with them null.
+ * An edge of the release (no added fields) is stored with them null. The control's quarter budget
+ * (`control`) is kept with its reading and reads back the same whether this server or the one before
+ * it (which kept it as an unknown field) stored it.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +173,52 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await c.publishAsync(`energy/${dev}/batch`, `${batchColumnsHead(OUTBOX, 1, dev)}${rows.join(',')}]}`, { qos: 1 });
       await waitFor(() => ingester.counters.ingested === 8, 'the compact batch stored');
       expect(await ts.store.raw(dev, at(20), at(22))).toEqual([s20, makeSnapshot(gen(dev), 21)]);
+    });
+    it("the control budget: kept with its reading (in extra), read back whole, from either server's rows", async () => {
+      const control = {
+        status: 'ok' as const,
+        target_w: 2500,
+        target_source: 'target' as const,
+        quarter_start: '2026-03-09T10:00:00.000Z',
+        remaining_s: 870,
+        budget_kwh: 0.625,
+        used_kwh: 0.021,
+        allowed_w: 2499.3,
+        projected_w: 1980.4,
+        dry_run: false,
+        chargers: { car: { charge: true, current_a: 6, phases: 3 as const, setpoint_w: 4140 } },
+      };
+      // Realtime and the compact batch (a row with it, a row without).
+      const s30 = { ...makeSnapshot(gen(dev), 30), control };
+      await c.publishAsync(`energy/${dev}/realtime`, realtime(s30, 30), { qos: 1 });
+      await waitFor(() => ingester.counters.ingested === 9, 'the realtime stored');
+      expect(await ts.store.latest(dev)).toEqual(s30);
+      expect(await extraOf(ts, dev, at(30))).toEqual({ control });
+      const s31 = { ...makeSnapshot(gen(dev), 31), control: { ...control, remaining_s: 869 } };
+      const rows = [batchColumnsRow(s31, 32), batchColumnsRow(makeSnapshot(gen(dev), 32), 33)];
+      await c.publishAsync(`energy/${dev}/batch`, `${batchColumnsHead(OUTBOX, 1, dev)}${rows.join(',')}]}`, { qos: 1 });
+      await waitFor(() => ingester.counters.ingested === 11, 'the compact batch stored');
+      expect(await ts.store.raw(dev, at(31), at(33))).toEqual([s31, makeSnapshot(gen(dev), 32)]);
+      // A server of the release before `control` kept it as an unknown field: the same row reads back.
+      await ts.store.insert({
+        deviceId: 'home-older-server',
+        outboxId: null,
+        floorSeq: null,
+        readings: [{ snapshot: makeSnapshot(gen('home-older-server'), 0), seq: null, extra: { control } }],
+      });
+      expect(await ts.store.latest('home-older-server')).toEqual({
+        ...makeSnapshot(gen('home-older-server'), 0),
+        control,
+      });
+      // A bad budget is refused by its schema, naming it.
+      await c.publishAsync(
+        `energy/${dev}/realtime`,
+        realtime({ ...makeSnapshot(gen(dev), 40), control: { ...control, status: 'fine' } }, 40),
+        { qos: 1 },
+      );
+      await waitFor(async () => (await ts.store.deadLetterCount()) === 6, 'a dead letter');
+      const reasons = (await ts.store.deadLetters({ deviceId: dev, limit: 10 })).map((l) => l.reason);
+      expect(reasons.some((r) => /^schema: control/.test(r))).toBe(true);
     });
   });
 }

@@ -778,6 +778,37 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.dayAheadPrices('DE', d('2026-03-28T00:00:00Z'), d('2026-03-30T00:00:00Z'))).toEqual([]);
     });
 
+    it('control settings: one row per home, the revision one more per change, read back whole', async () => {
+      const store = await open();
+      expect(await store.controlWanted('ctl-a')).toBeNull();
+      expect(await store.allControlWanted()).toEqual([]);
+      const before = Date.now();
+      const first = await store.putControlWanted('ctl-a', { capacity_target_w: 2500, dry_run: true }, 'owner');
+      expect(first).toMatchObject({
+        deviceId: 'ctl-a',
+        revision: 1,
+        settings: { capacity_target_w: 2500, dry_run: true },
+        updatedBy: 'owner',
+      });
+      expect(first.updatedAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      const want = {
+        capacity_target_w: 'follow_peak' as const,
+        chargers: { car: { mode: 'deadline' as const, energy_kwh: 25, deadline: '07:00' } },
+      };
+      const second = await store.putControlWanted('ctl-a', want, 'installer');
+      expect(second).toMatchObject({ revision: 2, settings: want, updatedBy: 'installer' });
+      expect(await store.controlWanted('ctl-a')).toEqual(second);
+      // Concurrent changes of one home never share a revision.
+      const many = await Promise.all(
+        [1, 2, 3].map((n) => store.putControlWanted('ctl-b', { capacity_target_w: n * 1000 }, 'x')),
+      );
+      expect(many.map((m) => m.revision).sort()).toEqual([1, 2, 3]);
+      expect((await store.allControlWanted()).map((c) => [c.deviceId, c.revision])).toEqual([
+        ['ctl-a', 2],
+        ['ctl-b', 3],
+      ]);
+    });
+
     it('retention deletes raw readings, keeps aggregates, and the series continues', async () => {
       const store = await open();
       const now = d('2026-09-20T12:00:00Z');

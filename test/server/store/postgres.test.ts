@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/lib/log.js';
+import { latestVersion, POSTGRES_MIGRATIONS } from '../../../src/server/store/migrations.js';
 import { createPostgresStore } from '../../../src/server/store/postgres.js';
 import { defineStoreContract, snap } from './contract.js';
 
@@ -250,7 +251,7 @@ describe('PostgreSQL layout', () => {
       expect(idx.rowCount).toBe(0);
       // Then on through every later migration (src/server/store/migrations.ts) to the newest, 5.
       const v = await c.query(`SELECT value FROM ${schema}.kw_meta WHERE key = 'schema_version'`);
-      expect(v.rows[0]).toEqual({ value: '5' });
+      expect(v.rows[0]).toEqual({ value: String(latestVersion(POSTGRES_MIGRATIONS)) });
       expect(await store.ackedSeq('up', ob)).toBe(2);
       expect((await store.insert({ deviceId: 'up', outboxId: ob, floorSeq: 1, readings: [reading(4)] })).ackedSeq).toBe(
         2,

@@ -7,7 +7,8 @@ import { useI18n } from '../i18n/index.js';
 import { type FeedState, RealtimeFeed } from '../realtime.js';
 import { useSession } from '../session.js';
 
-function useFeed(): FeedState {
+/** The live feed of the signed-in home (the Control page reads it too). */
+export function useFeed(): FeedState {
   const session = useSession();
   const [state, setState] = useState<FeedState>({
     snapshot: null,
@@ -27,7 +28,7 @@ function useFeed(): FeedState {
   return state;
 }
 
-function useNow(ms = 1000): number {
+export function useNow(ms = 1000): number {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), ms);

@@ -1,0 +1,145 @@
+/**
+ * The edge's side of the server's settings (edge/control-remote.ts) with the real control and the
+ * config's own checks: what it applies, what it refuses and why (naming the key, keeping what it
+ * applied), a cleared message, and the control_state it publishes. The channel is the uplink's
+ * interface as a recorder; the MQTT path is test/e2e/control-remote.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseWithSchema, validationErrors } from '../../src/core/validate.js';
+import { type ControlStateMessage, ControlStateMessageSchema } from '../../src/core/wire.js';
+import { EdgeBus } from '../../src/edge/bus.js';
+import { controlSettings, type EdgeConfig, EdgeConfigSchema, siteDevices } from '../../src/edge/config.js';
+import { EdgeControl } from '../../src/edge/control.js';
+import { ControlRemote } from '../../src/edge/control-remote.js';
+import type { UplinkChannel } from '../../src/edge/uplink.js';
+import { silentLogger } from '../../src/lib/log.js';
+
+const config = parseWithSchema(
+  EdgeConfigSchema,
+  {
+    device_id: 'home',
+    devices: [
+      { name: 'p1', type: 'dsmr', tcp: '127.0.0.1:2001' },
+      { name: 'car', type: 'nrgkick', host: '127.0.0.1', control: true },
+    ],
+    control: {
+      capacity_target_w: 2500,
+      chargers: { car: { mode: 'deadline', energy_kwh: 20, deadline: '06:30', max_current_a: 20 } },
+    },
+  },
+  'test',
+) as EdgeConfig;
+
+function setup() {
+  const settings = controlSettings(config);
+  if (!settings) throw new Error('no control');
+  const control = new EdgeControl({
+    settings,
+    timezone: 'Europe/Brussels',
+    devices: siteDevices(config),
+    sources: [],
+    gridDevice: 'p1',
+    log: silentLogger(),
+  });
+  const sent: ControlStateMessage[] = [];
+  let channel: UplinkChannel | null = null;
+  const remote = new ControlRemote({
+    deviceId: 'home',
+    control,
+    baseSection: config.control,
+    check: (section) => controlSettings({ ...config, control: section }) as NonNullable<typeof settings>,
+    channel: {
+      attach: (c) => {
+        channel = c;
+      },
+      publishOwn: async (_leaf, payload) => {
+        sent.push(JSON.parse(payload) as ControlStateMessage);
+        return true;
+      },
+    },
+    log: silentLogger(),
+    now: () => Date.parse('2026-03-09T10:00:00Z'),
+  });
+  remote.start(new EdgeBus({ log: silentLogger() }));
+  const deliver = (m: unknown) => channel?.read.control?.(Buffer.from(typeof m === 'string' ? m : JSON.stringify(m)));
+  return { control, remote, sent, deliver, channel: () => channel };
+}
+
+const msg = (revision: number, settings: unknown) => ({ revision, issued_at: '2026-03-09T09:59:59.000Z', settings });
+
+describe('the edge takes control settings from the server', () => {
+  it('sends its own settings at each connection, with no revision', async () => {
+    const { sent, channel } = setup();
+    channel()?.connected?.();
+    await Promise.resolve();
+    expect(sent).toHaveLength(1);
+    expect(validationErrors(ControlStateMessageSchema, sent[0])).toEqual([]);
+    expect(sent[0]).toMatchObject({
+      device_id: 'home',
+      revision: null,
+      rejected: null,
+      settings: {
+        capacity_target_w: 2500,
+        dry_run: false,
+        chargers: { car: { mode: 'deadline', energy_kwh: 20, deadline: '06:30', max_current_a: 20, min_current_a: 6 } },
+        batteries: {},
+      },
+      decisions: [],
+    });
+  });
+
+  it('lays the settings over its config, applies them and acknowledges the revision', async () => {
+    const { control, sent, deliver } = setup();
+    deliver(msg(4, { capacity_target_w: 'follow_peak', dry_run: true, chargers: { car: { mode: 'solar' } } }));
+    await Promise.resolve();
+    expect(control.settings).toMatchObject({ targetW: null, dryRun: true });
+    // What the server did not name stays the config's (the car's maximum, its deadline's energy).
+    expect(control.settings.chargers[0]).toMatchObject({ name: 'car', mode: 'solar', maxCurrentA: 20, energyKwh: 20 });
+    expect(sent.at(-1)).toMatchObject({
+      revision: 4,
+      rejected: null,
+      settings: { capacity_target_w: 'follow_peak', dry_run: true, chargers: { car: { mode: 'solar' } } },
+    });
+  });
+
+  it('refuses what its config cannot take, naming the key, and keeps what it applied', async () => {
+    const { control, sent, deliver } = setup();
+    deliver(msg(1, { chargers: { car: { mode: 'off' } } }));
+    deliver(msg(2, { chargers: { garage: { mode: 'off' } } }));
+    await Promise.resolve();
+    expect(sent.at(-1)).toMatchObject({
+      revision: 1,
+      rejected: {
+        revision: 2,
+        reason: "chargers.garage: no charger named garage in the edge's control: section (car)",
+      },
+    });
+    expect(control.settings.chargers[0]?.mode).toBe('off');
+    deliver(msg(3, { capacity_target_w: -1 }));
+    await Promise.resolve();
+    expect(sent.at(-1)?.rejected).toEqual({
+      revision: 3,
+      reason: expect.stringMatching(/^settings\.capacity_target_w: /),
+    });
+    // Not a message of the contract: dropped (no revision to refuse).
+    const count = sent.length;
+    deliver('not json');
+    deliver({ hello: 1 });
+    await Promise.resolve();
+    expect(sent.length).toBe(count);
+    // A later good one clears the refusal.
+    deliver(msg(4, { dry_run: true }));
+    await Promise.resolve();
+    expect(sent.at(-1)).toMatchObject({ revision: 4, rejected: null, settings: { dry_run: true } });
+    expect(control.settings.chargers[0]?.mode).toBe('deadline');
+  });
+
+  it('an empty (cleared) message puts the config’s own settings back', async () => {
+    const { control, sent, deliver, channel } = setup();
+    deliver(msg(7, { chargers: { car: { mode: 'off' } } }));
+    channel()?.read.control?.(Buffer.alloc(0));
+    await Promise.resolve();
+    expect(control.settings.chargers[0]?.mode).toBe('deadline');
+    expect(sent.at(-1)).toMatchObject({ revision: null, settings: { chargers: { car: { mode: 'deadline' } } } });
+  });
+});

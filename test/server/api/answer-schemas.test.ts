@@ -21,6 +21,8 @@ const SHARED: Record<string, TSchema> = {
   SelfSufficiency: answers.SelfSufficiencySchema,
   CostEstimate: answers.CostEstimateSchema,
   DayPrices: answers.DayPricesSchema,
+  Control: answers.ControlAnswerSchema,
+  ControlAccepted: answers.ControlPutAnswerSchema,
 };
 
 /** The JSON routes whose 200 answer is given inline, with the schema it must be. */

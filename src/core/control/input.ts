@@ -9,6 +9,14 @@
  *   and finished mean a car; anything else is unknown).
  * - A battery: `devices.<name>.fields` battery_power_w and battery_soc_pct; a site of the legacy
  *   sections (no `devices`) with one battery configured uses the snapshot's own battery fields.
+ * - The chargers together draw at most what the site can supply now: the grid's import, the PV and
+ *   the batteries' discharge of the same snapshot. The meter and a charger are read at different
+ *   instants (a telegram a second, the charger's API every few seconds), so for a second or two
+ *   after a car's draw changes the charger can report a draw the meter does not show yet; the
+ *   house's load (grid − chargers) would then look negative, like a PV surplus, and the room for the
+ *   car too large (seen in the closed-loop test: 16 A decided where 9 A fit). Their powers are scaled
+ *   down to that supply then. The other way round (the meter ahead of the charger) only makes the
+ *   house look larger for a moment, the safe side.
  */
 import type { Snapshot } from '../snapshot.js';
 import type { ControlSettings } from './config.js';
@@ -25,6 +33,19 @@ function ms(iso: string | null): number | null {
   if (iso === null) return null;
   const t = Date.parse(iso);
   return Number.isNaN(t) ? null : t;
+}
+
+/** Scales the chargers' powers down to what the site supplies in the same snapshot (see the top). */
+function clampToSupply(chargers: Record<string, ChargerReading>, snap: Snapshot): void {
+  if (snap.grid_power_w === null) return;
+  const supply = snap.grid_power_w + Math.max(0, snap.pv_power_w ?? 0) + Math.max(0, -(snap.battery_power_w ?? 0));
+  let drawn = 0;
+  for (const c of Object.values(chargers)) if (!c.stale && c.power_w !== null && c.power_w > 0) drawn += c.power_w;
+  if (drawn <= supply || drawn <= 0) return;
+  const share = Math.max(0, supply) / drawn;
+  for (const c of Object.values(chargers)) {
+    if (!c.stale && c.power_w !== null && c.power_w > 0) c.power_w = Math.round(c.power_w * share);
+  }
 }
 
 export function inputFromSnapshot(
@@ -48,6 +69,7 @@ export function inputFromSnapshot(
       session_kwh: num(d.fields.ev_session_kwh),
     };
   }
+  clampToSupply(chargers, snap);
   const batteries: Record<string, BatteryReading> = {};
   for (const b of settings.batteries) {
     const d = devices?.[b.name];

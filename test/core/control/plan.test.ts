@@ -143,4 +143,21 @@ describe('input from a snapshot', () => {
     expect(stale.grid.stale).toBe(true);
     expect(stale.chargers.car?.connected).toBe(false);
   });
+  it("scales the chargers' power down to what the site supplies in the same snapshot", () => {
+    // The charger was read after the car started, the meter's telegram before: 1,840 W of car,
+    // 341 W of import, no PV, no battery. The car cannot draw more than the site imports.
+    const settings = parseControlConfig({ chargers: { car: {} } });
+    const snap = emptySnapshot('home-1', '2026-03-10T09:00:01.000Z');
+    snap.grid_power_w = 341;
+    snap.devices = { car: { type: 'nrgkick', stale: false, fields: { ev_power_w: 1840, ev_state: 'charging' } } };
+    const now = at('2026-03-10T10:00:01');
+    expect(inputFromSnapshot(snap, settings, { now }).chargers.car?.power_w).toBe(341);
+    // With 2 kW of PV the site supplies 2,341 W: the 1,840 W stand.
+    snap.pv_power_w = 2000;
+    expect(inputFromSnapshot(snap, settings, { now }).chargers.car?.power_w).toBe(1840);
+    // Exporting (grid < 0) with no PV known: nothing supplies the car.
+    snap.pv_power_w = null;
+    snap.grid_power_w = -200;
+    expect(inputFromSnapshot(snap, settings, { now }).chargers.car?.power_w).toBe(0);
+  });
 });

@@ -13,7 +13,7 @@ import { loadTlsFiles } from '../lib/tls-files.js';
 import { EdgeBus } from './bus.js';
 import { CapacityWatch } from './capacity-watch.js';
 import { controlSettings, type EdgeConfig, siteDevices } from './config.js';
-import { EdgeControl } from './control.js';
+import type { EdgeControl } from './control.js';
 import { ControlRemote } from './control-remote.js';
 import { Edge } from './edge.js';
 import { type HomeAssistantOptions, HomeAssistantPublisher, tlsFileSet } from './home-assistant/publisher.js';
@@ -53,20 +53,10 @@ export class EdgeApp {
   private constructor(
     private readonly opts: EdgeAppOptions,
     sources: Source[],
-    devices: readonly SiteDevice[],
+    control: EdgeControl | null,
   ) {
     const { config, log } = opts;
-    const settings = controlSettings(config);
-    this.control = settings
-      ? new EdgeControl({
-          settings,
-          timezone: config.timezone,
-          devices,
-          sources,
-          gridDevice: devices.find((d) => d.definition.roles[0] === 'grid_meter')?.name ?? null,
-          log: log.child({ component: 'control' }),
-        })
-      : null;
+    this.control = control;
     this.bus = new EdgeBus({ log: log.child({ component: 'bus' }) });
     this.edge = new Edge({
       deviceId: config.device_id,
@@ -109,7 +99,8 @@ export class EdgeApp {
             deviceId: config.device_id,
             control: this.control,
             baseSection: config.control,
-            check: (section) => controlSettings({ ...config, control: section }) as NonNullable<typeof settings>,
+            check: (section) =>
+              controlSettings({ ...config, control: section }) as NonNullable<ReturnType<typeof controlSettings>>,
             channel: this.uplink,
             log: log.child({ component: 'control-remote' }),
           })
@@ -140,7 +131,20 @@ export class EdgeApp {
         : siteDevices(opts.config);
     checkFiles(opts.config, opts.sources ? [] : devices);
     const sources = opts.sources ?? (await createSources(devices, opts.config.timezone, opts.log));
-    return new EdgeApp(opts, sources, devices);
+    // Loaded only by a site with a control: section: the decision's modules (and the tariff code
+    // they use) are not evaluated in an edge that only measures (npm run bench -- edge: ~0.7 MB).
+    const settings = controlSettings(opts.config);
+    const control = settings
+      ? new (await import('./control.js')).EdgeControl({
+          settings,
+          timezone: opts.config.timezone,
+          devices,
+          sources,
+          gridDevice: devices.find((d) => d.definition.roles[0] === 'grid_meter')?.name ?? null,
+          log: opts.log.child({ component: 'control' }),
+        })
+      : null;
+    return new EdgeApp(opts, sources, control);
   }
 
   get snapshotCount(): number {

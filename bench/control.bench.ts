@@ -108,6 +108,7 @@ function budget(phaseSwitching: boolean, stats: { decideNs: number; calls: numbe
         import_kwh: plant.importKwh,
         month_peak_w: null,
         month_peak_at: null,
+        quarter_avg_w: null,
         stale: false,
       },
       chargers: {

@@ -19,7 +19,13 @@
  *   current (docs/control.md §4). On stop the batteries go back to self-consumption at full power.
  */
 import type { BatteryDecision, ChargerDecision, ControlDecision, ControlState } from '../core/control/index.js';
-import { type ControlSettings, decide, INITIAL_CONTROL_STATE, inputFromSnapshot } from '../core/control/index.js';
+import {
+  type ControlSettings,
+  decide,
+  INITIAL_CONTROL_STATE,
+  inputFromSnapshot,
+  meterAverageFits,
+} from '../core/control/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { ControlBudget, Snapshot } from '../core/snapshot.js';
 import type { ControllableSource } from '../drivers/control.js';
@@ -123,6 +129,8 @@ export class EdgeControl implements EdgeConsumer {
   private lastLogged = new Map<string, string>();
   private last: ControlDecision | null = null;
   private stopping = false;
+  /** The last quarter whose 1-0:1.4.0 was checked against the counters. */
+  private averageCheckedQuarter: number | null = null;
 
   constructor(private readonly opts: EdgeControlOptions) {
     this.now = opts.now ?? Date.now;
@@ -176,8 +184,10 @@ export class EdgeControl implements EdgeConsumer {
     const { settings, timezone, gridDevice } = this.opts;
     const input = inputFromSnapshot(snap, settings, { now: this.now(), gridDevice });
     const { decision, state } = decide(input, this.state, { settings, timezone, tariff: null, prices: null });
+    const before = this.state;
     this.state = state;
     this.last = decision;
+    this.watchMeterAverage(before.quarterBaseFrom, decision, snap.grid_avg_15m_w);
     (snap as Snapshot & { control?: ControlBudget | null }).control = budgetField(decision);
     for (const c of decision.chargers) {
       this.logChange(
@@ -191,6 +201,49 @@ export class EdgeControl implements EdgeConsumer {
       this.logChange(b.device, `${JSON.stringify(b.setpoint)} ${decision.budget.status}`, b.reason);
       if (b.write) this.writeBattery(b);
     }
+  }
+
+  /**
+   * Says when a quarter's energy came from the meter's 1-0:1.4.0 (a start mid-quarter), and, once a
+   * quarter whose energy the counters know is 10 minutes old, whether the meter's figure fits the
+   * configured reading of it (meter_quarter_average); a misfit is logged once per edge run.
+   */
+  private watchMeterAverage(fromBefore: string | null, d: ControlDecision, avgW: number | null): void {
+    const { settings, log } = this.opts;
+    const b = d.budget;
+    if (this.state.quarterBaseFrom === 'meter_average' && fromBefore !== 'meter_average') {
+      log.info(
+        { used_kwh: b.used_kwh, meter_quarter_average: settings.meterQuarterAverage },
+        "control: this quarter's energy so far taken from the meter's running average (1-0:1.4.0)",
+      );
+    }
+    if (
+      this.state.quarterBaseFrom !== 'counters' ||
+      avgW === null ||
+      b.used_kwh === null ||
+      b.elapsed_s < 600 ||
+      this.averageCheckedQuarter === b.quarter_start
+    )
+      return;
+    this.averageCheckedQuarter = b.quarter_start;
+    const fits = meterAverageFits(b.used_kwh, b.elapsed_s, avgW);
+    if (fits === 'unclear' || fits === settings.meterQuarterAverage) return;
+    const key = `meter_average:${fits}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    const hint =
+      fits === 'neither'
+        ? 'it fits neither reading; meter_quarter_average: off makes a start mid-quarter wait for the next quarter'
+        : `it reads as '${fits}' here; set control.meter_quarter_average: ${fits}`;
+    log.warn(
+      {
+        meter_avg_w: avgW,
+        used_kwh: b.used_kwh,
+        elapsed_s: Math.round(b.elapsed_s),
+        setting: settings.meterQuarterAverage,
+      },
+      `control: the meter's 1-0:1.4.0 does not fit meter_quarter_average: ${settings.meterQuarterAverage}; ${hint}`,
+    );
   }
 
   /** Logs a device's decision when its set-point or the budget's status changes (not every second). */

@@ -12,11 +12,13 @@
  * show last month's). The quarter's start counter is the last reading of the quarter before (the
  * store's rule: a reading's delta belongs to the quarter holding the reading), or a first reading at
  * most stale_after_s into the quarter. Without either (a restart mid-quarter, a gap across the
- * boundary, a meter that counted back) the quarter's energy is unknown until the next quarter.
+ * boundary, a meter that counted back) the meter's own running average of the quarter (1-0:1.4.0,
+ * Belgian meters) gives the energy so far, read as `meter_quarter_average` says; a meter without it
+ * (Dutch meters, e-MUCS before 1.7) leaves the quarter's energy unknown until the next quarter.
  */
 import { monthOf, monthRange, QUARTER_MS, quarterStart } from '../tariff/local-time.js';
-import type { ControlSettings } from './config.js';
-import type { BudgetStatus, ControlInput, ControlState, QuarterBudget } from './types.js';
+import type { ControlSettings, MeterQuarterAverage } from './config.js';
+import type { BudgetStatus, ControlInput, ControlState, GridReading, QuarterBudget } from './types.js';
 
 export interface BudgetNumbers {
   budget: QuarterBudget;
@@ -68,17 +70,58 @@ export function advanceQuarter(
     }
     s.quarter = q;
     s.quarterBaseKwh = s.lastImportAt !== null && s.lastImportAt >= q - staleMs ? s.lastImportKwh : null;
+    s.quarterBaseFrom = s.quarterBaseKwh === null ? null : 'counters';
   }
   if (imp !== null) {
     if (s.lastImportKwh !== null && imp < s.lastImportKwh) s.quarterBaseKwh = null; // meter replaced or reset
     // A first reading just after the boundary: at most stale_after_s of import goes uncounted.
     if (s.quarterBaseKwh === null && now - q <= staleMs && (s.lastImportKwh === null || imp >= s.lastImportKwh)) {
       s.quarterBaseKwh = imp;
+      s.quarterBaseFrom = 'counters';
     }
+    // Later in the quarter (a start or a gap mid-quarter): the meter's own average, when it sends one.
+    const used = s.quarterBaseKwh === null ? meterQuarterKwh(input.grid, q, settings.meterQuarterAverage) : null;
+    if (used !== null) {
+      s.quarterBaseKwh = imp - used;
+      s.quarterBaseFrom = 'meter_average';
+    }
+    if (s.quarterBaseKwh === null) s.quarterBaseFrom = null;
     s.lastImportKwh = imp;
     s.lastImportAt = input.grid.at;
   }
   return s;
+}
+
+/**
+ * The energy imported so far in the quarter starting at `q`, kWh, from the meter's 1-0:1.4.0 in the
+ * same telegram as the counters, read as `how` says; null when the meter sends none, the reading
+ * lies outside the quarter, or `how` is off.
+ */
+export function meterQuarterKwh(g: GridReading, q: number, how: MeterQuarterAverage): number | null {
+  if (how === 'off' || g.quarter_avg_w === null || g.at === null) return null;
+  if (!Number.isFinite(g.quarter_avg_w) || g.quarter_avg_w < 0 || g.at < q || g.at >= q + QUARTER_MS) return null;
+  const seconds = how === 'elapsed' ? (g.at - q) / 1000 : QUARTER_MS / 1000;
+  return (g.quarter_avg_w * seconds) / 3.6e6;
+}
+
+/**
+ * Which reading of 1-0:1.4.0 the meter's figure fits, given the quarter's energy from the counters
+ * (`usedKwh`, `elapsedS` into the quarter): 'elapsed', 'quarter', 'neither' (off by more than 15 %
+ * both ways), or 'unclear' when the two cannot be told apart: under 5 minutes or 50 Wh into the
+ * quarter (the counters' 1 Wh steps and the meter's rounding blur them), or both fit.
+ */
+export function meterAverageFits(
+  usedKwh: number,
+  elapsedS: number,
+  avgW: number,
+): 'elapsed' | 'quarter' | 'neither' | 'unclear' {
+  if (elapsedS < 300 || usedKwh < 0.05) return 'unclear';
+  const close = (x: number) => Math.abs(x - avgW) <= 0.15 * Math.max(x, avgW);
+  const elapsed = (usedKwh * 3.6e6) / elapsedS;
+  const quarter = usedKwh * 4000;
+  if (close(elapsed) && !close(quarter)) return 'elapsed';
+  if (close(quarter) && !close(elapsed)) return 'quarter';
+  return close(elapsed) ? 'unclear' : 'neither';
 }
 
 /** The uncontrolled load: grid − chargers − batteries, W; null without a fresh meter. */

@@ -92,6 +92,17 @@ export const ControlConfigSchema = Type.Object(
     dry_run: Type.Boolean({ default: false }),
     /** A meter reading older than this is stale: chargers go to their safe current. */
     stale_after_s: Type.Integer({ default: 10, minimum: 1, maximum: 3600 }),
+    /**
+     * How to read the meter's 1-0:1.4.0 (running quarter average) to learn the energy of a quarter
+     * the edge starts in: `elapsed` (average over the time elapsed in the quarter: E = avg × elapsed),
+     * `quarter` (E = avg × 15 min), `off` (never: the quarter stays unknown until the next one, the
+     * chargers at their safe current). Which one a meter does is not documented; the edge checks it
+     * against the counters every quarter and logs when the setting looks wrong.
+     */
+    meter_quarter_average: Type.Union([Type.Literal('elapsed'), Type.Literal('quarter'), Type.Literal('off')], {
+      default: 'elapsed',
+      errorMessage: 'must be elapsed, quarter or off',
+    }),
     /** At most one write per device in this many seconds. */
     min_write_interval_s: Type.Integer({ default: 5, minimum: 1, maximum: 3600 }),
     /** Time constant of the smoothed house load that start/stop decisions use, s (so a kettle is not a trend). */
@@ -105,6 +116,9 @@ export const ControlConfigSchema = Type.Object(
 );
 
 export type ControlConfigFile = Static<typeof ControlConfigSchema>;
+
+/** How the meter's 1-0:1.4.0 relates to the quarter's energy (ControlConfigSchema.meter_quarter_average). */
+export type MeterQuarterAverage = 'elapsed' | 'quarter' | 'off';
 
 export interface ChargerSettings {
   name: string;
@@ -145,6 +159,7 @@ export interface ControlSettings {
   marginW: number;
   dryRun: boolean;
   staleAfterS: number;
+  meterQuarterAverage: MeterQuarterAverage;
   minWriteIntervalS: number;
   baseSmoothingS: number;
   planningBaseW: number;
@@ -231,6 +246,7 @@ export function parseControlConfig(doc: unknown, what = 'control'): ControlSetti
     marginW: c.margin_w,
     dryRun: c.dry_run,
     staleAfterS: c.stale_after_s,
+    meterQuarterAverage: c.meter_quarter_average,
     minWriteIntervalS: c.min_write_interval_s,
     baseSmoothingS: c.base_smoothing_s,
     planningBaseW: c.planning_base_w,

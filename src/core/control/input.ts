@@ -1,7 +1,7 @@
 /**
  * A ControlInput from a snapshot, so the edge can feed decide() from what it already publishes.
  *
- * - The meter: grid_power_w, the import counters (1.8.1 + 1.8.2), 1.6.0 and its quarter, stamped
+ * - The meter: grid_power_w, the import counters (1.8.1 + 1.8.2), 1.6.0 and its quarter, 1.4.0, stamped
  *   with meter_timestamp (else the snapshot's time). It is stale when the snapshot lists the meter
  *   among stale_sources or its power is null.
  * - A charger `car`: `devices.car.fields` — ev_power_w, ev_session_kwh and ev_state (text: standby,
@@ -95,6 +95,7 @@ export function inputFromSnapshot(
       import_kwh: t1 === null || t2 === null ? null : t1 + t2,
       month_peak_w: snap.grid_monthly_peak_w,
       month_peak_at: ms(snap.grid_monthly_peak_timestamp),
+      quarter_avg_w: snap.grid_avg_15m_w,
       stale,
     },
     chargers,

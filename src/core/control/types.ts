@@ -16,6 +16,11 @@ export interface GridReading {
   /** The meter's 1-0:1.6.0 and when that quarter started; trusted only inside the running month. */
   month_peak_w: number | null;
   month_peak_at: number | null;
+  /**
+   * The meter's running average import of this clock quarter (1-0:1.4.0, Belgian meters), W; null
+   * when the meter does not send it. Read only to learn the quarter's energy after a start mid-quarter.
+   */
+  quarter_avg_w: number | null;
   /** The edge marked the meter stale. */
   stale: boolean;
 }
@@ -164,6 +169,8 @@ export interface ControlState {
   quarter: number | null;
   /** The import counter at the quarter's start, kWh; null: unknown for this quarter. */
   quarterBaseKwh: number | null;
+  /** Where quarterBaseKwh came from: the counters at the boundary, or the meter's 1-0:1.4.0 (a start mid-quarter). */
+  quarterBaseFrom: 'counters' | 'meter_average' | null;
   lastImportKwh: number | null;
   lastImportAt: number | null;
   /** The local month holding `quarter`: [monthStart, monthEnd), ms. */
@@ -183,6 +190,7 @@ export interface ControlState {
 export const INITIAL_CONTROL_STATE: ControlState = {
   quarter: null,
   quarterBaseKwh: null,
+  quarterBaseFrom: null,
   lastImportKwh: null,
   lastImportAt: null,
   monthStart: null,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { meterAverageFits, meterQuarterKwh } from '../../../src/core/control/budget.js';
 import { at, Home } from './home.js';
 
 /**
@@ -182,6 +183,48 @@ describe('fail safe', () => {
     const next = home.tick(at('2026-03-10T10:15:00'));
     expect(next.budget.status).toBe('ok');
     expect(next.budget.used_kwh).toBe(0.001); // one second of 500 + 4,140 W
+  });
+
+  it("after a restart mid-quarter the meter's running average (1-0:1.4.0) gives the quarter's energy", () => {
+    // 10:07:00 is 420 s into the quarter; the meter says 2,000 W on average so far.
+    const elapsed = new Home(CAR);
+    const d = elapsed.tick(at('2026-03-10T10:07:00'), { meterAvgW: 2000 });
+    // E = 2,000 W × 420 s = 840,000 J = 0.2333 kWh; allowed = (2,250,000 − 840,000) / 480 = 2,937.5 W.
+    expect(d.budget).toMatchObject({ status: 'ok', used_kwh: 0.233, allowed_w: 2937.5 });
+    expect(elapsed.state.quarterBaseFrom).toBe('meter_average');
+    // Room for the car: (2,160,000 − 840,000) / 480 − 500 = 2,250 W < 4,140 W: it waits, not the safe current.
+    expect(d.chargers[0]?.setpoint.charge).toBe(false);
+    // The next quarter's base is the counters' again.
+    elapsed.run(at('2026-03-10T10:07:01'), at('2026-03-10T10:14:59'));
+    elapsed.tick(at('2026-03-10T10:15:00'));
+    expect(elapsed.state.quarterBaseFrom).toBe('counters');
+
+    // Read as a quarter's average (energy so far × 4): E = 2,000 W × 900 s = 1,800,000 J = 0.5 kWh.
+    const quarter = new Home({ ...CAR, meter_quarter_average: 'quarter' });
+    const q = quarter.tick(at('2026-03-10T10:07:00'), { meterAvgW: 2000 });
+    expect(q.budget).toMatchObject({ status: 'ok', used_kwh: 0.5, allowed_w: 937.5 }); // 450,000 J / 480 s
+
+    // Off: the quarter stays unknown, as without 1.4.0.
+    const off = new Home({ ...CAR, meter_quarter_average: 'off' });
+    expect(off.tick(at('2026-03-10T10:07:00'), { meterAvgW: 2000 }).budget.status).toBe('unknown');
+    // A figure stamped outside the quarter asked about is not used (the quarter before's average).
+    const g = { at: at('2026-03-10T10:14:59'), power_w: 500, import_kwh: 10, month_peak_w: null, month_peak_at: null };
+    const reading = { ...g, quarter_avg_w: 2000, stale: false };
+    expect(meterQuarterKwh(reading, at('2026-03-10T10:15:00'), 'elapsed')).toBeNull();
+    expect(meterQuarterKwh(reading, at('2026-03-10T10:00:00'), 'elapsed')).toBeCloseTo((2000 * 899) / 3.6e6, 9);
+    expect(meterQuarterKwh({ ...reading, quarter_avg_w: null }, at('2026-03-10T10:00:00'), 'elapsed')).toBeNull();
+  });
+
+  it("tells which reading of 1-0:1.4.0 a meter's figure fits, from the counters", () => {
+    // 0.2 kWh in the first 600 s: 1,200 W over the elapsed time, 800 W as energy × 4.
+    expect(meterAverageFits(0.2, 600, 1200)).toBe('elapsed');
+    expect(meterAverageFits(0.2, 600, 1150)).toBe('elapsed');
+    expect(meterAverageFits(0.2, 600, 800)).toBe('quarter');
+    expect(meterAverageFits(0.2, 600, 3000)).toBe('neither');
+    expect(meterAverageFits(0.01, 600, 60)).toBe('unclear'); // under 50 Wh
+    expect(meterAverageFits(0.2, 200, 3600)).toBe('unclear'); // under 5 minutes
+    // Late in the quarter the two readings meet (at 900 s they are the same figure).
+    expect(meterAverageFits(0.5, 880, 2045)).toBe('unclear');
   });
 });
 

@@ -32,6 +32,8 @@ export interface TickOptions {
   meterAt?: number | null;
   meterPeakW?: number | null;
   meterPeakAt?: number | null;
+  /** The meter's 1-0:1.4.0, W; default: not sent. */
+  meterAvgW?: number | null;
 }
 
 export class Home {
@@ -81,6 +83,7 @@ export class Home {
         import_kwh: this.importKwh,
         month_peak_w: o.meterPeakW ?? null,
         month_peak_at: o.meterPeakAt ?? null,
+        quarter_avg_w: o.meterAvgW ?? null,
         stale: false,
       },
       chargers: { car: { stale: false, power_w: car, connected, session_kwh: null } },

@@ -108,6 +108,10 @@ describe('the control: section', () => {
     );
     expect(() => parseControlConfig({ capacity_target_w: 'high' })).toThrow(/control: capacity_target_w/);
     expect(() => parseControlConfig({ speed: 1 })).toThrow(/control: speed: unknown key/);
+    expect(() => parseControlConfig({ meter_quarter_average: 'sometimes' })).toThrow(
+      /control: meter_quarter_average: must be elapsed, quarter or off/,
+    );
+    expect(parseControlConfig({}).meterQuarterAverage).toBe('elapsed');
   });
 });
 
@@ -121,6 +125,7 @@ describe('input from a snapshot', () => {
     snap.grid_import_t2_kwh = 800.25;
     snap.grid_monthly_peak_w = 3100;
     snap.grid_monthly_peak_timestamp = '2026-03-02T18:15:00.000Z';
+    snap.grid_avg_15m_w = 1200;
     snap.devices = {
       p1: { type: 'dsmr', stale: false, fields: { grid_power_w: 4700 } },
       car: { type: 'nrgkick', stale: false, fields: { ev_power_w: 4140, ev_session_kwh: 3.2, ev_state: 'Charging' } },
@@ -133,6 +138,7 @@ describe('input from a snapshot', () => {
       import_kwh: 2000.75,
       month_peak_w: 3100,
       month_peak_at: Date.parse('2026-03-02T18:15:00Z'),
+      quarter_avg_w: 1200,
       stale: false,
     });
     expect(input.chargers.car).toEqual({ stale: false, power_w: 4140, connected: true, session_kwh: 3.2 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { ControlAnswer } from '../../src/core/api/control.js';
 import { isoLocal } from '../../src/core/tariff/local-time.js';
 import { simulatedPrice } from '../../src/server/prices/simulated-feed.js';
 import { spawnCli } from '../helpers/cli.js';
@@ -105,6 +106,21 @@ describe('kwartier demo', () => {
     expect(live.grid_import_t1_kwh).toBeGreaterThan(0);
     expect(live.battery_soc_pct).not.toBeNull();
     expect(live.load_power_w).not.toBeNull();
+
+    // The car: an NRGkick on the same home, its deadline (25 kWh by 07:00) applied by the edge's
+    // control, the quarter's budget reported, and the demo's token may change it.
+    const control = await until(async () => {
+      const r = await api<ControlAnswer>(port, '/api/v1/control/demo-home');
+      return r.status === 200 && r.body.applied !== null && r.body.budget !== null ? r.body : null;
+    });
+    expect(control.can_write).toBe(true);
+    expect(control.applied?.settings.chargers.car).toMatchObject({
+      mode: 'deadline',
+      energy_kwh: 25,
+      deadline: '07:00',
+    });
+    expect(control.budget?.target_w).toBeGreaterThanOrEqual(2500);
+    expect(Object.keys(control.budget?.chargers ?? {})).toEqual(['car']);
 
     // No token: 401. Another device: 404.
     expect((await api(port, '/api/v1/realtime/demo-home', null)).status).toBe(401);

@@ -1,6 +1,7 @@
 /**
  * `kwartier demo` (what `npm start` runs): the whole system on this machine, on 127.0.0.1 only.
- * One simulated home drives a P1 telegram stream (DSMR over TCP) and a Sungrow inverter (Modbus TCP);
+ * One simulated home drives a P1 telegram stream (DSMR over TCP), a Sungrow inverter (Modbus TCP) and
+ * an NRGkick charger (HTTP) whose evening car the edge's control charges under the capacity budget;
  * the edge reads both through the real drivers, commits to its outbox and forwards over MQTT to an
  * embedded broker; the server ingests into SQLite, acknowledges, and serves the API and dashboard.
  * Data lives in --data-dir; a second start resumes from it and the outbox replays what it holds.
@@ -27,8 +28,9 @@ import { type RunningSimulator, startSimulators } from './simulate.js';
 const usage = `Usage: kwartier demo [--port 8080] [--data-dir ./data] [--device-id demo-home] [--backfill DAYS] [--site home|multi]
 
 Runs the whole system on this machine with simulated devices, all on 127.0.0.1: a simulated home
-(P1 meter and Sungrow inverter speaking their real protocols), the edge with its outbox, an embedded
-MQTT broker, the server with SQLite and its day-ahead price feed (reading a simulated Energy-Charts
+(P1 meter, Sungrow inverter and NRGkick charger speaking their real protocols), the edge with its
+outbox and its control (the car's charging under the capacity peak), an embedded MQTT broker,
+the server with SQLite and its day-ahead price feed (reading a simulated Energy-Charts
 feed: no network), the API and the dashboard. Prints a link that logs you in.
 
 Options:
@@ -38,11 +40,13 @@ Options:
   --backfill DAYS   first fill the store with DAYS days of simulated history (fast, not in real
                     time) so the history, cost and capacity views have something to show
   --seed N          the simulated home's random seed (default 1; kept in the data dir)
-  --site home|multi home (default): a P1 meter and one Sungrow inverter, configured as the
-                    dsmr: and sungrow: sections. multi: a site in a devices: list, a P1 meter
-                    (p1) and two Sungrow inverters (roof, and garage: a second, PV-only inverter
-                    simulated on its own, which the meter does not see); the snapshots carry
-                    each device's reading under devices
+  --site home|multi home (default): a P1 meter (dsmr), a Sungrow inverter with its battery
+                    (sungrow) and an NRGkick charger (car) whose car comes home at 18:30 and
+                    wants 25 kWh by 07:00: the edge charges it under the month's capacity
+                    peak (control: deadline). multi: a P1 meter (p1) and two Sungrow inverters
+                    (roof, and garage: a second, PV-only inverter simulated on its own, which
+                    the meter does not see). Both are devices: sites: the snapshots carry each
+                    device's reading under devices
 
 Environment:
   KWARTIER_API_TOKEN   the API token (default: generated once, kept in the data dir, printed)
@@ -58,6 +62,21 @@ interface DemoState {
 }
 
 const BACKFILL_STEP_MS = 30_000;
+
+/** The demo's car: home from 18:30 to 07:30 with 18 of its 60 kWh (room for the 25 it wants). */
+const DEMO_CAR = {
+  capacityKwh: 60,
+  socPct: 30,
+  maxCurrentA: 16,
+  phases: 3 as const,
+  visits: { arrive: '18:30', leave: '07:30' },
+};
+
+/** The demo's control: 25 kWh by 07:00, never above the month's peak so far (at least 2.5 kW). */
+const DEMO_CONTROL = {
+  capacity_target_w: 'follow_peak',
+  chargers: { car: { mode: 'deadline', energy_kwh: 25, deadline: '07:00', phase_switching: true } },
+};
 const BACKFILL_BATCH = 2000;
 
 function packageRoot(): string {
@@ -188,7 +207,12 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       store: { type: 'sqlite', path: join(o.dataDir, 'kwartier.sqlite') },
       broker: { enabled: true, host: '127.0.0.1', port: 0 },
       mqtt: { client_id: 'kwartier-demo-ingester' },
-      api: { host: '127.0.0.1', port: o.port, tokens: [{ name: 'demo', token: o.token, devices: [o.deviceId] }] },
+      // A token that may write: the Control page can change the car's mode (loopback only).
+      api: {
+        host: '127.0.0.1',
+        port: o.port,
+        tokens: [{ name: 'demo', token: o.token, devices: [o.deviceId], scope: 'write' }],
+      },
       devices: { [o.deviceId]: { country: 'be', tariffs: 'tariffs.example.yaml' } },
       prices: { enabled: true, source: 'energy-charts', zone: 'BE', base_url: priceFeed.url, backfill_days: 35 },
     },
@@ -225,6 +249,18 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   try {
     // The simulated home, resumed along the same trajectory (same seed and start) as before.
     const model = new HomeModel({ start: o.state.model_start, seed: o.state.seed, country: 'be', timezone });
+    // The car's draw of earlier runs is not in the seed's trajectory: the meter goes on from what
+    // the store last holds, never back.
+    const latest = await server.store.latest(o.deviceId);
+    if (latest) {
+      model.advanceTo(Date.parse(latest.timestamp));
+      model.continueCounters({
+        import_t1_kwh: latest.grid_import_t1_kwh,
+        import_t2_kwh: latest.grid_import_t2_kwh,
+        export_t1_kwh: latest.grid_export_t1_kwh,
+        export_t2_kwh: latest.grid_export_t2_kwh,
+      });
+    }
     const backfilled = await backfill(server.store, model, o);
     if (backfilled > 0)
       o.print(`kwartier demo: backfilled ${backfilled.toLocaleString('en-US')} snapshots of simulated history`);
@@ -268,9 +304,24 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
         ],
       };
     } else {
+      // The car: an NRGkick on the same home (its draw is in the meter's import), the car home
+      // from the evening to the morning, wanting 25 kWh by 07:00 under the capacity budget.
+      const { startNrgkickSimulator } = await import('../../drivers/nrgkick/simulator.js');
+      const kick = await startNrgkickSimulator({
+        host: '127.0.0.1',
+        port: 0,
+        model,
+        car: { ...DEMO_CAR, visits: { ...DEMO_CAR.visits, timezone } },
+        log: simLog.child({ sim: 'nrgkick' }),
+      });
+      simulators.push({ name: 'nrgkick', address: { host: '127.0.0.1', port: kick.port }, stop: () => kick.stop() });
       devices = {
-        dsmr: { tcp: `127.0.0.1:${dsmr?.address.port}` },
-        sungrow: { ip: '127.0.0.1', port: sungrow?.address.port, ...inverter },
+        devices: [
+          { name: 'dsmr', type: 'dsmr', tcp: `127.0.0.1:${dsmr?.address.port}` },
+          { name: 'sungrow', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...inverter },
+          { name: 'car', type: 'nrgkick', host: '127.0.0.1', port: kick.port, control: true },
+        ],
+        control: DEMO_CONTROL,
       };
     }
     const edgeConfig = checkEdgeConfig(

@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { HomeModel } from '../sim/home-model.js';
+import { wallClock } from '../wall-clock.js';
 import { CONTROL_PATH, INFO_PATH, VALUES_PATH } from './fields.js';
 
 export interface SimulatedCar {
@@ -29,6 +30,11 @@ export interface SimulatedCar {
   maxCurrentA: number;
   /** Phases its on-board charger uses. */
   phases: 1 | 2 | 3;
+  /**
+   * When the car is home, local time (HH:MM): plugged in at `arrive`, gone at `leave` (a window may
+   * run past midnight), each visit a new session starting at `socPct`. Absent: always plugged in.
+   */
+  visits?: { arrive: string; leave: string; timezone: string };
 }
 
 export interface NrgkickSimulatorOptions {
@@ -124,7 +130,9 @@ class SimulatedCharger {
   drawW = 0;
   writes = 0;
   private socKwh: number;
-  private readonly sessionStartKwh: number;
+  private sessionStartKwh: number;
+  /** The car is plugged in now (its visits), updated each tick. */
+  private present: boolean;
 
   constructor(
     private readonly model: HomeModel | undefined,
@@ -136,6 +144,12 @@ class SimulatedCharger {
     this.following = { ...this.control };
     this.socKwh = car ? (car.capacityKwh * car.socPct) / 100 : 0;
     this.sessionStartKwh = model?.state().ev_total_kwh ?? 0;
+    this.present = carHome(car, Date.now());
+  }
+
+  /** The car plugged in now, or null. */
+  private get plugged(): SimulatedCar | null {
+    return this.present ? this.car : null;
   }
 
   private get sessionKwh(): number {
@@ -143,7 +157,8 @@ class SimulatedCharger {
   }
 
   private get phases(): 1 | 2 | 3 {
-    return this.car ? (Math.min(this.following.phase_count, this.car.phases) as 1 | 2 | 3) : 3;
+    const car = this.plugged;
+    return car ? (Math.min(this.following.phase_count, car.phases) as 1 | 2 | 3) : 3;
   }
 
   /** Advances the home to now and sets the car's draw from the set-point it follows. */
@@ -153,11 +168,19 @@ class SimulatedCharger {
     const before = model.state().ev_total_kwh;
     model.advanceTo(Date.now());
     this.socKwh += model.state().ev_total_kwh - before;
+    const home = carHome(this.car, Date.now());
+    if (home && !this.present && this.car) {
+      // A new visit: a new session, the car back at its arrival charge.
+      this.socKwh = (this.car.capacityKwh * this.car.socPct) / 100;
+      this.sessionStartKwh = model.state().ev_total_kwh;
+    }
+    this.present = home;
     if (Date.now() - this.changedAt >= this.responseMs) this.following = { ...this.control };
     const f = this.following;
-    const full = this.car === null || this.socKwh >= this.car.capacityKwh;
+    const car = this.plugged;
+    const full = car === null || this.socKwh >= car.capacityKwh;
     const limitHit = f.energy_limit > 0 && this.sessionKwh * 1000 >= f.energy_limit;
-    const amps = this.car ? Math.min(f.current_set, this.car.maxCurrentA) : 0;
+    const amps = car ? Math.min(f.current_set, car.maxCurrentA) : 0;
     this.drawW = full || limitHit || f.charge_pause === 1 ? 0 : Math.round(VOLTAGE_V * amps * this.phases);
     model.setEvLoad({ watts: this.drawW, phases: this.phases });
   }
@@ -178,7 +201,7 @@ class SimulatedCharger {
     this.tick();
     const sessionWh = Math.round(this.sessionKwh * 1000);
     const { drawW, control } = this;
-    const phases = this.car ? this.phases : 0;
+    const phases = this.plugged ? this.phases : 0;
     const phase = (i: number) => {
       const on = i < phases && drawW > 0;
       const w = on ? round(drawW / phases, 0) : 0;
@@ -211,7 +234,7 @@ class SimulatedCharger {
         charging_rate: 0,
         vehicle_connect_time: 0,
         vehicle_charging_time: 0,
-        status: this.car === null ? 'STANDBY' : drawW > 0 ? 'CHARGING' : 'CONNECTED',
+        status: this.plugged === null ? 'STANDBY' : drawW > 0 ? 'CHARGING' : 'CONNECTED',
         charge_permitted: control.charge_pause === 1 ? 0 : 1,
         relay_state: drawW > 0 ? 'N, L1, L2, L3' : 'NO_RELAY',
         charge_count: 6120,
@@ -234,6 +257,19 @@ class SimulatedCharger {
       grid: { voltage: VOLTAGE_V, frequency: 50, phases: 'L1, L2, L3' },
     };
   }
+}
+
+/** Whether the car is plugged in at `ms` (its visits' window, local time); always without visits. */
+export function carHome(car: SimulatedCar | null, ms: number): boolean {
+  if (car === null) return false;
+  if (!car.visits) return true;
+  const l = wallClock(ms, car.visits.timezone);
+  const m = l.hour * 60 + l.minute;
+  const [arrive, leave] = [car.visits.arrive, car.visits.leave].map((t) => {
+    const [h, mm] = t.split(':').map(Number);
+    return (h as number) * 60 + (mm as number);
+  }) as [number, number];
+  return arrive <= leave ? m >= arrive && m < leave : m >= arrive || m < leave;
 }
 
 /** The charger's lifetime count before this car, Wh (DiniTech's example answer's). */

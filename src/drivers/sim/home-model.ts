@@ -303,6 +303,20 @@ export class HomeModel {
     this.ev = { watts, phases: load.phases };
   }
 
+  /**
+   * Continues the meter's counters from `stored` where they are higher: a replay from the seed lacks
+   * what a charger simulator added (a car's draw is not part of the seed's trajectory), and a
+   * real meter never counts back. The demo calls it on resume with the last stored reading.
+   */
+  continueCounters(
+    stored: Partial<Record<'import_t1_kwh' | 'import_t2_kwh' | 'export_t1_kwh' | 'export_t2_kwh', number | null>>,
+  ): void {
+    for (const k of ['import_t1_kwh', 'import_t2_kwh', 'export_t1_kwh', 'export_t2_kwh'] as const) {
+      const v = stored[k];
+      if (typeof v === 'number' && Number.isFinite(v) && v > this.s[k]) this.s[k] = v;
+    }
+  }
+
   /** Local calendar time of an instant in the model's time zone. */
   localTime(ms: number): LocalTime {
     return this.clock.local(ms);

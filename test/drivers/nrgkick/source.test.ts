@@ -10,7 +10,7 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { parseWithSchema } from '../../../src/core/validate.js';
 import { type NrgkickConfig, NrgkickConfigSchema } from '../../../src/drivers/nrgkick/config.js';
 import { nrgkick } from '../../../src/drivers/nrgkick/definition.js';
-import { type NrgkickSimulator, startNrgkickSimulator } from '../../../src/drivers/nrgkick/simulator.js';
+import { carHome, type NrgkickSimulator, startNrgkickSimulator } from '../../../src/drivers/nrgkick/simulator.js';
 import { type NrgkickReading, NrgkickSource } from '../../../src/drivers/nrgkick/source.js';
 import { HomeModel } from '../../../src/drivers/sim/home-model.js';
 import type { SourceState } from '../../../src/drivers/source.js';
@@ -71,6 +71,33 @@ describe('NRGkick source', () => {
     const last = readings.at(-1)?.fields;
     expect(last?.ev_session_kwh).toBeGreaterThanOrEqual(0);
     expect(last?.ev_total_kwh).toBeCloseTo(14.187 + (last?.ev_session_kwh ?? 0), 6);
+  });
+
+  it('a car with visits is plugged in only inside its window (local time, past midnight), each visit a new session', async () => {
+    const car = { capacityKwh: 60, socPct: 30, maxCurrentA: 16, phases: 3 as const };
+    const visits = { arrive: '18:30', leave: '07:30', timezone: 'Europe/Brussels' };
+    // Brussels is UTC+1 in December.
+    expect(carHome({ ...car, visits }, Date.parse('2026-12-05T17:29:59Z'))).toBe(false); // 18:29:59
+    expect(carHome({ ...car, visits }, Date.parse('2026-12-05T17:30:00Z'))).toBe(true); // 18:30
+    expect(carHome({ ...car, visits }, Date.parse('2026-12-05T23:59:00Z'))).toBe(true); // 00:59
+    expect(carHome({ ...car, visits }, Date.parse('2026-12-06T06:29:59Z'))).toBe(true); // 07:29:59
+    expect(carHome({ ...car, visits }, Date.parse('2026-12-06T06:30:00Z'))).toBe(false); // 07:30
+    expect(
+      carHome({ ...car, visits: { ...visits, arrive: '09:00', leave: '17:00' } }, Date.parse('2026-12-05T12:00:00Z')),
+    ).toBe(true);
+    expect(carHome(car, 0)).toBe(true);
+    expect(carHome(null, 0)).toBe(false);
+
+    // Away now (a window that has just closed): the charger has no car, draws nothing.
+    const local = (ms: number) =>
+      new Date(ms).toLocaleTimeString('en-GB', { timeZone: 'Europe/Brussels', hour: '2-digit', minute: '2-digit' });
+    const now = Date.now();
+    const away = { arrive: local(now - 3 * 3_600_000), leave: local(now - 3_600_000), timezone: 'Europe/Brussels' };
+    const { src, readings, model } = await setup({}, { car: { ...car, visits: away } });
+    await src.start();
+    await waitFor(() => readings.length >= 1, 'a reading');
+    expect(readings[0]?.fields).toMatchObject({ ev_power_w: 0, ev_state: 'standby' });
+    expect(model.state().ev_w).toBe(0);
   });
 
   it('writes nothing without control: true', async () => {

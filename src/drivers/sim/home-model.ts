@@ -173,6 +173,23 @@ class ZoneClock {
   }
 }
 
+/** What the battery's inverter is told (HomeModel.setBatteryPolicy). */
+export type BatteryPolicy =
+  | { mode: 'self_consumption'; maxChargeW: number; maxDischargeW: number; minSocPct: number }
+  | { mode: 'forced'; command: 'charge' | 'discharge' | 'stop'; powerW: number; minSocPct: number };
+
+export type BatteryPolicyInput =
+  | { mode: 'self_consumption'; maxChargeW?: number; maxDischargeW?: number; minSocPct?: number }
+  | { mode: 'forced'; command: 'charge' | 'discharge' | 'stop'; powerW: number; minSocPct?: number };
+
+/** The inverter's own default: self-consumption at full power, down to 10 %. */
+const SELF_CONSUMPTION: BatteryPolicy = {
+  mode: 'self_consumption',
+  maxChargeW: Number.POSITIVE_INFINITY,
+  maxDischargeW: Number.POSITIVE_INFINITY,
+  minSocPct: 10,
+};
+
 /** What a charger draws: W in total, spread evenly over its phases (starting at L1). */
 export interface EvLoad {
   watts: number;
@@ -202,6 +219,7 @@ export class HomeModel {
   private waterLive = 0;
   private fridgePhase = 0;
   private ev: EvLoad = { watts: 0, phases: 3 };
+  private batteryPolicy: BatteryPolicy = SELF_CONSUMPTION;
 
   constructor(options: HomeModelOptions) {
     this.opts = {
@@ -317,6 +335,15 @@ export class HomeModel {
     }
   }
 
+  /**
+   * What the battery's inverter is told from the next step on (a Sungrow simulator sets it from the
+   * EMS registers written to it): self-consumption within charge and discharge limits, or a forced
+   * charge or discharge at a power. Both stop at `minSocPct` (default 10 %) and 100 %.
+   */
+  setBatteryPolicy(policy: BatteryPolicyInput): void {
+    this.batteryPolicy = { ...SELF_CONSUMPTION, ...policy } as BatteryPolicy;
+  }
+
   /** Local calendar time of an instant in the model's time zone. */
   localTime(ms: number): LocalTime {
     return this.clock.local(ms);
@@ -384,18 +411,24 @@ export class HomeModel {
       if (pv < 5) pv = 0;
     }
 
-    // ---- battery: charge on surplus, discharge on demand, within SoC limits ------------------------
+    // ---- battery: as its inverter is told (batteryPolicy): by default charge on surplus, discharge on
+    // demand; always within its power and SoC limits -----------------------------------------------
     let bat = 0;
     const cap = this.opts.batteryCapacityKwh;
     if (cap > 0) {
       const surplus = pv - load;
       const maxW = this.opts.batteryMaxW;
-      if (surplus > 30 && s.battery_soc_pct < 100) {
-        const roomW = (((100 - s.battery_soc_pct) / 100) * cap * 3_600_000) / Math.max(dtS, 1) / 0.95;
-        bat = Math.min(surplus, maxW, roomW);
-      } else if (surplus < -30 && s.battery_soc_pct > 10) {
-        const availW = ((((s.battery_soc_pct - 10) / 100) * cap * 3_600_000) / Math.max(dtS, 1)) * 0.95;
-        bat = -Math.min(-surplus, maxW, availW);
+      const policy = this.batteryPolicy;
+      const floor = policy.minSocPct;
+      const roomW = () => (((100 - s.battery_soc_pct) / 100) * cap * 3_600_000) / Math.max(dtS, 1) / 0.95;
+      const availW = () => ((((s.battery_soc_pct - floor) / 100) * cap * 3_600_000) / Math.max(dtS, 1)) * 0.95;
+      if (policy.mode === 'forced') {
+        if (policy.command === 'charge' && s.battery_soc_pct < 100) bat = Math.min(policy.powerW, maxW, roomW());
+        if (policy.command === 'discharge' && s.battery_soc_pct > floor) bat = -Math.min(policy.powerW, maxW, availW());
+      } else if (surplus > 30 && s.battery_soc_pct < 100) {
+        bat = Math.min(surplus, maxW, policy.maxChargeW, roomW());
+      } else if (surplus < -30 && s.battery_soc_pct > floor) {
+        bat = -Math.min(-surplus, maxW, policy.maxDischargeW, availW());
       }
       const kwh = (Math.abs(bat) * dtS) / 3_600_000;
       if (bat > 0) {

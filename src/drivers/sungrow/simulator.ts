@@ -9,17 +9,22 @@
  * 'exception'`); `unsupported` lists documented registers that answer exception 2, so the driver's
  * "firmware does not support this" path can be exercised. Writes: the control holding registers
  * (EMS mode 13050 and sungrowControlRows) take any word and hold it; other writes answer exception 1.
- * The written settings do not steer the model (yet): they are only held and read back.
+ * The written settings steer the simulated battery as the inverter would (HomeModel.
+ * setBatteryPolicy): EMS mode 0 is self-consumption within the max charge/discharge powers (33047/
+ * 33048) down to the min SoC (13059); mode 2 with command 0xAA/0xBB charges/discharges at the
+ * forced power (13052, in W here), 0xCC stops. So a controller's writes show in the meter.
  * `startSungrowReplay` serves a real inverter's register dump instead (the fixture replay test).
  */
 import { type AddressInfo, createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { encodeRow, encodeString, type RegisterFn, rowLength } from '../modbus/register-table.js';
+import { decodeRow, encodeRow, encodeString, type RegisterFn, rowLength } from '../modbus/register-table.js';
 import type { HomeModel, HomeState } from '../sim/home-model.js';
 import {
   POWER_FLOW_BITS,
+  SUNGROW_EMS_MODES,
+  SUNGROW_FORCED_COMMANDS,
   SUNGROW_REGISTERS,
   type SungrowControlField,
   type SungrowField,
@@ -206,11 +211,44 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     return out;
   }
 
+  /** A control row's value as the inverter holds it now. */
+  function held(field: string): number | null {
+    const row = [...controlRows, ...(emsRow ? [emsRow] : [])].find((r) => r.field === field);
+    if (!row) return null;
+    const words = Array.from({ length: rowLength(row) }, (_, i) => settings.get(row.wire + i) ?? 0);
+    return decodeRow(row, words);
+  }
+
+  /** The battery does what the EMS registers say (self-consumption within limits, or forced). */
+  function steer(): void {
+    const ems = held('ems_mode') ?? EMS_SELF_CONSUMPTION;
+    const minSocPct = held('battery_min_soc_pct') ?? 10;
+    if (ems === SUNGROW_EMS_MODES.forced) {
+      const cmd = held('battery_forced_command');
+      const command =
+        cmd === SUNGROW_FORCED_COMMANDS.charge
+          ? 'charge'
+          : cmd === SUNGROW_FORCED_COMMANDS.discharge
+            ? 'discharge'
+            : 'stop';
+      opts.model.setBatteryPolicy({ mode: 'forced', command, powerW: held('battery_forced_power') ?? 0, minSocPct });
+    } else {
+      opts.model.setBatteryPolicy({
+        mode: 'self_consumption',
+        maxChargeW: held('battery_max_charge_power_w') ?? Number.POSITIVE_INFINITY,
+        maxDischargeW: held('battery_max_discharge_power_w') ?? Number.POSITIVE_INFINITY,
+        minSocPct,
+      });
+    }
+  }
+
   function write(address: number, words: number[]): void {
     if (!words.every((_, i) => writable.has(address + i))) throw new ModbusError(1);
+    opts.model.advanceTo(now()); // what was before the write, under the settings before it
     words.forEach((w, i) => {
       settings.set(address + i, w & 0xffff);
     });
+    steer();
     image = null;
     log.info({ register: address + 1, words }, 'setting written');
   }

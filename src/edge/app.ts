@@ -3,6 +3,9 @@
  * the outbox → the uplink, and Home Assistant's broker when configured. Composition only; each part
  * owns its timers and sockets.
  */
+
+import type { PriceSeries } from '../core/tariff/prices.js';
+import type { Tariff } from '../core/tariff/schema.js';
 import { DeviceSource } from '../drivers/definition.js';
 import { createSources, type SiteDevice } from '../drivers/registry.js';
 import type { Source } from '../drivers/source.js';
@@ -137,6 +140,7 @@ export class EdgeApp {
     const control = settings
       ? new (await import('./control.js')).EdgeControl({
           settings,
+          ...(settings.tariffFile ? await controlTariff(settings.tariffFile, opts.config, devices) : {}),
           timezone: opts.config.timezone,
           devices,
           sources,
@@ -244,4 +248,21 @@ function checkFiles(config: EdgeConfig, devices: readonly SiteDevice[]): void {
   const haTls = config.home_assistant?.mqtt.tls;
   if (typeof haTls === 'object') loadTlsFiles(tlsFileSet(haTls));
   if (config.buffer) prepareDbPath('buffer.db_path', config.buffer.db_path);
+}
+
+/**
+ * The tariff (and price file) the control plans with, from `control.tariff_file` (the server's
+ * tariff format); defaults as the server's: the edge's time zone, the P1 meter's country (be).
+ */
+async function controlTariff(
+  path: string,
+  config: EdgeConfig,
+  devices: readonly SiteDevice[],
+): Promise<{ tariff: Tariff; prices: PriceSeries | null }> {
+  const { loadTariff } = await import('../lib/tariff-file.js');
+  const meter = devices.find((d) => d.definition.roles[0] === 'grid_meter')?.config as
+    | { country?: unknown }
+    | undefined;
+  const country = meter?.country === 'nl' ? 'nl' : 'be';
+  return loadTariff(path, { timezone: config.timezone, country }, 'control.tariff_file');
 }

@@ -2,6 +2,7 @@
  * The edge config file (YAML). Unknown keys are errors; every error names its key.
  * Reference: docs/configuration.md. Example: config/edge.example.yaml.
  */
+import { dirname, resolve } from 'node:path';
 import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { type ControlSettings, parseControlConfig } from '../core/control/config.js';
 import { ConfigError, KwartierError, withPrefix } from '../core/errors.js';
@@ -312,5 +313,11 @@ function isTimeZone(zone: string): boolean {
 }
 
 export function loadEdgeConfig(path: string): EdgeConfig {
-  return checkEdgeConfig(loadConfigFile(EdgeConfigSchema, path), path);
+  const cfg = loadConfigFile(EdgeConfigSchema, path);
+  // control.tariff_file is relative to this file, as the server's tariff files are to its config.
+  const control = cfg.control as { tariff_file?: unknown } | null | undefined;
+  if (control && typeof control === 'object' && typeof control.tariff_file === 'string') {
+    control.tariff_file = resolve(dirname(path), control.tariff_file);
+  }
+  return checkEdgeConfig(cfg, path);
 }

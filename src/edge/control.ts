@@ -28,6 +28,8 @@ import {
 } from '../core/control/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { ControlBudget, Snapshot } from '../core/snapshot.js';
+import type { PriceSeries } from '../core/tariff/prices.js';
+import type { Tariff } from '../core/tariff/schema.js';
 import type { ControllableSource } from '../drivers/control.js';
 import { isControllable } from '../drivers/definition.js';
 import type { SiteDevice } from '../drivers/registry.js';
@@ -37,6 +39,9 @@ import type { EdgeBus, EdgeConsumer } from './bus.js';
 
 export interface EdgeControlOptions {
   settings: ControlSettings;
+  /** The tariff (control.tariff_file) and its price file: deadlines and battery cheap hours use them. */
+  tariff?: Tariff | null;
+  prices?: PriceSeries | null;
   timezone: string;
   /** The site's devices (type and config) and their sources, by name. */
   devices: readonly SiteDevice[];
@@ -183,7 +188,8 @@ export class EdgeControl implements EdgeConsumer {
   private onSnapshot(snap: Snapshot): void {
     const { settings, timezone, gridDevice } = this.opts;
     const input = inputFromSnapshot(snap, settings, { now: this.now(), gridDevice });
-    const { decision, state } = decide(input, this.state, { settings, timezone, tariff: null, prices: null });
+    const { tariff = null, prices = null } = this.opts;
+    const { decision, state } = decide(input, this.state, { settings, timezone, tariff, prices });
     const before = this.state;
     this.state = state;
     this.last = decision;

@@ -6,6 +6,9 @@
  * written through the charger's API), `dry_run` and a device without `control: true` (decided,
  * never written).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -172,5 +175,81 @@ describe('edge control: in the edge', () => {
     await waitFor(() => snaps.some((s) => s.control?.chargers.car !== undefined), 'a decision');
     await waitFor(() => lines.some((l) => l.level === 40 && String(l.msg).includes('control: true')), 'the warning');
     expect(car.writes).toBe(0);
+  });
+});
+
+describe('edge control: prices from control.tariff_file', () => {
+  /**
+   * A dynamic contract whose price file makes this hour and the next expensive and the six after
+   * cheap; a deadline eight hours ahead for 5 kWh, which the cheap hours hold (1.08 kWh a quarter
+   * under a 6 kW target: (6,000 − 100 − 500) W × 15 min × 0.8). Without prices the plan takes the
+   * earliest quarters: the car charges now.
+   */
+  function tariffFiles(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-ctl-tariff-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const prices = Array.from({ length: 12 }, (_, i) => ({
+      start: new Date(hour + i * 3_600_000).toISOString(),
+      price_eur_per_kwh: i < 2 ? 0.4 : i < 8 ? 0.05 : 0.4,
+    }));
+    writeFileSync(join(dir, 'prices.json'), JSON.stringify(prices));
+    writeFileSync(
+      join(dir, 'tariffs.yaml'),
+      [
+        'price_file: prices.json',
+        'periods:',
+        "  - valid_from: '2026-01-01'",
+        '    vat_pct: 6',
+        '    electricity:',
+        '      import: { dynamic: { multiplier: 1, adder_eur_per_kwh: 0.01, resolution: hour } }',
+        '      network_eur_per_kwh: 0.05',
+        '      levies_eur_per_kwh: 0.02',
+        '',
+      ].join('\n'),
+    );
+    return join(dir, 'tariffs.yaml');
+  }
+
+  const deadline = (): string =>
+    new Date(Date.now() + 8 * 3_600_000).toLocaleTimeString('en-GB', {
+      timeZone: 'Europe/Brussels',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+
+  it('a deadline waits for the cheap hours the tariff file gives, and charges now without one', async () => {
+    const car = { mode: 'deadline', energy_kwh: 5, deadline: deadline() };
+    const withTariff = await home();
+    const priced = await run(
+      site(withTariff.p1, withTariff.car.port, {
+        capacity_target_w: 6000,
+        tariff_file: tariffFiles(),
+        chargers: { car },
+      }),
+    );
+    await waitFor(
+      () => priced.lines.some((l) => l.msg === 'control decision' && l.device === 'car'),
+      'a decision for the car',
+    );
+    // It waits for the cheap hours (held at its minimum until min_on_s allows a stop: no cycling).
+    const waits = priced.lines.find((l) => l.msg === 'control decision' && l.device === 'car');
+    expect(String(waits?.reason)).toContain('deadline 5.00 kWh by');
+    expect(String(waits?.reason)).toContain('cheaper quarters later, PV surplus only now');
+
+    const noTariff = await home();
+    const plain = await run(site(noTariff.p1, noTariff.car.port, { capacity_target_w: 6000, chargers: { car } }));
+    await waitFor(
+      () => plain.lines.some((l) => l.msg === 'control decision' && l.device === 'car'),
+      'a decision for the car',
+    );
+    const now = plain.lines.find((l) => l.msg === 'control decision' && l.device === 'car');
+    expect(String(now?.reason)).toContain('a planned (cheapest) quarter');
+  });
+
+  it('names the file when control.tariff_file cannot be read', async () => {
+    const { p1, car } = await home();
+    const bad = site(p1, car.port, { tariff_file: '/nonexistent/tariffs.yaml', chargers: { car: {} } });
+    await expect(run(bad)).rejects.toThrow('control.tariff_file: cannot read /nonexistent/tariffs.yaml');
   });
 });

@@ -109,6 +109,13 @@ export const ControlConfigSchema = Type.Object(
     base_smoothing_s: Type.Integer({ default: 120, minimum: 1, maximum: 3600 }),
     /** Deadline planning: the house load assumed for the hours ahead, W. */
     planning_base_w: Watts(500),
+    /**
+     * A tariff file (the server's format, docs/tariffs.md; relative to the edge's config file) whose
+     * import prices the deadline plan and the battery's cheap hours use: day/night, time-of-use
+     * bands, or a dynamic contract with its price_file. Without it deadlines take the earliest
+     * quarters and the battery never charges from the grid.
+     */
+    tariff_file: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     chargers: Type.Record(Type.String({ minLength: 1, maxLength: 32 }), ChargerControlSchema, { default: {} }),
     batteries: Type.Record(Type.String({ minLength: 1, maxLength: 32 }), BatteryControlSchema, { default: {} }),
   },
@@ -163,6 +170,8 @@ export interface ControlSettings {
   minWriteIntervalS: number;
   baseSmoothingS: number;
   planningBaseW: number;
+  /** The tariff file's path as configured (the edge resolves and reads it); null without one. */
+  tariffFile: string | null;
   /** In config order: earlier chargers get the budget first. */
   chargers: ChargerSettings[];
   batteries: BatterySettings[];
@@ -250,6 +259,7 @@ export function parseControlConfig(doc: unknown, what = 'control'): ControlSetti
     minWriteIntervalS: c.min_write_interval_s,
     baseSmoothingS: c.base_smoothing_s,
     planningBaseW: c.planning_base_w,
+    tariffFile: c.tariff_file ?? null,
     chargers: Object.entries(c.chargers).map(([n, v]) => charger(n, v, `${what}: chargers.${n}`)),
     batteries: Object.entries(c.batteries).map(([n, v]) => battery(n, v, `${what}: batteries.${n}`)),
   };

@@ -1,50 +1,13 @@
 /**
  * Per-device tariffs, loaded and validated once at startup: config.devices[id].tariffs names a tariff
- * file (YAML, or the earlier system's rates.json) relative to the config file; its optional
- * price_file (dynamic prices, CSV or JSON) is relative to the tariff file. Any error stops the
- * server with the file and key named.
+ * file relative to the config file (lib/tariff-file.ts reads it). Any error stops the server with the
+ * file and key named.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { ConfigError, errorMessage } from '../../core/errors.js';
-import { type PriceSeries, parsePriceFile, parseTariffFile, type Tariff } from '../../core/tariff/index.js';
+import { resolve } from 'node:path';
+import { type LoadedTariff, loadTariff } from '../../lib/tariff-file.js';
 import type { ServerConfig } from '../config.js';
 
-export interface LoadedTariff {
-  tariff: Tariff;
-  /** Dynamic prices, when the tariff file names a price_file. */
-  prices: PriceSeries | null;
-}
-
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${what}: cannot read ${path}: ${errorMessage(err)}`);
-  }
-}
-
-export function loadTariff(
-  path: string,
-  defaults: { timezone: string; country: 'be' | 'nl' },
-  what: string,
-): LoadedTariff {
-  const text = readText(path, what);
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { uniqueKeys: true });
-  } catch (err) {
-    throw new ConfigError(`${path}: not valid YAML or JSON: ${errorMessage(err)}`);
-  }
-  const tariff = parseTariffFile(doc, path, defaults);
-  let prices: PriceSeries | null = null;
-  if (tariff.priceFile) {
-    const pricePath = resolve(dirname(path), tariff.priceFile);
-    prices = parsePriceFile(readText(pricePath, `${path}: price_file`), pricePath);
-  }
-  return { tariff, prices };
-}
+export { type LoadedTariff, loadTariff };
 
 /** Every configured device's tariff, keyed by device id. */
 export function loadTariffs(config: ServerConfig, configDir: string): Map<string, LoadedTariff> {

@@ -18,7 +18,7 @@
  *   include `pv` or `charge_controller` are in the PV sums, each device once.
  * - Derived once from the totals: load (grid + PV − battery charging; a site whose only inverter
  *   reports its own load keeps that one), self-consumption (PV − export) and self-sufficiency
- *   ((load − import) / load, 0..100, null when the load or the grid is unknown).
+ *   ((load − import) / load, 0..100, null when the load is unknown or zero or the grid unknown).
  * - A site without a grid meter (none configured, none reporting grid power: an off-grid home)
  *   has its grid fields null, and its load is the sum of its inverters' own loads, or PV − battery
  *   charging when no inverter reports one (see `ownLoad`).

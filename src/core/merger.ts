@@ -14,9 +14,14 @@
  * - Every other field (grid values, phases, MPPT, temperatures) comes from one device: the grid
  *   meter first, then the others in config order (the first fresh one that reports it). So an
  *   inverter's own grid values are used only without a (fresh) meter.
+ * - A charge controller's output is PV: `pv_power_w` and the PV counters of a device whose roles
+ *   include `pv` or `charge_controller` are in the PV sums, each device once.
  * - Derived once from the totals: load (grid + PV − battery charging; a site whose only inverter
  *   reports its own load keeps that one), self-consumption (PV − export) and self-sufficiency
- *   ((load − import) / load, 0..100, null when the load is unknown or zero).
+ *   ((load − import) / load, 0..100, null when the load is unknown or zero or the grid unknown).
+ * - A site without a grid meter (none configured, none reporting grid power: an off-grid home)
+ *   has its grid fields null, and its load is the sum of its inverters' own loads, or PV − battery
+ *   charging when no inverter reports one (see `ownLoad`).
  * - Per device (`perDevice`): the snapshot's `devices.<name>` holds each device's own reading
  *   (`{type, stale, fields}`, snapshot field names, units and signs; a stale device's values null).
  */
@@ -95,6 +100,11 @@ const COMPUTED = new Set<string>([
 
 const MAX_DEVICE_FIELDS = 64;
 const FIELD_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** Whether a device counts in a role's sums: a charge controller's output is PV, counted once. */
+function fills(slot: SourceSlot, role: Role): boolean {
+  return slot.roles.includes(role) || (role === 'pv' && slot.roles.includes('charge_controller'));
+}
 
 function defaultRoles(kind: MergerSource['kind']): readonly Role[] {
   return kind === 'p1' ? ['grid_meter'] : ['pv', 'battery', 'grid_meter'];
@@ -181,7 +191,7 @@ export class Merger {
       let parts = 0;
       let partial = false;
       for (const slot of all) {
-        if (!slot.roles.includes(role)) continue;
+        if (!fills(slot, role)) continue;
         const v = slot.last?.fields[field];
         if (staleNames.has(slot.def.name)) {
           if (v !== undefined) partial = true;
@@ -196,14 +206,11 @@ export class Merger {
     }
     snap.battery_soc_pct = soc(fresh.filter((s) => s.roles.includes('battery')));
 
-    // Load: a site whose one PV/battery device reports its own load keeps it; else derived.
-    const producers = all.filter((s) => s.roles[0] !== 'grid_meter');
     const freshProducers = fresh.filter((s) => s.roles[0] !== 'grid_meter');
-    const own = producers.length === 1 ? freshProducers[0]?.last?.fields.load_power_w : undefined;
-    const reportsLoad = finite(own);
-    if (reportsLoad) snap.load_power_w = own;
+    const load = ownLoad(snap, all, freshProducers);
+    if (load !== undefined) snap.load_power_w = load;
     snap.stale_sources = [...staleNames].sort();
-    derive(snap, freshProducers.length > 0, reportsLoad);
+    derive(snap, freshProducers.length > 0, load !== undefined);
 
     if (this.perDevice) {
       const devices: Record<string, DeviceReading> = {};
@@ -219,6 +226,44 @@ export class Merger {
     }
     return snap;
   }
+}
+
+/**
+ * The load when it is not derived from the grid (undefined: derive it as grid + PV − battery).
+ * - A site whose one PV/battery device reports its own load keeps that one.
+ * - A site without a grid meter (no device whose main role is `grid_meter`, and no fresh device
+ *   reporting grid power): the sum of the fresh devices' own loads (an off-grid inverter's AC
+ *   output); if none reports one, PV − battery charging when both are known. A negative result
+ *   means a source the site does not measure (a generator through the inverter's charger): null.
+ * A site whose meter is configured but stale is not off-grid: its load is unknown, not the inverters'.
+ */
+function ownLoad(
+  snap: Snapshot,
+  all: readonly SourceSlot[],
+  freshProducers: readonly SourceSlot[],
+): number | null | undefined {
+  const producers = all.filter((s) => s.roles[0] !== 'grid_meter');
+  if (producers.length === 1) {
+    const own = freshProducers[0]?.last?.fields.load_power_w;
+    if (finite(own)) return own;
+  }
+  if (!isOffGrid(snap, all)) return undefined;
+  let sum: number | null = null;
+  for (const slot of freshProducers) {
+    const v = slot.last?.fields.load_power_w;
+    if (finite(v)) sum = (sum ?? 0) + v;
+  }
+  if (sum !== null) return round1(sum);
+  const pv = snap.pv_power_w;
+  const battery = snap.battery_power_w;
+  if (pv === null || battery === null) return null;
+  const load = round1(pv - battery);
+  return load >= 0 ? load : null;
+}
+
+/** No grid meter in the site's config and no device reporting grid power. */
+function isOffGrid(snap: Snapshot, all: readonly SourceSlot[]): boolean {
+  return snap.grid_power_w === null && !all.some((s) => s.roles[0] === 'grid_meter');
 }
 
 /** The grid meter (main role) first, then the others in config order (the sort is stable). */
@@ -262,11 +307,14 @@ function deviceFields(last: MergerReading | null, stale: boolean): Record<string
   return fields;
 }
 
-/** Fills load, self-consumption and self-sufficiency from what is known. Mutates `s`. */
-export function derive(s: Snapshot, inverterFresh: boolean, inverterReportsLoad: boolean): void {
+/**
+ * Fills load (unless `loadKnown`: the caller set it), self-consumption and self-sufficiency from
+ * what is known. Mutates `s`.
+ */
+export function derive(s: Snapshot, inverterFresh: boolean, loadKnown: boolean): void {
   const grid = s.grid_power_w;
   const pv = s.pv_power_w;
-  if (!inverterReportsLoad) {
+  if (!loadKnown) {
     // A fresh inverter that reports no battery means there is none: charging 0. Otherwise unknown.
     const battery = s.battery_power_w ?? (inverterFresh ? 0 : null);
     s.load_power_w = grid !== null && pv !== null && battery !== null ? round1(grid + pv - battery) : null;

@@ -1,10 +1,12 @@
 /**
  * The power-flow diagram: solar, grid, battery and home around a hub, each link drawn in the
  * direction the power flows (moving dashes and an arrow head), with its watts. Its <title> and <desc>
- * say the same in words.
+ * say the same in words. An off-grid home has no grid node: PV, battery and home, with the
+ * battery's voltage and charge state beside it.
  */
 import { useId } from 'preact/hooks';
-import { useI18n } from '../i18n/index.js';
+import { type I18n, useI18n } from '../i18n/index.js';
+import { chargeStateKey } from '../off-grid.js';
 import type { Snapshot } from '../types.js';
 
 /** Below this (W) a link is shown idle. */
@@ -43,7 +45,19 @@ const NODES = {
 };
 const R = 40;
 
-export function PowerFlow({ snapshot }: { snapshot: Snapshot | null }) {
+/** The battery's voltage ("50.6 V"), or the none mark. */
+export function voltsText(i: I18n, v: number | null | undefined): string {
+  return typeof v === 'number' && Number.isFinite(v) ? `${i.num(v, 1)}\u00a0V` : i.num(null);
+}
+
+/** A charge state in words: translated when known, as the device names it otherwise, or the none mark. */
+export function chargeStateText(i: I18n, name: string | null | undefined): string {
+  if (!name) return i.num(null);
+  const key = chargeStateKey(name);
+  return key ? i.t(`charge.${key}`) : name;
+}
+
+export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | null; offGrid?: boolean }) {
   const i = useI18n();
   const { t } = i;
   const id = useId();
@@ -52,6 +66,8 @@ export function PowerFlow({ snapshot }: { snapshot: Snapshot | null }) {
   const battery = snapshot?.battery_power_w ?? null;
   const load = snapshot?.load_power_w ?? null;
   const soc = snapshot?.battery_soc_pct ?? null;
+  const volts = voltsText(i, snapshot?.battery_voltage_v);
+  const chargeState = chargeStateText(i, snapshot?.charge_state);
 
   const links: Record<'pv' | 'grid' | 'home' | 'battery', Link> = {
     pv: { d: `M${NODES.pv.x} ${NODES.pv.y + R} L${HUB.x} ${HUB.y - 8}`, dir: dirOf(pv, true), watts: pv, cls: 'pv' },
@@ -75,6 +91,7 @@ export function PowerFlow({ snapshot }: { snapshot: Snapshot | null }) {
     },
   };
   if (links.pv.dir === 'out') links.pv.dir = 'idle'; // an inverter's own draw at night is not a flow
+  const shown = Object.entries(links).filter(([k]) => !(offGrid && k === 'grid'));
 
   const state = {
     pv: pv === null ? t('flow.unknown') : Math.abs(pv) < IDLE_W ? t('flow.idle') : t('flow.producing'),
@@ -97,13 +114,15 @@ export function PowerFlow({ snapshot }: { snapshot: Snapshot | null }) {
     home: load === null ? t('flow.unknown') : t('flow.using'),
   };
   const abs = (w: number | null) => (w === null ? null : Math.abs(w));
-  const desc = t('flow.desc', {
+  const parts = {
     pv: t('flow.part', { state: state.pv, power: i.power(abs(pv)) }),
-    grid: t('flow.part', { state: state.grid, power: i.power(abs(grid)) }),
     battery: t('flow.part', { state: state.battery, power: i.power(abs(battery)) }),
     soc: i.pct(soc),
     load: t('flow.part', { state: state.home, power: i.power(abs(load)) }),
-  });
+  };
+  const desc = offGrid
+    ? t('flow.descOffGrid', { ...parts, voltage: volts, chargeState })
+    : t('flow.desc', { ...parts, grid: t('flow.part', { state: state.grid, power: i.power(abs(grid)) }) });
 
   const socClip = soc === null ? 0 : Math.max(0, Math.min(100, soc));
   const fillTop = NODES.battery.y + R - (2 * R * socClip) / 100;
@@ -170,7 +189,7 @@ export function PowerFlow({ snapshot }: { snapshot: Snapshot | null }) {
           <rect x={NODES.battery.x - R} y={fillTop} width={2 * R} height={NODES.battery.y + R - fillTop} />
         </clipPath>
       </defs>
-      {Object.entries(links).map(([k, l]) => {
+      {shown.map(([k, l]) => {
         const moving = l.dir === 'in' || l.dir === 'out';
         return (
           <path
@@ -187,7 +206,7 @@ export function PowerFlow({ snapshot }: { snapshot: Snapshot | null }) {
       })}
       <circle cx={HUB.x} cy={HUB.y} r={7} class="hub" />
       {node('pv', t('flow.pv'), pv, state.pv)}
-      {node('grid', t('flow.grid'), grid, state.grid)}
+      {!offGrid && node('grid', t('flow.grid'), grid, state.grid)}
       {node('home', t('flow.home'), load, state.home)}
       {node(
         'battery',
@@ -201,6 +220,16 @@ export function PowerFlow({ snapshot }: { snapshot: Snapshot | null }) {
       <text x={NODES.battery.x} y={NODES.battery.y + 24} class="node-soc" text-anchor="middle" data-testid="flow-soc">
         {i.pct(soc)}
       </text>
+      {offGrid && (
+        <g class="node-battery-dc">
+          <text x={NODES.battery.x + R + 8} y={NODES.battery.y + 20} class="node-state" data-testid="flow-voltage">
+            {volts}
+          </text>
+          <text x={NODES.battery.x + R + 8} y={NODES.battery.y + 36} class="node-state" data-testid="flow-charge-state">
+            {chargeState}
+          </text>
+        </g>
+      )}
     </svg>
   );
 }

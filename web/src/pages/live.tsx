@@ -1,11 +1,17 @@
-/** Live: the power flow and the headline numbers, pushed over the WebSocket once a second. */
-import { useEffect, useState } from 'preact/hooks';
-import { PowerFlow } from '../components/power-flow.js';
+/**
+ * Live: the power flow and the headline numbers, pushed over the WebSocket once a second. An
+ * off-grid home (site.ts) sees PV → battery → home with the battery's voltage and charge state, and
+ * no grid numbers.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { chargeStateText, PowerFlow, voltsText } from '../components/power-flow.js';
 import { ErrorBox, Stat } from '../components/status.js';
 import { STALE_AFTER_S } from '../config.js';
 import { useI18n } from '../i18n/index.js';
 import { type FeedState, RealtimeFeed } from '../realtime.js';
 import { useSession } from '../session.js';
+import { isOffGrid } from '../site.js';
+import type { Snapshot } from '../types.js';
 
 /** The live feed of the signed-in home (the Control page reads it too). */
 export function useFeed(): FeedState {
@@ -37,6 +43,16 @@ export function useNow(ms = 1000): number {
   return now;
 }
 
+/**
+ * Whether the home shows as off-grid: its snapshots say so (site.ts) and none seen on this page
+ * had a grid value, so a meter that drops out for a moment does not switch the view.
+ */
+function useOffGrid(s: Snapshot | null): boolean {
+  const seenGrid = useRef(new Set<string>());
+  if (s && s.grid_power_w !== null && s.grid_power_w !== undefined) seenGrid.current.add(s.device_id);
+  return s !== null && !seenGrid.current.has(s.device_id) && isOffGrid(s);
+}
+
 export function LivePage() {
   const i = useI18n();
   const { t } = i;
@@ -47,6 +63,7 @@ export function LivePage() {
   const old = age !== null && age > STALE_AFTER_S;
   const staleSources = new Set(s?.stale_sources ?? []);
   const grid = s?.grid_power_w ?? null;
+  const offGrid = useOffGrid(s);
 
   return (
     <section class="page page-live" aria-labelledby="live-h">
@@ -66,7 +83,12 @@ export function LivePage() {
       )}
       <div class="live-grid">
         <div class="card flow-card">
-          <PowerFlow snapshot={s} />
+          <PowerFlow snapshot={s} offGrid={offGrid} />
+          {offGrid && (
+            <p class="badge badge-off-grid" data-testid="live-off-grid">
+              {t('live.offGrid')}
+            </p>
+          )}
           <div class={`freshness${old ? ' is-old' : ''}`} data-testid="freshness">
             <p data-testid="age">
               {s && age !== null ? t('live.lastReading', { age: i.ago(age) }) : t('live.noReading')}
@@ -90,12 +112,14 @@ export function LivePage() {
           </div>
         </div>
         <dl class="stats card" data-testid="live-stats">
-          <Stat
-            label={grid !== null && grid < 0 ? t('live.gridExport') : t('live.gridImport')}
-            value={i.power(grid === null ? null : Math.abs(grid))}
-            tone={grid === null ? undefined : grid < 0 ? 'export' : 'import'}
-            testId="live-grid"
-          />
+          {!offGrid && (
+            <Stat
+              label={grid !== null && grid < 0 ? t('live.gridExport') : t('live.gridImport')}
+              value={i.power(grid === null ? null : Math.abs(grid))}
+              tone={grid === null ? undefined : grid < 0 ? 'export' : 'import'}
+              testId="live-grid"
+            />
+          )}
           <Stat label={t('live.solar')} value={i.power(s?.pv_power_w)} tone="pv" testId="live-pv" />
           <Stat
             label={t('live.battery')}
@@ -115,10 +139,30 @@ export function LivePage() {
             testId="live-battery"
           />
           <Stat label={t('live.soc')} value={i.pct(s?.battery_soc_pct)} tone="battery" testId="live-soc" />
+          {offGrid && (
+            <Stat
+              label={t('live.batteryVoltage')}
+              value={voltsText(i, s?.battery_voltage_v)}
+              tone="battery"
+              testId="live-battery-voltage"
+            />
+          )}
+          {offGrid && (
+            <Stat
+              label={t('live.chargeState')}
+              value={chargeStateText(i, s?.charge_state)}
+              tone="battery"
+              testId="live-charge-state"
+            />
+          )}
           <Stat label={t('live.home')} value={i.power(s?.load_power_w)} tone="load" testId="live-load" />
-          <Stat label={t('live.selfSufficiency')} value={i.pct(s?.self_sufficiency_pct)} testId="live-self" />
-          <Stat label={t('live.avg15m')} value={i.power(s?.grid_avg_15m_w)} testId="live-avg15" />
-          <Stat label={t('live.monthlyPeak')} value={i.power(s?.grid_monthly_peak_w)} testId="live-peak" />
+          {!offGrid && (
+            <Stat label={t('live.selfSufficiency')} value={i.pct(s?.self_sufficiency_pct)} testId="live-self" />
+          )}
+          {!offGrid && <Stat label={t('live.avg15m')} value={i.power(s?.grid_avg_15m_w)} testId="live-avg15" />}
+          {!offGrid && (
+            <Stat label={t('live.monthlyPeak')} value={i.power(s?.grid_monthly_peak_w)} testId="live-peak" />
+          )}
         </dl>
       </div>
     </section>

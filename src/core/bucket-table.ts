@@ -75,16 +75,16 @@ const orNaN = (x: Stored): number => (x === null || x === undefined ? Number.NaN
  * are null or NaN.
  */
 export class BucketTableBuilder {
-  private n = 0;
+  private count = 0;
   private start: Float64Array;
   private samples: Float64Array;
-  private v: Float64Array[];
+  private columns: Float64Array[];
 
   constructor(capacity = 64) {
     const size = Math.max(1, capacity);
     this.start = new Float64Array(size);
     this.samples = new Float64Array(size);
-    this.v = BUCKET_FIELDS.map(() => new Float64Array(size));
+    this.columns = BUCKET_FIELDS.map(() => new Float64Array(size));
   }
 
   private grow(): void {
@@ -95,14 +95,14 @@ export class BucketTableBuilder {
     };
     this.start = bigger(this.start);
     this.samples = bigger(this.samples);
-    this.v = this.v.map(bigger);
+    this.columns = this.columns.map(bigger);
   }
 
   /** The bucket starting at `start` (ms) from the rollup vector at `row[at…]`. */
   add(start: number, row: ArrayLike<Stored>, at = 0): void {
-    if (this.n === this.start.length) this.grow();
-    const i = this.n++;
-    const v = this.v;
+    if (this.count === this.start.length) this.grow();
+    const i = this.count++;
+    const v = this.columns;
     this.start[i] = start;
     const samples = row[at];
     this.samples[i] = samples === null || samples === undefined || Number.isNaN(samples) ? 0 : samples;
@@ -132,10 +132,10 @@ export class BucketTableBuilder {
   }
 
   finish(): BucketTable {
-    const n = this.n;
+    const n = this.count;
     const values = {} as Record<BucketField, Float64Array>;
     BUCKET_FIELDS.forEach((f, k) => {
-      values[f] = this.v[k]!.subarray(0, n);
+      values[f] = this.columns[k]!.subarray(0, n);
     });
     return { length: n, start: this.start.subarray(0, n), samples: this.samples.subarray(0, n), values };
   }

@@ -21,7 +21,7 @@ import { ControlRemote } from './control-remote.js';
 import { Edge } from './edge.js';
 import { type HomeAssistantOptions, HomeAssistantPublisher, tlsFileSet } from './home-assistant/publisher.js';
 import { createOutbox, type Outbox } from './outbox.js';
-import { createUplink, type Uplink } from './uplink.js';
+import { createUplink, type Uplink, type UplinkTuning } from './uplink/index.js';
 
 export interface EdgeAppOptions {
   config: EdgeConfig;
@@ -31,7 +31,7 @@ export interface EdgeAppOptions {
   /** Sources to use instead of building them from the config (tests, the demo). */
   sources?: Source[];
   /** Options passed to the uplink (the demo and tests shorten its timers). */
-  uplinkOptions?: Record<string, unknown>;
+  uplinkOptions?: UplinkTuning;
   /** Options passed to the Home Assistant publisher (tests shorten its timers). */
   homeAssistantOptions?: Partial<Pick<HomeAssistantOptions, 'rediscoverMaxDelayMs' | 'backoff' | 'clientId'>>;
 }

@@ -27,9 +27,9 @@ import {
 import type { Logger } from '../lib/log.js';
 import type { EdgeBus, EdgeConsumer } from './bus.js';
 import type { EdgeControl } from './control.js';
-import type { UplinkChannel } from './uplink.js';
+import type { UplinkChannel } from './uplink/index.js';
 
-/** What this needs of the uplink (uplink.ts): reading its own topics and publishing control_state. */
+/** What this needs of the uplink (uplink/index.ts): reading its own topics and publishing control_state. */
 export interface ControlChannel {
   attach(channel: UplinkChannel): void;
   publishOwn(leaf: 'control_state', payload: string): Promise<boolean>;

@@ -187,7 +187,7 @@ export class Outbox {
     }
   }
 
-  private get s(): NonNullable<Outbox['stmts']> {
+  private get prepared(): NonNullable<Outbox['stmts']> {
     if (!this.stmts) throw new KwartierError('outbox_closed', `outbox ${this.opts.path} is not open`);
     return this.stmts;
   }
@@ -225,7 +225,7 @@ export class Outbox {
    * throws (retriable) only when even that fails, and counts it.
    */
   append(snapshot: Snapshot): number {
-    const s = this.s;
+    const s = this.prepared;
     const payload = JSON.stringify(snapshot);
     const ts = new Date(snapshot.timestamp).toISOString();
     let seq: number | null = null;
@@ -259,7 +259,7 @@ export class Outbox {
 
   /** Up to `limit` rows with seq > afterSeq, oldest first. */
   pending(afterSeq: number, limit: number): OutboxRow[] {
-    return this.s.pending.all(afterSeq, limit) as OutboxRow[];
+    return this.prepared.pending.all(afterSeq, limit) as OutboxRow[];
   }
 
   /**
@@ -276,7 +276,7 @@ export class Outbox {
       if (seq <= this.acked) return 0;
     }
     const db = this.database;
-    const s = this.s;
+    const s = this.prepared;
     let changed = 0;
     db.transaction(() => {
       changed = s.markForwarded.run(seq).changes;
@@ -289,14 +289,14 @@ export class Outbox {
 
   /** The oldest seq still held (wire `floor_seq`); with an empty table, the next seq to be assigned. */
   floorSeq(): number {
-    const min = (this.s.minId.get() as { v: number | null }).v;
+    const min = (this.prepared.minId.get() as { v: number | null }).v;
     if (min !== null) return min;
     return this.lastSeq() + 1;
   }
 
   /** The highest seq ever assigned (0: none). */
   lastSeq(): number {
-    const row = this.s.seqOf.get() as { v: number } | undefined;
+    const row = this.prepared.seqOf.get() as { v: number } | undefined;
     return row?.v ?? 0;
   }
 
@@ -331,7 +331,7 @@ export class Outbox {
 
   private countEvicted(n: number): void {
     this.counters.evicted += n;
-    this.s.setMeta.run('evicted', String(this.counters.evicted));
+    this.prepared.setMeta.run('evicted', String(this.counters.evicted));
   }
 
   /** Frees room: forwarded rows first, then the oldest unforwarded. Returns rows deleted. */

@@ -11,7 +11,7 @@ import { EdgeBus } from '../../src/edge/bus.js';
 import { controlSettings, type EdgeConfig, EdgeConfigSchema, siteDevices } from '../../src/edge/config.js';
 import { EdgeControl } from '../../src/edge/control.js';
 import { ControlRemote } from '../../src/edge/control-remote.js';
-import type { UplinkChannel } from '../../src/edge/uplink.js';
+import type { UplinkChannel } from '../../src/edge/uplink/index.js';
 import { silentLogger } from '../../src/lib/log.js';
 
 const config = parseWithSchema(

@@ -19,7 +19,7 @@ import {
 } from '../../src/core/wire.js';
 import { CapacityWatch } from '../../src/edge/capacity-watch.js';
 import { Outbox } from '../../src/edge/outbox.js';
-import { Uplink, type UplinkOptions } from '../../src/edge/uplink.js';
+import { Uplink, type UplinkOptions } from '../../src/edge/uplink/index.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { makeSnapshot } from '../mqtt/gen.js';

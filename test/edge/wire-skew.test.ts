@@ -34,7 +34,7 @@ const releasedItem = ajv.compile(release.batch_item);
 
 const gen = { deviceId: 'home-skew', startMs: Date.parse('2026-11-02T09:00:00Z') };
 
-/** A compact batch as the uplink makes it (uplink.ts batchPayload), rows made into items as the server does. */
+/** A compact batch as the uplink makes it (uplink/forwarder.ts batchPayload), rows made into items as the server does. */
 function batch(snaps: ReturnType<typeof makeSnapshot>[]): { payload: Record<string, unknown>; items: object[] } {
   const fields = batchFieldsFor(snaps);
   const text = `${batchColumnsHead('0123456789abcdef', 1, gen.deviceId, fields)}${snaps

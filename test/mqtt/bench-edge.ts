@@ -4,7 +4,7 @@
  * ack of the last seq) as JSON. Settings in KW_BENCH_EDGE (JSON).
  */
 import { Outbox } from '../../src/edge/outbox.js';
-import { type MqttConfig, Uplink } from '../../src/edge/uplink.js';
+import { type MqttConfig, Uplink } from '../../src/edge/uplink/index.js';
 import { silentLogger } from '../../src/lib/log.js';
 
 interface Settings {

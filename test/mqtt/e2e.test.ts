@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../src/edge/outbox.js';
-import { Uplink } from '../../src/edge/uplink.js';
+import { Uplink } from '../../src/edge/uplink/index.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { createIngester, type IngestedSnapshot, type Ingester } from '../../src/server/ingest/ingester.js';
 import { Mosquitto } from '../helpers/mosquitto.js';

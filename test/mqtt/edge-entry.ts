@@ -4,7 +4,7 @@
  * forwards them with the uplink until killed. Settings in KW_EDGE (JSON).
  */
 import { Outbox } from '../../src/edge/outbox.js';
-import { type MqttConfig, Uplink } from '../../src/edge/uplink.js';
+import { type MqttConfig, Uplink } from '../../src/edge/uplink/index.js';
 import { createLogger } from '../../src/lib/log.js';
 import { makeSnapshot } from './gen.js';
 

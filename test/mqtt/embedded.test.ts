@@ -10,7 +10,7 @@ import mqtt, { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorMessage } from '../../src/core/errors.js';
 import { Outbox } from '../../src/edge/outbox.js';
-import { Uplink } from '../../src/edge/uplink.js';
+import { Uplink } from '../../src/edge/uplink/index.js';
 import { INGESTER_IDENTITY, initCertDir, issueDeviceFiles } from '../../src/lib/certs.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { INGESTER } from '../../src/server/broker/acl.js';

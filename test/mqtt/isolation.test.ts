@@ -17,7 +17,7 @@ import { connect as tlsConnect } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../src/edge/outbox.js';
-import { Uplink } from '../../src/edge/uplink.js';
+import { Uplink } from '../../src/edge/uplink/index.js';
 import { initCertDir, issueDeviceFiles } from '../../src/lib/certs.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from '../../src/server/broker/embedded.js';

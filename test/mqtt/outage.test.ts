@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox } from '../../src/edge/outbox.js';
-import { Uplink } from '../../src/edge/uplink.js';
+import { Uplink } from '../../src/edge/uplink/index.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { createIngester, type Ingester } from '../../src/server/ingest/ingester.js';
 import { Mosquitto } from '../helpers/mosquitto.js';

@@ -158,8 +158,8 @@ export class TopFeed {
   /** Bumped on each device switch and stop, so answers of an earlier generation are dropped. */
   private generation = 0;
 
-  constructor(private readonly o: FeedOptions) {
-    this.data = emptyData(o.deviceId, o.devices, o.timezone);
+  constructor(private readonly options: FeedOptions) {
+    this.data = emptyData(options.deviceId, options.devices, options.timezone);
   }
 
   get current(): TopData {
@@ -181,8 +181,8 @@ export class TopFeed {
     this.pollCapacity(gen);
     this.pollToday(gen);
     this.timers.push(
-      setInterval(() => this.pollCapacity(this.generation), this.o.capacityEveryMs ?? 15_000),
-      setInterval(() => this.pollToday(this.generation), this.o.todayEveryMs ?? 30_000),
+      setInterval(() => this.pollCapacity(this.generation), this.options.capacityEveryMs ?? 15_000),
+      setInterval(() => this.pollToday(this.generation), this.options.todayEveryMs ?? 30_000),
       // The REST fallback: while the WebSocket is down, the latest snapshot every 5 s.
       setInterval(() => {
         if (this.data.link.state !== 'live') this.pollRealtime(this.generation);
@@ -213,11 +213,11 @@ export class TopFeed {
 
   /** Shows the next home the token holds (the `d` key). */
   nextDevice(): void {
-    const { devices } = this.o;
+    const { devices } = this.options;
     if (devices.length < 2) return;
     const next = devices[(devices.indexOf(this.data.deviceId) + 1) % devices.length] ?? this.data.deviceId;
     this.stop();
-    this.data = emptyData(next, devices, this.o.timezone);
+    this.data = emptyData(next, devices, this.options.timezone);
     this.emit();
     this.backoff.reset();
     this.start();
@@ -238,7 +238,7 @@ export class TopFeed {
   }
 
   private pollRealtime(gen: number): void {
-    this.o.api
+    this.options.api
       .get<Realtime>(this.path('realtime'))
       .then((rt) => this.acceptSnapshot(rt, gen))
       .catch(() => {
@@ -247,7 +247,7 @@ export class TopFeed {
   }
 
   private pollCapacity(gen: number): void {
-    this.o.api.get<Capacity>(this.path('capacity-tariff')).then(
+    this.options.api.get<Capacity>(this.path('capacity-tariff')).then(
       (capacity) => {
         // An alert belongs to its quarter: once the server's running quarter is another, it is old news.
         const alert = this.data.alert;
@@ -261,8 +261,8 @@ export class TopFeed {
 
   private pollToday(gen: number): void {
     Promise.all([
-      this.o.api.get<CostEstimate>(this.path('cost-estimate', '?period=today')),
-      this.o.api.get<SelfSufficiency>(this.path('self-sufficiency', '?period=today')),
+      this.options.api.get<CostEstimate>(this.path('cost-estimate', '?period=today')),
+      this.options.api.get<SelfSufficiency>(this.path('self-sufficiency', '?period=today')),
     ]).then(
       ([cost, selfSufficiency]) =>
         this.set({ cost, selfSufficiency, errors: { ...this.data.errors, today: null } }, gen),
@@ -283,7 +283,7 @@ export class TopFeed {
       { link: { ...this.data.link, state: this.data.link.state === 'live' ? 'retrying' : this.data.link.state } },
       gen,
     );
-    this.o.api
+    this.options.api
       .request<{ ticket: string }>('POST', '/api/v1/ws-ticket')
       .then((t) => this.open(t.ticket, gen))
       .catch((err) => this.retry(describeFailure(err), gen));
@@ -291,10 +291,10 @@ export class TopFeed {
 
   private open(ticket: string, gen: number): void {
     if (this.stopped || gen !== this.generation) return;
-    const url = this.o.api.url(`/ws/v1/realtime/${encodeURIComponent(this.data.deviceId)}`);
+    const url = this.options.api.url(`/ws/v1/realtime/${encodeURIComponent(this.data.deviceId)}`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('ticket', ticket);
-    const ws = new this.o.WebSocket(url, { handshakeTimeout: REQUEST_TIMEOUT_MS, maxPayload: 1 << 20 });
+    const ws = new this.options.WebSocket(url, { handshakeTimeout: REQUEST_TIMEOUT_MS, maxPayload: 1 << 20 });
     this.ws = ws;
     let failure: string | null = null;
     ws.on('open', () => {

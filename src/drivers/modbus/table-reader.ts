@@ -12,19 +12,9 @@
  * - Any other Modbus exception makes the rows of that request null for this cycle only.
  * - Transport errors (timeout, closed) are thrown: the caller reconnects.
  */
-import {
-  DEFAULT_MARKERS,
-  decodeRows,
-  type Markers,
-  planReads,
-  type ReadGroup,
-  type RegisterFn,
-  type RegisterRow,
-  rowEnd,
-  rowKey,
-  sliceGroup,
-  spanOf,
-} from './register-table.js';
+import { planReads, type ReadGroup, sliceGroup, spanOf } from './read-plan.js';
+import { decodeRows } from './register-codec.js';
+import { DEFAULT_MARKERS, type Markers, type RegisterFn, type RegisterRow, rowEnd, rowKey } from './register-table.js';
 import { EXCEPTION_ILLEGAL_DATA_ADDRESS, ModbusException, type RegisterTransport } from './tcp-client.js';
 
 export interface TableReaderOptions {

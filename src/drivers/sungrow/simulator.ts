@@ -19,7 +19,8 @@ import { type AddressInfo, createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { decodeRow, encodeRow, encodeString, type RegisterFn, rowLength } from '../modbus/register-table.js';
+import { decodeRow, encodeRow, encodeString } from '../modbus/register-codec.js';
+import { type RegisterFn, rowLength } from '../modbus/register-table.js';
 import type { HomeModel, HomeState } from '../sim/home-model.js';
 import {
   POWER_FLOW_BITS,

@@ -69,17 +69,17 @@ export class HistoryCache {
   private readonly running = new Set<{ deviceId: string; safeUntil: number; dirty: boolean }>();
   private bytes = 0;
 
-  constructor(private readonly o: HistoryCacheOptions) {}
+  constructor(private readonly options: HistoryCacheOptions) {}
 
   get enabled(): boolean {
-    return this.o.ttlMs > 0;
+    return this.options.ttlMs > 0;
   }
 
   /** A fresh cached answer, or null. */
   lookup(key: string): Rendered | null {
     const e = this.entries.get(key);
     if (!e) return null;
-    if (this.o.now() - e.at >= this.o.ttlMs) {
+    if (this.options.now() - e.at >= this.options.ttlMs) {
       this.remove(key, e);
       return null;
     }
@@ -98,7 +98,7 @@ export class HistoryCache {
     const shared = this.inflight.get(key);
     if (shared) return shared;
     const job = { deviceId, safeUntil, dirty: false };
-    const at = this.o.now();
+    const at = this.options.now();
     this.running.add(job);
     const p = compute()
       .then((text) => {
@@ -139,7 +139,7 @@ export class HistoryCache {
   }
 
   private put(key: string, e: Entry): void {
-    if (e.bytes > this.o.maxBytes) return;
+    if (e.bytes > this.options.maxBytes) return;
     const old = this.entries.get(key);
     if (old) this.remove(key, old);
     this.entries.set(key, e);
@@ -149,7 +149,7 @@ export class HistoryCache {
 
   private evict(): void {
     for (const [k, v] of this.entries) {
-      if (this.entries.size <= this.o.maxEntries && this.bytes <= this.o.maxBytes) break;
+      if (this.entries.size <= this.options.maxEntries && this.bytes <= this.options.maxBytes) break;
       this.remove(k, v);
     }
   }

@@ -33,7 +33,7 @@ export class TicketBook {
   /** Unspent tickets of each token (by name), oldest first. */
   private readonly byToken = new Map<string, string[]>();
 
-  constructor(private readonly o: TicketBookOptions) {}
+  constructor(private readonly options: TicketBookOptions) {}
 
   get size(): number {
     return this.byTicket.size;
@@ -41,19 +41,19 @@ export class TicketBook {
 
   /** A new ticket for `grant`: 32 random bytes, base64url (43 characters). */
   issue(grant: TokenGrant): string {
-    const now = this.o.now();
+    const now = this.options.now();
     const own = (this.byToken.get(grant.name) ?? []).filter((t) => {
       const e = this.byTicket.get(t);
       if (e && e.expiresMs > now) return true;
       this.byTicket.delete(t);
       return false;
     });
-    while (own.length >= this.o.maxPerToken) {
+    while (own.length >= this.options.maxPerToken) {
       const oldest = own.shift();
       if (oldest !== undefined) this.byTicket.delete(oldest);
     }
     const ticket = randomBytes(32).toString('base64url');
-    this.byTicket.set(ticket, { grant, expiresMs: now + this.o.ttlMs });
+    this.byTicket.set(ticket, { grant, expiresMs: now + this.options.ttlMs });
     own.push(ticket);
     this.byToken.set(grant.name, own);
     return ticket;
@@ -70,6 +70,6 @@ export class TicketBook {
       if (i >= 0) own.splice(i, 1);
       if (own.length === 0) this.byToken.delete(e.grant.name);
     }
-    return e.expiresMs > this.o.now() ? e.grant : null;
+    return e.expiresMs > this.options.now() ? e.grant : null;
   }
 }

@@ -61,11 +61,11 @@ export class RealtimeHub {
   private readonly perAddress = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly o: RealtimeHubOptions) {}
+  constructor(private readonly options: RealtimeHubOptions) {}
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.ping(), this.o.pingIntervalMs);
+    this.timer = setInterval(() => this.ping(), this.options.pingIntervalMs);
     this.timer.unref();
   }
 
@@ -77,7 +77,7 @@ export class RealtimeHub {
     this.perToken.clear();
     this.perAddress.clear();
     this.count = 0;
-    this.o.metrics.wsClients.set(0);
+    this.options.metrics.wsClients.set(0);
   }
 
   get clients(): number {
@@ -90,16 +90,16 @@ export class RealtimeHub {
    * reason) when this token or address already holds its share, so one home cannot take every slot.
    */
   attach(socket: WebSocket, deviceId: string, token: string, address: string): void {
-    if (this.count >= this.o.maxClients) {
+    if (this.count >= this.options.maxClients) {
       socket.close(CLOSE_FULL, 'too many clients, try again later');
       return;
     }
-    if ((this.perToken.get(token) ?? 0) >= this.o.maxPerToken) {
-      socket.close(CLOSE_OVER_CAP, `too many WebSockets for this token (at most ${this.o.maxPerToken})`);
+    if ((this.perToken.get(token) ?? 0) >= this.options.maxPerToken) {
+      socket.close(CLOSE_OVER_CAP, `too many WebSockets for this token (at most ${this.options.maxPerToken})`);
       return;
     }
-    if ((this.perAddress.get(address) ?? 0) >= this.o.maxPerAddress) {
-      socket.close(CLOSE_OVER_CAP, `too many WebSockets from this address (at most ${this.o.maxPerAddress})`);
+    if ((this.perAddress.get(address) ?? 0) >= this.options.maxPerAddress) {
+      socket.close(CLOSE_OVER_CAP, `too many WebSockets from this address (at most ${this.options.maxPerAddress})`);
       return;
     }
     const client: Client = {
@@ -121,7 +121,7 @@ export class RealtimeHub {
     }
     set.add(client);
     this.count++;
-    this.o.metrics.wsClients.set(this.count);
+    this.options.metrics.wsClients.set(this.count);
     socket.on('pong', () => {
       client.alive = true;
     });
@@ -144,7 +144,7 @@ export class RealtimeHub {
         continue;
       }
       if (ms <= c.lastMs) continue;
-      text ??= JSON.stringify(presentRealtime(s, this.o.clock, this.o.now()));
+      text ??= JSON.stringify(presentRealtime(s, this.options.clock, this.options.now()));
       this.send(c, text, ms);
     }
   }
@@ -160,7 +160,7 @@ export class RealtimeHub {
     let sent = 0;
     for (const c of set) {
       if (c.socket.readyState !== OPEN) continue;
-      if (c.socket.bufferedAmount + text.length > this.o.maxBufferedBytes) {
+      if (c.socket.bufferedAmount + text.length > this.options.maxBufferedBytes) {
         this.drop(c);
         continue;
       }
@@ -173,21 +173,21 @@ export class RealtimeHub {
   private async sendLatest(c: Client): Promise<void> {
     let latest: Snapshot | null = null;
     try {
-      latest = await withDeadline(this.o.store.latest(c.deviceId), this.o.timeoutMs, 'store.latest');
+      latest = await withDeadline(this.options.store.latest(c.deviceId), this.options.timeoutMs, 'store.latest');
     } catch (err) {
-      this.o.log.warn({ err, device_id: c.deviceId }, 'websocket: cannot read the latest snapshot');
+      this.options.log.warn({ err, device_id: c.deviceId }, 'websocket: cannot read the latest snapshot');
     }
     const queued = c.pending ?? [];
     c.pending = null;
     for (const s of latest ? [latest, ...queued] : queued) {
       const ms = Date.parse(s.timestamp);
-      if (ms > c.lastMs) this.send(c, JSON.stringify(presentRealtime(s, this.o.clock, this.o.now())), ms);
+      if (ms > c.lastMs) this.send(c, JSON.stringify(presentRealtime(s, this.options.clock, this.options.now())), ms);
     }
   }
 
   private send(c: Client, text: string, ms: number): void {
     if (c.socket.readyState !== OPEN) return;
-    if (c.socket.bufferedAmount + text.length > this.o.maxBufferedBytes) {
+    if (c.socket.bufferedAmount + text.length > this.options.maxBufferedBytes) {
       this.drop(c);
       return;
     }
@@ -197,9 +197,12 @@ export class RealtimeHub {
 
   private drop(c: Client): void {
     c.dropped++;
-    this.o.metrics.wsDropped.inc({ device_id: c.deviceId });
+    this.options.metrics.wsDropped.inc({ device_id: c.deviceId });
     if (c.dropped === 1 || c.dropped % 1000 === 0) {
-      this.o.log.warn({ device_id: c.deviceId, dropped: c.dropped }, 'websocket: slow client, dropping snapshots');
+      this.options.log.warn(
+        { device_id: c.deviceId, dropped: c.dropped },
+        'websocket: slow client, dropping snapshots',
+      );
     }
   }
 
@@ -210,7 +213,7 @@ export class RealtimeHub {
     decrement(this.perToken, c.token);
     decrement(this.perAddress, c.address);
     this.count--;
-    this.o.metrics.wsClients.set(this.count);
+    this.options.metrics.wsClients.set(this.count);
   }
 
   private ping(): void {

@@ -1,7 +1,9 @@
 /**
- * The ingester: MQTT → validation → store, then the acknowledgement (core/wire.ts). This file is
- * the MQTT side; decode.ts checks and decodes a message, write-lanes.ts buffers and writes, acks.ts
- * acknowledges, side-messages.ts checks `status`, `capacity` and `control_state`.
+ * The ingester: MQTT → validation → store, then the acknowledgement (core/wire.ts). This file takes
+ * the messages in and holds reading back when the buffer is full; session.ts is the MQTT session
+ * (options, subscriptions, reconnects), intake.ts and decode.ts check and decode a message,
+ * write-lanes.ts buffers and writes, acks.ts acknowledges, side-messages.ts checks `status`,
+ * `capacity` and `control_state`.
  *
  * - Subscribes (QoS 1, persistent session: clean false, fixed client id) to `{prefix}/+/realtime`
  *   and `.../batch`, so nothing is lost while it restarts; and (QoS 0) to `.../status`,
@@ -24,22 +26,22 @@
  *   was never acknowledged.
  */
 import { EventEmitter } from 'node:events';
-import { type IClientOptions, type IPublishPacket, MqttClient } from 'mqtt';
-import { Backoff } from '../../core/backoff.js';
+import { type IPublishPacket, MqttClient } from 'mqtt';
 import { errorMessage } from '../../core/errors.js';
 import { DEFAULT_TIME_WINDOW } from '../../core/plausibility.js';
 import { type ControlMessage, TOPICS, topic } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { connectMqtt } from '../../lib/mqtt-connect.js';
-import { loadTlsFiles } from '../../lib/tls-files.js';
 import type { InsertResult } from '../store/types.js';
 import { AckPublisher } from './acks.js';
 import { DEFAULT_DEAD_LETTER_LIMITS, DeadLetterLimiter } from './dead-letter-limiter.js';
 import { MessageIntake } from './intake.js';
+import { DEFAULT_KEEPALIVE_S, dataFilters, ingesterClientOptions, watchConnection } from './session.js';
 import { checkSideMessage, type SideLeaf } from './side-messages.js';
-import type { Ingester, IngesterCounters, IngesterEvents, IngesterOptions, IngesterTls } from './types.js';
+import type { Ingester, IngesterCounters, IngesterEvents, IngesterOptions } from './types.js';
 import { type Pending, WriteLanes } from './write-lanes.js';
 
+export { tlsClientOptions } from './session.js';
 export type {
   IngestedSnapshot,
   Ingester,
@@ -51,25 +53,6 @@ export type {
 } from './types.js';
 export { isTransient } from './write-lanes.js';
 
-/**
- * mqtt.js TLS options from the PEM files (the CA always; a client certificate when given), read and
- * checked: a problem is a ConfigError naming the key (`mqtt.tls.key: /path: cannot read: ENOENT …`).
- */
-export function tlsClientOptions(tls: IngesterTls): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
-  const k = tls.configKey ?? 'mqtt.tls';
-  const f = loadTlsFiles({
-    ca: { key: `${k}.ca_cert`, path: tls.caCert },
-    ...(tls.clientCert !== undefined ? { cert: { key: `${k}.cert`, path: tls.clientCert } } : {}),
-    ...(tls.clientKey !== undefined ? { privateKey: { key: `${k}.key`, path: tls.clientKey } } : {}),
-  });
-  return {
-    ...(f.ca ? { ca: f.ca } : {}),
-    ...(f.cert ? { cert: f.cert } : {}),
-    ...(f.key ? { key: f.key } : {}),
-    rejectUnauthorized: true,
-  };
-}
-
 /** Waits for `p`, at most `ms`; the timer is cleared either way, so it never holds the process open. */
 async function within(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -79,12 +62,6 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
     clearTimeout(timer);
   }
 }
-
-/** The MQTT keepalive (seconds); kept alive by hand while reading is held back (holdConnection). */
-const DEFAULT_KEEPALIVE_S = 30;
-
-/** The share group every ingester joined before it was opt-in: left on connect, see `filters`. */
-const LEGACY_SHARE_GROUP = 'kwartier-ingest';
 
 type OwnCounters = Omit<
   IngesterCounters,
@@ -103,7 +80,6 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private heldBack: Array<() => void> = [];
   private holdTimer: NodeJS.Timeout | null = null;
   private stopping = false;
-  private readonly reconnectBackoff = new Backoff({ baseMs: 500, maxMs: 5_000, minMs: 200 });
   private readonly counts: OwnCounters = {
     messages_received: 0,
     snapshots_received: 0,
@@ -162,54 +138,24 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     };
   }
 
-  private filters(): string[] {
-    const g = this.options.shareGroup ?? null;
-    const base = [`${this.options.prefix}/+/${TOPICS.realtime}`, `${this.options.prefix}/+/${TOPICS.batch}`];
-    return g === null ? base : base.map((f) => `$share/${g}/${f}`);
-  }
-
-  private sideFilters(): string[] {
-    const p = this.options.prefix;
-    return [`${p}/+/${TOPICS.status}`, `${p}/+/${TOPICS.capacity}`, `${p}/+/${TOPICS.control_state}`];
-  }
-
-  /** The shared subscriptions of earlier releases, which a persistent session may still hold. */
-  private legacyFilters(): string[] {
-    if (this.options.shareGroup === LEGACY_SHARE_GROUP) return [];
-    const base = [`${this.options.prefix}/+/${TOPICS.realtime}`, `${this.options.prefix}/+/${TOPICS.batch}`];
-    return base.map((f) => `$share/${LEGACY_SHARE_GROUP}/${f}`);
-  }
-
-  private clientOptions(): IClientOptions {
-    const opts: IClientOptions = {
-      clientId: this.options.clientId,
-      clean: false,
-      reconnectPeriod: 1000,
-      connectTimeout: this.options.connectTimeoutMs ?? 10_000,
-      keepalive: this.options.keepaliveS ?? DEFAULT_KEEPALIVE_S,
-      resubscribe: false,
-      // Acks are QoS 0 (acks.ts): one published while the connection is down is dropped, not
-      // queued to be sent, stale, after the reconnect.
-      queueQoSZero: false,
-    };
-    // mqtt.js traces every packet through `debug`; unless asked for (DEBUG=mqttjs*), skip even the
-    // check (about 2 µs a message at the ingester's rates).
-    if (!/\bmqttjs/.test(process.env.DEBUG ?? '')) opts.log = () => undefined;
-    if (this.options.tls) Object.assign(opts, tlsClientOptions(this.options.tls));
-    if (this.options.username !== undefined) opts.username = this.options.username;
-    if (this.options.password !== undefined) opts.password = this.options.password;
-    return opts;
-  }
-
   async start(): Promise<void> {
     if (this.client) return;
     this.stopping = false;
-    const opts = this.clientOptions();
+    const clientOptions = ingesterClientOptions(this.options);
     const stream = this.options.stream;
-    const client = stream ? new MqttClient(() => stream(), opts) : connectMqtt(this.options.mqttUrl, opts);
+    const client = stream
+      ? new MqttClient(() => stream(), clientOptions)
+      : connectMqtt(this.options.mqttUrl, clientOptions);
     this.client = client;
     client.handleMessage = (packet, done) => this.onPacket(packet, done);
-    this.watchConnection(client);
+    watchConnection(client, {
+      prefix: this.options.prefix,
+      shareGroup: this.options.shareGroup ?? null,
+      mqttUrl: this.options.mqttUrl,
+      log: this.log,
+      isStopping: () => this.stopping,
+      onSubscribed: () => this.emit('connected'),
+    });
     await new Promise<void>((resolve) => {
       const done = (): void => {
         client.off('connect', done);
@@ -219,49 +165,6 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       // start() resolves on the first connection, or after the connect timeout (it keeps trying).
       const t = setTimeout(done, this.options.connectTimeoutMs ?? 10_000);
       client.on('connect', done);
-    });
-  }
-
-  /** Logs, subscribes on every connect, backs reconnects off, and keeps the keepalive honest. */
-  private watchConnection(client: MqttClient): void {
-    // mqtt.js counts only acks and PINGRESP as signs of life; a QoS 1 message is one too (and its
-    // PUBACK, or the pings of holdConnection, tell the broker the same of us). Without this, the
-    // broker's PINGRESP queued behind a long stream of messages could make a busy connection look dead.
-    client.on('packetreceive', (packet) => {
-      if (packet.cmd === 'publish' && packet.qos > 0) client.reschedulePing(true);
-    });
-    let wasConnected = false;
-    let lastErr: string | null = null;
-    client.on('error', (err) => {
-      const m = errorMessage(err);
-      if (m !== lastErr) this.log.warn({ err: m }, 'MQTT error');
-      lastErr = m;
-    });
-    client.on('connect', (connack) => {
-      lastErr = null;
-      this.reconnectBackoff.reset();
-      wasConnected = true;
-      this.log.info({ url: this.options.mqttUrl, session_present: connack.sessionPresent }, 'connected to the broker');
-      // Subscribing again is harmless and repairs a session the broker lost (restart without save).
-      client.subscribe(this.filters(), { qos: 1 }, (err, granted) => {
-        if (err) this.log.error({ err: errorMessage(err) }, 'subscribe failed');
-        else if (granted?.some((g) => g.qos > 2)) this.log.error({ granted }, 'subscription refused by the broker');
-      });
-      client.subscribe(this.sideFilters(), { qos: 0 }, (err) => {
-        if (err) this.log.warn({ err: errorMessage(err) }, 'subscribing to status and capacity failed');
-        else this.emit('connected');
-      });
-      // A session from an earlier release may still be in the old share group: leave it, or the
-      // broker would deliver every message twice (and share it with whoever else joined the group).
-      if (connack.sessionPresent) client.unsubscribe(this.legacyFilters(), () => undefined);
-    });
-    client.on('close', () => {
-      if (wasConnected && !this.stopping) this.log.warn('disconnected from the broker; reconnecting');
-      wasConnected = false;
-    });
-    // mqtt.js retries at a fixed period, read when an outage begins: give each outage a jittered one.
-    client.on('offline', () => {
-      client.options.reconnectPeriod = this.reconnectBackoff.next();
     });
   }
 
@@ -278,7 +181,9 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
     this.release();
     if (opts.leave && client.connected) {
       await within(
-        client.unsubscribeAsync(this.filters()).catch(() => undefined),
+        client
+          .unsubscribeAsync(dataFilters(this.options.prefix, this.options.shareGroup ?? null))
+          .catch(() => undefined),
         3000,
       );
     }

@@ -79,11 +79,11 @@ export class PriceFeed {
   private readonly base: string;
   private readonly now: () => number;
 
-  constructor(private readonly o: PriceFeedOptions) {
-    this.zone = ZONES[o.zone];
-    this.base = o.baseUrl ?? (o.source === 'entsoe' ? ENTSOE_BASE_URL : ENERGY_CHARTS_BASE_URL);
-    this.now = o.now ?? Date.now;
-    if (o.source === 'entsoe' && !o.token)
+  constructor(private readonly options: PriceFeedOptions) {
+    this.zone = ZONES[options.zone];
+    this.base = options.baseUrl ?? (options.source === 'entsoe' ? ENTSOE_BASE_URL : ENERGY_CHARTS_BASE_URL);
+    this.now = options.now ?? Date.now;
+    if (options.source === 'entsoe' && !options.token)
       throw new KwartierError('config', 'prices.token: is required for prices.source entsoe', { key: 'prices.token' });
   }
 
@@ -129,8 +129,8 @@ export class PriceFeed {
   /** After a pass: a retry with backoff while a day is missing, else the next publication. */
   private nextDelay(r: RefreshResult): number {
     if (r.missing.length > 0) {
-      const min = this.o.retryMinMs ?? 5 * 60_000;
-      const max = this.o.retryMaxMs ?? 60 * 60_000;
+      const min = this.options.retryMinMs ?? 5 * 60_000;
+      const max = this.options.retryMaxMs ?? 60 * 60_000;
       const base = Math.min(max, min * 2 ** this.attempt);
       this.attempt++;
       return Math.round(base * (0.8 + Math.random() * 0.4));
@@ -148,7 +148,7 @@ export class PriceFeed {
     const today = now.startOf('day');
     const published = now >= now.set({ hour: PUBLISH_HOUR, minute: PUBLISH_MINUTE, second: 0, millisecond: 0 });
     const out: Day[] = [];
-    const back = this.o.backfillDays ?? 35;
+    const back = this.options.backfillDays ?? 35;
     for (let d = today.minus({ days: back }); d <= today.plus({ days: published ? 1 : 0 }); d = d.plus({ days: 1 })) {
       out.push({ key: d.toISODate() ?? '', start: d.toMillis(), end: d.plus({ days: 1 }).startOf('day').toMillis() });
     }
@@ -162,7 +162,7 @@ export class PriceFeed {
     try {
       todo = await this.missingDays(days);
     } catch (err) {
-      this.o.log.warn({ err: errorMessage(err) }, 'price feed: cannot read the stored prices');
+      this.options.log.warn({ err: errorMessage(err) }, 'price feed: cannot read the stored prices');
       return { ...result, missing: days.map((d) => d.key), error: errorMessage(err) };
     }
     for (const run of runs(todo)) {
@@ -177,31 +177,34 @@ export class PriceFeed {
             start: new Date(p.start),
             end: new Date(p.end),
             eurPerMwh: p.eurPerMwh,
-            source: this.o.source,
+            source: this.options.source,
           }));
-        const n = await this.o.store.putDayAheadPrices(this.o.zone, rows);
+        const n = await this.options.store.putDayAheadPrices(this.options.zone, rows);
         result.stored += n;
         this.counters.stored += n;
         result.fetched.push(...run.map((d) => d.key));
         if (this.failing)
-          this.o.log.info({ zone: this.o.zone, source: this.o.source }, 'price feed: fetching works again');
+          this.options.log.info(
+            { zone: this.options.zone, source: this.options.source },
+            'price feed: fetching works again',
+          );
         this.failing = false;
       } catch (err) {
         this.counters.failures++;
         result.error = errorMessage(err);
         if (!this.failing)
-          this.o.log.warn(
-            { zone: this.o.zone, source: this.o.source, days: run.map((d) => d.key), err: result.error },
+          this.options.log.warn(
+            { zone: this.options.zone, source: this.options.source, days: run.map((d) => d.key), err: result.error },
             'price feed: fetching failed; the quarters without a price stay unpriced until it works',
           );
-        else this.o.log.debug({ err: result.error }, 'price feed: fetching still fails');
+        else this.options.log.debug({ err: result.error }, 'price feed: fetching still fails');
         this.failing = true;
       }
     }
     result.missing = (await this.missingDays(days).catch(() => days)).map((d) => d.key);
     if (result.stored > 0)
-      this.o.log.info(
-        { zone: this.o.zone, source: this.o.source, prices: result.stored, days: result.fetched },
+      this.options.log.info(
+        { zone: this.options.zone, source: this.options.source, prices: result.stored, days: result.fetched },
         'price feed: day-ahead prices stored',
       );
     return result;
@@ -210,8 +213,8 @@ export class PriceFeed {
   /** The days the store does not cover whole (a day is whole when its prices cover every minute of it). */
   private async missingDays(days: readonly Day[]): Promise<Day[]> {
     if (days.length === 0) return [];
-    const stored = await this.o.store.dayAheadPrices(
-      this.o.zone,
+    const stored = await this.options.store.dayAheadPrices(
+      this.options.zone,
       new Date(days[0]!.start),
       new Date(days[days.length - 1]!.end),
     );
@@ -222,17 +225,17 @@ export class PriceFeed {
     const first = run[0]!;
     const last = run[run.length - 1]!;
     const url =
-      this.o.source === 'entsoe'
-        ? entsoeUrl(this.base, this.zone.eic, this.o.token ?? '', first.start, last.end)
+      this.options.source === 'entsoe'
+        ? entsoeUrl(this.base, this.zone.eic, this.options.token ?? '', first.start, last.end)
         : energyChartsUrl(this.base, this.zone.energyCharts, first.key, last.key);
     const text = await this.get(url);
-    return this.o.source === 'entsoe' ? parseEntsoe(text) : parseEnergyCharts(text);
+    return this.options.source === 'entsoe' ? parseEntsoe(text) : parseEnergyCharts(text);
   }
 
   private async get(url: string): Promise<string> {
     this.counters.requests++;
     const shown = redactToken(url);
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.o.requestTimeoutMs ?? 30_000)]);
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000)]);
     let res: Response;
     try {
       res = await fetch(url, { signal, headers: { accept: 'application/json, application/xml, text/xml' } });
@@ -248,7 +251,7 @@ export class PriceFeed {
         `${shown}: HTTP ${res.status}: the token was refused (prices.token)`,
       );
     // ENTSO-E answers "no matching data" as an acknowledgement document, with 200 or 400.
-    if (!res.ok && !(this.o.source === 'entsoe' && body.includes('Acknowledgement_MarketDocument')))
+    if (!res.ok && !(this.options.source === 'entsoe' && body.includes('Acknowledgement_MarketDocument')))
       throw new KwartierError('price_feed_http', `${shown}: HTTP ${res.status}`, { retriable: true });
     return body;
   }

@@ -24,7 +24,7 @@ import {
   HuaweiSource,
   type HuaweiSourceOptions,
 } from '../../../src/drivers/huawei-sun2000/source.js';
-import { tableProblems } from '../../../src/drivers/modbus/register-table.js';
+import { tableProblems } from '../../../src/drivers/modbus/table-problems.js';
 import type { SourceState } from '../../../src/drivers/source.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/wait.js';

@@ -10,12 +10,8 @@ import {
   type ModbusPollerOptions,
   type PollValues,
 } from '../../../src/drivers/modbus/poller.js';
-import {
-  defineTable,
-  MARKERS_SUNSPEC,
-  type RegisterRow,
-  tableProblems,
-} from '../../../src/drivers/modbus/register-table.js';
+import { defineTable, MARKERS_SUNSPEC, type RegisterRow } from '../../../src/drivers/modbus/register-table.js';
+import { tableProblems } from '../../../src/drivers/modbus/table-problems.js';
 import type { SourceState } from '../../../src/drivers/source.js';
 import { waitFor } from '../../helpers/wait.js';
 import { RawModbusServer } from './raw-server.js';

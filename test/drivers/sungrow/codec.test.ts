@@ -1,15 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeRow,
-  decodeString,
-  encodeRow,
-  encodeString,
-  planReads,
-  type RegisterRow,
-  rowEnd,
-  tableProblems,
-} from '../../../src/drivers/modbus/register-table.js';
+import { planReads } from '../../../src/drivers/modbus/read-plan.js';
+import { decodeRow, decodeString, encodeRow, encodeString } from '../../../src/drivers/modbus/register-codec.js';
+import { type RegisterRow, rowEnd } from '../../../src/drivers/modbus/register-table.js';
+import { tableProblems } from '../../../src/drivers/modbus/table-problems.js';
 import { SUNGROW_REGISTERS, sungrowModel } from '../../../src/drivers/sungrow/registers.js';
 
 const row = (type: RegisterRow['type'], extra: Partial<RegisterRow> = {}): RegisterRow => ({

@@ -4,7 +4,7 @@
  * tells them apart, half-floats, charge-state names and what is not available.
  */
 import { describe, expect, it } from 'vitest';
-import { tableProblems } from '../../../src/drivers/modbus/register-table.js';
+import { tableProblems } from '../../../src/drivers/modbus/table-problems.js';
 import {
   decodeReading,
   detectEncoding,

@@ -72,10 +72,10 @@ const PEAK_CACHE_MAX = 10_000;
 class PeakCache {
   private readonly entries = new Map<string, { peak: number | null; at: number }>();
 
-  constructor(private readonly d: InsightDeps) {}
+  constructor(private readonly deps: InsightDeps) {}
 
   async peaks(deviceId: string, months: readonly string[], tz: string): Promise<Map<string, number | null>> {
-    const now = this.d.now();
+    const now = this.deps.now();
     const out = new Map<string, number | null>();
     const missing: string[] = [];
     for (const m of months) {
@@ -87,7 +87,7 @@ class PeakCache {
       const sorted = [...missing].sort();
       const from = monthRange(sorted[0]!, tz).start;
       const to = monthRange(sorted[sorted.length - 1]!, tz).end;
-      const buckets = await fifteen(this.d, deviceId, from, to);
+      const buckets = await fifteen(this.deps, deviceId, from, to);
       const index = indexQuarterBuckets(buckets);
       for (const m of missing) {
         // Completed quarters only, as the capacity-tariff answer counts them.
@@ -103,8 +103,12 @@ class PeakCache {
   }
 }
 
-function fifteen(d: InsightDeps, deviceId: string, start: number, end: number): Promise<Bucket[]> {
-  return withDeadline(d.store.buckets(deviceId, '15min', new Date(start), new Date(end)), d.timeoutMs, 'store.buckets');
+function fifteen(deps: InsightDeps, deviceId: string, start: number, end: number): Promise<Bucket[]> {
+  return withDeadline(
+    deps.store.buckets(deviceId, '15min', new Date(start), new Date(end)),
+    deps.timeoutMs,
+    'store.buckets',
+  );
 }
 
 /** A period within the years MIN_YEAR..MAX_YEAR (year 0000 would answer with offsets like +00:17). */
@@ -135,12 +139,12 @@ type Params = { device_id: string };
  * The three routes, one plugin. Their answer schemas are in core/api/insights.ts; SelfSufficiency and
  * CostEstimate are added on the root instance with the API's other shared schemas (../openapi.ts).
  */
-export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, d) => {
+export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, deps) => {
   const ctx: InsightContext = {
-    d,
-    tariffs: d.tariffs ?? loadTariffs(d.config, d.configDir),
-    cache: new PeakCache(d),
-    dayPrices: new DayPrices(d.store, d.config.prices.zone, d.timeoutMs),
+    deps,
+    tariffs: deps.tariffs ?? loadTariffs(deps.config, deps.configDir),
+    cache: new PeakCache(deps),
+    dayPrices: new DayPrices(deps.store, deps.config.prices.zone, deps.timeoutMs),
   };
   const schema = (summary: string, description: string, querystring: unknown, ok: unknown): FastifySchema => ({
     summary,
@@ -148,7 +152,7 @@ export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, d) => 
     tags: ['insights'],
     params: DeviceParams,
     querystring,
-    response: { 200: ok, ...d.errorResponses },
+    response: { 200: ok, ...deps.errorResponses },
   });
 
   app.get<{ Params: Params; Querystring: Static<typeof CapacityQuery> }>(
@@ -181,9 +185,9 @@ export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, d) => 
     },
     async (req) => {
       const id = req.params.device_id;
-      const tz = d.config.timezone;
-      const p = period(req.query.period, d.now(), tz);
-      const buckets = await fifteen(d, id, p.start, p.end);
+      const tz = deps.config.timezone;
+      const p = period(req.query.period, deps.now(), tz);
+      const buckets = await fifteen(deps, id, p.start, p.end);
       return { device_id: id, ...selfSufficiency(p, buckets, tz) };
     },
   );
@@ -207,7 +211,7 @@ export const insightRoutes: FastifyPluginAsync<InsightDeps> = async (app, d) => 
 
 /** What the insight routes share: their deps, the tariffs per device and the monthly peak cache. */
 interface InsightContext {
-  d: InsightDeps;
+  deps: InsightDeps;
   tariffs: ReadonlyMap<string, LoadedTariff>;
   cache: PeakCache;
   dayPrices: DayPrices;
@@ -219,10 +223,10 @@ async function capacityTariff(
   id: string,
   asked: string | undefined,
 ): Promise<CapacityTariffResponse & { network_rule: NetworkRule | null }> {
-  const { d } = ctx;
-  const now = d.now();
+  const { deps } = ctx;
+  const now = deps.now();
   const loaded = ctx.tariffs.get(id) ?? null;
-  const tz = loaded?.tariff.timezone ?? d.config.timezone;
+  const tz = loaded?.tariff.timezone ?? deps.config.timezone;
   const month = asked ?? monthOf(now, tz);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new BadRequest('month: must be a month YYYY-MM');
   const year = Number(month.slice(0, 4));
@@ -234,8 +238,8 @@ async function capacityTariff(
   const months = last12Months(month);
   // The month's own quarters from the store; the 11 months before as monthly peaks (cached once over).
   const [buckets, latest, before] = await Promise.all([
-    fifteen(d, id, range.start, range.end),
-    withDeadline(d.store.latest(id), d.timeoutMs, 'store.latest'),
+    fifteen(deps, id, range.start, range.end),
+    withDeadline(deps.store.latest(id), deps.timeoutMs, 'store.latest'),
     ctx.cache.peaks(id, months.slice(0, -1), tz),
   ]);
   const fresh = latest !== null && now - Date.parse(latest.timestamp) < 60_000;
@@ -249,7 +253,7 @@ async function capacityTariff(
     rateEurPerKwYear: settings.rateEurPerKwYear,
     meterMonthPeakW: meterPeakForMonth(latest, month, tz),
     gridPowerW: fresh ? latest.grid_power_w : null,
-    targetW: d.config.devices[id]?.capacity_target_w ?? null,
+    targetW: deps.config.devices[id]?.capacity_target_w ?? null,
   });
   // The 12-month figures as capacityTariffReport makes them from 12 months of quarters (a test
   // holds the two equal): months before the first with data left out, the floor per the rules.
@@ -280,12 +284,12 @@ async function costEstimateAnswer(
   id: string,
   spec: string,
 ): Promise<CostEstimate & { device_id: string }> {
-  const { d } = ctx;
-  const now = d.now();
+  const { deps } = ctx;
+  const now = deps.now();
   const loaded = ctx.tariffs.get(id) ?? null;
-  const tz = loaded?.tariff.timezone ?? d.config.timezone;
+  const tz = loaded?.tariff.timezone ?? deps.config.timezone;
   const p = period(spec, now, tz);
-  const buckets = await fifteen(d, id, p.start, p.end);
+  const buckets = await fifteen(deps, id, p.start, p.end);
   if (!loaded) {
     const t = energyTotals(buckets, p.start, p.end);
     return {

@@ -22,7 +22,7 @@ export class PgControl {
 
   async put(deviceId: string, settings: ControlWant, updatedBy: string): Promise<StoredControl> {
     this.db.requireMigrated();
-    const t = `${this.db.s}.control_settings`;
+    const t = `${this.db.quotedSchema}.control_settings`;
     const r = await this.db.pool().query<DbRow>(
       this.db.q(
         `INSERT INTO ${t} (device_id, revision, settings, updated_by) VALUES ($1, 1, $2::jsonb, $3)
@@ -39,7 +39,9 @@ export class PgControl {
     this.db.requireMigrated();
     const r = await this.db
       .pool()
-      .query<DbRow>(this.db.q(`SELECT ${COLUMNS} FROM ${this.db.s}.control_settings WHERE device_id = $1`, [deviceId]));
+      .query<DbRow>(
+        this.db.q(`SELECT ${COLUMNS} FROM ${this.db.quotedSchema}.control_settings WHERE device_id = $1`, [deviceId]),
+      );
     return r.rows[0] ? fromRow(r.rows[0]) : null;
   }
 
@@ -47,7 +49,7 @@ export class PgControl {
     this.db.requireMigrated();
     const r = await this.db
       .pool()
-      .query<DbRow>(this.db.q(`SELECT ${COLUMNS} FROM ${this.db.s}.control_settings ORDER BY device_id`));
+      .query<DbRow>(this.db.q(`SELECT ${COLUMNS} FROM ${this.db.quotedSchema}.control_settings ORDER BY device_id`));
     return r.rows.map(fromRow);
   }
 }

@@ -52,7 +52,7 @@ export const ts = (expr: string): string => `(timestamptz 'epoch' + ${expr} * in
 export class PgDb {
   /** The schema's name as given (for catalog queries) and quoted (for SQL text). */
   readonly schemaName: string;
-  readonly s: string;
+  readonly quotedSchema: string;
   readonly calendar: BucketCalendar;
   readonly retentionDays: number;
   readonly deadLetterDays: number;
@@ -77,7 +77,7 @@ export class PgDb {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
       throw new ConfigError(`store.schema: '${schema}' must match ^[a-z_][a-z0-9_]*$ (at most 63 characters)`);
     this.schemaName = schema;
-    this.s = ident(schema);
+    this.quotedSchema = ident(schema);
     this.calendar = new BucketCalendar(opts.timezone);
     this.retentionDays = positiveOption('raw_retention_days', opts.rawRetentionDays, 7);
     this.deadLetterDays = positiveOption('dead_letter_retention_days', opts.deadLetterRetentionDays, 30);

@@ -15,12 +15,15 @@ export class PgDeadLetters {
     await this.db
       .pool()
       .query(
-        this.db.q(`INSERT INTO ${this.db.s}.dead_letters (topic, device_id, reason, payload) VALUES ($1, $2, $3, $4)`, [
-          noNul(letter.topic),
-          letter.deviceId === null ? null : noNul(letter.deviceId),
-          noNul(letter.reason),
-          noNul(letter.payload),
-        ]),
+        this.db.q(
+          `INSERT INTO ${this.db.quotedSchema}.dead_letters (topic, device_id, reason, payload) VALUES ($1, $2, $3, $4)`,
+          [
+            noNul(letter.topic),
+            letter.deviceId === null ? null : noNul(letter.deviceId),
+            noNul(letter.reason),
+            noNul(letter.payload),
+          ],
+        ),
       );
   }
 
@@ -28,7 +31,7 @@ export class PgDeadLetters {
     this.db.requireMigrated();
     const r = await this.db
       .pool()
-      .query<{ n: number }>(this.db.q(`SELECT count(*)::int AS n FROM ${this.db.s}.dead_letters`));
+      .query<{ n: number }>(this.db.q(`SELECT count(*)::int AS n FROM ${this.db.quotedSchema}.dead_letters`));
     return r.rows[0]?.n ?? 0;
   }
 
@@ -37,7 +40,7 @@ export class PgDeadLetters {
     const r = await this.db.pool().query<DbRow>(
       this.db.q(
         `SELECT id::float8 AS id, ${ms('received_at')} AS received_at, topic, device_id, reason, payload
-           FROM ${this.db.s}.dead_letters
+           FROM ${this.db.quotedSchema}.dead_letters
           WHERE id > $1 AND received_at >= $2 AND ($3::text IS NULL OR device_id = $3) ORDER BY id LIMIT $4`,
         [q.afterId ?? 0, (q.since ?? new Date(0)).toISOString(), q.deviceId ?? null, q.limit],
       ),
@@ -57,7 +60,9 @@ export class PgDeadLetters {
     if (ids.length === 0) return 0;
     const r = await this.db
       .pool()
-      .query(this.db.q(`DELETE FROM ${this.db.s}.dead_letters WHERE id = ANY($1::bigint[])`, [ids.map(String)]));
+      .query(
+        this.db.q(`DELETE FROM ${this.db.quotedSchema}.dead_letters WHERE id = ANY($1::bigint[])`, [ids.map(String)]),
+      );
     return r.rowCount ?? 0;
   }
 }

@@ -25,7 +25,7 @@ export class Partitions {
   async load(via: Queryable = this.db.pool()): Promise<void> {
     const r = await via.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = '${this.db.s}.energy_readings'::regclass`,
+        WHERE i.inhparent = '${this.db.quotedSchema}.energy_readings'::regclass`,
     );
     this.days.clear();
     for (const { name } of r.rows) {
@@ -40,7 +40,7 @@ export class Partitions {
    * partition with those rows moved into it (move).
    */
   async ensure(days: Iterable<number>): Promise<void> {
-    const s = this.db.s;
+    const s = this.db.quotedSchema;
     for (const day of days) {
       if (this.days.has(day)) continue;
       const from = new Date(day * DAY_MS).toISOString();
@@ -74,7 +74,7 @@ export class Partitions {
    * interleaves).
    */
   private async move(day: number): Promise<void> {
-    const s = this.db.s;
+    const s = this.db.quotedSchema;
     const from = new Date(day * DAY_MS).toISOString();
     const to = new Date((day + 1) * DAY_MS).toISOString();
     const part = `${s}.${partitionName(day)}`;

@@ -11,7 +11,7 @@ export class PgPrices {
     if (prices.length === 0) return 0;
     const r = await this.db.pool().query(
       this.db.q(
-        `INSERT INTO ${this.db.s}.day_ahead_prices (zone, start_time, end_time, eur_per_mwh, source)
+        `INSERT INTO ${this.db.quotedSchema}.day_ahead_prices (zone, start_time, end_time, eur_per_mwh, source)
          SELECT $1, s, e, p, src FROM unnest($2::timestamptz[], $3::timestamptz[], $4::float8[], $5::text[]) AS x(s, e, p, src)
          ON CONFLICT (zone, start_time) DO NOTHING`,
         [
@@ -31,7 +31,7 @@ export class PgPrices {
     const r = await this.db.pool().query<DbRow>(
       this.db.q(
         `SELECT ${ms('start_time')} AS start_time, ${ms('end_time')} AS end_time, eur_per_mwh, source
-           FROM ${this.db.s}.day_ahead_prices
+           FROM ${this.db.quotedSchema}.day_ahead_prices
           WHERE zone = $1 AND start_time >= $2 AND start_time < $3 ORDER BY start_time`,
         [zone, start.toISOString(), end.toISOString()],
       ),

@@ -25,7 +25,7 @@ export class PgReader {
 
   constructor(private readonly db: PgDb) {
     this.rawSelect = `device_id, ${ms('time')} AS t, ${VALUE_COLUMNS.join(', ')}`;
-    this.ackGet = `SELECT acked_seq::float8 AS acked FROM ${db.s}.device_acks WHERE device_id = $1 AND outbox_id = $2`;
+    this.ackGet = `SELECT acked_seq::float8 AS acked FROM ${db.quotedSchema}.device_acks WHERE device_id = $1 AND outbox_id = $2`;
   }
 
   async ackedSeq(deviceId: string, outboxId: string): Promise<number | null> {
@@ -40,7 +40,7 @@ export class PgReader {
       .pool()
       .query<DbRow>(
         this.db.q(
-          `SELECT ${this.rawSelect} FROM ${this.db.s}.energy_readings WHERE device_id = $1 ORDER BY time DESC LIMIT 1`,
+          `SELECT ${this.rawSelect} FROM ${this.db.quotedSchema}.energy_readings WHERE device_id = $1 ORDER BY time DESC LIMIT 1`,
           [deviceId],
         ),
       );
@@ -51,7 +51,7 @@ export class PgReader {
     this.db.requireMigrated();
     const r = await this.db.pool().query<DbRow>(
       this.db.q(
-        `SELECT ${this.rawSelect} FROM ${this.db.s}.energy_readings
+        `SELECT ${this.rawSelect} FROM ${this.db.quotedSchema}.energy_readings
           WHERE device_id = $1 AND time >= $2 AND time < $3 ORDER BY time LIMIT $4`,
         [deviceId, start.toISOString(), end.toISOString(), limit],
       ),
@@ -78,7 +78,7 @@ export class PgReader {
     try {
       await copyFloat8Rows(
         client,
-        `SELECT ${ROLLUP_COLUMNS.map((c) => `${c}::float8`).join(', ')}, ${ms('bucket')} FROM ${this.db.s}.${table}
+        `SELECT ${ROLLUP_COLUMNS.map((c) => `${c}::float8`).join(', ')}, ${ms('bucket')} FROM ${this.db.quotedSchema}.${table}
           WHERE device_id = ${client.escapeLiteral(deviceId)} AND bucket >= '${start.toISOString()}'::timestamptz
             AND bucket < '${end.toISOString()}'::timestamptz ORDER BY bucket`,
         (row) => out.add(row[at]!, row),
@@ -94,7 +94,7 @@ export class PgReader {
   private async tableFromDaily(deviceId: string, res: Resolution, start: Date, end: Date): Promise<BucketTable> {
     const r = await this.db.pool().query<DbRow>(
       this.db.q(
-        `SELECT ${ms('bucket')} AS b, ${ROLLUP_COLUMNS.join(', ')} FROM ${this.db.s}.energy_daily
+        `SELECT ${ms('bucket')} AS b, ${ROLLUP_COLUMNS.join(', ')} FROM ${this.db.quotedSchema}.energy_daily
           WHERE device_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket`,
         [deviceId, start.toISOString(), new Date(end.getTime() + 32 * DAY_MS).toISOString()],
       ),
@@ -117,7 +117,9 @@ export class PgReader {
     this.db.requireMigrated();
     const r = await this.db
       .pool()
-      .query<{ device_id: string }>(this.db.q(`SELECT device_id FROM ${this.db.s}.devices ORDER BY device_id`));
+      .query<{ device_id: string }>(
+        this.db.q(`SELECT device_id FROM ${this.db.quotedSchema}.devices ORDER BY device_id`),
+      );
     return r.rows.map((x) => x.device_id);
   }
 }

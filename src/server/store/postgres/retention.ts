@@ -18,7 +18,7 @@ export class PgRetention {
     private readonly db: PgDb,
     private readonly partitions: Partitions,
   ) {
-    const s = db.s;
+    const s = db.quotedSchema;
     this.saveCarry = `INSERT INTO ${s}.device_carry AS c (device_id, time, ${COUNTER_FIELDS.join(', ')})
        SELECT d.device_id, l.time, ${COUNTER_FIELDS.map((f) => `coalesce(l.${f}, l.carry_${f})`).join(', ')}
          FROM ${s}.devices d CROSS JOIN LATERAL (
@@ -40,8 +40,8 @@ export class PgRetention {
     const cut = whole.cut;
     let deleted = whole.deleted;
     if (mode === 'plain' && Number.isFinite(cut)) {
-      const del = `DELETE FROM ${this.db.s}.energy_readings r
-        USING (SELECT device_id, time FROM ${this.db.s}.energy_readings WHERE time < $1 LIMIT $2) x
+      const del = `DELETE FROM ${this.db.quotedSchema}.energy_readings r
+        USING (SELECT device_id, time FROM ${this.db.quotedSchema}.energy_readings WHERE time < $1 LIMIT $2) x
         WHERE r.device_id = x.device_id AND r.time = x.time`;
       for (;;) {
         let n = 0;
@@ -91,7 +91,7 @@ export class PgRetention {
       } else {
         await this.partitions.load(client);
         for (const day of [...this.partitions.days].sort((a, b) => a - b))
-          if ((day + 1) * DAY_MS <= cut) drop.push(`${this.db.s}.${partitionName(day)}`);
+          if ((day + 1) * DAY_MS <= cut) drop.push(`${this.db.quotedSchema}.${partitionName(day)}`);
       }
       if (!Number.isFinite(cut)) return;
       // Remember each device's last known counters before the cut: the next reading's delta needs them.
@@ -102,9 +102,10 @@ export class PgRetention {
       }
       if (mode === 'timescale') {
         if (drop.length > 0)
-          await client.query(`SELECT drop_chunks('${this.db.s}.energy_readings', older_than => $1::timestamptz)`, [
-            new Date(cut).toISOString(),
-          ]);
+          await client.query(
+            `SELECT drop_chunks('${this.db.quotedSchema}.energy_readings', older_than => $1::timestamptz)`,
+            [new Date(cut).toISOString()],
+          );
       } else {
         for (const rel of drop) await client.query(`DROP TABLE IF EXISTS ${rel}`);
       }
@@ -117,8 +118,8 @@ export class PgRetention {
     let deadLetters = 0;
     for (;;) {
       const r = await this.db.pool().query(
-        `DELETE FROM ${this.db.s}.dead_letters WHERE id IN
-           (SELECT id FROM ${this.db.s}.dead_letters WHERE received_at < $1 ORDER BY id LIMIT $2)`,
+        `DELETE FROM ${this.db.quotedSchema}.dead_letters WHERE id IN
+           (SELECT id FROM ${this.db.quotedSchema}.dead_letters WHERE received_at < $1 ORDER BY id LIMIT $2)`,
         [new Date(cut).toISOString(), this.db.chunkRows],
       );
       const n = r.rowCount ?? 0;

@@ -13,7 +13,7 @@ import type { PgDb, PostgresMode } from './db.js';
  */
 export async function migrateSchema(db: PgDb): Promise<PostgresMode> {
   const client = await db.pool().connect();
-  const s = db.s;
+  const s = db.quotedSchema;
   try {
     await client.query('BEGIN');
     await client.query(`SELECT pg_advisory_xact_lock(${db.migrateKey})`);

@@ -107,7 +107,7 @@ export class PgWriter {
     private readonly db: PgDb,
     private readonly partitions: Partitions,
   ) {
-    this.sql = buildWriteSql(db.s);
+    this.sql = buildWriteSql(db.quotedSchema);
     this.contexts = new ContextReader(db, this.sql);
   }
 

@@ -55,6 +55,27 @@ describe('top model', () => {
     expect(power(12_345)).toBe('12.3 kW');
   });
 
+  it('leaves the grid out for an off-grid home, and keeps it for a home whose meter is down', () => {
+    const cabin = {
+      ...noon,
+      grid_power_w: null,
+      grid_import_t1_kwh: null,
+      pv_power_w: 678,
+      battery_power_w: -22,
+      load_power_w: 700,
+      devices: {
+        hub: { type: 'outback', stale: false, fields: { grid_power_w: null, load_power_w: 700 } },
+        mppt1: { type: 'tristar-mppt', stale: false, fields: { pv_power_w: 340 } },
+      },
+    };
+    expect(flows(cabin).map((r) => r.key)).toEqual(['solar', 'battery', 'home']);
+    // A P1 meter that is down: the grid stays, as a dash.
+    const down = { ...cabin, devices: { ...cabin.devices, p1: { type: 'dsmr', stale: true, fields: {} } } };
+    const rows = flows(down);
+    expect(rows.map((r) => r.key)).toEqual(['grid', 'solar', 'battery', 'home']);
+    expect(flowPower(rows[0]!)).toBe('—');
+  });
+
   it("ages the P1 telegram on the server's clock: the answer's age, time on screen, and the meter's lag", () => {
     // Arrived 0.4 s old, shown for 3 s, the meter's timestamp 2 s before the snapshot: 5.4 s.
     expect(p1AgeSeconds(noon, 1_000_000, 1_003_000)).toBeCloseTo(5.4, 6);

@@ -4,6 +4,7 @@
  * Absent is shown as `—`, never as 0.
  */
 import { DateTime } from 'luxon';
+import { isOffGrid } from '../../core/off-grid.js';
 import type { DeviceReading, Snapshot } from '../../core/snapshot.js';
 
 /** The realtime answer and each WebSocket snapshot: the snapshot plus its age on the server. */
@@ -162,7 +163,8 @@ function hasEv(rt: Realtime): boolean {
 /**
  * The power flow of a snapshot: grid (+ import, − export), solar, battery (+ charging, − discharging,
  * with its SoC), the home's load, and the EV when the home has a charger. A home without an inverter
- * still lists solar and battery, as `—`: absent, not zero.
+ * still lists solar and battery, as `—`: absent, not zero; an off-grid home (core/off-grid.ts) has
+ * no grid row.
  */
 export function flows(rt: Realtime): FlowRow[] {
   const grid = signed(rt.grid_power_w, 'import', 'export');
@@ -193,7 +195,8 @@ export function flows(rt: Realtime): FlowRow[] {
     const ev = signed(rt.ev_power_w ?? null, 'charging', '');
     rows.push({ key: 'ev', label: 'EV', watts: rt.ev_power_w ?? null, verb: ev.verb, direction: ev.dir, extra: null });
   }
-  return rows;
+  // An off-grid home has no grid to show (as on the dashboard's live page), not a grid of `—`.
+  return isOffGrid(rt) ? rows.filter((r) => r.key !== 'grid') : rows;
 }
 
 /** Watts on a row, without sign: the verb says the direction. */

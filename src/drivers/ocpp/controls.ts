@@ -13,7 +13,7 @@ export const OCPP_CONTROLS: readonly ControlSpec[] = [
     min: 0,
     max: 80,
     description:
-      'Charging current: a SetChargingProfile (TxProfile on the running transaction, else TxDefaultProfile), unit A, 0.1 A steps, between the device config\'s min_current_a and max_current_a',
+      "Charging current: a SetChargingProfile (TxProfile on the running transaction, else TxDefaultProfile), unit A, 0.1 A steps, between the device config's min_current_a and max_current_a",
   },
   {
     name: 'charge_pause',

@@ -152,7 +152,14 @@ function take(acc: Acc, s: Record<string, unknown>): void {
 
 /** The measurements of a MeterValues.req (its meterValue entries in order: the last one wins). */
 export function decodeMeterValues(params: unknown): Measured {
-  const acc: Acc = { power: null, powerPhases: [], energy: null, current: [null, null, null], offered: null, soc: null };
+  const acc: Acc = {
+    power: null,
+    powerPhases: [],
+    energy: null,
+    current: [null, null, null],
+    offered: null,
+    soc: null,
+  };
   const entries = isObject(params) && Array.isArray(params.meterValue) ? params.meterValue : [];
   for (const mv of entries) {
     if (!isObject(mv) || !Array.isArray(mv.sampledValue)) continue;

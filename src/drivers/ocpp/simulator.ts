@@ -283,7 +283,9 @@ export class OcppChargePointSimulator {
       unit,
     });
     const sampled = [
-      kw ? sv('Energy.Active.Import.Register', this.energyWh / 1000, 'kWh', 3) : sv('Energy.Active.Import.Register', this.energyWh, 'Wh', 0),
+      kw
+        ? sv('Energy.Active.Import.Register', this.energyWh / 1000, 'kWh', 3)
+        : sv('Energy.Active.Import.Register', this.energyWh, 'Wh', 0),
       kw ? sv('Power.Active.Import', this.drawW / 1000, 'kW', 2) : sv('Power.Active.Import', this.drawW, 'W', 0),
       ...['L1', 'L2', 'L3'].map((ph, i) => sv('Current.Import', i < this.phases ? amps : 0, 'A', 2, ph)),
       sv('Current.Offered', this.limitA ?? this.rated, 'A', 1),
@@ -333,7 +335,9 @@ export class OcppChargePointSimulator {
       };
       const asked = isObject(params) && Array.isArray(params.key) ? (params.key as string[]) : Object.keys(all);
       return Promise.resolve({
-        configurationKey: asked.filter((k) => k in all).map((k) => ({ key: k, readonly: k !== 'MeterValueSampleInterval', value: all[k] })),
+        configurationKey: asked
+          .filter((k) => k in all)
+          .map((k) => ({ key: k, readonly: k !== 'MeterValueSampleInterval', value: all[k] })),
         unknownKey: asked.filter((k) => !(k in all)),
       });
     });

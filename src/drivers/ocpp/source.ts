@@ -134,7 +134,10 @@ export class OcppSource implements ControllableSource {
     server.on('error', (err: unknown) => this.log.warn({ err: errorMessage(err) }, 'OCPP server error'));
     await server.listen(this.listen.port, this.listen.host);
     this.server = server;
-    this.setState('connecting', `waiting for ${this.cfg.charge_point_id} on ws://${this.listen.host}:${this.listen.port}`);
+    this.setState(
+      'connecting',
+      `waiting for ${this.cfg.charge_point_id} on ws://${this.listen.host}:${this.listen.port}`,
+    );
     this.log.info({ listen: `${this.listen.host}:${this.listen.port}` }, 'OCPP central system listening');
   }
 
@@ -148,9 +151,9 @@ export class OcppSource implements ControllableSource {
     await server?.close({ code: 1001, reason: 'central system stopping' });
   }
 
-  /** The port it listens on (0 in the config: the one the system picked). */
-  get port(): number {
-    return this.listen.port;
+  /** The unit its profiles are written in: A, or W for a charger whose schedules take only W. */
+  get rateUnitInUse(): 'A' | 'W' {
+    return this.rateUnit;
   }
 
   /** Why a connection is refused (null: accepted). */
@@ -163,7 +166,12 @@ export class OcppSource implements ControllableSource {
       const got = hs.password;
       if (!got || got.length !== want.length || !timingSafeEqual(got, want)) why = { code: 401, text: 'unauthorized' };
     }
-    if (why) this.warnOnce(`refused:${hs.identity}:${why.code}`, { identity: hs.identity.slice(0, 64), remote: hs.remoteAddress, reason: why.text }, 'OCPP connection refused');
+    if (why)
+      this.warnOnce(
+        `refused:${hs.identity}:${why.code}`,
+        { identity: hs.identity.slice(0, 64), remote: hs.remoteAddress, reason: why.text },
+        'OCPP connection refused',
+      );
     return why;
   }
 
@@ -232,7 +240,10 @@ export class OcppSource implements ControllableSource {
     });
     on('StopTransaction', (p) => {
       st.onStop(p.transactionId, p.meterStop);
-      this.log.info({ transaction: p.transactionId, meter_stop_wh: p.meterStop, reason: p.reason }, 'transaction stopped');
+      this.log.info(
+        { transaction: p.transactionId, meter_stop_wh: p.meterStop, reason: p.reason },
+        'transaction stopped',
+      );
       return { idTagInfo: { status: 'Accepted' } };
     });
     on('DataTransfer', () => ({ status: 'UnknownVendorId' }));
@@ -253,7 +264,10 @@ export class OcppSource implements ControllableSource {
       const keys = isObject(conf) && Array.isArray(conf.configurationKey) ? conf.configurationKey : [];
       const values: Record<string, unknown> = {};
       for (const k of keys) if (isObject(k) && typeof k.key === 'string') values[k.key] = k.value ?? null;
-      const units = typeof values.ChargingScheduleAllowedChargingRateUnit === 'string' ? values.ChargingScheduleAllowedChargingRateUnit : '';
+      const units =
+        typeof values.ChargingScheduleAllowedChargingRateUnit === 'string'
+          ? values.ChargingScheduleAllowedChargingRateUnit
+          : '';
       this.rateUnit = units !== '' && !/current/i.test(units) && /power/i.test(units) ? 'W' : 'A';
       this.log.info({ configuration: values, rate_unit: this.rateUnit }, 'charger configuration');
     } catch (err) {
@@ -313,9 +327,13 @@ export class OcppSource implements ControllableSource {
     if (this.state.effectiveLimit() === limit) return;
     const link = this.link;
     if (!link)
-      throw new KwartierError('ocpp_not_connected', `${this.name}: charger ${this.cfg.charge_point_id} is not connected; nothing written`, {
-        retriable: true,
-      });
+      throw new KwartierError(
+        'ocpp_not_connected',
+        `${this.name}: charger ${this.cfg.charge_point_id} is not connected; nothing written`,
+        {
+          retriable: true,
+        },
+      );
     const tx = this.state.tx;
     if (tx && this.txProfiles) {
       const status = await this.sendProfile(link, limit, tx.id);
@@ -326,7 +344,10 @@ export class OcppSource implements ControllableSource {
     }
     const status = await this.sendProfile(link, limit, null);
     if (status !== 'Accepted') {
-      throw new KwartierError('ocpp_refused', `${this.name}: SetChargingProfile (${limit} A): the charger answered ${status}`);
+      throw new KwartierError(
+        'ocpp_refused',
+        `${this.name}: SetChargingProfile (${limit} A): the charger answered ${status}`,
+      );
     }
   }
 
@@ -346,7 +367,9 @@ export class OcppSource implements ControllableSource {
     });
     let status: string;
     try {
-      status = statusOf(await link.call('SetChargingProfile', { connectorId: this.cfg.connector, csChargingProfiles: profile }));
+      status = statusOf(
+        await link.call('SetChargingProfile', { connectorId: this.cfg.connector, csChargingProfiles: profile }),
+      );
     } catch (err) {
       status = `error: ${errorMessage(err)}`;
     }
@@ -354,7 +377,11 @@ export class OcppSource implements ControllableSource {
       this.state.accepted(limitA, txId);
       this.emit();
     } else {
-      this.warnOnce(`profile:${purpose}:${status}`, { purpose, limit, unit: this.rateUnit, status }, 'SetChargingProfile refused');
+      this.warnOnce(
+        `profile:${purpose}:${status}`,
+        { purpose, limit, unit: this.rateUnit, status },
+        'SetChargingProfile refused',
+      );
     }
     return status;
   }

@@ -73,6 +73,8 @@ export interface Measured {
   current_a: [number | null, number | null, number | null];
   offered_a: number | null;
   soc_pct: number | null;
+  /** The register when the transaction began (an Energy sample of context Transaction.Begin), Wh. */
+  begin_wh: number | null;
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {
@@ -114,15 +116,21 @@ interface Acc {
   current: [number | null, number | null, number | null];
   offered: number | null;
   soc: number | null;
+  begin: number | null;
 }
 
 function take(acc: Acc, s: Record<string, unknown>): void {
   if (s.format === 'SignedData') return;
-  // The register at the start or end of a transaction is not a reading of now.
-  if (s.context === 'Transaction.Begin' || s.context === 'Transaction.End') return;
   const value = numText(s.value);
   if (value === null) return;
   const measurand = typeof s.measurand === 'string' ? s.measurand : 'Energy.Active.Import.Register';
+  // The register at the start or end of a transaction is not a reading of now; the start is the
+  // session's base when the edge did not see StartTransaction.
+  if (s.context === 'Transaction.Begin' || s.context === 'Transaction.End') {
+    if (s.context === 'Transaction.Begin' && measurand === 'Energy.Active.Import.Register' && s.phase === undefined)
+      acc.begin = wattHours(value, s.unit);
+    return;
+  }
   const phase = typeof s.phase === 'string' ? PHASE_INDEX[s.phase] : undefined;
   const hasPhase = typeof s.phase === 'string';
   switch (measurand) {
@@ -159,6 +167,7 @@ export function decodeMeterValues(params: unknown): Measured {
     current: [null, null, null],
     offered: null,
     soc: null,
+    begin: null,
   };
   const entries = isObject(params) && Array.isArray(params.meterValue) ? params.meterValue : [];
   for (const mv of entries) {
@@ -173,6 +182,7 @@ export function decodeMeterValues(params: unknown): Measured {
     current_a: acc.current,
     offered_a: acc.offered,
     soc_pct: acc.soc,
+    begin_wh: acc.begin,
   };
 }
 

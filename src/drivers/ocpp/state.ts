@@ -61,6 +61,7 @@ export class ChargerState {
       // A transaction that started before this edge (or its restart) saw it.
       this.tx = { id: transactionId, meterStartWh: null };
     }
+    if (this.tx && this.tx.meterStartWh === null && m.begin_wh !== null) this.tx.meterStartWh = m.begin_wh;
   }
 
   onStart(id: number, meterStartWh: unknown): void {

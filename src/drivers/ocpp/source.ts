@@ -19,6 +19,7 @@
  *   error) is logged once per kind and fails the write. On stop the profiles it set are cleared.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
@@ -34,6 +35,7 @@ import { ChargerState } from './state.js';
 export const DEFAULT_PROFILE_ID = 9161;
 export const TX_PROFILE_ID = 9162;
 const VOLTAGE_V = 230;
+const LISTEN_RETRY_MS = 10_000;
 /** The configuration keys read after boot (guide control.md §1.3, evcc's cp_setup.go). */
 const SETUP_KEYS = [
   'ChargeProfileMaxStackLevel',
@@ -87,6 +89,8 @@ export class OcppSource implements ControllableSource {
   private readonly state = new ChargerState();
   private primed = false;
   private primeTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private http: Server | null = null;
   private rateUnit: 'A' | 'W' = 'A';
   private txProfiles = true;
   private nextTxId = Math.floor(Date.now() / 1000);
@@ -124,6 +128,8 @@ export class OcppSource implements ControllableSource {
       strictMode: false,
       callTimeoutMs: this.cfg.timeout_ms,
       pingIntervalMs: 30_000,
+      // OCPP messages are small; a charger's largest (GetConfiguration, MeterValues) is a few kB.
+      wssOptions: { maxPayload: 1024 * 1024 },
     });
     server.auth((accept, reject, hs) => {
       const why = this.refusal(hs as Handshake);
@@ -132,23 +138,66 @@ export class OcppSource implements ControllableSource {
     });
     server.on('client', (client: unknown) => this.onClient(client as ChargerLink));
     server.on('error', (err: unknown) => this.log.warn({ err: errorMessage(err) }, 'OCPP server error'));
-    await server.listen(this.listen.port, this.listen.host);
     this.server = server;
-    this.setState(
-      'connecting',
-      `waiting for ${this.cfg.charge_point_id} on ws://${this.listen.host}:${this.listen.port}`,
-    );
-    this.log.info({ listen: `${this.listen.host}:${this.listen.port}` }, 'OCPP central system listening');
+    await this.listenOn(server);
+  }
+
+  /**
+   * Listens on an HTTP server of its own that hands upgrades to the RPC server (ocpp-rpc's
+   * `listen()` never settles when the address is in use); an address in use is tried again every
+   * 10 s.
+   */
+  private async listenOn(server: RPCServer): Promise<void> {
+    const where = `${this.listen.host}:${this.listen.port}`;
+    const http = createServer((_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    http.on('upgrade', server.handleUpgrade);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(this.listen.port, this.listen.host, () => {
+          http.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      if (this.server !== server) return;
+      this.log.error({ listen: where, err: errorMessage(err) }, 'OCPP central system cannot listen; retrying in 10 s');
+      this.setState('lost', `cannot listen on ${where}: ${errorMessage(err)}`);
+      this.retryTimer = setTimeout(() => void this.listenOn(server), LISTEN_RETRY_MS);
+      this.retryTimer.unref();
+      return;
+    }
+    http.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'OCPP listener error'));
+    this.http = http;
+    if (this.server !== server) {
+      await this.closeHttp();
+      return;
+    }
+    this.setState('connecting', `waiting for ${this.cfg.charge_point_id} on ws://${where}`);
+    this.log.info({ listen: where }, 'OCPP central system listening');
+  }
+
+  private async closeHttp(): Promise<void> {
+    const http = this.http;
+    this.http = null;
+    if (!http) return;
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.primeTimer);
+    clearTimeout(this.retryTimer);
     const link = this.link;
     if (link && this.cfg.control) await this.clearProfiles(link);
     this.link = null;
     const server = this.server;
     this.server = null;
     await server?.close({ code: 1001, reason: 'central system stopping' });
+    await this.closeHttp();
   }
 
   /** The unit its profiles are written in: A, or W for a charger whose schedules take only W. */

@@ -27,7 +27,12 @@ describe('ocpp config', () => {
   it('needs the charge point id, and listens on loopback by default', () => {
     expect(edge({})).toThrow(/devices\[1\]\.charge_point_id: is required/);
     expect(edge({ charge_point_id: 'CP1' })).not.toThrow();
-    expect(parseWithSchema(OcppConfigSchema, { charge_point_id: 'CP1' }, 'ocpp')).toMatchObject({ listen: '127.0.0.1:8887', connector: 1, min_current_a: 6, control: false });
+    expect(parseWithSchema(OcppConfigSchema, { charge_point_id: 'CP1' }, 'ocpp')).toMatchObject({
+      listen: '127.0.0.1:8887',
+      connector: 1,
+      min_current_a: 6,
+      control: false,
+    });
   });
 
   it('refuses a listener beyond loopback unless insecure: true says so', () => {
@@ -36,7 +41,9 @@ describe('ocpp config', () => {
     );
     expect(edge({ charge_point_id: 'CP1', listen: '192.168.1.10:8887', insecure: true })).not.toThrow();
     expect(edge({ charge_point_id: 'CP1', listen: 'localhost:9000' })).not.toThrow();
-    expect(edge({ charge_point_id: 'CP1', listen: '127.0.0.1:99999' })).toThrow(/devices\[1\]\.listen: port must be 1\.\.65535/);
+    expect(edge({ charge_point_id: 'CP1', listen: '127.0.0.1:99999' })).toThrow(
+      /devices\[1\]\.listen: port must be 1\.\.65535/,
+    );
   });
 
   it('refuses min_current_a above max_current_a, and an id with a slash', () => {

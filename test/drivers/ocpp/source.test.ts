@@ -177,6 +177,23 @@ describe('OCPP source', () => {
     expect(last(readings)?.ev_current_set_a).toBeNull();
   });
 
+  it('an address in use is reported and retried, not thrown', async () => {
+    const { port } = await setup();
+    const cfg = parseWithSchema(
+      OcppConfigSchema,
+      { listen: `127.0.0.1:${port}`, charge_point_id: 'CP1' },
+      'ocpp',
+    ) as OcppConfig;
+    const second = new OcppSource(cfg, { log, name: 'car2' });
+    const states: string[] = [];
+    second.onState((st, d) => states.push(`${st}: ${d}`));
+    await second.start();
+    cleanup.push(() => second.stop());
+    expect(states).toEqual([
+      expect.stringMatching(new RegExp(`^lost: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`)),
+    ]);
+  });
+
   it('a write with no charger connected fails', async () => {
     const { src } = await setup({ control: true });
     await expect(src.control('current_set_a', 10)).rejects.toMatchObject({ code: 'ocpp_not_connected' });

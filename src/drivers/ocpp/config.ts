@@ -24,8 +24,8 @@ export const OcppConfigSchema = Type.Object(
     max_current_a: Type.Number({ default: 16, minimum: 1, maximum: 80 }),
     /** The heartbeat interval given in BootNotification; no message for 3 of them makes the device stale. */
     heartbeat_interval_s: Type.Integer({ default: 60, minimum: 1, maximum: 86_400 }),
-    /** MeterValueSampleInterval set after boot (evcc's docs advise under 10 s). */
-    meter_interval_s: Type.Integer({ default: 10, minimum: 1, maximum: 3600 }),
+    /** MeterValueSampleInterval set after boot (evcc's docs advise under 10 s); 0 leaves the charger's. */
+    meter_interval_s: Type.Integer({ default: 10, minimum: 0, maximum: 3600 }),
     /** Charging profiles `Relative` instead of `Absolute` (Wallbox needs it: evcc's profilekindrelative). */
     profile_kind_relative: Type.Boolean({ default: false }),
     /** The stack level of the profiles written (0 for Wallbox firmware 5: evcc's stacklevelzero). */

@@ -232,7 +232,7 @@ export class OcppSource implements ControllableSource {
     this.setState('connected');
     this.primed = false;
     clearTimeout(this.primeTimer);
-    this.primeTimer = setTimeout(() => this.prime(), this.cfg.meter_interval_s * 1500);
+    this.primeTimer = setTimeout(() => this.prime(), (this.cfg.meter_interval_s || 10) * 1500);
     this.primeTimer.unref();
     let setUp = false;
     const on = (method: string, handler: (params: Record<string, unknown>) => unknown) =>
@@ -303,12 +303,16 @@ export class OcppSource implements ControllableSource {
   /** After the first message of a connection: the meter interval, and the smart-charging keys. */
   private async setUp(link: ChargerLink): Promise<void> {
     try {
-      const r = await link.call('ChangeConfiguration', {
-        key: 'MeterValueSampleInterval',
-        value: String(this.cfg.meter_interval_s),
-      });
-      if (statusOf(r) !== 'Accepted')
-        this.warnOnce(`interval:${statusOf(r)}`, { status: statusOf(r) }, 'MeterValueSampleInterval not set');
+      // The one write without `control: true`: it changes what the charger reports, not how it
+      // charges (0 in the config leaves the charger's own interval).
+      if (this.cfg.meter_interval_s > 0) {
+        const r = await link.call('ChangeConfiguration', {
+          key: 'MeterValueSampleInterval',
+          value: String(this.cfg.meter_interval_s),
+        });
+        if (statusOf(r) !== 'Accepted')
+          this.warnOnce(`interval:${statusOf(r)}`, { status: statusOf(r) }, 'MeterValueSampleInterval not set');
+      }
       const conf = await link.call('GetConfiguration', { key: SETUP_KEYS });
       const keys = isObject(conf) && Array.isArray(conf.configurationKey) ? conf.configurationKey : [];
       const values: Record<string, unknown> = {};

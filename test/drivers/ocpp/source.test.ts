@@ -106,6 +106,14 @@ describe('OCPP source', () => {
     expect(f?.ev_total_kwh).toBeLessThan(101);
   });
 
+  it("leaves the charger's meter interval alone with meter_interval_s: 0", async () => {
+    const { readings, sim } = await setup({ meter_interval_s: 0 });
+    const cp = sim({ meterIntervalS: 2 });
+    await waitFor(() => readings.length > 0, 'a reading');
+    await waitFor(() => readings.length > 1, 'the next reading');
+    expect(cp.meterIntervalS).toBe(2);
+  });
+
   it('writes nothing without control: true', async () => {
     const { src, readings, sim } = await setup();
     const cp = sim();

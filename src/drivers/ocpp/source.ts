@@ -16,7 +16,8 @@
  * - With `control: true`, `control()` writes one SetChargingProfile (TxProfile on the running
  *   transaction, else TxDefaultProfile; a charger that refuses TxProfiles gets TxDefaultProfiles),
  *   only when the limit differs from the one in force. A refusal (Rejected, NotSupported, an RPC
- *   error) is logged once per kind and fails the write. On stop the profiles it set are cleared.
+ *   error) is logged once per kind and fails the write. On stop the profiles it set are cleared
+ *   (profiles.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -28,13 +29,10 @@ import { type ControllableSource, type ControlResult, controlDisabled } from '..
 import type { SourceReading, SourceState } from '../source.js';
 import type { OcppConfig } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
-import { chargingProfile, decodeMeterValues, isObject, type OcppFields } from './fields.js';
+import { decodeMeterValues, isObject, type OcppFields } from './fields.js';
+import { type ChargerLink, ProfileWriter, statusOf } from './profiles.js';
 import { ChargerState } from './state.js';
 
-/** Profile ids the edge uses, unlikely to clash with a backend's. */
-export const DEFAULT_PROFILE_ID = 9161;
-export const TX_PROFILE_ID = 9162;
-const VOLTAGE_V = 230;
 const LISTEN_RETRY_MS = 10_000;
 /** The configuration keys read after boot (guide control.md §1.3, evcc's cp_setup.go). */
 const SETUP_KEYS = [
@@ -54,25 +52,11 @@ export interface OcppReading extends SourceReading {
   fields: OcppFields;
 }
 
-/** The part of ocpp-rpc's RPCServerClient the source uses. */
-interface ChargerLink {
-  readonly identity: string;
-  handle(method: string, handler: (call: { params: unknown }) => unknown): void;
-  handle(handler: (call: { method: string }) => unknown): void;
-  call(method: string, params?: unknown, options?: { callTimeoutMs?: number }): Promise<unknown>;
-  close(options?: { code?: number; reason?: string; force?: boolean }): Promise<unknown>;
-  on(event: 'close', listener: () => void): void;
-}
-
 interface Handshake {
   identity: string;
   password: Buffer | undefined;
   protocols: Set<string>;
   remoteAddress: string | undefined;
-}
-
-function statusOf(answer: unknown): string {
-  return isObject(answer) && typeof answer.status === 'string' ? answer.status : 'no status';
 }
 
 export class OcppSource implements ControllableSource {
@@ -91,8 +75,7 @@ export class OcppSource implements ControllableSource {
   private primeTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private http: Server | null = null;
-  private rateUnit: 'A' | 'W' = 'A';
-  private txProfiles = true;
+  private readonly writer: ProfileWriter;
   private nextTxId = Math.floor(Date.now() / 1000);
   private identity = '';
   private readonly warned = new Set<string>();
@@ -105,6 +88,12 @@ export class OcppSource implements ControllableSource {
     this.intervalMs = cfg.heartbeat_interval_s * 1000;
     this.listen = parseHostPort(cfg.listen, `${this.name}.listen`, 8887);
     this.log = opts.log ?? createLogger('ocpp', { charge_point: cfg.charge_point_id });
+    this.writer = new ProfileWriter(cfg, this.state, {
+      name: this.name,
+      log: this.log,
+      warnOnce: (key, obj, msg) => this.warnOnce(key, obj, msg),
+      onAccepted: () => this.emit(),
+    });
   }
 
   onReading(listener: (reading: SourceReading) => void): void {
@@ -192,7 +181,7 @@ export class OcppSource implements ControllableSource {
     clearTimeout(this.primeTimer);
     clearTimeout(this.retryTimer);
     const link = this.link;
-    if (link && this.cfg.control) await this.clearProfiles(link);
+    if (link && this.cfg.control) await this.writer.clear(link);
     this.link = null;
     const server = this.server;
     this.server = null;
@@ -202,7 +191,7 @@ export class OcppSource implements ControllableSource {
 
   /** The unit its profiles are written in: A, or W for a charger whose schedules take only W. */
   get rateUnitInUse(): 'A' | 'W' {
-    return this.rateUnit;
+    return this.writer.rateUnit;
   }
 
   /** Why a connection is refused (null: accepted). */
@@ -321,8 +310,8 @@ export class OcppSource implements ControllableSource {
         typeof values.ChargingScheduleAllowedChargingRateUnit === 'string'
           ? values.ChargingScheduleAllowedChargingRateUnit
           : '';
-      this.rateUnit = units !== '' && !/current/i.test(units) && /power/i.test(units) ? 'W' : 'A';
-      this.log.info({ configuration: values, rate_unit: this.rateUnit }, 'charger configuration');
+      this.writer.rateUnit = units !== '' && !/current/i.test(units) && /power/i.test(units) ? 'W' : 'A';
+      this.log.info({ configuration: values, rate_unit: this.writer.rateUnit }, 'charger configuration');
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'charger set-up (ChangeConfiguration, GetConfiguration) failed');
     }
@@ -369,92 +358,10 @@ export class OcppSource implements ControllableSource {
           `${this.name}.${name}: ${value} A is outside the device config's min_current_a..max_current_a (${this.cfg.min_current_a}..${this.cfg.max_current_a} A)`,
         );
     }
-    await this.setLimit(limit);
+    await this.writer.setLimit(this.link, limit);
     const held = this.state.effectiveLimit();
     const readBack = name === 'charge_pause' ? (held === null ? null : held === 0) : held;
     return { control: name, requested: value, readBack, at: Date.now() };
-  }
-
-  /** Sends the profile for `limit` A unless it is the one in force. */
-  private async setLimit(limit: number): Promise<void> {
-    if (this.state.effectiveLimit() === limit) return;
-    const link = this.link;
-    if (!link)
-      throw new KwartierError(
-        'ocpp_not_connected',
-        `${this.name}: charger ${this.cfg.charge_point_id} is not connected; nothing written`,
-        {
-          retriable: true,
-        },
-      );
-    const tx = this.state.tx;
-    if (tx && this.txProfiles) {
-      const status = await this.sendProfile(link, limit, tx.id);
-      if (status === 'Accepted') return;
-      // Some chargers take only TxDefaultProfiles (evcc sends nothing else): fall back to them.
-      this.txProfiles = false;
-      this.log.warn({ status }, 'the charger refused a TxProfile; TxDefaultProfiles from now on');
-    }
-    const status = await this.sendProfile(link, limit, null);
-    if (status !== 'Accepted') {
-      throw new KwartierError(
-        'ocpp_refused',
-        `${this.name}: SetChargingProfile (${limit} A): the charger answered ${status}`,
-      );
-    }
-  }
-
-  /** One SetChargingProfile; the charger's answer (Accepted, Rejected, NotSupported, or the RPC error). */
-  private async sendProfile(link: ChargerLink, limitA: number, txId: number | null): Promise<string> {
-    const purpose = txId === null ? 'TxDefaultProfile' : 'TxProfile';
-    const limit = this.rateUnit === 'A' ? limitA : Math.round(VOLTAGE_V * limitA * this.cfg.phases);
-    const profile = chargingProfile({
-      id: txId === null ? DEFAULT_PROFILE_ID : TX_PROFILE_ID,
-      purpose,
-      ...(txId === null ? {} : { transactionId: txId }),
-      limit,
-      unit: this.rateUnit,
-      relative: this.cfg.profile_kind_relative,
-      stackLevel: this.cfg.stack_level,
-      now: Date.now(),
-    });
-    let status: string;
-    try {
-      status = statusOf(
-        await link.call('SetChargingProfile', { connectorId: this.cfg.connector, csChargingProfiles: profile }),
-      );
-    } catch (err) {
-      status = `error: ${errorMessage(err)}`;
-    }
-    if (status === 'Accepted') {
-      this.state.accepted(limitA, txId);
-      this.emit();
-    } else {
-      this.warnOnce(
-        `profile:${purpose}:${status}`,
-        { purpose, limit, unit: this.rateUnit, status },
-        'SetChargingProfile refused',
-      );
-    }
-    return status;
-  }
-
-  /** Removes the profiles the edge set (the charger is back to its own limits). */
-  private async clearProfiles(link: ChargerLink): Promise<void> {
-    const ids = [
-      ...(this.state.defaultLimit !== null ? [DEFAULT_PROFILE_ID] : []),
-      ...(this.state.txLimit !== null ? [TX_PROFILE_ID] : []),
-    ];
-    for (const id of ids) {
-      try {
-        const r = await link.call('ClearChargingProfile', { id }, { callTimeoutMs: 3000 });
-        this.log.info({ profile: id, status: statusOf(r) }, 'charging profile cleared');
-      } catch (err) {
-        this.log.warn({ profile: id, err: errorMessage(err) }, 'ClearChargingProfile failed');
-      }
-    }
-    this.state.defaultLimit = null;
-    this.state.txLimit = null;
   }
 
   private logIdentity(p: Record<string, unknown>): void {

@@ -7,7 +7,9 @@
  * until it is back.
  */
 
+import { Writable } from 'node:stream';
 import { RPCClient } from 'ocpp-rpc';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Merger } from '../../../src/core/merger.js';
 import { parseWithSchema } from '../../../src/core/validate.js';
@@ -20,7 +22,7 @@ import {
 } from '../../../src/drivers/ocpp/simulator.js';
 import { type OcppReading, OcppSource } from '../../../src/drivers/ocpp/source.js';
 import { HomeModel } from '../../../src/drivers/sim/home-model.js';
-import { silentLogger } from '../../../src/lib/log.js';
+import { type Logger, silentLogger } from '../../../src/lib/log.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -40,7 +42,7 @@ interface Setup {
   sim: (over?: Partial<OcppSimulatorOptions>) => OcppChargePointSimulator;
 }
 
-async function setup(over: Partial<OcppConfig> = {}): Promise<Setup> {
+async function setup(over: Partial<OcppConfig> = {}, srcLog: Logger = log): Promise<Setup> {
   const port = await freePort('127.0.0.1');
   const model = new HomeModel({ start: Date.now(), seed: 3, pvPeakW: 0, batteryCapacityKwh: 0 });
   const cfg = parseWithSchema(
@@ -48,7 +50,7 @@ async function setup(over: Partial<OcppConfig> = {}): Promise<Setup> {
     { listen: `127.0.0.1:${port}`, charge_point_id: 'CP1', meter_interval_s: 1, ...over },
     'ocpp',
   ) as OcppConfig;
-  const src = new OcppSource(cfg, { log, name: 'car' });
+  const src = new OcppSource(cfg, { log: srcLog, name: 'car' });
   const readings: OcppReading[] = [];
   const states: string[] = [];
   src.onReading((r) => readings.push(r as OcppReading));
@@ -92,7 +94,8 @@ describe('OCPP source', () => {
     await waitFor(() => (last(readings)?.ev_session_kwh ?? 0) > 0, 'energy charged');
     const g = last(readings);
     expect(g?.ev_total_kwh).toBeCloseTo(100 + (g?.ev_session_kwh ?? 0), 3);
-    expect(model.state().ev_w).toBe(11_040);
+    // The home takes a new draw at its next step.
+    await waitFor(() => model.state().ev_w === 11_040, 'the home at 11.04 kW of car');
     expect(cp.meterIntervalS).toBe(1); // set by the central system after boot
   });
 
@@ -131,7 +134,7 @@ describe('OCPP source', () => {
     expect(cp.limitA).toBe(10);
     await waitFor(() => last(readings)?.ev_power_w === 6900, 'a reading at 6.9 kW');
     expect(last(readings)).toMatchObject({ ev_current_set_a: 10, ev_charge_pause: 0, ev_signaled_current_a: 10 });
-    expect(model.state().ev_w).toBe(6900);
+    await waitFor(() => model.state().ev_w === 6900, 'the home at 6.9 kW of car');
 
     // The same set-point again: nothing is sent.
     await src.control('current_set_a', 10);
@@ -173,8 +176,15 @@ describe('OCPP source', () => {
     await waitFor(() => last(readings)?.ev_power_w === 4830, 'a reading at 4.83 kW');
   });
 
-  it('a refused profile fails the write, and nothing is held', async () => {
-    const { src, readings, sim } = await setup({ control: true });
+  it('a refused profile fails the write, is logged once, and nothing is held', async () => {
+    const lines: Array<{ msg: string; status?: string }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const { src, readings, sim } = await setup({ control: true }, pino({ level: 'info' }, sink));
     const cp = sim({ refuseProfiles: 'NotSupported' });
     await waitFor(() => last(readings)?.ev_state === 'charging', 'charging');
     await expect(src.control('current_set_a', 10)).rejects.toThrow(
@@ -183,6 +193,9 @@ describe('OCPP source', () => {
     await expect(src.control('current_set_a', 10)).rejects.toMatchObject({ code: 'ocpp_refused' });
     expect(cp.limitA).toBeNull();
     expect(last(readings)?.ev_current_set_a).toBeNull();
+    const refused = lines.filter((l) => l.msg === 'SetChargingProfile refused');
+    // The TxProfile refused (then TxDefaultProfiles only), and the TxDefaultProfile: once each.
+    expect(refused.map((l) => l.status)).toEqual(['NotSupported', 'NotSupported']);
   });
 
   it('an address in use is reported and retried, not thrown', async () => {

@@ -37,6 +37,11 @@ export interface SimulatorOptions {
   log: Logger;
   /** The simulated home the device reports on (default: a fresh one starting now). */
   model?: HomeModel;
+  /**
+   * A simulator that is the client (an OCPP charge point): the path of the URL it connects to at
+   * host:port (`/ocpp/CP1`), from `kwartier simulate --device TYPE ws://HOST:PORT/PATH`.
+   */
+  path?: string;
 }
 
 export interface RunningDeviceSimulator {
@@ -99,6 +104,8 @@ export interface DriverDefinition<C = unknown> {
   simulator?: {
     /** What `kwartier simulate --device` prints: "a Sungrow SH inverter (Modbus TCP, unit 1)". */
     readonly describe: string;
+    /** It connects to HOST:PORT rather than listening there (it also takes a ws:// URL). */
+    readonly client?: boolean;
     create(opts: SimulatorOptions): Promise<RunningDeviceSimulator>;
   };
   /** Typed controls the device offers; used only when its config says `control: true`. */

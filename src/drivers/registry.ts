@@ -13,6 +13,7 @@ import { fronius } from './fronius/definition.js';
 import { homewizard } from './homewizard/definition.js';
 import { huaweiSun2000 } from './huawei-sun2000/definition.js';
 import { nrgkick } from './nrgkick/definition.js';
+import { ocpp } from './ocpp/definition.js';
 import { outback } from './outback/definition.js';
 import type { Source } from './source.js';
 import { sungrow } from './sungrow/definition.js';
@@ -29,6 +30,7 @@ export const DRIVERS: readonly DriverDefinition[] = [
   outback,
   tristarMppt,
   nrgkick,
+  ocpp,
 ];
 
 export function driverOf(type: string): DriverDefinition | undefined {

@@ -2,6 +2,8 @@
 export function fastConfig(example: unknown, port: number): Record<string, unknown> {
   const c = { ...(example as Record<string, unknown>) };
   if ('tcp' in c) c.tcp = `127.0.0.1:${port}`;
+  // A server the device connects to (OCPP's central system) listens on that port instead.
+  if ('listen' in c) c.listen = `127.0.0.1:${port}`;
   if ('host' in c) {
     c.host = '127.0.0.1';
     c.port = port;

@@ -15,7 +15,9 @@ const usage = `Usage: kwartier simulate [--device TYPE HOST:PORT]... [--dsmr-tcp
 
 Serves one simulated home on the given addresses until Ctrl-C:
   --device TYPE HOST:PORT  a device of a type with a simulator (${simulatedTypes()});
-                           repeat it for more devices (\`kwartier devices\` lists the types)
+                           repeat it for more devices (\`kwartier devices\` lists the types);
+                           an OCPP charge point connects to the edge at HOST:PORT as
+                           ws://HOST:PORT/ocpp/CP1, or give the URL: --device ocpp ws://HOST:PORT/ocpp/ID
   --dsmr-tcp HOST:PORT     a raw P1 telegram stream over TCP (like ser2net or a P1-to-network bridge)
   --homewizard HOST:PORT   a HomeWizard P1 meter's local API
   --api v1|v2              HomeWizard API version (default v1; v2 serves HTTPS with a generated certificate)
@@ -38,6 +40,7 @@ Addresses should be loopback (127.0.0.1); anything else is listened on only beca
 Examples:
   kwartier simulate --device dsmr 127.0.0.1:2001 --device sungrow 127.0.0.1:5020 --device sungrow 127.0.0.1:5021
   kwartier simulate --dsmr-tcp 127.0.0.1:2001
+  kwartier simulate --device dsmr 127.0.0.1:2001 --device ocpp ws://127.0.0.1:8887/ocpp/CP1
   kwartier simulate --homewizard 127.0.0.1:8081 --sungrow 127.0.0.1:5020
   kwartier simulate --homewizard 127.0.0.1:8443 --api v2 --ca-out /tmp/hw-ca.pem --token 0123456789ABCDEF0123456789ABCDEF
 `;
@@ -70,10 +73,30 @@ export function takeDevices(args: string[]): { rest: string[]; devices: Simulate
       throw new UsageError(
         `kwartier simulate: --device: no simulator for device type ${JSON.stringify(type)}; one of ${simulatedTypes()}`,
       );
-    devices.push({ type, address: parseHostPort(addr, `--device ${type}`) });
+    devices.push(deviceAddress(type, addr, def.simulator.client === true));
     i += 2;
   }
   return { rest, devices };
+}
+
+/**
+ * The address of a simulated device: HOST:PORT, or for a simulator that connects to the edge (an
+ * OCPP charge point) also a ws:// URL whose path ends in its id (ws://127.0.0.1:8887/ocpp/CP1).
+ */
+function deviceAddress(type: string, addr: string, client: boolean): SimulatedDevice {
+  if (!/^wss?:\/\//i.test(addr)) return { type, address: parseHostPort(addr, `--device ${type}`) };
+  let u: URL;
+  try {
+    u = new URL(addr);
+  } catch {
+    throw new UsageError(`kwartier simulate: --device ${type}: not a URL: ${JSON.stringify(addr)}`);
+  }
+  if (!client || u.protocol !== 'ws:')
+    throw new UsageError(
+      `kwartier simulate: --device ${type}: expected HOST:PORT${client ? ' or ws://HOST:PORT/PATH/ID' : ''}, got ${JSON.stringify(addr)}`,
+    );
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return { type, address: { host, port: Number(u.port || 80) }, path: u.pathname };
 }
 
 function num(v: string | undefined, name: string, def: number, min: number, max: number): number {
@@ -176,6 +199,8 @@ export const command: Command = {
 export interface SimulatedDevice {
   type: string;
   address: HostPort;
+  /** A client simulator's URL path (`/ocpp/CP1`). */
+  path?: string;
 }
 
 export interface SimulatorPlan {
@@ -253,9 +278,18 @@ export async function startSimulators(model: HomeModel, plan: SimulatorPlan): Pr
       const sim = driverOf(d.type)?.simulator;
       if (!sim) throw new UsageError(`no simulator for device type ${JSON.stringify(d.type)}`);
       const h = d.address;
-      const running = await sim.create({ host: h.host, port: h.port, model, log: simLog(`${d.type}-${i}`) });
+      const running = await sim.create({
+        host: h.host,
+        port: h.port,
+        model,
+        log: simLog(`${d.type}-${i}`),
+        ...(d.path !== undefined ? { path: d.path } : {}),
+      });
       started.push({ name: d.type, address: { host: h.host, port: running.port }, stop: () => running.stop() });
-      print(`simulate: ${d.type}: ${sim.describe} on ${h.host}:${running.port}`);
+      const where = sim.client
+        ? `connecting to ws://${h.host}:${running.port}${d.path ?? '/ocpp/CP1'}`
+        : `on ${h.host}:${running.port}`;
+      print(`simulate: ${d.type}: ${sim.describe} ${where}`);
     }
   } catch (err) {
     await Promise.allSettled(started.map((s) => s.stop()));

@@ -221,7 +221,9 @@ async function run(sc: Scenario): Promise<BenchResult[]> {
   });
   process.stderr.write(`edge: ${sc.label}\n`);
   const deployed = deployedEdge();
-  const bundled = existsSync(join(ROOT, 'dist/edge.mjs')) ? ' (dist/edge.mjs)' : ' (dist/cli/run.js: no edge bundle)';
+  const bundled = existsSync(join(ROOT, 'dist/edge-bundle/edge.mjs'))
+    ? ' (dist/edge-bundle/edge.mjs)'
+    : ' (dist/cli/run.js: no edge bundle)';
   process.stderr.write(`edge: node ${deployed.flags.join(' ')} bin/kwartier.js edge${bundled}\n`);
   const edge: ChildProcess = spawn(
     process.execPath,

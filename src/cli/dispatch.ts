@@ -1,7 +1,7 @@
 /**
  * The CLI's dispatcher: argv → a command of a registry, usage texts, and errors → exit codes
  * (0 ok, 1 runtime failure, 2 usage or configuration error). main.ts gives it every command;
- * edge-main.ts (the edge's own bundle, dist/edge.mjs) only `edge`.
+ * edge-main.ts (the edge's own bundle, dist/edge-bundle/edge.mjs) only `edge`.
  */
 import { inspect } from 'node:util';
 import { KwartierError, UsageError } from '../core/errors.js';

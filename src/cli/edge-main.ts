@@ -1,5 +1,5 @@
 /**
- * `kwartier edge` on its own: the entry of the edge's bundle (dist/edge.mjs, scripts/bundle-edge.mjs),
+ * `kwartier edge` on its own: the entry of the edge's bundle (dist/edge-bundle/edge.mjs, scripts/bundle-edge.mjs),
  * which bin/kwartier.js runs for `kwartier edge`. Only the edge command is registered, so the bundle
  * holds the edge's code and nothing of the server, demo or other commands.
  */

@@ -131,7 +131,7 @@ export function defineDriver<C>(def: DriverDefinition<C>): DriverDefinition<C> {
 /**
  * Imports a module by URL (`new URL('./simulator.js', import.meta.url)`): the bundler of the edge
  * (scripts/bundle-edge.mjs) does not follow it, so the simulators and the simulated home stay out of
- * `dist/edge.mjs`, whose every byte costs the edge memory. Only for code the edge never runs.
+ * `dist/edge-bundle/edge.mjs`, whose every byte costs the edge memory. Only for code the edge never runs.
  */
 export async function importUnbundled<M>(url: URL): Promise<M> {
   const href: string = url.href;

@@ -75,7 +75,7 @@ const CHARGER_WRITERS: Readonly<Record<string, ChargerWriter>> = {
     if (phaseSwitching && held.ev_phases !== sp.phases) await src.control('phase_count', sp.phases);
     if (held.ev_charge_pause !== 0) await src.control('charge_pause', false);
   },
-  // OCPP 1.6J: one SetChargingProfile whose limit is the current, 0 to pause (docs/devices/ocpp.md).
+  // OCPP 1.6J: one SetChargingProfile whose limit is the current, 0 to pause (docs/ocpp.md).
   // No phase switching: OCPP 1.6 has no standard way to switch a charger's phases.
   async ocpp(src, d, held) {
     const sp = d.setpoint;

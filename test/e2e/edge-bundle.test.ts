@@ -1,6 +1,6 @@
 /**
  * The built edge as systemd runs it: `node <the unit's flags> bin/kwartier.js edge` goes to the edge's
- * bundle (dist/edge.mjs, scripts/bundle-edge.mjs), which reads a simulated HomeWizard P1 meter and
+ * bundle (dist/edge-bundle/edge.mjs, scripts/bundle-edge.mjs), which reads a simulated HomeWizard P1 meter and
  * Sungrow inverter, commits each snapshot to its outbox and forwards it over MQTT with TLS client
  * certificates (from `kwartier certs`) to a real server with the embedded broker on TLS.
  * Needs the build (`npm ci` runs it; `npm run build` after a change).
@@ -24,7 +24,7 @@ import { ServerConfigSchema } from '../../src/server/config.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/kwartier.js');
-const BUNDLE = join(ROOT, 'dist/edge.mjs');
+const BUNDLE = join(ROOT, 'dist/edge-bundle/edge.mjs');
 
 /** The Node flags of the unit's ExecStart (between the node binary and bin/kwartier.js). */
 function unitFlags(): string[] {
@@ -57,10 +57,10 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 beforeAll(() => {
-  if (!existsSync(BUNDLE)) throw new Error('dist/edge.mjs is missing: run `npm run build` first');
+  if (!existsSync(BUNDLE)) throw new Error('dist/edge-bundle/edge.mjs is missing: run `npm run build` first');
 });
 
-describe('the edge bundle (dist/edge.mjs)', () => {
+describe('the edge bundle (dist/edge-bundle/edge.mjs)', () => {
   it('is what `kwartier edge` runs, and holds the edge command only', async () => {
     const help = await run([BIN, 'edge', '--help']);
     expect(help.code).toBe(0);

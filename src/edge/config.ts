@@ -299,7 +299,7 @@ function checkHomeAssistant(ha: HomeAssistantConfig, what: string): void {
 /**
  * Whether ICU knows the zone. The canonical IANA names are listed cheaply; only another name (an
  * alias such as UTC or US/Eastern) needs an Intl.DateTimeFormat, whose first use costs a process
- * ~8 MB of RSS (drivers/wall-clock.ts).
+ * ~8 MB of RSS (core/time/zone.ts).
  */
 function isTimeZone(zone: string): boolean {
   if (Intl.supportedValuesOf('timeZone').includes(zone)) return true;

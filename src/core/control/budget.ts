@@ -14,7 +14,8 @@
  * most stale_after_s into the quarter. Without either (a restart mid-quarter, a gap across the
  * boundary, a meter that counted back) the quarter's energy is unknown until the next quarter.
  */
-import { monthOf, monthRange, QUARTER_MS, quarterStart } from '../tariff/local-time.js';
+import { monthOf, monthRange } from '../tariff/local-time.js';
+import { QUARTER_MS, quarterStart } from '../time/index.js';
 import type { ControlSettings } from './config.js';
 import type { BudgetStatus, ControlInput, ControlState, QuarterBudget } from './types.js';
 

@@ -115,6 +115,8 @@ export function offsetMinutes(ms: number, zone: string): number {
  */
 export class ZoneOffsets {
   private readonly cache = new Map<number, number>();
+  private lastKey = Number.NaN;
+  private lastOffset = 0;
 
   constructor(
     readonly zone: string,
@@ -124,12 +126,16 @@ export class ZoneOffsets {
   /** Offset from UTC at `ms`, in minutes (offsetMinutes of the quarter's start). */
   at(ms: number): number {
     const key = quarterIndex(ms);
+    // Most callers walk forward in time: the quarter asked last is the likeliest answer.
+    if (key === this.lastKey) return this.lastOffset;
     let off = this.cache.get(key);
     if (off === undefined) {
       off = offsetMinutes(key * QUARTER_MS, this.zone);
       if (this.cache.size >= this.maxEntries) this.cache.clear();
       this.cache.set(key, off);
     }
+    this.lastKey = key;
+    this.lastOffset = off;
     return off;
   }
 }

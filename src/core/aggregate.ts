@@ -17,12 +17,11 @@
  * carried state differs), and returns the per-row changes that the rollups add up.
  */
 
-import { DateTime } from 'luxon';
 import { type BucketField, type Resolution, ROLLUP_RESOLUTIONS } from './bucket-shape.js';
 import { BucketTableBuilder, bucketAt } from './bucket-table.js';
 import { ConfigError } from './errors.js';
 import type { Snapshot } from './snapshot.js';
-import { HOUR_MS, localDateStart, MINUTE_MS, QUARTER_MS, wallClock } from './time/index.js';
+import { HOUR_MS, isValidZone, localDateStart, MINUTE_MS, QUARTER_MS, wallClock } from './time/index.js';
 
 /** Cumulative counters the energy deltas come from (stored state is kept per counter). */
 export const COUNTER_FIELDS = [
@@ -439,7 +438,7 @@ export class BucketCalendar {
   private readonly ends = new Map<number, number>();
 
   constructor(timezone: string) {
-    if (!DateTime.now().setZone(timezone).isValid) throw new ConfigError(`timezone: unknown time zone '${timezone}'`);
+    if (!isValidZone(timezone)) throw new ConfigError(`timezone: unknown time zone '${timezone}'`);
     this.timezone = timezone;
   }
 

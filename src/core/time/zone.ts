@@ -97,9 +97,21 @@ export function localToMs(parts: WallClockParts, zone: string, repeated: 'earlie
   return repeated === 'earlier' ? Math.min(...candidates) : Math.max(...candidates);
 }
 
-/** True when `zone` is an IANA time-zone name (or alias) the zone rules know. */
+let canonicalZones: Set<string> | null = null;
+
+/**
+ * True when ICU knows the zone. The canonical IANA names are listed cheaply; only another name (an
+ * alias such as UTC or US/Eastern) needs an Intl.DateTimeFormat, with its ~8 MB (above).
+ */
 export function isValidZone(zone: string): boolean {
-  return IANAZone.isValidZone(zone);
+  canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (canonicalZones.has(zone)) return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Offset of `zone` from UTC at the instant `ms`, in whole minutes (Brussels: 60 in winter, 120 in summer). */

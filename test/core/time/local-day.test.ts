@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   HOUR_MS,
+  isValidZone,
   localDateStart,
   localDay,
   localDayLength,
@@ -102,6 +103,13 @@ describe('local days in Europe/Brussels', () => {
 });
 
 describe('local dates and offsets in any zone', () => {
+  it('knows the zones ICU knows: canonical names and aliases, not a misspelling', () => {
+    for (const zone of [BRUSSELS, 'America/Sao_Paulo', 'UTC', 'US/Eastern', 'europe/brussels']) {
+      expect(isValidZone(zone)).toBe(true);
+    }
+    for (const zone of ['Europe/Atlantis', 'Mars/Olympus', '', 'UTC+1']) expect(isValidZone(zone)).toBe(false);
+  });
+
   it('a date past the month end rolls over (32 January is 1 February)', () => {
     expect(localDateStart(2026, 1, 32, BRUSSELS)).toBe(localDateStart(2026, 2, 1, BRUSSELS));
     expect(localDateStart(2026, 3, 0, BRUSSELS)).toBe(localDateStart(2026, 2, 28, BRUSSELS));

@@ -17,11 +17,11 @@
  * carried state differs), and returns the per-row changes that the rollups add up.
  */
 
-import { DateTime } from 'luxon';
 import { type BucketField, type Resolution, ROLLUP_RESOLUTIONS } from './bucket-shape.js';
 import { BucketTableBuilder, bucketAt } from './bucket-table.js';
 import { ConfigError } from './errors.js';
 import type { Snapshot } from './snapshot.js';
+import { HOUR_MS, isValidZone, localDateStart, MINUTE_MS, QUARTER_MS, wallClock } from './time/index.js';
 
 /** Cumulative counters the energy deltas come from (stored state is kept per counter). */
 export const COUNTER_FIELDS = [
@@ -412,7 +412,7 @@ export function continueChain(
 // ----------------------------------------------------------------------------------------------
 // Buckets
 
-const FIXED_MS: Partial<Record<Resolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
+const FIXED_MS: Partial<Record<Resolution, number>> = { '1min': MINUTE_MS, '15min': QUARTER_MS, hourly: HOUR_MS };
 
 interface LocalDay {
   start: number;
@@ -423,9 +423,13 @@ interface LocalDay {
 
 /**
  * Bucket boundaries. 1-minute, 15-minute and hourly buckets are UTC-aligned instants (15-minute ones
- * are clock quarters in local time too for every zone whose offset is a whole number of quarter
- * hours, e.g. Europe/Brussels). Daily, weekly (ISO weeks, from Monday) and monthly buckets start at
- * local midnight in `timezone`, so a day lasts 23, 24 or 25 hours.
+ * are clock quarters in local time too: core/time/quarter.ts). Daily, weekly (ISO weeks, from Monday)
+ * and monthly buckets start at local midnight in `timezone` (core/time/zone.ts), so a day lasts 23,
+ * 24 or 25 hours.
+ *
+ * A class rather than bare calls into core/time because rollups and reads ask about the same few
+ * days over and over (every reading rolled up, every bucket read): it keeps the last local day it
+ * computed and memoises bucket ends, for one zone.
  */
 export class BucketCalendar {
   readonly timezone: string;
@@ -434,19 +438,21 @@ export class BucketCalendar {
   private readonly ends = new Map<number, number>();
 
   constructor(timezone: string) {
-    if (!DateTime.now().setZone(timezone).isValid) throw new ConfigError(`timezone: unknown time zone '${timezone}'`);
+    if (!isValidZone(timezone)) throw new ConfigError(`timezone: unknown time zone '${timezone}'`);
     this.timezone = timezone;
   }
 
   private day(t: number): LocalDay {
     const l = this.last;
     if (l && t >= l.start && t < l.end) return l;
-    const dt = DateTime.fromMillis(t, { zone: this.timezone }).startOf('day');
+    const z = this.timezone;
+    const { year, month, day } = wallClock(t, z);
+    const sinceMonday = (new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 6) % 7;
     const d: LocalDay = {
-      start: dt.toMillis(),
-      end: dt.plus({ days: 1 }).startOf('day').toMillis(),
-      week: dt.startOf('week').toMillis(),
-      month: dt.startOf('month').toMillis(),
+      start: localDateStart(year, month, day, z),
+      end: localDateStart(year, month, day + 1, z),
+      week: localDateStart(year, month, day - sinceMonday, z),
+      month: localDateStart(year, month, 1, z),
     };
     this.last = d;
     return d;
@@ -471,10 +477,16 @@ export class BucketCalendar {
     const key = res === 'daily' ? start : res === 'weekly' ? -start - 1 : start + 0.5;
     const hit = this.ends.get(key);
     if (hit !== undefined) return hit;
-    const dt = DateTime.fromMillis(start, { zone: this.timezone });
-    const next =
-      res === 'daily' ? dt.plus({ days: 1 }) : res === 'weekly' ? dt.plus({ weeks: 1 }) : dt.plus({ months: 1 });
-    const end = next.startOf('day').toMillis();
+    const z = this.timezone;
+    const { year, month, day } = wallClock(start, z);
+    // A month later keeps the day of the month, or the month's last day when it is shorter.
+    const lastOfNext = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+    const end =
+      res === 'daily'
+        ? localDateStart(year, month, day + 1, z)
+        : res === 'weekly'
+          ? localDateStart(year, month, day + 7, z)
+          : localDateStart(year, month + 1, Math.min(day, lastOfNext), z);
     if (this.ends.size >= 100_000) this.ends.clear();
     this.ends.set(key, end);
     return end;

@@ -22,11 +22,9 @@ import {
 } from '../core/capacity/alert.js';
 import { forecastQuarter } from '../core/capacity/forecast.js';
 import type { Snapshot } from '../core/snapshot.js';
+import { QUARTER_MS, quarterStart, wallClock } from '../core/time/index.js';
 import type { CapacityAlert } from '../core/wire.js';
-import { wallClock } from '../drivers/wall-clock.js';
 import type { EdgeBus, EdgeConsumer } from './bus.js';
-
-const QUARTER_MS = 900_000;
 
 /** An alert as the watch makes it: every field the wire's alert may carry, set (core/wire.ts CapacityAlertSchema). */
 export type CapacityAlertMessage = Required<
@@ -127,7 +125,7 @@ export class CapacityWatch implements EdgeConsumer {
   update(s: Snapshot): CapacityAlertMessage | null {
     const now = Date.parse(s.timestamp);
     const imp = importTotal(s);
-    const q = Math.floor(now / QUARTER_MS) * QUARTER_MS;
+    const q = quarterStart(now);
     const month = this.monthOf(now);
     if (month !== this.month) {
       this.month = month;

@@ -7,6 +7,7 @@ import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { type ControlSettings, parseControlConfig } from '../core/control/config.js';
 import { ConfigError, KwartierError, withPrefix } from '../core/errors.js';
 import type { Role } from '../core/merger.js';
+import { isValidZone } from '../core/time/zone.js';
 import { parseWithSchema } from '../core/validate.js';
 import { DsmrConfigSchema } from '../drivers/dsmr/config.js';
 import { HomeWizardConfigSchema } from '../drivers/homewizard/config.js';
@@ -173,7 +174,7 @@ export function checkEdgeConfig(cfg: EdgeConfig, what: string): EdgeConfig {
     throw err;
   }
   if (cfg.home_assistant) checkHomeAssistant(cfg.home_assistant, what);
-  if (!isTimeZone(cfg.timezone)) {
+  if (!isValidZone(cfg.timezone)) {
     throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
   try {
@@ -294,21 +295,6 @@ function checkHomeAssistant(ha: HomeAssistantConfig, what: string): void {
       const [has, lacks] = cert === undefined ? ['client_key', 'client_cert'] : ['client_cert', 'client_key'];
       throw new ConfigError(`${what}: ${key}.tls.${has}: needs ${key}.tls.${lacks}`, { key: `${key}.tls.${has}` });
     }
-  }
-}
-
-/**
- * Whether ICU knows the zone. The canonical IANA names are listed cheaply; only another name (an
- * alias such as UTC or US/Eastern) needs an Intl.DateTimeFormat, whose first use costs a process
- * ~8 MB of RSS (drivers/wall-clock.ts).
- */
-function isTimeZone(zone: string): boolean {
-  if (Intl.supportedValuesOf('timeZone').includes(zone)) return true;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../core/errors.js';
+import { isValidZone } from '../core/time/index.js';
 import { loadConfigFile } from '../lib/config-file.js';
 import { checkExportersConfig, ExportersSchema } from './exporters/config.js';
 
@@ -234,9 +235,7 @@ export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig
   }
   checkExportersConfig(cfg.exporters, what);
   checkPrices(cfg.prices, what);
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
-  } catch {
+  if (!isValidZone(cfg.timezone)) {
     throw new ConfigError(`${what}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
   return cfg;

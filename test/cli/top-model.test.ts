@@ -8,7 +8,6 @@ import {
   deviceStates,
   flowPower,
   flows,
-  localDayStart,
   p1AgeSeconds,
   power,
   type Realtime,
@@ -107,12 +106,5 @@ describe('top model', () => {
     expect(bar(500, 1000, 10)).toBe('█████');
     expect(bar(null, 1000, 10)).toBe('');
     expect(sparkline([0, 500, 1000, null], 1000)).toBe('▁▅█ ');
-  });
-
-  it('finds the local day of the 25-hour day after summer time', () => {
-    // 2026-10-25 in Brussels: midnight is 22:00 UTC the day before.
-    expect(new Date(localDayStart(Date.parse('2026-10-25T20:00:00Z'), 'Europe/Brussels')).toISOString()).toBe(
-      '2026-10-24T22:00:00.000Z',
-    );
   });
 });

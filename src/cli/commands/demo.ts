@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeCause, KwartierError, UsageError } from '../../core/errors.js';
+import { QUARTER_MS, quarterEnd } from '../../core/time/index.js';
 import { parseWithSchema } from '../../core/validate.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
 import { snapshotFromState } from '../../drivers/sim/snapshot.js';
@@ -409,16 +410,15 @@ export async function backfill(
  * of each clock quarter (the model steps whole seconds from `modelAt`), in order.
  */
 export function* backfillTimes(from: number, until: number, modelAt: number): Generator<number> {
-  const QUARTER = 900_000;
   // The model's steps are modelAt + k s: the last one before each quarter boundary.
   const lastStepBefore = (boundary: number): number =>
     boundary - 1 - ((((boundary - 1 - modelAt) % 1000) + 1000) % 1000);
-  let boundary = Math.floor(from / QUARTER) * QUARTER + QUARTER;
+  let boundary = quarterEnd(from);
   for (let t = from; t < until; t += BACKFILL_STEP_MS) {
     while (boundary <= t) {
       const q = lastStepBefore(boundary);
       if (q > t - BACKFILL_STEP_MS && q < t && q >= from) yield q;
-      boundary += QUARTER;
+      boundary += QUARTER_MS;
     }
     yield t;
   }

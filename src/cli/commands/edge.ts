@@ -1,5 +1,5 @@
 import { ConfigError, KwartierError, withPrefix } from '../../core/errors.js';
-import { useProcessTimeZone } from '../../drivers/wall-clock.js';
+import { useProcessTimeZone } from '../../core/time/zone.js';
 import { EdgeApp } from '../../edge/app.js';
 import { loadEdgeConfig } from '../../edge/config.js';
 import { rootLogger } from '../../lib/log.js';
@@ -48,7 +48,7 @@ export const command: Command = {
       throw new ConfigError(`${path}: mqtt needs buffer: every snapshot is committed to the outbox before it is sent`);
     }
     // The edge process keeps its clock in the configured zone: local times (meter timestamps, the
-    // capacity month) then come from Date, not from Intl, which costs ~8 MB of RSS (drivers/wall-clock.ts).
+    // capacity month) then come from Date, not from Intl, which costs ~8 MB of RSS (core/time/zone.ts).
     useProcessTimeZone(config.timezone);
     // The apps name their components (edge, outbox, uplink): the root carries only the device.
     const log = rootLogger().child({ device_id: config.device_id });

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../../core/errors.js';
 import { type HostPort, parseHostPort } from '../../core/host-port.js';
+import { isValidZone } from '../../core/time/index.js';
 import { DRIVERS, driverOf } from '../../drivers/registry.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
 import { createLogger, type Logger } from '../../lib/log.js';
@@ -154,9 +155,7 @@ export const command: Command = {
     const phases = num(v.phases, '--phases', 3, 1, 3);
     if (phases !== 1 && phases !== 3) throw new UsageError('kwartier simulate: --phases: must be 1 or 3');
     const timezone = v.timezone ?? 'Europe/Brussels';
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: timezone });
-    } catch {
+    if (!isValidZone(timezone)) {
       throw new UsageError(`kwartier simulate: --timezone: unknown time zone ${JSON.stringify(timezone)}`);
     }
     const unsupported = (v.unsupported ?? '')

@@ -3,9 +3,9 @@
  * Pure functions (no I/O, no React), so what a home owner reads is unit-tested on real answers.
  * Absent is shown as `—`, never as 0.
  */
-import { DateTime } from 'luxon';
 import { isOffGrid } from '../../core/off-grid.js';
 import type { DeviceReading, Snapshot } from '../../core/snapshot.js';
+import { quarterEnd } from '../../core/time/index.js';
 
 /** The realtime answer and each WebSocket snapshot: the snapshot plus its age on the server. */
 export type Realtime = Snapshot & { age_s: number };
@@ -317,7 +317,7 @@ export function sparkline(values: Array<number | null>, max: number): string {
 /** The running quarter's window, `14:00–14:15`, from the forecast's start. */
 export function quarterWindow(clock: Clock, f: CapacityForecast): string {
   const start = Date.parse(f.quarter_start);
-  return `${clock.hm(start)}–${clock.hm(start + 900_000)}`;
+  return `${clock.hm(start)}–${clock.hm(quarterEnd(start))}`;
 }
 
 /** The highest quarters of today, newest first when equal: for the capacity page. */
@@ -325,9 +325,4 @@ export function todaysQuarters(c: Capacity, todayStart: number): Array<{ start: 
   return c.quarters
     .map((q) => ({ start: Date.parse(q.start), w: q.avg_import_w }))
     .filter((q) => q.start >= todayStart);
-}
-
-/** Start of the local day holding `t` in `timezone` (ms): 23- and 25-hour days included. */
-export function localDayStart(t: number, timezone: string): number {
-  return DateTime.fromMillis(t, { zone: timezone }).startOf('day').toMillis();
 }

@@ -7,6 +7,7 @@
  */
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { type ReactNode, useEffect, useState } from 'react';
+import { localDayStart } from '../../core/time/index.js';
 import type { TopData, TopFeed } from './feed.js';
 import {
   bar,
@@ -18,7 +19,6 @@ import {
   flowPower,
   flows,
   kwh,
-  localDayStart,
   p1AgeSeconds,
   pct,
   power,

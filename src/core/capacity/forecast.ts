@@ -15,7 +15,8 @@
  *                   projected_w > 0). Independent of the target.
  */
 import { round } from '../tariff/bucket.js';
-import { isoLocal, QUARTER_MS, quarterStart } from '../tariff/local-time.js';
+import { isoLocal } from '../tariff/local-time.js';
+import { QUARTER_MS, quarterStart } from '../time/index.js';
 
 export interface ForecastInput {
   now: number;

@@ -19,7 +19,8 @@
  */
 import { KwartierError } from '../errors.js';
 import { type EnergyBucket, importKwh, round } from '../tariff/bucket.js';
-import { isoLocal, monthRange, QUARTER_MS, quarterStart } from '../tariff/local-time.js';
+import { isoLocal, monthRange } from '../tariff/local-time.js';
+import { QUARTER_MS, quarterStart } from '../time/index.js';
 
 export interface Quarter {
   /** Start, epoch ms. */

@@ -15,8 +15,9 @@
  */
 import type { Snapshot } from '../snapshot.js';
 import { type EnergyBucket, importKwh, round } from '../tariff/bucket.js';
-import { isoLocal, monthOf, monthRange, quarterStart } from '../tariff/local-time.js';
+import { isoLocal, monthOf, monthRange } from '../tariff/local-time.js';
 import { capacityRateAt, periodAt, type Tariff } from '../tariff/schema.js';
+import { quarterStart } from '../time/index.js';
 import { billedAverageW, type FloorRules, last12Months, type MonthPeak } from './billing.js';
 import { type ForecastJson, forecastJson, forecastQuarter } from './forecast.js';
 import { indexQuarterBuckets, monthPeak, peakOf, type QuarterOptions, quarterJson, quartersIn } from './quarters.js';

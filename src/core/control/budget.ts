@@ -16,7 +16,8 @@
  * Belgian meters) gives the energy so far, read as `meter_quarter_average` says; a meter without it
  * (Dutch meters, e-MUCS before 1.7) leaves the quarter's energy unknown until the next quarter.
  */
-import { monthOf, monthRange, QUARTER_MS, quarterStart } from '../tariff/local-time.js';
+import { monthOf, monthRange } from '../tariff/local-time.js';
+import { QUARTER_MS, quarterStart } from '../time/index.js';
 import type { ControlSettings, MeterQuarterAverage } from './config.js';
 import type { BudgetStatus, ControlInput, ControlState, GridReading, QuarterBudget } from './types.js';
 

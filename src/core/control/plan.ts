@@ -14,10 +14,11 @@
  * is not feasible under the target: the car charges in every quarter, the target is not raised, and
  * the decision says so.
  */
-import { local, QUARTER_MS, quarterStart } from '../tariff/local-time.js';
+import { local } from '../tariff/local-time.js';
 import { formPriceAt } from '../tariff/price-at.js';
 import type { PriceSeries } from '../tariff/prices.js';
 import { periodAt, type Tariff } from '../tariff/schema.js';
+import { QUARTER_MS, quarterStart } from '../time/index.js';
 
 /**
  * The share of each quarter's room the plan counts on: starts wait for room to the end of a quarter

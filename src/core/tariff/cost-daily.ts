@@ -3,8 +3,10 @@
  * force that day) and the connection capacity term (Brussels). A day counts 1/365 (or 1/366) of
  * the year whatever its length (a 23- or 25-hour DST day is one day); a partial day by its fraction.
  */
+
+import { localDay } from '../time/index.js';
 import { fmt, type Ledger, ORDER } from './cost-ledger.js';
-import { daysInYear, localDay, monthOf } from './local-time.js';
+import { daysInYear, monthOf } from './local-time.js';
 import { type ContractPeriod, capacityRateAt, periodAt, type Tariff } from './schema.js';
 
 /** Splits [a, b) at local midnights and contract boundaries: segments for per-day prorating. */

@@ -26,13 +26,14 @@
  * would not exist, nor its feed-in fee. Fixed fees and the capacity tariff are taken as unchanged.
  * PV profit = cost without PV − cost.
  */
+
+import { QUARTER_MS } from '../time/index.js';
 import type { EnergyBucket } from './bucket.js';
 import { round } from './bucket.js';
 import { dailyCharges } from './cost-daily.js';
 import { ElectricityCharges } from './cost-electricity.js';
 import { gasWaterCharges } from './cost-gas-water.js';
 import { type BreakdownLine, Ledger } from './cost-ledger.js';
-import { QUARTER_MS } from './local-time.js';
 import type { PriceSeries } from './prices.js';
 import type { NetworkRuleKind } from './regions.js';
 import { type ContractPeriod, networkRuleOf, type PriceForm, periodAt, type Tariff } from './schema.js';

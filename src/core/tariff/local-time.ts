@@ -1,21 +1,20 @@
 /**
- * Local-time helpers for tariffs and the capacity tariff (pure; luxon does the time-zone rules).
+ * Calendar helpers for tariffs and the capacity tariff (pure; luxon does the calendar arithmetic):
+ * months, ISO strings, parsing. Clock quarters and local days are ../time (one definition for the
+ * whole project).
  *
  * Instants are epoch milliseconds (UTC). Local days, months and clock hours are taken in an IANA
  * time zone, so a local day lasts 23, 24 or 25 hours and a month across a DST change is an hour
  * shorter or longer. Times leave the core as ISO 8601 with the local offset:
  * `2026-03-29T01:45:00+01:00`.
  */
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import { ConfigError, KwartierError } from '../errors.js';
-
-export const QUARTER_MS = 15 * 60 * 1000;
-export const HOUR_MS = 60 * 60 * 1000;
-export const DAY_MS = 24 * HOUR_MS;
+import { isValidZone } from '../time/zone.js';
 
 /** Throws ConfigError unless `tz` is an IANA zone luxon knows. */
 export function assertZone(tz: string, key = 'timezone'): void {
-  if (!IANAZone.isValidZone(tz)) throw new ConfigError(`${key}: unknown time zone ${JSON.stringify(tz)}`);
+  if (!isValidZone(tz)) throw new ConfigError(`${key}: unknown time zone ${JSON.stringify(tz)}`);
 }
 
 export function local(ms: number, tz: string): DateTime {
@@ -63,24 +62,9 @@ export function addMonths(month: string, n: number): string {
   return `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}`;
 }
 
-/** Start of the local day holding `ms`, and the start of the next local day. */
-export function localDay(ms: number, tz: string): { start: number; end: number } {
-  const d = local(ms, tz).startOf('day');
-  return { start: d.toMillis(), end: d.plus({ days: 1 }).toMillis() };
-}
-
 /** Days in the local year holding `ms` (365 or 366). */
 export function daysInYear(ms: number, tz: string): number {
   return local(ms, tz).daysInYear;
-}
-
-/**
- * Start of the clock quarter holding `ms`. Local clock quarters (:00, :15, :30, :45) coincide with
- * UTC quarters whenever the zone's offset is a whole number of quarter hours, which holds for every
- * zone in use (Europe/Brussels: +1 h / +2 h).
- */
-export function quarterStart(ms: number): number {
-  return ms - (((ms % QUARTER_MS) + QUARTER_MS) % QUARTER_MS);
 }
 
 /** Parses 'YYYY-MM-DD' (local midnight) or an ISO 8601 date-time with an offset or Z. */

@@ -15,6 +15,7 @@
  */
 import { DateTime } from 'luxon';
 import { ConfigError } from '../errors.js';
+import { HOUR_MS, QUARTER_MS } from '../time/index.js';
 
 export interface PriceSeries {
   /** Sorted, unique. */
@@ -163,9 +164,6 @@ export function priceAt(series: PriceSeries, ms: number): number | null {
   return series.prices[found]!;
 }
 
-const QUARTER = 900_000;
-const HOUR = 3_600_000;
-
 /**
  * The day-ahead price a dynamic contract is indexed on at `ms` (€/kWh): the quarter's price, or for
  * a contract on the hourly index the mean of the four quarters of its clock hour (the market's
@@ -180,9 +178,9 @@ export function indexPriceAt(
 ): number | null {
   if (!series) return null;
   if (resolution === 'quarter') return priceAt(series, ms);
-  const hour = Math.floor(ms / HOUR) * HOUR;
+  const hour = Math.floor(ms / HOUR_MS) * HOUR_MS;
   let sum = 0;
-  for (let q = hour; q < hour + HOUR; q += QUARTER) {
+  for (let q = hour; q < hour + HOUR_MS; q += QUARTER_MS) {
     const p = priceAt(series, q);
     if (p === null) return null;
     sum += p;

@@ -5,7 +5,7 @@
  * time). The placeholders `632525252525` (no reading, empty month) and `700101010000` (empty M-Bus
  * channel) mean "no time".
  */
-import { localToMs, wallClock } from '../wall-clock.js';
+import { localToMs, wallClock } from '../../core/time/zone.js';
 
 // A direct-mapped cache (no allocation on a hit): a telegram repeats most of its stamps every second.
 const SLOTS = 256;

@@ -16,10 +16,10 @@
  *   error, logged on the change of state, says where to switch it on; it is retried slowly.
  */
 import { KwartierError } from '../../core/errors.js';
+import { wallClock } from '../../core/time/zone.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { HttpJsonError, type JsonData, JsonPoller } from '../http/json-poller.js';
 import type { Source, SourceReading, SourceState } from '../source.js';
-import { wallClock } from '../wall-clock.js';
 import type { FroniusConfig } from './config.js';
 import {
   decodeInverter,

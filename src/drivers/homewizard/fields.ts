@@ -10,8 +10,8 @@
  */
 import { KwartierError } from '../../core/errors.js';
 import type { SnapshotNumericField } from '../../core/snapshot.js';
+import { localToMs, type WallClockParts, wallClock } from '../../core/time/zone.js';
 import type { SnapshotFields } from '../source.js';
-import { localToMs, type WallClockParts, wallClock } from '../wall-clock.js';
 
 export type HomeWizardApi = 'v1' | 'v2';
 
@@ -110,7 +110,7 @@ export function isoSeconds(ms: number): string {
  * v1 timestamp: a JSON number `YYMMDDhhmmss` (no DST letter), local time. Years 2000–2009 lose their
  * leading zero as a number, so it is left-padded. The DSMR placeholders 632525252525 and 700101010000
  * (and 0) mean "no time" → null. In the repeated autumn hour the first occurrence (summer time) is
- * taken; a time skipped in spring moves forward (drivers/wall-clock.ts).
+ * taken; a time skipped in spring moves forward (core/time/zone.ts).
  */
 export function v1TimestampToIso(value: unknown, zone: string = DEFAULT_TIMEZONE): string | null {
   const n = num(value);

@@ -16,9 +16,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { wallClock } from '../../core/time/index.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { HomeModel } from '../sim/home-model.js';
-import { wallClock } from '../wall-clock.js';
 import { CONTROL_PATH, INFO_PATH, VALUES_PATH } from './fields.js';
 
 export interface SimulatedCar {

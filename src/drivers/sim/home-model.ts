@@ -13,6 +13,7 @@
  * steps in whole seconds; `advanceTo(ms)` catches up from wherever it is, so a backfill of days runs
  * fast and a live simulator just advances to `Date.now()` before answering.
  */
+import { DAY_MS, HOUR_MS, localDateStart, quarterStart, ZoneOffsets } from '../../core/time/index.js';
 
 export type Country = 'be' | 'nl';
 
@@ -111,9 +112,6 @@ interface LocalTime {
   offsetMin: number;
 }
 
-const HOUR = 3_600_000;
-const QUARTER = 900_000;
-
 /** mulberry32: a small, good-enough seeded PRNG. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -126,39 +124,16 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Local calendar time in a zone, cached per UTC hour (offsets change only on whole hours here). */
-class ZoneClock {
-  private readonly fmt: Intl.DateTimeFormat;
-  private cacheHour = Number.NaN;
-  private cacheOffset = 0;
+/** Local calendar time in a zone: the model asks every simulated second, so offsets are memoised. */
+class LocalClock {
+  private readonly offsets: ZoneOffsets;
 
   constructor(timeZone: string) {
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-  }
-
-  offsetMinutes(ms: number): number {
-    const h = Math.floor(ms / HOUR);
-    if (h !== this.cacheHour) {
-      const parts = this.fmt.formatToParts(new Date(h * HOUR));
-      const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-      const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-      this.cacheOffset = Math.round((asUtc - h * HOUR) / 60_000);
-      this.cacheHour = h;
-    }
-    return this.cacheOffset;
+    this.offsets = new ZoneOffsets(timeZone, 10_000);
   }
 
   local(ms: number): LocalTime {
-    const offsetMin = this.offsetMinutes(ms);
+    const offsetMin = this.offsets.at(ms);
     const d = new Date(ms + offsetMin * 60_000);
     const wd = d.getUTCDay();
     return {
@@ -205,7 +180,7 @@ interface Appliance {
 export class HomeModel {
   private readonly opts: Required<HomeModelOptions>;
   private readonly rnd: () => number;
-  private readonly clock: ZoneClock;
+  private readonly clock: LocalClock;
   private t: number;
   private s: HomeState;
   private appliances: Appliance[] = [];
@@ -235,9 +210,9 @@ export class HomeModel {
       ...options,
     };
     this.rnd = prng(this.opts.seed);
-    this.clock = new ZoneClock(this.opts.timezone);
+    this.clock = new LocalClock(this.opts.timezone);
     this.t = Math.floor(this.opts.start / 1000) * 1000;
-    this.quarterStart = Math.floor(this.t / QUARTER) * QUARTER;
+    this.quarterStart = quarterStart(this.t);
     const r = this.rnd;
     const n = this.opts.phases;
     this.s = {
@@ -488,7 +463,7 @@ export class HomeModel {
     s.inverter_temp_c = round1(22 + (pv / Math.max(this.opts.pvPeakW, 1)) * 18);
 
     // ---- capacity: clock quarters, the month's peak, the history ------------------------------------
-    const q = Math.floor(this.t / QUARTER) * QUARTER;
+    const q = quarterStart(this.t);
     if (q !== this.quarterStart) {
       // The quarter that just ended is [quarterStart, q). Its average import power = kWh × 4.
       const avgW = this.quarterImportKwh * 4 * 1000;
@@ -501,7 +476,7 @@ export class HomeModel {
     }
     if (lt.month !== this.lastMonth) {
       this.lastMonth = lt.month;
-      const monthStart = this.t - (lt.day - 1) * 86_400_000 - lt.hour * HOUR - lt.minute * 60_000 - (this.t % 60_000);
+      const monthStart = localDateStart(lt.year, lt.month, 1, this.opts.timezone);
       s.peak_history.push({ month_start: monthStart, at: s.month_peak_at, peak_w: s.month_peak_w });
       if (s.peak_history.length > 13) s.peak_history.shift();
       s.month_peak_w = 0;
@@ -563,7 +538,7 @@ function sunSinElevation(ms: number, latDeg: number, lonDeg: number): number {
   const rad = Math.PI / 180;
   const n = dayOfYear(ms);
   const decl = 23.44 * rad * Math.sin(((2 * Math.PI) / 365) * (284 + n));
-  const utcHours = (ms % 86_400_000) / HOUR;
+  const utcHours = (ms % DAY_MS) / HOUR_MS;
   const solarTime = utcHours + lonDeg / 15;
   const hourAngle = (solarTime - 12) * 15 * rad;
   const lat = latDeg * rad;

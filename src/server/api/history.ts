@@ -9,6 +9,7 @@
 import type { DurationLikeObject } from 'luxon';
 import { BUCKET_FIELDS, type HistoryResolution } from '../../core/bucket-shape.js';
 import { type BucketTable, tableOf } from '../../core/bucket-table.js';
+import { HOUR_MS, MINUTE_MS, QUARTER_MS } from '../../core/time/index.js';
 import type { Bucket } from '../store/types.js';
 import { JsonBytes, jsonPiece } from './json-bytes.js';
 import { BadRequest, type ZoneClock } from './time.js';
@@ -40,7 +41,11 @@ export function checkHistoryRange(start: number, end: number, resolution: Histor
   }
 }
 
-const FIXED_MS: Partial<Record<HistoryResolution, number>> = { '1min': 60_000, '15min': 900_000, hourly: 3_600_000 };
+const FIXED_MS: Partial<Record<HistoryResolution, number>> = {
+  '1min': MINUTE_MS,
+  '15min': QUARTER_MS,
+  hourly: HOUR_MS,
+};
 
 /**
  * End of the last bucket of an answer for [start, end): the end of the bucket holding end − 1 ms

@@ -10,6 +10,7 @@
  * digits reaches that double: JavaScript's shortest round-trip form is n's digits with the point put
  * back and trailing zeros dropped. Beyond that, and for NaN and infinities, String() is used.
  */
+import { DAY_MS } from '../../core/time/quarter.js';
 
 /** |n| below this: the integer form is exact and its digits are the shortest form (see above). */
 const FAST_LIMIT = 1e15;
@@ -19,7 +20,6 @@ const DOT = 46;
 const PLUS = 43;
 const COLON = 58;
 const T = 84;
-const DAY_MS = 86_400_000;
 const ZERO = 48;
 const NULL = Uint8Array.from([110, 117, 108, 108]);
 

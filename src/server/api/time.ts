@@ -3,14 +3,12 @@
  * (`2026-03-29T03:00:00+02:00`); every time comes in as an ISO 8601 date-time with an offset (or Z)
  * or a plain date `YYYY-MM-DD` (local midnight). Periods and months: src/core/tariff/period.ts.
  *
- * `ZoneClock.iso` is on the hot path (thousands of points per history answer): it caches the zone's
- * offset per UTC quarter hour instead of asking Intl (or luxon) for every instant. Every zone in use
- * changes its offset only on a quarter-hour UTC instant, so one offset holds for a whole quarter.
+ * `ZoneClock.iso` is on the hot path (thousands of points per history answer): it writes the ISO
+ * string itself from the zone's offset, memoised per clock quarter (core/time ZoneOffsets), instead of
+ * asking luxon to format every instant.
  */
 import { DateTime } from 'luxon';
-
-const QUARTER_MS = 900_000;
-const CACHE_MAX = 200_000;
+import { isValidZone, ZoneOffsets } from '../../core/time/index.js';
 
 export class BadRequest extends Error {
   readonly statusCode = 400;
@@ -26,37 +24,17 @@ function pad2(n: number): string {
 
 export class ZoneClock {
   readonly zone: string;
-  private readonly fmt: Intl.DateTimeFormat;
-  private readonly offsets = new Map<number, number>();
+  private readonly offsets: ZoneOffsets;
 
   constructor(zone: string) {
+    if (!isValidZone(zone)) throw new RangeError(`Invalid time zone specified: ${zone}`);
     this.zone = zone;
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
+    this.offsets = new ZoneOffsets(zone);
   }
 
   /** Offset of the zone from UTC at `ms`, in minutes. */
   offsetMinutes(ms: number): number {
-    const key = Math.floor(ms / QUARTER_MS);
-    let off = this.offsets.get(key);
-    if (off === undefined) {
-      const at = key * QUARTER_MS;
-      const parts = this.fmt.formatToParts(new Date(at));
-      const get = (t: string): number => Number(parts.find((p) => p.type === t)?.value);
-      const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-      off = Math.round((asUtc - at) / 60_000);
-      if (this.offsets.size >= CACHE_MAX) this.offsets.clear();
-      this.offsets.set(key, off);
-    }
-    return off;
+    return this.offsets.at(ms);
   }
 
   /** ISO 8601 with the local offset; milliseconds only when not zero. */

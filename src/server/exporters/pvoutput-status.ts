@@ -17,6 +17,7 @@
  */
 import { DateTime } from 'luxon';
 import type { Snapshot } from '../../core/snapshot.js';
+import { localDayStart, offsetMinutes } from '../../core/time/index.js';
 import type { Bucket, Store } from '../store/types.js';
 
 export interface PvStatus {
@@ -35,18 +36,13 @@ export interface PvStatus {
 /** The first interval boundary strictly after `t`, on the local clock's grid of `minutes`. */
 export function nextBoundary(t: number, minutes: number, zone: string): number {
   const step = minutes * 60_000;
-  const offset = DateTime.fromMillis(t, { zone }).offset * 60_000;
+  const offset = offsetMinutes(t, zone) * 60_000;
   return (Math.floor((t + offset) / step) + 1) * step - offset;
 }
 
 /** The boundary at or before `t`. */
 export function boundaryAtOrBefore(t: number, minutes: number, zone: string): number {
   return nextBoundary(t, minutes, zone) - minutes * 60_000;
-}
-
-/** Local midnight starting the day that holds instant `t`. */
-export function localDayStart(t: number, zone: string): number {
-  return DateTime.fromMillis(t, { zone }).startOf('day').toMillis();
 }
 
 /** `d` and `t` of a status ending at `end` (midnight: 23:59 of the day before). */

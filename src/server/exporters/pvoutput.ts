@@ -18,18 +18,12 @@
  */
 import { Backoff } from '../../core/backoff.js';
 import { errorMessage } from '../../core/errors.js';
+import { localDayStart } from '../../core/time/index.js';
 import type { Logger } from '../../lib/log.js';
 import type { ServerBus } from '../bus.js';
 import type { Store } from '../store/types.js';
 import type { PvOutputExporterConfig } from './config.js';
-import {
-  boundaryAtOrBefore,
-  localDayStart,
-  nextBoundary,
-  type PvStatus,
-  parseStatusTime,
-  statusesFor,
-} from './pvoutput-status.js';
+import { boundaryAtOrBefore, nextBoundary, type PvStatus, parseStatusTime, statusesFor } from './pvoutput-status.js';
 import type { Exporter, ExporterStats } from './types.js';
 
 export interface PvOutputExporterOptions {

@@ -13,6 +13,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 import { KwartierError } from '../../core/errors.js';
+import { HOUR_MS, QUARTER_MS } from '../../core/time/index.js';
 import type { FeedPoint } from './zones.js';
 
 export const ENTSOE_BASE_URL = 'https://web-api.tp.entsoe.eu';
@@ -37,7 +38,7 @@ function bad(message: string): KwartierError {
   return new KwartierError('price_feed_answer', `entsoe: ${message}`, { retriable: true });
 }
 
-const RESOLUTION_MS: Record<string, number> = { PT15M: 900_000, PT30M: 1_800_000, PT60M: 3_600_000, PT1H: 3_600_000 };
+const RESOLUTION_MS: Record<string, number> = { PT15M: QUARTER_MS, PT30M: 1_800_000, PT60M: HOUR_MS, PT1H: HOUR_MS };
 
 const parser = new XMLParser({
   ignoreAttributes: true,

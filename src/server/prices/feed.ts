@@ -15,6 +15,7 @@
  */
 import { DateTime } from 'luxon';
 import { errorMessage, KwartierError } from '../../core/errors.js';
+import { localDay } from '../../core/time/index.js';
 import type { Logger } from '../../lib/log.js';
 import type { DayAheadPrice, Store } from '../store/types.js';
 import { ENERGY_CHARTS_BASE_URL, energyChartsUrl, parseEnergyCharts } from './energy-charts.js';
@@ -150,7 +151,7 @@ export class PriceFeed {
     const out: Day[] = [];
     const back = this.options.backfillDays ?? 35;
     for (let d = today.minus({ days: back }); d <= today.plus({ days: published ? 1 : 0 }); d = d.plus({ days: 1 })) {
-      out.push({ key: d.toISODate() ?? '', start: d.toMillis(), end: d.plus({ days: 1 }).startOf('day').toMillis() });
+      out.push({ key: d.toISODate() ?? '', start: d.toMillis(), end: localDay(d.toMillis(), this.zone.timezone).end });
     }
     return out;
   }

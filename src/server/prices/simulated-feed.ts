@@ -9,6 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
+import { DAY_MS, localDateStart, localDay, localDayStart, QUARTER_MS, wallClock } from '../../core/time/index.js';
 
 export interface SimulatedPriceFeed {
   /** The base URL to give the feed (prices.base_url). */
@@ -20,14 +21,14 @@ export interface SimulatedPriceFeed {
 
 /** The simulated price (€/MWh) of the quarter starting at `ms`. */
 export function simulatedPrice(ms: number, timezone: string): number {
-  const t = DateTime.fromMillis(ms, { zone: timezone });
+  const t = wallClock(ms, timezone);
   const h = t.hour + t.minute / 60;
-  const dayNumber = Math.floor(t.startOf('day').toMillis() / 86_400_000);
+  const dayNumber = Math.floor(localDayStart(ms, timezone) / DAY_MS);
   const daySwing = 25 * Math.sin(dayNumber * 1.7) + 10 * Math.sin(dayNumber * 0.45);
   const morning = 45 * Math.exp(-((h - 8) ** 2) / 3);
   const evening = 70 * Math.exp(-((h - 19) ** 2) / 4);
   const solar = -75 * Math.exp(-((h - 13.5) ** 2) / 6);
-  const wiggle = 6 * Math.sin(ms / 900_000);
+  const wiggle = 6 * Math.sin(ms / QUARTER_MS);
   return Math.round((70 + daySwing + morning + evening + solar + wiggle) * 100) / 100;
 }
 
@@ -47,15 +48,12 @@ export async function startSimulatedPriceFeed(
       return;
     }
     count++;
-    const local = DateTime.fromMillis(now(), { zone: tz });
-    const publishedUntil = local
-      .startOf('day')
-      .plus({ days: local.hour >= 13 ? 2 : 1 })
-      .toMillis();
+    const local = wallClock(now(), tz);
+    const publishedUntil = localDateStart(local.year, local.month, local.day + (local.hour >= 13 ? 2 : 1), tz);
     const unix: number[] = [];
     const price: number[] = [];
-    const until = Math.min(end.plus({ days: 1 }).startOf('day').toMillis(), publishedUntil);
-    for (let t = start.startOf('day').toMillis(); t < until; t += 900_000) {
+    const until = Math.min(localDay(end.toMillis(), tz).end, publishedUntil);
+    for (let t = localDayStart(start.toMillis(), tz); t < until; t += QUARTER_MS) {
       unix.push(t / 1000);
       price.push(simulatedPrice(t, tz));
     }

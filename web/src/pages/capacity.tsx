@@ -6,6 +6,7 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import uPlot from 'uplot';
+import { QUARTER_MS } from '../../../src/core/time/quarter.js';
 import { axis, Chart, labelEvery, powerTicks } from '../components/chart.js';
 import { OffGridNote } from '../components/off-grid.js';
 import { ErrorBox, Loading, Stat } from '../components/status.js';
@@ -18,7 +19,7 @@ import type { Palette } from '../theme.js';
 import type { CapacityAnswer } from '../types.js';
 import { NetworkRuleCard, showsPeaks } from './network-rule.js';
 
-const QUARTER_S = 900;
+const QUARTER_S = QUARTER_MS / 1000;
 
 export function CapacityPage() {
   const i = useI18n();

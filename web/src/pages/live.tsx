@@ -4,6 +4,7 @@
  * no grid numbers.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { QUARTER_MS } from '../../../src/core/time/quarter.js';
 import { chargeStateText, PowerFlow, voltsText } from '../components/power-flow.js';
 import { ErrorBox, Stat } from '../components/status.js';
 import { STALE_AFTER_S } from '../config.js';
@@ -76,7 +77,7 @@ export function LivePage() {
         </p>
       </div>
       {feed.error && !s && <ErrorBox error={feed.error} />}
-      {feed.alert && now - Date.parse(feed.alert.quarter_start) < 15 * 60_000 && (
+      {feed.alert && now - Date.parse(feed.alert.quarter_start) < QUARTER_MS && (
         <p class="alert alert-danger" role="alert" data-testid="capacity-alert">
           {t('live.capacityAlert', { projected: i.power(feed.alert.projected_w), limit: i.power(feed.alert.limit_w) })}
         </p>

@@ -36,10 +36,10 @@ import {
   type Period,
   parsePeriod,
   periodIso,
-  quarterStart,
   round,
   selfSufficiency,
 } from '../../../core/tariff/index.js';
+import { quarterStart } from '../../../core/time/index.js';
 import type { Logger } from '../../../lib/log.js';
 import type { ServerConfig } from '../../config.js';
 import type { Bucket, Store } from '../../store/types.js';

@@ -10,16 +10,9 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { DateTime } from 'luxon';
 import type { DayPricePoint } from '../../../core/api/prices.js';
-import {
-  isoLocal,
-  type PriceSeries,
-  periodAt,
-  priceAt,
-  QUARTER_MS,
-  round,
-  type Tariff,
-} from '../../../core/tariff/index.js';
+import { isoLocal, type PriceSeries, periodAt, priceAt, round, type Tariff } from '../../../core/tariff/index.js';
 import { formPriceAt } from '../../../core/tariff/price-at.js';
+import { localDay, QUARTER_MS } from '../../../core/time/index.js';
 import type { ServerConfig } from '../../config.js';
 import type { Store } from '../../store/types.js';
 import { DayPrices } from '../day-prices.js';
@@ -103,7 +96,7 @@ export const priceRoutes: FastifyPluginAsync<PriceRouteDeps> = async (app, d) =>
       if (!day?.isValid) throw new BadRequest('date: must be a local day YYYY-MM-DD');
       const start = day.toMillis();
       checkYear(start, tz, 'date');
-      const end = day.plus({ days: 1 }).startOf('day').toMillis();
+      const end = localDay(start, tz).end;
       const spot = loaded?.prices ?? (await dayPrices.stored(start, end));
       return {
         device_id: id,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { afterEach, describe, expect, it } from 'vitest';
-import { localToMs, useProcessTimeZone, type WallClockParts, wallClock } from '../../src/drivers/wall-clock.js';
+import { localToMs, useProcessTimeZone, type WallClockParts, wallClock } from '../../../src/core/time/zone.js';
 
 // Brussels and Amsterdam (the meters' zones), a zone west of UTC, one that shifts by 30 minutes, one
 // without DST, and a southern-hemisphere one.

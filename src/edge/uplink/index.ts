@@ -19,6 +19,7 @@
  */
 import { errorMessage } from '../../core/errors.js';
 import type { Snapshot } from '../../core/snapshot.js';
+import { QUARTER_MS } from '../../core/time/index.js';
 import { topic } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { EdgeBus } from '../bus.js';
@@ -173,7 +174,7 @@ export class Uplink {
     const stallCheckMs = Math.max(200, Math.min(5000, Math.floor((options.ackTimeoutMs ?? 30_000) / 4)));
     every(stallCheckMs, () => this.forwarder.checkStall());
     // Just after each quarter-hour boundary, when the meter's quarter average is fresh.
-    const capacityEveryMs = options.capacityIntervalMs ?? 15 * 60_000;
+    const capacityEveryMs = options.capacityIntervalMs ?? QUARTER_MS;
     scheduleAfterBoundaries(capacityEveryMs, () => void this.publishCapacity({ kind: 'report' }), this.timers);
     this.connection.start();
   }

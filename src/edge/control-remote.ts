@@ -182,12 +182,14 @@ export class ControlRemote implements EdgeConsumer {
     void this.send();
   }
 
-  /** Records the decisions that changed a set-point (or the budget's status); sends them, paced. */
+  /** Records the decisions that changed a set-point (or the budget's status, or were held); sends them, paced. */
   private onDecision(d: ControlDecision | null): void {
     if (!d) return;
     let changed = false;
     for (const e of decisionEntries(d)) {
-      const key = `${JSON.stringify(e.setpoint)} ${e.status}`;
+      // A set-point held by the write pacing, then written: two entries, so the last one says it went out.
+      const held = e.reason.includes('write held');
+      const key = `${JSON.stringify(e.setpoint)} ${e.status} ${held}`;
       if (this.lastKey.get(e.device) === key) continue;
       this.lastKey.set(e.device, key);
       this.decisions.push(e);

@@ -192,6 +192,7 @@ describe('store-and-forward under kill -9 and restarts', () => {
       () => random() - 0.5,
     );
     const done: string[] = [];
+    const atSeq: number[] = [];
     for (const victim of plan) {
       await new Promise((r) => setTimeout(r, 1000 + random() * 2500));
       const down = 200 + random() * 1300;
@@ -210,10 +211,14 @@ describe('store-and-forward under kill -9 and restarts', () => {
       } else {
         await cluster.restart();
       }
-      done.push(`${victim}@${outboxState().last}`);
+      const at = outboxState().last;
+      done.push(`${victim}@${at}`);
+      atSeq.push(at);
     }
     process.stdout.write(`chaos: ${done.join(', ')}\n`);
-    expect(outboxState().last).toBeLessThan(TOTAL); // the failures happened while the edge was producing
+    // The failures happened while the edge was producing (all but possibly the last: a slow
+    // PostgreSQL restart on a busy machine can let the edge reach its last snapshot first).
+    expect(atSeq.filter((at) => at < TOTAL).length).toBeGreaterThanOrEqual(plan.length - 1);
 
     await waitFor(() => outboxState().last >= TOTAL, 'the edge to commit every snapshot', 60_000, 200);
     await waitFor(

@@ -251,6 +251,8 @@ describe('Home Assistant over MQTT (real Mosquitto)', () => {
           .map((m) => m.topic),
       ),
     );
+    // The count rises once every config is acknowledged and `online` is sent, just after HA has them.
+    await waitFor(() => publisher.stats.discoveries === 2, 'the second discovery counted');
     expect(publisher.stats.discoveries).toBe(2);
     // …and the newest state right after, without waiting for a new snapshot.
     await waitFor(() => ha.states().length === 2, 'state after rediscovery');
@@ -267,6 +269,8 @@ describe('Home Assistant over MQTT (real Mosquitto)', () => {
       }),
     );
     await waitFor(() => second.publisher.stats.connected, 'second connected');
+    await waitFor(() => second.publisher.stats.discoveries >= 1, "the second edge's discovery");
+    // The retained `online` it finds on subscribing is no announcement: no second discovery.
     await new Promise((r) => setTimeout(r, 500));
     expect(second.publisher.stats.discoveries).toBe(1);
     await ha.client.publishAsync('homeassistant/status', '', { qos: 1, retain: true });

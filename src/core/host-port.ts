@@ -22,8 +22,11 @@ export function parseHostPort(value: string, what: string, defaultPort?: number)
   return { host: m[1], port };
 }
 
-/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+/** 127.0.0.0/8, ::1 (bare or in brackets, as in a URL) and localhost: addresses no other machine can reach. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase();
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

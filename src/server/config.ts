@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError } from '../core/errors.js';
+import { isLoopbackHost } from '../core/host-port.js';
 import { isValidZone } from '../core/time/index.js';
 import { loadConfigFile } from '../lib/config-file.js';
 import { checkExportersConfig, ExportersSchema } from './exporters/config.js';
@@ -210,7 +211,7 @@ export function checkServerConfig(cfg: ServerConfig, what: string): ServerConfig
     throw new ConfigError(`${what}: store.path: is required for store.type sqlite`);
   if (cfg.store.type === 'postgres' && !cfg.store.url)
     throw new ConfigError(`${what}: store.url: is required for store.type postgres`);
-  if (cfg.broker.enabled && !cfg.broker.tls && !isLoopback(cfg.broker.host) && !cfg.broker.insecure)
+  if (cfg.broker.enabled && !cfg.broker.tls && !isLoopbackHost(cfg.broker.host) && !cfg.broker.insecure)
     throw new ConfigError(
       `${what}: broker.host: ${JSON.stringify(cfg.broker.host)} is not a loopback address and broker.tls is not set: ` +
         'every device on that network could connect as any home (identity = MQTT username, no password). ' +
@@ -257,16 +258,10 @@ function checkPrices(p: ServerConfig['prices'], what: string): void {
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:')
     throw new ConfigError(`${what}: prices.base_url: must be an http or https URL, got ${JSON.stringify(p.base_url)}`);
-  if (u.protocol === 'http:' && !isLoopback(u.hostname))
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname))
     throw new ConfigError(
       `${what}: prices.base_url: plain http is allowed only to a loopback address (the request may carry the token); use https`,
     );
-}
-
-/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
-export function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase();
-  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 export function loadServerConfig(path: string): ServerConfig {

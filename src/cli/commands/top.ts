@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { UsageError } from '../../core/errors.js';
+import { isLoopbackHost } from '../../core/host-port.js';
 import { type Command, parseFlags } from '../command.js';
 import { ApiClient, resolveHome } from '../top/feed.js';
 
@@ -27,14 +27,6 @@ Exit codes: 0 after q, 1 when the server cannot be reached at start, 2 on a usag
 --url, a refused token, a home the token does not hold, no terminal).
 `;
 
-/** Plain http carries the token in clear: only to this machine unless asked for. */
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return h === '::1';
-}
-
 export function parseServerUrl(raw: string | undefined, insecureHttp: boolean): URL {
   if (!raw) throw new UsageError('kwartier top: --url URL is required (e.g. http://127.0.0.1:8080)');
   let url: URL;
@@ -49,7 +41,8 @@ export function parseServerUrl(raw: string | undefined, insecureHttp: boolean): 
     throw new UsageError('kwartier top: --url: must not hold a user or password; give the token with --token');
   if (url.search || url.hash)
     throw new UsageError('kwartier top: --url: must not have a query or fragment; give the token with --token');
-  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !insecureHttp)
+  // Plain http carries the token in clear: only to this machine unless asked for.
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !insecureHttp)
     throw new UsageError(
       `kwartier top: --url: plain http to ${url.hostname} would send the token unencrypted; use https, an SSH tunnel, or --insecure-http`,
     );

@@ -123,8 +123,13 @@ describe('kwartier edge: the closed loop (P1 import includes the charger)', () =
         expect(Math.abs((c.used_kwh as number) - (importOf(s) - (baseOf.get(q) as number))), where).toBeLessThanOrEqual(
           tolerance,
         );
-        const budgetJ = (c.used_kwh as number) * 3.6e6 + (c.allowed_w as number) * c.remaining_s;
-        expect(Math.abs(budgetJ - TARGET_W * 900), where).toBeLessThanOrEqual(0.001 * 3.6e6 + c.remaining_s);
+        // used_kwh is rounded to 1 Wh, remaining_s to 0.1 s and allowed_w to 0.1 W: near the quarter's
+        // end allowed_w is large, so the 0.05 s of remaining_s weighs most.
+        const allowed = c.allowed_w as number;
+        const budgetJ = (c.used_kwh as number) * 3.6e6 + allowed * c.remaining_s;
+        expect(Math.abs(budgetJ - TARGET_W * 900), where).toBeLessThanOrEqual(
+          0.001 * 3.6e6 + Math.abs(allowed) * 0.05 + 0.05 * c.remaining_s + 1,
+        );
       }
       let followed = 0;
       for (const [i, s] of ok.entries()) {

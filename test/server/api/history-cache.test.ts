@@ -84,9 +84,11 @@ describe('history cache', () => {
     expect(gz.rawPayload.length).toBeLessThan(plain.rawPayload.length / 4);
     expect(gunzipSync(gz.rawPayload).toString('utf8')).toBe(plain.body);
     expect((JSON.parse(plain.body) as { points: unknown[] }).points).toHaveLength(92);
+    // Kept in the cache: compressed once with the smaller level (gzip's XFL byte: 0, neither fastest nor best).
+    expect(gz.rawPayload[8]).toBe(0);
   });
 
-  it('turned off with ttlMs 0: every request reads the store', async () => {
+  it('turned off with ttlMs 0: every request reads the store, and its gzip is the fast one', async () => {
     const { app: plain } = await testApi(seeded.store, { historyCache: { ttlMs: 0 } });
     try {
       const get = async () =>
@@ -99,6 +101,13 @@ describe('history cache', () => {
       expect((await get()).points).toHaveLength(0);
       await late('2026-03-25T12:00:00.000Z');
       expect((await get()).points).toHaveLength(1);
+      // Sent once: compressed with the fast level (XFL 4, "fastest"), still the same JSON.
+      const url = '/api/v1/history/home-1?start=2026-03-29&end=2026-03-30&resolution=15min';
+      const body = (await plain.inject({ url, headers: auth(TOKENS.home1) })).body;
+      const gz = await plain.inject({ url, headers: { ...auth(TOKENS.home1), 'accept-encoding': 'gzip' } });
+      expect(gz.headers['content-encoding']).toBe('gzip');
+      expect(gz.rawPayload[8]).toBe(4);
+      expect(gunzipSync(gz.rawPayload).toString('utf8')).toBe(body);
     } finally {
       await plain.close();
     }

@@ -7,9 +7,9 @@
  *   daily 10 years (3 653) · weekly 20 years (1 044) · monthly 100 years (1 200)
  */
 import type { DurationLikeObject } from 'luxon';
+import type { BucketCalendar } from '../../core/aggregate.js';
 import { BUCKET_FIELDS, type HistoryResolution } from '../../core/bucket-shape.js';
 import { type BucketTable, tableOf } from '../../core/bucket-table.js';
-import { HOUR_MS, MINUTE_MS, QUARTER_MS } from '../../core/time/index.js';
 import type { Bucket } from '../store/types.js';
 import { JsonBytes, jsonPiece } from './json-bytes.js';
 import { BadRequest, type ZoneClock } from './time.js';
@@ -41,26 +41,13 @@ export function checkHistoryRange(start: number, end: number, resolution: Histor
   }
 }
 
-const FIXED_MS: Partial<Record<HistoryResolution, number>> = {
-  '1min': MINUTE_MS,
-  '15min': QUARTER_MS,
-  hourly: HOUR_MS,
-};
-
 /**
  * End of the last bucket of an answer for [start, end): the end of the bucket holding end − 1 ms
  * (raw: end itself). Readings at or after it cannot change the answer.
  */
-export function lastBucketEnd(end: number, resolution: HistoryResolution, clock: ZoneClock): number {
+export function lastBucketEnd(end: number, resolution: HistoryResolution, calendar: BucketCalendar): number {
   if (resolution === 'raw') return end;
-  const fixed = FIXED_MS[resolution];
-  if (fixed !== undefined) return Math.ceil(end / fixed) * fixed;
-  const unit = resolution === 'daily' ? 'day' : resolution === 'weekly' ? 'week' : 'month';
-  return clock
-    .local(end - 1)
-    .startOf(unit)
-    .plus({ [`${unit}s`]: 1 })
-    .toMillis();
+  return calendar.end(resolution, calendar.start(resolution, end - 1));
 }
 
 function describeSpan(ms: number): string {

@@ -4,6 +4,7 @@
  * (../cache.ts) until a commit can change them. Ranges and rendering: ../history.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { BucketCalendar } from '../../../core/aggregate.js';
 import { HistorySchema } from '../../../core/api/history.js';
 import type { HistoryResolution } from '../../../core/bucket-shape.js';
 import type { Store } from '../../store/types.js';
@@ -31,6 +32,7 @@ interface HistoryRequest {
 
 export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opts) => {
   const { clock, historyCache } = opts;
+  const calendar = new BucketCalendar(clock.zone);
   app.get<{
     Params: { device_id: string };
     Querystring: { start: string; end: string; resolution: HistoryResolution; device?: string };
@@ -66,7 +68,7 @@ export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opt
         const end = parseTime(req.query.end, clock, 'end');
         checkHistoryRange(start, end, resolution, clock);
         const asked = { id, resolution, device, start, end };
-        rendered = await historyCache.fill(id, key, lastBucketEnd(end, resolution, clock), () =>
+        rendered = await historyCache.fill(id, key, lastBucketEnd(end, resolution, calendar), () =>
           renderHistory(opts, asked),
         );
       }

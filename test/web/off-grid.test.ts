@@ -149,6 +149,14 @@ describe('an off-grid home (OutBack + two TriStar MPPTs, no grid meter)', () => 
     expect(cost.consumed_kwh).toBeNull();
     expect(cost.returned_kwh).toBeNull();
     expect(cost.direct_consumption_kwh).toBeNull();
+    // A tariff is configured, but an off-grid home has no electricity bill: no fixed fees, no
+    // capacity floor priced as if it had a grid connection.
+    expect(cost.cost_eur).toBeNull();
+    expect(cost.cost_without_pv_eur).toBeNull();
+    expect(cost.pv_profit_eur).toBeNull();
+    expect(cost.breakdown.map((b) => [b.kind, b.label, b.amount_eur])).toEqual([
+      ['unpriced', 'Off-grid: no grid meter, so no electricity bill to estimate', null],
+    ]);
     expect(ss.self_sufficiency_pct).toBeNull();
     expect(ss.imported_kwh).toBeNull();
     expect(ss.exported_kwh).toBeNull();

@@ -132,7 +132,6 @@ export interface CostEstimateInput {
 
 export function costEstimate(input: CostEstimateInput): CostEstimate {
   const { period, tariff, buckets } = input;
-  const t = energyTotals(buckets, period.start, period.end);
   const c = computeCost({
     tariff,
     buckets,
@@ -142,7 +141,40 @@ export function costEstimate(input: CostEstimateInput): CostEstimate {
     prices: input.prices ?? null,
     ...(input.billedPeakKwByMonth === undefined ? {} : { billedPeakKwByMonth: input.billedPeakKwByMonth }),
   });
-  const iso = periodIso(period, tariff.timezone);
+  return {
+    ...estimateEnergy(period, buckets, tariff.timezone),
+    cost_eur: c.cost_eur,
+    cost_without_pv_eur: c.cost_without_pv_eur,
+    pv_profit_eur: c.pv_profit_eur,
+    breakdown: c.breakdown,
+    network_rule: c.network_rule,
+  };
+}
+
+/**
+ * A cost estimate without prices: the period's energy, null costs and one `unpriced` line whose
+ * label says why (no tariff configured, or a home without a grid connection).
+ */
+export function unpricedEstimate(
+  period: Period,
+  buckets: readonly EnergyBucket[],
+  tz: string,
+  label: string,
+): CostEstimate {
+  return {
+    ...estimateEnergy(period, buckets, tz),
+    cost_eur: null,
+    cost_without_pv_eur: null,
+    pv_profit_eur: null,
+    breakdown: [{ label, kind: 'unpriced', band: null, quantity: 0, unit: '', unit_price_eur: null, amount_eur: null }],
+    network_rule: null,
+  };
+}
+
+/** The period and its energy, as a cost estimate shows them. */
+function estimateEnergy(period: Period, buckets: readonly EnergyBucket[], tz: string) {
+  const t = energyTotals(buckets, period.start, period.end);
+  const iso = periodIso(period, tz);
   return {
     period: period.period,
     start: iso.start,
@@ -155,11 +187,6 @@ export function costEstimate(input: CostEstimateInput): CostEstimate {
     battery_discharge_kwh: t.battery_discharge_kwh,
     gas_m3: t.gas_m3,
     water_m3: t.water_m3,
-    cost_eur: c.cost_eur,
-    cost_without_pv_eur: c.cost_without_pv_eur,
-    pv_profit_eur: c.pv_profit_eur,
-    breakdown: c.breakdown,
-    network_rule: c.network_rule,
   };
 }
 

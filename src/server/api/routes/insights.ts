@@ -29,16 +29,15 @@ import {
   addMonths,
   type CostEstimate,
   costEstimate,
-  energyTotals,
   monthOf,
   monthRange,
   type NetworkRule,
   networkRuleAt,
   type Period,
   parsePeriod,
-  periodIso,
   round,
   selfSufficiency,
+  unpricedEstimate,
 } from '../../../core/tariff/index.js';
 import { quarterStart } from '../../../core/time/index.js';
 import type { Logger } from '../../../lib/log.js';
@@ -294,12 +293,17 @@ async function costEstimateAnswer(
     fifteen(deps, id, p.start, p.end),
     loaded ? withDeadline(deps.store.latest(id), deps.timeoutMs, 'store.latest') : null,
   ]);
-  if (!loaded)
-    return unpriced(id, p, tz, buckets, `No tariff configured for this device (config: devices.${id}.tariffs)`);
+  if (!loaded) {
+    const why = `No tariff configured for this device (config: devices.${id}.tariffs)`;
+    return { device_id: id, ...unpricedEstimate(p, buckets, tz, why) };
+  }
   // A home without a grid meter buys nothing from the grid: its tariff's fixed fees and capacity
   // floor would be a bill that does not exist.
   if (isOffGrid(latest))
-    return unpriced(id, p, tz, buckets, 'Off-grid: no grid meter, so no electricity bill to estimate');
+    return {
+      device_id: id,
+      ...unpricedEstimate(p, buckets, tz, 'Off-grid: no grid meter, so no electricity bill to estimate'),
+    };
   let billed: Record<string, number> | undefined;
   // Peaks are needed wherever a capacity tariff applies, its rate known or not (a region preset
   // without a rate for the day still bills the peak, as an unpriced line).
@@ -320,35 +324,6 @@ async function costEstimateAnswer(
       prices: await ctx.dayPrices.forTariff(loaded, p.start, p.end),
       ...(billed ? { billedPeakKwByMonth: billed } : {}),
     }),
-  };
-}
-
-/** A cost estimate with the period's energy and no price: `label` says why. */
-function unpriced(
-  id: string,
-  p: ReturnType<typeof period>,
-  tz: string,
-  buckets: Awaited<ReturnType<typeof fifteen>>,
-  label: string,
-): CostEstimate & { device_id: string } {
-  const t = energyTotals(buckets, p.start, p.end);
-  return {
-    device_id: id,
-    period: p.period,
-    ...periodIso(p, tz),
-    consumed_kwh: t.imported_kwh,
-    returned_kwh: t.exported_kwh,
-    direct_consumption_kwh: t.direct_consumption_kwh,
-    solar_kwh: t.solar_kwh,
-    battery_charge_kwh: t.battery_charge_kwh,
-    battery_discharge_kwh: t.battery_discharge_kwh,
-    gas_m3: t.gas_m3,
-    water_m3: t.water_m3,
-    cost_eur: null,
-    cost_without_pv_eur: null,
-    pv_profit_eur: null,
-    breakdown: [{ label, kind: 'unpriced', band: null, quantity: 0, unit: '', unit_price_eur: null, amount_eur: null }],
-    network_rule: null,
   };
 }
 

@@ -40,3 +40,8 @@ export const BUCKET_FIELDS = [
   'avg_battery_soc_pct',
 ] as const;
 export type BucketField = (typeof BUCKET_FIELDS)[number];
+
+/** The energy fields of a bucket (kWh, m3; the API rounds them to 6 decimals, powers to 2). */
+export const BUCKET_ENERGY_FIELDS: ReadonlySet<BucketField> = new Set(
+  BUCKET_FIELDS.filter((k) => k.endsWith('_kwh') || k.endsWith('_m3')),
+);

@@ -8,7 +8,7 @@
  */
 import type { DurationLikeObject } from 'luxon';
 import type { BucketCalendar } from '../../core/aggregate.js';
-import { BUCKET_FIELDS, type HistoryResolution } from '../../core/bucket-shape.js';
+import { BUCKET_ENERGY_FIELDS, BUCKET_FIELDS, type HistoryResolution } from '../../core/bucket-shape.js';
 import { type BucketTable, tableOf } from '../../core/bucket-table.js';
 import type { Bucket } from '../store/types.js';
 import { JsonBytes, jsonPiece } from './json-bytes.js';
@@ -56,20 +56,6 @@ function describeSpan(ms: number): string {
   return `${round(h / 24, 2)} days`;
 }
 
-const ENERGY = new Set<string>([
-  'import_kwh',
-  'export_kwh',
-  'import_t1_kwh',
-  'import_t2_kwh',
-  'export_t1_kwh',
-  'export_t2_kwh',
-  'pv_kwh',
-  'battery_charge_kwh',
-  'battery_discharge_kwh',
-  'gas_m3',
-  'water_m3',
-]);
-
 export type BucketPoint = { timestamp: string; samples: number } & Record<
   (typeof BUCKET_FIELDS)[number],
   number | null
@@ -77,7 +63,7 @@ export type BucketPoint = { timestamp: string; samples: number } & Record<
 
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
-const ROUNDERS = BUCKET_FIELDS.map((k) => [k, ENERGY.has(k) ? r6 : r2] as const);
+const ROUNDERS = BUCKET_FIELDS.map((k) => [k, BUCKET_ENERGY_FIELDS.has(k) ? r6 : r2] as const);
 const [QUOTE, COMMA, OPEN_BRACKET, CLOSE_BRACKET, CLOSE_BRACE] = [34, 44, 91, 93, 125];
 
 /** A bucket as the API shows it: `timestamp` = its start in local time; float noise rounded away. */
@@ -93,8 +79,8 @@ export function presentBucket(b: Bucket, clock: ZoneClock): BucketPoint {
 
 /** Per field of BUCKET_FIELDS: its key's bytes (`,"import_kwh":`), and the decimals it is rounded to. */
 const FIELD_KEYS = BUCKET_FIELDS.map((k) => jsonPiece(`,"${k}":`));
-const FIELD_SCALE = BUCKET_FIELDS.map((k) => (ENERGY.has(k) ? 1e6 : 100));
-const FIELD_DECIMALS = BUCKET_FIELDS.map((k) => (ENERGY.has(k) ? 6 : 2));
+const FIELD_SCALE = BUCKET_FIELDS.map((k) => (BUCKET_ENERGY_FIELDS.has(k) ? 1e6 : 100));
+const FIELD_DECIMALS = BUCKET_FIELDS.map((k) => (BUCKET_ENERGY_FIELDS.has(k) ? 6 : 2));
 const TIMESTAMP = jsonPiece('{"timestamp":"');
 const SAMPLES = jsonPiece(',"samples":');
 /** The most bytes one point takes: the timestamp, 19 keys and numbers of at most 24 bytes each. */

@@ -1,10 +1,10 @@
 import { HISTORY_RESOLUTIONS, type HistoryResolution } from '../../core/bucket-shape.js';
-import { ConfigError, KwartierError, UsageError, withPrefix } from '../../core/errors.js';
+import { ConfigError, UsageError } from '../../core/errors.js';
 import { rootLogger } from '../../lib/log.js';
 import { EXPORT_FORMATS, type ExportFormat, exportChunks } from '../../server/api/export.js';
 import { BadRequest, parseTime, ZoneClock } from '../../server/api/time.js';
 import { loadServerConfig } from '../../server/config.js';
-import { openStore, storeFromConfig } from '../../server/store/from-config.js';
+import { withStore } from '../../server/store/from-config.js';
 import { type CliIO, type Command, parseFlags } from '../command.js';
 
 const usage = `Usage: kwartier export --config FILE --device ID --start TIME --end TIME [--resolution R] [--format csv|json]
@@ -112,27 +112,14 @@ export const command: Command = {
     const end = timeFlag('end', parsed.values.end, clock);
     if (end <= start) throw new UsageError(`${NAME}: --end: must be later than --start`);
 
-    const log = rootLogger();
-    const named = (err: unknown) => (err instanceof KwartierError && err.key !== null ? withPrefix(err, path) : err);
-    let store: ReturnType<typeof storeFromConfig>;
-    try {
-      store = storeFromConfig(config, log);
-    } catch (err) {
-      throw named(err);
-    }
-    try {
-      await openStore(config, store);
+    await withStore(config, path, rootLogger(), async (store) => {
       const devices = await store.devices();
       if (!devices.includes(device))
         throw new UsageError(
           `${NAME}: --device: the store holds no data of '${device}' (it has ${devices.length} devices)`,
         );
       await writeAll(exportChunks({ store, clock }, { deviceId: device, resolution, start, end, format }), io.stdout);
-    } catch (err) {
-      throw named(err);
-    } finally {
-      await store.close();
-    }
+    });
     return 0;
   },
 };

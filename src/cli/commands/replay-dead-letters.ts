@@ -1,8 +1,8 @@
-import { ConfigError, KwartierError, UsageError, withPrefix } from '../../core/errors.js';
+import { ConfigError, UsageError } from '../../core/errors.js';
 import { rootLogger } from '../../lib/log.js';
 import { loadServerConfig } from '../../server/config.js';
 import { formatSummary, replayDeadLetters } from '../../server/ingest/replay.js';
-import { openStore, storeFromConfig } from '../../server/store/from-config.js';
+import { withStore } from '../../server/store/from-config.js';
 import { type Command, parseFlags } from '../command.js';
 
 const usage = `Usage: kwartier server replay-dead-letters --config FILE [--device ID] [--since ISO] [--dry-run]
@@ -54,16 +54,7 @@ export const command: Command = {
     }
     const dryRun = parsed.values['dry-run'] === true;
     const config = loadServerConfig(path);
-    const log = rootLogger();
-    const named = (err: unknown) => (err instanceof KwartierError && err.key !== null ? withPrefix(err, path) : err);
-    let store: ReturnType<typeof storeFromConfig>;
-    try {
-      store = storeFromConfig(config, log);
-    } catch (err) {
-      throw named(err);
-    }
-    try {
-      await openStore(config, store);
+    await withStore(config, path, rootLogger(), async (store) => {
       const summary = await replayDeadLetters({
         store,
         prefix: config.mqtt.topic_prefix,
@@ -73,11 +64,7 @@ export const command: Command = {
         dryRun,
       });
       io.stdout.write(formatSummary(summary, dryRun));
-    } catch (err) {
-      throw named(err);
-    } finally {
-      await store.close();
-    }
+    });
     return 0;
   },
 };

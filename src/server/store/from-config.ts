@@ -1,4 +1,5 @@
 /** The store a server config names (the server and `kwartier server replay-dead-letters` open it alike). */
+import { KwartierError, withPrefix } from '../../core/errors.js';
 import { describeDbError, prepareDbPath } from '../../lib/db-path.js';
 import type { Logger } from '../../lib/log.js';
 import { postgresError } from '../../lib/start-errors.js';
@@ -45,4 +46,32 @@ export async function openStore(config: ServerConfig, store: Store): Promise<voi
   await store.migrate().catch((err: unknown) => {
     throw describeDbError('store.path', path, err);
   });
+}
+
+/**
+ * Opens the config's store (migrating it), runs `use` on it and closes it, for the CLI commands
+ * that work on the store: errors that name a config key are prefixed with the config file's path.
+ */
+export async function withStore<T>(
+  config: ServerConfig,
+  configPath: string,
+  log: Logger,
+  use: (store: Store) => Promise<T>,
+): Promise<T> {
+  const named = (err: unknown) =>
+    err instanceof KwartierError && err.key !== null ? withPrefix(err, configPath) : err;
+  let store: Store;
+  try {
+    store = storeFromConfig(config, log);
+  } catch (err) {
+    throw named(err);
+  }
+  try {
+    await openStore(config, store);
+    return await use(store);
+  } catch (err) {
+    throw named(err);
+  } finally {
+    await store.close();
+  }
 }

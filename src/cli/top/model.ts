@@ -3,72 +3,26 @@
  * Pure functions (no I/O, no React), so what a home owner reads is unit-tested on real answers.
  * Absent is shown as `—`, never as 0.
  */
+import type {
+  CapacityAnswer,
+  CapacityForecast,
+  CostEstimateAnswer,
+  SelfSufficiencyAnswer,
+} from '../../core/api/index.js';
 import { isOffGrid } from '../../core/off-grid.js';
 import type { DeviceReading, Snapshot } from '../../core/snapshot.js';
 import { quarterEnd } from '../../core/time/index.js';
 
-/** The realtime answer and each WebSocket snapshot: the snapshot plus its age on the server. */
+/**
+ * The API's answers, typed where the server's schemas are (core/api): the realtime answer and each
+ * WebSocket snapshot (the snapshot plus its age on the server), the capacity, cost and
+ * self-sufficiency answers, and the capacity alert the WebSocket pushes.
+ */
 export type Realtime = Snapshot & { age_s: number };
-
-export interface CapacityForecast {
-  quarter_start: string;
-  elapsed_s: number;
-  avg_so_far_w: number | null;
-  projected_w: number | null;
-  headroom_w: number | null;
-  new_peak_expected: boolean;
-}
-
-export interface Capacity {
-  month: string;
-  quarters: Array<{ start: string; avg_import_w: number | null }>;
-  month_peak_w: number | null;
-  month_peak_start: string | null;
-  meter_month_peak_w: number | null;
-  history: Array<{ month: string; peak_w: number | null }>;
-  rolling_12m_avg_w: number | null;
-  rate_eur_per_kw_year: number | null;
-  yearly_cost_eur: number | null;
-  forecast: CapacityForecast | null;
-}
-
-export interface CostLine {
-  label: string;
-  quantity: number | null;
-  unit: string;
-  unit_price_eur: number | null;
-  amount_eur: number | null;
-}
-
-export interface CostEstimate {
-  consumed_kwh: number | null;
-  returned_kwh: number | null;
-  solar_kwh: number | null;
-  battery_charge_kwh: number | null;
-  battery_discharge_kwh: number | null;
-  gas_m3: number | null;
-  water_m3: number | null;
-  cost_eur: number | null;
-  cost_without_pv_eur: number | null;
-  pv_profit_eur: number | null;
-  breakdown: CostLine[];
-}
-
-export interface SelfSufficiency {
-  self_sufficiency_pct: number | null;
-  self_consumption_pct: number | null;
-  consumed_kwh: number | null;
-  direct_consumption_kwh: number | null;
-}
-
-/** The capacity alert the WebSocket pushes (docs/api.md). */
-export interface CapacityAlert {
-  type: 'capacity_alert';
-  quarter_start: string;
-  projected_w: number;
-  limit_w: number;
-  headroom_w: number;
-}
+export type { CapacityAlertPush as CapacityAlert, CapacityForecast } from '../../core/api/index.js';
+export type Capacity = CapacityAnswer;
+export type CostEstimate = CostEstimateAnswer;
+export type SelfSufficiency = SelfSufficiencyAnswer;
 
 export const DASH = '—';
 

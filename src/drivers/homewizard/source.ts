@@ -25,7 +25,8 @@ import { Backoff } from '../../core/backoff.js';
 import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { sleep } from '../../lib/sleep.js';
-import { JsonPoller, type JsonResponse } from '../http/json-poller.js';
+import { JsonPoller } from '../http/json-poller.js';
+import type { JsonResponse } from '../http/request.js';
 import type { Source, SourceReading, SourceState } from '../source.js';
 import type { HomeWizardConfig } from './config.js';
 import {

@@ -22,8 +22,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { HomeModel, HomeState } from '../sim/home-model.js';
 import type { SnapshotFields } from '../source.js';
-import { CERT_TYPE_BY_PRODUCT, encodeMeasurement, type HomeWizardApi, isoSeconds } from './fields.js';
+import { CERT_TYPE_BY_PRODUCT } from './device-info.js';
+import { encodeMeasurement, type HomeWizardApi } from './fields.js';
 import { USER_NAME_RULE } from './pair.js';
+import { isoSeconds } from './timestamps.js';
 
 const crypto = webcrypto;
 x509.cryptoProvider.set(crypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);

@@ -29,16 +29,10 @@ import { JsonPoller } from '../http/json-poller.js';
 import type { JsonResponse } from '../http/request.js';
 import type { Source, SourceReading, SourceState } from '../source.js';
 import type { HomeWizardConfig } from './config.js';
-import {
-  checkP1Device,
-  DEFAULT_TIMEZONE,
-  type DeviceInfo,
-  decodeMeasurement,
-  type HomeWizardApi,
-  HomeWizardDataError,
-  parseDeviceInfo,
-} from './fields.js';
+import { checkP1Device, type DeviceInfo, parseDeviceInfo } from './device-info.js';
+import { decodeMeasurement, type HomeWizardApi, HomeWizardDataError } from './fields.js';
 import { apiErrorOf, createAgent, type Endpoint, HomeWizardHttpError, urlOf } from './http.js';
+import { DEFAULT_TIMEZONE } from './timestamps.js';
 import { DeviceIdentity, describeTlsError, HomeWizardTlsError, loadCaPem, tlsOptions } from './tls.js';
 
 /** After a WebSocket failure, poll over REST this long before trying the WebSocket again. */

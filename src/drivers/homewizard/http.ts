@@ -48,6 +48,14 @@ export class HomeWizardHttpError extends KwartierError {
   }
 }
 
+/** A refused token (401, or `user:unauthorized` on the WebSocket): pair again. */
+export class HomeWizardAuthError extends KwartierError {
+  constructor(message: string) {
+    super('homewizard_unauthorized', message, { retriable: false });
+    this.name = 'HomeWizardAuthError';
+  }
+}
+
 /** The device's error code from a body: v2 `{"error":"user:unauthorized"}`, v1 `{"error":{"id":…,"description":…}}`. */
 export function apiErrorOf(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null;

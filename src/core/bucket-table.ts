@@ -3,14 +3,15 @@
  * computed here from the additive rollup content, once for a table of buckets. A read of thousands
  * of buckets (a month at 15 minutes is 2 976) costs more in objects than in SQL when each bucket is
  * an object of boxed numbers with two Dates; as columns it is a few typed arrays. toBucket
- * (aggregate.ts) is a table of one row, so both forms come out of the same sums.
+ * (rollup.ts) is a table of one row, so both forms come out of the same sums.
  *
  * The input row is a rollup vector: samples, the energies (ENERGY_KEYS order), the power sums and
  * counts (POWER_FIELDS order) and the maxima (MAX_POWER_FIELDS order), as the stores' rollup columns
  * hold them (server/store/common.ts ROLLUP_COLUMNS), null where a bucket has no value.
  */
-import type { BucketCalendar, BucketValues } from './aggregate.js';
+import type { BucketCalendar } from './bucket-calendar.js';
 import { BUCKET_FIELDS, type BucketField, type Resolution } from './bucket-shape.js';
+import type { BucketValues } from './rollup.js';
 
 /** Buckets, oldest first, one array per field; NaN where a bucket has no value (null in a Bucket). */
 export interface BucketTable {

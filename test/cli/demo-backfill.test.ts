@@ -10,7 +10,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backfill, backfillTimes } from '../../src/cli/commands/demo.js';
+import { backfill, backfillTimes } from '../../src/cli/commands/demo-backfill.js';
 import { indexQuarterBuckets, monthPeak } from '../../src/core/capacity/index.js';
 import { monthOf } from '../../src/core/tariff/local-time.js';
 import { HomeModel } from '../../src/drivers/sim/home-model.js';

@@ -1,26 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BucketCalendar } from '../../src/core/bucket-calendar.js';
 import {
-  BucketCalendar,
   COUNTER_FIELDS,
-  continueChain,
   dailyDelta,
-  dedupeSorted,
   ENERGY_KEYS,
-  emptyRollup,
-  mergeRollup,
   nullVec,
   POWER_FIELDS,
-  planInsert,
-  type RollupRow,
-  rollupChanges,
-  type StoredRow,
   step,
-  toBucket,
   totalDelta,
   type Vec,
   valuesAt,
-} from '../../src/core/aggregate.js';
+} from '../../src/core/counter-deltas.js';
+import { continueChain, dedupeSorted, planInsert, type StoredRow } from '../../src/core/insert-plan.js';
+import { emptyRollup, mergeRollup, type RollupRow, rollupChanges, toBucket } from '../../src/core/rollup.js';
 
 const C = (f: (typeof COUNTER_FIELDS)[number]): number => COUNTER_FIELDS.indexOf(f);
 const E = (k: (typeof ENERGY_KEYS)[number]): number => ENERGY_KEYS.indexOf(k);

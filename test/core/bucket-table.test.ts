@@ -3,9 +3,11 @@
  * missing values as null in objects and NaN in columns, and the layout the stores read into it.
  */
 import { describe, expect, it } from 'vitest';
-import { BucketCalendar, ENERGY_KEYS, MAX_POWER_FIELDS, POWER_FIELDS, toBucket } from '../../src/core/aggregate.js';
+import { BucketCalendar } from '../../src/core/bucket-calendar.js';
 import { BUCKET_FIELDS } from '../../src/core/bucket-shape.js';
 import { BucketTableBuilder, bucketAt, bucketsOf, ROLLUP_VECTOR_LENGTH, tableOf } from '../../src/core/bucket-table.js';
+import { ENERGY_KEYS, MAX_POWER_FIELDS, POWER_FIELDS } from '../../src/core/counter-deltas.js';
+import { toBucket } from '../../src/core/rollup.js';
 import { ROLLUP_COLUMNS } from '../../src/server/store/common.js';
 
 const cal = new BucketCalendar('Europe/Brussels');

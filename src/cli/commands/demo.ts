@@ -11,20 +11,19 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeCause, KwartierError, UsageError } from '../../core/errors.js';
-import { QUARTER_MS, quarterEnd } from '../../core/time/index.js';
 import { parseWithSchema } from '../../core/validate.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
-import { snapshotFromState } from '../../drivers/sim/snapshot.js';
 import { EdgeApp } from '../../edge/app.js';
 import { checkEdgeConfig, EdgeConfigSchema } from '../../edge/config.js';
 import { type Logger, rootLogger } from '../../lib/log.js';
 import { ServerApp } from '../../server/app.js';
 import { ServerConfigSchema } from '../../server/config.js';
 import { type SimulatedPriceFeed, startSimulatedPriceFeed } from '../../server/prices/simulated-feed.js';
-import type { Store } from '../../server/store/types.js';
 import { type Command, parseFlags, untilShutdown } from '../command.js';
+import { backfill } from './demo-backfill.js';
+import { startDemoSite } from './demo-site.js';
 import { defaultWebRoot } from './server.js';
-import { type RunningSimulator, startSimulators } from './simulate.js';
+import type { RunningSimulator } from './simulate.js';
 
 const usage = `Usage: kwartier demo [--port 8080] [--data-dir ./data] [--device-id demo-home] [--backfill DAYS] [--site home|multi]
 
@@ -61,24 +60,6 @@ interface DemoState {
   model_start: number;
   token: string;
 }
-
-const BACKFILL_STEP_MS = 30_000;
-
-/** The demo's car: home from 18:30 to 07:30 with 18 of its 60 kWh (room for the 25 it wants). */
-const DEMO_CAR = {
-  capacityKwh: 60,
-  socPct: 30,
-  maxCurrentA: 16,
-  phases: 3 as const,
-  visits: { arrive: '18:30', leave: '07:30' },
-};
-
-/** The demo's control: 25 kWh by 07:00, never above the month's peak so far (at least 2.5 kW). */
-const DEMO_CONTROL = {
-  capacity_target_w: 'follow_peak',
-  chargers: { car: { mode: 'deadline', energy_kwh: 25, deadline: '07:00', phase_switching: true } },
-};
-const BACKFILL_BATCH = 2000;
 
 function packageRoot(): string {
   return fileURLToPath(new URL('../../../', import.meta.url));
@@ -197,10 +178,49 @@ export interface RunningDemo {
 }
 
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
-  const root = packageRoot();
   const timezone = 'Europe/Brussels';
   // The price feed reads a simulated Energy-Charts on loopback: the demo makes no request beyond this machine.
   const priceFeed = await startSimulatedPriceFeed({ timezone });
+  const server = await startServer(o, timezone, priceFeed);
+  const started: Array<() => Promise<void>> = [() => priceFeed.stop(), () => server.stop()];
+  const stopAll = async () => {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+  };
+
+  try {
+    const model = await resumeModel(server, o, timezone);
+    const simulators: RunningSimulator[] = [];
+    started.push(async () => {
+      await Promise.allSettled(simulators.map((s) => s.stop()));
+    });
+    const devices = await startDemoSite(model, simulators, {
+      site: o.site ?? 'home',
+      seed: o.state.seed,
+      modelStart: o.state.model_start,
+      timezone,
+      rateHz: o.rateHz ?? 1,
+      log: o.log,
+    });
+    const brokerPort = Number(new URL(server.brokerUrl ?? 'mqtt://127.0.0.1:1883').port);
+    const edge = await startEdge(o, timezone, devices, brokerPort);
+    started.push(() => edge.stop());
+
+    const addr = server.apiAddress;
+    const url = `http://127.0.0.1:${addr?.port ?? o.port}/#token=${encodeURIComponent(o.token)}&device=${encodeURIComponent(o.deviceId)}`;
+    o.print(`kwartier demo: running. Open ${url}`);
+    o.print(
+      `kwartier demo: API http://127.0.0.1:${addr?.port ?? o.port}/api/docs (Authorization: Bearer ${o.token}); data in ${o.dataDir}; Ctrl-C stops`,
+    );
+    o.print(`kwartier demo: MQTT broker ${server.brokerUrl} (plain, loopback only; the username is the device id)`);
+    return { server, priceFeed, edge, simulators, url, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The server: SQLite in the data dir, the embedded broker, the API on --port, the simulated price feed. */
+async function startServer(o: DemoOptions, timezone: string, priceFeed: SimulatedPriceFeed): Promise<ServerApp> {
   const serverConfig = parseWithSchema(
     ServerConfigSchema,
     {
@@ -222,15 +242,11 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const webRoot = defaultWebRoot();
   const server = new ServerApp({
     config: serverConfig,
-    configPath: join(root, 'config', 'server.example.yaml'),
+    configPath: join(packageRoot(), 'config', 'server.example.yaml'),
     log: o.log.child({ part: 'server' }),
     ...(webRoot ? { webRoot } : {}),
     ingestOptions: { flushIntervalMs: 20 },
   });
-  const started: Array<() => Promise<void>> = [() => priceFeed.stop()];
-  const stopAll = async () => {
-    for (const stop of started.reverse()) await stop().catch(() => {});
-  };
   try {
     await server.start();
   } catch (err) {
@@ -245,181 +261,56 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       );
     throw err;
   }
-  started.push(() => server.stop());
+  return server;
+}
 
-  try {
-    // The simulated home, resumed along the same trajectory (same seed and start) as before.
-    const model = new HomeModel({ start: o.state.model_start, seed: o.state.seed, country: 'be', timezone });
-    // The car's draw of earlier runs is not in the seed's trajectory: the meter goes on from what
-    // the store last holds, never back.
-    const latest = await server.store.latest(o.deviceId);
-    if (latest) {
-      model.advanceTo(Date.parse(latest.timestamp));
-      model.continueCounters({
-        import_t1_kwh: latest.grid_import_t1_kwh,
-        import_t2_kwh: latest.grid_import_t2_kwh,
-        export_t1_kwh: latest.grid_export_t1_kwh,
-        export_t2_kwh: latest.grid_export_t2_kwh,
-      });
-    }
-    const backfilled = await backfill(server.store, model, o);
-    if (backfilled > 0)
-      o.print(`kwartier demo: backfilled ${backfilled.toLocaleString('en-US')} snapshots of simulated history`);
-    model.advanceTo(Date.now());
+/**
+ * The simulated home, resumed along the same trajectory (same seed and start) as before, its
+ * history backfilled when asked, and advanced to now.
+ */
+async function resumeModel(server: ServerApp, o: DemoOptions, timezone: string): Promise<HomeModel> {
+  const model = new HomeModel({ start: o.state.model_start, seed: o.state.seed, country: 'be', timezone });
+  // The car's draw of earlier runs is not in the seed's trajectory: the meter goes on from what
+  // the store last holds, never back.
+  const latest = await server.store.latest(o.deviceId);
+  if (latest) {
+    model.advanceTo(Date.parse(latest.timestamp));
+    model.continueCounters({
+      import_t1_kwh: latest.grid_import_t1_kwh,
+      import_t2_kwh: latest.grid_import_t2_kwh,
+      export_t1_kwh: latest.grid_export_t1_kwh,
+      export_t2_kwh: latest.grid_export_t2_kwh,
+    });
+  }
+  const backfilled = await backfill(server.store, model, o);
+  if (backfilled > 0)
+    o.print(`kwartier demo: backfilled ${backfilled.toLocaleString('en-US')} snapshots of simulated history`);
+  model.advanceTo(Date.now());
+  return model;
+}
 
-    const simLog = o.log.child({ part: 'simulator' });
-    const simulators = await startSimulators(model, {
-      dsmrTcp: { host: '127.0.0.1', port: 0 },
-      sungrow: { host: '127.0.0.1', port: 0 },
-      rateHz: o.rateHz ?? 1,
-      log: simLog,
-    });
-    started.push(async () => {
-      await Promise.allSettled(simulators.map((s) => s.stop()));
-    });
-    const dsmr = simulators.find((s) => s.name === 'dsmr');
-    const sungrow = simulators.find((s) => s.name === 'sungrow');
-    const brokerPort = Number(new URL(server.brokerUrl ?? 'mqtt://127.0.0.1:1883').port);
-    const inverter = { poll_interval_s: 5, connect_delay_ms: 100 };
-    let devices: Record<string, unknown>;
-    if (o.site === 'multi') {
-      // The garage: a second, PV-only inverter on a home model of its own (another seed).
-      const garageModel = new HomeModel({
-        start: o.state.model_start,
-        seed: o.state.seed + 1,
-        country: 'be',
+/** The edge: the site's devices, its outbox in the data dir, forwarding to the embedded broker. */
+async function startEdge(
+  o: DemoOptions,
+  timezone: string,
+  devices: Record<string, unknown>,
+  brokerPort: number,
+): Promise<EdgeApp> {
+  const edgeConfig = checkEdgeConfig(
+    parseWithSchema(
+      EdgeConfigSchema,
+      {
+        device_id: o.deviceId,
         timezone,
-        pvPeakW: 2500,
-        batteryCapacityKwh: 0,
-      });
-      garageModel.advanceTo(Date.now());
-      const [garage] = await startSimulators(garageModel, { sungrow: { host: '127.0.0.1', port: 0 }, log: simLog });
-      if (garage) {
-        simulators.push(garage);
-      }
-      devices = {
-        devices: [
-          { name: 'p1', type: 'dsmr', tcp: `127.0.0.1:${dsmr?.address.port}` },
-          { name: 'roof', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...inverter },
-          { name: 'garage', type: 'sungrow', host: '127.0.0.1', port: garage?.address.port, ...inverter },
-        ],
-      };
-    } else {
-      // The car: an NRGkick on the same home (its draw is in the meter's import), the car home
-      // from the evening to the morning, wanting 25 kWh by 07:00 under the capacity budget.
-      const { startNrgkickSimulator } = await import('../../drivers/nrgkick/simulator.js');
-      const kick = await startNrgkickSimulator({
-        host: '127.0.0.1',
-        port: 0,
-        model,
-        car: { ...DEMO_CAR, visits: { ...DEMO_CAR.visits, timezone } },
-        log: simLog.child({ sim: 'nrgkick' }),
-      });
-      simulators.push({ name: 'nrgkick', address: { host: '127.0.0.1', port: kick.port }, stop: () => kick.stop() });
-      devices = {
-        devices: [
-          { name: 'dsmr', type: 'dsmr', tcp: `127.0.0.1:${dsmr?.address.port}` },
-          { name: 'sungrow', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...inverter },
-          { name: 'car', type: 'nrgkick', host: '127.0.0.1', port: kick.port, control: true },
-        ],
-        control: DEMO_CONTROL,
-      };
-    }
-    const edgeConfig = checkEdgeConfig(
-      parseWithSchema(
-        EdgeConfigSchema,
-        {
-          device_id: o.deviceId,
-          timezone,
-          ...devices,
-          buffer: { db_path: join(o.dataDir, 'edge-buffer.sqlite') },
-          mqtt: { host: '127.0.0.1', port: brokerPort, tls: null },
-        },
-        'demo edge config',
-      ),
+        ...devices,
+        buffer: { db_path: join(o.dataDir, 'edge-buffer.sqlite') },
+        mqtt: { host: '127.0.0.1', port: brokerPort, tls: null },
+      },
       'demo edge config',
-    );
-    const edge = await EdgeApp.create({ config: edgeConfig, log: o.log.child({ part: 'edge' }) });
-    await edge.start();
-    started.push(() => edge.stop());
-
-    const addr = server.apiAddress;
-    const url = `http://127.0.0.1:${addr?.port ?? o.port}/#token=${encodeURIComponent(o.token)}&device=${encodeURIComponent(o.deviceId)}`;
-    o.print(`kwartier demo: running. Open ${url}`);
-    o.print(
-      `kwartier demo: API http://127.0.0.1:${addr?.port ?? o.port}/api/docs (Authorization: Bearer ${o.token}); data in ${o.dataDir}; Ctrl-C stops`,
-    );
-    o.print(`kwartier demo: MQTT broker ${server.brokerUrl} (plain, loopback only; the username is the device id)`);
-    return { server, priceFeed, edge, simulators, url, stop: stopAll };
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
-}
-
-/**
- * Fills the store with the simulated home's history up to `now`, one snapshot every 30 s (energy
- * comes from the counters, so energy totals are exact whatever the sampling), plus one at the last
- * second of every clock quarter. Kwartier attributes a reading's counter delta to the quarter
- * holding the reading, as the meter (and the model, which steps once a second) attribute each
- * second's energy to the quarter that second ends in: with readings only every 30 s, up to 29 s of
- * a quarter's energy went into the next one, and the backfilled month peak differed from the
- * meter's by tens of watts. Only what the store lacks: from the later of the model's start and the
- * last stored reading.
- */
-export async function backfill(
-  store: Store,
-  model: HomeModel,
-  o: Pick<DemoOptions, 'backfillDays' | 'deviceId' | 'log'>,
-  now = Date.now(),
-): Promise<number> {
-  if (o.backfillDays <= 0) return 0;
-  const latest = await store.latest(o.deviceId);
-  const wantFrom = now - o.backfillDays * 86_400_000;
-  let from = Math.max(model.now, wantFrom);
-  if (latest) from = Math.max(from, Date.parse(latest.timestamp) + BACKFILL_STEP_MS);
-  if (wantFrom < model.now - 60_000) {
-    o.log.warn(
-      { history_from: new Date(model.now).toISOString() },
-      'the simulated home in this data dir starts later; backfill starts there',
-    );
-  }
-  let count = 0;
-  let batch = [];
-  let lastAt = Number.NaN;
-  for (const t of backfillTimes(from, now - 5_000, model.now)) {
-    const state = model.advanceTo(t);
-    if (state.at === lastAt) continue; // t fell on the same model second as the quarter's last reading
-    lastAt = state.at;
-    batch.push({ snapshot: snapshotFromState(o.deviceId, state), seq: null });
-    if (batch.length >= BACKFILL_BATCH) {
-      await store.insert({ deviceId: o.deviceId, outboxId: null, floorSeq: null, readings: batch });
-      count += batch.length;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) {
-    await store.insert({ deviceId: o.deviceId, outboxId: null, floorSeq: null, readings: batch });
-    count += batch.length;
-  }
-  return count;
-}
-
-/**
- * The backfill's reading times in [from, until): every BACKFILL_STEP_MS, and the model's last step
- * of each clock quarter (the model steps whole seconds from `modelAt`), in order.
- */
-export function* backfillTimes(from: number, until: number, modelAt: number): Generator<number> {
-  // The model's steps are modelAt + k s: the last one before each quarter boundary.
-  const lastStepBefore = (boundary: number): number =>
-    boundary - 1 - ((((boundary - 1 - modelAt) % 1000) + 1000) % 1000);
-  let boundary = quarterEnd(from);
-  for (let t = from; t < until; t += BACKFILL_STEP_MS) {
-    while (boundary <= t) {
-      const q = lastStepBefore(boundary);
-      if (q > t - BACKFILL_STEP_MS && q < t && q >= from) yield q;
-      boundary += QUARTER_MS;
-    }
-    yield t;
-  }
+    ),
+    'demo edge config',
+  );
+  const edge = await EdgeApp.create({ config: edgeConfig, log: o.log.child({ part: 'edge' }) });
+  await edge.start();
+  return edge;
 }

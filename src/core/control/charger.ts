@@ -20,13 +20,14 @@
  * quarter's end and on through the next one's allowance) to last min_on_s. Stops for other reasons
  * (mode off, the PV surplus gone, a deadline's slot over) wait for min_on_s; budget stops do not.
  *
- * A little over 400 lines: the modes, the plan's use and both branches read best in one file.
+ * What a mode asks for is charger-want.ts; a set-point as a decision (following, what it takes from
+ * the budget) is charger-outcome.ts.
  */
 
-import type { BudgetNumbers } from './budget.js';
-import type { ChargerSettings, ControlSettings } from './config.js';
-import { nextLocalTime, type PriceContext, planDeadline } from './plan.js';
-import type { ChargerDecision, ChargerMemory, ChargerReading, ChargerSetpoint, DeadlineStatus } from './types.js';
+import { type ChargerContext, type ChargerOutcome, kw, kwh, minPower, outcome, powerOf } from './charger-outcome.js';
+import { modeWant, type Want } from './charger-want.js';
+import type { ChargerSettings } from './config.js';
+import type { ChargerMemory, ChargerReading, ChargerSetpoint } from './types.js';
 
 /** Seconds a stop takes to act (the write pacing plus the car's ramp-down). */
 const STOP_LEAD_S = 10;
@@ -34,10 +35,6 @@ const STOP_LEAD_S = 10;
 const PHASE_UP_MARGIN_W = 300;
 /** Room needed above the current's next step before the current is raised, W. */
 const RAISE_MARGIN_W = 150;
-/** A charger drawing more than its set-point by this share (and at least 300 W) is not following. */
-const FOLLOW_TOLERANCE = 0.1;
-/** Seconds after a write before the draw is compared with it. */
-const FOLLOW_GRACE_S = 30;
 
 export const EMPTY_CHARGER_MEMORY: ChargerMemory = {
   written: null,
@@ -52,49 +49,6 @@ export const EMPTY_CHARGER_MEMORY: ChargerMemory = {
   lastPowerAt: null,
   plan: null,
 };
-
-export interface ChargerContext {
-  now: number;
-  settings: ChargerSettings;
-  control: ControlSettings;
-  reading: ChargerReading | undefined;
-  memory: ChargerMemory;
-  numbers: BudgetNumbers;
-  /** Power the chargers before this one take, W. */
-  takenW: number;
-  /** Grid power without any charger's draw, W (for the PV surplus). */
-  gridWithoutChargersW: number | null;
-  timezone: string;
-  prices: PriceContext;
-}
-
-export interface ChargerOutcome {
-  decision: Omit<ChargerDecision, 'write'>;
-  memory: ChargerMemory;
-  /** Power this charger is expected to draw now, W: what later chargers must leave it. */
-  takesW: number;
-  /**
-   * Its expected average draw over the rest of the quarter, W: what the battery plans with. A car
-   * running at its minimum on the quarter's allowance stops when that is spent, so it is the
-   * allowance spread over the rest, not its power now.
-   */
-  restW: number;
-}
-
-const kw = (w: number): string => `${(w / 1000).toFixed(1)} kW`;
-const kwh = (x: number): string => `${x.toFixed(2)} kWh`;
-
-function powerOf(s: ChargerSettings, sp: ChargerSetpoint): number {
-  return sp.charge ? s.voltageV * sp.phases * sp.current_a : 0;
-}
-
-function minPower(s: ChargerSettings, phases: number): number {
-  return s.voltageV * phases * s.minCurrentA;
-}
-
-function hhmm(minutes: number): string {
-  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
-}
 
 /** Tracks the plug-in session and its energy (the charger's own count, else integrated from its power). */
 function trackSession(m: ChargerMemory, r: ChargerReading, now: number): number {
@@ -127,130 +81,6 @@ export function safeCharger(c: ChargerContext, why: string): ChargerOutcome {
   const setpoint: ChargerSetpoint = { charge, current_a: s.safeCurrentA ?? s.minCurrentA, phases };
   const what = charge ? `safe current ${setpoint.current_a} A` : 'paused';
   return outcome(c, memory, setpoint, `${why}: ${what}`, null);
-}
-
-function outcome(
-  c: ChargerContext,
-  memory: ChargerMemory,
-  setpoint: ChargerSetpoint,
-  reason: string,
-  deadline: DeadlineStatus | null,
-  restW: number = powerOf(c.settings, setpoint),
-): ChargerOutcome {
-  const s = c.settings;
-  const measured = c.reading && !c.reading.stale ? c.reading.power_w : null;
-  const setW = powerOf(s, setpoint);
-  const told = memory.written === null ? null : powerOf(s, memory.written);
-  let following: boolean | null = null;
-  let note = '';
-  if (told !== null && measured !== null && memory.writtenAt !== null) {
-    const over = measured > told + Math.max(300, told * FOLLOW_TOLERANCE);
-    if (!over) {
-      following = true;
-      memory.overSince = null;
-    } else if (c.now - memory.writtenAt >= FOLLOW_GRACE_S * 1000) {
-      following = false;
-      memory.overSince = memory.overSince ?? c.now;
-      note = `; not following: draws ${kw(measured)}${memory.written?.charge ? `, more than the ${kw(told)} set` : ' while paused'}; the budget counts what it draws`;
-    }
-  }
-  const takesW = Math.max(setW, measured ?? 0);
-  const rest = following === false ? Math.max(restW, measured ?? 0) : restW;
-  return {
-    decision: {
-      device: s.name,
-      mode: s.mode,
-      setpoint,
-      reason: reason + note,
-      power_w: measured,
-      setpoint_w: setW,
-      following,
-      deadline,
-    },
-    memory,
-    takesW,
-    restW: rest,
-  };
-}
-
-interface Want {
-  /** Power the mode asks for, W (before the budget). */
-  wantW: number;
-  /** The mode asks only for the PV surplus (delays apply). */
-  solarOnly: boolean;
-  why: string;
-  deadline: DeadlineStatus | null;
-}
-
-function deadlineWant(
-  c: ChargerContext,
-  m: ChargerMemory,
-  delivered: number,
-  surplus: number,
-  perQuarterKwh: number,
-): Want {
-  const s = c.settings;
-  const energy = s.energyKwh as number;
-  const minutes = s.deadlineMinutes as number;
-  const q = c.numbers.budget.quarter_start;
-  if (m.plan === null || m.plan.quarter !== q) {
-    const by = m.plan?.by ?? nextLocalTime(m.sessionStart ?? c.now, minutes, c.timezone);
-    const p = planDeadline({ now: c.now, by, neededKwh: energy - delivered, perQuarterKwh, ctx: c.prices });
-    m.plan = { quarter: q, by, chargeNow: p.chargeNow, possibleKwh: p.possibleKwh, feasible: p.feasible };
-  }
-  const plan = m.plan;
-  const status: DeadlineStatus = {
-    energy_kwh: energy,
-    delivered_kwh: Math.round(delivered * 1000) / 1000,
-    by: plan.by,
-    possible_kwh: Math.round(plan.possibleKwh * 1000) / 1000,
-    feasible: plan.feasible,
-    charging_slot: plan.chargeNow,
-  };
-  const head = `deadline ${kwh(energy)} by ${hhmm(minutes)}, ${kwh(delivered)} delivered`;
-  const maxW = s.voltageV * s.phases * s.maxCurrentA;
-  if (delivered >= energy)
-    return { wantW: surplus, solarOnly: true, why: `${head}: done, PV surplus only`, deadline: status };
-  if (c.now >= plan.by) {
-    return {
-      wantW: maxW,
-      solarOnly: false,
-      why: `${head}: deadline passed, charging as the budget allows`,
-      deadline: status,
-    };
-  }
-  if (!plan.feasible) {
-    const why = `${head}: cannot be met under the target (at most ${kwh(plan.possibleKwh)} more by then); charging as fast as the budget allows, the target is not raised`;
-    return { wantW: maxW, solarOnly: false, why, deadline: status };
-  }
-  if (plan.chargeNow)
-    return { wantW: maxW, solarOnly: false, why: `${head}: a planned (cheapest) quarter`, deadline: status };
-  return {
-    wantW: surplus,
-    solarOnly: true,
-    why: `${head}: cheaper quarters later, PV surplus only now`,
-    deadline: status,
-  };
-}
-
-function modeWant(c: ChargerContext, m: ChargerMemory, delivered: number, surplus: number): Want {
-  const s = c.settings;
-  const maxW = s.voltageV * s.phases * s.maxCurrentA;
-  switch (s.mode) {
-    case 'off':
-      return { wantW: 0, solarOnly: false, why: 'mode off', deadline: null };
-    case 'solar':
-      return { wantW: surplus, solarOnly: true, why: `solar: ${kw(surplus)} PV surplus`, deadline: null };
-    case 'min_solar':
-      return { wantW: surplus, solarOnly: false, why: `min_solar: minimum + ${kw(surplus)} surplus`, deadline: null };
-    case 'max_under_peak':
-      return { wantW: maxW, solarOnly: false, why: 'max_under_peak', deadline: null };
-    case 'deadline': {
-      const perQuarter =
-        (Math.min(maxW, c.numbers.budget.target_w - c.control.marginW - c.control.planningBaseW) * 0.25) / 1000;
-      return deadlineWant(c, m, delivered, surplus, Math.max(0, perQuarter));
-    }
-  }
 }
 
 /** Phases to use: one when the room does not hold the 3-phase minimum, back to three with margin. */

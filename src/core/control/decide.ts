@@ -16,7 +16,8 @@
  */
 import { decideBattery, safeBattery } from './battery.js';
 import { advanceQuarter, type BudgetNumbers, baseLoadW, gridFresh, quarterBudget, smoothBase } from './budget.js';
-import { type ChargerContext, decideCharger, EMPTY_CHARGER_MEMORY, safeCharger } from './charger.js';
+import { decideCharger, EMPTY_CHARGER_MEMORY, safeCharger } from './charger.js';
+import type { ChargerContext } from './charger-outcome.js';
 import type { ControlSettings } from './config.js';
 import { type PriceContext, priceWindow } from './plan.js';
 import type {

@@ -2,6 +2,7 @@
 export * from './battery.js';
 export * from './budget.js';
 export * from './charger.js';
+export type { ChargerContext, ChargerOutcome } from './charger-outcome.js';
 export * from './config.js';
 export * from './decide.js';
 export * from './input.js';

@@ -1,7 +1,7 @@
-import type { BucketValues } from '../aggregate.js';
+import type { BucketValues } from '../rollup.js';
 
 /**
- * The part of a bucket (core/aggregate.ts BucketValues, the store's Bucket) the tariff and capacity
+ * The part of a bucket (core/rollup.ts BucketValues, the store's Bucket) the tariff and capacity
  * logic reads.
  * Energy in kWh (gas, water in m3), null where no reading had the value; never negative (a counter
  * that drops starts a new series in the store).

@@ -18,7 +18,8 @@
 import { KwartierError } from '../../core/errors.js';
 import { wallClock } from '../../core/time/zone.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { HttpJsonError, type JsonData, JsonPoller } from '../http/json-poller.js';
+import { type JsonData, JsonPoller } from '../http/json-poller.js';
+import { HttpJsonError } from '../http/request.js';
 import type { Source, SourceReading, SourceState } from '../source.js';
 import type { FroniusConfig } from './config.js';
 import {

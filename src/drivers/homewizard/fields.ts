@@ -6,12 +6,20 @@
  * Facts (docs/homewizard.md, shared guide protocols.md §2): every field is optional and the device leaves
  * out what it does not know (v1 sometimes sends `null`); power is negative when exporting; v1 misspells
  * `montly_power_peak_w`; v1 timestamps are numbers `YYMMDDhhmmss` and v2 timestamps ISO strings without a
- * zone, both in the meter's local time (Europe/Brussels or Europe/Amsterdam: the same rules).
+ * zone, both in the meter's local time (Europe/Brussels or Europe/Amsterdam: the same rules): timestamps.ts.
+ * GET /api and the P1 check are device-info.ts.
  */
 import { KwartierError } from '../../core/errors.js';
 import type { SnapshotNumericField } from '../../core/snapshot.js';
-import { localToMs, type WallClockParts, wallClock } from '../../core/time/zone.js';
 import type { SnapshotFields } from '../source.js';
+import {
+  DEFAULT_TIMEZONE,
+  isoSeconds,
+  isoToV1Timestamp,
+  isoToV2Timestamp,
+  v1TimestampToIso,
+  v2TimestampToIso,
+} from './timestamps.js';
 
 export type HomeWizardApi = 'v1' | 'v2';
 
@@ -82,8 +90,6 @@ const IMPORT_COUNTER_KEYS: Record<HomeWizardApi, readonly string[]> = {
 const PEAK_TS_V1 = ['montly_power_peak_timestamp', 'monthly_power_peak_timestamp'] as const;
 const PEAK_TS_V2 = 'monthly_power_peak_timestamp';
 
-export const DEFAULT_TIMEZONE = 'Europe/Brussels';
-
 export class HomeWizardDataError extends KwartierError {
   constructor(message: string) {
     super('homewizard_bad_data', message, { retriable: true });
@@ -91,92 +97,12 @@ export class HomeWizardDataError extends KwartierError {
   }
 }
 
-function isRecord(x: unknown): x is Record<string, unknown> {
+export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function num(x: unknown): number | undefined {
   return typeof x === 'number' && Number.isFinite(x) ? x : undefined;
-}
-
-// ---- timestamps ----------------------------------------------------------------------------------
-
-/** ISO 8601 UTC without milliseconds: `2024-06-28T12:12:34Z`. */
-export function isoSeconds(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
-}
-
-/**
- * v1 timestamp: a JSON number `YYMMDDhhmmss` (no DST letter), local time. Years 2000–2009 lose their
- * leading zero as a number, so it is left-padded. The DSMR placeholders 632525252525 and 700101010000
- * (and 0) mean "no time" → null. In the repeated autumn hour the first occurrence (summer time) is
- * taken; a time skipped in spring moves forward (core/time/zone.ts).
- */
-export function v1TimestampToIso(value: unknown, zone: string = DEFAULT_TIMEZONE): string | null {
-  const n = num(value);
-  if (n === undefined || !Number.isInteger(n) || n <= 0 || n > 999_999_999_999) return null;
-  const t = String(n).padStart(12, '0');
-  if (t === '632525252525' || t === '700101010000') return null;
-  const ms = localToMs(
-    {
-      year: 2000 + Number(t.slice(0, 2)),
-      month: Number(t.slice(2, 4)),
-      day: Number(t.slice(4, 6)),
-      hour: Number(t.slice(6, 8)),
-      minute: Number(t.slice(8, 10)),
-      second: Number(t.slice(10, 12)),
-    },
-    zone,
-    'earlier',
-  );
-  return ms === null ? null : isoSeconds(ms);
-}
-
-const LOCAL_ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$/;
-const ZONED_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$/;
-
-/** v2 timestamp: ISO `YYYY-MM-DDTHH:mm:ss` without a zone = local time. One with a zone is taken as is. */
-export function v2TimestampToIso(value: unknown, zone: string = DEFAULT_TIMEZONE): string | null {
-  if (typeof value !== 'string') return null;
-  const m = LOCAL_ISO.exec(value);
-  if (m) {
-    const ms = localToMs(
-      {
-        year: Number(m[1]),
-        month: Number(m[2]),
-        day: Number(m[3]),
-        hour: Number(m[4]),
-        minute: Number(m[5]),
-        second: Number(m[6]),
-      },
-      zone,
-      'earlier',
-    );
-    return ms === null ? null : isoSeconds(ms);
-  }
-  if (ZONED_ISO.test(value)) {
-    const ms = Date.parse(value);
-    return Number.isFinite(ms) ? isoSeconds(ms) : null;
-  }
-  return null;
-}
-
-const p2 = (n: number) => String(n).padStart(2, '0');
-
-function localOf(iso: string, zone: string): WallClockParts {
-  return wallClock(Date.parse(iso), zone);
-}
-
-/** Inverse of v1TimestampToIso (simulator): ISO UTC → number `YYMMDDhhmmss` in local time. */
-export function isoToV1Timestamp(iso: string, zone: string = DEFAULT_TIMEZONE): number {
-  const l = localOf(iso, zone);
-  return Number(p2(l.year % 100) + p2(l.month) + p2(l.day) + p2(l.hour) + p2(l.minute) + p2(l.second));
-}
-
-/** Inverse of v2TimestampToIso (simulator): ISO UTC → `YYYY-MM-DDTHH:mm:ss` in local time, no zone. */
-export function isoToV2Timestamp(iso: string, zone: string = DEFAULT_TIMEZONE): string {
-  const l = localOf(iso, zone);
-  return `${l.year}-${p2(l.month)}-${p2(l.day)}T${p2(l.hour)}:${p2(l.minute)}:${p2(l.second)}`;
 }
 
 // ---- decode ----------------------------------------------------------------------------------------
@@ -345,75 +271,4 @@ export function encodeMeasurement(
   }
   if (external.length > 0) out.external = external;
   return out;
-}
-
-// ---- GET /api ----------------------------------------------------------------------------------------
-
-export interface DeviceInfo {
-  product_type: string;
-  product_name: string | null;
-  /** 12 hex digits, also the MAC address. */
-  serial: string;
-  firmware_version: string | null;
-  /** "v1" on v1-only firmware, "2.0.0" (…) with v2. */
-  api_version: string | null;
-}
-
-/** Parses GET /api. Throws HomeWizardDataError without a product_type or serial. */
-export function parseDeviceInfo(doc: unknown): DeviceInfo {
-  if (!isRecord(doc)) throw new HomeWizardDataError('HomeWizard GET /api: expected a JSON object');
-  const str = (k: string) => (typeof doc[k] === 'string' && doc[k] !== '' ? (doc[k] as string) : null);
-  const productType = str('product_type');
-  const serial = str('serial');
-  if (productType === null || serial === null) {
-    throw new HomeWizardDataError('HomeWizard GET /api: product_type and serial are required');
-  }
-  return {
-    product_type: productType,
-    product_name: str('product_name'),
-    serial,
-    firmware_version: str('firmware_version'),
-    api_version: str('api_version'),
-  };
-}
-
-/**
- * The type in the device certificate's CN (`appliance/<type>/<serial>`) differs from product_type "for
- * legacy reasons" (docs/v2/authorization.mdx). Known products only; others are checked on the serial.
- */
-export const CERT_TYPE_BY_PRODUCT: Readonly<Record<string, string>> = {
-  'HWE-P1': 'p1dongle',
-  'HWE-SKT': 'energysocket',
-  'HWE-DSP': 'display',
-  'HWE-KWH1': 'energymeter',
-  'HWE-KWH3': 'energymeter',
-  'HWE-WTR': 'watermeter',
-  'HWE-BAT': 'battery',
-};
-
-/** Product types that are P1 meters: the only ones this source reads. */
-export const P1_PRODUCT_TYPES: readonly string[] = ['HWE-P1'];
-
-export class HomeWizardDeviceError extends KwartierError {
-  constructor(message: string) {
-    super('homewizard_wrong_device', message, { retriable: false });
-    this.name = 'HomeWizardDeviceError';
-  }
-}
-
-/**
- * Refuses devices that are not P1 meters (a kWh meter, a battery, a socket): their `power_w` is not the
- * home's grid power, so reading them as the P1 source would be wrong, not just incomplete.
- */
-export function checkP1Device(info: DeviceInfo, api: HomeWizardApi): void {
-  if (!P1_PRODUCT_TYPES.includes(info.product_type)) {
-    throw new HomeWizardDeviceError(
-      `HomeWizard device ${info.serial} is a ${info.product_type}${info.product_name ? ` (${info.product_name})` : ''}, not a P1 meter (HWE-P1); the homewizard source reads P1 meters only`,
-    );
-  }
-  if (api === 'v2' && info.api_version !== null && !/^[2-9]/.test(info.api_version)) {
-    throw new HomeWizardDeviceError(
-      `HomeWizard device ${info.serial} reports api_version ${JSON.stringify(info.api_version)}: it does not offer API v2; update its firmware or set homewizard.api_version: v1`,
-    );
-  }
 }

@@ -1,7 +1,7 @@
 /**
  * One JSON request to a HomeWizard device over HTTP (v1) or HTTPS (v2), with a timeout, a size cap
  * and the certificate CN of the connection it went over: the shared HTTP transport
- * (http/json-poller.ts) with HomeWizard's TLS errors and API error codes.
+ * (http/request.ts) with HomeWizard's TLS errors and API error codes.
  */
 import type http from 'node:http';
 import { KwartierError } from '../../core/errors.js';
@@ -10,11 +10,11 @@ import {
   type RequestOptions as SharedRequestOptions,
   requestJson as sharedRequestJson,
   urlOf as sharedUrlOf,
-} from '../http/json-poller.js';
+} from '../http/request.js';
 import { describeTlsError, type tlsOptions } from './tls.js';
 
 /** Answers larger than this are refused (a measurement is about 2 kB). */
-export { MAX_BODY_BYTES } from '../http/json-poller.js';
+export { MAX_BODY_BYTES } from '../http/request.js';
 
 export interface Endpoint {
   scheme: 'http' | 'https';
@@ -48,6 +48,14 @@ export class HomeWizardHttpError extends KwartierError {
   }
 }
 
+/** A refused token (401, or `user:unauthorized` on the WebSocket): pair again. */
+export class HomeWizardAuthError extends KwartierError {
+  constructor(message: string) {
+    super('homewizard_unauthorized', message, { retriable: false });
+    this.name = 'HomeWizardAuthError';
+  }
+}
+
 /** The device's error code from a body: v2 `{"error":"user:unauthorized"}`, v1 `{"error":{"id":…,"description":…}}`. */
 export function apiErrorOf(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null;
@@ -72,7 +80,7 @@ export type RequestOptions = SharedRequestOptions;
 
 /**
  * Sends one request and reads the JSON answer over the shared HTTP transport
- * (http/json-poller.ts). Rejects on network errors, TLS failures (as HomeWizardTlsError), the
+ * (http/request.ts). Rejects on network errors, TLS failures (as HomeWizardTlsError), the
  * timeout (`ep.timeoutMs`) or abort; resolves with any HTTP status.
  * A keep-alive socket the device closed meanwhile (ECONNRESET on a reused socket) is retried once.
  */

@@ -7,7 +7,7 @@
  */
 import { KwartierError, UsageError } from '../../core/errors.js';
 import { sleep } from '../../lib/sleep.js';
-import { type DeviceInfo, parseDeviceInfo } from './fields.js';
+import { type DeviceInfo, parseDeviceInfo } from './device-info.js';
 import { apiErrorOf, createAgent, type Endpoint, requestJson, urlOf } from './http.js';
 import { DeviceIdentity, HomeWizardTlsError, tlsOptions } from './tls.js';
 

@@ -16,8 +16,8 @@
  * Failures: the state goes to `lost` (one log line per change of state or of the reason) and the source
  * reconnects with exponential backoff and jitter; problems retrying cannot fix (a refused token, a
  * certificate that does not verify, a device that is not a P1 meter) back off slowly (15 s … 5 min).
- * Above 400 lines because the WebSocket session (authorize, subscribe, watchdog, fall back) is one
- * promise whose handlers share its state; split, they would pass that state around.
+ *
+ * The v2 WebSocket session itself is websocket.ts.
  */
 import type http from 'node:http';
 import type WebSocket from 'ws';
@@ -25,25 +25,19 @@ import { Backoff } from '../../core/backoff.js';
 import { ConfigError, errorMessage, KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { sleep } from '../../lib/sleep.js';
-import { JsonPoller, type JsonResponse } from '../http/json-poller.js';
+import { JsonPoller } from '../http/json-poller.js';
+import type { JsonResponse } from '../http/request.js';
 import type { Source, SourceReading, SourceState } from '../source.js';
 import type { HomeWizardConfig } from './config.js';
-import {
-  checkP1Device,
-  DEFAULT_TIMEZONE,
-  type DeviceInfo,
-  decodeMeasurement,
-  type HomeWizardApi,
-  HomeWizardDataError,
-  parseDeviceInfo,
-} from './fields.js';
-import { apiErrorOf, createAgent, type Endpoint, HomeWizardHttpError, urlOf } from './http.js';
-import { DeviceIdentity, describeTlsError, HomeWizardTlsError, loadCaPem, tlsOptions } from './tls.js';
+import { checkP1Device, type DeviceInfo, parseDeviceInfo } from './device-info.js';
+import { decodeMeasurement, type HomeWizardApi } from './fields.js';
+import { apiErrorOf, createAgent, type Endpoint, HomeWizardAuthError, HomeWizardHttpError } from './http.js';
+import { DEFAULT_TIMEZONE } from './timestamps.js';
+import { DeviceIdentity, describeTlsError, loadCaPem, tlsOptions } from './tls.js';
+import { runWebSocket, WebSocketUnavailable } from './websocket.js';
 
 /** After a WebSocket failure, poll over REST this long before trying the WebSocket again. */
 export const WS_RETRY_MS = 10 * 60_000;
-/** The device asks for the token right after the upgrade; wait this long for `authorized`. */
-const WS_AUTH_TIMEOUT_MS = 15_000;
 const DEFAULT_TIMEOUT_MS = 3000;
 
 /** The config as written (defaults filled in by createHomeWizardSource). */
@@ -54,16 +48,6 @@ export interface HomeWizardSourceOptions {
   /** Time zone of the meter's clock (its timestamps carry no zone). Default Europe/Brussels. */
   timezone?: string;
 }
-
-export class HomeWizardAuthError extends KwartierError {
-  constructor(message: string) {
-    super('homewizard_unauthorized', message, { retriable: false });
-    this.name = 'HomeWizardAuthError';
-  }
-}
-
-/** The WebSocket could not be used (missing endpoint, handshake failure): fall back to REST. */
-class WebSocketUnavailable extends Error {}
 
 export function createHomeWizardSource(
   cfg: HomeWizardConfigInput,
@@ -327,130 +311,29 @@ export class HomeWizardSource implements Source {
     });
   }
 
-  /**
-   * The v2 WebSocket: authorize with the token, subscribe to `measurement`, emit each push. Resolves on
-   * stop; rejects with WebSocketUnavailable when it never got authorized for a reason other than the
-   * token or TLS (fall back to REST), otherwise with the error (reconnect).
-   */
+  /** The v2 WebSocket (websocket.ts): each push is a reading; the first makes the state connected. */
   private async websocket(signal: AbortSignal, onConnected: () => void): Promise<void> {
-    // Loaded only when used: API v1 and REST never pay for the WebSocket library (≈ 7 MB RSS).
-    const { default: WebSocketClient } = await import('ws');
-    const ep = this.endpoint();
-    const url = urlOf({ ...ep, scheme: 'https' }, '/api/ws').replace(/^https/, 'wss');
-    const silenceMs = Math.max(30_000, 10 * this.intervalMs);
-    return new Promise<void>((resolve, reject) => {
-      const ws = new WebSocketClient(url, {
-        ...ep.tls,
-        handshakeTimeout: ep.timeoutMs,
-        headers: { 'X-Api-Version': '2' },
-        perMessageDeflate: false,
-        maxPayload: 1 << 20,
-      });
-      this.ws = ws;
-      let authorized = false;
-      let settled = false;
-      let lastMessage = Date.now();
-      const authTimer = setTimeout(
-        () => fail(new WebSocketUnavailable(`${url}: not authorized within ${WS_AUTH_TIMEOUT_MS / 1000} s`)),
-        WS_AUTH_TIMEOUT_MS,
-      );
-      const watchdog = setInterval(() => {
-        if (authorized && Date.now() - lastMessage > silenceMs) {
-          fail(new Error(`${url}: no measurement for ${Math.round(silenceMs / 1000)} s`));
-        }
-      }, 1000);
-      const cleanup = () => {
-        settled = true;
-        clearTimeout(authTimer);
-        clearInterval(watchdog);
-        signal.removeEventListener('abort', onAbort);
+    return runWebSocket({
+      ep: this.endpoint(),
+      token: this.cfg.token,
+      caPem: this.caPem,
+      zone: this.zone,
+      silenceMs: Math.max(30_000, 10 * this.intervalMs),
+      signal,
+      opened: (ws) => {
+        this.ws = ws;
+      },
+      closed: (ws) => {
         if (this.ws === ws) this.ws = null;
-      };
-      const fail = (err: Error) => {
-        if (settled) return;
-        cleanup();
-        ws.terminate();
-        const tls = describeTlsError(err, this.caPem ?? '');
-        if (tls instanceof HomeWizardTlsError || err instanceof HomeWizardAuthError || authorized) {
-          reject(tls instanceof Error ? tls : err);
-        } else {
-          reject(err instanceof WebSocketUnavailable ? err : new WebSocketUnavailable(`${url}: ${err.message}`));
+      },
+      onMeasurement: (fields) => {
+        this.emit(fields);
+        if (this.transportInUse !== 'websocket') {
+          this.transportInUse = 'websocket';
+          this.setState('connected', 'websocket');
+          onConnected();
         }
-      };
-      const onAbort = () => {
-        if (settled) return;
-        cleanup();
-        ws.terminate();
-        resolve();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-
-      ws.on('unexpected-response', (_req, res) => {
-        res.resume();
-        if (res.statusCode === 401) {
-          fail(new HomeWizardAuthError(`${url}: 401: the device refused the token in homewizard.token; pair again`));
-        } else {
-          fail(new WebSocketUnavailable(`${url}: HTTP ${res.statusCode} on the WebSocket upgrade`));
-        }
-      });
-      ws.on('error', (err) => fail(err));
-      ws.on('close', (code, reason) =>
-        fail(new Error(`${url}: closed by the device (${code}${reason.length ? ` ${reason.toString()}` : ''})`)),
-      );
-      ws.on('message', (data, isBinary) => {
-        lastMessage = Date.now();
-        if (isBinary) return;
-        let msg: unknown;
-        try {
-          msg = JSON.parse(data.toString());
-        } catch {
-          return;
-        }
-        if (typeof msg !== 'object' || msg === null) return;
-        const { type, data: payload } = msg as { type?: unknown; data?: unknown };
-        switch (type) {
-          case 'authorization_requested':
-            ws.send(JSON.stringify({ type: 'authorization', data: this.cfg.token }));
-            return;
-          case 'authorized':
-            authorized = true;
-            clearTimeout(authTimer);
-            ws.send(JSON.stringify({ type: 'subscribe', data: 'measurement' }));
-            return;
-          case 'measurement': {
-            let fields: ReturnType<typeof decodeMeasurement>;
-            try {
-              fields = decodeMeasurement(payload, 'v2', this.zone);
-            } catch (err) {
-              fail(err instanceof Error ? err : new HomeWizardDataError(String(err)));
-              return;
-            }
-            this.emit(fields);
-            if (this.transportInUse !== 'websocket') {
-              this.transportInUse = 'websocket';
-              this.setState('connected', 'websocket');
-              onConnected();
-            }
-            return;
-          }
-          case 'error': {
-            const m = (payload as { message?: unknown } | null)?.message;
-            const message = typeof m === 'string' ? m : JSON.stringify(payload);
-            if (message.startsWith('user:unauthorized')) {
-              fail(
-                new HomeWizardAuthError(
-                  `${url}: ${message}: the device refused the token in homewizard.token; pair again`,
-                ),
-              );
-            } else {
-              fail(new Error(`${url}: device error ${message}`));
-            }
-            return;
-          }
-          default:
-            return;
-        }
-      });
+      },
     });
   }
 }

@@ -15,7 +15,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import { ConfigError, KwartierError } from '../../core/errors.js';
-import { CERT_TYPE_BY_PRODUCT, type DeviceInfo } from './fields.js';
+import { CERT_TYPE_BY_PRODUCT, type DeviceInfo } from './device-info.js';
 import { HOMEWIZARD_CA_PEM } from './homewizard-ca.js';
 
 /** `appliance/<type>/<serial>`: type lower-case letters/digits, serial 12 hex digits (the MAC). */

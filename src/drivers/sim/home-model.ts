@@ -12,8 +12,18 @@
  * Deterministic: the state is a function of (options, seconds elapsed, the EV load set when). It
  * steps in whole seconds; `advanceTo(ms)` catches up from wherever it is, so a backfill of days runs
  * fast and a live simulator just advances to `Date.now()` before answering.
+ *
+ * This file is the model's state and its step; its parts are each a module: the household's draw
+ * (household.ts), the PV (solar.ts), the battery and its policy (battery.ts), the meter's counters
+ * (meter.ts), and the local clock and random numbers (local-clock.ts, sim-math.ts). A step draws
+ * from one seeded generator, in a fixed order, through all of them.
  */
-import { DAY_MS, HOUR_MS, localDateStart, quarterStart, ZoneOffsets } from '../../core/time/index.js';
+import { type BatteryPolicy, type BatteryPolicyInput, batteryStep, SELF_CONSUMPTION } from './battery.js';
+import { type EvLoad, Household } from './household.js';
+import { LocalClock, type LocalTime } from './local-clock.js';
+import { balanceGrid, CapacityRegisters, countGridEnergy, GasWaterMeters } from './meter.js';
+import { prng, round3 } from './sim-math.js';
+import { Solar } from './solar.js';
 
 export type Country = 'be' | 'nl';
 
@@ -101,99 +111,17 @@ export interface HomeState {
   inverter_temp_c: number;
 }
 
-interface LocalTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  weekday: number; // 1 = Monday … 7 = Sunday
-  /** Offset from UTC in minutes. */
-  offsetMin: number;
-}
-
-/** mulberry32: a small, good-enough seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Local calendar time in a zone: the model asks every simulated second, so offsets are memoised. */
-class LocalClock {
-  private readonly offsets: ZoneOffsets;
-
-  constructor(timeZone: string) {
-    this.offsets = new ZoneOffsets(timeZone, 10_000);
-  }
-
-  local(ms: number): LocalTime {
-    const offsetMin = this.offsets.at(ms);
-    const d = new Date(ms + offsetMin * 60_000);
-    const wd = d.getUTCDay();
-    return {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(),
-      weekday: wd === 0 ? 7 : wd,
-      offsetMin,
-    };
-  }
-}
-
-/** What the battery's inverter is told (HomeModel.setBatteryPolicy). */
-export type BatteryPolicy =
-  | { mode: 'self_consumption'; maxChargeW: number; maxDischargeW: number; minSocPct: number }
-  | { mode: 'forced'; command: 'charge' | 'discharge' | 'stop'; powerW: number; minSocPct: number };
-
-export type BatteryPolicyInput =
-  | { mode: 'self_consumption'; maxChargeW?: number; maxDischargeW?: number; minSocPct?: number }
-  | { mode: 'forced'; command: 'charge' | 'discharge' | 'stop'; powerW: number; minSocPct?: number };
-
-/** The inverter's own default: self-consumption at full power, down to 10 %. */
-const SELF_CONSUMPTION: BatteryPolicy = {
-  mode: 'self_consumption',
-  maxChargeW: Number.POSITIVE_INFINITY,
-  maxDischargeW: Number.POSITIVE_INFINITY,
-  minSocPct: 10,
-};
-
-/** What a charger draws: W in total, spread evenly over its phases (starting at L1). */
-export interface EvLoad {
-  watts: number;
-  phases: 1 | 2 | 3;
-}
-
-interface Appliance {
-  until: number;
-  watts: number;
-  phase: number;
-}
-
 export class HomeModel {
   private readonly opts: Required<HomeModelOptions>;
   private readonly rnd: () => number;
   private readonly clock: LocalClock;
+  private readonly household: Household;
+  private readonly solar: Solar;
+  private readonly capacity: CapacityRegisters;
+  private readonly gasWater: GasWaterMeters;
   private t: number;
   private s: HomeState;
-  private appliances: Appliance[] = [];
-  private cloud = 0.8;
-  private dayCloudBase = 0.8;
   private lastDay = -1;
-  private lastMonth = -1;
-  private quarterStart: number;
-  private quarterImportKwh = 0;
-  private gasLive = 0;
-  private waterLive = 0;
-  private fridgePhase = 0;
-  private ev: EvLoad = { watts: 0, phases: 3 };
   private batteryPolicy: BatteryPolicy = SELF_CONSUMPTION;
 
   constructor(options: HomeModelOptions) {
@@ -212,7 +140,6 @@ export class HomeModel {
     this.rnd = prng(this.opts.seed);
     this.clock = new LocalClock(this.opts.timezone);
     this.t = Math.floor(this.opts.start / 1000) * 1000;
-    this.quarterStart = quarterStart(this.t);
     const r = this.rnd;
     const n = this.opts.phases;
     this.s = {
@@ -257,11 +184,12 @@ export class HomeModel {
       inverter_temp_c: 25,
     };
     this.s.battery_total_discharge_kwh = Math.round(this.s.battery_total_charge_kwh * 0.92);
-    this.gasLive = this.s.gas_m3;
-    this.waterLive = this.s.water_m3;
+    this.household = new Household(this.rnd, n);
+    this.solar = new Solar(this.rnd, this.opts);
+    this.gasWater = new GasWaterMeters(this.s);
     const lt = this.clock.local(this.t);
     this.lastDay = lt.day;
-    this.lastMonth = lt.month;
+    this.capacity = new CapacityRegisters(this.t, lt.month, this.opts.timezone);
     this.step(0);
   }
 
@@ -293,7 +221,7 @@ export class HomeModel {
    */
   setEvLoad(load: EvLoad): void {
     const watts = Number.isFinite(load.watts) ? Math.max(0, load.watts) : 0;
-    this.ev = { watts, phases: load.phases };
+    this.household.ev = { watts, phases: load.phases };
   }
 
   /**
@@ -336,224 +264,42 @@ export class HomeModel {
     return !weekend && lt.hour >= 7 && lt.hour < 23 ? 2 : 1;
   }
 
+  /** One step of `dtS` seconds (0 for the first state) to `this.t`. */
   private step(dtS: number): void {
     const s = this.s;
-    const r = this.rnd;
-    const lt = this.clock.local(this.t);
-    s.at = this.t;
+    const t = this.t;
+    const lt = this.clock.local(t);
+    s.at = t;
+    if (lt.day !== this.lastDay) this.startDay(lt.day);
 
-    if (lt.day !== this.lastDay) {
-      this.lastDay = lt.day;
-      s.pv_daily_kwh = 0;
-      s.battery_daily_charge_kwh = 0;
-      s.battery_daily_discharge_kwh = 0;
-      s.load_daily_kwh = 0;
-      this.dayCloudBase = 0.25 + r() * 0.75;
-    }
-
-    // ---- load: base, fridge, time-of-day profile, appliances -------------------------------------
     const hour = lt.hour + lt.minute / 60;
-    this.fridgePhase = (this.fridgePhase + dtS) % 2700;
-    const fridge = this.fridgePhase < 900 ? 110 : 0;
-    const profile = 150 * gauss(hour, 7.5, 1) + 350 * gauss(hour, 19, 2) + 120 * gauss(hour, 12.5, 1.5);
-    if (dtS > 0) this.maybeStartAppliance(hour, lt.weekday >= 6);
-    this.appliances = this.appliances.filter((a) => a.until > this.t);
-    const phases = this.opts.phases;
-    const phaseLoad = new Array<number>(phases).fill(0);
-    const baseW = 160 + fridge + profile + (r() - 0.5) * 30;
-    phaseLoad[0] = (phaseLoad[0] ?? 0) + baseW * (phases === 3 ? 0.5 : 1);
-    if (phases === 3) {
-      phaseLoad[1] = (phaseLoad[1] ?? 0) + baseW * 0.3;
-      phaseLoad[2] = (phaseLoad[2] ?? 0) + baseW * 0.2;
-    }
-    for (const a of this.appliances) phaseLoad[a.phase % phases] = (phaseLoad[a.phase % phases] ?? 0) + a.watts;
-    const evW = Math.round(this.ev.watts);
-    for (let i = 0; i < this.ev.phases; i++) {
-      const p = phases === 3 ? i : 0;
-      phaseLoad[p] = (phaseLoad[p] ?? 0) + evW / this.ev.phases;
-    }
+    const { phaseLoad, evW } = this.household.draw(t, hour, lt.weekday >= 6, dtS);
     s.ev_w = evW;
     s.ev_total_kwh += (evW * dtS) / 3_600_000;
     const load = phaseLoad.reduce((x, y) => x + y, 0);
-
-    // ---- PV: sun elevation × slowly varying clouds --------------------------------------------------
-    let pv = 0;
-    if (this.opts.pvPeakW > 0) {
-      const elev = sunSinElevation(this.t, this.opts.latitude, this.opts.longitude);
-      this.cloud += (r() - 0.5) * 0.02 + (this.dayCloudBase - this.cloud) * 0.002;
-      this.cloud = Math.min(1, Math.max(0.1, this.cloud));
-      pv = elev > 0 ? this.opts.pvPeakW * 0.85 * elev ** 1.15 * this.cloud : 0;
-      if (pv < 5) pv = 0;
-    }
-
-    // ---- battery: as its inverter is told (batteryPolicy): by default charge on surplus, discharge on
-    // demand; always within its power and SoC limits -----------------------------------------------
-    let bat = 0;
+    const pv = this.solar.powerW(t);
     const cap = this.opts.batteryCapacityKwh;
-    if (cap > 0) {
-      const surplus = pv - load;
-      const maxW = this.opts.batteryMaxW;
-      const policy = this.batteryPolicy;
-      const floor = policy.minSocPct;
-      const roomW = () => (((100 - s.battery_soc_pct) / 100) * cap * 3_600_000) / Math.max(dtS, 1) / 0.95;
-      const availW = () => ((((s.battery_soc_pct - floor) / 100) * cap * 3_600_000) / Math.max(dtS, 1)) * 0.95;
-      if (policy.mode === 'forced') {
-        if (policy.command === 'charge' && s.battery_soc_pct < 100) bat = Math.min(policy.powerW, maxW, roomW());
-        if (policy.command === 'discharge' && s.battery_soc_pct > floor) bat = -Math.min(policy.powerW, maxW, availW());
-      } else if (surplus > 30 && s.battery_soc_pct < 100) {
-        bat = Math.min(surplus, maxW, policy.maxChargeW, roomW());
-      } else if (surplus < -30 && s.battery_soc_pct > floor) {
-        bat = -Math.min(-surplus, maxW, policy.maxDischargeW, availW());
-      }
-      const kwh = (Math.abs(bat) * dtS) / 3_600_000;
-      if (bat > 0) {
-        s.battery_soc_pct = Math.min(100, s.battery_soc_pct + ((kwh * 0.95) / cap) * 100);
-        s.battery_daily_charge_kwh += kwh;
-        s.battery_total_charge_kwh += kwh;
-      } else if (bat < 0) {
-        s.battery_soc_pct = Math.max(0, s.battery_soc_pct - (kwh / 0.95 / cap) * 100);
-        s.battery_daily_discharge_kwh += kwh;
-        s.battery_total_discharge_kwh += kwh;
-      }
-      s.battery_temp_c += ((18 + (Math.abs(bat) / maxW) * 10 - s.battery_temp_c) * dtS) / 600;
-    }
+    const bat =
+      cap > 0
+        ? batteryStep(s, { capacityKwh: cap, maxW: this.opts.batteryMaxW }, this.batteryPolicy, pv, load, dtS)
+        : 0;
 
-    // ---- grid: the balance, per phase (inverter output split over its phases) -----------------------
-    const perPhaseInv = (bat - pv) / phases;
-    for (let i = 0; i < phases; i++) {
-      const p = (phaseLoad[i] ?? 0) + perPhaseInv;
-      s.phase_grid_w[i] = round0(p);
-      const v = 231 + Math.sin(this.t / 7_200_000 + i) * 2 - p * 0.0012 + (r() - 0.5) * 0.6;
-      s.phase_voltage_v[i] = round1(v);
-      s.phase_current_a[i] = round2(Math.abs(p) / v);
-    }
-    s.load_w = round0(load);
-    s.pv_w = round0(pv);
-    s.battery_w = round0(bat);
-    // Exact balance on the rounded figures; the last phase absorbs the rounding.
-    s.grid_w = s.load_w - s.pv_w + s.battery_w;
-    const others = s.phase_grid_w.slice(0, phases - 1).reduce((x, y) => x + y, 0);
-    s.phase_grid_w[phases - 1] = s.grid_w - others;
-
-    // ---- counters -----------------------------------------------------------------------------------
-    s.tariff = this.tariffAt(this.t);
-    const dKwh = (Math.abs(s.grid_w) * dtS) / 3_600_000;
-    if (s.grid_w > 0) {
-      if (s.tariff === 1) s.import_t1_kwh += dKwh;
-      else s.import_t2_kwh += dKwh;
-    } else if (s.grid_w < 0) {
-      if (s.tariff === 1) s.export_t1_kwh += dKwh;
-      else s.export_t2_kwh += dKwh;
-    }
-    const pvKwh = (pv * dtS) / 3_600_000;
-    s.pv_daily_kwh += pvKwh;
-    s.pv_total_kwh += pvKwh;
-    s.load_daily_kwh += (load * dtS) / 3_600_000;
-    if (pv > 0) {
-      s.mppt1_voltage_v = round1(330 + 40 * Math.min(1, pv / 800) + (r() - 0.5) * 4);
-      s.mppt2_voltage_v = round1(s.mppt1_voltage_v - 12 + (r() - 0.5) * 4);
-      s.mppt1_current_a = round1((pv * 0.55) / s.mppt1_voltage_v);
-      s.mppt2_current_a = round1((pv * 0.45) / s.mppt2_voltage_v);
-    } else {
-      s.mppt1_voltage_v = 0;
-      s.mppt2_voltage_v = 0;
-      s.mppt1_current_a = 0;
-      s.mppt2_current_a = 0;
-    }
-    s.inverter_temp_c = round1(22 + (pv / Math.max(this.opts.pvPeakW, 1)) * 18);
-
-    // ---- capacity: clock quarters, the month's peak, the history ------------------------------------
-    const q = quarterStart(this.t);
-    if (q !== this.quarterStart) {
-      // The quarter that just ended is [quarterStart, q). Its average import power = kWh × 4.
-      const avgW = this.quarterImportKwh * 4 * 1000;
-      if (avgW > s.month_peak_w) {
-        s.month_peak_w = round0(avgW);
-        s.month_peak_at = this.quarterStart;
-      }
-      this.quarterStart = q;
-      this.quarterImportKwh = 0;
-    }
-    if (lt.month !== this.lastMonth) {
-      this.lastMonth = lt.month;
-      const monthStart = localDateStart(lt.year, lt.month, 1, this.opts.timezone);
-      s.peak_history.push({ month_start: monthStart, at: s.month_peak_at, peak_w: s.month_peak_w });
-      if (s.peak_history.length > 13) s.peak_history.shift();
-      s.month_peak_w = 0;
-      s.month_peak_at = null;
-    }
-    if (s.grid_w > 0) this.quarterImportKwh += (s.grid_w * dtS) / 3_600_000;
-    const elapsedS = (this.t - this.quarterStart) / 1000 + 1;
-    s.avg_15m_w = round0((this.quarterImportKwh * 3_600_000) / elapsedS);
-
-    // ---- gas and water: live meters, captured every 5 minutes ----------------------------------------
-    const outdoorC = 11 - 8 * Math.cos(((dayOfYear(this.t) - 15) / 365) * 2 * Math.PI);
-    const heating = hour >= 6 && hour < 22.5 ? Math.max(0, 17 - outdoorC) * 0.045 : Math.max(0, 17 - outdoorC) * 0.01;
-    this.gasLive += (heating / 3600) * dtS;
-    if (dtS > 0 && r() < 0.00012 * dtS && hour >= 6 && hour < 23) {
-      this.waterLive += 0.02 + r() * 0.08;
-    }
-    const capture = Math.floor(this.t / 300_000) * 300_000;
-    if (capture !== s.gas_at) {
-      s.gas_at = capture;
-      s.gas_m3 = round3(this.gasLive);
-      s.water_at = capture;
-      s.water_m3 = round3(this.waterLive);
-    }
+    balanceGrid(s, phaseLoad, load, pv, bat, t, this.rnd);
+    s.tariff = this.tariffAt(t);
+    countGridEnergy(s, dtS);
+    this.solar.inverterReadings(s, pv, load, dtS);
+    this.capacity.step(s, t, lt, dtS);
+    this.gasWater.step(s, t, this.household.gasM3(t, hour, dtS), this.household.waterM3(hour, dtS));
   }
 
-  private maybeStartAppliance(hour: number, weekend: boolean): void {
-    const r = this.rnd;
-    const phases = this.opts.phases;
-    const active = (h0: number, h1: number) => hour >= h0 && hour < h1;
-    const running = (watts: number) => this.appliances.some((a) => a.watts === watts);
-    // Rates per second, tuned to a Belgian household: a monthly peak of ~3–6 kW (VREG: 4.37 kW on
-    // average), not every appliance at once. Kettle/coffee: about 2 a day.
-    if ((active(6.5, 9) || active(16, 21)) && r() < 1 / 14_400) this.start(2000, 150 + r() * 120, r() * phases);
-    // oven or cooking plates: the evening meal, most days, one at a time
-    if (active(17.5, 19.5) && !running(2400) && r() < 1 / 5400) this.start(2400, 1800 + r() * 1800, r() * phases);
-    // washing machine / dishwasher heater: a few times a week
-    if ((weekend ? active(9, 20) : active(19, 22)) && !running(2000.5) && r() < 1 / 40_000)
-      this.start(2000.5, 1200, r() * phases);
-    // vacuum, hair dryer, microwave: short spikes, several a day
-    if (active(7, 23) && r() < 1 / 7200) this.start(800 + r() * 1200, 60 + r() * 300, r() * phases);
+  /** A new local day: the daily counters start again, and the day gets its clouds. */
+  private startDay(day: number): void {
+    const s = this.s;
+    this.lastDay = day;
+    s.pv_daily_kwh = 0;
+    s.battery_daily_charge_kwh = 0;
+    s.battery_daily_discharge_kwh = 0;
+    s.load_daily_kwh = 0;
+    this.solar.newDay();
   }
-
-  private start(watts: number, seconds: number, phase: number): void {
-    this.appliances.push({ until: this.t + Math.round(seconds) * 1000, watts, phase: Math.floor(phase) });
-  }
-}
-
-function gauss(x: number, mu: number, sigma: number): number {
-  return Math.exp(-((x - mu) ** 2) / (2 * sigma * sigma));
-}
-
-function dayOfYear(ms: number): number {
-  const d = new Date(ms);
-  return Math.floor((ms - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
-}
-
-/** sin(solar elevation) from a simple solar-position model (good to a degree or two). */
-function sunSinElevation(ms: number, latDeg: number, lonDeg: number): number {
-  const rad = Math.PI / 180;
-  const n = dayOfYear(ms);
-  const decl = 23.44 * rad * Math.sin(((2 * Math.PI) / 365) * (284 + n));
-  const utcHours = (ms % DAY_MS) / HOUR_MS;
-  const solarTime = utcHours + lonDeg / 15;
-  const hourAngle = (solarTime - 12) * 15 * rad;
-  const lat = latDeg * rad;
-  return Math.sin(lat) * Math.sin(decl) + Math.cos(lat) * Math.cos(decl) * Math.cos(hourAngle);
-}
-
-function round0(x: number): number {
-  return Math.round(x);
-}
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

@@ -12,25 +12,19 @@
  * The written settings steer the simulated battery as the inverter would (HomeModel.
  * setBatteryPolicy): EMS mode 0 is self-consumption within the max charge/discharge powers (33047/
  * 33048) down to the min SoC (13059); mode 2 with command 0xAA/0xBB charges/discharges at the
- * forced power (13052, in W here), 0xCC stops. So a controller's writes show in the meter.
+ * forced power (13052, in W here), 0xCC stops (the held settings: sim-settings.ts). So a
+ * controller's writes show in the meter.
  * `startSungrowReplay` serves a real inverter's register dump instead (the fixture replay test).
  */
 import { type AddressInfo, createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { decodeRow, encodeRow, encodeString } from '../modbus/register-codec.js';
+import { encodeRow, encodeString } from '../modbus/register-codec.js';
 import { type RegisterFn, rowLength } from '../modbus/register-table.js';
 import type { HomeModel, HomeState } from '../sim/home-model.js';
-import {
-  POWER_FLOW_BITS,
-  SUNGROW_EMS_MODES,
-  SUNGROW_FORCED_COMMANDS,
-  SUNGROW_REGISTERS,
-  type SungrowControlField,
-  type SungrowField,
-  sungrowControlRows,
-} from './registers.js';
+import { POWER_FLOW_BITS, SUNGROW_REGISTERS, type SungrowControlField, type SungrowField } from './registers.js';
+import { EMS_SELF_CONSUMPTION, HeldSettings } from './sim-settings.js';
 
 export interface SungrowSimulatorOptions {
   host: string;
@@ -62,9 +56,8 @@ export interface SungrowSimulator {
   stop(): Promise<void>;
 }
 
-/** Running state "run" (doc 13000) and EMS mode 0 "self-consumption" (holding 13050). */
+/** Running state "run" (doc 13000). */
 const RUNNING = 0x0040;
-const EMS_SELF_CONSUMPTION = 0;
 
 class ModbusError extends Error {
   constructor(readonly modbusErrorCode: number) {
@@ -140,59 +133,16 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
   const deviceTypeCode = opts.deviceTypeCode ?? 0x0d0f;
   const serial = opts.serial ?? 'A2300000001';
   let image: Image | null = null;
-  // Control settings (holding wire address → word), as a fresh SH10RT holds them; writes change them.
-  const settings = new Map<number, number>();
-  const controlRows = sungrowControlRows({ forcedPowerUnit: 'w', reservedSocScale: 1 });
-  const initial: Record<SungrowControlField, number> = {
-    battery_forced_command: 0xcc,
-    battery_forced_power: 5000,
-    battery_max_soc_pct: 100,
-    battery_min_soc_pct: 5,
-    export_limit_w: 10_000,
-    backup_reserved_soc_pct: 10,
-    battery_max_charge_power_w: 5000,
-    battery_max_discharge_power_w: 5000,
-  };
-  for (const row of controlRows) {
-    const v = initial[row.field as SungrowControlField];
-    encodeRow(row, v).forEach((w, i) => {
-      settings.set(row.wire + i, w);
-    });
-  }
-  const emsRow = SUNGROW_REGISTERS.find((r) => r.field === 'ems_mode');
-  const writable = new Set([...controlRows.map((r) => r.wire), ...(emsRow ? [emsRow.wire] : [])]);
+  const settings = new HeldSettings();
+  const directDaily = directConsumption(opts.model);
   let requests = 0;
   let refused = 0;
-  // Daily direct consumption = PV today − battery charge today − export today (exact for this
-  // model, which charges only from surplus PV). Export today is counted from the first answer or
-  // from local midnight, whichever is later; it is clamped to the load served today.
-  let exportBase: { day: number; kwh: number } | null = null;
-
-  function directDaily(s: HomeState): number {
-    const day = opts.model.localTime(s.at).day;
-    const exported = s.export_t1_kwh + s.export_t2_kwh;
-    if (!exportBase || exportBase.day !== day) exportBase = { day, kwh: exported };
-    const v = s.pv_daily_kwh - s.battery_daily_charge_kwh - (exported - exportBase.kwh);
-    return Math.min(s.load_daily_kwh, Math.max(0, v));
-  }
 
   function render(): Image {
     const s = opts.model.advanceTo(now());
     if (image && image.at === s.at) return image;
-    const values = sungrowValues(s, { directDailyKwh: directDaily(s), deviceTypeCode, serial });
-    const next: Image = { at: s.at, input: new Map(), holding: new Map() };
-    for (const row of SUNGROW_REGISTERS) {
-      const v = values[row.field as Exclude<SungrowField, SungrowControlField>];
-      const words =
-        row.type === 'utf8'
-          ? encodeString(row, typeof v === 'string' ? v : null)
-          : encodeRow(row, typeof v === 'number' ? v : null);
-      const target = row.fn === 'input' ? next.input : next.holding;
-      for (let i = 0; i < rowLength(row); i++) target.set(row.wire + i, words[i] ?? 0);
-    }
-    for (const [a, w] of settings) next.holding.set(a, w);
-    image = next;
-    return next;
+    image = renderImage(s, sungrowValues(s, { directDailyKwh: directDaily(s), deviceTypeCode, serial }), settings);
+    return image;
   }
 
   function read(fn: RegisterFn, address: number, count: number): number[] {
@@ -212,44 +162,11 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     return out;
   }
 
-  /** A control row's value as the inverter holds it now. */
-  function held(field: string): number | null {
-    const row = [...controlRows, ...(emsRow ? [emsRow] : [])].find((r) => r.field === field);
-    if (!row) return null;
-    const words = Array.from({ length: rowLength(row) }, (_, i) => settings.get(row.wire + i) ?? 0);
-    return decodeRow(row, words);
-  }
-
-  /** The battery does what the EMS registers say (self-consumption within limits, or forced). */
-  function steer(): void {
-    const ems = held('ems_mode') ?? EMS_SELF_CONSUMPTION;
-    const minSocPct = held('battery_min_soc_pct') ?? 10;
-    if (ems === SUNGROW_EMS_MODES.forced) {
-      const cmd = held('battery_forced_command');
-      const command =
-        cmd === SUNGROW_FORCED_COMMANDS.charge
-          ? 'charge'
-          : cmd === SUNGROW_FORCED_COMMANDS.discharge
-            ? 'discharge'
-            : 'stop';
-      opts.model.setBatteryPolicy({ mode: 'forced', command, powerW: held('battery_forced_power') ?? 0, minSocPct });
-    } else {
-      opts.model.setBatteryPolicy({
-        mode: 'self_consumption',
-        maxChargeW: held('battery_max_charge_power_w') ?? Number.POSITIVE_INFINITY,
-        maxDischargeW: held('battery_max_discharge_power_w') ?? Number.POSITIVE_INFINITY,
-        minSocPct,
-      });
-    }
-  }
-
   function write(address: number, words: number[]): void {
-    if (!words.every((_, i) => writable.has(address + i))) throw new ModbusError(1);
+    if (!settings.canWrite(address, words.length)) throw new ModbusError(1);
     opts.model.advanceTo(now()); // what was before the write, under the settings before it
-    words.forEach((w, i) => {
-      settings.set(address + i, w & 0xffff);
-    });
-    steer();
+    settings.write(address, words);
+    settings.steer(opts.model);
     image = null;
     log.info({ register: address + 1, words }, 'setting written');
   }
@@ -273,6 +190,38 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     },
     stop: server.stop,
   };
+}
+
+/**
+ * Daily direct consumption = PV today − battery charge today − export today (exact for this model,
+ * which charges only from surplus PV). Export today is counted from the first answer or from local
+ * midnight, whichever is later; it is clamped to the load served today.
+ */
+function directConsumption(model: HomeModel): (s: HomeState) => number {
+  let exportBase: { day: number; kwh: number } | null = null;
+  return (s) => {
+    const day = model.localTime(s.at).day;
+    const exported = s.export_t1_kwh + s.export_t2_kwh;
+    if (!exportBase || exportBase.day !== day) exportBase = { day, kwh: exported };
+    const v = s.pv_daily_kwh - s.battery_daily_charge_kwh - (exported - exportBase.kwh);
+    return Math.min(s.load_daily_kwh, Math.max(0, v));
+  };
+}
+
+/** The register images of a state's values, with the held settings over the holding registers. */
+function renderImage(s: HomeState, values: ReturnType<typeof sungrowValues>, settings: HeldSettings): Image {
+  const next: Image = { at: s.at, input: new Map(), holding: new Map() };
+  for (const row of SUNGROW_REGISTERS) {
+    const v = values[row.field as Exclude<SungrowField, SungrowControlField>];
+    const words =
+      row.type === 'utf8'
+        ? encodeString(row, typeof v === 'string' ? v : null)
+        : encodeRow(row, typeof v === 'number' ? v : null);
+    const target = row.fn === 'input' ? next.input : next.holding;
+    for (let i = 0; i < rowLength(row); i++) target.set(row.wire + i, words[i] ?? 0);
+  }
+  for (const [a, w] of settings.words) next.holding.set(a, w);
+  return next;
 }
 
 /** A register dump of a real inverter: documented register number → raw 16-bit word. */

@@ -5,7 +5,8 @@
  * json/model_<id>.json; devices.md §3.4) and kept as data: the driver and the simulator both read
  * it. A device may report a shorter model (L) than these layouts; points past its L are never read.
  * 102/103 share 101's layout, 112/113 share 111's, 202–204 share 201's, 212–214 share 211's.
- * Above 400 lines on purpose: a table, one line per point.
+ * Above 400 lines on purpose: a table of the SunSpec model layouts, one line per point; splitting it
+ * would scatter one table.
  */
 
 /** SunSpec point types (sunspec2/mb.py). `f32` is IEEE-754 float32, high word first. */

@@ -24,7 +24,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { TOPICS } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
@@ -96,71 +96,15 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
   let server: Server | null = null;
   let port = opts.port ?? (tls ? 8883 : 1883);
 
-  const passwordOk = (given: Buffer | undefined): boolean => {
-    const want = Buffer.from(ingesterPassword);
-    return given !== undefined && given.length === want.length && timingSafeEqual(given, want);
-  };
-
-  function identify(client: Client, username: string | undefined, password: Buffer | undefined): string | null {
-    const conn = client.conn as Duplex;
-    if (inProcess.has(conn)) return username === INGESTER && passwordOk(password) ? INGESTER : null;
-    // TLS: the handshake already refused clients without a valid certificate; the CN is the identity.
-    if (tls) return certIdentity.get(conn) ?? null;
-    if (username === INGESTER && !passwordOk(password)) return null;
-    return username ?? null;
-  }
+  const identify = (client: Client, username: string | undefined, password: Buffer | undefined): string | null =>
+    identityOf({ inProcess, certIdentity, tls: tls !== null, ingesterPassword }, client, username, password);
 
   async function start(): Promise<void> {
     if (aedes) return;
     const broker = await Aedes.createBroker({
       id: 'kwartier-embedded',
       connectTimeout: handshakeTimeoutMs,
-      authenticate(client, username, password, done) {
-        const identity = identify(client, username, password);
-        if (!validIdentity(identity)) {
-          log.warn({ client_id: client.id }, 'refused a client without a valid identity');
-          done(authError('not authorized'), false);
-          return;
-        }
-        identities.set(client, identity);
-        // The session is the identity's, whatever client id was asked for (no takeover of another's).
-        if (client.id !== identity) log.debug({ asked: client.id, identity }, 'client id bound to the identity');
-        client.id = identity;
-        done(null, true);
-      },
-      authorizePublish(client, packet, done) {
-        const identity = client ? identities.get(client) : undefined;
-        if (!client) return done(null); // the broker's own (a last will of a client gone)
-        if (!identity || !canPublish(identity, packet.topic, prefix, packet.payload.length)) {
-          log.warn({ identity, topic: packet.topic }, 'publish refused');
-          return done(new Error(`${identity ?? '?'} may not publish to ${packet.topic}`));
-        }
-        if (packet.payload.length > maxPayload) {
-          log.warn({ identity, topic: packet.topic, bytes: packet.payload.length }, 'publish refused: too large');
-          return done(new Error(`payload over ${maxPayload} bytes`));
-        }
-        if (packet.retain && !RETAINED_LEAVES.has(packet.topic.slice(packet.topic.lastIndexOf('/') + 1))) {
-          // Delivered now, never replayed to a later subscriber.
-          log.debug({ identity, topic: packet.topic }, 'retain flag cleared');
-          packet.retain = false;
-        }
-        done(null);
-      },
-      authorizeSubscribe(client, sub, done) {
-        const identity = identities.get(client);
-        if (!identity || !canSubscribe(identity, sub.topic, prefix)) {
-          log.warn({ identity, filter: sub.topic }, 'subscription refused');
-          return done(null, null);
-        }
-        // One ingester per embedded broker: a shared subscription is a plain one.
-        sub.topic = unshare(sub.topic).filter;
-        done(null, sub);
-      },
-      authorizeForward(client, packet) {
-        const identity = identities.get(client);
-        if (!identity || !canReceive(identity, packet.topic, prefix)) return null;
-        return packet;
-      },
+      ...aclHooks({ log, prefix, maxPayload, identify, identities }),
     });
     broker.on('clientError', (client, err) =>
       log.debug({ client_id: client.id, err: errorMessage(err) }, 'client error'),
@@ -175,42 +119,13 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
       }
       broker.handle(guarded);
     };
-    const srv = tls
-      ? createTlsServer(
-          {
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key,
-            // A client without a certificate signed by the device CA never gets past the handshake.
-            requestCert: true,
-            rejectUnauthorized: true,
-            minVersion: 'TLSv1.2',
-            handshakeTimeout: handshakeTimeoutMs,
-          },
-          handle,
-        )
-      : createServer(handle);
-    srv.maxConnections = opts.maxConnections ?? 1000;
-    // Counted on the raw TCP connection, before a TLS handshake costs anything.
-    srv.on('connection', (socket: Socket) => {
-      const address = socket.remoteAddress ?? '?';
-      if (!perAddress.take(address)) {
-        refuse(address, 'too many connections from this address');
-        socket.destroy();
-        return;
-      }
-      socket.once('close', () => perAddress.release(address));
+    const srv = createListener(tls, handshakeTimeoutMs, handle, {
+      maxConnections: opts.maxConnections ?? 1000,
+      perAddress,
+      refuse,
+      log,
     });
-    srv.on('tlsClientError', (err, socket) =>
-      log.debug({ address: socket.remoteAddress, err: errorMessage(err) }, 'TLS handshake refused'),
-    );
-    await new Promise<void>((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        resolve();
-      });
-    }).catch((err: unknown) => {
+    await listen(srv, port, host).catch((err: unknown) => {
       broker.close();
       throw new KwartierError(
         'broker_listen',
@@ -251,15 +166,171 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
       return port;
     },
     get url() {
-      // Where to connect: a wildcard bind address is reached on loopback (which the broker's
-      // certificate names, `kwartier certs init`).
-      const to = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-      const h = to.includes(':') ? `[${to}]` : to;
-      return `${tls ? 'mqtts' : 'mqtt'}://${h}:${port}`;
+      return urlOf(host, port, tls !== null);
     },
     ingesterCredentials: { username: INGESTER, password: ingesterPassword },
     connectInProcess,
     start,
     stop,
   };
+}
+
+/**
+ * Where to connect: a wildcard bind address is reached on loopback (which the broker's certificate
+ * names, `kwartier certs init`).
+ */
+function urlOf(host: string, port: number, tls: boolean): string {
+  const to = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const h = to.includes(':') ? `[${to}]` : to;
+  return `${tls ? 'mqtts' : 'mqtt'}://${h}:${port}`;
+}
+
+/**
+ * Who a connecting client is, or null: an in-process client is the ingester with its password; over
+ * TLS, the CN of the certificate the handshake verified; over plain TCP, the username (the ingester's
+ * with its password).
+ */
+function identityOf(
+  c: { inProcess: WeakSet<Duplex>; certIdentity: WeakMap<Duplex, string>; tls: boolean; ingesterPassword: string },
+  client: Client,
+  username: string | undefined,
+  password: Buffer | undefined,
+): string | null {
+  const passwordOk = (given: Buffer | undefined): boolean => {
+    const want = Buffer.from(c.ingesterPassword);
+    return given !== undefined && given.length === want.length && timingSafeEqual(given, want);
+  };
+  const conn = client.conn as Duplex;
+  if (c.inProcess.has(conn)) return username === INGESTER && passwordOk(password) ? INGESTER : null;
+  // TLS: the handshake already refused clients without a valid certificate; the CN is the identity.
+  if (c.tls) return c.certIdentity.get(conn) ?? null;
+  if (username === INGESTER && !passwordOk(password)) return null;
+  return username ?? null;
+}
+
+interface HookContext {
+  log: Logger;
+  prefix: string;
+  maxPayload: number;
+  /** The identity of a connecting client, or null (refused). */
+  identify: (client: Client, username: string | undefined, password: Buffer | undefined) => string | null;
+  /** Each authenticated client's identity (filled in by `authenticate`). */
+  identities: WeakMap<Client, string>;
+}
+
+/**
+ * The ACL (./acl.ts) as aedes hooks: a client connects only with a valid identity, which becomes its
+ * client id; publishes, subscriptions and deliveries are the identity's; oversized publishes are
+ * refused; the retain flag is kept only on RETAINED_LEAVES.
+ */
+function aclHooks(
+  c: HookContext,
+): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'> {
+  const { log, prefix, maxPayload, identities } = c;
+  return {
+    authenticate(client, username, password, done) {
+      const identity = c.identify(client, username, password);
+      if (!validIdentity(identity)) {
+        log.warn({ client_id: client.id }, 'refused a client without a valid identity');
+        done(authError('not authorized'), false);
+        return;
+      }
+      identities.set(client, identity);
+      // The session is the identity's, whatever client id was asked for (no takeover of another's).
+      if (client.id !== identity) log.debug({ asked: client.id, identity }, 'client id bound to the identity');
+      client.id = identity;
+      done(null, true);
+    },
+    authorizePublish(client, packet, done) {
+      const identity = client ? identities.get(client) : undefined;
+      if (!client) return done(null); // the broker's own (a last will of a client gone)
+      if (!identity || !canPublish(identity, packet.topic, prefix, packet.payload.length)) {
+        log.warn({ identity, topic: packet.topic }, 'publish refused');
+        return done(new Error(`${identity ?? '?'} may not publish to ${packet.topic}`));
+      }
+      if (packet.payload.length > maxPayload) {
+        log.warn({ identity, topic: packet.topic, bytes: packet.payload.length }, 'publish refused: too large');
+        return done(new Error(`payload over ${maxPayload} bytes`));
+      }
+      if (packet.retain && !RETAINED_LEAVES.has(packet.topic.slice(packet.topic.lastIndexOf('/') + 1))) {
+        // Delivered now, never replayed to a later subscriber.
+        log.debug({ identity, topic: packet.topic }, 'retain flag cleared');
+        packet.retain = false;
+      }
+      done(null);
+    },
+    authorizeSubscribe(client, sub, done) {
+      const identity = identities.get(client);
+      if (!identity || !canSubscribe(identity, sub.topic, prefix)) {
+        log.warn({ identity, filter: sub.topic }, 'subscription refused');
+        return done(null, null);
+      }
+      // One ingester per embedded broker: a shared subscription is a plain one.
+      sub.topic = unshare(sub.topic).filter;
+      done(null, sub);
+    },
+    authorizeForward(client, packet) {
+      const identity = identities.get(client);
+      if (!identity || !canReceive(identity, packet.topic, prefix)) return null;
+      return packet;
+    },
+  };
+}
+
+/**
+ * The listener: TLS with a client certificate required (a client without one signed by the device
+ * CA never gets past the handshake), or plain TCP; connections counted per address on the raw TCP
+ * connection, before a TLS handshake costs anything.
+ */
+function createListener(
+  tls: NonNullable<EmbeddedBrokerOptions['tls']> | null,
+  handshakeTimeoutMs: number,
+  handle: (socket: Socket | TLSSocket) => void,
+  o: {
+    maxConnections: number;
+    perAddress: AddressLimiter;
+    refuse: (address: string, reason: string) => void;
+    log: Logger;
+  },
+): Server {
+  const srv = tls
+    ? createTlsServer(
+        {
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          // A client without a certificate signed by the device CA never gets past the handshake.
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+          handshakeTimeout: handshakeTimeoutMs,
+        },
+        handle,
+      )
+    : createServer(handle);
+  srv.maxConnections = o.maxConnections;
+  // Counted on the raw TCP connection, before a TLS handshake costs anything.
+  srv.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '?';
+    if (!o.perAddress.take(address)) {
+      o.refuse(address, 'too many connections from this address');
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => o.perAddress.release(address));
+  });
+  srv.on('tlsClientError', (err, socket) =>
+    o.log.debug({ address: socket.remoteAddress, err: errorMessage(err) }, 'TLS handshake refused'),
+  );
+  return srv;
+}
+
+function listen(srv: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => {
+      srv.off('error', reject);
+      resolve();
+    });
+  });
 }

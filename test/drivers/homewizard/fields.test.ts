@@ -3,18 +3,15 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
+import { checkP1Device, HomeWizardDeviceError, parseDeviceInfo } from '../../../src/drivers/homewizard/device-info.js';
 import {
-  checkP1Device,
   decodeMeasurement,
   encodeMeasurement,
   FIELD_TABLE,
   HomeWizardDataError,
-  HomeWizardDeviceError,
-  parseDeviceInfo,
-  v1TimestampToIso,
-  v2TimestampToIso,
 } from '../../../src/drivers/homewizard/fields.js';
 import { HOMEWIZARD_CA_PEM } from '../../../src/drivers/homewizard/homewizard-ca.js';
+import { v1TimestampToIso, v2TimestampToIso } from '../../../src/drivers/homewizard/timestamps.js';
 import type { SnapshotFields } from '../../../src/drivers/source.js';
 import { fixtureJson, fixturePath } from '../../helpers/fixtures.js';
 

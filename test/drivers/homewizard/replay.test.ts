@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSimulatedCertificates } from '../../../src/drivers/homewizard/simulator.js';
+import { createSimulatedCertificates } from '../../../src/drivers/homewizard/sim-certificates.js';
 import { createHomeWizardSource, type HomeWizardConfigInput } from '../../../src/drivers/homewizard/source.js';
 import { fixtureJson } from '../../helpers/fixtures.js';
 import { runSource } from './helpers.js';

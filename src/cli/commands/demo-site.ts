@@ -1,0 +1,118 @@
+/**
+ * The demo's simulated site (demo.ts): the devices on loopback that the simulated home drives, and
+ * the edge config's `devices:` (and `control:`) that read them.
+ * - `home`: a P1 meter (DSMR over TCP), a Sungrow inverter with its battery, and an NRGkick charger
+ *   whose car the edge's control charges by a deadline under the month's capacity peak.
+ * - `multi`: a P1 meter and two Sungrow inverters, the second (the garage: PV only) on a home model
+ *   of its own, which the meter does not see.
+ */
+import { HomeModel } from '../../drivers/sim/home-model.js';
+import type { Logger } from '../../lib/log.js';
+import { type RunningSimulator, startSimulators } from './simulate.js';
+
+/** The demo's car: home from 18:30 to 07:30 with 18 of its 60 kWh (room for the 25 it wants). */
+const DEMO_CAR = {
+  capacityKwh: 60,
+  socPct: 30,
+  maxCurrentA: 16,
+  phases: 3 as const,
+  visits: { arrive: '18:30', leave: '07:30' },
+};
+
+/** The demo's control: 25 kWh by 07:00, never above the month's peak so far (at least 2.5 kW). */
+const DEMO_CONTROL = {
+  capacity_target_w: 'follow_peak',
+  chargers: { car: { mode: 'deadline', energy_kwh: 25, deadline: '07:00', phase_switching: true } },
+};
+
+export interface DemoSiteOptions {
+  site: 'home' | 'multi';
+  /** The simulated home's seed and start (the garage's model takes the next seed). */
+  seed: number;
+  modelStart: number;
+  timezone: string;
+  /** Telegrams per second of the simulated meter. */
+  rateHz: number;
+  log: Logger;
+}
+
+/** The edge config's sections that read the simulated devices (inverters polled every 5 s). */
+type SiteConfig = Record<string, unknown>;
+
+const INVERTER = { poll_interval_s: 5, connect_delay_ms: 100 };
+
+/**
+ * Starts the site's simulators on `model` (each one added to `simulators` as it runs, so the caller
+ * can stop them whatever happens next) and returns the edge config's sections that read them.
+ */
+export async function startDemoSite(
+  model: HomeModel,
+  simulators: RunningSimulator[],
+  o: DemoSiteOptions,
+): Promise<SiteConfig> {
+  const simLog = o.log.child({ part: 'simulator' });
+  simulators.push(
+    ...(await startSimulators(model, {
+      dsmrTcp: { host: '127.0.0.1', port: 0 },
+      sungrow: { host: '127.0.0.1', port: 0 },
+      rateHz: o.rateHz,
+      log: simLog,
+    })),
+  );
+  const dsmr = simulators.find((s) => s.name === 'dsmr');
+  const sungrow = simulators.find((s) => s.name === 'sungrow');
+  if (o.site === 'multi') {
+    const garage = await startGarage(o, simLog);
+    if (garage) {
+      simulators.push(garage);
+    }
+    return {
+      devices: [
+        { name: 'p1', type: 'dsmr', tcp: `127.0.0.1:${dsmr?.address.port}` },
+        { name: 'roof', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...INVERTER },
+        { name: 'garage', type: 'sungrow', host: '127.0.0.1', port: garage?.address.port, ...INVERTER },
+      ],
+    };
+  }
+  const kick = await startCar(model, o.timezone, simLog);
+  simulators.push(kick);
+  return {
+    devices: [
+      { name: 'dsmr', type: 'dsmr', tcp: `127.0.0.1:${dsmr?.address.port}` },
+      { name: 'sungrow', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...INVERTER },
+      { name: 'car', type: 'nrgkick', host: '127.0.0.1', port: kick.address.port, control: true },
+    ],
+    control: DEMO_CONTROL,
+  };
+}
+
+/** The garage: a second, PV-only inverter on a home model of its own (another seed). */
+async function startGarage(o: DemoSiteOptions, simLog: Logger): Promise<RunningSimulator | undefined> {
+  const garageModel = new HomeModel({
+    start: o.modelStart,
+    seed: o.seed + 1,
+    country: 'be',
+    timezone: o.timezone,
+    pvPeakW: 2500,
+    batteryCapacityKwh: 0,
+  });
+  garageModel.advanceTo(Date.now());
+  const [garage] = await startSimulators(garageModel, { sungrow: { host: '127.0.0.1', port: 0 }, log: simLog });
+  return garage;
+}
+
+/**
+ * The car: an NRGkick on the same home (its draw is in the meter's import), the car home from the
+ * evening to the morning, wanting 25 kWh by 07:00 under the capacity budget.
+ */
+async function startCar(model: HomeModel, timezone: string, simLog: Logger): Promise<RunningSimulator> {
+  const { startNrgkickSimulator } = await import('../../drivers/nrgkick/simulator.js');
+  const kick = await startNrgkickSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    model,
+    car: { ...DEMO_CAR, visits: { ...DEMO_CAR.visits, timezone } },
+    log: simLog.child({ sim: 'nrgkick' }),
+  });
+  return { name: 'nrgkick', address: { host: '127.0.0.1', port: kick.port }, stop: () => kick.stop() };
+}

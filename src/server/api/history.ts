@@ -7,7 +7,7 @@
  *   daily 10 years (3 653) · weekly 20 years (1 044) · monthly 100 years (1 200)
  */
 import type { DurationLikeObject } from 'luxon';
-import type { BucketCalendar } from '../../core/aggregate.js';
+import type { BucketCalendar } from '../../core/bucket-calendar.js';
 import { BUCKET_ENERGY_FIELDS, BUCKET_FIELDS, type HistoryResolution } from '../../core/bucket-shape.js';
 import { type BucketTable, tableOf } from '../../core/bucket-table.js';
 import type { Bucket } from '../store/types.js';

@@ -4,7 +4,7 @@
  * Brussels DST changes.
  */
 import { describe, expect, it } from 'vitest';
-import { BucketCalendar } from '../../../src/core/aggregate.js';
+import { BucketCalendar } from '../../../src/core/bucket-calendar.js';
 import { checkHistoryRange, lastBucketEnd } from '../../../src/server/api/history.js';
 import { ZoneClock } from '../../../src/server/api/time.js';
 

@@ -4,8 +4,8 @@
  * (../cache.ts) until a commit can change them. Ranges and rendering: ../history.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { BucketCalendar } from '../../../core/aggregate.js';
 import { HistorySchema } from '../../../core/api/history.js';
+import { BucketCalendar } from '../../../core/bucket-calendar.js';
 import type { HistoryResolution } from '../../../core/bucket-shape.js';
 import type { Store } from '../../store/types.js';
 import type { HistoryCache } from '../cache.js';

@@ -147,36 +147,7 @@ export class ApiMetrics {
         }
       },
     });
-    const protection = deps.ingestProtection;
-    if (protection) {
-      new Gauge({
-        name: 'kwartier_ingest_dead_letters_dropped',
-        help: "Dead letters not stored over the device's rate limit (ingest.dead_letters_per_minute), per device.",
-        labelNames: ['device_id'],
-        registers,
-        collect() {
-          this.reset();
-          for (const [device_id, v] of Object.entries(protection().dead_letters_dropped_by_device))
-            this.set({ device_id }, v);
-        },
-      });
-      new Gauge({
-        name: 'kwartier_ingest_retained_cleared',
-        help: 'Retained messages found on data or capacity topics and cleared by the ingester.',
-        registers,
-        collect() {
-          this.set(protection().retained_cleared);
-        },
-      });
-      new Gauge({
-        name: 'kwartier_ingest_side_invalid',
-        help: 'Status and capacity messages dropped for not matching their schema.',
-        registers,
-        collect() {
-          this.set(protection().side_invalid);
-        },
-      });
-    }
+    if (deps.ingestProtection) protectionGauges(deps.ingestProtection, registers);
     new Gauge({
       name: 'kwartier_edge_buffer_depth',
       help: "Readings waiting in the edge's outbox, per device (as the edge last reported).",
@@ -222,4 +193,35 @@ export class ApiMetrics {
     this.rate.add(nowMs);
     this.homes.onSnapshot(snapshot, nowMs);
   }
+}
+
+/** The ingester's protection counters (input bounds, retained clean-up, side-message schema). */
+function protectionGauges(protection: NonNullable<ApiMetricsDeps['ingestProtection']>, registers: Registry[]): void {
+  new Gauge({
+    name: 'kwartier_ingest_dead_letters_dropped',
+    help: "Dead letters not stored over the device's rate limit (ingest.dead_letters_per_minute), per device.",
+    labelNames: ['device_id'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [device_id, v] of Object.entries(protection().dead_letters_dropped_by_device))
+        this.set({ device_id }, v);
+    },
+  });
+  new Gauge({
+    name: 'kwartier_ingest_retained_cleared',
+    help: 'Retained messages found on data or capacity topics and cleared by the ingester.',
+    registers,
+    collect() {
+      this.set(protection().retained_cleared);
+    },
+  });
+  new Gauge({
+    name: 'kwartier_ingest_side_invalid',
+    help: 'Status and capacity messages dropped for not matching their schema.',
+    registers,
+    collect() {
+      this.set(protection().side_invalid);
+    },
+  });
 }

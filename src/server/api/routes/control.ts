@@ -22,6 +22,7 @@ import {
   controlChangeErrors,
 } from '../../../core/api/control.js';
 import { checkWant, mergeWant } from '../../../core/control/remote.js';
+import type { Snapshot } from '../../../core/snapshot.js';
 import { validationErrors } from '../../../core/validate.js';
 import type { ControlMessage, ControlStateMessage } from '../../../core/wire-control.js';
 import type { Store, StoredControl } from '../../store/types.js';
@@ -63,6 +64,44 @@ function presentDecisions(state: ControlStateMessage | null, clock: ZoneClock): 
   }));
 }
 
+/** The GET answer: the settings wanted (stored) and applied (the edge's state), the budget, the decisions. */
+function controlAnswer(
+  id: string,
+  canWrite: boolean,
+  wanted: StoredControl | null,
+  latest: Snapshot | null,
+  state: ControlStateMessage | null,
+  clock: ZoneClock,
+): ControlAnswer {
+  const budget = latest?.control ?? null;
+  return {
+    device_id: id,
+    can_write: canWrite,
+    wanted: wanted && {
+      revision: wanted.revision,
+      settings: wanted.settings,
+      updated_at: clock.iso(wanted.updatedAt.getTime()),
+      updated_by: wanted.updatedBy,
+    },
+    applied: state && {
+      revision: state.revision,
+      rejected: state.rejected,
+      settings: state.settings,
+      timestamp: clock.iso(Date.parse(state.timestamp)),
+    },
+    sync: syncOf(wanted, state),
+    budget:
+      budget && latest
+        ? {
+            ...budget,
+            quarter_start: clock.iso(Date.parse(budget.quarter_start)),
+            timestamp: clock.iso(Date.parse(latest.timestamp)),
+          }
+        : null,
+    decisions: presentDecisions(state, clock),
+  };
+}
+
 export const controlRoutes: FastifyPluginAsync<ControlRouteDeps> = async (app, d) => {
   const { store, clock, timeoutMs, states } = d;
   /** Per home, the change being made: the next one waits for it. */
@@ -85,34 +124,7 @@ export const controlRoutes: FastifyPluginAsync<ControlRouteDeps> = async (app, d
         withDeadline(store.controlWanted(id), timeoutMs, 'store.controlWanted'),
         withDeadline(store.latest(id), timeoutMs, 'store.latest'),
       ]);
-      const state = states.get(id);
-      const budget = latest?.control ?? null;
-      return {
-        device_id: id,
-        can_write: req.grant?.write ?? false,
-        wanted: wanted && {
-          revision: wanted.revision,
-          settings: wanted.settings,
-          updated_at: clock.iso(wanted.updatedAt.getTime()),
-          updated_by: wanted.updatedBy,
-        },
-        applied: state && {
-          revision: state.revision,
-          rejected: state.rejected,
-          settings: state.settings,
-          timestamp: clock.iso(Date.parse(state.timestamp)),
-        },
-        sync: syncOf(wanted, state),
-        budget:
-          budget && latest
-            ? {
-                ...budget,
-                quarter_start: clock.iso(Date.parse(budget.quarter_start)),
-                timestamp: clock.iso(Date.parse(latest.timestamp)),
-              }
-            : null,
-        decisions: presentDecisions(state, clock),
-      };
+      return controlAnswer(id, req.grant?.write ?? false, wanted, latest, states.get(id), clock);
     },
   );
 

@@ -86,16 +86,16 @@ export class SimulatedDevice {
   private readonly users = new Map<string, string>(); // name → token
   private pairingAttempts = 0;
 
-  constructor(private readonly o: SimulatedDeviceOptions) {
-    if (o.api === 'v2') this.users.set('local/preset', o.initialToken);
+  constructor(private readonly options: SimulatedDeviceOptions) {
+    if (options.api === 'v2') this.users.set('local/preset', options.initialToken);
   }
 
   /** The measurement document now: the model's state encoded, or the recorded one. */
   measurement(): Record<string, unknown> {
-    const { api, model, recorded, serial } = this.o;
+    const { api, model, recorded, serial } = this.options;
     if (!model) return recorded?.measurement ?? {};
     const s = model.advanceTo(Date.now());
-    const zone = this.o.timezone ?? model.options.timezone;
+    const zone = this.options.timezone ?? model.options.timezone;
     const doc = encodeMeasurement({ fields: modelToFields(s), gasAt: s.gas_at, waterAt: s.water_at }, api, zone);
     return {
       wifi_ssid: 'Kwartier-sim',
@@ -108,9 +108,9 @@ export class SimulatedDevice {
 
   /** GET /api. */
   deviceInfo(): Record<string, unknown> {
-    const { api, productType, serial } = this.o;
+    const { api, productType, serial } = this.options;
     return (
-      this.o.recorded?.device ?? {
+      this.options.recorded?.device ?? {
         product_type: productType,
         product_name: productType === 'HWE-P1' ? 'P1 Meter' : productType,
         serial,
@@ -125,7 +125,7 @@ export class SimulatedDevice {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const key = `${req.method} ${path}`;
     this.requests[key] = (this.requests[key] ?? 0) + 1;
-    if (this.o.api === 'v1') {
+    if (this.options.api === 'v1') {
       if (req.method === 'GET' && path === '/api') return send(res, 200, this.deviceInfo());
       if (req.method === 'GET' && path === '/api/v1/data') return send(res, 200, this.measurement());
       return send(res, 404, { error: { id: 0, description: 'Not found' } });
@@ -156,7 +156,7 @@ export class SimulatedDevice {
     if (typeof name !== 'string' || !USER_NAME_RULE.test(name)) return send(res, 400, { error: 'user:name-invalid' });
     const now = Date.now();
     if (now - this.pressedAt > BUTTON_WINDOW_MS) {
-      if (this.pairingAttempts < this.o.pressAfter) {
+      if (this.pairingAttempts < this.options.pressAfter) {
         this.pairingAttempts++;
         return send(res, 403, { error: 'user:creation-not-enabled' });
       }
@@ -165,7 +165,7 @@ export class SimulatedDevice {
     // Reusing a name issues a new token and invalidates the old one.
     const token = newToken();
     this.users.set(name, token);
-    this.o.log.info({ name }, 'homewizard-sim: user created');
+    this.options.log.info({ name }, 'homewizard-sim: user created');
     return send(res, 200, { token, name });
   }
 
@@ -209,7 +209,8 @@ export class SimulatedDevice {
       if (msg.type === 'subscribe') {
         if (msg.data !== 'measurement' && msg.data !== '*') return error('request:unknown-subscription');
         out({ type: 'measurement', data: this.measurement() });
-        if (!push) push = setInterval(() => out({ type: 'measurement', data: this.measurement() }), this.o.pushMs);
+        if (!push)
+          push = setInterval(() => out({ type: 'measurement', data: this.measurement() }), this.options.pushMs);
         return;
       }
       if (msg.type === 'measurement') return out({ type: 'measurement', data: this.measurement() });

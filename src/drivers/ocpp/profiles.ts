@@ -47,7 +47,7 @@ export class ProfileWriter {
   constructor(
     private readonly cfg: OcppConfig,
     private readonly state: ChargerState,
-    private readonly o: ProfileWriterOptions,
+    private readonly options: ProfileWriterOptions,
   ) {}
 
   /** Sends the profile for `limit` A unless it is the one in force; throws when it is refused. */
@@ -56,7 +56,7 @@ export class ProfileWriter {
     if (!link)
       throw new KwartierError(
         'ocpp_not_connected',
-        `${this.o.name}: charger ${this.cfg.charge_point_id} is not connected; nothing written`,
+        `${this.options.name}: charger ${this.cfg.charge_point_id} is not connected; nothing written`,
         { retriable: true },
       );
     const tx = this.state.tx;
@@ -65,13 +65,13 @@ export class ProfileWriter {
       if (status === 'Accepted') return;
       // Some chargers take only TxDefaultProfiles (evcc sends nothing else): fall back to them.
       this.txProfiles = false;
-      this.o.log.warn({ status }, 'the charger refused a TxProfile; TxDefaultProfiles from now on');
+      this.options.log.warn({ status }, 'the charger refused a TxProfile; TxDefaultProfiles from now on');
     }
     const status = await this.send(link, limit, null);
     if (status !== 'Accepted') {
       throw new KwartierError(
         'ocpp_refused',
-        `${this.o.name}: SetChargingProfile (${limit} A): the charger answered ${status}`,
+        `${this.options.name}: SetChargingProfile (${limit} A): the charger answered ${status}`,
       );
     }
   }
@@ -100,9 +100,9 @@ export class ProfileWriter {
     }
     if (status === 'Accepted') {
       this.state.accepted(limitA, txId);
-      this.o.onAccepted();
+      this.options.onAccepted();
     } else {
-      this.o.warnOnce(
+      this.options.warnOnce(
         `profile:${purpose}:${status}`,
         { purpose, limit, unit: this.rateUnit, status },
         'SetChargingProfile refused',
@@ -120,9 +120,9 @@ export class ProfileWriter {
     for (const id of ids) {
       try {
         const r = await link.call('ClearChargingProfile', { id }, { callTimeoutMs: 3000 });
-        this.o.log.info({ profile: id, status: statusOf(r) }, 'charging profile cleared');
+        this.options.log.info({ profile: id, status: statusOf(r) }, 'charging profile cleared');
       } catch (err) {
-        this.o.log.warn({ profile: id, err: errorMessage(err) }, 'ClearChargingProfile failed');
+        this.options.log.warn({ profile: id, err: errorMessage(err) }, 'ClearChargingProfile failed');
       }
     }
     this.state.defaultLimit = null;

@@ -120,7 +120,7 @@ export class HomeModel {
   private readonly capacity: CapacityRegisters;
   private readonly gasWater: GasWaterMeters;
   private t: number;
-  private s: HomeState;
+  private current: HomeState;
   private lastDay = -1;
   private batteryPolicy: BatteryPolicy = SELF_CONSUMPTION;
 
@@ -142,7 +142,7 @@ export class HomeModel {
     this.t = Math.floor(this.opts.start / 1000) * 1000;
     const r = this.rnd;
     const n = this.opts.phases;
-    this.s = {
+    this.current = {
       at: this.t,
       country: this.opts.country,
       phases: n,
@@ -183,10 +183,10 @@ export class HomeModel {
       load_daily_kwh: 0,
       inverter_temp_c: 25,
     };
-    this.s.battery_total_discharge_kwh = Math.round(this.s.battery_total_charge_kwh * 0.92);
+    this.current.battery_total_discharge_kwh = Math.round(this.current.battery_total_charge_kwh * 0.92);
     this.household = new Household(this.rnd, n);
     this.solar = new Solar(this.rnd, this.opts);
-    this.gasWater = new GasWaterMeters(this.s);
+    this.gasWater = new GasWaterMeters(this.current);
     const lt = this.clock.local(this.t);
     this.lastDay = lt.day;
     this.capacity = new CapacityRegisters(this.t, lt.month, this.opts.timezone);
@@ -207,12 +207,12 @@ export class HomeModel {
       this.t += 1000;
       this.step(1);
     }
-    return this.s;
+    return this.current;
   }
 
   /** The state at the current simulated instant (a live object: copy it if you keep it). */
   state(): HomeState {
-    return this.s;
+    return this.current;
   }
 
   /**
@@ -234,7 +234,7 @@ export class HomeModel {
   ): void {
     for (const k of ['import_t1_kwh', 'import_t2_kwh', 'export_t1_kwh', 'export_t2_kwh'] as const) {
       const v = stored[k];
-      if (typeof v === 'number' && Number.isFinite(v) && v > this.s[k]) this.s[k] = v;
+      if (typeof v === 'number' && Number.isFinite(v) && v > this.current[k]) this.current[k] = v;
     }
   }
 
@@ -266,7 +266,7 @@ export class HomeModel {
 
   /** One step of `dtS` seconds (0 for the first state) to `this.t`. */
   private step(dtS: number): void {
-    const s = this.s;
+    const s = this.current;
     const t = this.t;
     const lt = this.clock.local(t);
     s.at = t;
@@ -294,7 +294,7 @@ export class HomeModel {
 
   /** A new local day: the daily counters start again, and the day gets its clouds. */
   private startDay(day: number): void {
-    const s = this.s;
+    const s = this.current;
     this.lastDay = day;
     s.pv_daily_kwh = 0;
     s.battery_daily_charge_kwh = 0;

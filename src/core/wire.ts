@@ -5,7 +5,8 @@
  * server says its database commit holds it:
  * - `realtime`: one snapshot plus its outbox `seq`, the outbox's id and `floor_seq`.
  * - `batch`: a backlog, many snapshots per message. Two forms: `snapshots` (an array of snapshot
- *   objects, each with its seq) and the compact one the edge sends, `fields` + `rows` (the field
+ *   objects, each with its seq: what edges sent before the compact form, still read so that their
+ *   backlog is not lost) and the compact one the edge sends, `fields` + `rows` (the field
  *   names once, then one array of values per snapshot; about 60 % fewer bytes, and several times
  *   cheaper to parse, than repeating every key in every snapshot).
  * - `ack` (server → edge, retained): the highest seq of that outbox such that every seq up to it is

@@ -276,6 +276,7 @@ export const TOPICS = {
   ack: 'ack',
   control: 'control',
   control_state: 'control_state',
+  prices: 'prices',
 } as const;
 
 export function topic(prefix: string, deviceId: string, leaf: keyof typeof TOPICS): string {
@@ -361,3 +362,5 @@ export type CapacityMessage = Static<typeof CapacityMessageSchema>;
 
 // control (server → edge) and control_state (edge → server): wire-control.ts, part of this contract.
 export * from './wire-control.js';
+// prices (server → edge): wire-prices.ts, part of this contract.
+export * from './wire-prices.js';

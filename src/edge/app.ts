@@ -21,6 +21,7 @@ import { ControlRemote } from './control-remote.js';
 import { Edge } from './edge.js';
 import { type HomeAssistantOptions, HomeAssistantPublisher, tlsFileSet } from './home-assistant/publisher.js';
 import { createOutbox, type Outbox } from './outbox.js';
+import type { PricesRemote } from './prices-remote.js';
 import { createUplink, type Uplink, type UplinkTuning } from './uplink/index.js';
 
 export interface EdgeAppOptions {
@@ -47,6 +48,8 @@ export class EdgeApp {
   readonly control: EdgeControl | null;
   /** Settings from the server on the `control` topic, acknowledged on `control_state` (control and uplink), or null. */
   readonly controlRemote: ControlRemote | null;
+  /** Day-ahead prices from the server on the `prices` topic (a control with a dynamic contract, and an uplink), or null. */
+  readonly pricesRemote: PricesRemote | null;
   /** Discovery and state on the user's Home Assistant broker (`home_assistant:`), or null. */
   readonly homeAssistant: HomeAssistantPublisher | null;
   private stopWatchdog: () => void = () => {};
@@ -57,6 +60,8 @@ export class EdgeApp {
     private readonly opts: EdgeAppOptions,
     sources: Source[],
     control: EdgeControl | null,
+    /** Loaded only for a control with a dynamic contract (create()). */
+    pricesRemote: typeof PricesRemote | null,
   ) {
     const { config, log } = opts;
     this.control = control;
@@ -108,6 +113,15 @@ export class EdgeApp {
             log: log.child({ component: 'control-remote' }),
           })
         : null;
+    this.pricesRemote =
+      this.control && pricesRemote && this.uplink
+        ? new pricesRemote({
+            control: this.control,
+            channel: this.uplink,
+            keep: this.outbox,
+            log: log.child({ component: 'prices' }),
+          })
+        : null;
     this.homeAssistant = config.home_assistant
       ? new HomeAssistantPublisher({
           deviceId: config.device_id,
@@ -148,7 +162,9 @@ export class EdgeApp {
           log: opts.log.child({ component: 'control' }),
         })
       : null;
-    return new EdgeApp(opts, sources, control);
+    // The server's day-ahead prices matter only to a tariff with a dynamic contract.
+    const pricesRemote = control?.usesDayAheadPrices ? (await import('./prices-remote.js')).PricesRemote : null;
+    return new EdgeApp(opts, sources, control, pricesRemote);
   }
 
   get snapshotCount(): number {
@@ -198,6 +214,9 @@ export class EdgeApp {
     // Right after the control: it reads the decision just made (and its uplink topics are attached
     // before the uplink connects).
     this.controlRemote?.start(bus);
+    // Not a consumer of the bus: it reads the uplink's `prices` topic (attached before it connects),
+    // after the prices kept in the outbox (open by now) from before a restart.
+    this.pricesRemote?.start();
     if (outbox) bus.subscribe('outbox', 'snapshot', (s) => void outbox.append(s));
     if (out) bus.subscribe('console', 'snapshot', (s) => void out.write(`${JSON.stringify(s)}\n`));
     this.capacity.start(bus);

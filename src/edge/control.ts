@@ -28,7 +28,7 @@ import {
 } from '../core/control/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { ControlBudget, Snapshot } from '../core/snapshot.js';
-import type { PriceSeries } from '../core/tariff/prices.js';
+import { overlayPriceSeries, type PriceSeries } from '../core/tariff/prices.js';
 import type { Tariff } from '../core/tariff/schema.js';
 import type { ControllableSource } from '../drivers/control.js';
 import { isControllable } from '../drivers/definition.js';
@@ -41,6 +41,7 @@ export interface EdgeControlOptions {
   settings: ControlSettings;
   /** The tariff (control.tariff_file) and its price file: deadlines and battery cheap hours use them. */
   tariff?: Tariff | null;
+  /** The price file's prices (the tariff's `price_file`); the server's fill the quarters it lacks (setServerPrices). */
   prices?: PriceSeries | null;
   timezone: string;
   /** The site's devices (type and config) and their sources, by name. */
@@ -147,9 +148,41 @@ export class EdgeControl implements EdgeConsumer {
   private stopping = false;
   /** The last quarter whose 1-0:1.4.0 was checked against the counters. */
   private averageCheckedQuarter: number | null = null;
+  /** The prices decide() plans with: the price file's, and the server's where the file has none. */
+  private prices: PriceSeries | null;
 
   constructor(private readonly opts: EdgeControlOptions) {
     this.now = opts.now ?? Date.now;
+    this.prices = opts.prices ?? null;
+  }
+
+  // ---- day-ahead prices from the server (prices-remote.ts) ----
+
+  /** Whether the tariff prices energy with day-ahead prices (a dynamic contract): the server's prices matter. */
+  get usesDayAheadPrices(): boolean {
+    const t = this.opts.tariff;
+    return !!t && t.periods.some((p) => p.importPrice.kind === 'dynamic' || p.exportPrice?.kind === 'dynamic');
+  }
+
+  /** The prices planned with now (tests). */
+  get plannedPrices(): PriceSeries | null {
+    return this.prices;
+  }
+
+  /**
+   * The server's day-ahead prices (null: none). The price file's prices come first: the server's
+   * fill the quarters the file has no price for (docs/control.md "Where the prices come from"). The
+   * deadline plans are made again at the next decision, with the prices now known.
+   */
+  setServerPrices(server: PriceSeries | null): void {
+    this.prices = overlayPriceSeries(this.opts.prices ?? null, server);
+    const chargers = Object.fromEntries(
+      Object.entries(this.state.chargers).map(([name, m]) => [
+        name,
+        m.plan ? { ...m, plan: { ...m.plan, quarter: -1 } } : m,
+      ]),
+    );
+    this.state = { ...this.state, chargers };
   }
 
   /** The latest decision (tests, and the control_state the server reads: control-remote.ts). */
@@ -199,8 +232,8 @@ export class EdgeControl implements EdgeConsumer {
   private onSnapshot(snap: Snapshot): void {
     const { settings, timezone, gridDevice } = this.opts;
     const input = inputFromSnapshot(snap, settings, { now: this.now(), gridDevice });
-    const { tariff = null, prices = null } = this.opts;
-    const { decision, state } = decide(input, this.state, { settings, timezone, tariff, prices });
+    const { tariff = null } = this.opts;
+    const { decision, state } = decide(input, this.state, { settings, timezone, tariff, prices: this.prices });
     const before = this.state;
     this.state = state;
     this.last = decision;

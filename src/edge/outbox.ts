@@ -5,7 +5,8 @@
  * Schema (spec 2.4): `readings(id, timestamp, payload, forwarded, created_at)`; `id` INTEGER PRIMARY
  * KEY AUTOINCREMENT is the outbox sequence number `seq`: monotonic and never reused, even after
  * the newest rows are deleted. `meta` holds the random `outbox_id` (made when the file is created),
- * the highest acknowledged seq and the eviction counter.
+ * the highest acknowledged seq, the eviction counter, and small pieces of the edge's own state under
+ * `state:<key>` (the server's last day-ahead prices: keptState/keepState).
  *
  * Retention: forwarded rows are deleted 24 h after their timestamp; any row older than
  * `maxAgeDays` is deleted, and counted as evicted when it was never forwarded. A full disk
@@ -210,6 +211,23 @@ export class Outbox {
 
   get stats(): Readonly<OutboxStats> {
     return { ...this.counters };
+  }
+
+  /**
+   * A small piece of the edge's own state kept with the outbox (`meta`, under a key of its own: the
+   * server's last day-ahead prices, prices-remote.ts), or null when none is kept.
+   */
+  keptState(key: string): string | null {
+    const row = this.database.prepare('SELECT value FROM meta WHERE key = ?').get(`state:${key}`) as
+      | { value: string }
+      | undefined;
+    return row?.value ?? null;
+  }
+
+  /** Keeps (or, with null, forgets) a piece of state under `key`; see keptState. */
+  keepState(key: string, value: string | null): void {
+    if (value === null) this.database.prepare('DELETE FROM meta WHERE key = ?').run(`state:${key}`);
+    else this.prepared.setMeta.run(`state:${key}`, value);
   }
 
   /** Called after each committed append (the uplink sends it live). */

@@ -1,6 +1,7 @@
 /**
  * The server application: the store, optionally an embedded MQTT broker, the ingester, the
- * API + WebSocket + dashboard, and optionally the day-ahead price feed. Composition only: each part owns its own sockets and timers.
+ * API + WebSocket + dashboard, and optionally the day-ahead price feed (and its publisher, which sends
+ * the homes their prices). Composition only: each part owns its own sockets and timers.
  */
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -17,6 +18,7 @@ import type { ServerConfig } from './config.js';
 import { createExporters, type Exporter, registerExporterMetrics } from './exporters/index.js';
 import { createIngester, type Ingester, type IngesterTls } from './ingest/ingester.js';
 import { PriceFeed, type PriceFeedOptions } from './prices/feed.js';
+import { PricePublisher } from './prices/publisher.js';
 import { createRetentionScheduler, type RetentionScheduler } from './retention.js';
 import { openStore, storeFromConfig } from './store/from-config.js';
 import type { Store } from './store/index.js';
@@ -51,6 +53,8 @@ export class ServerApp {
   private retention: RetentionScheduler | null = null;
   /** The day-ahead price feed (config `prices.enabled`), started after the store is open. */
   readonly priceFeed: PriceFeed | null;
+  /** Sends each home the stored day-ahead prices over MQTT (with the price feed), made in start(). */
+  pricePublisher: PricePublisher | null = null;
 
   constructor(private readonly opts: ServerAppOptions) {
     const { config, log } = opts;
@@ -70,6 +74,8 @@ export class ServerApp {
           baseUrl: config.prices.base_url ?? null,
           backfillDays: config.prices.backfill_days,
           log: log.child({ component: 'prices' }),
+          // New prices go to the homes at once (prices/publisher.ts).
+          onStored: () => this.pricePublisher?.update(),
           ...(opts.priceFeed ?? {}),
         })
       : null;
@@ -139,6 +145,21 @@ export class ServerApp {
     // The control settings of every home, again at each connection: the embedded broker keeps no
     // retained message across a restart, and a change made while disconnected was not sent.
     this.ingester.on('connected', () => void republishControl(this.store, ingester, log));
+    // The day-ahead prices (with the price feed): to every home at each connection that lacks them (all
+    // of them when the broker lost its retained messages), to a home that shows up without them, and
+    // to all of them when the feed stored new ones.
+    if (this.priceFeed) {
+      const publisher = new PricePublisher({
+        store: this.store,
+        zone: config.prices.zone,
+        configured: Object.keys(config.devices),
+        publish: (id, message) => ingester.publishPrices(id, message),
+        log: log.child({ component: 'prices' }),
+      });
+      this.pricePublisher = publisher;
+      this.ingester.on('connected', ({ sessionPresent }) => void publisher.connected(sessionPresent));
+      this.ingester.on('status', (m) => publisher.homeSeen(m.deviceId));
+    }
 
     for (const exporter of this.exporters) exporter.start(this.bus);
 
@@ -196,6 +217,7 @@ export class ServerApp {
 
   async stop(): Promise<void> {
     await this.priceFeed?.stop();
+    await this.pricePublisher?.stop();
     await this.retention?.stop();
     await this.api?.close().catch(() => {});
     await this.ingester?.stop().catch(() => {});

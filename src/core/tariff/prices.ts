@@ -147,6 +147,32 @@ export function parsePriceFile(
   return priceSeries(points, what, opts.resolutionMinutes);
 }
 
+/**
+ * One series from two: every entry of `primary`, and the entries of `fallback` that overlap none of
+ * them (the edge's price file first, the server's prices where the file has none: docs/control.md).
+ * Either may be null; null when both are.
+ */
+export function overlayPriceSeries(primary: PriceSeries | null, fallback: PriceSeries | null): PriceSeries | null {
+  if (!primary || primary.starts.length === 0) return fallback;
+  if (!fallback || fallback.starts.length === 0) return primary;
+  const entries: Array<[number, number, number]> = primary.starts.map((s, i) => [
+    s,
+    primary.ends[i]!,
+    primary.prices[i]!,
+  ]);
+  let j = 0;
+  for (let i = 0; i < fallback.starts.length; i++) {
+    const s = fallback.starts[i]!;
+    const e = fallback.ends[i]!;
+    // The primary entries are sorted and do not overlap: skip those that end before this one starts.
+    while (j < primary.starts.length && primary.ends[j]! <= s) j++;
+    if (j < primary.starts.length && primary.starts[j]! < e) continue;
+    entries.push([s, e, fallback.prices[i]!]);
+  }
+  entries.sort((a, b) => a[0] - b[0]);
+  return { starts: entries.map((x) => x[0]), ends: entries.map((x) => x[1]), prices: entries.map((x) => x[2]) };
+}
+
 /** The file's price at `ms`, or null when no entry covers it. */
 export function priceAt(series: PriceSeries, ms: number): number | null {
   const s = series.starts;

@@ -27,7 +27,15 @@ import { BrokerConnection, type Conn, mqttClientOptions } from './connection.js'
 import { Forwarder } from './forwarder.js';
 import { capacityMessage, SUBSET_FIELDS, SUBSET_LEAVES, scheduleAfterBoundaries, subsetOf } from './publishers.js';
 import { statusPayload } from './status.js';
-import type { CapacityExtra, TopicLeaf, UplinkChannel, UplinkCounters, UplinkOptions, UplinkStats } from './types.js';
+import type {
+  CapacityExtra,
+  ReadLeaf,
+  TopicLeaf,
+  UplinkChannel,
+  UplinkCounters,
+  UplinkOptions,
+  UplinkStats,
+} from './types.js';
 
 export { SUBSET_FIELDS } from './publishers.js';
 export type {
@@ -212,7 +220,9 @@ export class Uplink {
     );
     void this.publishStatus('online', conn);
     void this.forwarder.pump(conn);
-    const read = this.channels.flatMap((c) => Object.keys(c.read).map((leaf) => this.topicOf(leaf as 'control')));
+    const read = [
+      ...new Set(this.channels.flatMap((c) => Object.keys(c.read).map((leaf) => this.topicOf(leaf as ReadLeaf)))),
+    ];
     if (read.length > 0) {
       conn.client
         .subscribeAsync(read, { qos: 1 })
@@ -226,7 +236,9 @@ export class Uplink {
       this.forwarder.receiveAck(topic, payload);
       return;
     }
-    for (const c of this.channels) if (topic === this.topicOf('control')) c.read.control?.(payload);
+    const leaf = topic.slice(topic.lastIndexOf('/') + 1) as ReadLeaf;
+    if (topic !== this.topicOf(leaf)) return;
+    for (const c of this.channels) c.read[leaf]?.(payload);
   }
 
   private publishSubsets(): void {

@@ -31,12 +31,16 @@ export type { StatusMessage };
  */
 export type CapacityExtra = ({ kind: 'report' } | CapacityAlert) & Record<string, unknown>;
 
+/** The server's topics of this edge that another reader may read (the uplink reads `ack` itself). */
+export type ReadLeaf = 'control' | 'prices';
+
 /**
- * Another reader of this edge's connection (control-remote.ts): the leaves of its own topics it
- * reads (subscribed at QoS 1 on every connection, after the ack) and a call after each connection.
+ * Another reader of this edge's connection (control-remote.ts, prices-remote.ts): the leaves of its
+ * own topics it reads (subscribed at QoS 1 on every connection, after the ack) and a call after each
+ * connection.
  */
 export interface UplinkChannel {
-  read: Partial<Record<'control', (payload: Buffer) => void>>;
+  read: Partial<Record<ReadLeaf, (payload: Buffer) => void>>;
   connected?: () => void;
 }
 

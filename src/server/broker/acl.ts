@@ -1,11 +1,12 @@
 /**
  * The topic rules of deploy/mosquitto/acl, as code for the embedded broker. Identities: the
  * ingester (`kwartier-ingester`) and devices (identity = device id = certificate CN).
- * - the ingester reads everything under the prefix and writes `{prefix}/+/ack` and `{prefix}/+/control`
- *   (the control settings: no one else may), and empty messages on the data topics, to clear a
- *   retained message;
+ * - the ingester reads everything under the prefix and writes `{prefix}/+/ack`, `{prefix}/+/control`
+ *   (the control settings) and `{prefix}/+/prices` (the day-ahead prices): no one else may; and empty
+ *   messages on the data topics, to clear a retained message;
  * - a device writes only its own data topics `{prefix}/{id}/{realtime|batch|grid|solar|battery|
- *   capacity|status|control_state}` and reads only `{prefix}/{id}/ack` and `{prefix}/{id}/control`.
+ *   capacity|status|control_state}` and reads only `{prefix}/{id}/ack`, `{prefix}/{id}/control` and
+ *   `{prefix}/{id}/prices`.
  */
 import { TOPICS } from '../../core/wire.js';
 
@@ -20,8 +21,10 @@ export const DEVICE_WRITE_LEAVES: ReadonlySet<string> = new Set([
   TOPICS.status,
   TOPICS.control_state,
 ]);
-/** What a device reads: the server's acknowledgements and control settings, its own only. */
-const DEVICE_READ_LEAVES: ReadonlySet<string> = new Set([TOPICS.ack, TOPICS.control]);
+/** What the server alone writes: acknowledgements, control settings, day-ahead prices. */
+const INGESTER_WRITE_LEAVES: ReadonlySet<string> = new Set([TOPICS.ack, TOPICS.control, TOPICS.prices]);
+/** What a device reads: the server's acknowledgements, control settings and prices, its own only. */
+const DEVICE_READ_LEAVES: ReadonlySet<string> = INGESTER_WRITE_LEAVES;
 const IDENTITY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function validIdentity(id: string | null | undefined): id is string {
@@ -39,8 +42,7 @@ export function canPublish(identity: string, topic: string, prefix: string, payl
   const [, id, leaf] = parts as [string, string, string];
   if (identity === INGESTER)
     return (
-      validIdentity(id) &&
-      (leaf === TOPICS.ack || leaf === TOPICS.control || (payloadBytes === 0 && DEVICE_WRITE_LEAVES.has(leaf)))
+      validIdentity(id) && (INGESTER_WRITE_LEAVES.has(leaf) || (payloadBytes === 0 && DEVICE_WRITE_LEAVES.has(leaf)))
     );
   return id === identity && DEVICE_WRITE_LEAVES.has(leaf);
 }
@@ -63,7 +65,7 @@ export function canReceive(identity: string, topic: string, prefix: string): boo
   return ownReadTopic(identity, topic, prefix);
 }
 
-/** `{prefix}/{identity}/{ack|control}` exactly (no wildcard: a filter must name the topic). */
+/** `{prefix}/{identity}/{ack|control|prices}` exactly (no wildcard: a filter must name the topic). */
 function ownReadTopic(identity: string, topicOrFilter: string, prefix: string): boolean {
   const parts = topicOrFilter.split('/');
   return parts.length === 3 && parts[0] === prefix && parts[1] === identity && DEVICE_READ_LEAVES.has(parts[2] ?? '');

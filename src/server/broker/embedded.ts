@@ -16,7 +16,7 @@
  * buffered (./connection-guard.ts); at most `maxConnectionsPerAddress` connections per remote
  * address and `maxConnections` in all; a TLS handshake and the CONNECT must come within
  * `handshakeTimeoutMs`. Retained messages are kept only on `status` and `control_state` (devices)
- * and `ack` and `control` (the ingester): the retain flag of any other publish is cleared, so no
+ * and `ack`, `control` and `prices` (the ingester): the retain flag of any other publish is cleared, so no
  * stale data or alert is replayed.
  * Shared subscriptions (`$share/group/filter`) are served as plain subscriptions (one ingester).
  */
@@ -68,9 +68,15 @@ export interface EmbeddedBroker {
 
 /**
  * Topic leaves whose messages may be retained: a device's status and control state, the server's
- * ack and control settings.
+ * ack, control settings and day-ahead prices.
  */
-const RETAINED_LEAVES: ReadonlySet<string> = new Set([TOPICS.status, TOPICS.ack, TOPICS.control, TOPICS.control_state]);
+const RETAINED_LEAVES: ReadonlySet<string> = new Set([
+  TOPICS.status,
+  TOPICS.ack,
+  TOPICS.control,
+  TOPICS.control_state,
+  TOPICS.prices,
+]);
 
 function authError(message: string): AuthenticateError {
   const e = new Error(message) as AuthenticateError;

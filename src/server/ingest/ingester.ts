@@ -9,7 +9,8 @@
  *   and `.../batch`, so nothing is lost while it restarts; and (QoS 0) to `.../status`,
  *   `.../capacity` and `.../control_state`, emitted as such (the edge's buffer depth, capacity
  *   alerts, the control settings an edge applies). It is also the one client that may publish a
- *   home's control settings (`publishControl`, `{prefix}/{id}/control`).
+ *   home's control settings (`publishControl`, `{prefix}/{id}/control`) and day-ahead prices
+ *   (`publishPrices`, `{prefix}/{id}/prices`).
  *   No shared subscription by default: with Mosquitto's acl_file, which cannot refuse a
  *   subscription, a device could join a known share group and be handed other homes' messages,
  *   which it may not read, so they would be dropped (a `shareGroup` is opt-in, and should be secret).
@@ -29,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import { type IPublishPacket, MqttClient } from 'mqtt';
 import { errorMessage } from '../../core/errors.js';
 import { DEFAULT_TIME_WINDOW } from '../../core/plausibility.js';
-import { type ControlMessage, TOPICS, topic } from '../../core/wire.js';
+import { type ControlMessage, type PricesMessage, TOPICS, topic } from '../../core/wire.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { connectMqtt } from '../../lib/mqtt-connect.js';
 import type { InsertResult } from '../store/types.js';
@@ -80,6 +81,8 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
   private heldBack: Array<() => void> = [];
   private holdTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** Each prices message's JSON, made once for all homes. */
+  private readonly pricesPayload = new WeakMap<PricesMessage, string>();
   private readonly counts: OwnCounters = {
     messages_received: 0,
     snapshots_received: 0,
@@ -154,7 +157,7 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       mqttUrl: this.options.mqttUrl,
       log: this.log,
       isStopping: () => this.stopping,
-      onSubscribed: () => this.emit('connected'),
+      onSubscribed: (sessionPresent) => this.emit('connected', { sessionPresent }),
     });
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -259,6 +262,24 @@ class MqttIngester extends EventEmitter<IngesterEvents> {
       return true;
     } catch (err) {
       this.log.warn({ device_id: deviceId, err: errorMessage(err) }, 'control settings not published');
+      return false;
+    }
+  }
+
+  async publishPrices(deviceId: string, message: PricesMessage): Promise<boolean> {
+    const client = this.client;
+    if (!client?.connected || client.disconnecting) return false;
+    // The same message goes to every home: serialised once.
+    let payload = this.pricesPayload.get(message);
+    if (payload === undefined) {
+      payload = JSON.stringify(message);
+      this.pricesPayload.set(message, payload);
+    }
+    try {
+      await client.publishAsync(topic(this.options.prefix, deviceId, 'prices'), payload, { qos: 1, retain: true });
+      return true;
+    } catch (err) {
+      this.log.warn({ device_id: deviceId, err: errorMessage(err) }, 'day-ahead prices not published');
       return false;
     }
   }

@@ -79,8 +79,12 @@ export interface SessionWatch {
   mqttUrl: string;
   log: Logger;
   isStopping: () => boolean;
-  /** Subscribed to the side topics (the ingester emits 'connected'). */
-  onSubscribed: () => void;
+  /**
+   * Subscribed to the side topics (the ingester emits 'connected'). `sessionPresent`: the broker kept
+   * this client's session (and so, with it, what was retained before); false after a broker restart
+   * that lost it.
+   */
+  onSubscribed: (sessionPresent: boolean) => void;
 }
 
 /** Logs, subscribes on every connect, backs reconnects off, and keeps the keepalive honest. */
@@ -112,7 +116,7 @@ export function watchConnection(client: MqttClient, watch: SessionWatch): void {
     });
     client.subscribe(sideFilters(prefix), { qos: 0 }, (err) => {
       if (err) log.warn({ err: errorMessage(err) }, 'subscribing to status and capacity failed');
-      else watch.onSubscribed();
+      else watch.onSubscribed(connack.sessionPresent === true);
     });
     // A session from an earlier release may still be in the old share group: leave it, or the
     // broker would deliver every message twice (and share it with whoever else joined the group).

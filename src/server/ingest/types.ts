@@ -6,7 +6,13 @@ import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { TimeWindow } from '../../core/plausibility.js';
 import type { Snapshot } from '../../core/snapshot.js';
-import type { CapacityMessage, ControlMessage, ControlStateMessage, StatusMessage } from '../../core/wire.js';
+import type {
+  CapacityMessage,
+  ControlMessage,
+  ControlStateMessage,
+  PricesMessage,
+  StatusMessage,
+} from '../../core/wire.js';
 import type { Logger } from '../../lib/log.js';
 import type { Store } from '../store/types.js';
 import type { DeadLetterLimits } from './dead-letter-limiter.js';
@@ -119,8 +125,11 @@ export interface IngesterEvents {
   status: [SideMessage<StatusMessage>];
   capacity: [SideMessage<CapacityMessage>];
   control_state: [SideMessage<ControlStateMessage>];
-  /** Each connection to the broker (the first and every reconnect), after subscribing. */
-  connected: [];
+  /**
+   * Each connection to the broker (the first and every reconnect), after subscribing.
+   * `sessionPresent`: the broker kept the ingester's session, so what it retained before is there.
+   */
+  connected: [{ sessionPresent: boolean }];
 }
 
 export interface Ingester extends EventEmitter<IngesterEvents> {
@@ -138,4 +147,10 @@ export interface Ingester extends EventEmitter<IngesterEvents> {
    * connected (nothing is queued: the server publishes every home's settings again on `connected`).
    */
   publishControl(deviceId: string, message: ControlMessage): Promise<boolean>;
+  /**
+   * Publishes the day-ahead prices for a home on `{prefix}/{id}/prices`, retained, QoS 1 (this client
+   * alone may write there). Resolves true on the broker's PUBACK, false when not connected (the price
+   * publisher sends them again at the next connection: server/prices/publisher.ts).
+   */
+  publishPrices(deviceId: string, message: PricesMessage): Promise<boolean>;
 }

@@ -12,6 +12,8 @@
  *   unpriced (null), never priced at 0: nothing is stored for them.
  * - Logs on a change of state (failing, working again), not on every try; the token never appears
  *   in a log line or an error.
+ * - After a pass that stored new prices it calls `onStored`: the server sends the homes their
+ *   prices over MQTT then (publisher.ts).
  */
 import { DateTime } from 'luxon';
 import { errorMessage, KwartierError } from '../../core/errors.js';
@@ -41,6 +43,11 @@ export interface PriceFeedOptions {
   /** The first and the longest wait before trying a missing day again. Default 5 min and 1 h. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * After a pass that stored new prices (the server sends them to the homes then:
+   * server/prices/publisher.ts). Not awaited; an error it throws is logged.
+   */
+  onStored?: (result: RefreshResult) => void | Promise<void>;
 }
 
 export interface RefreshResult {
@@ -203,11 +210,15 @@ export class PriceFeed {
       }
     }
     result.missing = (await this.missingDays(days).catch(() => days)).map((d) => d.key);
-    if (result.stored > 0)
+    if (result.stored > 0) {
       this.options.log.info(
         { zone: this.options.zone, source: this.options.source, prices: result.stored, days: result.fetched },
         'price feed: day-ahead prices stored',
       );
+      void (async () => this.options.onStored?.(result))().catch((err: unknown) =>
+        this.options.log.warn({ err: errorMessage(err) }, 'price feed: handling the stored prices failed'),
+      );
+    }
     return result;
   }
 

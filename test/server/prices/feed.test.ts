@@ -58,9 +58,12 @@ describe('PriceFeed (Energy-Charts)', () => {
     fake.requests.length = 0;
     fake.answer = (u) => ({ status: 200, body: u.searchParams.get('start') === '2026-03-29' ? SPRING : EMPTY });
     // 10:00 on the DST day, before publication: only today is wanted.
-    const f = feed({ now: at('2026-03-29T10:00:00+02:00') });
+    const stored: number[] = [];
+    const f = feed({ now: at('2026-03-29T10:00:00+02:00'), onStored: (res) => void stored.push(res.stored) });
     const r = await f.refresh();
     expect(r).toEqual({ fetched: ['2026-03-29'], stored: 92, missing: [], error: null });
+    // The server's price publisher hears of new prices (once: nothing new after this).
+    expect(stored).toEqual([92]);
     expect(fake.requests.map((u) => `${u.pathname}?${u.searchParams}`)).toEqual([
       '/price?bzn=BE&start=2026-03-29&end=2026-03-29',
     ]);
@@ -76,6 +79,7 @@ describe('PriceFeed (Energy-Charts)', () => {
     expect(await f.refresh()).toEqual({ fetched: [], stored: 0, missing: [], error: null });
     expect(await feed({ now: at('2026-03-29T12:59:00+02:00') }).refresh()).toMatchObject({ fetched: [], missing: [] });
     expect(fake.requests).toHaveLength(1);
+    expect(stored).toEqual([92]);
   });
 
   it('after publication it wants tomorrow; an outage stores nothing for it (costs stay unpriced) and is retried', async () => {

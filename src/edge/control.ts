@@ -29,7 +29,7 @@ import {
 import { errorMessage } from '../core/errors.js';
 import type { ControlBudget, Snapshot } from '../core/snapshot.js';
 import { overlayPriceSeries, type PriceSeries } from '../core/tariff/prices.js';
-import type { Tariff } from '../core/tariff/schema.js';
+import { type Tariff, usesDynamic } from '../core/tariff/schema.js';
 import type { ControllableSource } from '../drivers/control.js';
 import { isControllable } from '../drivers/definition.js';
 import type { SiteDevice } from '../drivers/registry.js';
@@ -161,7 +161,7 @@ export class EdgeControl implements EdgeConsumer {
   /** Whether the tariff prices energy with day-ahead prices (a dynamic contract): the server's prices matter. */
   get usesDayAheadPrices(): boolean {
     const t = this.opts.tariff;
-    return !!t && t.periods.some((p) => p.importPrice.kind === 'dynamic' || p.exportPrice?.kind === 'dynamic');
+    return !!t && usesDynamic(t);
   }
 
   /** The prices planned with now (tests). */

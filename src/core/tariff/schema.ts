@@ -94,6 +94,11 @@ export interface Tariff {
   netMeteringEndsMs: number | null;
 }
 
+/** Whether a contract of the tariff prices energy with the day-ahead price (a dynamic contract). */
+export function usesDynamic(tariff: Pick<Tariff, 'periods'>): boolean {
+  return tariff.periods.some((c) => c.importPrice.kind === 'dynamic' || c.exportPrice?.kind === 'dynamic');
+}
+
 /** The capacity-tariff rate in force at `ms` for contract `c`: null when none applies, rate null when unknown. */
 export function capacityRateAt(
   tariff: Pick<Tariff, 'timezone' | 'region'>,

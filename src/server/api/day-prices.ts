@@ -4,17 +4,12 @@
  * Read per request for the range asked, with an hour either side (a contract on the hourly index
  * needs the whole hour around a quarter).
  */
-import type { PriceSeries, Tariff } from '../../core/tariff/index.js';
+import { type PriceSeries, usesDynamic } from '../../core/tariff/index.js';
 import type { Store } from '../store/types.js';
 import type { LoadedTariff } from './tariffs.js';
 import { withDeadline } from './util.js';
 
 const HOUR = 3_600_000;
-
-/** Whether a contract of the tariff prices energy with the day-ahead price. */
-export function usesDynamic(tariff: Tariff): boolean {
-  return tariff.periods.some((c) => c.importPrice.kind === 'dynamic' || c.exportPrice?.kind === 'dynamic');
-}
 
 export class DayPrices {
   constructor(

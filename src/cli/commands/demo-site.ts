@@ -19,11 +19,17 @@ const DEMO_CAR = {
   visits: { arrive: '18:30', leave: '07:30' },
 };
 
-/** The demo's control: 25 kWh by 07:00, never above the month's peak so far (at least 2.5 kW). */
-const DEMO_CONTROL = {
-  capacity_target_w: 'follow_peak',
-  chargers: { car: { mode: 'deadline', energy_kwh: 25, deadline: '07:00', phase_switching: true } },
-};
+/**
+ * The demo's control: 25 kWh by 07:00, never above the month's peak so far (at least 2.5 kW), in the
+ * cheapest quarters of the server's day/night contract (its tariff file, `tariffFile`).
+ */
+function demoControl(tariffFile: string) {
+  return {
+    capacity_target_w: 'follow_peak',
+    tariff_file: tariffFile,
+    chargers: { car: { mode: 'deadline', energy_kwh: 25, deadline: '07:00', phase_switching: true } },
+  };
+}
 
 export interface DemoSiteOptions {
   site: 'home' | 'multi';
@@ -33,6 +39,8 @@ export interface DemoSiteOptions {
   timezone: string;
   /** Telegrams per second of the simulated meter. */
   rateHz: number;
+  /** The tariff file the server prices the home with: the car's deadline plans with it too. */
+  tariffFile: string;
   log: Logger;
 }
 
@@ -82,7 +90,7 @@ export async function startDemoSite(
       { name: 'sungrow', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...INVERTER },
       { name: 'car', type: 'nrgkick', host: '127.0.0.1', port: kick.address.port, control: true },
     ],
-    control: DEMO_CONTROL,
+    control: demoControl(o.tariffFile),
   };
 }
 

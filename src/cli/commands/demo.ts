@@ -65,6 +65,9 @@ function packageRoot(): string {
   return fileURLToPath(new URL('../../../', import.meta.url));
 }
 
+/** The demo home's tariff (a day/night contract): the server's costs and the edge's control use it. */
+const DEMO_TARIFF_FILE = () => join(packageRoot(), 'config', 'tariffs.example.yaml');
+
 export const command: Command = {
   name: 'demo',
   summary: 'Run the whole system with simulated devices',
@@ -199,6 +202,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       modelStart: o.state.model_start,
       timezone,
       rateHz: o.rateHz ?? 1,
+      tariffFile: DEMO_TARIFF_FILE(),
       log: o.log,
     });
     const brokerPort = Number(new URL(server.brokerUrl ?? 'mqtt://127.0.0.1:1883').port);

@@ -14,6 +14,8 @@
  * (`busyGapMs`), or to the next N requests (`busyNext`).
  */
 import { createLogger, type Logger } from '../../lib/log.js';
+import type { ReplayOptions, RunningReplay } from '../definition.js';
+import { replayRecordedUnit } from '../modbus/recorded-reads.js';
 import {
   type RegisterMapServer,
   type ServedRequest,
@@ -21,7 +23,7 @@ import {
   startRegisterMapServer,
 } from '../modbus/register-server.js';
 import { MODBUS_BUSY, type ModbusAnswer, type ModbusRequest } from '../modbus/tcp-server.js';
-import { dongleUnits } from './recorded.js';
+import { dongleUnits, parseRecorded } from './recorded.js';
 
 export type { ServedRequest };
 
@@ -102,4 +104,9 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
       setWords(regs, register, words);
     },
   });
+}
+
+/** The definition's replay: one recorded file's unit (recorded.ts format), which the driver reads. */
+export function startHuaweiReplay(o: ReplayOptions): Promise<RunningReplay> {
+  return replayRecordedUnit(o, parseRecorded, startHuaweiSimulator);
 }

@@ -9,6 +9,8 @@
  *                           (Huawei's logged frame `answer`, the TriStar web server's `csv`)
  * Overlapping reads must agree word for word. What a type's files hold is its `RecordedFormat`.
  */
+import type { Logger } from '../../lib/log.js';
+import type { ReplayOptions, RunningDeviceSimulator, RunningReplay } from '../definition.js';
 
 /** One recorded unit: the registers its answers cover (register → word). */
 export interface RecordedUnit {
@@ -86,4 +88,23 @@ export function recordedInteger(text: string | undefined, min: number, max: numb
     throw new Error(`${what}: expected an integer ${min}..${max}, got ${JSON.stringify(text)}`);
   }
   return n;
+}
+
+/**
+ * A definition's replay of one recorded file: its unit alone, served by the type's simulator
+ * (`start`), and the driver set to read that unit.
+ */
+export async function replayRecordedUnit(
+  o: ReplayOptions,
+  parse: (text: string, name: string) => RecordedUnit,
+  start: (opts: {
+    host: string;
+    port: number;
+    log: Logger;
+    units: ReadonlyMap<number, ReadonlyMap<number, number>>;
+  }) => Promise<RunningDeviceSimulator>,
+): Promise<RunningReplay> {
+  const rec = parse(o.fixture.bytes.toString('utf8'), o.fixture.name);
+  const sim = await start({ host: o.host, port: o.port, log: o.log, units: new Map([[rec.unit, rec.registers]]) });
+  return { port: sim.port, stop: () => sim.stop(), config: { unit_id: rec.unit } };
 }

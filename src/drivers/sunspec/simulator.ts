@@ -11,7 +11,7 @@
  * convention of `batterySign`, its charge state from the flow. Then the end model.
  */
 import { createLogger, type Logger } from '../../lib/log.js';
-import { defaultHomeModel } from '../definition.js';
+import { defaultHomeModel, type ReplayOptions, type RunningReplay, running } from '../definition.js';
 import {
   type RegisterMapServer,
   type ServedRequest,
@@ -21,7 +21,14 @@ import {
 import type { HomeModel } from '../sim/home-model.js';
 import type { BatterySign, MeterSign } from './fields.js';
 import { MODEL_201, MODEL_802, type ModelLayout, SUNSPEC_LAYOUTS } from './models.js';
-import { encodeDecodedDump, intWords, notImplemented, parseDecodedDump, type RegisterMap } from './recorded.js';
+import {
+  encodeDecodedDump,
+  intWords,
+  notImplemented,
+  parseDecodedDump,
+  parseRegisterDump,
+  type RegisterMap,
+} from './recorded.js';
 import { SUNSPEC_RECORDINGS, type SunSpecRecording } from './recordings.js';
 
 export interface RegisterServerOptions {
@@ -63,6 +70,20 @@ export async function startRegisterServer(opts: RegisterServerOptions): Promise<
       setWords(regs, address, words);
     },
   });
+}
+
+/** A replay of a raw register dump (.json / .csv: wire address → word), the sunspec and outback types'. */
+export async function startDumpReplay(o: ReplayOptions): Promise<RunningReplay> {
+  const registers = parseRegisterDump(o.fixture.bytes.toString('utf8'), o.fixture.name);
+  return running(await startRegisterServer({ host: o.host, port: o.port, registers, log: o.log }));
+}
+
+/** The sunspec type's replay: an `evcc sunspec` print (.txt, encoded with the layouts), or a raw dump. */
+export async function startSunSpecReplay(o: ReplayOptions): Promise<RunningReplay> {
+  if (!o.fixture.name.endsWith('.txt')) return startDumpReplay(o);
+  const text = o.fixture.bytes.toString('utf8');
+  const registers = encodeDecodedDump(parseDecodedDump(text), SUNSPEC_LAYOUTS, 40000, o.fixture.name);
+  return running(await startRegisterServer({ host: o.host, port: o.port, registers, log: o.log }));
 }
 
 /** A decoded recording's register map (SunS at 40000, models with their published L, no end model). */

@@ -13,13 +13,15 @@
  * V_PU/I_PU encoding and unit 2 the same night in half-floats (recorded.ts, simulatorUnits).
  */
 import { createLogger, type Logger } from '../../lib/log.js';
+import type { ReplayOptions, RunningReplay } from '../definition.js';
+import { replayRecordedUnit } from '../modbus/recorded-reads.js';
 import {
   type RegisterMapServer,
   type ServedRequest,
   setWords,
   startRegisterMapServer,
 } from '../modbus/register-server.js';
-import { simulatorUnits } from './recorded.js';
+import { parseRecorded, simulatorUnits } from './recorded.js';
 
 export type { ServedRequest };
 
@@ -67,4 +69,9 @@ export async function startTristarSimulator(opts: TristarSimulatorOptions): Prom
       units.get(unit)?.delete(wire);
     },
   });
+}
+
+/** The definition's replay: one recorded file's unit (recorded.ts format), which the driver reads. */
+export function startTristarReplay(o: ReplayOptions): Promise<RunningReplay> {
+  return replayRecordedUnit(o, parseRecorded, startTristarSimulator);
 }

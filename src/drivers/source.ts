@@ -58,6 +58,7 @@ export abstract class PolledSource implements Source {
     this.poller.onState(listener);
   }
 
+  /** Starts polling in the background; never throws for an unreachable device (the poller retries). */
   start(): Promise<void> {
     return this.poller.start();
   }

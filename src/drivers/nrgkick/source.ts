@@ -19,7 +19,7 @@ import { sleep } from '../../lib/sleep.js';
 import { type ControllableSource, type ControlResult, controlDisabled } from '../control.js';
 import { type JsonData, JsonPoller } from '../http/json-poller.js';
 import { HttpJsonError, type JsonResponse, statusError } from '../http/request.js';
-import type { SourceReading, SourceState } from '../source.js';
+import { PolledSource, type SourceReading } from '../source.js';
 import type { NrgkickConfig } from './config.js';
 import { NRGKICK_CONTROL_TABLE, NRGKICK_CONTROLS } from './controls.js';
 import {
@@ -68,15 +68,13 @@ function refusedError(what: string, res: JsonResponse, device: string): Error {
   return statusError(what, res.status, device);
 }
 
-export class NrgkickSource implements ControllableSource {
+export class NrgkickSource extends PolledSource implements ControllableSource {
   readonly name: string;
-  readonly kind = 'inverter' as const;
   readonly intervalMs: number;
 
   private readonly log: Logger;
-  private readonly poller: JsonPoller;
+  protected readonly poller: JsonPoller;
   private readonly controlMaxAgeMs: number;
-  private readonly readingListeners: Array<(r: SourceReading) => void> = [];
   private controlState: { at: number; state: ControlState } | null = null;
   /** A `/values` answer waiting for the first `/control` one. */
   private pending: { at: number; fields: NrgkickFields } | null = null;
@@ -87,6 +85,7 @@ export class NrgkickSource implements ControllableSource {
     private readonly cfg: NrgkickConfig,
     opts: NrgkickSourceOptions = {},
   ) {
+    super();
     this.name = opts.name ?? 'nrgkick';
     this.intervalMs = Math.round(cfg.poll_interval_s * 1000);
     const controlMs = Math.round(cfg.control_interval_s * 1000);
@@ -116,22 +115,6 @@ export class NrgkickSource implements ControllableSource {
     });
     this.poller.onData((d) => this.onData(d));
     this.poller.onPathError((path, err) => this.onPathError(path, err));
-  }
-
-  onReading(listener: (reading: SourceReading) => void): void {
-    this.readingListeners.push(listener);
-  }
-
-  onState(listener: (state: SourceState, detail?: string) => void): void {
-    this.poller.onState(listener);
-  }
-
-  async start(): Promise<void> {
-    await this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
   }
 
   /**
@@ -189,7 +172,7 @@ export class NrgkickSource implements ControllableSource {
     const fields: NrgkickFields =
       c !== null && at - c.at <= this.controlMaxAgeMs ? { ...values, ...controlFields(c.state) } : values;
     const reading: NrgkickReading = { source: this.name, at, fields };
-    for (const l of this.readingListeners) l(reading);
+    this.publish(reading);
   }
 
   private logIdentity(body: unknown): void {

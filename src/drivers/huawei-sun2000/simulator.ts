@@ -13,33 +13,27 @@
  * requests that come too soon after connecting (`busyAfterConnectMs`) or after the previous answer
  * (`busyGapMs`), or to the next N requests (`busyNext`).
  */
-import { createLogger, type Logger } from '../../lib/log.js';
+import { createLogger } from '../../lib/log.js';
 import type { ReplayOptions, RunningReplay } from '../definition.js';
 import { replayRecordedUnit } from '../modbus/recorded-reads.js';
 import {
   type RegisterMapServer,
-  type ServedRequest,
   setWords,
   startRegisterMapServer,
+  type UnitsSimulatorOptions,
+  unitMaps,
 } from '../modbus/register-server.js';
 import { MODBUS_BUSY, type ModbusAnswer, type ModbusRequest } from '../modbus/tcp-server.js';
 import { dongleUnits, parseRecorded } from './recorded.js';
 
-export type { ServedRequest };
-
-export interface HuaweiSimulatorOptions {
-  host: string;
-  /** 0 picks a free port (see the returned `port`). */
-  port: number;
-  /** Unit id → register → word (default: dongleUnits(), unit 1 hybrid and unit 2 at night). */
-  units?: ReadonlyMap<number, ReadonlyMap<number, number>>;
+/** The simulated gateway; without `units`, dongleUnits() (unit 1 hybrid, unit 2 at night). */
+export interface HuaweiSimulatorOptions extends UnitsSimulatorOptions {
   /** Push an older client off when a new one connects (default true); false: serve every client. */
   oneClient?: boolean;
   /** Answer exception 6 to requests this soon after the connection opened (ms, default 0: never). */
   busyAfterConnectMs?: number;
   /** Answer exception 6 to requests this soon after the previous answer on the connection (ms, default 0). */
   busyGapMs?: number;
-  log?: Logger;
 }
 
 export interface HuaweiSimulator extends RegisterMapServer {
@@ -51,8 +45,7 @@ export interface HuaweiSimulator extends RegisterMapServer {
 
 export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promise<HuaweiSimulator> {
   const log = opts.log ?? createLogger('sim-huawei');
-  const units = new Map<number, Map<number, number>>();
-  for (const [unit, regs] of opts.units ?? dongleUnits()) units.set(unit, new Map(regs));
+  const units = unitMaps(opts.units ?? dongleUnits());
   const oneClient = opts.oneClient ?? true;
   const openedAt = new Map<number, number>();
   const lastAnswer = new Map<number, number>();

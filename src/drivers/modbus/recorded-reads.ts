@@ -9,8 +9,8 @@
  *                           (Huawei's logged frame `answer`, the TriStar web server's `csv`)
  * Overlapping reads must agree word for word. What a type's files hold is its `RecordedFormat`.
  */
-import type { Logger } from '../../lib/log.js';
 import type { ReplayOptions, RunningDeviceSimulator, RunningReplay } from '../definition.js';
+import type { UnitsSimulatorOptions } from './register-server.js';
 
 /** One recorded unit: the registers its answers cover (register → word). */
 export interface RecordedUnit {
@@ -97,12 +97,7 @@ export function recordedInteger(text: string | undefined, min: number, max: numb
 export async function replayRecordedUnit(
   o: ReplayOptions,
   parse: (text: string, name: string) => RecordedUnit,
-  start: (opts: {
-    host: string;
-    port: number;
-    log: Logger;
-    units: ReadonlyMap<number, ReadonlyMap<number, number>>;
-  }) => Promise<RunningDeviceSimulator>,
+  start: (opts: UnitsSimulatorOptions) => Promise<RunningDeviceSimulator>,
 ): Promise<RunningReplay> {
   const rec = parse(o.fixture.bytes.toString('utf8'), o.fixture.name);
   const sim = await start({ host: o.host, port: o.port, log: o.log, units: new Map([[rec.unit, rec.registers]]) });

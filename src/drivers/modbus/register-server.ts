@@ -11,6 +11,7 @@
  * (`onConnection` and `drop`), closing after each answer (`onAnswer` and `end`).
  */
 import type { Socket } from 'node:net';
+import type { Logger } from '../../lib/log.js';
 import {
   MODBUS_ILLEGAL_ADDRESS,
   MODBUS_ILLEGAL_FUNCTION,
@@ -22,6 +23,21 @@ import {
 /** A request as served, with what it got. */
 export interface ServedRequest extends ModbusRequest {
   answer: 'words' | 'none' | `exception ${number}`;
+}
+
+/** How a simulator of recorded units (huawei-sun2000, tristar-mppt) is started. */
+export interface UnitsSimulatorOptions {
+  host: string;
+  /** 0 picks a free port (see the returned `port`). */
+  port: number;
+  /** Unit id → register (wire address) → word (default: the simulator's own recorded units). */
+  units?: ReadonlyMap<number, ReadonlyMap<number, number>>;
+  log?: Logger;
+}
+
+/** Copies of the units' maps, for a simulator that changes them (a value changing, a register gone). */
+export function unitMaps(units: ReadonlyMap<number, ReadonlyMap<number, number>>): Map<number, Map<number, number>> {
+  return new Map([...units].map(([unit, regs]) => [unit, new Map(regs)]));
 }
 
 export interface RegisterMapServerOptions {

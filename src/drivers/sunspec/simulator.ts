@@ -12,12 +12,7 @@
  */
 import { createLogger, type Logger } from '../../lib/log.js';
 import { defaultHomeModel, type ReplayOptions, type RunningReplay, running } from '../definition.js';
-import {
-  type RegisterMapServer,
-  type ServedRequest,
-  setWords,
-  startRegisterMapServer,
-} from '../modbus/register-server.js';
+import { type RegisterMapServer, setWords, startRegisterMapServer } from '../modbus/register-server.js';
 import type { HomeModel } from '../sim/home-model.js';
 import type { BatterySign, MeterSign } from './fields.js';
 import { MODEL_201, MODEL_802, type ModelLayout, SUNSPEC_LAYOUTS } from './models.js';
@@ -43,8 +38,6 @@ export interface RegisterServerOptions {
   log?: Logger;
   name?: string;
 }
-
-export type { ServedRequest };
 
 export interface RegisterServer extends RegisterMapServer {
   readonly registers: RegisterMap;

@@ -12,28 +12,22 @@
  * `kwartier simulate --device tristar-mppt` serves two controllers on one port, unit 1 in the
  * V_PU/I_PU encoding and unit 2 the same night in half-floats (recorded.ts, simulatorUnits).
  */
-import { createLogger, type Logger } from '../../lib/log.js';
+import { createLogger } from '../../lib/log.js';
 import type { ReplayOptions, RunningReplay } from '../definition.js';
 import { replayRecordedUnit } from '../modbus/recorded-reads.js';
 import {
   type RegisterMapServer,
-  type ServedRequest,
   setWords,
   startRegisterMapServer,
+  type UnitsSimulatorOptions,
+  unitMaps,
 } from '../modbus/register-server.js';
 import { parseRecorded, simulatorUnits } from './recorded.js';
 
-export type { ServedRequest };
-
-export interface TristarSimulatorOptions {
-  host: string;
-  /** 0 picks a free port (see the returned `port`). */
-  port: number;
-  /** Unit id → wire address → word (default: simulatorUnits()). */
-  units?: ReadonlyMap<number, ReadonlyMap<number, number>>;
+/** The simulated controllers; without `units`, simulatorUnits() (unit 1 V_PU/I_PU, unit 2 half-floats). */
+export interface TristarSimulatorOptions extends UnitsSimulatorOptions {
   /** Close the socket after each answer, as the controller does (default true). */
   closeAfterAnswer?: boolean;
-  log?: Logger;
 }
 
 export interface TristarSimulator extends RegisterMapServer {
@@ -45,8 +39,7 @@ export interface TristarSimulator extends RegisterMapServer {
 
 export async function startTristarSimulator(opts: TristarSimulatorOptions): Promise<TristarSimulator> {
   const log = opts.log ?? createLogger('sim-tristar');
-  const units = new Map<number, Map<number, number>>();
-  for (const [unit, regs] of opts.units ?? simulatorUnits()) units.set(unit, new Map(regs));
+  const units = unitMaps(opts.units ?? simulatorUnits());
   const closeAfter = opts.closeAfterAnswer ?? true;
   const server = await startRegisterMapServer({
     host: opts.host,

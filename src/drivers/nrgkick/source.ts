@@ -16,12 +16,12 @@
 import { KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { sleep } from '../../lib/sleep.js';
-import { type ControllableSource, type ControlResult, controlDisabled } from '../control.js';
+import { type ControllableSource, type ControlResult, offeredControl } from '../control.js';
 import { type JsonData, JsonPoller } from '../http/json-poller.js';
 import { HttpJsonError, type JsonResponse, statusError } from '../http/request.js';
 import { PolledSource, type SourceReading } from '../source.js';
 import type { NrgkickConfig } from './config.js';
-import { NRGKICK_CONTROL_TABLE, NRGKICK_CONTROLS } from './controls.js';
+import { NRGKICK_CONTROL_TABLE } from './controls.js';
 import {
   CONTROL_PATH,
   type ControlState,
@@ -122,14 +122,7 @@ export class NrgkickSource extends PolledSource implements ControllableSource {
    * `control: true`; reads `/control` back after settle_ms. `readBack` is what the charger holds.
    */
   async control(name: string, value: unknown): Promise<ControlResult> {
-    const c = NRGKICK_CONTROL_TABLE.find((x) => x.spec.name === name);
-    if (!c) {
-      throw new KwartierError(
-        'control_unknown',
-        `${this.name}: no control ${JSON.stringify(name)}; the controls are ${NRGKICK_CONTROLS.map((x) => x.name).join(', ')}`,
-      );
-    }
-    if (this.cfg.control !== true) throw controlDisabled(this.name, name);
+    const c = offeredControl(this.name, name, NRGKICK_CONTROL_TABLE, this.cfg.control === true);
     let raw: number;
     if (c.param === 'charge_pause') {
       if (typeof value !== 'boolean')

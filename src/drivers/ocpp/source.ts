@@ -25,7 +25,7 @@ import { createRPCError, RPCServer } from 'ocpp-rpc';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { type ControllableSource, type ControlResult, controlDisabled } from '../control.js';
+import { type ControllableSource, type ControlResult, offeredControl } from '../control.js';
 import type { SourceReading, SourceState } from '../source.js';
 import type { OcppConfig } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
@@ -335,13 +335,7 @@ export class OcppSource implements ControllableSource {
    * `control: true`; nothing is sent when the limit in force is already the one asked for.
    */
   async control(name: string, value: unknown): Promise<ControlResult> {
-    if (!OCPP_CONTROLS.some((c) => c.name === name)) {
-      throw new KwartierError(
-        'control_unknown',
-        `${this.name}: no control ${JSON.stringify(name)}; the controls are ${OCPP_CONTROLS.map((c) => c.name).join(', ')}`,
-      );
-    }
-    if (this.cfg.control !== true) throw controlDisabled(this.name, name);
+    offeredControl(this.name, name, OCPP_CONTROLS, this.cfg.control === true);
     let limit: number;
     if (name === 'charge_pause') {
       if (typeof value !== 'boolean')

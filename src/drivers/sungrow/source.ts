@@ -16,7 +16,7 @@
  */
 import { KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { type ControllableSource, type ControlResult, type ControlSpec, controlDisabled } from '../control.js';
+import { type ControllableSource, type ControlResult, type ControlSpec, offeredControl } from '../control.js';
 import { ModbusPoller, type PollValues } from '../modbus/poller.js';
 import type { RegisterRow } from '../modbus/register-table.js';
 import { PolledSource, type SourceReading, type SourceState } from '../source.js';
@@ -134,14 +134,7 @@ export class SungrowSource extends PolledSource implements ControllableSource {
    * when it is not one of the names).
    */
   async control(name: string, value: unknown): Promise<ControlResult> {
-    const c = SUNGROW_CONTROL_TABLE.find((x) => x.spec.name === name);
-    if (!c) {
-      throw new KwartierError(
-        'control_unknown',
-        `${this.name}: no control ${JSON.stringify(name)}; the controls are ${SUNGROW_CONTROLS.map((x) => x.name).join(', ')}`,
-      );
-    }
-    if (this.cfg.control !== true) throw controlDisabled(this.name, name);
+    const c = offeredControl(this.name, name, SUNGROW_CONTROL_TABLE, this.cfg.control === true);
     if (!this.registers.some((r) => r.field === c.field && r.access === 'rw')) {
       throw new KwartierError('control_unavailable', `${this.name}.${name}: not available: ${c.spec.description}`);
     }

@@ -24,6 +24,7 @@ import { createServer, type Server } from 'node:http';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
+import { listen } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { type ControllableSource, type ControlResult, offeredControl } from '../control.js';
 import type { SourceReading, SourceState } from '../source.js';
@@ -144,13 +145,7 @@ export class OcppSource implements ControllableSource {
     });
     http.on('upgrade', server.handleUpgrade);
     try {
-      await new Promise<void>((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(this.listen.port, this.listen.host, () => {
-          http.off('error', reject);
-          resolve();
-        });
-      });
+      await listen(http, this.listen.port, this.listen.host);
     } catch (err) {
       if (this.server !== server) return;
       this.log.error({ listen: where, err: errorMessage(err) }, 'OCPP central system cannot listen; retrying in 10 s');

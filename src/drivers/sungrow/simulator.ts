@@ -16,9 +16,9 @@
  * controller's writes show in the meter.
  * `startSungrowReplay` serves a real inverter's register dump instead (the fixture replay test).
  */
-import { type AddressInfo, createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { parse as parseYaml } from 'yaml';
+import { freePort } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { encodeRow, encodeString } from '../modbus/register-codec.js';
 import { type RegisterFn, rowLength } from '../modbus/register-table.js';
@@ -111,18 +111,6 @@ interface Image {
   at: number;
   input: Map<number, number>;
   holding: Map<number, number>;
-}
-
-/** A port that was free a moment ago on `host`. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Promise<SungrowSimulator> {

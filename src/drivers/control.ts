@@ -40,3 +40,38 @@ export function controlDisabled(device: string, control: string): KwartierError 
     { key: `${device}.control` },
   );
 }
+
+/**
+ * The gate of a driver's `control()`: the control named must be one the driver offers (else
+ * `control_unknown`, naming those it offers) and its config must say `control: true` (else
+ * `control_disabled`). Gives the control's spec, or its entry of the driver's control table.
+ */
+export function offeredControl(
+  device: string,
+  name: string,
+  offered: readonly ControlSpec[],
+  enabled: boolean,
+): ControlSpec;
+export function offeredControl<T extends { spec: ControlSpec }>(
+  device: string,
+  name: string,
+  offered: readonly T[],
+  enabled: boolean,
+): T;
+export function offeredControl(
+  device: string,
+  name: string,
+  offered: readonly (ControlSpec | { spec: ControlSpec })[],
+  enabled: boolean,
+): ControlSpec | { spec: ControlSpec } {
+  const specOf = (x: ControlSpec | { spec: ControlSpec }): ControlSpec => ('spec' in x ? x.spec : x);
+  const c = offered.find((x) => specOf(x).name === name);
+  if (!c) {
+    throw new KwartierError(
+      'control_unknown',
+      `${device}: no control ${JSON.stringify(name)}; the controls are ${offered.map((x) => specOf(x).name).join(', ')}`,
+    );
+  }
+  if (!enabled) throw controlDisabled(device, name);
+  return c;
+}

@@ -138,6 +138,20 @@ export async function importUnbundled<M>(url: URL): Promise<M> {
   return (await import(href)) as M;
 }
 
+/**
+ * A module of the driver's folder that the edge never runs (its simulator, its recordings), for a
+ * definition's `simulator` and `replay`: `const simulator = unbundled<typeof import('./simulator.js')>(
+ * new URL('./simulator.js', import.meta.url))`, then `await simulator()` (see importUnbundled).
+ */
+export function unbundled<M>(url: URL): () => Promise<M> {
+  return () => importUnbundled<M>(url);
+}
+
+/** What a definition's simulator or replay gives back of the simulator it started. */
+export function running(sim: RunningDeviceSimulator): RunningDeviceSimulator {
+  return { port: sim.port, stop: () => sim.stop() };
+}
+
 /** The simulated home for a simulator that was given none: a fresh one starting now. */
 export async function defaultHomeModel(model: HomeModel | undefined): Promise<HomeModel> {
   if (model) return model;
@@ -147,10 +161,31 @@ export async function defaultHomeModel(model: HomeModel | undefined): Promise<Ho
   return new m.HomeModel({ start: Date.now() });
 }
 
-/** The module a definition loads lazily (see `load`): throws when `create` comes first. */
-export function loaded<M>(mod: M | undefined, type: string): M {
-  if (mod === undefined) throw new Error(`driver ${type}: create() before load()`);
-  return mod;
+/** A driver's source module, loaded on first use (`lazySource`). */
+export interface LazySource<M> {
+  /** The definition's `load`: imports the module once. */
+  load(): Promise<void>;
+  /** The module, for the definition's `create`; throws when `create` comes before `load`. */
+  get(): M;
+}
+
+/**
+ * The module a definition loads lazily (see `load`): `const source = lazySource('acme', () =>
+ * import('./source.js'))`, then `load: source.load` and `source.get().createAcmeSource(…)` in
+ * `create`. The import stays in the definition's own file, so the edge bundle puts each driver's
+ * source in a chunk of its own, loaded only by a site that uses the type.
+ */
+export function lazySource<M>(type: string, importer: () => Promise<M>): LazySource<M> {
+  let mod: M | undefined;
+  return {
+    async load() {
+      mod ??= await importer();
+    },
+    get() {
+      if (mod === undefined) throw new Error(`driver ${type}: create() before load()`);
+      return mod;
+    },
+  };
 }
 
 /**

@@ -4,11 +4,11 @@
  */
 import { ConfigError, errorMessage } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
-import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, lazySource, running, unbundled } from '../definition.js';
 import { type DsmrConfig, DsmrConfigSchema } from './config.js';
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('dsmr', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const dsmr = defineDriver<DsmrConfig>({
   type: 'dsmr',
@@ -27,11 +27,9 @@ export const dsmr = defineDriver<DsmrConfig>({
       }
     }
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
+  load: source.load,
   create(c, ctx) {
-    return loaded(mod, 'dsmr').createDsmrSource(c, { log: ctx.log });
+    return source.get().createDsmrSource(c, { log: ctx.log });
   },
   fromLegacySection(section: DsmrConfig) {
     return section;
@@ -39,21 +37,17 @@ export const dsmr = defineDriver<DsmrConfig>({
   simulator: {
     describe: 'P1 telegrams (DSMR over TCP, 1 a second)',
     async create(o) {
-      const { startDsmrTcpSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startDsmrTcpSimulator } = await simulator();
       const model = await defaultHomeModel(o.model);
       const sim = await startDsmrTcpSimulator({ host: o.host, port: o.port, rateHz: 1, model, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
     // Recorded telegrams (exact bytes, CRLF) live in test/fixtures/p1/.
     fixtures: 'p1',
     async serve(o) {
-      const { startDsmrTcpSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startDsmrTcpSimulator } = await simulator();
       const sim = await startDsmrTcpSimulator({
         host: o.host,
         port: o.port,
@@ -61,7 +55,7 @@ export const dsmr = defineDriver<DsmrConfig>({
         telegram: o.fixture.bytes,
         log: o.log,
       });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
 });

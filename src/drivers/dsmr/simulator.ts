@@ -7,6 +7,7 @@
  * 0-1:24.2.3 and water on 0-2:24.2.1 (both captured every 5 minutes); NL gas on 0-1:24.2.1.
  */
 import { createServer, type Socket } from 'node:net';
+import { listen } from '../../lib/listen.js';
 import type { Logger } from '../../lib/log.js';
 import type { HomeModel, HomeState } from '../sim/home-model.js';
 import { crc16String, formatCrc } from './crc.js';
@@ -176,15 +177,7 @@ export async function startDsmrTcpSimulator(opts: DsmrTcpSimulatorOptions): Prom
     // The client only listens; ignore anything it sends.
     sock.resume();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const port = await listen(server, opts.port, opts.host);
   const timer = setInterval(
     () => {
       if (clients.size === 0) return;

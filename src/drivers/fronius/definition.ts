@@ -3,11 +3,11 @@
  * v1 (plain HTTP, no authentication) as a device type: PV, battery (GEN24 with storage), and its
  * own grid meter (a Fronius Smart Meter: used only when the site has no fresh P1 meter).
  */
-import { defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defineDriver, lazySource, running, unbundled } from '../definition.js';
 import { type FroniusConfig, FroniusConfigSchema } from './config.js';
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('fronius', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const fronius = defineDriver<FroniusConfig>({
   type: 'fronius',
@@ -22,27 +22,21 @@ export const fronius = defineDriver<FroniusConfig>({
     inverter_id: 1,
     timeout_ms: 3000,
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
-  create: (c, ctx) => loaded(mod, 'fronius').createFroniusSource(c, { log: ctx.log, timezone: ctx.timezone }),
+  load: source.load,
+  create: (c, ctx) => source.get().createFroniusSource(c, { log: ctx.log, timezone: ctx.timezone }),
   simulator: {
     describe: 'a Fronius GEN24 with battery and Smart Meter (Solar API v1, HTTP; recorded answers)',
     async create(o) {
-      const { startFroniusSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startFroniusSimulator } = await simulator();
       const sim = await startFroniusSimulator({ host: o.host, port: o.port, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
     // The fixture is a recorded GetPowerFlowRealtimeData answer; `serve.meter` and
     // `serve.inverter` name the meter and inverter answers of the same installation (absent: 404).
     async serve(o) {
-      const { startFroniusSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startFroniusSimulator } = await simulator();
       const json = (name: unknown): unknown =>
         typeof name === 'string' ? (JSON.parse(o.read(name).toString('utf8')) as unknown) : null;
       const sim = await startFroniusSimulator({
@@ -55,7 +49,7 @@ export const fronius = defineDriver<FroniusConfig>({
           inverter: json(o.options.inverter),
         },
       });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
 });

@@ -11,7 +11,7 @@
  *   Solar API switched off does.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { SOLAR_API } from './fields.js';
 import { FRONIUS_PROFILES, type FroniusProfile } from './recorded.js';
@@ -87,14 +87,7 @@ export async function startFroniusSimulator(opts: FroniusSimulatorOptions): Prom
     res.end(JSON.stringify(body));
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
   log.info({ host: opts.host, port, profile }, 'Fronius Solar API simulator listening');
   return {
     port,

@@ -20,7 +20,7 @@ import { wallClock } from '../../core/time/zone.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { type JsonData, JsonPoller } from '../http/json-poller.js';
 import { HttpJsonError } from '../http/request.js';
-import type { Source, SourceReading, SourceState } from '../source.js';
+import { PolledSource, type SourceReading, type SourceState } from '../source.js';
 import type { FroniusConfig } from './config.js';
 import {
   decodeInverter,
@@ -100,17 +100,15 @@ interface Detail {
   fields: FroniusFields;
 }
 
-export class FroniusSource implements Source {
+export class FroniusSource extends PolledSource {
   readonly name: string;
-  readonly kind = 'inverter' as const;
   readonly intervalMs: number;
 
   private readonly log: Logger;
-  private readonly poller: JsonPoller;
+  protected readonly poller: JsonPoller;
   private readonly detailMaxAgeMs: number;
   private readonly meterPath = METER_PATH;
   private readonly inverterPath: string;
-  private readonly readingListeners: Array<(r: SourceReading) => void> = [];
   private readonly daily: DailyFromTotal;
   private meter: Detail | null = null;
   private inverter: Detail | null = null;
@@ -122,6 +120,7 @@ export class FroniusSource implements Source {
     private readonly cfg: FroniusConfig,
     opts: FroniusSourceOptions = {},
   ) {
+    super();
     this.name = opts.name ?? 'fronius';
     this.intervalMs = Math.round(cfg.poll_interval_s * 1000);
     this.detailMaxAgeMs = DETAIL_MAX_AGE * cfg.detail_interval_s * 1000;
@@ -152,14 +151,6 @@ export class FroniusSource implements Source {
     this.poller.onPathError((path, err) => this.onPathError(path, err));
   }
 
-  onReading(listener: (reading: SourceReading) => void): void {
-    this.readingListeners.push(listener);
-  }
-
-  onState(listener: (state: SourceState, detail?: string) => void): void {
-    this.poller.onState(listener);
-  }
-
   get state(): SourceState | null {
     return this.poller.state;
   }
@@ -167,14 +158,6 @@ export class FroniusSource implements Source {
   /** Requests sent, and the most ever in flight at once (tests, benchmarks). */
   stats(): { requests: number; maxInFlight: number } {
     return { requests: this.poller.requests, maxInFlight: this.poller.maxInFlight };
-  }
-
-  async start(): Promise<void> {
-    await this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
   }
 
   private describePath(path: string): string {
@@ -206,7 +189,7 @@ export class FroniusSource implements Source {
       fields.pv_daily_kwh = this.daily.update(at, fields.pv_total_kwh ?? null, fields.pv_power_w ?? null);
     }
     const reading: FroniusReading = { source: this.name, at, fields };
-    for (const l of this.readingListeners) l(reading);
+    this.publish(reading);
   }
 
   private fresh(detail: Detail | null, now: number): FroniusFields {

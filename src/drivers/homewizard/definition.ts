@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError } from '../../core/errors.js';
 import { loadTlsFiles, parseCertificates } from '../../lib/tls-files.js';
-import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, lazySource, running, unbundled } from '../definition.js';
 import { type HomeWizardConfig, HomeWizardConfigSchema } from './config.js';
 
 const { ip: _ip, ...rest } = HomeWizardConfigSchema.properties;
@@ -17,8 +17,8 @@ export const HomeWizardDeviceSchema = Type.Object(
 );
 export type HomeWizardDeviceConfig = Omit<HomeWizardConfig, 'ip'> & { host: string };
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('homewizard', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const homewizard = defineDriver<HomeWizardDeviceConfig>({
   type: 'homewizard',
@@ -48,15 +48,10 @@ export const homewizard = defineDriver<HomeWizardDeviceConfig>({
       parseCertificates({ key: `${key}.ca_cert`, path: '(inline PEM)' }, Buffer.from(c.ca_cert));
     else loadTlsFiles({ ca: { key: `${key}.ca_cert`, path: c.ca_cert } });
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
+  load: source.load,
   create(c, ctx) {
     const { host, ...others } = c;
-    return loaded(mod, 'homewizard').createHomeWizardSource(
-      { ip: host, ...others },
-      { log: ctx.log, timezone: ctx.timezone },
-    );
+    return source.get().createHomeWizardSource({ ip: host, ...others }, { log: ctx.log, timezone: ctx.timezone });
   },
   fromLegacySection(section: HomeWizardConfig) {
     const { ip, ...others } = section;
@@ -65,21 +60,17 @@ export const homewizard = defineDriver<HomeWizardDeviceConfig>({
   simulator: {
     describe: 'a HomeWizard P1 meter (local API v1, HTTP)',
     async create(o) {
-      const { startHomeWizardSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startHomeWizardSimulator } = await simulator();
       const model = await defaultHomeModel(o.model);
       const sim = await startHomeWizardSimulator({ host: o.host, port: o.port, api: 'v1', model, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
     // The fixture is a measurement (v1 /api/v1/data or v2 /api/measurement); `serve.device` names
     // the GET /api answer served beside it, `serve.api` its API version (default v1).
     async serve(o) {
-      const { startHomeWizardSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startHomeWizardSimulator } = await simulator();
       const api = o.options.api === 'v2' ? 'v2' : 'v1';
       const device = o.options.device;
       if (typeof device !== 'string') throw new Error(`${o.fixture.name}: serve.device must name the GET /api answer`);

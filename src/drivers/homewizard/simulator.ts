@@ -13,9 +13,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { listen } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { HomeModel } from '../sim/home-model.js';
 import { CERT_TYPE_BY_PRODUCT } from './device-info.js';
@@ -120,8 +120,7 @@ export async function startHomeWizardSimulator(opts: HomeWizardSimulatorOptions)
     api === 'v2' && opts.websocket !== false ? new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 }) : null;
   server.on('upgrade', upgradeListener(wss, device));
 
-  await listen(server, opts.port ?? 0, host);
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port ?? 0, host);
   log.info({ host, port, api, serial, ...(tls ? { identity } : {}) }, 'homewizard-sim: listening');
 
   return {
@@ -183,14 +182,4 @@ function upgradeListener(
     }
     wss.handleUpgrade(req, socket, head, (ws) => device.serveSocket(ws));
   };
-}
-
-function listen(server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

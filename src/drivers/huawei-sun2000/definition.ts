@@ -4,11 +4,11 @@
  * DDSU666, used only when the site has no fresh P1 meter). Several inverters behind one SDongle
  * are several devices (unit_id 1, 2, …) sharing one connection.
  */
-import { defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defineDriver, lazySource, running, unbundled } from '../definition.js';
 import { checkHuaweiConfig, type HuaweiConfig, HuaweiConfigSchema } from './config.js';
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('huawei-sun2000', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const huaweiSun2000 = defineDriver<HuaweiConfig>({
   type: 'huawei-sun2000',
@@ -29,39 +29,22 @@ export const huaweiSun2000 = defineDriver<HuaweiConfig>({
     retry_unsupported_s: 3600,
   },
   check: checkHuaweiConfig,
-  async load() {
-    mod ??= await import('./source.js');
-  },
-  create: (c, ctx) => loaded(mod, 'huawei-sun2000').createHuaweiSource(c, { log: ctx.log, name: ctx.name }),
+  load: source.load,
+  create: (c, ctx) => source.get().createHuaweiSource(c, { log: ctx.log, name: ctx.name }),
   simulator: {
     describe:
       'a Huawei SDongle: unit 1 a SUN2000 with meter and battery, unit 2 one at night (Modbus TCP; recorded answers)',
     async create(o) {
-      const { startHuaweiSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startHuaweiSimulator } = await simulator();
       const sim = await startHuaweiSimulator({ host: o.host, port: o.port, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
     // The fixture is a recorded file (recorded.ts format); its unit answers, and the driver reads
     // that unit (the config's unit_id is set from the file).
     async serve(o) {
-      const { startHuaweiSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
-      const { parseRecorded } = await importUnbundled<typeof import('./recorded.js')>(
-        new URL('./recorded.js', import.meta.url),
-      );
-      const rec = parseRecorded(o.fixture.bytes.toString('utf8'), o.fixture.name);
-      const sim = await startHuaweiSimulator({
-        host: o.host,
-        port: o.port,
-        log: o.log,
-        units: new Map([[rec.unit, rec.registers]]),
-      });
-      return { port: sim.port, stop: () => sim.stop(), config: { unit_id: rec.unit } };
+      return (await simulator()).startHuaweiReplay(o);
     },
   },
 });

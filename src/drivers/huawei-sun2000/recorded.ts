@@ -3,19 +3,17 @@
  * files of test/fixtures/huawei-sun2000 (their sources in its SOURCES.md; a test keeps the two
  * equal), so the simulator serves them without reading the test folder.
  *
- * Format, one item a line (`#` starts a comment):
+ * Format (the shared one of ../modbus/recorded-reads.ts), one item a line (`#` starts a comment):
  *   unit N                      the unit id the answers came from
  *   read REGISTER COUNT         a request (FC03, the documented register = the wire address)
  *   answer HEX…                 its answer: the Modbus TCP frame as logged, bytes in hex ("0A" or "0xa")
- *   words W…                    or its registers as decimal 16-bit words (a library's test data)
+ *   words W…                    or its registers as 16-bit words (a library's test data)
  * Overlapping reads must agree word for word.
  */
 
-/** One recorded unit: the registers its answers cover (register → word). */
-export interface RecordedUnit {
-  unit: number;
-  registers: ReadonlyMap<number, number>;
-}
+import { parseRecordedReads, type RecordedFormat, type RecordedUnit, wordsAnswer } from '../modbus/recorded-reads.js';
+
+export type { RecordedUnit };
 
 export const RECORDED = {
   'night-sun2000-3ktl': `# Huawei SUN2000-3KTL-L1 at night: register answers of a real inverter as huawei-solar-lib's tests
@@ -167,59 +165,16 @@ answer 0x0 0x30 0x0 0x0 0x0 0x3b 0x2 0x3 0x38 0x3 0x16 0x0 0x0 0x0 0x2 0x1d 0xfb
 } as const;
 export type RecordedName = keyof typeof RECORDED;
 
+/** What a Huawei recording holds: unit 0 (the access point) to 255, answers as frames or words. */
+const HUAWEI_RECORDED: RecordedFormat = {
+  units: { min: 0, max: 255 },
+  start: 'register',
+  answers: { answer: frameWords, words: wordsAnswer },
+};
+
 /** Parses a recorded file; anything it does not understand is an error naming the file and line. */
 export function parseRecorded(text: string, name: string): RecordedUnit {
-  let unit: number | null = null;
-  let pending: { start: number; count: number; line: number } | null = null;
-  const registers = new Map<number, number>();
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
-    const where = `${name}:${i + 1}`;
-    const line = raw.replace(/#.*/, '').trim();
-    if (line === '') return;
-    const [word, ...rest] = line.split(/\s+/);
-    if (word === 'unit') {
-      unit = integer(rest[0], 0, 255, `${where}: unit`);
-    } else if (word === 'read') {
-      if (pending) throw new Error(`${name}:${pending.line}: read without an answer`);
-      pending = {
-        start: integer(rest[0], 0, 65535, `${where}: register`),
-        count: integer(rest[1], 1, 125, `${where}: count`),
-        line: i + 1,
-      };
-    } else if (word === 'answer' || word === 'words') {
-      if (!pending) throw new Error(`${where}: ${word} without a read before it`);
-      if (unit === null) throw new Error(`${where}: no unit line before it`);
-      const words =
-        word === 'words'
-          ? rest.map((w) => integer(w, 0, 0xffff, `${where}: word`))
-          : frameWords(rest, pending.count, unit, where);
-      if (words.length !== pending.count) {
-        throw new Error(`${where}: ${words.length} words for a read of ${pending.count}`);
-      }
-      words.forEach((w, k) => {
-        const reg = (pending as { start: number }).start + k;
-        const had = registers.get(reg);
-        if (had !== undefined && had !== w)
-          throw new Error(`${where}: register ${reg} is ${had} in an earlier answer, ${w} here`);
-        registers.set(reg, w);
-      });
-      pending = null;
-    } else {
-      throw new Error(`${where}: expected unit, read, answer or words, not ${JSON.stringify(word)}`);
-    }
-  });
-  if (pending) throw new Error(`${name}: the last read has no answer`);
-  if (unit === null) throw new Error(`${name}: no unit line`);
-  return { unit, registers };
-}
-
-function integer(text: string | undefined, min: number, max: number, what: string): number {
-  const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${what}: expected an integer ${min}..${max}, got ${JSON.stringify(text)}`);
-  }
-  return n;
+  return parseRecordedReads(HUAWEI_RECORDED, text, name);
 }
 
 /** The registers of a logged Modbus TCP answer to an FC03 read of `count` registers from `unit`. */

@@ -1,8 +1,9 @@
 /**
- * A simulated Huawei SDongle (or an inverter's access point): a Modbus TCP server on loopback that
- * answers FC03 reads of each unit from recorded register answers of real installations
- * (recorded.ts; the fixtures of test/fixtures/huawei-sun2000). It serves those values, not the
- * simulated home: the recorded words are the facts being tested (word order, signs, markers).
+ * A simulated Huawei SDongle (or an inverter's access point): a Modbus TCP server on loopback
+ * (../modbus/register-server.ts) that answers FC03 reads of each unit from recorded register
+ * answers of real installations (recorded.ts; the fixtures of test/fixtures/huawei-sun2000). It
+ * serves those values, not the simulated home: the recorded words are the facts being tested (word
+ * order, signs, markers).
  *
  * As the real gateway: the register number is the wire address; a read that touches a register the
  * unit's recording lacks answers exception 2 (illegal data address), as a register the firmware
@@ -12,65 +13,46 @@
  * requests that come too soon after connecting (`busyAfterConnectMs`) or after the previous answer
  * (`busyGapMs`), or to the next N requests (`busyNext`).
  */
-import { createLogger, type Logger } from '../../lib/log.js';
+import { createLogger } from '../../lib/log.js';
+import type { ReplayOptions, RunningReplay } from '../definition.js';
+import { replayRecordedUnit } from '../modbus/recorded-reads.js';
 import {
-  MODBUS_BUSY,
-  MODBUS_ILLEGAL_ADDRESS,
-  MODBUS_ILLEGAL_FUNCTION,
-  type ModbusAnswer,
-  type ModbusRequest,
-  startModbusTcpServer,
-} from '../modbus/tcp-server.js';
-import { dongleUnits } from './recorded.js';
+  type RegisterMapServer,
+  setWords,
+  startRegisterMapServer,
+  type UnitsSimulatorOptions,
+  unitMaps,
+} from '../modbus/register-server.js';
+import { MODBUS_BUSY, type ModbusAnswer, type ModbusRequest } from '../modbus/tcp-server.js';
+import { dongleUnits, parseRecorded } from './recorded.js';
 
-export interface HuaweiSimulatorOptions {
-  host: string;
-  /** 0 picks a free port (see the returned `port`). */
-  port: number;
-  /** Unit id → register → word (default: dongleUnits(), unit 1 hybrid and unit 2 at night). */
-  units?: ReadonlyMap<number, ReadonlyMap<number, number>>;
+/** The simulated gateway; without `units`, dongleUnits() (unit 1 hybrid, unit 2 at night). */
+export interface HuaweiSimulatorOptions extends UnitsSimulatorOptions {
   /** Push an older client off when a new one connects (default true); false: serve every client. */
   oneClient?: boolean;
   /** Answer exception 6 to requests this soon after the connection opened (ms, default 0: never). */
   busyAfterConnectMs?: number;
   /** Answer exception 6 to requests this soon after the previous answer on the connection (ms, default 0). */
   busyGapMs?: number;
-  log?: Logger;
 }
 
-/** A request as served, with what it got. */
-export interface ServedRequest extends ModbusRequest {
-  answer: 'words' | 'none' | `exception ${number}`;
-}
-
-export interface HuaweiSimulator {
-  port: number;
-  /** Every request so far, in order. */
-  readonly requests: readonly ServedRequest[];
-  /** Connections accepted so far, and how many are open now. */
-  readonly connections: number;
-  readonly open: number;
+export interface HuaweiSimulator extends RegisterMapServer {
   /** The next `n` requests answer exception 6 (busy). */
   busyNext(n: number): void;
   /** Sets words of a unit from `register` on (a value changing, a meter going offline). */
   set(unit: number, register: number, ...words: number[]): void;
-  stop(): Promise<void>;
 }
 
 export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promise<HuaweiSimulator> {
   const log = opts.log ?? createLogger('sim-huawei');
-  const units = new Map<number, Map<number, number>>();
-  for (const [unit, regs] of opts.units ?? dongleUnits()) units.set(unit, new Map(regs));
+  const units = unitMaps(opts.units ?? dongleUnits());
   const oneClient = opts.oneClient ?? true;
-  const requests: ServedRequest[] = [];
   const openedAt = new Map<number, number>();
   const lastAnswer = new Map<number, number>();
   let busy = 0;
-  let accepted = 0;
 
-  function decide(req: ModbusRequest): ModbusAnswer {
-    const regs = units.get(req.unit);
-    if (!regs) return null;
+  /** "Busy" (exception 6): asked to, or too soon after the connect or the previous answer. */
+  function busyAnswer(req: ModbusRequest): ModbusAnswer | undefined {
     if (busy > 0) {
       busy--;
       return { exception: MODBUS_BUSY };
@@ -79,21 +61,15 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
     if (since < (opts.busyAfterConnectMs ?? 0)) return { exception: MODBUS_BUSY };
     const prev = lastAnswer.get(req.connection);
     if (prev !== undefined && req.at - prev < (opts.busyGapMs ?? 0)) return { exception: MODBUS_BUSY };
-    if (req.fc !== 3) return { exception: MODBUS_ILLEGAL_FUNCTION };
-    const words: number[] = [];
-    for (let a = req.address; a < req.address + req.count; a++) {
-      const w = regs.get(a);
-      if (w === undefined) return { exception: MODBUS_ILLEGAL_ADDRESS };
-      words.push(w);
-    }
-    return { words };
+    return undefined;
   }
 
-  const server = await startModbusTcpServer({
+  const server = await startRegisterMapServer({
     host: opts.host,
     port: opts.port,
+    registers: (unit) => units.get(unit),
+    refuse: busyAnswer,
     onConnection(connection) {
-      accepted++;
       if (oneClient) {
         for (const c of openedAt.keys()) {
           log.info({ connection: c, by: connection }, 'a new client connected: the older one is pushed off');
@@ -101,44 +77,29 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
         }
       }
       openedAt.set(connection, Date.now());
-      return true;
     },
     onClose(connection) {
       openedAt.delete(connection);
       lastAnswer.delete(connection);
     },
-    handle(req) {
-      const answer = decide(req);
-      if (answer !== null) lastAnswer.set(req.connection, Date.now());
-      requests.push({
-        ...req,
-        answer: answer === null ? 'none' : 'exception' in answer ? `exception ${answer.exception}` : 'words',
-      });
-      return answer;
+    onAnswer(req) {
+      lastAnswer.set(req.connection, Date.now());
     },
   });
   log.info({ host: opts.host, port: server.port, units: [...units.keys()] }, 'huawei simulator listening');
-  return {
-    port: server.port,
-    get requests() {
-      return requests;
-    },
-    get connections() {
-      return accepted;
-    },
-    get open() {
-      return openedAt.size;
-    },
-    busyNext(n) {
+  return Object.assign(server, {
+    busyNext(n: number) {
       busy = n;
     },
-    set(unit, register, ...words) {
+    set(unit: number, register: number, ...words: number[]) {
       const regs = units.get(unit);
       if (!regs) throw new Error(`huawei simulator: no unit ${unit}`);
-      words.forEach((w, i) => {
-        regs.set(register + i, w & 0xffff);
-      });
+      setWords(regs, register, words);
     },
-    stop: () => server.stop(),
-  };
+  });
+}
+
+/** The definition's replay: one recorded file's unit (recorded.ts format), which the driver reads. */
+export function startHuaweiReplay(o: ReplayOptions): Promise<RunningReplay> {
+  return replayRecordedUnit(o, parseRecorded, startHuaweiSimulator);
 }

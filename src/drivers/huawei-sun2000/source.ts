@@ -21,7 +21,7 @@
  */
 import { createLogger, type Logger } from '../../lib/log.js';
 import { DEFAULT_BLOCK, type FieldValue, ModbusPoller, type PollValues } from '../modbus/poller.js';
-import type { Source, SourceReading, SourceState } from '../source.js';
+import { PolledSource, type SourceReading, type SourceState } from '../source.js';
 import type { HuaweiConfig } from './config.js';
 import {
   BATTERY_BLOCK,
@@ -73,14 +73,12 @@ export interface HuaweiSourceOptions {
 /** Which block each row belongs to. */
 const BLOCK_OF = new Map<HuaweiField, string>(HUAWEI_TABLE.rows.map((r) => [r.field, r.block ?? DEFAULT_BLOCK]));
 
-export class HuaweiSource implements Source {
+export class HuaweiSource extends PolledSource {
   readonly name: string;
-  readonly kind = 'inverter' as const;
   readonly intervalMs: number;
 
   private readonly log: Logger;
-  private readonly poller: ModbusPoller<HuaweiField>;
-  private readonly listeners: Array<(r: SourceReading) => void> = [];
+  protected readonly poller: ModbusPoller<HuaweiField>;
   private readonly intervals: Record<string, number>;
   /** The latest value of every row read, and when each block was last read. */
   private readonly latest = new Map<HuaweiField, FieldValue>();
@@ -92,6 +90,7 @@ export class HuaweiSource implements Source {
   private inverterState: string | null = null;
 
   constructor(cfg: HuaweiConfig, opts: HuaweiSourceOptions = {}) {
+    super();
     this.name = opts.name ?? 'huawei-sun2000';
     this.intervalMs = Math.round(cfg.poll_interval_s * 1000);
     this.log = opts.log ?? createLogger('huawei-sun2000', { endpoint: `${cfg.host}:${cfg.port}`, unit: cfg.unit_id });
@@ -123,14 +122,6 @@ export class HuaweiSource implements Source {
     this.poller.onValues((v) => this.onValues(v));
   }
 
-  onReading(listener: (reading: SourceReading) => void): void {
-    this.listeners.push(listener);
-  }
-
-  onState(listener: (state: SourceState, detail?: string) => void): void {
-    this.poller.onState(listener);
-  }
-
   get state(): SourceState | null {
     return this.poller.state;
   }
@@ -147,14 +138,6 @@ export class HuaweiSource implements Source {
 
   stats(): ReturnType<ModbusPoller<HuaweiField>['stats']> {
     return this.poller.stats();
-  }
-
-  async start(): Promise<void> {
-    await this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
   }
 
   private onIdentity(v: Map<HuaweiField, FieldValue>): void {
@@ -305,7 +288,7 @@ export class HuaweiSource implements Source {
       fields.battery_age_s = age(at, this.readAt.get(BATTERY_BLOCK));
     }
     const reading: HuaweiReading = { source: this.name, at, fields };
-    for (const l of this.listeners) l(reading);
+    this.publish(reading);
   }
 }
 

@@ -7,6 +7,7 @@
  * Huawei SDongle does; hence this one.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { listen } from '../../lib/listen.js';
 
 /** A request as the simulator sees it. */
 export interface ModbusRequest {
@@ -83,15 +84,7 @@ export async function startModbusTcpServer(opts: ModbusTcpServerOptions): Promis
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const port = await listen(server, opts.port, opts.host);
   return {
     port,
     drop(connection) {

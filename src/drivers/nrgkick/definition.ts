@@ -3,12 +3,12 @@
  * type: an EV charger whose current, pause and phases a controller may set (with `control: true`).
  */
 import { ConfigError } from '../../core/errors.js';
-import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, lazySource, running, unbundled } from '../definition.js';
 import { type NrgkickConfig, NrgkickConfigSchema } from './config.js';
 import { NRGKICK_CONTROLS } from './controls.js';
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('nrgkick', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const nrgkick = defineDriver<NrgkickConfig>({
   type: 'nrgkick',
@@ -33,28 +33,22 @@ export const nrgkick = defineDriver<NrgkickConfig>({
       );
     }
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
-  create: (c, ctx) => loaded(mod, 'nrgkick').createNrgkickSource(c, { log: ctx.log, name: ctx.name }),
+  load: source.load,
+  create: (c, ctx) => source.get().createNrgkickSource(c, { log: ctx.log, name: ctx.name }),
   simulator: {
     describe: 'an NRGkick Gen2 with a car plugged in (local JSON API, HTTP)',
     async create(o) {
-      const { startNrgkickSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startNrgkickSimulator } = await simulator();
       const model = await defaultHomeModel(o.model);
       const sim = await startNrgkickSimulator({ host: o.host, port: o.port, model, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
     // The fixture is a recorded `GET /values` answer; `serve.control` and `serve.info` name the
     // `/control` and `/info` answers served beside it (absent: 404).
     async serve(o) {
-      const { startNrgkickSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startNrgkickSimulator } = await simulator();
       const json = (name: unknown): unknown =>
         typeof name === 'string' ? (JSON.parse(o.read(name).toString('utf8')) as unknown) : undefined;
       const recorded: Record<string, unknown> = { '/values': JSON.parse(o.fixture.bytes.toString('utf8')) };
@@ -63,7 +57,7 @@ export const nrgkick = defineDriver<NrgkickConfig>({
       if (control !== undefined) recorded['/control'] = control;
       if (info !== undefined) recorded['/info'] = info;
       const sim = await startNrgkickSimulator({ host: o.host, port: o.port, log: o.log, recorded });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   controls: NRGKICK_CONTROLS,

@@ -15,8 +15,8 @@
  * nothing; a good write answers the values it took. A replay mode serves recorded answers instead.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { wallClock } from '../../core/time/index.js';
+import { listen } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { HomeModel } from '../sim/home-model.js';
 import { CONTROL_PATH, INFO_PATH, VALUES_PATH } from './fields.js';
@@ -319,14 +319,7 @@ export async function startNrgkickSimulator(opts: NrgkickSimulatorOptions): Prom
     }
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
   log.info({ host: opts.host, port, car: car !== null }, 'NRGkick simulator listening');
   return {
     port,

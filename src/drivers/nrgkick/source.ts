@@ -16,12 +16,12 @@
 import { KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { sleep } from '../../lib/sleep.js';
-import { type ControllableSource, type ControlResult, controlDisabled } from '../control.js';
+import { type ControllableSource, type ControlResult, offeredControl } from '../control.js';
 import { type JsonData, JsonPoller } from '../http/json-poller.js';
 import { HttpJsonError, type JsonResponse, statusError } from '../http/request.js';
-import type { SourceReading, SourceState } from '../source.js';
+import { PolledSource, type SourceReading } from '../source.js';
 import type { NrgkickConfig } from './config.js';
-import { NRGKICK_CONTROL_TABLE, NRGKICK_CONTROLS } from './controls.js';
+import { NRGKICK_CONTROL_TABLE } from './controls.js';
 import {
   CONTROL_PATH,
   type ControlState,
@@ -68,15 +68,13 @@ function refusedError(what: string, res: JsonResponse, device: string): Error {
   return statusError(what, res.status, device);
 }
 
-export class NrgkickSource implements ControllableSource {
+export class NrgkickSource extends PolledSource implements ControllableSource {
   readonly name: string;
-  readonly kind = 'inverter' as const;
   readonly intervalMs: number;
 
   private readonly log: Logger;
-  private readonly poller: JsonPoller;
+  protected readonly poller: JsonPoller;
   private readonly controlMaxAgeMs: number;
-  private readonly readingListeners: Array<(r: SourceReading) => void> = [];
   private controlState: { at: number; state: ControlState } | null = null;
   /** A `/values` answer waiting for the first `/control` one. */
   private pending: { at: number; fields: NrgkickFields } | null = null;
@@ -87,6 +85,7 @@ export class NrgkickSource implements ControllableSource {
     private readonly cfg: NrgkickConfig,
     opts: NrgkickSourceOptions = {},
   ) {
+    super();
     this.name = opts.name ?? 'nrgkick';
     this.intervalMs = Math.round(cfg.poll_interval_s * 1000);
     const controlMs = Math.round(cfg.control_interval_s * 1000);
@@ -118,35 +117,12 @@ export class NrgkickSource implements ControllableSource {
     this.poller.onPathError((path, err) => this.onPathError(path, err));
   }
 
-  onReading(listener: (reading: SourceReading) => void): void {
-    this.readingListeners.push(listener);
-  }
-
-  onState(listener: (state: SourceState, detail?: string) => void): void {
-    this.poller.onState(listener);
-  }
-
-  async start(): Promise<void> {
-    await this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
-  }
-
   /**
    * Writes one of NRGKICK_CONTROLS (`GET /control?param=value`), refused unless the config says
    * `control: true`; reads `/control` back after settle_ms. `readBack` is what the charger holds.
    */
   async control(name: string, value: unknown): Promise<ControlResult> {
-    const c = NRGKICK_CONTROL_TABLE.find((x) => x.spec.name === name);
-    if (!c) {
-      throw new KwartierError(
-        'control_unknown',
-        `${this.name}: no control ${JSON.stringify(name)}; the controls are ${NRGKICK_CONTROLS.map((x) => x.name).join(', ')}`,
-      );
-    }
-    if (this.cfg.control !== true) throw controlDisabled(this.name, name);
+    const c = offeredControl(this.name, name, NRGKICK_CONTROL_TABLE, this.cfg.control === true);
     let raw: number;
     if (c.param === 'charge_pause') {
       if (typeof value !== 'boolean')
@@ -189,7 +165,7 @@ export class NrgkickSource implements ControllableSource {
     const fields: NrgkickFields =
       c !== null && at - c.at <= this.controlMaxAgeMs ? { ...values, ...controlFields(c.state) } : values;
     const reading: NrgkickReading = { source: this.name, at, fields };
-    for (const l of this.readingListeners) l(reading);
+    this.publish(reading);
   }
 
   private logIdentity(body: unknown): void {

@@ -5,12 +5,12 @@
  */
 import { ConfigError, KwartierError } from '../../core/errors.js';
 import { isLoopbackHost, parseHostPort } from '../../core/host-port.js';
-import { defaultHomeModel, defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defaultHomeModel, defineDriver, importUnbundled, lazySource, unbundled } from '../definition.js';
 import { type OcppConfig, OcppConfigSchema } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('ocpp', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 /** The URL of a client simulator: ws://host:port + path, path `/ocpp/CP1` by default. */
 function target(host: string, port: number, path: string | undefined): { url: string; identity: string } {
@@ -61,17 +61,13 @@ export const ocpp = defineDriver<OcppConfig>({
       });
     }
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
-  create: (c, ctx) => loaded(mod, 'ocpp').createOcppSource(c, { log: ctx.log, name: ctx.name }),
+  load: source.load,
+  create: (c, ctx) => source.get().createOcppSource(c, { log: ctx.log, name: ctx.name }),
   simulator: {
     describe: 'an OCPP 1.6J charge point with a car, connecting to the central system (ws://HOST:PORT/ocpp/CP1)',
     client: true,
     async create(o) {
-      const { startOcppSimulator, freePort } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startOcppSimulator, freePort } = await simulator();
       const model = await defaultHomeModel(o.model);
       const port = o.port === 0 ? await freePort(o.host) : o.port;
       const sim = startOcppSimulator({ ...target(o.host, port, o.path), model, log: o.log });
@@ -82,9 +78,7 @@ export const ocpp = defineDriver<OcppConfig>({
     // The fixture is a JSON list of recorded OCPP-J frames; their CALLs are sent to the driver in
     // order by a client that stands in for the charger. `serve.identity` names its id (default CP1).
     async serve(o) {
-      const { freePort } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { freePort } = await simulator();
       const { startOcppReplay } = await importUnbundled<typeof import('./replay.js')>(
         new URL('./replay.js', import.meta.url),
       );

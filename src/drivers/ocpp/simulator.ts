@@ -12,7 +12,6 @@
  * simulator may start before the central system does, and comes back after either side restarts.
  * With a home model, the car's draw goes into the simulated home (the closed loop of the meter).
  */
-import { createServer } from 'node:net';
 import { RPCClient } from 'ocpp-rpc';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { HomeModel } from '../sim/home-model.js';
@@ -67,18 +66,8 @@ const VOLTAGE_V = 230;
 const BASE_REGISTER_WH = 100_000;
 const DEFAULT_CAR: SimulatedOcppCar = { capacityKwh: 60, socPct: 20, maxCurrentA: 16, phases: 3 };
 
-/** A free TCP port on `host` (the OS picks one; it is free again when this returns). */
-export async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port (for the client simulator, whose central system must listen where it connects). */
+export { freePort } from '../../lib/listen.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 

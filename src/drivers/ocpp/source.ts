@@ -24,8 +24,9 @@ import { createServer, type Server } from 'node:http';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
+import { listen } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { type ControllableSource, type ControlResult, controlDisabled } from '../control.js';
+import { type ControllableSource, type ControlResult, offeredControl } from '../control.js';
 import type { SourceReading, SourceState } from '../source.js';
 import type { OcppConfig } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
@@ -144,13 +145,7 @@ export class OcppSource implements ControllableSource {
     });
     http.on('upgrade', server.handleUpgrade);
     try {
-      await new Promise<void>((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(this.listen.port, this.listen.host, () => {
-          http.off('error', reject);
-          resolve();
-        });
-      });
+      await listen(http, this.listen.port, this.listen.host);
     } catch (err) {
       if (this.server !== server) return;
       this.log.error({ listen: where, err: errorMessage(err) }, 'OCPP central system cannot listen; retrying in 10 s');
@@ -335,13 +330,7 @@ export class OcppSource implements ControllableSource {
    * `control: true`; nothing is sent when the limit in force is already the one asked for.
    */
   async control(name: string, value: unknown): Promise<ControlResult> {
-    if (!OCPP_CONTROLS.some((c) => c.name === name)) {
-      throw new KwartierError(
-        'control_unknown',
-        `${this.name}: no control ${JSON.stringify(name)}; the controls are ${OCPP_CONTROLS.map((c) => c.name).join(', ')}`,
-      );
-    }
-    if (this.cfg.control !== true) throw controlDisabled(this.name, name);
+    offeredControl(this.name, name, OCPP_CONTROLS, this.cfg.control === true);
     let limit: number;
     if (name === 'charge_pause') {
       if (typeof value !== 'boolean')

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { sunspecPacingKeys } from '../sunspec/config.js';
 
 /**
  * A `devices:` entry of type outback: an OutBack MATE3 / MATE3s or AXS Port (SunSpec over Modbus
@@ -17,17 +18,7 @@ export const OutBackConfigSchema = Type.Object(
     }),
     unit_id: Type.Integer({ default: 1, minimum: 0, maximum: 247 }),
     poll_interval_s: Type.Number({ default: 5, minimum: 1, maximum: 3600 }),
-    timeout_ms: Type.Integer({ default: 5000, minimum: 500, maximum: 60_000 }),
-    connect_delay_ms: Type.Integer({ default: 0, minimum: 0, maximum: 60_000, description: 'Wait after connecting' }),
-    inter_register_delay_ms: Type.Integer({
-      default: 100,
-      minimum: 0,
-      maximum: 10_000,
-      description: 'Pause between requests',
-    }),
-    busy_retries: Type.Integer({ default: 2, minimum: 0, maximum: 10 }),
-    max_registers_per_request: Type.Integer({ default: 100, minimum: 1, maximum: 100 }),
-    retry_unsupported_s: Type.Number({ default: 3600, minimum: 1, maximum: 86_400 }),
+    ...sunspecPacingKeys({ interRegisterDelayMs: 100, maxRegisters: 100 }),
   },
   { additionalProperties: false },
 );

@@ -3,11 +3,11 @@
  * FLEXnet DC battery monitor and its Radian / FX inverters (the load), one device with each port's
  * values kept apart (docs/outback.md).
  */
-import { defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defineDriver, lazySource, running, unbundled } from '../definition.js';
 import { type OutBackConfig, OutBackConfigSchema } from './config.js';
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('outback', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const outback = defineDriver<OutBackConfig>({
   type: 'outback',
@@ -26,32 +26,20 @@ export const outback = defineDriver<OutBackConfig>({
     max_registers_per_request: 100,
     retry_unsupported_s: 3600,
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
-  create: (c, ctx) => loaded(mod, 'outback').createOutBackSource(c, { log: ctx.log, name: ctx.name }),
+  load: source.load,
+  create: (c, ctx) => source.get().createOutBackSource(c, { log: ctx.log, name: ctx.name }),
   simulator: {
     describe: 'an OutBack MATE3S with two Radians, two FLEXmax and a FLEXnet DC (Modbus TCP; a recorded hub)',
     async create(o) {
-      const { startOutBackSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startOutBackSimulator } = await simulator();
       const sim = await startOutBackSimulator({ host: o.host, port: o.port, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
     // A fixture is a raw register dump (.json as adamcharnock/mate3 keeps them, or .csv).
     async serve(o) {
-      const sim = await importUnbundled<typeof import('../sunspec/simulator.js')>(
-        new URL('../sunspec/simulator.js', import.meta.url),
-      );
-      const rec = await importUnbundled<typeof import('../sunspec/recorded.js')>(
-        new URL('../sunspec/recorded.js', import.meta.url),
-      );
-      const registers = rec.parseRegisterDump(o.fixture.bytes.toString('utf8'), o.fixture.name);
-      const server = await sim.startRegisterServer({ host: o.host, port: o.port, registers, log: o.log });
-      return { port: server.port, stop: () => server.stop() };
+      return (await simulator()).startOutBackReplay(o);
     },
   },
 });

@@ -4,7 +4,7 @@
  * It serves the recording, not the simulated home: the recorded words are the facts being tested.
  */
 import type { Logger } from '../../lib/log.js';
-import { type RegisterServer, startRegisterServer } from '../sunspec/simulator.js';
+import { type RegisterServer, startDumpReplay, startRegisterServer } from '../sunspec/simulator.js';
 import { type OutBackRecording, outbackRecording } from './recorded.js';
 
 export interface OutBackSimulatorOptions {
@@ -24,3 +24,6 @@ export function startOutBackSimulator(o: OutBackSimulatorOptions): Promise<Regis
     ...(o.log ? { log: o.log } : {}),
   });
 }
+
+/** The definition's replay: a hub's raw register dump (.json as adamcharnock/mate3 keeps them, or .csv). */
+export const startOutBackReplay = startDumpReplay;

@@ -3,7 +3,7 @@
  * battery, and its own grid meter (used only when the site has no P1 meter).
  */
 import { Type } from '@sinclair/typebox';
-import { defaultHomeModel, defineDriver, importUnbundled, loaded, mapReadings } from '../definition.js';
+import { defaultHomeModel, defineDriver, lazySource, mapReadings, running, unbundled } from '../definition.js';
 import { type SungrowConfig, SungrowConfigSchema } from './config.js';
 import { SUNGROW_CONTROLS } from './controls.js';
 
@@ -21,8 +21,8 @@ export const SungrowDeviceSchema = Type.Object(
 );
 export type SungrowDeviceConfig = Omit<SungrowConfig, 'ip' | 'slave_id'> & { host: string; unit_id: number };
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
+const source = lazySource('sungrow', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const sungrow = defineDriver<SungrowDeviceConfig>({
   type: 'sungrow',
@@ -39,18 +39,13 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
     connect_delay_ms: 1000,
     control: false,
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
+  load: source.load,
   create(c, ctx) {
     const { host, unit_id, ...others } = c;
-    const source = loaded(mod, 'sungrow').createSungrowSource(
-      { ip: host, slave_id: unit_id, ...others },
-      { log: ctx.log },
-    );
+    const inverter = source.get().createSungrowSource({ ip: host, slave_id: unit_id, ...others }, { log: ctx.log });
     // Its own meter's power (doc 5601, + import) is the device's grid_power_w: in the site it
     // counts only without a (fresh) grid meter, and devices.<name> keeps it either way.
-    return mapReadings(source, (r) => {
+    return mapReadings(inverter, (r) => {
       const g = (r as { inverter?: Record<string, unknown> }).inverter?.inverter_grid_power_w;
       return typeof g === 'number' && Number.isFinite(g) ? { ...r, fields: { ...r.fields, grid_power_w: g } } : r;
     });
@@ -62,21 +57,19 @@ export const sungrow = defineDriver<SungrowDeviceConfig>({
   simulator: {
     describe: 'a Sungrow SH hybrid inverter (Modbus TCP, unit 1)',
     async create(o) {
-      const { startSungrowSimulator } = await importUnbundled<typeof import('./simulator.js')>(
-        new URL('./simulator.js', import.meta.url),
-      );
+      const { startSungrowSimulator } = await simulator();
       const model = await defaultHomeModel(o.model);
       const sim = await startSungrowSimulator({ host: o.host, port: o.port, model, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
     // The fixture is a register dump of a real inverter (simulator.ts parseRegisterDump).
     async serve(o) {
-      const sim = await importUnbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
+      const sim = await simulator();
       const registers = sim.parseRegisterDump(o.fixture.bytes.toString('utf8'), o.fixture.name);
       const replay = await sim.startSungrowReplay({ host: o.host, port: o.port, registers, log: o.log });
-      return { port: replay.port, stop: () => replay.stop() };
+      return running(replay);
     },
   },
   // Written through the Modbus poller's write path (rw rows, write on change, read-back after

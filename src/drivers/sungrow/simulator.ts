@@ -16,9 +16,9 @@
  * controller's writes show in the meter.
  * `startSungrowReplay` serves a real inverter's register dump instead (the fixture replay test).
  */
-import { type AddressInfo, createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { parse as parseYaml } from 'yaml';
+import { freePort } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { encodeRow, encodeString } from '../modbus/register-codec.js';
 import { type RegisterFn, rowLength } from '../modbus/register-table.js';
@@ -113,18 +113,6 @@ interface Image {
   holding: Map<number, number>;
 }
 
-/** A port that was free a moment ago on `host`. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
-
 export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Promise<SungrowSimulator> {
   const log = opts.log ?? createLogger('sim-sungrow');
   const now = opts.now ?? Date.now;
@@ -135,8 +123,7 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
   let image: Image | null = null;
   const settings = new HeldSettings();
   const directDaily = directConsumption(opts.model);
-  let requests = 0;
-  let refused = 0;
+  const counts: Counts = { requests: 0, refused: 0 };
 
   function render(): Image {
     const s = opts.model.advanceTo(now());
@@ -146,7 +133,7 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
   }
 
   function read(fn: RegisterFn, address: number, count: number): number[] {
-    requests++;
+    counts.requests++;
     opts.onRequest?.({ fn, address, count });
     const img = render();
     const regs = fn === 'input' ? img.input : img.holding;
@@ -154,7 +141,7 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     for (let a = address; a < address + count; a++) {
       const w = regs.get(a);
       if ((fn === 'input' && unsupported.has(a)) || (w === undefined && unknownAnswer === 'exception')) {
-        refused++;
+        counts.refused++;
         throw new ModbusError(2);
       }
       out.push(w ?? 0);
@@ -171,25 +158,7 @@ export async function startSungrowSimulator(opts: SungrowSimulatorOptions): Prom
     log.info({ register: address + 1, words }, 'setting written');
   }
 
-  const vector = {
-    getInputRegister: (addr: number, _unitID: number) => read('input', addr, 1)[0] ?? 0,
-    getMultipleInputRegisters: (addr: number, length: number, _unitID: number) => read('input', addr, length),
-    getHoldingRegister: (addr: number, _unitID: number) => read('holding', addr, 1)[0] ?? 0,
-    getMultipleHoldingRegisters: (addr: number, length: number, _unitID: number) => read('holding', addr, length),
-    setRegister: (addr: number, value: number, _unitID: number) => write(addr, [value]),
-    setRegisterArray: (addr: number, value: number[], _unitID: number) => write(addr, value),
-  };
-  const server = await listen(vector, opts, log);
-  return {
-    port: server.port,
-    get requests() {
-      return requests;
-    },
-    get refused() {
-      return refused;
-    },
-    stop: server.stop,
-  };
+  return listen({ read, write }, counts, opts, log);
 }
 
 /**
@@ -272,16 +241,15 @@ export interface SungrowReplayOptions {
  */
 export async function startSungrowReplay(opts: SungrowReplayOptions): Promise<SungrowSimulator> {
   const log = opts.log ?? createLogger('sim-sungrow');
-  let requests = 0;
-  let refused = 0;
+  const counts: Counts = { requests: 0, refused: 0 };
   const read = (fn: RegisterFn, address: number, count: number): number[] => {
-    requests++;
+    counts.requests++;
     const dump = fn === 'input' ? opts.registers.input : opts.registers.holding;
     const out: number[] = [];
     for (let a = address; a < address + count; a++) {
       const w = dump.get(a + 1);
       if (w === undefined) {
-        refused++;
+        counts.refused++;
         throw new ModbusError(2);
       }
       out.push(w);
@@ -291,33 +259,37 @@ export async function startSungrowReplay(opts: SungrowReplayOptions): Promise<Su
   const refuseWrite = (): never => {
     throw new ModbusError(1);
   };
+  return listen({ read, write: refuseWrite }, counts, opts, log);
+}
+
+/** The reads served and refused with exception 2 so far (a simulator's `requests` and `refused`). */
+interface Counts {
+  requests: number;
+  refused: number;
+}
+
+/**
+ * A modbus-serial ServerTCP on host:port (0: a free one), answering unit `unitId` (default 1):
+ * its reads of input and holding registers are `registers.read`, its writes `registers.write`.
+ */
+async function listen(
+  registers: {
+    read(fn: RegisterFn, address: number, count: number): number[];
+    write(address: number, words: number[]): void;
+  },
+  counts: Counts,
+  opts: { host: string; port: number; unitId?: number },
+  log: Logger,
+): Promise<SungrowSimulator> {
+  const { read, write } = registers;
   const vector = {
     getInputRegister: (addr: number, _unitID: number) => read('input', addr, 1)[0] ?? 0,
     getMultipleInputRegisters: (addr: number, length: number, _unitID: number) => read('input', addr, length),
     getHoldingRegister: (addr: number, _unitID: number) => read('holding', addr, 1)[0] ?? 0,
     getMultipleHoldingRegisters: (addr: number, length: number, _unitID: number) => read('holding', addr, length),
-    setRegister: refuseWrite,
-    setRegisterArray: refuseWrite,
+    setRegister: (addr: number, value: number, _unitID: number) => write(addr, [value]),
+    setRegisterArray: (addr: number, value: number[], _unitID: number) => write(addr, value),
   };
-  const server = await listen(vector, opts, log);
-  return {
-    port: server.port,
-    get requests() {
-      return requests;
-    },
-    get refused() {
-      return refused;
-    },
-    stop: server.stop,
-  };
-}
-
-/** A modbus-serial ServerTCP for `vector` on host:port (0: a free one), answering unit `unitId` (default 1). */
-async function listen(
-  vector: ConstructorParameters<typeof ServerTCP>[0],
-  opts: { host: string; port: number; unitId?: number },
-  log: Logger,
-): Promise<{ port: number; stop(): Promise<void> }> {
   // ServerTCP treats port 0 as "unset" and falls back to 502: pick a free port ourselves.
   const port = opts.port === 0 ? await freePort(opts.host) : opts.port;
   return new Promise((resolve, reject) => {
@@ -332,6 +304,12 @@ async function listen(
       log.info({ host: opts.host, port, unit_id: opts.unitId ?? 1 }, 'sungrow simulator listening');
       resolve({
         port,
+        get requests() {
+          return counts.requests;
+        },
+        get refused() {
+          return counts.refused;
+        },
         stop: () =>
           new Promise<void>((done) => {
             server.close(() => done());

@@ -16,10 +16,10 @@
  */
 import { KwartierError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
-import { type ControllableSource, type ControlResult, type ControlSpec, controlDisabled } from '../control.js';
+import { type ControllableSource, type ControlResult, type ControlSpec, offeredControl } from '../control.js';
 import { ModbusPoller, type PollValues } from '../modbus/poller.js';
 import type { RegisterRow } from '../modbus/register-table.js';
-import type { SourceReading, SourceState } from '../source.js';
+import { PolledSource, type SourceReading, type SourceState } from '../source.js';
 import { SUNGROW_DEFAULTS, type SungrowConfig } from './config.js';
 import { SUNGROW_CONTROL_TABLE, SUNGROW_CONTROLS } from './controls.js';
 import {
@@ -60,14 +60,12 @@ export interface SungrowSourceDeps {
 const EXTRA = new Set<string>(SUNGROW_EXTRA_FIELDS);
 const IDENTITY = new Set<string>(['serial', 'device_type_code']);
 
-export class SungrowSource implements ControllableSource {
+export class SungrowSource extends PolledSource implements ControllableSource {
   readonly name: string;
-  readonly kind = 'inverter' as const;
   readonly intervalMs: number;
 
   private readonly log: Logger;
-  private readonly readingListeners: Array<(r: SourceReading) => void> = [];
-  private readonly poller: ModbusPoller<SungrowField>;
+  protected readonly poller: ModbusPoller<SungrowField>;
   private readonly registers: readonly RegisterRow<SungrowField>[];
   private info: SungrowDeviceInfo | null = null;
   private lastRunningState: number | null = null;
@@ -76,6 +74,7 @@ export class SungrowSource implements ControllableSource {
     private readonly cfg: SungrowConfig,
     deps: SungrowSourceDeps = {},
   ) {
+    super();
     this.name = deps.name ?? 'sungrow';
     this.intervalMs = Math.round(cfg.poll_interval_s * 1000);
     this.log = deps.log ?? createLogger('sungrow', { endpoint: `${cfg.ip}:${cfg.port}` });
@@ -108,14 +107,6 @@ export class SungrowSource implements ControllableSource {
     this.poller.onValues((v) => this.emit(v));
   }
 
-  onReading(listener: (reading: SourceReading) => void): void {
-    this.readingListeners.push(listener);
-  }
-
-  onState(listener: (state: SourceState, detail?: string) => void): void {
-    this.poller.onState(listener);
-  }
-
   get state(): SourceState | null {
     return this.poller.state;
   }
@@ -136,15 +127,6 @@ export class SungrowSource implements ControllableSource {
     return { cycles: s.cycles, requests: s.requests, unsupported: s.unsupported };
   }
 
-  /** Starts polling in the background; never throws for an unreachable inverter (it retries). */
-  async start(): Promise<void> {
-    await this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
-  }
-
   /**
    * Sets one of SUNGROW_CONTROLS: refused (KwartierError control_disabled) unless the config says
    * `control: true`; written only when the inverter holds another value; read back after
@@ -152,14 +134,7 @@ export class SungrowSource implements ControllableSource {
    * when it is not one of the names).
    */
   async control(name: string, value: unknown): Promise<ControlResult> {
-    const c = SUNGROW_CONTROL_TABLE.find((x) => x.spec.name === name);
-    if (!c) {
-      throw new KwartierError(
-        'control_unknown',
-        `${this.name}: no control ${JSON.stringify(name)}; the controls are ${SUNGROW_CONTROLS.map((x) => x.name).join(', ')}`,
-      );
-    }
-    if (this.cfg.control !== true) throw controlDisabled(this.name, name);
+    const c = offeredControl(this.name, name, SUNGROW_CONTROL_TABLE, this.cfg.control === true);
     if (!this.registers.some((r) => r.field === c.field && r.access === 'rw')) {
       throw new KwartierError('control_unavailable', `${this.name}.${name}: not available: ${c.spec.description}`);
     }
@@ -239,7 +214,7 @@ export class SungrowSource implements ControllableSource {
     }
     const reading: SungrowReading = { source: this.name, at: res.at, fields, inverter };
     if (settings) reading.settings = settings;
-    for (const l of this.readingListeners) l(reading);
+    this.publish(reading);
   }
 
   private isControlOnly(field: string): boolean {

@@ -1,6 +1,31 @@
 import { type Static, Type } from '@sinclair/typebox';
 
 /**
+ * The keys that pace the SunSpec device (device.ts: timeouts, pauses, request size, busy retries),
+ * shared by the two types that read one: sunspec and outback (../outback/config.ts). Each type gives
+ * its own pause between requests and largest request (also the largest allowed).
+ */
+export function sunspecPacingKeys(defaults: { interRegisterDelayMs: number; maxRegisters: number }) {
+  return {
+    timeout_ms: Type.Integer({ default: 5000, minimum: 500, maximum: 60_000 }),
+    connect_delay_ms: Type.Integer({ default: 0, minimum: 0, maximum: 60_000, description: 'Wait after connecting' }),
+    inter_register_delay_ms: Type.Integer({
+      default: defaults.interRegisterDelayMs,
+      minimum: 0,
+      maximum: 10_000,
+      description: 'Pause between requests',
+    }),
+    busy_retries: Type.Integer({ default: 2, minimum: 0, maximum: 10 }),
+    max_registers_per_request: Type.Integer({
+      default: defaults.maxRegisters,
+      minimum: 1,
+      maximum: defaults.maxRegisters,
+    }),
+    retry_unsupported_s: Type.Number({ default: 3600, minimum: 1, maximum: 86_400 }),
+  };
+}
+
+/**
  * A `devices:` entry of type sunspec: one SunSpec device (an inverter, a meter, a battery, or one
  * that is all three) over Modbus TCP. Port and unit id are the vendor's (devices.md §3.1: SMA unit
  * 126, Kostal 71 on port 1502, Fronius 1 and its meter 200, SolarEdge 1 on 502 or 1502).
@@ -24,18 +49,11 @@ export const SunSpecConfigSchema = Type.Object(
       default: 'discharge',
       description: 'What a positive battery W (model 802) means (evcc reads 802 W as + discharge)',
     }),
-    timeout_ms: Type.Integer({ default: 5000, minimum: 500, maximum: 60_000 }),
-    connect_delay_ms: Type.Integer({ default: 0, minimum: 0, maximum: 60_000, description: 'Wait after connecting' }),
-    inter_register_delay_ms: Type.Integer({
-      default: 20,
-      minimum: 0,
-      maximum: 10_000,
-      description: 'Pause between requests',
-    }),
-    busy_retries: Type.Integer({ default: 2, minimum: 0, maximum: 10 }),
-    max_registers_per_request: Type.Integer({ default: 125, minimum: 1, maximum: 125 }),
-    retry_unsupported_s: Type.Number({ default: 3600, minimum: 1, maximum: 86_400 }),
+    ...sunspecPacingKeys({ interRegisterDelayMs: 20, maxRegisters: 125 }),
   },
   { additionalProperties: false },
 );
 export type SunSpecConfig = Static<typeof SunSpecConfigSchema>;
+
+/** What the SunSpec device's source needs of a config: every key of both types but the signs. */
+export type SunSpecDeviceConfig = Omit<SunSpecConfig, 'meter_sign' | 'battery_sign'>;

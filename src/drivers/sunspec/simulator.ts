@@ -1,6 +1,6 @@
 /**
  * Simulated SunSpec devices on loopback: a Modbus TCP server answering FC03 reads from a register
- * map (wire address → word), as a device with that map would. A read that touches an address the
+ * map (wire address → word), as a device with that map would (../modbus/register-server.ts). A read that touches an address the
  * map lacks answers exception 2 (illegal data address), FC04 and writes exception 1. The OutBack
  * simulator serves its recorded hubs with it (../outback/simulator.ts).
  *
@@ -11,18 +11,19 @@
  * convention of `batterySign`, its charge state from the flow. Then the end model.
  */
 import { createLogger, type Logger } from '../../lib/log.js';
-import { defaultHomeModel } from '../definition.js';
-import {
-  MODBUS_ILLEGAL_ADDRESS,
-  MODBUS_ILLEGAL_FUNCTION,
-  type ModbusAnswer,
-  type ModbusRequest,
-  startModbusTcpServer,
-} from '../modbus/tcp-server.js';
+import { defaultHomeModel, type ReplayOptions, type RunningReplay, running } from '../definition.js';
+import { type RegisterMapServer, setWords, startRegisterMapServer } from '../modbus/register-server.js';
 import type { HomeModel } from '../sim/home-model.js';
 import type { BatterySign, MeterSign } from './fields.js';
 import { MODEL_201, MODEL_802, type ModelLayout, SUNSPEC_LAYOUTS } from './models.js';
-import { encodeDecodedDump, intWords, notImplemented, parseDecodedDump, type RegisterMap } from './recorded.js';
+import {
+  encodeDecodedDump,
+  intWords,
+  notImplemented,
+  parseDecodedDump,
+  parseRegisterDump,
+  type RegisterMap,
+} from './recorded.js';
 import { SUNSPEC_RECORDINGS, type SunSpecRecording } from './recordings.js';
 
 export interface RegisterServerOptions {
@@ -38,75 +39,44 @@ export interface RegisterServerOptions {
   name?: string;
 }
 
-export interface ServedRequest extends ModbusRequest {
-  answer: 'words' | 'none' | `exception ${number}`;
-}
-
-export interface RegisterServer {
-  port: number;
+export interface RegisterServer extends RegisterMapServer {
   readonly registers: RegisterMap;
-  readonly requests: readonly ServedRequest[];
-  /** Connections accepted so far. */
-  readonly connections: number;
   set(address: number, ...words: number[]): void;
-  stop(): Promise<void>;
 }
 
 export async function startRegisterServer(opts: RegisterServerOptions): Promise<RegisterServer> {
   const log = opts.log ?? createLogger('sim-sunspec');
   const regs = opts.registers;
-  const requests: ServedRequest[] = [];
-  let accepted = 0;
-  const decide = (req: ModbusRequest): ModbusAnswer => {
-    if (opts.unitId !== undefined && req.unit !== opts.unitId) return null;
-    if (req.fc !== 3) return { exception: MODBUS_ILLEGAL_FUNCTION };
-    opts.refresh?.(regs);
-    const words: number[] = [];
-    for (let a = req.address; a < req.address + req.count; a++) {
-      const w = regs.get(a);
-      if (w === undefined) return { exception: MODBUS_ILLEGAL_ADDRESS };
-      words.push(w);
-    }
-    return { words };
-  };
-  const server = await startModbusTcpServer({
+  const server = await startRegisterMapServer({
     host: opts.host,
     port: opts.port,
-    onConnection() {
-      accepted++;
-      return true;
-    },
-    handle(req) {
-      const answer = decide(req);
-      // Bounded: a long-running simulator keeps the last requests only.
-      if (requests.length >= 10_000) requests.splice(0, 5_000);
-      requests.push({
-        ...req,
-        answer: answer === null ? 'none' : 'exception' in answer ? `exception ${answer.exception}` : 'words',
-      });
-      return answer;
-    },
+    registers: (unit) => (opts.unitId === undefined || unit === opts.unitId ? regs : undefined),
+    ...(opts.refresh ? { refresh: opts.refresh } : {}),
   });
   log.info(
     { host: opts.host, port: server.port, registers: regs.size },
     `${opts.name ?? 'sunspec'} simulator listening`,
   );
-  return {
-    port: server.port,
+  return Object.assign(server, {
     registers: regs,
-    get requests() {
-      return requests;
+    set(address: number, ...words: number[]) {
+      setWords(regs, address, words);
     },
-    get connections() {
-      return accepted;
-    },
-    set(address, ...words) {
-      words.forEach((w, i) => {
-        regs.set(address + i, w & 0xffff);
-      });
-    },
-    stop: () => server.stop(),
-  };
+  });
+}
+
+/** A replay of a raw register dump (.json / .csv: wire address → word), the sunspec and outback types'. */
+export async function startDumpReplay(o: ReplayOptions): Promise<RunningReplay> {
+  const registers = parseRegisterDump(o.fixture.bytes.toString('utf8'), o.fixture.name);
+  return running(await startRegisterServer({ host: o.host, port: o.port, registers, log: o.log }));
+}
+
+/** The sunspec type's replay: an `evcc sunspec` print (.txt, encoded with the layouts), or a raw dump. */
+export async function startSunSpecReplay(o: ReplayOptions): Promise<RunningReplay> {
+  if (!o.fixture.name.endsWith('.txt')) return startDumpReplay(o);
+  const text = o.fixture.bytes.toString('utf8');
+  const registers = encodeDecodedDump(parseDecodedDump(text), SUNSPEC_LAYOUTS, 40000, o.fixture.name);
+  return running(await startRegisterServer({ host: o.host, port: o.port, registers, log: o.log }));
 }
 
 /** A decoded recording's register map (SunS at 40000, models with their published L, no end model). */
@@ -168,11 +138,7 @@ export async function startSunSpecSimulator(o: SunSpecSimulatorOptions): Promise
   regs.set(endAt + 1, 0);
   const m = (name: string) => meterAt + point(MODEL_201, name);
   const b = (name: string) => batteryAt + point(MODEL_802, name);
-  const put = (at: number, words: number[]) => {
-    words.forEach((w, i) => {
-      regs.set(at + i, w & 0xffff);
-    });
-  };
+  const put = (at: number, words: number[]) => setWords(regs, at, words);
   // Constant scale factors: A −2, V −1, Hz −2, W 0, Wh 0; SoC −1, V −1, A −2, W 0, Wh 0.
   put(m('A_SF'), [-2]);
   put(m('V_SF'), [-1]);

@@ -4,15 +4,11 @@
  * devices'), with the battery's voltage and the charge state. Off-grid sites run several, each a
  * device at its own address.
  */
-import { defineDriver, importUnbundled, loaded } from '../definition.js';
+import { defineDriver, lazySource, running, unbundled } from '../definition.js';
 import { type TristarConfig, TristarConfigSchema } from './config.js';
 
-type SourceModule = typeof import('./source.js');
-let mod: SourceModule | undefined;
-
-async function simulatorModule(): Promise<typeof import('./simulator.js')> {
-  return importUnbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
-}
+const source = lazySource('tristar-mppt', () => import('./source.js'));
+const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
 
 export const tristarMppt = defineDriver<TristarConfig>({
   type: 'tristar-mppt',
@@ -30,34 +26,22 @@ export const tristarMppt = defineDriver<TristarConfig>({
     encoding: 'auto',
     retry_unsupported_s: 3600,
   },
-  async load() {
-    mod ??= await import('./source.js');
-  },
-  create: (c, ctx) => loaded(mod, 'tristar-mppt').createTristarSource(c, { log: ctx.log, name: ctx.name }),
+  load: source.load,
+  create: (c, ctx) => source.get().createTristarSource(c, { log: ctx.log, name: ctx.name }),
   simulator: {
     describe:
       'two TriStar MPPT controllers at night, unit 1 scaled by V_PU/I_PU, unit 2 in half-floats (Modbus TCP, closes after each answer; recorded answers)',
     async create(o) {
-      const { startTristarSimulator } = await simulatorModule();
+      const { startTristarSimulator } = await simulator();
       const sim = await startTristarSimulator({ host: o.host, port: o.port, log: o.log });
-      return { port: sim.port, stop: () => sim.stop() };
+      return running(sim);
     },
   },
   replay: {
-    // The fixture is a recorded file (recorded.ts format); its unit answers, and the driver reads it.
+    // The fixture is a recorded file (recorded.ts format); its unit answers, and the driver reads
+    // that unit (the config's unit_id is set from the file).
     async serve(o) {
-      const { startTristarSimulator } = await simulatorModule();
-      const { parseRecorded } = await importUnbundled<typeof import('./recorded.js')>(
-        new URL('./recorded.js', import.meta.url),
-      );
-      const rec = parseRecorded(o.fixture.bytes.toString('utf8'), o.fixture.name);
-      const sim = await startTristarSimulator({
-        host: o.host,
-        port: o.port,
-        log: o.log,
-        units: new Map([[rec.unit, rec.registers]]),
-      });
-      return { port: sim.port, stop: () => sim.stop(), config: { unit_id: rec.unit } };
+      return (await simulator()).startTristarReplay(o);
     },
   },
 });

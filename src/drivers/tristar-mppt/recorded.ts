@@ -3,7 +3,8 @@
  * texts are the files of test/fixtures/tristar-mppt (their sources in its SOURCES.md; a test keeps
  * the two equal), so the simulator serves them without reading the test folder.
  *
- * Format, one item a line (`#` starts a comment; numbers decimal or 0x hex):
+ * Format (the shared one of ../modbus/recorded-reads.ts), one item a line (`#` starts a comment;
+ * numbers decimal or 0x hex):
  *   unit N                  the MODBUS id the answers came from
  *   read ADDRESS COUNT      a read of COUNT registers from the PDU (wire) address
  *   words W…                its answer as 16-bit words (a library's data, a log)
@@ -12,15 +13,19 @@
  * Overlapping reads must agree word for word. The RAM answers FC03 and FC04 alike (MODBUS
  * document v10 p.3), so a recording of either serves both.
  */
+import {
+  parseRecordedReads,
+  type RecordedFormat,
+  type RecordedUnit,
+  recordedInteger,
+  wordsAnswer,
+} from '../modbus/recorded-reads.js';
 import { scaled, scalesOf } from './decode.js';
 import { encodeHalf } from './half-float.js';
 import { QUANTITY_OF, TRISTAR_ROWS, type TristarField } from './registers.js';
 
-export interface RecordedUnit {
-  unit: number;
-  /** Wire address → word. */
-  registers: ReadonlyMap<number, number>;
-}
+/** A recorded controller (its registers by wire address). */
+export type { RecordedUnit };
 
 export const RECORDED = {
   'iobroker-night-12v': `# A TriStar MPPT (the adapter author's TSMPPT10480676, a 12 V battery) at night: the raw words of
@@ -104,62 +109,21 @@ words 21226
 } as const;
 export type RecordedName = keyof typeof RECORDED;
 
+/** What a TriStar recording holds: MODBUS ids 1 to 247, answers as words or MBCSV. */
+const TRISTAR_RECORDED: RecordedFormat = {
+  units: { min: 1, max: 247 },
+  start: 'address',
+  answers: { words: wordsAnswer, csv: (rest, count, unit, where) => csvWords(rest.join(''), count, unit, where) },
+};
+
 /** Parses a recorded file; anything it does not understand is an error naming the file and line. */
 export function parseRecorded(text: string, name: string): RecordedUnit {
-  let unit: number | null = null;
-  let pending: { start: number; count: number; line: number } | null = null;
-  const registers = new Map<number, number>();
-  text.split('\n').forEach((raw, i) => {
-    const where = `${name}:${i + 1}`;
-    const line = raw.replace(/#.*/, '').trim();
-    if (line === '') return;
-    const [word, ...rest] = line.split(/\s+/);
-    if (word === 'unit') {
-      unit = integer(rest[0], 1, 247, `${where}: unit`);
-    } else if (word === 'read') {
-      if (pending) throw new Error(`${name}:${pending.line}: read without an answer`);
-      pending = {
-        start: integer(rest[0], 0, 0xffff, `${where}: address`),
-        count: integer(rest[1], 1, 125, `${where}: count`),
-        line: i + 1,
-      };
-    } else if (word === 'words' || word === 'csv') {
-      if (!pending) throw new Error(`${where}: ${word} without a read before it`);
-      if (unit === null) throw new Error(`${where}: no unit line before it`);
-      const words =
-        word === 'words'
-          ? rest.map((w) => integer(w, 0, 0xffff, `${where}: word`))
-          : csvWords(rest.join(''), pending.count, unit, where);
-      if (words.length !== pending.count)
-        throw new Error(`${where}: ${words.length} words for a read of ${pending.count}`);
-      const { start } = pending;
-      words.forEach((w, k) => {
-        const had = registers.get(start + k);
-        if (had !== undefined && had !== w)
-          throw new Error(`${where}: register ${start + k} is ${had} in an earlier answer, ${w} here`);
-        registers.set(start + k, w);
-      });
-      pending = null;
-    } else {
-      throw new Error(`${where}: expected unit, read, words or csv, not ${JSON.stringify(word)}`);
-    }
-  });
-  if (pending) throw new Error(`${name}: the last read has no answer`);
-  if (unit === null) throw new Error(`${name}: no unit line`);
-  return { unit, registers };
-}
-
-function integer(text: string | undefined, min: number, max: number, what: string): number {
-  const n = text !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${what}: expected an integer ${min}..${max}, got ${JSON.stringify(text)}`);
-  }
-  return n;
+  return parseRecordedReads(TRISTAR_RECORDED, text, name);
 }
 
 /** The registers of an MBCSV answer "unit,function,byte count,bytes…" to a read of `count`. */
 function csvWords(text: string, count: number, unit: number, where: string): number[] {
-  const parts = text.split(',').map((p) => integer(p, 0, 255, `${where}: csv byte`));
+  const parts = text.split(',').map((p) => recordedInteger(p, 0, 255, `${where}: csv byte`));
   const [u, fn, bytes, ...data] = parts;
   if ((fn !== 3 && fn !== 4) || bytes !== 2 * count || data.length !== bytes) {
     throw new Error(`${where}: not an FC03/FC04 answer of ${count} registers (unit,function,byte count,bytes…)`);

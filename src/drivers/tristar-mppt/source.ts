@@ -15,7 +15,7 @@
  */
 import { createLogger, type Logger } from '../../lib/log.js';
 import { ModbusPoller, type PollValues } from '../modbus/poller.js';
-import type { Source, SourceReading, SourceState } from '../source.js';
+import { PolledSource, type SourceReading } from '../source.js';
 import type { TristarConfig } from './config.js';
 import { decodeReading, detectEncoding, type Encoding, type RawWords, type TristarValues } from './decode.js';
 import { chargeStateName, faultNames, TRISTAR_TABLE, type TristarField } from './registers.js';
@@ -34,14 +34,12 @@ export interface TristarSourceOptions {
 const MAX_REGISTERS = 125;
 const MAX_GAP = 32;
 
-export class TristarSource implements Source {
+export class TristarSource extends PolledSource {
   readonly name: string;
-  readonly kind = 'inverter' as const;
   readonly intervalMs: number;
 
   private readonly log: Logger;
-  private readonly poller: ModbusPoller<TristarField>;
-  private readonly listeners: Array<(r: SourceReading) => void> = [];
+  protected readonly poller: ModbusPoller<TristarField>;
   private readonly setting: TristarConfig['encoding'];
   private encoding: Encoding | null;
   private undecidedLogged = false;
@@ -50,6 +48,7 @@ export class TristarSource implements Source {
   private state: string | null = null;
 
   constructor(cfg: TristarConfig, opts: TristarSourceOptions = {}) {
+    super();
     this.name = opts.name ?? 'tristar-mppt';
     this.intervalMs = Math.round(cfg.poll_interval_s * 1000);
     this.log = opts.log ?? createLogger('tristar-mppt', { endpoint: `${cfg.host}:${cfg.port}`, unit: cfg.unit_id });
@@ -74,14 +73,6 @@ export class TristarSource implements Source {
     this.poller.onValues((v) => this.onValues(v));
   }
 
-  onReading(listener: (reading: SourceReading) => void): void {
-    this.listeners.push(listener);
-  }
-
-  onState(listener: (state: SourceState, detail?: string) => void): void {
-    this.poller.onState(listener);
-  }
-
   /** The encoding in use (null: not told yet). */
   get currentEncoding(): Encoding | null {
     return this.encoding;
@@ -89,14 +80,6 @@ export class TristarSource implements Source {
 
   stats(): ReturnType<ModbusPoller<TristarField>['stats']> {
     return this.poller.stats();
-  }
-
-  async start(): Promise<void> {
-    await this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
   }
 
   private onValues(v: PollValues<TristarField>): void {
@@ -107,7 +90,7 @@ export class TristarSource implements Source {
     const values = decodeReading(raw, this.encoding);
     // Fields the controller has but did not give this time are null, as the snapshot says.
     const reading: TristarReading = { source: this.name, at: v.at, fields: { ...values } };
-    for (const l of this.listeners) l(reading);
+    this.publish(reading);
   }
 
   private detect(raw: RawWords): void {

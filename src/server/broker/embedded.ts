@@ -27,6 +27,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { TOPICS } from '../../core/wire.js';
+import { listen } from '../../lib/listen.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { canPublish, canReceive, canSubscribe, INGESTER, unshare, validIdentity } from './acl.js';
 import { AddressLimiter, GuardedConnection, inProcessPair } from './connection-guard.js';
@@ -131,7 +132,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
       refuse,
       log,
     });
-    await listen(srv, port, host).catch((err: unknown) => {
+    port = await listen(srv, port, host).catch((err: unknown) => {
       broker.close();
       throw new KwartierError(
         'broker_listen',
@@ -139,8 +140,6 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Embedded
         { cause: err },
       );
     });
-    const addr = srv.address();
-    if (addr && typeof addr === 'object') port = addr.port;
     aedes = broker;
     server = srv;
     log.info({ host, port, tls: tls !== null }, 'embedded MQTT broker listening');
@@ -329,14 +328,4 @@ function createListener(
     o.log.debug({ address: socket.remoteAddress, err: errorMessage(err) }, 'TLS handshake refused'),
   );
   return srv;
-}
-
-function listen(srv: Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(port, host, () => {
-      srv.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -7,9 +7,10 @@
  * tomorrow from 13:00 in the zone.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+
 import { DateTime } from 'luxon';
 import { DAY_MS, localDateStart, localDay, localDayStart, QUARTER_MS, wallClock } from '../../core/time/index.js';
+import { listen } from '../../lib/listen.js';
 
 export interface SimulatedPriceFeed {
   /** The base URL to give the feed (prices.base_url). */
@@ -68,13 +69,9 @@ export async function startSimulatedPriceFeed(
       }),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
+  const port = await listen(server, 0, opts.host ?? '127.0.0.1');
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: `http://127.0.0.1:${port}`,
     requests: () => count,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -6,16 +6,13 @@
  * home's acknowledgement; the victim edge and the ingester must see none of it, and the retained
  * settings stay the server's.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initCertDir, issueDeviceFiles } from '../../src/lib/certs.js';
-import { silentLogger } from '../../src/lib/log.js';
 import { canPublish, canReceive, canSubscribe, INGESTER } from '../../src/server/broker/acl.js';
-import { createEmbeddedBroker, type EmbeddedBroker } from '../../src/server/broker/embedded.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { type AclBroker, embeddedAclBroker, mosquittoAclBroker } from '../helpers/acl-brokers.js';
 import { waitFor } from './wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-control-acl-'));
@@ -40,14 +37,6 @@ describe('the embedded broker rules (acl.ts) for the control topics', () => {
   });
 });
 
-interface Setup {
-  /** Connects as a device (its certificate). */
-  device(id: string): Promise<MqttClient>;
-  /** Connects as the server's ingester identity. */
-  ingester(): Promise<MqttClient>;
-  dispose(): Promise<void>;
-}
-
 type Got = Array<[string, string]>;
 
 function record(c: MqttClient): Got {
@@ -56,9 +45,9 @@ function record(c: MqttClient): Got {
   return got;
 }
 
-function describeBroker(name: string, setup: () => Promise<Setup>): void {
+function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
   describe(`${name}: control settings only from the server, only to their edge`, () => {
-    let s: Setup;
+    let s: AclBroker;
     const clients: MqttClient[] = [];
     const connect = async (c: Promise<MqttClient>): Promise<MqttClient> => {
       const client = await c;
@@ -141,54 +130,6 @@ function describeBroker(name: string, setup: () => Promise<Setup>): void {
   });
 }
 
-describeBroker('Mosquitto (deploy/mosquitto)', async () => {
-  const m = await Mosquitto.start({ devices: [VICTIM, EVIL] });
-  const opts = (identity: string): IClientOptions => ({
-    ...m.clientOptions(identity),
-    clientId: `${identity}-${Math.random().toString(36).slice(2)}`,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-  });
-  return {
-    device: (id) => mqtt.connectAsync(m.url, opts(id)),
-    ingester: () => mqtt.connectAsync(m.url, opts('kwartier-ingester')),
-    dispose: () => m.dispose(),
-  };
-});
+describeBroker('Mosquitto (deploy/mosquitto)', () => mosquittoAclBroker([VICTIM, EVIL]));
 
-describeBroker('embedded broker (TLS)', async () => {
-  const certs = join(tmp, 'certs');
-  await initCertDir({ dir: certs });
-  for (const id of [VICTIM, EVIL]) await issueDeviceFiles({ dir: certs, id });
-  const b: EmbeddedBroker = createEmbeddedBroker({
-    port: 0,
-    tls: {
-      ca: readFileSync(join(certs, 'ca.crt')),
-      cert: readFileSync(join(certs, 'server.crt')),
-      key: readFileSync(join(certs, 'server.key')),
-    },
-    log: silentLogger(),
-  });
-  await b.start();
-  return {
-    device: (id) =>
-      mqtt.connectAsync(b.url, {
-        ca: readFileSync(join(certs, 'ca.crt')),
-        cert: readFileSync(join(certs, `${id}.crt`)),
-        key: readFileSync(join(certs, `${id}.key`)),
-        reconnectPeriod: 0,
-        connectTimeout: 5000,
-      }),
-    ingester: () =>
-      new Promise<MqttClient>((resolve, reject) => {
-        const c = new MqttClient(() => b.connectInProcess(), {
-          ...b.ingesterCredentials,
-          clientId: `ing-${Math.random()}`,
-          reconnectPeriod: 0,
-        });
-        c.once('connect', () => resolve(c));
-        c.once('error', reject);
-      }),
-    dispose: () => b.stop(),
-  };
-});
+describeBroker('embedded broker (TLS)', () => embeddedAclBroker(tmp, [VICTIM, EVIL]));

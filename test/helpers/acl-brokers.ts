@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, MqttClient } from 'mqtt';
+import { afterAll, beforeAll } from 'vitest';
 import { initCertDir, issueDeviceFiles } from '../../src/lib/certs.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from '../../src/server/broker/embedded.js';
@@ -71,5 +72,30 @@ export async function embeddedAclBroker(dir: string, devices: readonly string[])
         c.once('error', reject);
       }),
     dispose: () => b.stop(),
+  };
+}
+
+/**
+ * A broker for one describe block: started before its tests, stopped after them with every client
+ * they connected (through these two calls).
+ */
+export function useAclBroker(setup: () => Promise<AclBroker>): Pick<AclBroker, 'device' | 'ingester'> {
+  let broker: AclBroker | undefined;
+  const clients: MqttClient[] = [];
+  const track = async (c: Promise<MqttClient>): Promise<MqttClient> => {
+    const client = await c;
+    clients.push(client);
+    return client;
+  };
+  beforeAll(async () => {
+    broker = await setup();
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    await broker?.dispose();
+  });
+  return {
+    device: (id) => track((broker as AclBroker).device(id)),
+    ingester: () => track((broker as AclBroker).ingester()),
   };
 }

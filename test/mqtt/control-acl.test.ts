@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { canPublish, canReceive, canSubscribe, INGESTER } from '../../src/server/broker/acl.js';
-import { type AclBroker, embeddedAclBroker, mosquittoAclBroker } from '../helpers/acl-brokers.js';
+import { type AclBroker, embeddedAclBroker, mosquittoAclBroker, useAclBroker } from '../helpers/acl-brokers.js';
 import { waitFor } from './wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-control-acl-'));
@@ -47,24 +47,10 @@ function record(c: MqttClient): Got {
 
 function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
   describe(`${name}: control settings only from the server, only to their edge`, () => {
-    let s: AclBroker;
-    const clients: MqttClient[] = [];
-    const connect = async (c: Promise<MqttClient>): Promise<MqttClient> => {
-      const client = await c;
-      clients.push(client);
-      return client;
-    };
-
-    beforeAll(async () => {
-      s = await setup();
-    });
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-      await s?.dispose();
-    });
+    const s = useAclBroker(setup);
 
     it('a device cannot publish settings (another home’s or its own) nor forge another’s acknowledgement', async () => {
-      const ing = await connect(s.ingester());
+      const ing = await s.ingester();
       const ingGot = record(ing);
       await ing.subscribeAsync('energy/#', { qos: 1 });
       await ing.publishAsync('energy/victim/control', '{"server":"victim"}', { qos: 1, retain: true });
@@ -72,20 +58,20 @@ function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
       // One connection per attempt (the identity is the client id: each takes the last one's place).
       // The embedded broker closes a client whose publish it refuses; Mosquitto drops the message.
       for (const topic of ['energy/victim/control', 'energy/evil/control', 'energy/victim/control_state']) {
-        const c = await connect(s.device(EVIL));
+        const c = await s.device(EVIL);
         await Promise.race([
           c.publishAsync(topic, '{"forged":true}', { qos: 1, retain: true }).catch(() => undefined),
           new Promise((r) => setTimeout(r, 1000)),
         ]);
       }
       // Its own control_state is allowed, and tells when every publish before it was routed.
-      const marker = await connect(s.device(EVIL));
+      const marker = await s.device(EVIL);
       await marker.publishAsync('energy/evil/control_state', 'evil-marker', { qos: 1 });
       await waitFor(() => ingGot.some(([, p]) => p === 'evil-marker'), 'the probe’s own control_state at the ingester');
       expect(ingGot.filter(([, p]) => p.includes('forged'))).toEqual([]);
 
       // A later subscriber (the victim edge after a restart) gets the server's settings, retained.
-      const victim = await connect(s.device(VICTIM));
+      const victim = await s.device(VICTIM);
       const victimGot = record(victim);
       await victim.subscribeAsync('energy/victim/control', { qos: 1 });
       await waitFor(() => victimGot.length > 0, 'the victim’s retained settings');
@@ -98,8 +84,8 @@ function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
     });
 
     it('a device reads its own settings only, whatever it subscribes to', async () => {
-      const ing = await connect(s.ingester());
-      const evil = await connect(s.device(EVIL));
+      const ing = await s.ingester();
+      const evil = await s.device(EVIL);
       const evilGot = record(evil);
       // Mosquitto grants every subscription (delivery is checked); the embedded broker refuses.
       for (const f of ['energy/victim/control', 'energy/+/control', 'energy/#', '#', 'energy/evil/control'])
@@ -113,14 +99,14 @@ function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
     });
 
     it('the victim’s control_state reaches the ingester; the probe cannot read it', async () => {
-      const ing = await connect(s.ingester());
+      const ing = await s.ingester();
       const ingGot = record(ing);
       await ing.subscribeAsync('energy/+/control_state', { qos: 1 });
-      const evil = await connect(s.device(EVIL));
+      const evil = await s.device(EVIL);
       const evilGot = record(evil);
       for (const f of ['energy/victim/control_state', 'energy/+/control_state', '#', 'energy/evil/control'])
         await evil.subscribeAsync(f, { qos: 1 }).catch(() => undefined);
-      const victim = await connect(s.device(VICTIM));
+      const victim = await s.device(VICTIM);
       await victim.publishAsync('energy/victim/control_state', '{"revision":1}', { qos: 1, retain: true });
       await waitFor(() => ingGot.some(([t]) => t === 'energy/victim/control_state'), 'the acknowledgement');
       await ing.publishAsync('energy/evil/control', 'evil-marker-2', { qos: 1 });

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { canPublish, canReceive, canSubscribe, INGESTER } from '../../src/server/broker/acl.js';
-import { type AclBroker, embeddedAclBroker, mosquittoAclBroker } from '../helpers/acl-brokers.js';
+import { type AclBroker, embeddedAclBroker, mosquittoAclBroker, useAclBroker } from '../helpers/acl-brokers.js';
 import { waitFor } from './wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kw-prices-acl-'));
@@ -44,24 +44,10 @@ function record(c: MqttClient): Got {
 
 function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
   describe(`${name}: prices only from the server, only to their edge`, () => {
-    let s: AclBroker;
-    const clients: MqttClient[] = [];
-    const connect = async (c: Promise<MqttClient>): Promise<MqttClient> => {
-      const client = await c;
-      clients.push(client);
-      return client;
-    };
-
-    beforeAll(async () => {
-      s = await setup();
-    });
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-      await s?.dispose();
-    });
+    const s = useAclBroker(setup);
 
     it('a device cannot publish prices (another home’s or its own); a later edge gets the server’s, retained', async () => {
-      const ing = await connect(s.ingester());
+      const ing = await s.ingester();
       const ingGot = record(ing);
       await ing.subscribeAsync('energy/#', { qos: 1 });
       await ing.publishAsync('energy/victim/prices', '{"server":"victim"}', { qos: 1, retain: true });
@@ -69,20 +55,20 @@ function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
       // One connection per attempt (the identity is the client id: each takes the last one's place).
       // The embedded broker closes a client whose publish it refuses; Mosquitto drops the message.
       for (const topic of ['energy/victim/prices', 'energy/evil/prices']) {
-        const c = await connect(s.device(EVIL));
+        const c = await s.device(EVIL);
         await Promise.race([
           c.publishAsync(topic, '{"forged":true}', { qos: 1, retain: true }).catch(() => undefined),
           new Promise((r) => setTimeout(r, 1000)),
         ]);
       }
       // A publish the probe may make tells when every publish before it was routed.
-      const marker = await connect(s.device(EVIL));
+      const marker = await s.device(EVIL);
       await marker.publishAsync('energy/evil/status', 'evil-marker', { qos: 1 });
       await waitFor(() => ingGot.some(([, p]) => p === 'evil-marker'), 'the probe’s own status at the ingester');
       expect(ingGot.filter(([, p]) => p.includes('forged'))).toEqual([]);
 
       // A later subscriber (the victim edge connecting after the publication) gets the server's prices.
-      const victim = await connect(s.device(VICTIM));
+      const victim = await s.device(VICTIM);
       const victimGot = record(victim);
       await victim.subscribeAsync('energy/victim/prices', { qos: 1 });
       await waitFor(() => victimGot.length > 0, 'the victim’s retained prices');
@@ -95,8 +81,8 @@ function describeBroker(name: string, setup: () => Promise<AclBroker>): void {
     });
 
     it('a device reads its own prices only, whatever it subscribes to', async () => {
-      const ing = await connect(s.ingester());
-      const evil = await connect(s.device(EVIL));
+      const ing = await s.ingester();
+      const evil = await s.device(EVIL);
       const evilGot = record(evil);
       // Mosquitto grants every subscription (delivery is checked); the embedded broker refuses.
       for (const f of ['energy/victim/prices', 'energy/+/prices', 'energy/#', '#', 'energy/evil/prices'])

@@ -13,6 +13,7 @@
  */
 import { DateTime } from 'luxon';
 import { HomeModel } from '../src/drivers/sim/home-model.js';
+import { prng } from '../src/drivers/sim/sim-math.js';
 
 export const TZ = 'Europe/Brussels';
 
@@ -45,17 +46,6 @@ export interface Session {
   needKwh: number;
   /** The deadline (= leave) for weekday sessions; null at weekends. */
   deadline: number | null;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function carSessions(trace: Trace, seed: number): Session[] {

@@ -13,14 +13,8 @@ export type Resolution = (typeof ROLLUP_RESOLUTIONS)[number];
 export const HISTORY_RESOLUTIONS = ['raw', ...ROLLUP_RESOLUTIONS] as const;
 export type HistoryResolution = (typeof HISTORY_RESOLUTIONS)[number];
 
-/**
- * A bucket's values besides its start, end and samples: energy per kind (kWh, m3), then mean and
- * peak powers (W) and the mean state of charge. This order is the API's: the keys of a history
- * point and the columns of an export (a change here changes the wire).
- */
-export const BUCKET_FIELDS = [
-  'import_kwh',
-  'export_kwh',
+/** Energy quantities per reading and per bucket (the stores' rollup columns), in this order everywhere. */
+export const ENERGY_KEYS = [
   'import_t1_kwh',
   'import_t2_kwh',
   'export_t1_kwh',
@@ -30,6 +24,18 @@ export const BUCKET_FIELDS = [
   'battery_discharge_kwh',
   'gas_m3',
   'water_m3',
+] as const;
+export type EnergyKey = (typeof ENERGY_KEYS)[number];
+
+/**
+ * A bucket's values besides its start, end and samples: energy per kind (kWh, m3), then mean and
+ * peak powers (W) and the mean state of charge. This order is the API's: the keys of a history
+ * point and the columns of an export (a change here changes the wire).
+ */
+export const BUCKET_FIELDS = [
+  'import_kwh',
+  'export_kwh',
+  ...ENERGY_KEYS,
   'avg_grid_power_w',
   'max_grid_power_w',
   'avg_pv_power_w',

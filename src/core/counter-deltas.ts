@@ -24,19 +24,8 @@ export const COUNTER_FIELDS = [
 ] as const;
 export type CounterField = (typeof COUNTER_FIELDS)[number];
 
-/** Energy quantities per reading and per bucket, in this order everywhere. */
-export const ENERGY_KEYS = [
-  'import_t1_kwh',
-  'import_t2_kwh',
-  'export_t1_kwh',
-  'export_t2_kwh',
-  'pv_kwh',
-  'battery_charge_kwh',
-  'battery_discharge_kwh',
-  'gas_m3',
-  'water_m3',
-] as const;
-export type EnergyKey = (typeof ENERGY_KEYS)[number];
+// The energy quantities are a bucket's, named once in bucket-shape.ts.
+export { ENERGY_KEYS, type EnergyKey } from './bucket-shape.js';
 
 /** Power statistics kept per bucket as sums and counts (so averages roll up), some with a max. */
 export const POWER_FIELDS = [

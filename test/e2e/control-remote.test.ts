@@ -19,6 +19,7 @@ import { ServerApp } from '../../src/server/app.js';
 import { ServerConfigSchema } from '../../src/server/config.js';
 import { childListening, childProcesses, stopChild } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
+import { until } from '../helpers/wait.js';
 
 const OWNER = 'owner-token-0123456789abcdef';
 const VIEWER = 'viewer-token-0123456789abcdef';
@@ -33,17 +34,6 @@ afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Polls `get` until it gives a value (the timeout only bounds a broken run). */
-async function until<T>(get: () => Promise<T | null>, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function startServer(brokerPort: number, apiPort: number): Promise<ServerApp> {
   const app = new ServerApp({

@@ -30,6 +30,7 @@ import { ServerApp } from '../../src/server/app.js';
 import { ServerConfigSchema } from '../../src/server/config.js';
 import { childListening, childProcesses, stopChild } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
+import { until } from '../helpers/wait.js';
 import { type FakeFeed, startFakeFeed } from '../server/prices/fake-feed.js';
 
 const TOKEN = 'viewer-token-0123456789abcdef';
@@ -49,17 +50,6 @@ afterAll(async () => {
   await feed?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Polls `get` until it gives a value (the timeout only bounds a broken run). */
-async function until<T>(get: () => Promise<T | null>, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** €/MWh of the quarter at `t`: dear until two hours after this clock hour, cheap for six, dear after. */
 function price(t: number, cheapFrom: number): number {

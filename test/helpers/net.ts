@@ -1,15 +1,6 @@
-import { createServer } from 'node:net';
+import { freePort as freePortOn } from '../../src/lib/listen.js';
 
 /** A free TCP port on 127.0.0.1 (for processes that must be told a port, e.g. mosquitto -c). */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  return freePortOn('127.0.0.1');
 }

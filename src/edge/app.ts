@@ -110,6 +110,7 @@ export class EdgeApp {
             check: (section) =>
               controlSettings({ ...config, control: section }) as NonNullable<ReturnType<typeof controlSettings>>,
             channel: this.uplink,
+            keep: this.outbox,
             log: log.child({ component: 'control-remote' }),
           })
         : null;

@@ -5,10 +5,13 @@
  * section lacks, a deadline without its energy: refused, naming the key), hands them to the control
  * (EdgeControl.applySettings: its state carries over) and acknowledges on `control_state`.
  *
- * - Nothing is written to disk: the server's message is retained, so after a restart (or any
- *   reconnect) the broker hands it over again and it is applied again. Until then, and without one,
- *   the config's own settings apply (`revision: null`).
- * - An empty message (the retained one cleared) puts the config's settings back.
+ * - The settings applied last are kept in the outbox's database (`meta`, Outbox.keepState), so an
+ *   edge restarted while the broker or the server is away goes on with them (a deadline set from the
+ *   dashboard is not lost to a power cut); the retained message, handed over again at each
+ *   connection, replaces them. Kept settings the config no longer takes (the file changed) are
+ *   dropped with a warning. Without any, the config's own settings apply (`revision: null`).
+ * - An empty message (the retained one cleared) puts the config's settings back, and forgets the
+ *   kept ones.
  * - `control_state` (retained, QoS 1) carries the settings applied, the revision acknowledged or the
  *   one refused and why, and the last decisions that changed a set-point, with their reasons. It is
  *   sent at each connection, at once after a message from the server, and after a decision changed,
@@ -20,6 +23,7 @@ import { errorMessage } from '../core/errors.js';
 import { validationErrors } from '../core/validate.js';
 import {
   type ControlDecisionEntry,
+  type ControlMessage,
   ControlMessageSchema,
   type ControlStateMessage,
   type ControlWant,
@@ -27,6 +31,7 @@ import {
 import type { Logger } from '../lib/log.js';
 import type { EdgeBus, EdgeConsumer } from './bus.js';
 import type { EdgeControl } from './control.js';
+import type { StateKeep } from './outbox.js';
 import type { UplinkChannel } from './uplink/index.js';
 
 /** What this needs of the uplink (uplink/index.ts): reading its own topics and publishing control_state. */
@@ -43,11 +48,16 @@ export interface ControlRemoteOptions {
   /** Checks a `control:` section as the config's is checked (edge/config.ts controlSettings); throws naming the key. */
   check: (section: unknown) => ControlSettings;
   channel: ControlChannel;
+  /** Where the settings applied last are kept across restarts (null: nowhere). */
+  keep: StateKeep | null;
   log: Logger;
   now?: () => number;
   /** Least time between two control_state messages for decision changes (default 5 s). */
   stateIntervalMs?: number;
 }
+
+/** The key the server's message applied last is kept under (as the server sent it). */
+export const CONTROL_STATE_KEY = 'server_control';
 
 /** Decisions kept for control_state (the wire allows 32). */
 const MAX_DECISIONS = 32;
@@ -115,6 +125,7 @@ export class ControlRemote implements EdgeConsumer {
 
   start(bus: EdgeBus): void {
     this.stopped = false;
+    this.loadKept();
     bus.subscribe(this.name, 'snapshot', () => this.onDecision(this.opts.control.decision));
     this.opts.channel.attach({
       read: { control: (payload) => this.onControl(payload) },
@@ -133,6 +144,7 @@ export class ControlRemote implements EdgeConsumer {
   onControl(payload: Buffer): void {
     if (payload.length === 0) {
       this.apply(null, {});
+      this.keep(null);
       return;
     }
     let msg: unknown;
@@ -150,15 +162,16 @@ export class ControlRemote implements EdgeConsumer {
         this.refuse(revision as number, errors.join('; ').slice(0, 1024));
       return;
     }
-    const m = msg as { revision: number; settings: ControlWant };
-    this.apply(m.revision, m.settings);
+    const m = msg as ControlMessage;
+    if (this.apply(m.revision, m.settings)) this.keep(JSON.stringify(m));
   }
 
-  private apply(revision: number | null, want: ControlWant): void {
+  /** Applies the settings (true), or refuses them and says why (false). */
+  private apply(revision: number | null, want: ControlWant): boolean {
     const key = JSON.stringify([revision, want]);
     if (key === this.appliedKey) {
       void this.send();
-      return;
+      return true;
     }
     let settings: ControlSettings;
     try {
@@ -167,14 +180,59 @@ export class ControlRemote implements EdgeConsumer {
       const reason = errorMessage(err).replace(/^control: /, '');
       this.opts.log.warn({ revision, reason }, 'control settings from the server refused');
       if (revision !== null) this.refuse(revision, reason.slice(0, 1024));
-      return;
+      return false;
     }
+    this.use(revision, want, settings, key);
+    this.opts.log.info({ revision, settings: want }, 'control settings from the server applied');
+    void this.send();
+    return true;
+  }
+
+  private use(revision: number | null, want: ControlWant, settings: ControlSettings, key: string): void {
     this.opts.control.applySettings(settings);
     this.appliedKey = key;
     this.revision = revision;
     if (this.rejected && revision !== null && this.rejected.revision <= revision) this.rejected = null;
-    this.opts.log.info({ revision, settings: want }, 'control settings from the server applied');
-    void this.send();
+  }
+
+  /** The settings kept before a restart, applied as they were (before any connection). */
+  private loadKept(): void {
+    let text: string | null;
+    try {
+      text = this.opts.keep?.keptState(CONTROL_STATE_KEY) ?? null;
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'the control settings kept before the restart cannot be read');
+      return;
+    }
+    if (text === null) return;
+    let kept: ControlMessage;
+    let settings: ControlSettings;
+    try {
+      kept = JSON.parse(text) as ControlMessage;
+      const errors = validationErrors(ControlMessageSchema, kept);
+      if (errors.length > 0) throw new Error(errors[0]);
+      settings = this.opts.check(overlayControlConfig(this.opts.baseSection, kept.settings));
+    } catch (err) {
+      const reason = errorMessage(err).replace(/^control: /, '');
+      this.opts.log.warn({ reason }, "the control settings kept before the restart are dropped: the config's apply");
+      this.keep(null);
+      return;
+    }
+    const { revision, settings: want } = kept;
+    this.use(revision, want, settings, JSON.stringify([revision, want]));
+    this.opts.log.info(
+      { revision, settings: want },
+      'control settings from the server applied (kept from before the restart)',
+    );
+  }
+
+  private keep(text: string | null): void {
+    try {
+      this.opts.keep?.keepState(CONTROL_STATE_KEY, text);
+    } catch (err) {
+      // A full disk: the retained message comes again at the next connection anyway.
+      this.opts.log.warn({ err: errorMessage(err) }, 'the control settings could not be kept for a restart');
+    }
   }
 
   private refuse(revision: number, reason: string): void {

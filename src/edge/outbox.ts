@@ -69,6 +69,9 @@ function isFull(err: unknown): boolean {
   return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE';
 }
 
+/** What a consumer needs to keep a small piece of state across restarts (Outbox.keptState/keepState). */
+export type StateKeep = Pick<Outbox, 'keptState' | 'keepState'>;
+
 export class Outbox {
   private readonly opts: OutboxOptions;
   private readonly log: Logger;
@@ -215,7 +218,8 @@ export class Outbox {
 
   /**
    * A small piece of the edge's own state kept with the outbox (`meta`, under a key of its own: the
-   * server's last day-ahead prices, prices-remote.ts), or null when none is kept.
+   * server's last day-ahead prices, prices-remote.ts; its control settings, control-remote.ts), or
+   * null when none is kept.
    */
   keptState(key: string): string | null {
     const row = this.database.prepare('SELECT value FROM meta WHERE key = ?').get(`state:${key}`) as

@@ -16,6 +16,7 @@ import { errorMessage } from '../core/errors.js';
 import { decodePricesMessage, type PricesMessage, pricesSeries } from '../core/wire-prices.js';
 import type { Logger } from '../lib/log.js';
 import type { EdgeControl } from './control.js';
+import type { StateKeep } from './outbox.js';
 import type { UplinkChannel } from './uplink/index.js';
 
 /** What this needs of the uplink (uplink/index.ts): reading its own `prices` topic. */
@@ -23,17 +24,11 @@ export interface PricesChannel {
   attach(channel: UplinkChannel): void;
 }
 
-/** Where the last message is kept across restarts (the outbox's `meta`: Outbox.keptState/keepState). */
-export interface PricesKeep {
-  keptState(key: string): string | null;
-  keepState(key: string, value: string | null): void;
-}
-
 export interface PricesRemoteOptions {
   control: Pick<EdgeControl, 'setServerPrices'>;
   channel: PricesChannel;
   /** Null: nothing is kept (the retained message comes again after a restart). */
-  keep: PricesKeep | null;
+  keep: StateKeep | null;
   log: Logger;
 }
 

@@ -4,8 +4,8 @@
  * (`kwartier simulate` in a child process) and `kwartier edge` with a `control:` section in another.
  * A PUT with a write token reaches the edge over MQTT (the ingester's retained `control` message),
  * the edge applies it (its decisions follow: the car pauses in mode off) and acknowledges the
- * revision on `control_state`, which GET shows. Then the edge restarts (it re-reads the retained
- * settings: nothing on its disk) and the server restarts (the embedded broker forgot everything;
+ * revision on `control_state`, which GET shows. Then the edge restarts (it applies the settings kept in
+ * its outbox, then the retained message again) and the server restarts (the embedded broker forgot everything;
  * the server sends the stored settings again at its connection).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -163,7 +163,7 @@ describe('PUT /api/v1/control → the edge over MQTT → control_state → GET',
       30_000,
     );
 
-    // The edge restarts: nothing on its disk, the retained settings are applied again.
+    // The edge restarts: the kept settings, then the retained message (the same revision) again.
     await stopChild(edge);
     const before = Date.parse(g.applied?.timestamp ?? '');
     edge = children.start(['edge', '--config', cfg]);

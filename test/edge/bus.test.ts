@@ -15,24 +15,13 @@ import { HomeModel } from '../../src/drivers/sim/home-model.js';
 import { EdgeApp } from '../../src/edge/app.js';
 import { EdgeConfigSchema } from '../../src/edge/config.js';
 import { silentLogger } from '../../src/lib/log.js';
+import { captureLogger } from '../helpers/log.js';
 import { waitFor } from '../mqtt/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A real pino logger whose lines are kept for assertions. */
-function captureLogger() {
-  const lines: Array<{ level: number; msg: string; [k: string]: unknown }> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-}
 
 describe('edge bus', () => {
   it('a throwing or rejecting consumer does not stop the outbox from receiving every snapshot', async () => {

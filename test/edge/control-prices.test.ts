@@ -10,7 +10,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ import { checkEdgeConfig, type EdgeConfig, EdgeConfigSchema } from '../../src/ed
 import { PricesRemote } from '../../src/edge/prices-remote.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from '../../src/server/broker/embedded.js';
+import { captureLogger } from '../helpers/log.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOUR = 3_600_000;
@@ -38,17 +38,6 @@ function tmp(): string {
   const dir = mkdtempSync(join(tmpdir(), 'kw-ctl-prices-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function captureLogger() {
-  const lines: Array<{ level: number; msg: string; [k: string]: unknown }> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { log: pino({ level: 'debug' }, sink), lines };
 }
 
 /** A dynamic contract on the quarter index; `priceFile` names its own price file. */
@@ -98,7 +87,7 @@ const deadline = (): string =>
 
 async function broker(): Promise<{
   b: EmbeddedBroker;
-  publish: (payload: string) => Promise<void>;
+  publish: (payload: string, leaf?: 'prices' | 'control') => Promise<void>;
   stop: () => Promise<void>;
 }> {
   const b = createEmbeddedBroker({ host: '127.0.0.1', port: 0, log: silentLogger() });
@@ -119,8 +108,8 @@ async function broker(): Promise<{
   return {
     b,
     stop,
-    publish: async (payload) => {
-      await ing.publishAsync(`energy/${HOME}/prices`, payload, { qos: 1, retain: true });
+    publish: async (payload, leaf = 'prices') => {
+      await ing.publishAsync(`energy/${HOME}/${leaf}`, payload, { qos: 1, retain: true });
     },
   };
 }
@@ -166,7 +155,7 @@ function config(
 }
 
 async function run(cfg: EdgeConfig) {
-  const { log, lines } = captureLogger();
+  const { log, lines } = captureLogger('debug');
   const app = await EdgeApp.create({
     config: cfg,
     log,
@@ -224,6 +213,36 @@ describe('edge control: day-ahead prices from the server', () => {
     expect(again.app.pricesRemote?.message).toEqual(m);
   }, 60_000);
 
+  it('the server’s control settings are kept across a restart too (the outbox’s database)', async () => {
+    const dir = tmp();
+    const { b, publish, stop } = await broker();
+    const cfg = config(dir, { ...(await home()), broker: b.port }, {});
+    const edge = await run(cfg);
+    await waitFor(() => edge.reason() !== '', 'a decision');
+    const message = {
+      revision: 3,
+      issued_at: new Date().toISOString(),
+      settings: { chargers: { car: { mode: 'off' } } },
+    };
+    await publish(JSON.stringify(message), 'control');
+    await waitFor(() => edge.app.control?.settings.chargers[0]?.mode === 'off', 'the server’s mode applied');
+
+    // The edge restarts while the broker is gone: it goes on with the server's settings, not its file's.
+    await edge.stop();
+    await stop();
+    const again = await run(cfg);
+    expect(again.app.control?.settings.chargers[0]?.mode).toBe('off');
+    expect(again.app.controlRemote?.state()).toMatchObject({
+      revision: 3,
+      settings: { chargers: { car: { mode: 'off' } } },
+    });
+    expect(
+      again.lines.find((l) => l.msg === 'control settings from the server applied (kept from before the restart)'),
+    ).toMatchObject({ revision: 3 });
+    await waitFor(() => again.reason() !== '', 'a decision');
+    expect(again.app.control?.decision?.chargers[0]?.setpoint.charge).toBe(false);
+  }, 60_000);
+
   it('the tariff file’s own prices come first; the server’s fill the quarters it has none for', async () => {
     const dir = tmp();
     const { b, publish } = await broker();
@@ -265,7 +284,7 @@ describe('edge control: day-ahead prices from the server', () => {
 
 describe('PricesRemote: what it applies, refuses, keeps', () => {
   function setup(kept: string | null = null) {
-    const { log, lines } = captureLogger();
+    const { log, lines } = captureLogger('debug');
     const applied: Array<number[] | null> = [];
     const store = new Map<string, string>();
     if (kept !== null) store.set('server_prices', kept);

@@ -13,6 +13,7 @@ import { EdgeControl } from '../../src/edge/control.js';
 import { ControlRemote } from '../../src/edge/control-remote.js';
 import type { UplinkChannel } from '../../src/edge/uplink/index.js';
 import { silentLogger } from '../../src/lib/log.js';
+import { captureLogger } from '../helpers/log.js';
 
 const config = parseWithSchema(
   EdgeConfigSchema,
@@ -30,13 +31,17 @@ const config = parseWithSchema(
   'test',
 ) as EdgeConfig;
 
-function setup() {
-  const settings = controlSettings(config);
+/** The outbox's `meta` as the edge keeps state in it (Outbox.keptState/keepState). */
+type Kept = Map<string, string>;
+
+function setup(kept: Kept = new Map(), cfg: EdgeConfig = config) {
+  const { log, lines } = captureLogger();
+  const settings = controlSettings(cfg);
   if (!settings) throw new Error('no control');
   const control = new EdgeControl({
     settings,
     timezone: 'Europe/Brussels',
-    devices: siteDevices(config),
+    devices: siteDevices(cfg),
     sources: [],
     gridDevice: 'p1',
     log: silentLogger(),
@@ -46,8 +51,12 @@ function setup() {
   const remote = new ControlRemote({
     deviceId: 'home',
     control,
-    baseSection: config.control,
-    check: (section) => controlSettings({ ...config, control: section }) as NonNullable<typeof settings>,
+    baseSection: cfg.control,
+    check: (section) => controlSettings({ ...cfg, control: section }) as NonNullable<typeof settings>,
+    keep: {
+      keptState: (k) => kept.get(k) ?? null,
+      keepState: (k, v) => void (v === null ? kept.delete(k) : kept.set(k, v)),
+    },
     channel: {
       attach: (c) => {
         channel = c;
@@ -57,12 +66,12 @@ function setup() {
         return true;
       },
     },
-    log: silentLogger(),
+    log,
     now: () => Date.parse('2026-03-09T10:00:00Z'),
   });
   remote.start(new EdgeBus({ log: silentLogger() }));
   const deliver = (m: unknown) => channel?.read.control?.(Buffer.from(typeof m === 'string' ? m : JSON.stringify(m)));
-  return { control, remote, sent, deliver, channel: () => channel };
+  return { control, remote, sent, deliver, channel: () => channel, lines };
 }
 
 const msg = (revision: number, settings: unknown) => ({ revision, issued_at: '2026-03-09T09:59:59.000Z', settings });
@@ -141,5 +150,89 @@ describe('the edge takes control settings from the server', () => {
     await Promise.resolve();
     expect(control.settings.chargers[0]?.mode).toBe('deadline');
     expect(sent.at(-1)).toMatchObject({ revision: null, settings: { chargers: { car: { mode: 'deadline' } } } });
+  });
+});
+
+describe('the server’s settings are kept across a restart (the outbox’s meta)', () => {
+  const KEY = 'server_control';
+
+  it('applies the kept settings at start, before any connection, and reports their revision', async () => {
+    const kept: Kept = new Map();
+    const first = setup(kept);
+    first.deliver(msg(5, { chargers: { car: { mode: 'deadline', energy_kwh: 30, deadline: '07:15' } } }));
+    expect(JSON.parse(kept.get(KEY) ?? 'null')).toMatchObject({
+      revision: 5,
+      settings: { chargers: { car: { energy_kwh: 30 } } },
+    });
+
+    // The edge restarts with no broker: the kept settings apply at once.
+    const again = setup(kept);
+    expect(again.control.settings.chargers[0]).toMatchObject({
+      mode: 'deadline',
+      energyKwh: 30,
+      deadlineMinutes: 7 * 60 + 15,
+    });
+    expect(
+      again.lines.find((l) => l.msg === 'control settings from the server applied (kept from before the restart)'),
+    ).toMatchObject({ revision: 5 });
+    again.channel()?.connected?.();
+    await Promise.resolve();
+    expect(again.sent.at(-1)).toMatchObject({
+      revision: 5,
+      settings: { chargers: { car: { energy_kwh: 30, deadline: '07:15' } } },
+    });
+
+    // The broker hands the retained message over again: the same one is not applied twice; a newer one replaces it.
+    const applied = () => again.lines.filter((l) => l.msg === 'control settings from the server applied').length;
+    again.deliver(msg(5, { chargers: { car: { mode: 'deadline', energy_kwh: 30, deadline: '07:15' } } }));
+    expect(applied()).toBe(0);
+    again.deliver(msg(6, { chargers: { car: { mode: 'off' } } }));
+    expect(applied()).toBe(1);
+    expect(again.control.settings.chargers[0]?.mode).toBe('off');
+    expect(JSON.parse(kept.get(KEY) ?? 'null')).toMatchObject({ revision: 6 });
+  });
+
+  it('a refused message is not kept; an empty one forgets what was', () => {
+    const kept: Kept = new Map();
+    const first = setup(kept);
+    first.deliver(msg(2, { chargers: { car: { mode: 'off' } } }));
+    first.deliver(msg(3, { chargers: { garage: { mode: 'off' } } }));
+    expect(JSON.parse(kept.get(KEY) ?? 'null')).toMatchObject({ revision: 2 });
+    first.channel()?.read.control?.(Buffer.alloc(0));
+    expect(kept.has(KEY)).toBe(false);
+    const again = setup(kept);
+    expect(again.control.settings.chargers[0]?.mode).toBe('deadline');
+    expect(again.remote.state().revision).toBeNull();
+  });
+
+  it('kept settings the config no longer takes, or a damaged copy, are dropped with the reason: the file applies', () => {
+    const kept: Kept = new Map();
+    setup(kept).deliver(msg(4, { chargers: { car: { mode: 'solar' } } }));
+    // The config file changed: the charger is now called `garage`.
+    const renamed = parseWithSchema(
+      EdgeConfigSchema,
+      {
+        device_id: 'home',
+        devices: [
+          { name: 'p1', type: 'dsmr', tcp: '127.0.0.1:2001' },
+          { name: 'garage', type: 'nrgkick', host: '127.0.0.1', control: true },
+        ],
+        control: { capacity_target_w: 2500, chargers: { garage: { mode: 'min_solar' } } },
+      },
+      'test',
+    ) as EdgeConfig;
+    const again = setup(kept, renamed);
+    expect(again.control.settings.chargers[0]).toMatchObject({ name: 'garage', mode: 'min_solar' });
+    expect(again.remote.state().revision).toBeNull();
+    const drop = again.lines.find((l) => l.msg.startsWith('the control settings kept before the restart are dropped'));
+    expect(drop?.reason).toContain('car');
+    expect(kept.has(KEY)).toBe(false);
+
+    kept.set(KEY, '{"revision": 0, "issued_at": "2026-03-09T09:59:59.000Z", "settings": {}}');
+    const damaged = setup(kept);
+    expect(damaged.remote.state().revision).toBeNull();
+    expect(
+      damaged.lines.find((l) => l.msg.startsWith('the control settings kept before the restart are dropped'))?.reason,
+    ).toContain('revision');
   });
 });

@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/core/snapshot.js';
@@ -20,23 +19,13 @@ import { HomeModel } from '../../src/drivers/sim/home-model.js';
 import { EdgeApp } from '../../src/edge/app.js';
 import { checkEdgeConfig, type EdgeConfig, EdgeConfigSchema } from '../../src/edge/config.js';
 import { silentLogger } from '../../src/lib/log.js';
+import { captureLogger } from '../helpers/log.js';
 import { waitFor } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function captureLogger() {
-  const lines: Array<{ level: number; msg: string; [k: string]: unknown }> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info' }, sink), lines };
-}
 
 const site = (p1: number, car: number, control: unknown, carKeys: Record<string, unknown> = { control: true }) =>
   ({

@@ -191,6 +191,7 @@ export class HomeModel {
     this.lastDay = lt.day;
     this.capacity = new CapacityRegisters(this.t, lt.month, this.opts.timezone);
     this.step(0);
+    this.capacity.assumeBefore(this.current, this.t);
   }
 
   get now(): number {

@@ -66,6 +66,18 @@ export class CapacityRegisters {
     this.quarterStart = quarterStart(t);
   }
 
+  /**
+   * A model starts mid-quarter, but a real meter was counting before: the part of the quarter
+   * before `t` is taken as drawn at the state's grid power, so 1-0:1.4.0 and the quarter's peak
+   * start from a plausible value instead of from zero (a controller reading 1-0:1.4.0 at start
+   * would otherwise see a nearly empty quarter and use its whole budget in what is left of it).
+   */
+  assumeBefore(s: HomeState, t: number): void {
+    const beforeS = (t - this.quarterStart) / 1000;
+    this.quarterImportKwh = (Math.max(0, s.grid_w) * beforeS) / 3_600_000;
+    s.avg_15m_w = round0((this.quarterImportKwh * 3_600_000) / (beforeS + 1));
+  }
+
   /** After a step of `dtS` s ending at `t` (local `lt`): closes a quarter and a month, and updates the average. */
   step(s: HomeState, t: number, lt: LocalTime, dtS: number): void {
     const q = quarterStart(t);

@@ -83,6 +83,31 @@ describe('HomeModel', () => {
     expect(m.state().peak_history[0]?.month_start).toBe(Date.parse('2026-01-31T23:00:00Z'));
   });
 
+  it('starts mid-quarter as a meter that was counting before: 1-0:1.4.0 from the grid power at start', () => {
+    // 19:07:30 local on a January evening: the house imports; 450 s of the quarter are behind.
+    const start = Date.parse('2026-01-14T18:07:30Z');
+    const m = new HomeModel({ start, seed: 2, pvPeakW: 0, batteryCapacityKwh: 0 });
+    const s0 = m.state();
+    expect(s0.grid_w).toBeGreaterThan(0);
+    expect(s0.avg_15m_w).toBe(Math.round((s0.grid_w * 450) / 451));
+    // The quarter's peak counts the assumed part too: by its end, its average is the energy of both parts.
+    const q0 = s0.import_t1_kwh + s0.import_t2_kwh;
+    const before = m.advanceTo(Date.parse('2026-01-14T18:14:59Z'));
+    const afterKwh = before.import_t1_kwh + before.import_t2_kwh - q0;
+    const expected = ((s0.grid_w * 450) / 3_600_000 + afterKwh) * 4 * 1000;
+    const end = m.advanceTo(Date.parse('2026-01-14T18:15:00Z'));
+    expect(Math.abs(end.month_peak_w - expected)).toBeLessThan(15);
+    // Started on a quarter's first second, nothing is assumed.
+    const onTheMark = new HomeModel({
+      start: Date.parse('2026-01-14T18:15:00Z'),
+      seed: 2,
+      pvPeakW: 0,
+      batteryCapacityKwh: 0,
+    }).state();
+    expect(onTheMark.grid_w).toBeGreaterThan(0);
+    expect(onTheMark.avg_15m_w).toBe(0);
+  });
+
   it('is deterministic for a seed', () => {
     const a = new HomeModel({ start: START, seed: 5 }).advanceTo(START + 3_600_000);
     const b = new HomeModel({ start: START, seed: 5 }).advanceTo(START + 3_600_000);

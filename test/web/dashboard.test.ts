@@ -208,9 +208,17 @@ describe('dashboard against kwartier demo', () => {
       'flow-grid',
       'flow-home',
       'flow-soc',
+      'flow-car',
+      'live-car',
     ]) {
       await realValue(page, id);
     }
+    // The demo's NRGkick: the car hangs off the home node, with its session's energy beside its watts.
+    expect(await page.locator('[data-node="car"]').count()).toBe(1);
+    expect(['out', 'idle']).toContain(await page.locator('[data-link="car"]').getAttribute('data-dir'));
+    expect(await page.locator('[data-testid="live-car"]').locator('..').textContent()).toMatch(
+      /(charging|not charging) · [\d.,]+\s?kWh this session/,
+    );
     await expect.poll(() => text(page, 'conn'), { timeout: 30_000 }).toMatch(/Live/);
     // The socket is opened with a single-use ticket: the token never appears in its URL (proxies log URLs).
     expect(sockets.length).toBeGreaterThan(0);
@@ -222,6 +230,7 @@ describe('dashboard against kwartier demo', () => {
     // the diagram's text alternative says the same as the numbers
     const desc = (await page.locator('[data-testid="power-flow"] desc').textContent()) ?? '';
     expect(desc).toMatch(/Grid (importing|exporting|idle)/);
+    expect(desc).toMatch(/Car (charging|not charging) [\d.,]+\s?k?W\.$/);
     expect(desc).toContain(await text(page, 'flow-soc'));
     // the snapshot changes: new snapshots with the simulated home's watts keep arriving over the
     // WebSocket, and the page shows them (a car charging at night can hold the watts steady at the

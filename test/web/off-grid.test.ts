@@ -181,7 +181,10 @@ describe('an off-grid home (OutBack + two TriStar MPPTs, no grid meter)', () => 
     expect(await text(page, 'live-load')).toBe('700\u00a0W');
     expect(await text(page, 'live-off-grid')).toContain('no grid meter');
     // No grid numbers at all: nothing shows 0 W for what the home does not have.
-    for (const id of ['live-grid', 'live-avg15', 'live-peak', 'live-self'])
+    // No charger on this site: no car node, no car number.
+    expect(await page.locator('[data-node="car"]').count()).toBe(0);
+    expect(await page.locator('[data-link="car"]').count()).toBe(0);
+    for (const id of ['live-grid', 'live-avg15', 'live-peak', 'live-self', 'live-car'])
       expect(await page.getByTestId(id).count(), id).toBe(0);
     const values = await page.locator('[data-testid="live-stats"] .stat-value').allTextContents();
     expect(values.filter((v) => /^0(\s|\u00a0)?W$/.test(v.trim()))).toEqual([]);

@@ -2,7 +2,8 @@
  * The power-flow diagram: solar, grid, battery and home around a hub, each link drawn in the
  * direction the power flows (moving dashes and an arrow head), with its watts. Its <title> and <desc>
  * say the same in words. An off-grid home has no grid node: PV, battery and home, with the
- * battery's voltage and charge state beside it.
+ * battery's voltage and charge state beside it. A home with an EV charger (`ev_power_w` not null) has
+ * a car node fed from the home node: the car's draw is part of the home's consumption.
  */
 import { useId } from 'preact/hooks';
 import { type I18n, useI18n } from '../i18n/index.js';
@@ -42,8 +43,19 @@ const NODES = {
   grid: { x: 56, y: 160 },
   home: { x: 284, y: 160 },
   battery: { x: 170, y: 270 },
+  car: { x: 370, y: 255 },
 };
 const R = 40;
+
+/** The car's link: from its circle's edge to the home's, along the line between their centres. */
+const CAR_LINK = (() => {
+  const { home, car } = NODES;
+  const len = Math.hypot(car.x - home.x, car.y - home.y);
+  const ux = (car.x - home.x) / len;
+  const uy = (car.y - home.y) / len;
+  const f = (n: number) => n.toFixed(1);
+  return `M${f(car.x - R * ux)} ${f(car.y - R * uy)} L${f(home.x + R * ux)} ${f(home.y + R * uy)}`;
+})();
 
 /** The battery's voltage ("50.6 V"), or the none mark. */
 export function voltsText(i: I18n, v: number | null | undefined): string {
@@ -66,10 +78,13 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
   const battery = snapshot?.battery_power_w ?? null;
   const load = snapshot?.load_power_w ?? null;
   const soc = snapshot?.battery_soc_pct ?? null;
+  const ev = snapshot?.ev_power_w;
+  const hasCar = typeof ev === 'number';
+  const car = hasCar ? ev : null;
   const volts = voltsText(i, snapshot?.battery_voltage_v);
   const chargeState = chargeStateText(i, snapshot?.charge_state);
 
-  const links: Record<'pv' | 'grid' | 'home' | 'battery', Link> = {
+  const links: Record<'pv' | 'grid' | 'home' | 'battery' | 'car', Link> = {
     pv: { d: `M${NODES.pv.x} ${NODES.pv.y + R} L${HUB.x} ${HUB.y - 8}`, dir: dirOf(pv, true), watts: pv, cls: 'pv' },
     grid: {
       d: `M${NODES.grid.x + R} ${NODES.grid.y} L${HUB.x - 8} ${HUB.y}`,
@@ -89,9 +104,11 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
       watts: battery,
       cls: 'battery',
     },
+    car: { d: CAR_LINK, dir: dirOf(car, false), watts: car, cls: 'car' },
   };
   if (links.pv.dir === 'out') links.pv.dir = 'idle'; // an inverter's own draw at night is not a flow
-  const shown = Object.entries(links).filter(([k]) => !(offGrid && k === 'grid'));
+  if (links.car.dir === 'in') links.car.dir = 'idle'; // a charger does not feed the home
+  const shown = Object.entries(links).filter(([k]) => !(offGrid && k === 'grid') && !(k === 'car' && !hasCar));
 
   const state = {
     pv: pv === null ? t('flow.unknown') : Math.abs(pv) < IDLE_W ? t('flow.idle') : t('flow.producing'),
@@ -112,6 +129,7 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
             ? t('flow.charging')
             : t('flow.discharging'),
     home: load === null ? t('flow.unknown') : t('flow.using'),
+    car: car === null ? t('flow.unknown') : car < IDLE_W ? t('flow.notCharging') : t('flow.charging'),
   };
   const abs = (w: number | null) => (w === null ? null : Math.abs(w));
   const parts = {
@@ -120,9 +138,13 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
     soc: i.pct(soc),
     load: t('flow.part', { state: state.home, power: i.power(abs(load)) }),
   };
-  const desc = offGrid
-    ? t('flow.descOffGrid', { ...parts, voltage: volts, chargeState })
-    : t('flow.desc', { ...parts, grid: t('flow.part', { state: state.grid, power: i.power(abs(grid)) }) });
+  const carDesc = hasCar
+    ? ` ${t('flow.descCar', { car: t('flow.part', { state: state.car, power: i.power(car) }) })}`
+    : '';
+  const desc =
+    (offGrid
+      ? t('flow.descOffGrid', { ...parts, voltage: volts, chargeState })
+      : t('flow.desc', { ...parts, grid: t('flow.part', { state: state.grid, power: i.power(abs(grid)) }) })) + carDesc;
 
   const socClip = soc === null ? 0 : Math.max(0, Math.min(100, soc));
   const fillTop = NODES.battery.y + R - (2 * R * socClip) / 100;
@@ -136,7 +158,7 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
   ) => {
     const n = NODES[key];
     const unknown = watts === null;
-    // the state goes beside the circles on the vertical axis, under those on the horizontal one
+    // the state goes beside the circles on the vertical axis, under the others
     const side = key === 'pv' || key === 'battery';
     return (
       <g class={`node node-${key}${unknown ? ' is-unknown' : ''}`} data-node={key}>
@@ -163,7 +185,7 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
   return (
     <svg
       class="power-flow"
-      viewBox="0 0 340 320"
+      viewBox={hasCar ? '0 0 420 320' : '0 0 340 320'}
       role="img"
       aria-labelledby={`${id}-t ${id}-d`}
       data-testid="power-flow"
@@ -171,7 +193,7 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
       <title id={`${id}-t`}>{t('flow.title')}</title>
       <desc id={`${id}-d`}>{desc}</desc>
       <defs>
-        {(['pv', 'grid', 'load', 'battery'] as const).map((c) => (
+        {(['pv', 'grid', 'load', 'battery', 'car'] as const).map((c) => (
           <marker
             key={c}
             id={`${id}-arrow-${c}`}
@@ -217,6 +239,7 @@ export function PowerFlow({ snapshot, offGrid = false }: { snapshot: Snapshot | 
           <circle cx={NODES.battery.x} cy={NODES.battery.y} r={R - 3} class="soc-fill" />
         </g>,
       )}
+      {hasCar && node('car', t('flow.car'), car, state.car)}
       <text x={NODES.battery.x} y={NODES.battery.y + 24} class="node-soc" text-anchor="middle" data-testid="flow-soc">
         {i.pct(soc)}
       </text>

@@ -44,6 +44,15 @@ export function useNow(ms = 1000): number {
   return now;
 }
 
+/** The charging session's energy (kWh) of the first charger in the site's devices that reports one. */
+function sessionKwh(s: Snapshot | null): number | null {
+  for (const d of Object.values(s?.devices ?? {})) {
+    const v = d.fields.ev_session_kwh;
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return null;
+}
+
 /**
  * Whether the home shows as off-grid: its snapshots say so (site.ts) and none seen on this page
  * had a grid value, so a meter that drops out for a moment does not switch the view.
@@ -157,6 +166,18 @@ export function LivePage() {
             />
           )}
           <Stat label={t('live.home')} value={i.power(s?.load_power_w)} tone="load" testId="live-load" />
+          {typeof s?.ev_power_w === 'number' && (
+            <Stat
+              label={t('live.car')}
+              value={i.power(s.ev_power_w)}
+              sub={[
+                s.ev_power_w < 10 ? t('flow.notCharging') : t('flow.charging'),
+                ...(sessionKwh(s) === null ? [] : [t('live.carSession', { energy: i.energy(sessionKwh(s)) })]),
+              ].join(' · ')}
+              tone="car"
+              testId="live-car"
+            />
+          )}
           {!offGrid && (
             <Stat label={t('live.selfSufficiency')} value={i.pct(s?.self_sufficiency_pct)} testId="live-self" />
           )}

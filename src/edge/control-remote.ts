@@ -182,13 +182,13 @@ export class ControlRemote implements EdgeConsumer {
       if (revision !== null) this.refuse(revision, reason.slice(0, 1024));
       return false;
     }
-    this.use(revision, want, settings, key);
+    this.use(revision, settings, key);
     this.opts.log.info({ revision, settings: want }, 'control settings from the server applied');
     void this.send();
     return true;
   }
 
-  private use(revision: number | null, want: ControlWant, settings: ControlSettings, key: string): void {
+  private use(revision: number | null, settings: ControlSettings, key: string): void {
     this.opts.control.applySettings(settings);
     this.appliedKey = key;
     this.revision = revision;
@@ -219,7 +219,7 @@ export class ControlRemote implements EdgeConsumer {
       return;
     }
     const { revision, settings: want } = kept;
-    this.use(revision, want, settings, JSON.stringify([revision, want]));
+    this.use(revision, settings, JSON.stringify([revision, want]));
     this.opts.log.info(
       { revision, settings: want },
       'control settings from the server applied (kept from before the restart)',

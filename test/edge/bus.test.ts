@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWithSchema } from '../../src/core/validate.js';
 import { startDsmrTcpSimulator } from '../../src/drivers/dsmr/simulator.js';

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { priceAt } from '../../src/core/tariff/prices.js';
 import { parseWithSchema } from '../../src/core/validate.js';

@@ -392,6 +392,12 @@ describe('dashboard against kwartier demo', () => {
     expect(await text(page, 'cap-alert')).toMatch(danger ? /new monthly peak/ : /Below this month/);
     await page.getByTestId('cap-history').locator('canvas').waitFor();
     await page.getByTestId('cap-quarters').locator('canvas').waitFor();
+    // The month's quarters: one tick a day or fewer, each date written once (not "1 Dec, 1 Dec, 1 Dec").
+    const ticks = ((await page.getByTestId('cap-quarters').locator('.chart-canvas').getAttribute('data-x-ticks')) ?? '')
+      .split('|')
+      .filter(Boolean);
+    expect(ticks.length).toBeGreaterThan(1);
+    expect(new Set(ticks).size).toBe(ticks.length);
     await noBrokenText(page);
     expect(errors).toEqual([]);
     await ctx.close();

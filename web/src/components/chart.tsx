@@ -42,7 +42,7 @@ export function Chart({ title, desc, options, data, rebuild, table, children, te
     const el = box.current;
     if (!el) return;
     const width = Math.max(200, el.clientWidth);
-    const u = new uPlot(optionsRef.current(width, palette()), dataRef.current, el);
+    const u = new uPlot(withTickRecord(optionsRef.current(width, palette()), el), dataRef.current, el);
     plot.current = u;
     let last = width;
     const ro = new ResizeObserver(() => {
@@ -107,6 +107,23 @@ export function Chart({ title, desc, options, data, rebuild, table, children, te
       )}
     </figure>
   );
+}
+
+/**
+ * The x axis's labels as last drawn, kept on the canvas box as `data-x-ticks` (joined by `|`): a
+ * canvas has no text a test (or a curious user's inspector) could read. Only for an axis whose labels
+ * are written by a `values` function.
+ */
+function withTickRecord(o: uPlot.Options, el: HTMLElement): uPlot.Options {
+  const x = o.axes?.[0];
+  const values = x?.values;
+  if (!x || typeof values !== 'function') return o;
+  x.values = (u, splits, axisIdx, space, incr) => {
+    const out = values(u, splits, axisIdx, space, incr);
+    el.dataset.xTicks = out.map((v) => String(v ?? '')).join('|');
+    return out;
+  };
+  return o;
 }
 
 /** Decimals needed to write multiples of `step` exactly (2.5 → 1, 0.25 → 2, 500 → 0). */

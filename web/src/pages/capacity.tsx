@@ -19,6 +19,9 @@ import type { Palette } from '../theme.js';
 import type { CapacityAnswer } from '../types.js';
 import { NetworkRuleCard, showsPeaks } from './network-rule.js';
 
+/** Tick steps of the month's quarters chart, in seconds: 1, 2, 3, 5, 7 and 14 days. */
+const DAY_INCRS = [1, 2, 3, 5, 7, 14].map((d) => d * 86_400);
+
 const QUARTER_S = QUARTER_MS / 1000;
 
 export function CapacityPage() {
@@ -141,7 +144,12 @@ export function CapacityPage() {
       },
     ],
     axes: [
-      axis(colors, { values: (_u, splits) => splits.map((v) => i.shortDate(localDateOf(v * 1000))) }),
+      // Whole days between ticks (uPlot puts them on local midnights), so each date is written once.
+      axis(colors, {
+        incrs: DAY_INCRS,
+        space: 56,
+        values: (_u, splits) => splits.map((v) => i.shortDate(localDateOf(v * 1000))),
+      }),
       axis(colors, { size: 64, values: (_u, splits) => powerTicks(i, splits) }),
     ],
     cursor: { drag: { x: false, y: false } },

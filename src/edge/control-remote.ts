@@ -13,7 +13,8 @@
  * - An empty message (the retained one cleared) puts the config's settings back, and forgets the
  *   kept ones.
  * - `control_state` (retained, QoS 1) carries the settings applied, the revision acknowledged or the
- *   one refused and why, and the last decisions that changed a set-point, with their reasons. It is
+ *   one refused and why, and the last decisions that changed a set-point (and the first after new
+ *   settings, whatever it set, so its reason follows them), with their reasons. It is
  *   sent at each connection, at once after a message from the server, and after a decision changed,
  *   at most once every `stateIntervalMs`.
  */
@@ -115,6 +116,8 @@ export class ControlRemote implements EdgeConsumer {
   private decisions: ControlDecisionEntry[] = [];
   /** Per device, what its last recorded decision set (set-point and the budget's status). */
   private readonly lastKey = new Map<string, string>();
+  /** New settings were applied: the next decision is recorded whatever it sets (its reason follows them). */
+  private recordNext = false;
   private sentAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -190,6 +193,7 @@ export class ControlRemote implements EdgeConsumer {
 
   private use(revision: number | null, settings: ControlSettings, key: string): void {
     this.opts.control.applySettings(settings);
+    this.recordNext = true;
     this.appliedKey = key;
     this.revision = revision;
     if (this.rejected && revision !== null && this.rejected.revision <= revision) this.rejected = null;
@@ -244,11 +248,13 @@ export class ControlRemote implements EdgeConsumer {
   private onDecision(d: ControlDecision | null): void {
     if (!d) return;
     let changed = false;
+    const all = this.recordNext;
+    this.recordNext = false;
     for (const e of decisionEntries(d)) {
       // A set-point held by the write pacing, then written: two entries, so the last one says it went out.
       const held = e.reason.includes('write held');
       const key = `${JSON.stringify(e.setpoint)} ${e.status} ${held}`;
-      if (this.lastKey.get(e.device) === key) continue;
+      if (!all && this.lastKey.get(e.device) === key) continue;
       this.lastKey.set(e.device, key);
       this.decisions.push(e);
       changed = true;

@@ -159,6 +159,29 @@ describe('the Control page', () => {
     // A write held by the pacing (one per 5 s) shows first, then the decision that wrote it.
     await expect.poll(() => text(page, 'charger-reason-car'), { timeout: 30_000 }).toMatch(/paused$/);
     await page.screenshot({ path: join(SHOTS, 'control-applied-en.png'), fullPage: true });
+
+    // A deadline the budget cannot meet (40 kWh in half an hour under 2.5 kW): its value, and under
+    // it the edge's own verdict with the most it can deliver.
+    const by = new Date(Date.now() + 30 * 60_000).toLocaleTimeString('en-GB', {
+      timeZone: 'Europe/Brussels',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    await page.getByTestId('mode-car').selectOption('deadline');
+    await page.getByTestId('energy-car').fill('40');
+    await page.getByTestId('by-car').fill(by);
+    await page.getByTestId('apply-car').click();
+    await expect.poll(() => text(page, 'control-sync'), { timeout: 30_000 }).toBe('The edge applies revision 2.');
+    expect(await text(page, 'charger-deadline-car')).toBe(`40.0\u00a0kWh by ${by}`);
+    const verdict = page.getByTestId('charger-deadline-car').locator('xpath=following-sibling::*[1]');
+    await expect
+      .poll(async () => (await verdict.textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/^not feasible: at most \d+\.\d+\u00a0kWh$/);
+    await page.screenshot({ path: join(SHOTS, 'control-deadline-en.png'), fullPage: true });
+    // Back to off, as the next test expects.
+    await page.getByTestId('mode-car').selectOption('off');
+    await page.getByTestId('apply-car').click();
+    await expect.poll(() => text(page, 'control-sync'), { timeout: 30_000 }).toBe('The edge applies revision 3.');
     await page.context().close();
   }, 150_000);
 

@@ -269,6 +269,7 @@ export const en = {
   'control.deadline': 'Deadline',
   'control.deadlineValue': '{energy} by {time}',
   'control.deadlineInfeasible': 'not feasible: at most {possible}',
+  'control.deadlineDelivered': '{delivered} delivered so far',
   'control.reason': 'Why',
   'control.battery': 'Battery',
   'control.reserve': 'Reserve',

@@ -274,6 +274,7 @@ export const fr: Record<MessageKey, string> = {
   'control.deadline': 'Échéance',
   'control.deadlineValue': '{energy} pour {time}',
   'control.deadlineInfeasible': 'pas faisable : au plus {possible}',
+  'control.deadlineDelivered': '{delivered} livrés jusqu’ici',
   'control.reason': 'Pourquoi',
   'control.battery': 'Batterie',
   'control.reserve': 'Réserve',

@@ -273,6 +273,7 @@ export const nl: Record<MessageKey, string> = {
   'control.deadline': 'Deadline',
   'control.deadlineValue': '{energy} tegen {time}',
   'control.deadlineInfeasible': 'niet haalbaar: hoogstens {possible}',
+  'control.deadlineDelivered': '{delivered} geladen tot nu',
   'control.reason': 'Waarom',
   'control.battery': 'Batterij',
   'control.reserve': 'Reserve',

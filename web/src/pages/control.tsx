@@ -82,17 +82,22 @@ function BudgetBar({ budget }: { budget: Budget }) {
   );
 }
 
-function deadlineText(
+/** A deadline as its value ("25.0 kWh by 07:00") and, under it, how it stands (delivered, or not feasible). */
+function deadlineStat(
   i: I18n,
   settings: { energy_kwh: number | null; deadline: string | null },
   last?: ControlDecisionOut,
-) {
-  if (settings.energy_kwh === null || settings.deadline === null) return '—';
-  const base = i.t('control.deadlineValue', { energy: i.energy(settings.energy_kwh), time: settings.deadline });
+): { value: string; sub?: string } {
+  if (settings.energy_kwh === null || settings.deadline === null) return { value: '—' };
+  const value = i.t('control.deadlineValue', { energy: i.energy(settings.energy_kwh), time: settings.deadline });
   const d = last?.deadline;
-  return d && !d.feasible
-    ? `${base} (${i.t('control.deadlineInfeasible', { possible: i.energy(d.possible_kwh) })})`
-    : base;
+  if (!d) return { value };
+  return {
+    value,
+    sub: d.feasible
+      ? i.t('control.deadlineDelivered', { delivered: i.energy(d.delivered_kwh) })
+      : i.t('control.deadlineInfeasible', { possible: i.energy(d.possible_kwh) }),
+  };
 }
 
 function ModeForm({ name, mode, onApply }: { name: string; mode: Mode; onApply: (c: ControlChange) => Promise<void> }) {
@@ -129,11 +134,12 @@ function ModeForm({ name, mode, onApply }: { name: string; mode: Mode; onApply: 
               step="0.1"
               value={energy}
               onInput={(e) => setEnergy(e.currentTarget.value)}
+              data-testid={`energy-${name}`}
             />
           </label>
           <label>
             {t('control.by')}
-            <input type="time" value={by} onInput={(e) => setBy(e.currentTarget.value)} />
+            <input type="time" value={by} onInput={(e) => setBy(e.currentTarget.value)} data-testid={`by-${name}`} />
           </label>
         </>
       )}
@@ -191,7 +197,7 @@ function Charger(props: {
         <Stat label={t('control.session')} value={i.energy(num('ev_session_kwh'))} testId={`charger-session-${name}`} />
         <Stat
           label={t('control.deadline')}
-          value={settings ? deadlineText(i, settings, last) : '—'}
+          {...(settings ? deadlineStat(i, settings, last) : { value: '—' })}
           testId={`charger-deadline-${name}`}
         />
       </dl>

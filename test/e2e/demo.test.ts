@@ -121,6 +121,13 @@ describe('kwartier demo', () => {
     });
     expect(control.budget?.target_w).toBeGreaterThanOrEqual(2500);
     expect(Object.keys(control.budget?.chargers ?? {})).toEqual(['car']);
+    // The home battery shares the budget: its settings applied, and a decision of its own.
+    expect(control.applied?.settings.batteries.sungrow).toMatchObject({ reserve_soc_pct: 10, hold_soc_pct: 30 });
+    const battery = await until(async () => {
+      const r = await api<ControlAnswer>(port, '/api/v1/control/demo-home');
+      return r.body.decisions.find((d) => d.device === 'sungrow') ?? null;
+    });
+    expect(battery.kind).toBe('battery');
 
     // No token: 401. Another device: 404.
     expect((await api(port, '/api/v1/realtime/demo-home', null)).status).toBe(401);

@@ -2,7 +2,8 @@
  * The demo's simulated site (demo.ts): the devices on loopback that the simulated home drives, and
  * the edge config's `devices:` (and `control:`) that read them.
  * - `home`: a P1 meter (DSMR over TCP), a Sungrow inverter with its battery, and an NRGkick charger
- *   whose car the edge's control charges by a deadline under the month's capacity peak.
+ *   whose car the edge's control charges by a deadline under the month's capacity peak, the battery
+ *   shaving on the same budget.
  * - `multi`: a P1 meter and two Sungrow inverters, the second (the garage: PV only) on a home model
  *   of its own, which the meter does not see.
  */
@@ -20,14 +21,17 @@ const DEMO_CAR = {
 };
 
 /**
- * The demo's control: 25 kWh by 07:00, never above the month's peak so far (at least 2.5 kW), in the
- * cheapest quarters of the server's day/night contract (its tariff file, `tariffFile`).
+ * The demo's control: the car gets 25 kWh by 07:00, never above the month's peak so far (at least
+ * 2.5 kW), in the cheapest quarters of the server's day/night contract (its tariff file,
+ * `tariffFile`); the home battery shares that budget: it keeps its last 20 % (above the 10 % reserve)
+ * for shaving the quarters the car and the house would push over it.
  */
 function demoControl(tariffFile: string) {
   return {
     capacity_target_w: 'follow_peak',
     tariff_file: tariffFile,
     chargers: { car: { mode: 'deadline', energy_kwh: 25, deadline: '07:00', phase_switching: true } },
+    batteries: { sungrow: { reserve_soc_pct: 10, hold_soc_pct: 30 } },
   };
 }
 
@@ -87,7 +91,14 @@ export async function startDemoSite(
   return {
     devices: [
       { name: 'dsmr', type: 'dsmr', tcp: `127.0.0.1:${dsmr?.address.port}` },
-      { name: 'sungrow', type: 'sungrow', host: '127.0.0.1', port: sungrow?.address.port, ...INVERTER },
+      {
+        name: 'sungrow',
+        type: 'sungrow',
+        host: '127.0.0.1',
+        port: sungrow?.address.port,
+        ...INVERTER,
+        control: true,
+      },
       { name: 'car', type: 'nrgkick', host: '127.0.0.1', port: kick.address.port, control: true },
     ],
     control: demoControl(o.tariffFile),

@@ -13,7 +13,10 @@
  *    round trip against the 24 h's highest) it holds its energy for the expensive hours, shaves
  *    when needed, and charges from the grid up to grid_charge_soc_pct at most at the charge room.
  * 3. Below hold_soc_pct it holds and discharges only to shave.
- * 4. Otherwise self-consumption (the inverter covers the house from the battery on its own).
+ * 4. Otherwise self-consumption (the inverter covers the house, and a charging car, from the
+ *    battery on its own). With discharge_to_chargers: false its discharge is capped, while a
+ *    charger draws, at the house's own load (or the shave, when more): the car charges from the
+ *    grid inside the budget and the battery is kept for the house.
  * It is never told to discharge into the grid: shaving caps the discharge of self-consumption, and
  * a battery that covers the whole house already covers any peak up to its power.
  */
@@ -118,5 +121,12 @@ export function decideBattery(c: BatteryContext): BatteryOutcome {
     };
   }
   const over = shave > s.maxDischargeW ? `; the quarter needs ${kw(shave)}, more than it can give` : shaveNote;
+  if (c.chargersW > 0 && !s.dischargeToChargers) {
+    const houseW = Math.max(0, b.base_w as number);
+    return {
+      setpoint: holdWithShave(c, Math.max(houseW, shave)),
+      reason: `self-consumption for the house (${kw(houseW)}): the chargers draw from the grid, not from the battery${over}`,
+    };
+  }
   return { setpoint: selfConsumption(s), reason: `self-consumption${over}` };
 }

@@ -127,7 +127,10 @@ interface Step {
   want: Want;
   phases: 1 | 3;
   pMin: number;
+  /** What a start may take: the room with the house as it is now. */
   usable: number;
+  /** What a running car may take: the room with the house smoothed (baseForRest). */
+  usableRunning: number;
   ctx: string;
   /** Seconds since charging last started or stopped. */
   sinceSwitchS: number;
@@ -170,13 +173,13 @@ function whileRunning(k: Step): ChargerOutcome {
   const modeStop =
     want.wantW < pMin && (!want.solarOnly || (m.shortSince !== null && now - m.shortSince >= s.solarStopDelayS * 1000));
   if (modeStop && (s.mode === 'off' || k.sinceSwitchS >= s.minOnS)) return pauseAt(k, `${want.why}: paused`);
-  if (k.usable < pMin) {
+  if (k.usableRunning < pMin) {
     const note = modeStop
       ? ` (minimum on time ${s.minOnS} s)`
       : ` (${kwh(leftJ / 3.6e6)} of the quarter left for it; a load spike is paid from it)`;
     return runAt(k, `${want.why}: at the minimum${note}`, pMin, leftJ / k.rem);
   }
-  return runAt(k, want.why, k.usable);
+  return runAt(k, want.why, k.usableRunning);
 }
 
 /** A paused car: start only if it can run to the quarter's end, long enough, after its minimum off time. */
@@ -218,7 +221,8 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
   const smoothed = b.base_smoothed_w ?? base;
   const budgetJ = (b.target_w - c.control.marginW) * 900;
   const surplus = Math.max(0, -(c.gridWithoutChargersW ?? 0) - c.takenW);
-  const room = (budgetJ - usedJ) / Math.max(rem, 60) - base - c.takenW;
+  const roomWith = (houseW: number): number => (budgetJ - usedJ) / Math.max(rem, 60) - houseW - c.takenW;
+  const room = roomWith(base);
   const baseForRest = rem > 180 ? smoothed : Math.max(smoothed, base);
 
   const want = modeWant(c, m, delivered, surplus);
@@ -252,6 +256,7 @@ export function decideCharger(c: ChargerContext): ChargerOutcome {
     phases,
     pMin,
     usable: Math.min(want.wantW, room),
+    usableRunning: Math.min(want.wantW, roomWith(baseForRest)),
     ctx: `${kw(b.allowed_w ?? 0)} allowed for the rest of the quarter, house ${kw(base)}`,
     sinceSwitchS: m.switchedAt === null ? Number.POSITIVE_INFINITY : (c.now - m.switchedAt) / 1000,
   };

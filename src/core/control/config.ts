@@ -73,6 +73,12 @@ export const BatteryControlSchema = Type.Object(
     cheap_band_eur_per_kwh: Type.Number({ default: 0.01, minimum: 0, maximum: 10 }),
     /** Set-points move in steps of this many W (fewer writes to the inverter). */
     power_step_w: Type.Number({ default: 100, minimum: 10, maximum: 10_000 }),
+    /**
+     * While a charger draws, may self-consumption discharge the battery into the car? Default yes
+     * (in a sunny month that empties the battery for the next day's PV); false keeps it for the
+     * house (and the quarter's shave), and the car charges from the grid.
+     */
+    discharge_to_chargers: Type.Boolean({ default: true }),
   },
   { additionalProperties: false },
 );
@@ -157,6 +163,7 @@ export interface BatterySettings {
   roundTripEfficiency: number;
   cheapBandEurPerKwh: number;
   powerStepW: number;
+  dischargeToChargers: boolean;
 }
 
 export interface ControlSettings {
@@ -221,6 +228,7 @@ function battery(name: string, b: Static<typeof BatteryControlSchema>, key: stri
     roundTripEfficiency: b.round_trip_efficiency,
     cheapBandEurPerKwh: b.cheap_band_eur_per_kwh,
     powerStepW: b.power_step_w,
+    dischargeToChargers: b.discharge_to_chargers,
   };
 }
 

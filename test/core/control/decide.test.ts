@@ -298,11 +298,19 @@ describe('the battery', () => {
     };
     const feeds = run({ reserve_soc_pct: 10 });
     expect(feeds.chargers[0]?.setpoint).toMatchObject({ charge: true, current_a: 16 });
-    expect(feeds.batteries[0]?.setpoint).toEqual({ mode: 'self_consumption', max_discharge_w: 5000, max_charge_w: 5000 });
+    expect(feeds.batteries[0]?.setpoint).toEqual({
+      mode: 'self_consumption',
+      max_discharge_w: 5000,
+      max_charge_w: 5000,
+    });
     expect(feeds.batteries[0]?.reason).toBe('self-consumption');
     const house = run({ reserve_soc_pct: 10, discharge_to_chargers: false });
     // The house's 500 W (a whole number of 100 W steps) and one step more for the write pacing: 600 W.
-    expect(house.batteries[0]?.setpoint).toEqual({ mode: 'self_consumption', max_discharge_w: 600, max_charge_w: 5000 });
+    expect(house.batteries[0]?.setpoint).toEqual({
+      mode: 'self_consumption',
+      max_discharge_w: 600,
+      max_charge_w: 5000,
+    });
     expect(house.batteries[0]?.reason).toBe(
       'self-consumption for the house (0.5 kW): the chargers draw from the grid, not from the battery',
     );

@@ -32,6 +32,12 @@ export const OcppConfigSchema = Type.Object(
     stack_level: Type.Integer({ default: 0, minimum: 0, maximum: 100 }),
     /** Allow writes (SetChargingProfile); default read-only: nothing is ever written. */
     control: Type.Boolean({ default: false }),
+    /**
+     * For a charger that waits for authorization (an RFID card) before it charges: a car plugged in
+     * with no transaction (status Preparing) is started with RemoteStartTransaction and this idTag
+     * (OCPP CiString20), so the edge's profiles decide when it draws. Needs `control: true`.
+     */
+    remote_start_id_tag: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })),
     /** Timeout of each call to the charger. */
     timeout_ms: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000 }),
   },

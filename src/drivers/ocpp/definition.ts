@@ -55,6 +55,12 @@ export const ocpp = defineDriver<OcppConfig>({
         { key: `${key}.listen` },
       );
     }
+    if (c.remote_start_id_tag !== undefined && !c.control) {
+      throw new ConfigError(
+        `${key}.remote_start_id_tag: starting a session is a write; it needs ${key}.control: true`,
+        { key: `${key}.remote_start_id_tag` },
+      );
+    }
     if (c.min_current_a > c.max_current_a) {
       throw new ConfigError(`${key}.max_current_a: must be >= min_current_a (${c.min_current_a})`, {
         key: `${key}.max_current_a`,

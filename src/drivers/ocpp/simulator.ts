@@ -8,7 +8,8 @@
  * in force (TxProfile of its transaction, else TxDefaultProfile, capped by a ChargePointMaxProfile;
  * none: the rated current) × its phases, nothing below 6 A (IEC 61851: the car pauses), following
  * a new limit after `responseS`. It takes SetChargingProfile / ClearChargingProfile,
- * ChangeConfiguration and GetConfiguration. The connection is retried every second, so the
+ * ChangeConfiguration, GetConfiguration and RemoteStartTransaction (with `waitForRemoteStart` it
+ * starts a transaction only on that call, as a charger that wants authorization does). The connection is retried every second, so the
  * simulator may start before the central system does, and comes back after either side restarts.
  * With a home model, the car's draw goes into the simulated home (the closed loop of the meter).
  */
@@ -50,6 +51,11 @@ export interface OcppSimulatorOptions {
   refuseProfiles?: 'Rejected' | 'NotSupported';
   /** Refuse TxProfiles (take only TxDefaultProfiles, like some Wallbox firmware). */
   refuseTxProfiles?: boolean;
+  /**
+   * A charger that wants authorization: a plugged-in car waits in Preparing until the central
+   * system sends RemoteStartTransaction (its idTag then starts the transaction).
+   */
+  waitForRemoteStart?: boolean;
   log?: Logger;
 }
 
@@ -90,6 +96,8 @@ export class OcppChargePointSimulator {
   transactionId: number | null = null;
   /** SetChargingProfile calls taken. */
   profilesTaken = 0;
+  /** The idTags of the RemoteStartTransaction calls it accepted. */
+  remoteStarts: string[] = [];
   meterIntervalS: number;
   private heartbeatS = 60;
   private timers: NodeJS.Timeout[] = [];
@@ -199,19 +207,23 @@ export class OcppChargePointSimulator {
     this.tick();
     if (this.car && this.transactionId === null) {
       await this.sendStatus('Preparing');
-      const r = (await c.call('StartTransaction', {
-        connectorId: 1,
-        idTag: this.idTag,
-        meterStart: Math.round(this.energyWh),
-        timestamp: new Date().toISOString(),
-      })) as { transactionId: number };
-      this.transactionId = r.transactionId;
-      this.tick();
+      if (!this.opts.waitForRemoteStart) await this.startTransaction(c, this.idTag);
     }
     await this.sendStatus(this.connectorStatus(), true);
     // The first measurements at once, as chargers send the register when a transaction begins.
     await this.sendMeterValues(c);
     this.schedule(c);
+  }
+
+  private async startTransaction(c: RPCClient, idTag: string): Promise<void> {
+    const r = (await c.call('StartTransaction', {
+      connectorId: 1,
+      idTag,
+      meterStart: Math.round(this.energyWh),
+      timestamp: new Date().toISOString(),
+    })) as { transactionId: number };
+    this.transactionId = r.transactionId;
+    this.tick();
   }
 
   private schedule(c: RPCClient): void {
@@ -289,6 +301,20 @@ export class OcppChargePointSimulator {
 
   private handlers(c: RPCClient): void {
     c.handle('SetChargingProfile', ({ params }) => this.setProfile(params));
+    c.handle('RemoteStartTransaction', ({ params }) => {
+      const p = isObject(params) ? params : {};
+      if (!this.car || this.transactionId !== null || typeof p.idTag !== 'string')
+        return Promise.resolve({ status: 'Rejected' });
+      const idTag = p.idTag;
+      this.remoteStarts.push(idTag);
+      // The answer first, then the transaction (as a charger does).
+      setTimeout(() => {
+        void this.startTransaction(c, idTag)
+          .then(() => this.sendStatus(this.connectorStatus()))
+          .catch(() => undefined);
+      }, 0);
+      return Promise.resolve({ status: 'Accepted' });
+    });
     c.handle('ClearChargingProfile', ({ params }) => {
       const p = isObject(params) ? params : {};
       const before = this.profiles.length;

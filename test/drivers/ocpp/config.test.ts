@@ -52,4 +52,14 @@ describe('ocpp config', () => {
     );
     expect(edge({ charge_point_id: 'a/b' })).toThrow(/devices\[1\]\.charge_point_id/);
   });
+
+  it('a remote start tag needs control: true, and fits OCPP’s 20 characters', () => {
+    expect(edge({ charge_point_id: 'CP1', remote_start_id_tag: 'KWARTIER' })).toThrow(
+      /devices\[1\]\.remote_start_id_tag: starting a session is a write; it needs devices\[1\]\.control: true/,
+    );
+    expect(edge({ charge_point_id: 'CP1', remote_start_id_tag: 'KWARTIER', control: true })).not.toThrow();
+    expect(edge({ charge_point_id: 'CP1', remote_start_id_tag: 'X'.repeat(21), control: true })).toThrow(
+      /devices\[1\]\.remote_start_id_tag/,
+    );
+  });
 });

@@ -3,6 +3,7 @@
  * 127.0.0.1 over real WebSockets: boot and meter values become the charger's fields (W and kW
  * chargers), a charging profile is set and the car follows it, pause is limit 0, a repeated
  * set-point is not sent again, a refused profile fails the write, the profiles are cleared on stop,
+ * a car waiting for authorization is started with RemoteStartTransaction when a tag is configured,
  * another charge point id or a wrong password is refused, and a charger that goes away is stale
  * until it is back.
  */
@@ -153,6 +154,26 @@ describe('OCPP source', () => {
     expect(cp.profilesTaken).toBe(3);
     await expect(src.control('current_set_a', 20)).rejects.toMatchObject({ code: 'control_value' });
     await expect(src.control('current_set_a', 5)).rejects.toThrow(/min_current_a\.\.max_current_a \(6\.\.16 A\)/);
+  });
+
+  it('starts a car that waits for authorization with RemoteStartTransaction (remote_start_id_tag)', async () => {
+    // Without a tag the car keeps waiting in Preparing: the edge starts nothing.
+    const a = await setup({ control: true });
+    const waiting = a.sim({ waitForRemoteStart: true });
+    await waitFor(() => last(a.readings)?.ev_ocpp_status === 'Preparing', 'a car waiting for authorization');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(waiting.transactionId).toBeNull();
+    expect(waiting.remoteStarts).toEqual([]);
+
+    // With one, the edge starts it with that tag, once; the car then draws what the profiles allow.
+    const b = await setup({ control: true, remote_start_id_tag: 'KWARTIER' });
+    const cp = b.sim({ waitForRemoteStart: true });
+    await waitFor(() => cp.transactionId !== null, 'a transaction started remotely');
+    expect(cp.remoteStarts).toEqual(['KWARTIER']);
+    await waitFor(() => last(b.readings)?.ev_state === 'charging', 'charging');
+    await b.src.control('current_set_a', 8);
+    await waitFor(() => last(b.readings)?.ev_power_w === 5520, 'a reading at 8 A');
+    expect(cp.remoteStarts).toEqual(['KWARTIER']);
   });
 
   it('writes a TxDefaultProfile before a transaction and clears its profiles on stop', async () => {

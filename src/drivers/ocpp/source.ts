@@ -13,9 +13,8 @@
  * - Readings (state.ts) go out on every message from the charger, so silence makes the device stale
  *   (the merger: 3 × the heartbeat interval). After a (re)connection the first reading waits for
  *   the first MeterValues, at most 1.5 meter intervals, so it carries the measurements.
- * - With `remote_start_id_tag` (and `control: true`), a car that waits for authorization (status
- *   Preparing, no transaction) is started with RemoteStartTransaction, again every minute while it
- *   keeps waiting; the charging profiles then decide when it draws. A refusal is logged once.
+ * - With `remote_start_id_tag` (and `control: true`), a car that waits for authorization is started
+ *   with RemoteStartTransaction (remote-start.ts).
  * - With `control: true`, `control()` writes one SetChargingProfile (TxProfile on the running
  *   transaction, else TxDefaultProfile; a charger that refuses TxProfiles gets TxDefaultProfiles),
  *   only when the limit differs from the one in force. A refusal (Rejected, NotSupported, an RPC
@@ -35,11 +34,10 @@ import type { OcppConfig } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
 import { decodeMeterValues, isObject, type OcppFields } from './fields.js';
 import { type ChargerLink, ProfileWriter, statusOf } from './profiles.js';
+import { RemoteStarter } from './remote-start.js';
 import { ChargerState } from './state.js';
 
 const LISTEN_RETRY_MS = 10_000;
-/** Least time between two RemoteStartTransaction calls while a car keeps waiting. */
-const REMOTE_START_RETRY_MS = 60_000;
 /** The configuration keys read after boot (guide control.md §1.3, evcc's cp_setup.go). */
 const SETUP_KEYS = [
   'ChargeProfileMaxStackLevel',
@@ -83,8 +81,7 @@ export class OcppSource implements ControllableSource {
   private http: Server | null = null;
   private readonly writer: ProfileWriter;
   private nextTxId = Math.floor(Date.now() / 1000);
-  /** When RemoteStartTransaction was last sent (ms). */
-  private remoteStartAt = 0;
+  private readonly remoteStarter: RemoteStarter;
   private identity = '';
   private readonly warned = new Set<string>();
 
@@ -102,6 +99,7 @@ export class OcppSource implements ControllableSource {
       warnOnce: (key, obj, msg) => this.warnOnce(key, obj, msg),
       onAccepted: () => this.emit(),
     });
+    this.remoteStarter = new RemoteStarter(cfg, this.log, (key, obj, msg) => this.warnOnce(key, obj, msg));
   }
 
   onReading(listener: (reading: SourceReading) => void): void {
@@ -258,13 +256,13 @@ export class OcppSource implements ControllableSource {
       return { status: 'Accepted', currentTime: now(), interval: this.cfg.heartbeat_interval_s };
     });
     on('Heartbeat', () => {
-      this.remoteStartIfWaiting();
+      this.remoteStarter.check(this.link, st);
       return { currentTime: now() };
     });
     on('StatusNotification', (p) => {
       if (p.connectorId === this.cfg.connector && typeof p.status === 'string') {
         st.onStatus(p.status, p.errorCode);
-        this.remoteStartIfWaiting();
+        this.remoteStarter.check(this.link, st);
       } else if (p.connectorId === 0 && p.status === 'Faulted')
         this.warnOnce(`cp-faulted:${String(p.errorCode)}`, { error: p.errorCode }, 'charge point faulted');
       return {};
@@ -321,35 +319,6 @@ export class OcppSource implements ControllableSource {
       this.log.info({ configuration: values, rate_unit: this.writer.rateUnit }, 'charger configuration');
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'charger set-up (ChangeConfiguration, GetConfiguration) failed');
-    }
-  }
-
-  /**
-   * A car plugged in and waiting for authorization: RemoteStartTransaction with the configured tag
-   * (at most once a minute while it waits).
-   */
-  private remoteStartIfWaiting(): void {
-    const tag = this.cfg.remote_start_id_tag;
-    const link = this.link;
-    if (tag === undefined || !this.cfg.control || !link) return;
-    if (this.state.status !== 'Preparing' || this.state.tx !== null) {
-      this.remoteStartAt = 0; // the next wait is answered at once
-      return;
-    }
-    const now = Date.now();
-    if (now - this.remoteStartAt < REMOTE_START_RETRY_MS) return;
-    this.remoteStartAt = now;
-    setTimeout(() => void this.remoteStart(link, tag), 0);
-  }
-
-  private async remoteStart(link: ChargerLink, idTag: string): Promise<void> {
-    try {
-      const r = await link.call('RemoteStartTransaction', { connectorId: this.cfg.connector, idTag });
-      const status = statusOf(r);
-      if (status === 'Accepted') this.log.info({ id_tag: idTag }, 'remote start: the charger accepted');
-      else this.warnOnce(`remote-start:${status}`, { status }, 'remote start refused by the charger');
-    } catch (err) {
-      this.warnOnce(`remote-start:error`, { err: errorMessage(err) }, 'remote start failed');
     }
   }
 

@@ -15,6 +15,22 @@ export const OcppConfigSchema = Type.Object(
     charge_point_id: Type.String({ minLength: 1, maxLength: 48, pattern: '^[^/\\s]+$' }),
     /** OCPP security profile 1: the HTTP Basic password (user = the charge point id) the charger sends. */
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    /**
+     * wss instead of ws (OCPP security profiles 2 and 3): the edge's certificate and key (PEM files)
+     * the charger verifies, and with `ca` the CA whose client certificates chargers must present
+     * (profile 3). Beyond loopback it stands in for `insecure: true` when the charger also
+     * authenticates: a `password` (profile 2) or a client certificate (profile 3).
+     */
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert: Type.String({ minLength: 1 }),
+          key: Type.String({ minLength: 1 }),
+          ca: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** The connector the car is on (1 for a single-outlet charger). */
     connector: Type.Integer({ default: 1, minimum: 1, maximum: 16 }),
     /** Phases the charger is wired on (a power limit in W, for chargers that take only W, is 230 V × A × phases). */

@@ -5,9 +5,11 @@
  */
 import { ConfigError, KwartierError } from '../../core/errors.js';
 import { isLoopbackHost, parseHostPort } from '../../core/host-port.js';
+import { loadTlsFiles } from '../../lib/tls-files.js';
 import { defaultHomeModel, defineDriver, importUnbundled, lazySource, unbundled } from '../definition.js';
 import { type OcppConfig, OcppConfigSchema } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
+import { ocppTlsFiles } from './listener.js';
 
 const source = lazySource('ocpp', () => import('./source.js'));
 const simulator = unbundled<typeof import('./simulator.js')>(new URL('./simulator.js', import.meta.url));
@@ -47,7 +49,16 @@ export const ocpp = defineDriver<OcppConfig>({
     } catch (err) {
       throw new ConfigError(err instanceof KwartierError ? err.message : String(err), { key: `${key}.listen` });
     }
-    if (!isLoopbackHost(host) && !c.insecure) {
+    if (c.tls) loadTlsFiles(ocppTlsFiles(c.tls, key));
+    const authenticated = c.password !== undefined || c.tls?.ca !== undefined;
+    if (!isLoopbackHost(host) && c.tls && !authenticated && !c.insecure) {
+      throw new ConfigError(
+        `${key}.password: over wss beyond loopback the charger must still prove who it is: give it a password ` +
+          `(OCPP security profile 2) or set ${key}.tls.ca to ask for a client certificate (profile 3)`,
+        { key: `${key}.password` },
+      );
+    }
+    if (!isLoopbackHost(host) && !c.tls && !c.insecure) {
       throw new ConfigError(
         `${key}.listen: ${JSON.stringify(c.listen)} is not a loopback address: the charger speaks plain ws, so its ` +
           'traffic (and password) cross the network unencrypted, and anything on it can try to connect. ' +

@@ -16,7 +16,8 @@
 import { RPCClient } from 'ocpp-rpc';
 import { createLogger, type Logger } from '../../lib/log.js';
 import type { HomeModel } from '../sim/home-model.js';
-import { isObject, profileLimit } from './fields.js';
+import { isObject } from './fields.js';
+import { SimProfiles } from './sim-profiles.js';
 
 export interface SimulatedOcppCar {
   capacityKwh: number;
@@ -33,6 +34,8 @@ export interface OcppSimulatorOptions {
   identity?: string;
   /** OCPP security profile 1: the HTTP Basic password. */
   password?: string;
+  /** wss: the CA that signed the central system's certificate; with `clientCert`/`clientKey` (PEM) profile 3. */
+  tls?: { ca: string | Buffer; clientCert?: string | Buffer; clientKey?: string | Buffer };
   model?: HomeModel;
   /** The car (default a 60 kWh car at 20 %, 16 A on three phases); null: none plugged in. */
   car?: SimulatedOcppCar | null;
@@ -59,15 +62,6 @@ export interface OcppSimulatorOptions {
   log?: Logger;
 }
 
-interface Profile {
-  id: number;
-  purpose: string;
-  stackLevel: number;
-  txId: number | null;
-  /** A. */
-  limit: number;
-}
-
 const VOLTAGE_V = 230;
 const BASE_REGISTER_WH = 100_000;
 const DEFAULT_CAR: SimulatedOcppCar = { capacityKwh: 60, socPct: 20, maxCurrentA: 16, phases: 3 };
@@ -85,7 +79,7 @@ export class OcppChargePointSimulator {
   private readonly rated: number;
   private readonly phases: number;
   private readonly responseMs: number;
-  private profiles: Profile[] = [];
+  private readonly profiles = new SimProfiles();
   private following: number | null = null;
   private changedAt = 0;
   private lastTick = Date.now();
@@ -120,14 +114,7 @@ export class OcppChargePointSimulator {
 
   /** The limit the profiles put in force now, A (null: none, the rated current applies). */
   get limitA(): number | null {
-    const tx = this.transactionId;
-    const of = (purpose: string, match: (p: Profile) => boolean) =>
-      this.profiles.filter((p) => p.purpose === purpose && match(p)).sort((a, b) => b.stackLevel - a.stackLevel)[0];
-    const txp = tx === null ? undefined : of('TxProfile', (p) => p.txId === tx);
-    const base = (txp ?? of('TxDefaultProfile', () => true))?.limit ?? null;
-    const max = of('ChargePointMaxProfile', () => true)?.limit ?? null;
-    if (max === null) return base;
-    return base === null ? max : Math.min(base, max);
+    return this.profiles.limit(this.transactionId);
   }
 
   start(): void {
@@ -171,6 +158,14 @@ export class OcppChargePointSimulator {
         reconnect: false,
         callTimeoutMs: 10_000,
         ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
+        ...(this.opts.tls
+          ? {
+              wsOpts: {
+                ca: this.opts.tls.ca,
+                ...(this.opts.tls.clientCert ? { cert: this.opts.tls.clientCert, key: this.opts.tls.clientKey } : {}),
+              },
+            }
+          : {}),
       } as ConstructorParameters<typeof RPCClient>[0]);
       this.handlers(client);
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -316,18 +311,9 @@ export class OcppChargePointSimulator {
       return Promise.resolve({ status: 'Accepted' });
     });
     c.handle('ClearChargingProfile', ({ params }) => {
-      const p = isObject(params) ? params : {};
-      const before = this.profiles.length;
-      this.profiles = this.profiles.filter(
-        (x) =>
-          !(
-            (p.id === undefined || p.id === x.id) &&
-            (p.chargingProfilePurpose === undefined || p.chargingProfilePurpose === x.purpose) &&
-            (p.stackLevel === undefined || p.stackLevel === x.stackLevel)
-          ),
-      );
+      const status = this.profiles.clear(params);
       this.changed();
-      return Promise.resolve({ status: this.profiles.length < before ? 'Accepted' : 'Unknown' });
+      return Promise.resolve({ status });
     });
     c.handle('ChangeConfiguration', ({ params }) => {
       const p = isObject(params) ? params : {};
@@ -359,26 +345,18 @@ export class OcppChargePointSimulator {
   }
 
   private setProfile(params: unknown): Promise<Record<string, unknown>> {
-    const answer = (status: string) => Promise.resolve({ status });
-    if (this.opts.refuseProfiles) return answer(this.opts.refuseProfiles);
-    const p = isObject(params) && isObject(params.csChargingProfiles) ? params.csChargingProfiles : null;
-    const raw = profileLimit(p);
-    if (!p || raw === null) return answer('Rejected');
-    const purpose = String(p.chargingProfilePurpose);
-    const txId = typeof p.transactionId === 'number' ? p.transactionId : null;
-    if (purpose === 'TxProfile' && (this.opts.refuseTxProfiles || txId === null || txId !== this.transactionId))
-      return answer('Rejected');
-    const unit = isObject(p.chargingSchedule) ? p.chargingSchedule.chargingRateUnit : 'A';
-    const limit = unit === 'W' ? raw / (VOLTAGE_V * this.phases) : raw;
-    const id = Number(p.chargingProfileId);
-    const stackLevel = Number(p.stackLevel);
-    // A profile replaces one of the same id, or of the same purpose and stack level (OCPP 1.6 §3.13.2).
-    this.profiles = this.profiles.filter((x) => x.id !== id && !(x.purpose === purpose && x.stackLevel === stackLevel));
-    this.profiles.push({ id, purpose, stackLevel, txId, limit });
-    this.profilesTaken++;
-    this.log.info({ purpose, limit, unit }, 'charging profile set');
-    this.changed();
-    return answer('Accepted');
+    if (this.opts.refuseProfiles) return Promise.resolve({ status: this.opts.refuseProfiles });
+    const { status, taken } = this.profiles.set(params, {
+      transactionId: this.transactionId,
+      refuseTxProfiles: this.opts.refuseTxProfiles === true,
+      wattsPerAmp: VOLTAGE_V * this.phases,
+    });
+    if (taken) {
+      this.profilesTaken++;
+      this.log.info({ purpose: taken.purpose, limit: taken.limit }, 'charging profile set');
+      this.changed();
+    }
+    return Promise.resolve({ status });
   }
 
   private changed(): void {

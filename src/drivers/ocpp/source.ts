@@ -22,7 +22,7 @@
  *   (profiles.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
@@ -33,6 +33,7 @@ import type { SourceReading, SourceState } from '../source.js';
 import type { OcppConfig } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
 import { decodeMeterValues, isObject, type OcppFields } from './fields.js';
+import { createOcppServer } from './listener.js';
 import { type ChargerLink, ProfileWriter, statusOf } from './profiles.js';
 import { RemoteStarter } from './remote-start.js';
 import { ChargerState } from './state.js';
@@ -144,10 +145,7 @@ export class OcppSource implements ControllableSource {
    */
   private async listenOn(server: RPCServer): Promise<void> {
     const where = `${this.listen.host}:${this.listen.port}`;
-    const http = createServer((_req, res) => {
-      res.statusCode = 404;
-      res.end();
-    });
+    const http = createOcppServer(this.cfg, this.name);
     http.on('upgrade', server.handleUpgrade);
     try {
       await listen(http, this.listen.port, this.listen.host);
@@ -165,7 +163,8 @@ export class OcppSource implements ControllableSource {
       await this.closeHttp();
       return;
     }
-    this.setState('connecting', `waiting for ${this.cfg.charge_point_id} on ws://${where}`);
+    const scheme = this.cfg.tls ? 'wss' : 'ws';
+    this.setState('connecting', `waiting for ${this.cfg.charge_point_id} on ${scheme}://${where}`);
     this.log.info({ listen: where }, 'OCPP central system listening');
   }
 

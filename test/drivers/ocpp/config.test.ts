@@ -2,10 +2,14 @@
  * The ocpp device's config in an edge config: the errors name the key (a missing charge point id,
  * a listener beyond loopback without `insecure: true`, min above max), and loopback is the default.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseWithSchema } from '../../../src/core/validate.js';
 import { OcppConfigSchema } from '../../../src/drivers/ocpp/config.js';
 import { checkEdgeConfig, type EdgeConfig, EdgeConfigSchema } from '../../../src/edge/config.js';
+import { createCa, issueServerCert } from '../../../src/lib/certs.js';
 
 const edge = (car: Record<string, unknown>) => () =>
   checkEdgeConfig(
@@ -61,5 +65,31 @@ describe('ocpp config', () => {
     expect(edge({ charge_point_id: 'CP1', remote_start_id_tag: 'X'.repeat(21), control: true })).toThrow(
       /devices\[1\]\.remote_start_id_tag/,
     );
+  });
+
+  it('wss beyond loopback still needs the charger to authenticate; a bad certificate file is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-ocpp-conf-'));
+    try {
+      const { ca, pem } = await createCa();
+      const server = await issueServerCert(ca);
+      writeFileSync(join(dir, 's.crt'), server.cert);
+      writeFileSync(join(dir, 's.key'), server.key);
+      writeFileSync(join(dir, 'ca.crt'), pem.cert);
+      const tls = { cert: join(dir, 's.crt'), key: join(dir, 's.key') };
+      const lan = { charge_point_id: 'CP1', listen: '0.0.0.0:8887' };
+      expect(edge({ ...lan, tls })).toThrow(
+        /devices\[1\]\.password: over wss beyond loopback the charger must still prove who it is.*devices\[1\]\.tls\.ca/,
+      );
+      expect(edge({ ...lan, tls, password: 'a-long-random-key' })).not.toThrow();
+      expect(edge({ ...lan, tls: { ...tls, ca: join(dir, 'ca.crt') } })).not.toThrow();
+      expect(edge({ ...lan, tls: { cert: tls.cert, key: join(dir, 'missing.key') }, password: 'x' })).toThrow(
+        /devices\[1\]\.tls\.key: .*missing\.key: cannot read/,
+      );
+      expect(edge({ ...lan, tls: { cert: tls.key, key: tls.key }, password: 'x' })).toThrow(
+        /devices\[1\]\.tls\.cert: .*not a PEM certificate/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,10 +4,14 @@
  * chargers), a charging profile is set and the car follows it, pause is limit 0, a repeated
  * set-point is not sent again, a refused profile fails the write, the profiles are cleared on stop,
  * a car waiting for authorization is started with RemoteStartTransaction when a tag is configured,
+ * wss with the edge's certificate (profile 2) and with client certificates (profile 3),
  * another charge point id or a wrong password is refused, and a charger that goes away is stale
  * until it is back.
  */
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { RPCClient } from 'ocpp-rpc';
 import { pino } from 'pino';
@@ -23,6 +27,7 @@ import {
 } from '../../../src/drivers/ocpp/simulator.js';
 import { type OcppReading, OcppSource } from '../../../src/drivers/ocpp/source.js';
 import { HomeModel } from '../../../src/drivers/sim/home-model.js';
+import { createCa, issueClientCert, issueServerCert } from '../../../src/lib/certs.js';
 import { type Logger, silentLogger } from '../../../src/lib/log.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -273,6 +278,51 @@ describe('OCPP source', () => {
     const ok = await connect('CP1', 'secret-0123456789');
     expect(await ok.call('Heartbeat', {})).toHaveProperty('currentTime');
     expect(readings).toHaveLength(0); // the first reading waits for meter values
+  });
+
+  it('speaks wss with a certificate (profile 2: TLS and the password; profile 3: a client certificate)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-ocpp-tls-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const { ca, pem } = await createCa({ name: 'test CA' });
+    const server = await issueServerCert(ca);
+    const charger = await issueClientCert(ca, 'CP1');
+    const other = await createCa({ name: 'another CA' });
+    const stranger = await issueClientCert(other.ca, 'CP1');
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const tls = { cert: file('server.crt', server.cert), key: file('server.key', server.key) };
+    const caFile = file('ca.crt', pem.cert);
+
+    // Profile 2: wss, the charger checks the edge's certificate and sends its password.
+    const two = await setup({ tls, password: 'secret-0123456789' });
+    two.sim({ url: `wss://127.0.0.1:${two.port}/ocpp`, tls: { ca: pem.cert }, password: 'secret-0123456789' });
+    await waitFor(() => last(two.readings)?.ev_state === 'charging', 'readings over wss');
+    expect(two.states.some((st) => st.includes(`on wss://127.0.0.1:${two.port}`))).toBe(true);
+    // Plain ws to the TLS port gets nowhere.
+    const plain = new RPCClient({
+      endpoint: `ws://127.0.0.1:${two.port}/ocpp`,
+      identity: 'CP1',
+      protocols: ['ocpp1.6'],
+      reconnect: false,
+      password: 'secret-0123456789',
+    } as ConstructorParameters<typeof RPCClient>[0]);
+    cleanup.push(async () => void (await plain.close({ force: true }).catch(() => undefined)));
+    await expect(plain.connect()).rejects.toThrow();
+
+    // Profile 3: only a charger whose certificate the configured CA signed gets through.
+    const three = await setup({ tls: { ...tls, ca: caFile } });
+    const url = `wss://127.0.0.1:${three.port}/ocpp`;
+    const refused = three.sim({ url, tls: { ca: pem.cert, clientCert: stranger.cert, clientKey: stranger.key } });
+    const bare = three.sim({ url, tls: { ca: pem.cert } });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(refused.connected || bare.connected).toBe(false);
+    expect(three.readings).toHaveLength(0);
+    await refused.stop();
+    await bare.stop();
+    three.sim({ url, tls: { ca: pem.cert, clientCert: charger.cert, clientKey: charger.key } });
+    await waitFor(() => last(three.readings)?.ev_state === 'charging', 'readings with a client certificate');
   });
 
   it('a charger that goes away is stale after 3 heartbeat intervals, and fresh when it is back', async () => {

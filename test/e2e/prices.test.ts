@@ -30,6 +30,7 @@ import { ServerApp } from '../../src/server/app.js';
 import { ServerConfigSchema } from '../../src/server/config.js';
 import { childListening, childProcesses, stopChild } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
+import { dynamicTariffLines } from '../helpers/tariffs.js';
 import { until } from '../helpers/wait.js';
 import { type FakeFeed, startFakeFeed } from '../server/prices/fake-feed.js';
 
@@ -130,19 +131,7 @@ describe('the price feed → the server → MQTT → the edge’s deadline plan'
       `127.0.0.1:${kickPort}`,
     ]);
     await childListening(sim, /nrgkick: an NRGkick/);
-    writeFileSync(
-      join(dir, 'tariffs.yaml'),
-      [
-        'periods:',
-        "  - valid_from: '2026-01-01'",
-        '    vat_pct: 6',
-        '    electricity:',
-        '      import: { dynamic: { multiplier: 1, adder_eur_per_kwh: 0.01 } }',
-        '      network_eur_per_kwh: 0.05',
-        '      levies_eur_per_kwh: 0.02',
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(join(dir, 'tariffs.yaml'), dynamicTariffLines().join('\n'));
     const by = new Date(Date.now() + 8 * HOUR_MS).toLocaleTimeString('en-GB', {
       timeZone: TZ,
       hour: '2-digit',

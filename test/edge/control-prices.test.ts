@@ -24,6 +24,7 @@ import { PricesRemote } from '../../src/edge/prices-remote.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { createEmbeddedBroker, type EmbeddedBroker } from '../../src/server/broker/embedded.js';
 import { captureLogger } from '../helpers/log.js';
+import { dynamicTariffLines } from '../helpers/tariffs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOUR = 3_600_000;
@@ -41,16 +42,7 @@ function tmp(): string {
 
 /** A dynamic contract on the quarter index; `priceFile` names its own price file. */
 function tariffFile(dir: string, priceFile?: { hours: number; eurPerKwh: number }): string {
-  const lines = [
-    'periods:',
-    "  - valid_from: '2026-01-01'",
-    '    vat_pct: 6',
-    '    electricity:',
-    '      import: { dynamic: { multiplier: 1, adder_eur_per_kwh: 0.01 } }',
-    '      network_eur_per_kwh: 0.05',
-    '      levies_eur_per_kwh: 0.02',
-    '',
-  ];
+  const lines = dynamicTariffLines();
   if (priceFile) {
     const hour = Math.floor(Date.now() / HOUR) * HOUR;
     const prices = Array.from({ length: priceFile.hours }, (_, i) => ({

@@ -74,6 +74,7 @@ export function LivePage() {
   const staleSources = new Set(s?.stale_sources ?? []);
   const grid = s?.grid_power_w ?? null;
   const offGrid = useOffGrid(s);
+  const session = sessionKwh(s);
 
   return (
     <section class="page page-live" aria-labelledby="live-h">
@@ -172,7 +173,7 @@ export function LivePage() {
               value={i.power(s.ev_power_w)}
               sub={[
                 s.ev_power_w < 10 ? t('flow.notCharging') : t('flow.charging'),
-                ...(sessionKwh(s) === null ? [] : [t('live.carSession', { energy: i.energy(sessionKwh(s)) })]),
+                ...(session === null ? [] : [t('live.carSession', { energy: i.energy(session) })]),
               ].join(' · ')}
               tone="car"
               testId="live-car"

@@ -5,9 +5,12 @@
  * Scenarios: a year at daily resolution (365 points) and a month at 15 minutes (2 976 points).
  * Clients send Accept-Encoding: gzip, as browsers do (the bytes reported are those on the wire).
  * The clients run in a worker thread so they do not share the server's event loop.
- * Each runs twice: as configured (the history answer cache on: identical requests are served from
- * it until an ingest event can change them) and with the cache off (every request reads the store
- * and renders the answer: the cold path, e.g. the first request after new data).
+ * Each runs three times: as configured (the history answer cache on: identical requests are served
+ * from it until an ingest event can change them); with the cache off (every request reads the
+ * store: the cold path of a server with many homes whose answers seldom repeat; whole ended days are
+ * joined from their day blocks, made by the first request); and with the cache and the day blocks
+ * off (every request reads and renders every bucket). The first answer's time (the blocks made) is
+ * reported too.
  * Stores: SQLite (a temp file) and PostgreSQL at 127.0.0.1:5432 database `test` (a throwaway schema,
  * dropped afterwards; skipped when PostgreSQL does not answer).
  */
@@ -36,8 +39,10 @@ const START = Date.parse('2025-02-28T23:00:00Z'); // 2025-03-01 00:00 local
 const END = Date.parse('2026-02-28T23:00:00Z'); // 2026-03-01 00:00 local
 const STEP = 15 * 60_000;
 const CLIENTS = 20;
+type Mode = 'cached' | 'uncached' | 'whole';
 /** Requests measured per scenario (after a warm-up of a tenth), with and without the answer cache. */
-const REQUESTS = { cached: 2_000, uncached: 200 } as const;
+const REQUESTS: Record<Mode, number> = { cached: 2_000, uncached: 1_000, whole: 200 };
+const MODE_LABEL: Record<Mode, string> = { cached: 'cached', uncached: 'uncached', whole: 'uncached, no day blocks' };
 
 /** One reading per quarter for a year: a load and solar profile with counters that follow them. */
 function yearOfSnapshots(): Snapshot[] {
@@ -167,12 +172,7 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function measure(
-  kind: string,
-  store: Store,
-  snaps: Snapshot[],
-  mode: 'cached' | 'uncached',
-): Promise<BenchResult[]> {
+async function measure(kind: string, store: Store, snaps: Snapshot[], mode: Mode): Promise<BenchResult[]> {
   const config = parseWithSchema(
     ServerConfigSchema,
     {
@@ -188,6 +188,7 @@ async function measure(
     bus: new ServerBus({ log: silentLogger() }),
     log: silentLogger(),
     historyCache: { ttlMs: mode === 'cached' ? 60_000 : 0 },
+    historyDayBlocks: mode !== 'whole',
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
@@ -200,29 +201,43 @@ async function measure(
         path: `/api/v1/history/${DEVICE}?start=2025-03-01&end=2026-03-01&resolution=daily`,
         points: 365,
         target: '<= 20',
+        coldTarget: undefined,
       },
       {
         name: 'month 15min',
         path: `/api/v1/history/${DEVICE}?start=2026-01-01&end=2026-02-01&resolution=15min`,
         points: 2976,
         target: '<= 50',
+        coldTarget: '<= 100',
       },
     ];
     for (const sc of scenarios) {
+      const t0 = performance.now();
       const check = await app.inject({ url: sc.path, headers: { authorization: `Bearer ${TOKEN}` } });
+      const firstMs = performance.now() - t0;
       const n = (check.json() as { points: unknown[] }).points.length;
       if (n !== sc.points)
         throw new Error(`${kind} ${sc.name}: expected ${sc.points} points, got ${n} (of ${snaps.length} readings)`);
       const r = await load(port, sc.path, REQUESTS[mode]);
       const sorted = [...r.latencies].sort((a, b) => a - b);
-      const label = `api history ${sc.name} (${kind}, ${mode}, ${CLIENTS} clients, ${sc.points} points, ${Math.round(r.bytes / 1024)} KiB gzip)`;
+      const label = `api history ${sc.name} (${kind}, ${MODE_LABEL[mode]}, ${CLIENTS} clients, ${sc.points} points, ${Math.round(r.bytes / 1024)} KiB gzip)`;
+      if (mode === 'uncached' && sc.coldTarget)
+        out.push({
+          name: `api history ${sc.name} (${kind}, first answer: day blocks made)`,
+          value: firstMs,
+          unit: 'ms',
+        });
       out.push({ name: `${label} p50`, value: pct(sorted, 50), unit: 'ms' });
-      // The target is for the server as configured (cache on); the uncached figure shows the cold path.
+      // Targets: the server as configured (cache on), and the cold path's p95 ≤ 100 ms (issue 19).
       out.push({
         name: `${label} p95`,
         value: pct(sorted, 95),
         unit: 'ms',
-        ...(mode === 'cached' ? { target: sc.target } : {}),
+        ...(mode === 'cached'
+          ? { target: sc.target }
+          : mode === 'uncached' && sc.coldTarget
+            ? { target: sc.coldTarget }
+            : {}),
       });
       out.push({ name: `${label} p99`, value: pct(sorted, 99), unit: 'ms' });
       out.push({
@@ -259,6 +274,7 @@ export async function bench(): Promise<BenchResult[]> {
     await fill(sqlite, snaps);
     results.push(...(await measure('sqlite', sqlite, snaps, 'cached')));
     results.push(...(await measure('sqlite', sqlite, snaps, 'uncached')));
+    results.push(...(await measure('sqlite', sqlite, snaps, 'whole')));
   } finally {
     await sqlite.close();
     rmSync(dir, { recursive: true, force: true });
@@ -272,6 +288,7 @@ export async function bench(): Promise<BenchResult[]> {
       await fill(store, snaps);
       results.push(...(await measure('postgres', store, snaps, 'cached')));
       results.push(...(await measure('postgres', store, snaps, 'uncached')));
+      results.push(...(await measure('postgres', store, snaps, 'whole')));
     } finally {
       await store.close();
       const c = new pg.Client({ connectionString: PG_URL });

@@ -14,6 +14,7 @@
  */
 import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
+import { type DeflatePiece, joinGzip, joinText } from '../../lib/deflate-join.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -29,25 +30,47 @@ const GZIP_LEVEL = { kept: 5, once: 1 } as const;
  * A rendered answer: JSON bytes, gzip made on first demand and kept. The gzip runs on libuv's
  * thread pool, not on the event loop: for a month at 15 min (~1 MB of JSON) it took about a sixth
  * of the server's busy time on the uncached path, with every other request waiting behind it.
+ * An answer joined from compressed pieces (day-blocks.ts) has its gzip form at once and its text
+ * only when a client does not take gzip.
  */
 export class Rendered {
   private gz: Buffer | null = null;
   private gzipping: Promise<Buffer> | null = null;
-  readonly body: Buffer;
+  private text: Buffer | null;
+  private readonly pieces: readonly DeflatePiece[] | null;
+  /** Length of the JSON text in bytes. */
+  readonly length: number;
 
   /**
-   * The answer's JSON, as text or already as UTF-8 bytes (which are then owned by it); `kept`: the
-   * cache holds it (its gzip form is then worth a slower, smaller compression).
+   * The answer's JSON, as text or already as UTF-8 bytes (which are then owned by it), or as
+   * compressed pieces; `kept`: the cache holds it (its gzip form is then worth a slower, smaller
+   * compression).
    */
   constructor(
-    json: string | Buffer,
+    json: string | Buffer | readonly DeflatePiece[],
     private readonly kept = true,
   ) {
-    this.body = typeof json === 'string' ? Buffer.from(json, 'utf8') : json;
+    if (Array.isArray(json)) {
+      this.pieces = json;
+      this.text = null;
+      this.length = json.reduce((n, p) => n + p.bytes, 0);
+      this.gz = joinGzip(json);
+      this.gzipping = Promise.resolve(this.gz);
+    } else {
+      this.pieces = null;
+      this.text = typeof json === 'string' ? Buffer.from(json, 'utf8') : (json as Buffer);
+      this.length = this.text.length;
+    }
+  }
+
+  /** The JSON bytes. */
+  get body(): Buffer {
+    this.text ??= joinText(this.pieces!);
+    return this.text;
   }
 
   get size(): number {
-    return this.body.length + (this.gz?.length ?? 0);
+    return (this.text?.length ?? 0) + (this.gz?.length ?? 0);
   }
 
   gzip(): Promise<Buffer> {
@@ -59,6 +82,9 @@ export class Rendered {
     return this.gzipping;
   }
 }
+
+/** What a computation gives: the JSON (text or bytes), or an answer already made (Rendered). */
+export type RenderedJson = string | Buffer | Rendered;
 
 interface Entry {
   deviceId: string;
@@ -108,8 +134,8 @@ export class HistoryCache {
    * Computes the answer under `key` once for all concurrent callers and caches it. `safeUntil`: the
    * end of the answer's last bucket (a reading at or after it cannot change the answer).
    */
-  fill(deviceId: string, key: string, safeUntil: number, compute: () => Promise<string | Buffer>): Promise<Rendered> {
-    if (!this.enabled) return compute().then((t) => new Rendered(t, false));
+  fill(deviceId: string, key: string, safeUntil: number, compute: () => Promise<RenderedJson>): Promise<Rendered> {
+    if (!this.enabled) return compute().then((t) => (t instanceof Rendered ? t : new Rendered(t, false)));
     const shared = this.inflight.get(key);
     if (shared) return shared;
     const job = { deviceId, safeUntil, dirty: false };
@@ -117,7 +143,7 @@ export class HistoryCache {
     this.running.add(job);
     const p = compute()
       .then((text) => {
-        const rendered = new Rendered(text, !job.dirty);
+        const rendered = text instanceof Rendered ? text : new Rendered(text, !job.dirty);
         if (!job.dirty) this.put(key, { deviceId, safeUntil, rendered, bytes: rendered.size, at });
         return rendered;
       })

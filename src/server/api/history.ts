@@ -115,20 +115,43 @@ function writePoint(
 
 /** `head` + the table's buckets as a JSON array + `}`: a history answer's bytes. */
 export function renderBucketTable(head: string, table: BucketTable, clock: ZoneClock): Buffer {
-  const columns = BUCKET_FIELDS.map((f) => table.values[f]);
   // ~485 bytes a point with every value present: room for that, grown in the rare longer answer.
   const out = new JsonBytes(head.length + table.length * 520 + 64);
   out.text(head);
   out.reserve(2);
   out.byte(OPEN_BRACKET);
-  for (let i = 0; i < table.length; i++) {
-    if (i > 0) out.byte(COMMA);
-    writePoint(out, table, columns, i, clock);
-  }
+  writePoints(out, table, 0, table.length, clock);
   out.reserve(2);
   out.byte(CLOSE_BRACKET);
   out.byte(CLOSE_BRACE);
   return out.finish();
+}
+
+/** Buckets [from, to) of the table as JSON points joined by commas (no brackets): a piece of an answer. */
+export function renderPoints(table: BucketTable, from: number, to: number, clock: ZoneClock): Buffer {
+  const out = new JsonBytes((to - from) * 520 + 16);
+  writePoints(out, table, from, to, clock);
+  return out.finish();
+}
+
+function writePoints(out: JsonBytes, table: BucketTable, from: number, to: number, clock: ZoneClock): void {
+  const columns = BUCKET_FIELDS.map((f) => table.values[f]);
+  for (let i = from; i < to; i++) {
+    if (i > from) out.byte(COMMA);
+    writePoint(out, table, columns, i, clock);
+  }
+}
+
+/** The first bucket of the table starting at or after `t` (the table's length when none does). */
+export function firstBucketFrom(table: BucketTable, t: number): number {
+  let lo = 0;
+  let hi = table.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (table.start[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The same for buckets as objects. */

@@ -73,6 +73,11 @@ export interface ApiDeps {
   ws?: { maxBufferedBytes?: number; maxClients?: number; pingIntervalMs?: number };
   /** Cache of rendered history answers (cache.ts). ttlMs 0 turns it off. Default 60 s, 256 entries, 64 MiB. */
   historyCache?: { ttlMs?: number; maxEntries?: number; maxBytes?: number };
+  /**
+   * Whole ended days of history answers joined from blocks kept in the store (day-blocks.ts). Default
+   * true; false renders every answer whole (the benchmark's figure without them).
+   */
+  historyDayBlocks?: boolean;
   /** Deadline of each store call made for a request (ms). Default 10 000. */
   storeTimeoutMs?: number;
   /**
@@ -209,7 +214,15 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(devicesRoutes, { store, config, clock, known: s.known, timeoutMs });
   await app.register(ticketsRoutes, { tickets: s.tickets });
   await app.register(realtimeRoutes, { store, clock, now, timeoutMs });
-  await app.register(historyRoutes, { store, clock, historyCache: s.historyCache, timeoutMs });
+  await app.register(historyRoutes, {
+    store,
+    clock,
+    historyCache: s.historyCache,
+    timeoutMs,
+    dayBlocks: deps.historyDayBlocks ?? true,
+    now,
+    log,
+  });
   await app.register(exportRoutes, { store, clock, log, timeoutMs });
   const tariffs = deps.insights?.tariffs ?? loadTariffs(config, deps.configDir ?? process.cwd());
   await app.register(insightRoutes, {

@@ -9,6 +9,7 @@ import type {
   Bucket,
   BucketTable,
   DayAheadPrice,
+  DayBlockStore,
   DeadLetter,
   DeadLetterQuery,
   InsertBatch,
@@ -36,10 +37,15 @@ export interface StoreParts {
     all(): Promise<StoredControl[]>;
   };
   retention: { apply(now?: Date): Promise<RetentionResult> };
+  dayBlocks: DayBlockStore;
 }
 
 export abstract class StoreFacade implements Store {
-  constructor(private readonly parts: StoreParts) {}
+  readonly dayBlocks: DayBlockStore;
+
+  constructor(private readonly parts: StoreParts) {
+    this.dayBlocks = parts.dayBlocks;
+  }
 
   abstract migrate(): Promise<void>;
   abstract close(): Promise<void>;

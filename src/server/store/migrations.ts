@@ -146,6 +146,20 @@ export const SQLITE_MIGRATIONS: readonly Migration<SqliteMigrationContext>[] = [
       );
     },
   },
+  {
+    // A later migration that changes rollup rows must also empty day_blocks (they are rendered from them).
+    version: 6,
+    description: "closed days' history points kept rendered (day_blocks) and the epochs that invalidate them",
+    up: ({ db }) => {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS day_blocks (device_id TEXT NOT NULL, resolution TEXT NOT NULL, day INTEGER NOT NULL, ' +
+          'format INTEGER NOT NULL, epoch INTEGER NOT NULL, crc INTEGER NOT NULL, bytes INTEGER NOT NULL, ' +
+          'deflate BLOB NOT NULL, PRIMARY KEY (device_id, resolution, day));' +
+          'CREATE TABLE IF NOT EXISTS day_epochs (device_id TEXT NOT NULL, day INTEGER NOT NULL, ' +
+          'epoch INTEGER NOT NULL, PRIMARY KEY (device_id, day)) WITHOUT ROWID;',
+      );
+    },
+  },
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -315,6 +329,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext>[]
       await client.query(
         `CREATE TABLE IF NOT EXISTS ${s}.control_settings (device_id text PRIMARY KEY, revision integer NOT NULL,
            settings jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), updated_by text NOT NULL)`,
+      );
+    },
+  },
+  {
+    // A later migration that changes rollup rows must also empty day_blocks (they are rendered from them).
+    version: 7,
+    description: "closed days' history points kept rendered (day_blocks) and the epochs that invalidate them",
+    up: async ({ client, s }) => {
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.day_blocks (device_id text NOT NULL, resolution text NOT NULL,
+           day timestamptz NOT NULL, format integer NOT NULL, epoch integer NOT NULL, crc bigint NOT NULL,
+           bytes integer NOT NULL, deflate bytea NOT NULL, PRIMARY KEY (device_id, resolution, day))`,
+      );
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.day_epochs (device_id text NOT NULL, day timestamptz NOT NULL,
+           epoch integer NOT NULL, PRIMARY KEY (device_id, day))`,
       );
     },
   },

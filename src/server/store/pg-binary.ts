@@ -309,33 +309,66 @@ const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
  * parameters: `select` carries its values as literals (client.escapeLiteral). `expectedBytes`: the
  * data's likely size (a row of n float8 takes 2 + 12 n bytes). Resolves to the rows.
  */
-export function copyFloat8Rows(
+export async function copyFloat8Rows(
   client: pg.ClientBase,
   select: string,
   onRow: (row: Float64Array) => void,
   expectedBytes = 1 << 16,
 ): Promise<number> {
+  return parseFloat8Copy(await copyOut(client, select, expectedBytes), onRow);
+}
+
+/**
+ * The rows of `select` through binary COPY as their fields' bytes (null for NULL), for columns of
+ * any type the caller decodes (float8 readDoubleBE, int4 readInt32BE, bytea as it is): a bytea
+ * comes without the hex text a query's result would carry. The fields are views of one buffer.
+ */
+export async function copyBinaryRows(
+  client: pg.ClientBase,
+  select: string,
+  onRow: (fields: readonly (Buffer | null)[]) => void,
+  expectedBytes = 1 << 16,
+): Promise<number> {
+  const data = await copyOut(client, select, expectedBytes);
+  let off = copyBodyStart(data);
+  let rows = 0;
+  for (;;) {
+    const n = data.readInt16BE(off);
+    off += 2;
+    if (n === -1) return rows;
+    const fields: (Buffer | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const len = data.readInt32BE(off);
+      off += 4;
+      fields[i] = len === -1 ? null : data.subarray(off, off + len);
+      if (len > 0) off += len;
+    }
+    rows++;
+    onRow(fields);
+  }
+}
+
+function copyOut(client: pg.ClientBase, select: string, expectedBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const text = `COPY (${select}) TO STDOUT (FORMAT binary)`;
-    const q: CopyToBuffer = new CopyToBuffer(text, expectedBytes, (err: Error | undefined) => {
-      if (err) reject(err);
-      else {
-        try {
-          resolve(parseFloat8Copy(q.data(), onRow));
-        } catch (e) {
-          reject(e);
-        }
-      }
-    });
+    const q: CopyToBuffer = new CopyToBuffer(
+      `COPY (${select}) TO STDOUT (FORMAT binary)`,
+      expectedBytes,
+      (err: Error | undefined) => (err ? reject(err) : resolve(q.data())),
+    );
     client.query(q);
   });
 }
 
-/** Rows of binary COPY data whose fields are all float8 (8 bytes) or NULL (NaN): see copyFloat8Rows. */
-export function parseFloat8Copy(data: Buffer, onRow: (row: Float64Array) => void): number {
+/** Where the rows of binary COPY data start (after the signature, flags and header extension). */
+function copyBodyStart(data: Buffer): number {
   if (data.length < 19 || !data.subarray(0, 11).equals(COPY_SIGNATURE))
     throw new Error('binary COPY: the data does not start with the PGCOPY signature');
-  let off = 19 + data.readInt32BE(15); // signature, flags, header extension length and extension
+  return 19 + data.readInt32BE(15);
+}
+
+/** Rows of binary COPY data whose fields are all float8 (8 bytes) or NULL (NaN): see copyFloat8Rows. */
+export function parseFloat8Copy(data: Buffer, onRow: (row: Float64Array) => void): number {
+  let off = copyBodyStart(data);
   let row = new Float64Array(0);
   let rows = 0;
   for (;;) {

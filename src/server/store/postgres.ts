@@ -14,12 +14,13 @@
  * This file composes the parts in ./postgres/, one concern each: db.ts (options, pool, named
  * statements, lock keys), schema.ts (migrations and layout), partitions.ts (day partitions),
  * write.ts with write-context.ts and write-sql.ts (the write path: binary COPY, rollups, acks),
- * reads.ts, dead-letters.ts, retention.ts, prices.ts (day-ahead prices) and control.ts (the wanted
- * control settings); the calls that only pass on to a part are facade.ts's, shared with the SQLite
+ * reads.ts, dead-letters.ts, retention.ts, prices.ts (day-ahead prices), control.ts (the wanted
+ * control settings) and day-blocks.ts (closed days' history points kept rendered); the calls that only pass on to a part are facade.ts's, shared with the SQLite
  * store. See docs/storage.md.
  */
 import { StoreFacade } from './facade.js';
 import { PgControl } from './postgres/control.js';
+import { PgDayBlocks } from './postgres/day-blocks.js';
 import { PgDb, type PostgresConnection, type PostgresMode, type PostgresStoreOptions } from './postgres/db.js';
 import { PgDeadLetters } from './postgres/dead-letters.js';
 import { Partitions } from './postgres/partitions.js';
@@ -46,6 +47,7 @@ class PostgresStore extends StoreFacade {
       retention: new PgRetention(db, partitions),
       prices: new PgPrices(db),
       control: new PgControl(db),
+      dayBlocks: new PgDayBlocks(db),
     });
     this.db = db;
     this.partitions = partitions;

@@ -5,11 +5,13 @@
  *
  * This file composes the parts in ./sqlite/, one concern each: db.ts (options, connection,
  * statement cache), schema.ts (migrations), write.ts (the write path), reads.ts, dead-letters.ts,
- * retention.ts, prices.ts (day-ahead prices) and control.ts (the wanted control settings); the
+ * retention.ts, prices.ts (day-ahead prices), control.ts (the wanted control settings) and
+ * day-blocks.ts (closed days' history points kept rendered); the
  * calls that only pass on to a part are facade.ts's, shared with the PostgreSQL store.
  */
 import { StoreFacade } from './facade.js';
 import { SqliteControl } from './sqlite/control.js';
+import { SqliteDayBlocks } from './sqlite/day-blocks.js';
 import { SqliteDb, type SqliteStoreOptions } from './sqlite/db.js';
 import { SqliteDeadLetters } from './sqlite/dead-letters.js';
 import { SqlitePrices } from './sqlite/prices.js';
@@ -33,6 +35,7 @@ class SqliteStore extends StoreFacade {
       retention: new SqliteRetention(db),
       prices: new SqlitePrices(db),
       control: new SqliteControl(db),
+      dayBlocks: new SqliteDayBlocks(db),
     });
     this.db = db;
   }

@@ -8,11 +8,13 @@
  * difference exactly; a counter that drops starts a new series (delta 0, never negative).
  * Daily and longer buckets are local days in the store's time zone (23- and 25-hour days).
  */
+
 import type { BucketValues, CounterLimits } from '../../core/aggregate.js';
 import { type Resolution, ROLLUP_RESOLUTIONS } from '../../core/bucket-shape.js';
 import type { BucketTable } from '../../core/bucket-table.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import type { ControlWant } from '../../core/wire-control.js';
+import type { DeflatePiece } from '../../lib/deflate-join.js';
 
 /** The rollups a store keeps: core's list (core/bucket-shape.ts), under the name the store's users know. */
 export { type Resolution, ROLLUP_RESOLUTIONS as RESOLUTIONS };
@@ -153,7 +155,40 @@ export interface Store {
    * calls it hourly.
    */
   applyRetention(now?: Date): Promise<RetentionResult>;
+  /** Closed local days' history points kept rendered and compressed (server/api/day-blocks.ts). */
+  readonly dayBlocks: DayBlockStore;
   close(): Promise<void>;
+}
+
+/**
+ * A local day's history points (one resolution, one answer format) as a compressed piece, kept so
+ * that a month's answer joins 30 pieces instead of reading and rendering 2 976 buckets.
+ *
+ * Each day has an epoch, raised by the write path in the transaction that changes a rollup bucket of
+ * a day that has ended. A block is kept with the epoch read *before* its buckets were read, and is
+ * served only while that is still the day's epoch: a write that commits between the two reads makes
+ * the block stale rather than wrong.
+ */
+export interface DayBlockStore {
+  /** False where the store keeps none (TimescaleDB: its aggregates refresh apart from the writes). */
+  readonly enabled: boolean;
+  /** The blocks still valid, and every day's epoch (0 for none), for days starting in [from, to). */
+  read(deviceId: string, resolution: Resolution, format: number, from: number, to: number): Promise<DayBlockRead>;
+  /** Keeps blocks (replacing the day's earlier one). */
+  put(deviceId: string, resolution: Resolution, format: number, blocks: readonly DayBlock[]): Promise<void>;
+}
+
+export interface DayBlock {
+  /** Start of the local day (ms). */
+  day: number;
+  /** The day's epoch read before its buckets. */
+  epoch: number;
+  piece: DeflatePiece;
+}
+
+export interface DayBlockRead {
+  blocks: Map<number, DeflatePiece>;
+  epochs: Map<number, number>;
 }
 
 export interface RetentionResult {

@@ -3,8 +3,10 @@
  * sqlite.test.ts). Expected values are worked out by hand in each test from the counters given.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { BucketCalendar } from '../../../src/core/bucket-calendar.js';
 import { indexQuarterBuckets, monthPeak } from '../../../src/core/capacity/quarters.js';
 import { emptySnapshot, type Snapshot } from '../../../src/core/snapshot.js';
+import { deflatePiece } from '../../../src/lib/deflate-join.js';
 import type { Bucket, IncomingReading, InsertBatch, Resolution, Store } from '../../../src/server/store/types.js';
 
 export interface StoreHarness {
@@ -970,6 +972,60 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       const latest = await store.latest('nulls');
       expect(latest!.pv_power_w).toBeNull();
       expect(latest!.gas_total_m3).toBeNull();
+    });
+
+    it('day blocks: kept under the epoch read before their buckets; stale once a write changes that ended day', async () => {
+      const store = await open();
+      expect(store.dayBlocks.enabled).toBe(true);
+      const day = Date.parse('2026-03-09T23:00:00Z'); // 2026-03-10, local
+      const next = Date.parse('2026-03-10T23:00:00Z');
+      const read = (id = 'blk', res: Resolution = '15min', format = 1) =>
+        store.dayBlocks.read(id, res, format, day, next);
+      await store.insert(
+        batch(
+          'blk',
+          readings('blk', [
+            ['2026-03-10T10:00:00Z', { grid_import_t1_kwh: 10.0, grid_power_w: 400 }],
+            ['2026-03-10T10:20:00Z', { grid_import_t1_kwh: 10.5, grid_power_w: 600 }],
+          ]),
+        ),
+      );
+      const first = await read();
+      expect(first.blocks.size).toBe(0);
+      // The insert changed buckets of a day that has ended: its epoch was raised.
+      const epoch = first.epochs.get(day)!;
+      expect(epoch).toBeGreaterThan(0);
+      const piece = deflatePiece(Buffer.from('{"timestamp":"2026-03-10T11:00:00+01:00"}'), 6);
+      await store.dayBlocks.put('blk', '15min', 1, [{ day, epoch, piece }]);
+      const kept = (await read()).blocks.get(day)!;
+      expect({ crc: kept.crc, bytes: kept.bytes, deflate: Buffer.from(kept.deflate).toString('hex') }).toEqual({
+        crc: piece.crc,
+        bytes: piece.bytes,
+        deflate: piece.deflate.toString('hex'),
+      });
+      // Only under its device, resolution and format.
+      expect((await read('other')).blocks.size).toBe(0);
+      expect((await read("blk'; DROP TABLE day_blocks; --")).blocks.size).toBe(0);
+      expect((await read('blk', 'hourly')).blocks.size).toBe(0);
+      expect((await read('blk', '15min', 2)).blocks.size).toBe(0);
+      // A late reading of that day: the block is not served any more.
+      await store.insert(
+        batch('blk', readings('blk', [['2026-03-10T10:10:00Z', { grid_import_t1_kwh: 10.2, grid_power_w: 500 }]])),
+      );
+      const late = await read();
+      expect(late.blocks.size).toBe(0);
+      expect(late.epochs.get(day)).toBeGreaterThan(epoch);
+      // A block made from buckets read before that write (under the old epoch) is never served.
+      await store.dayBlocks.put('blk', '15min', 1, [{ day, epoch, piece }]);
+      expect((await read()).blocks.size).toBe(0);
+      // Readings of a day that has not ended raise no epoch.
+      const calendar = new BucketCalendar('Europe/Brussels');
+      const today = calendar.start('daily', Date.now());
+      await store.insert(
+        batch('blk', readings('blk', [[new Date(Date.now() - 1000).toISOString(), { grid_import_t1_kwh: 11 }]])),
+      );
+      const now = await store.dayBlocks.read('blk', '15min', 1, today, calendar.end('daily', today));
+      expect(now.epochs.size).toBe(0);
     });
 
     it('refuses to reopen with another time zone (the daily buckets would not match)', async () => {

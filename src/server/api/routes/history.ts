@@ -1,14 +1,17 @@
 /**
  * GET /api/v1/history/{device_id}?start&end&resolution[&device]: aggregates over a range, or raw
  * snapshots (one device's own readings with `device`), rendered once and kept in the answer cache
- * (../cache.ts) until a commit can change them. Ranges and rendering: ../history.ts.
+ * (../cache.ts) until a commit can change them. Ranges and rendering: ../history.ts; whole ended days
+ * joined from blocks kept in the store: ../day-blocks.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { HistorySchema } from '../../../core/api/history.js';
 import { BucketCalendar } from '../../../core/bucket-calendar.js';
 import type { HistoryResolution } from '../../../core/bucket-shape.js';
+import type { Logger } from '../../../lib/log.js';
 import type { Store } from '../../store/types.js';
-import type { HistoryCache } from '../cache.js';
+import type { HistoryCache, RenderedJson } from '../cache.js';
+import { answerFromDayBlocks } from '../day-blocks.js';
 import { deviceErrors } from '../errors.js';
 import { checkHistoryRange, lastBucketEnd, RAW_MAX_ROWS, renderBucketTable } from '../history.js';
 import { DeviceParams, HistoryQuery } from '../schemas.js';
@@ -20,6 +23,10 @@ export interface HistoryOptions {
   clock: ZoneClock;
   historyCache: HistoryCache;
   timeoutMs: number;
+  /** Whole ended days joined from their blocks kept in the store (../day-blocks.ts). */
+  dayBlocks: boolean;
+  now: () => number;
+  log: Logger;
 }
 
 interface HistoryRequest {
@@ -69,11 +76,11 @@ export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opt
         checkHistoryRange(start, end, resolution, clock);
         const asked = { id, resolution, device, start, end };
         rendered = await historyCache.fill(id, key, lastBucketEnd(end, resolution, calendar), () =>
-          renderHistory(opts, asked),
+          renderHistory(opts, calendar, asked),
         );
       }
       reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
-      if (rendered.body.length >= 1024 && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      if (rendered.length >= 1024 && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
         const gz = await rendered.gzip();
         historyCache.grew(key);
         return reply.header('content-encoding', 'gzip').send(gz);
@@ -83,8 +90,11 @@ export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opt
   );
 };
 
-/** The answer's JSON, read from the store: text, or bytes for the buckets (thousands of points). */
-async function renderHistory(opts: HistoryOptions, q: HistoryRequest): Promise<string | Buffer> {
+/**
+ * The answer's JSON, read from the store: text, bytes for the buckets (thousands of points), or an
+ * answer joined from day blocks.
+ */
+async function renderHistory(opts: HistoryOptions, calendar: BucketCalendar, q: HistoryRequest): Promise<RenderedJson> {
   const { store, clock, timeoutMs } = opts;
   const { id, resolution, device, start, end } = q;
   const head = `{"device_id":${JSON.stringify(id)},"resolution":"${resolution}","start":"${clock.iso(start)}","end":"${clock.iso(end)}","points":`;
@@ -113,6 +123,11 @@ async function renderHistory(opts: HistoryOptions, q: HistoryRequest): Promise<s
       return `${withDevice}${JSON.stringify(points)}}`;
     }
     return `${head}${JSON.stringify(rows.map((s) => presentSnapshot(s, clock)))}}`;
+  }
+  if (opts.dayBlocks) {
+    const deps = { store, calendar, clock, now: opts.now(), timeoutMs, log: opts.log };
+    const joined = await answerFromDayBlocks(deps, { id, resolution, start, end, head });
+    if (joined) return joined;
   }
   const table = await withDeadline(
     store.bucketTable(id, resolution, new Date(start), new Date(end)),

@@ -40,7 +40,7 @@ function rollupSet(): string {
 /**
  * The write statement, for one device or several (each once): $1 devices, $2/$3 their first/last
  * times (ms); (plain layout) per rollup table a device array, a bucket array and one array per
- * column of the delta rows; then the batches to acknowledge: devices, outboxes, floor − 1, and
+ * column of the delta rows, and the ended days whose epoch to raise (devices, day starts); then the batches to acknowledge: devices, outboxes, floor − 1, and
  * their seq ranges as four arrays (device, outbox, lo, hi). Returns (device_id, outbox_id, acked)
  * per batch to acknowledge. Data-modifying CTEs all run, whether the final SELECT reads them or not.
  *
@@ -71,6 +71,10 @@ function writeManySql(s: string, plain: boolean): string {
            FROM unnest(${args.join(', ')}) AS u(dev, b, ${ROLLUP_COLUMNS.join(', ')})
          ON CONFLICT (device_id, bucket) DO UPDATE SET ${rollupSet()})`);
     });
+    // The ended local days whose buckets this changes: their kept day blocks become stale (types.ts DayBlockStore).
+    ctes.push(`ep AS (INSERT INTO ${s}.day_epochs AS x (device_id, day, epoch)
+       SELECT u.dev, u.d, 1 FROM unnest(${p('text[]')}, ${p('timestamptz[]')}) AS u(dev, d)
+       ON CONFLICT (device_id, day) DO UPDATE SET epoch = x.epoch + 1)`);
   }
   const [kd, ko, kf, rd, ro, rl, rh] = [
     p('text[]'),

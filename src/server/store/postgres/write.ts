@@ -330,6 +330,16 @@ export class PgWriter {
           params.push(isIntColumn(c) ? int4Array(col) : float8Array(col));
         });
       }
+      const now = Date.now();
+      const ended = d.writes.flatMap((w, i) =>
+        (perDevice[i]!.get('daily') ?? [])
+          .filter((b) => this.db.calendar.end('daily', b.start) <= now)
+          .map((b) => [w.deviceId, b.start] as const),
+      );
+      params.push(
+        ended.map((e) => e[0]),
+        timestamptzArray(ended.map((e) => e[1])),
+      );
     }
     const rdev: string[] = [];
     const rob: string[] = [];

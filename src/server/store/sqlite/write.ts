@@ -39,6 +39,7 @@ import {
   walkAck,
 } from '../common.js';
 import type { InsertBatch, InsertResult } from '../types.js';
+import { raiseDayEpochs } from './day-blocks.js';
 import { type SqliteDb, STATE_SELECT } from './db.js';
 
 const ENERGY_COLS: readonly string[] = ENERGY_KEYS;
@@ -189,6 +190,14 @@ export class SqliteWriter {
     for (const [res, buckets] of rollupChanges(changes, this.db.calendar, ROLLUP_RESOLUTIONS)) {
       const up = this.db.stmt(upsertRollupSql(ROLLUP_TABLES[res]));
       for (const b of buckets) up.run(dev, b.start, ...rollupValues(b));
+      // The daily buckets are the local days touched: an ended one's kept blocks are stale now.
+      if (res === 'daily')
+        raiseDayEpochs(
+          this.db,
+          dev,
+          buckets.map((b) => b.start),
+          Date.now(),
+        );
     }
   }
 

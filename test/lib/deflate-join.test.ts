@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { crc32, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32Combine, deflatePiece, deflatePieceAsync, joinGzip, joinText } from '../../src/lib/deflate-join.js';
+import { fixtureBytes } from '../helpers/fixtures.js';
 
-const telegram = readFileSync(new URL('../../../shared/fixtures/p1/fluvius-v17-1phase-capacity.txt', import.meta.url));
+const telegram = fixtureBytes('p1/fluvius-v17-1phase-capacity.txt');
 
 describe('crc32Combine', () => {
   it('gives the CRC-32 of the joined text', () => {

@@ -105,32 +105,33 @@ export async function answerFromDayBlocks(d: DayBlockDeps, q: DayBlockRequest): 
     from < to
       ? withDeadline(store.bucketTable(q.id, resolution, new Date(from), new Date(to)), d.timeoutMs, 'store.buckets')
       : Promise.resolve(null);
-  let before: Buffer;
-  let later: Buffer;
+  const points = (t: BucketTable | null, from = -Infinity, to = Infinity): Buffer =>
+    t ? renderPoints(t, firstBucketFrom(t, from), firstBucketFrom(t, to), d.clock) : Buffer.alloc(0);
+  // The partial days at either end, and the days without a kept block (one read from the first to the last).
+  const span = missing.length > 0 ? [missing[0]!, calendar.end('daily', missing[missing.length - 1]!)] : [0, 0];
+  const [startTable, endTable, gapTable] = await Promise.all([
+    table(q.start, first),
+    table(after, q.end),
+    table(span[0]!, span[1]!),
+  ]);
   const blocks = kept.blocks;
-  if (missing.length === 0) {
-    const [a, b] = await Promise.all([table(q.start, first), table(after, q.end)]);
-    before = a ? renderPoints(a, 0, a.length, d.clock) : Buffer.alloc(0);
-    later = b ? renderPoints(b, 0, b.length, d.clock) : Buffer.alloc(0);
-  } else {
-    // One read for the whole range; the missing days' blocks are made from it and kept.
-    const whole = (await table(q.start, q.end))!;
-    const slice = (from: number, to: number): Buffer =>
-      renderPoints(whole, firstBucketFrom(whole, from), firstBucketFrom(whole, to), d.clock);
-    before = slice(q.start, first);
-    later = slice(after, q.end);
+  if (missing.length > 0) {
     const made: DayBlock[] = await Promise.all(
       missing.map(async (day) => ({
         day,
         epoch: kept.epochs.get(day) ?? 0,
-        piece: await deflatePieceAsync(slice(day, calendar.end('daily', day)), LEVEL.block),
+        piece: await deflatePieceAsync(points(gapTable, day, calendar.end('daily', day)), LEVEL.block),
       })),
     );
     for (const b of made) blocks.set(b.day, b.piece);
-    await store.dayBlocks.put(q.id, resolution, DAY_BLOCK_FORMAT, made).catch((err: unknown) => {
+    // Days without a point are not kept: a block is only ever as many as the days with data.
+    const worth = made.filter((b) => b.piece.bytes > 0);
+    await store.dayBlocks.put(q.id, resolution, DAY_BLOCK_FORMAT, worth).catch((err: unknown) => {
       d.log.warn({ err, device_id: q.id }, 'api: day blocks not kept (the answer is sent all the same)');
     });
   }
+  const before = points(startTable);
+  const later = points(endTable);
   const parts: (Buffer | DeflatePiece)[] = [before, ...days.map((day) => blocks.get(day)!), later];
   return new Rendered(await joinParts(q.head, parts));
 }

@@ -88,6 +88,21 @@ describe('history answers joined from day blocks', () => {
     expect(await answer(joined, q, false)).toBe(after);
   });
 
+  it('days without a point are joined as nothing and not kept (only days with data take room)', async () => {
+    const q = 'start=2026-03-20&end=2026-03-30&resolution=hourly';
+    const expected = await answer(whole, q, false);
+    expect(await answer(joined, q, true)).toBe(expected);
+    expect(await answer(joined, q, false)).toBe(expected);
+    const kept = await seeded.store.dayBlocks.read(
+      'home-1',
+      'hourly',
+      DAY_BLOCK_FORMAT,
+      DAY_28 - 8 * 86_400_000,
+      DAY_30,
+    );
+    expect([...kept.blocks.keys()].sort()).toEqual([DAY_28, Date.parse('2026-03-28T23:00:00Z')]);
+  });
+
   it('daily answers and ranges of fewer than two ended days are rendered whole (no blocks kept)', async () => {
     for (const q of [
       'start=2026-03-28&end=2026-03-31&resolution=daily',

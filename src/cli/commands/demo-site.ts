@@ -7,6 +7,7 @@
  * - `multi`: a P1 meter and two Sungrow inverters, the second (the garage: PV only) on a home model
  *   of its own, which the meter does not see.
  */
+import { wallClock } from '../../core/time/zone.js';
 import { HomeModel } from '../../drivers/sim/home-model.js';
 import type { Logger } from '../../lib/log.js';
 import { type RunningSimulator, startSimulators } from './simulate.js';
@@ -20,17 +21,39 @@ const DEMO_CAR = {
   visits: { arrive: '18:30', leave: '07:30' },
 };
 
+/** What the demo's car wants by its deadline; 2 kWh an hour is the pace of 25 kWh from 18:30 to 07:00. */
+const DEMO_WANT = { energyKwh: 25, deadline: '07:00', kwhPerHour: 2 } as const;
+
 /**
- * The demo's control: the car gets 25 kWh by 07:00, never above the month's peak so far (at least
- * 2.5 kW), in the cheapest quarters of the server's day/night contract (its tariff file,
- * `tariffFile`); the home battery shares that budget: it keeps its last 20 % (above the 10 % reserve)
- * for shaving the quarters the car and the house would push over it.
+ * The energy the demo's car asks for when the demo starts at `now`: 25 kWh, or, when the car is
+ * already home (from 18:30), what the hours left before 07:00 give at the same pace (at least
+ * 1 kWh). A demo started at night or in the early morning then shows a plan it can keep instead
+ * of "not feasible".
  */
-function demoControl(tariffFile: string) {
+export function demoCarEnergyKwh(now: number, timezone: string): number {
+  const { hour, minute } = wallClock(now, timezone);
+  const at = hour * 60 + minute;
+  const [arrive, deadline] = [DEMO_CAR.visits.arrive, DEMO_WANT.deadline].map((t) => {
+    const [h, m] = t.split(':').map(Number);
+    return h! * 60 + m!;
+  }) as [number, number];
+  if (at >= deadline && at < arrive) return DEMO_WANT.energyKwh;
+  const hoursLeft = ((deadline - at + 24 * 60) % (24 * 60)) / 60;
+  return Math.max(1, Math.min(DEMO_WANT.energyKwh, Math.floor(hoursLeft * DEMO_WANT.kwhPerHour)));
+}
+
+/**
+ * The demo's control: the car gets 25 kWh by 07:00 (demoCarEnergyKwh), never above the month's
+ * peak so far (at least 2.5 kW), in the cheapest quarters of the server's day/night contract (its
+ * tariff file, `tariffFile`); the home battery shares that budget: it keeps its last 20 % (above
+ * the 10 % reserve) for shaving the quarters the car and the house would push over it.
+ */
+function demoControl(tariffFile: string, timezone: string) {
+  const energy_kwh = demoCarEnergyKwh(Date.now(), timezone);
   return {
     capacity_target_w: 'follow_peak',
     tariff_file: tariffFile,
-    chargers: { car: { mode: 'deadline', energy_kwh: 25, deadline: '07:00', phase_switching: true } },
+    chargers: { car: { mode: 'deadline', energy_kwh, deadline: DEMO_WANT.deadline, phase_switching: true } },
     batteries: { sungrow: { reserve_soc_pct: 10, hold_soc_pct: 30 } },
   };
 }
@@ -101,7 +124,7 @@ export async function startDemoSite(
       },
       { name: 'car', type: 'nrgkick', host: '127.0.0.1', port: kick.address.port, control: true },
     ],
-    control: demoControl(o.tariffFile),
+    control: demoControl(o.tariffFile, o.timezone),
   };
 }
 

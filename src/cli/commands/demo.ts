@@ -42,8 +42,9 @@ Options:
   --seed N          the simulated home's random seed (default 1; kept in the data dir)
   --site home|multi home (default): a P1 meter (dsmr), a Sungrow inverter with its battery
                     (sungrow) and an NRGkick charger (car) whose car comes home at 18:30 and
-                    wants 25 kWh by 07:00: the edge charges it under the month's capacity
-                    peak (control: deadline). multi: a P1 meter (p1) and two Sungrow inverters
+                    wants 25 kWh by 07:00 (started with the car home: 2 kWh an hour left):
+                    the edge charges it under the month's capacity peak (control:
+                    deadline). multi: a P1 meter (p1) and two Sungrow inverters
                     (roof, and garage: a second, PV-only inverter simulated on its own, which
                     the meter does not see). Both are devices: sites: the snapshots carry each
                     device's reading under devices

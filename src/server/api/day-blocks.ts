@@ -63,6 +63,8 @@ export interface DayBlockDeps {
   now: number;
   timeoutMs: number;
   log: Logger;
+  /** Counts the days joined from kept blocks and the blocks made (kwartier_history_day_blocks_total). */
+  counted: (result: 'kept' | 'made', days: number) => void;
 }
 
 /** The whole local days in [start, end) that ended at least SETTLED_MS before `now`. */
@@ -101,6 +103,7 @@ export async function answerFromDayBlocks(d: DayBlockDeps, q: DayBlockRequest): 
     return null;
   }
   const missing = days.filter((day) => !kept.blocks.has(day));
+  d.counted('kept', days.length - missing.length);
   const table = (from: number, to: number): Promise<BucketTable | null> =>
     from < to
       ? withDeadline(store.bucketTable(q.id, resolution, new Date(from), new Date(to)), d.timeoutMs, 'store.buckets')
@@ -126,6 +129,7 @@ export async function answerFromDayBlocks(d: DayBlockDeps, q: DayBlockRequest): 
     for (const b of made) blocks.set(b.day, b.piece);
     // Days without a point are not kept: a block is only ever as many as the days with data.
     const worth = made.filter((b) => b.piece.bytes > 0);
+    d.counted('made', worth.length);
     await store.dayBlocks.put(q.id, resolution, DAY_BLOCK_FORMAT, worth).catch((err: unknown) => {
       d.log.warn({ err, device_id: q.id }, 'api: day blocks not kept (the answer is sent all the same)');
     });

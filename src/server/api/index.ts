@@ -222,6 +222,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     dayBlocks: deps.historyDayBlocks ?? true,
     now,
     log,
+    dayBlockCounter: s.metrics.dayBlocks,
   });
   await app.register(exportRoutes, { store, clock, log, timeoutMs });
   const tariffs = deps.insights?.tariffs ?? loadTariffs(config, deps.configDir ?? process.cwd());

@@ -91,6 +91,8 @@ export class ApiMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly wsClients: Gauge;
   readonly wsDropped: Counter<'device_id'>;
+  /** History days joined from a kept block (`kept`) or rendered and kept for the next answers (`made`). */
+  readonly dayBlocks: Counter<'result'>;
   private readonly ingested: Counter;
   private readonly rate = new EventRate();
   /** Per home: the newest values, lag and buffer depth, bounded (home-metrics.ts). */
@@ -176,6 +178,12 @@ export class ApiMetrics {
       name: 'kwartier_ws_dropped_messages_total',
       help: 'Snapshots not sent to a WebSocket client because its send buffer was full.',
       labelNames: ['device_id'],
+      registers,
+    });
+    this.dayBlocks = new Counter({
+      name: 'kwartier_history_day_blocks_total',
+      help: 'Whole ended days of history answers: joined from a block kept in the store (kept), or rendered and kept (made).',
+      labelNames: ['result'],
       registers,
     });
     registerHomeBounds(deps.registry, homes, now);

@@ -88,6 +88,38 @@ describe('history answers joined from day blocks', () => {
     expect(await answer(joined, q, false)).toBe(after);
   });
 
+  it('counts the days made and the days joined from kept blocks on /metrics', async () => {
+    const count = async (result: string): Promise<number> => {
+      const r = await joined.inject({ url: '/metrics', headers: auth(TOKENS.admin) });
+      const m = new RegExp(`^kwartier_history_day_blocks_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(r.body);
+      return m ? Number(m[1]) : 0;
+    };
+    const q = 'start=2026-03-27T22:00:00Z&end=2026-03-30T10:00:00Z&resolution=15min';
+    await answer(joined, q, true); // its blocks made, if no test before made them
+    const [made0, kept0] = [await count('made'), await count('kept')];
+    await answer(joined, q, true);
+    await answer(joined, q, true);
+    // The two ended days of the range, joined from their kept blocks twice.
+    expect([(await count('made')) - made0, (await count('kept')) - kept0]).toEqual([0, 4]);
+    // A late reading on each ended day: both blocks stale, made anew by the next answer, kept by the one after.
+    for (const at of [Date.parse('2026-03-28T10:00:00Z'), Date.parse('2026-03-29T10:00:00Z')]) {
+      const prev = seeded.snaps.find((x) => Date.parse(x.timestamp) === at)!;
+      const late = { ...prev, timestamp: new Date(at + 15_000).toISOString() };
+      await seeded.store.insert({
+        deviceId: 'home-1',
+        outboxId: null,
+        floorSeq: null,
+        readings: [{ snapshot: late, seq: null }],
+      });
+    }
+    const h = q.replace('15min', 'hourly');
+    const [made1, kept1] = [await count('made'), await count('kept')];
+    await answer(joined, h, true);
+    expect([(await count('made')) - made1, (await count('kept')) - kept1]).toEqual([2, 0]);
+    await answer(joined, h, true);
+    expect([(await count('made')) - made1, (await count('kept')) - kept1]).toEqual([2, 2]);
+  });
+
   it('days without a point are joined as nothing and not kept (only days with data take room)', async () => {
     const q = 'start=2026-03-20&end=2026-03-30&resolution=hourly';
     const expected = await answer(whole, q, false);

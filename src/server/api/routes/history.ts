@@ -5,6 +5,7 @@
  * joined from blocks kept in the store: ../day-blocks.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import type { Counter } from 'prom-client';
 import { HistorySchema } from '../../../core/api/history.js';
 import { BucketCalendar } from '../../../core/bucket-calendar.js';
 import type { HistoryResolution } from '../../../core/bucket-shape.js';
@@ -27,6 +28,8 @@ export interface HistoryOptions {
   dayBlocks: boolean;
   now: () => number;
   log: Logger;
+  /** kwartier_history_day_blocks_total. */
+  dayBlockCounter: Counter<'result'>;
 }
 
 interface HistoryRequest {
@@ -125,7 +128,10 @@ async function renderHistory(opts: HistoryOptions, calendar: BucketCalendar, q: 
     return `${head}${JSON.stringify(rows.map((s) => presentSnapshot(s, clock)))}}`;
   }
   if (opts.dayBlocks) {
-    const deps = { store, calendar, clock, now: opts.now(), timeoutMs, log: opts.log };
+    const counted = (result: 'kept' | 'made', days: number): void => {
+      if (days > 0) opts.dayBlockCounter.inc({ result }, days);
+    };
+    const deps = { store, calendar, clock, now: opts.now(), timeoutMs, log: opts.log, counted };
     const joined = await answerFromDayBlocks(deps, { id, resolution, start, end, head });
     if (joined) return joined;
   }

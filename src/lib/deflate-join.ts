@@ -7,7 +7,7 @@
  * any gzip answer; RFC 1951 §3.2.3 (block framing) and RFC 1952 (member layout) are what it relies on.
  */
 import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -59,12 +59,6 @@ export function joinGzip(pieces: readonly DeflatePiece[]): Buffer {
   trailer.writeUInt32LE(bytes % 2 ** 32, 4);
   parts.push(FINAL_BLOCK, trailer);
   return Buffer.concat(parts);
-}
-
-/** The pieces' text, decompressed (for a client that does not take gzip). */
-export function joinText(pieces: readonly DeflatePiece[]): Buffer {
-  const data = Buffer.concat([...pieces.map((p) => p.deflate), FINAL_BLOCK]);
-  return inflateRawSync(data);
 }
 
 /** `vec` times the 32×32 bit matrix `mat` over GF(2). */

@@ -13,8 +13,8 @@
  * - Bounded: at most `maxEntries` entries and `maxBytes` of bytes; the least recently used go first.
  */
 import { promisify } from 'node:util';
-import { constants, gzip } from 'node:zlib';
-import { type DeflatePiece, joinGzip, joinText } from '../../lib/deflate-join.js';
+import { constants, gunzipSync, gzip } from 'node:zlib';
+import { type DeflatePiece, joinGzip } from '../../lib/deflate-join.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -37,7 +37,6 @@ export class Rendered {
   private gz: Buffer | null = null;
   private gzipping: Promise<Buffer> | null = null;
   private text: Buffer | null;
-  private readonly pieces: readonly DeflatePiece[] | null;
   /** Length of the JSON text in bytes. */
   readonly length: number;
 
@@ -51,21 +50,20 @@ export class Rendered {
     private readonly kept = true,
   ) {
     if (Array.isArray(json)) {
-      this.pieces = json;
+      // The pieces are not kept (a kept block read from PostgreSQL is a view of a larger buffer).
       this.text = null;
       this.length = json.reduce((n, p) => n + p.bytes, 0);
       this.gz = joinGzip(json);
       this.gzipping = Promise.resolve(this.gz);
     } else {
-      this.pieces = null;
       this.text = typeof json === 'string' ? Buffer.from(json, 'utf8') : (json as Buffer);
       this.length = this.text.length;
     }
   }
 
-  /** The JSON bytes. */
+  /** The JSON bytes (of a joined answer: decompressed on first demand and kept; its size grows). */
   get body(): Buffer {
-    this.text ??= joinText(this.pieces!);
+    this.text ??= gunzipSync(this.gz!);
     return this.text;
   }
 

@@ -15,7 +15,7 @@ import type { BucketCalendar } from '../../core/bucket-calendar.js';
 import type { HistoryResolution, Resolution } from '../../core/bucket-shape.js';
 import type { BucketTable } from '../../core/bucket-table.js';
 import { type DeflatePiece, deflatePiece, deflatePieceAsync } from '../../lib/deflate-join.js';
-import type { Logger } from '../../lib/log.js';
+import { dayReach, SETTLE_MS } from '../store/day-epochs.js';
 import type { DayBlock, DayBlockRead, Store } from '../store/types.js';
 import { Rendered } from './cache.js';
 import { firstBucketFrom, renderPoints } from './history.js';
@@ -27,13 +27,6 @@ const BLOCK_RESOLUTIONS: ReadonlySet<HistoryResolution> = new Set<Resolution>(['
 
 /** The points' JSON as blocks hold it: raise it when that changes, and every kept block is made anew. */
 export const DAY_BLOCK_FORMAT = 1;
-
-/**
- * A day is kept rendered once it ended this long ago. A write that began before the day's end does
- * not raise its epoch (the day had not ended): it must have committed by then, and write
- * transactions last seconds.
- */
-export const SETTLED_MS = 15 * 60_000;
 
 /** Fewer whole ended days in the range than this: the answer is rendered whole. */
 const MIN_DAYS = 2;
@@ -62,19 +55,29 @@ export interface DayBlockDeps {
   clock: ZoneClock;
   now: number;
   timeoutMs: number;
-  log: Logger;
+  /** Logs a warning (at most one a minute: a store that cannot keep blocks must not flood the log). */
+  warn: (obj: Record<string, unknown>, msg: string) => void;
   /** Counts the days joined from kept blocks and the blocks made (kwartier_history_day_blocks_total). */
   counted: (result: 'kept' | 'made', days: number) => void;
 }
 
-/** The whole local days in [start, end) that ended at least SETTLED_MS before `now`. */
-export function settledDays(calendar: BucketCalendar, start: number, end: number, now: number): number[] {
+/**
+ * The whole local days in [start, end) whose last `res` bucket ended at least SETTLE_MS before
+ * `now` (the write path raises their epoch on any change: ../store/day-epochs.ts).
+ */
+export function settledDays(
+  calendar: BucketCalendar,
+  res: Resolution,
+  start: number,
+  end: number,
+  now: number,
+): number[] {
   let day = calendar.start('daily', start);
   if (day < start) day = calendar.end('daily', day);
   const days: number[] = [];
   for (;;) {
     const next = calendar.end('daily', day);
-    if (next > end || next > now - SETTLED_MS) return days;
+    if (next > end || dayReach(calendar, res, next) > now - SETTLE_MS) return days;
     days.push(day);
     day = next;
   }
@@ -85,7 +88,7 @@ export async function answerFromDayBlocks(d: DayBlockDeps, q: DayBlockRequest): 
   const { store, calendar } = d;
   if (!store.dayBlocks.enabled || !BLOCK_RESOLUTIONS.has(q.resolution) || q.resolution === 'raw') return null;
   const resolution: Resolution = q.resolution;
-  const days = settledDays(calendar, q.start, q.end, d.now);
+  const days = settledDays(calendar, resolution, q.start, q.end, d.now);
   if (days.length < MIN_DAYS) return null;
   const first = days[0]!;
   const after = calendar.end('daily', days[days.length - 1]!);
@@ -99,7 +102,7 @@ export async function answerFromDayBlocks(d: DayBlockDeps, q: DayBlockRequest): 
   } catch (err) {
     if (err instanceof HttpError) throw err; // the store did not answer in time: neither would it now
     // The blocks are a shortcut: without them the answer is rendered whole, as it would be anyway.
-    d.log.warn({ err, device_id: q.id }, 'api: day blocks not read (the answer is rendered whole)');
+    d.warn({ err, device_id: q.id }, 'api: day blocks not read (the answer is rendered whole)');
     return null;
   }
   const missing = days.filter((day) => !kept.blocks.has(day));
@@ -110,34 +113,50 @@ export async function answerFromDayBlocks(d: DayBlockDeps, q: DayBlockRequest): 
       : Promise.resolve(null);
   const points = (t: BucketTable | null, from = -Infinity, to = Infinity): Buffer =>
     t ? renderPoints(t, firstBucketFrom(t, from), firstBucketFrom(t, to), d.clock) : Buffer.alloc(0);
-  // The partial days at either end, and the days without a kept block (one read from the first to the last).
-  const span = missing.length > 0 ? [missing[0]!, calendar.end('daily', missing[missing.length - 1]!)] : [0, 0];
-  const [startTable, endTable, gapTable] = await Promise.all([
+  // The partial days at either end, and each run of days without a kept block, one read each.
+  const runs = runsOf(missing, calendar);
+  const [startTable, endTable, ...runTables] = await Promise.all([
     table(q.start, first),
     table(after, q.end),
-    table(span[0]!, span[1]!),
+    ...runs.map(([from, to]) => table(from, to)),
   ]);
   const blocks = kept.blocks;
   if (missing.length > 0) {
-    const made: DayBlock[] = await Promise.all(
-      missing.map(async (day) => ({
-        day,
-        epoch: kept.epochs.get(day) ?? 0,
-        piece: await deflatePieceAsync(points(gapTable, day, calendar.end('daily', day)), LEVEL.block),
-      })),
-    );
-    for (const b of made) blocks.set(b.day, b.piece);
+    const made: DayBlock[] = [];
+    for (const [r, [from, to]] of runs.entries())
+      for (let day = from; day < to; day = calendar.end('daily', day)) {
+        // One at a time on the thread pool: a year of hourly days does not queue 366 jobs there at once.
+        const text = points(runTables[r]!, day, calendar.end('daily', day));
+        const piece =
+          text.length < SYNC_BELOW ? deflatePiece(text, LEVEL.block) : await deflatePieceAsync(text, LEVEL.block);
+        made.push({ day, epoch: kept.epochs.get(day) ?? 0, piece });
+        blocks.set(day, piece);
+      }
     // Days without a point are not kept: a block is only ever as many as the days with data.
     const worth = made.filter((b) => b.piece.bytes > 0);
     d.counted('made', worth.length);
     await store.dayBlocks.put(q.id, resolution, DAY_BLOCK_FORMAT, worth).catch((err: unknown) => {
-      d.log.warn({ err, device_id: q.id }, 'api: day blocks not kept (the answer is sent all the same)');
+      d.warn({ err, device_id: q.id }, 'api: day blocks not kept (the answer is sent all the same)');
     });
   }
-  const before = points(startTable);
-  const later = points(endTable);
-  const parts: (Buffer | DeflatePiece)[] = [before, ...days.map((day) => blocks.get(day)!), later];
+  const parts: (Buffer | DeflatePiece)[] = [
+    points(startTable),
+    ...days.map((day) => blocks.get(day)!),
+    points(endTable),
+  ];
   return new Rendered(await joinParts(q.head, parts));
+}
+
+/** Consecutive days (local day starts, in order) as [first day, end of the last) runs. */
+function runsOf(days: readonly number[], calendar: BucketCalendar): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const day of days) {
+    const last = runs[runs.length - 1];
+    const end = calendar.end('daily', day);
+    if (last && last[1] === day) last[1] = end;
+    else runs.push([day, end]);
+  }
+  return runs;
 }
 
 /**

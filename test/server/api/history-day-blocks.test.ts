@@ -3,11 +3,21 @@
  * rendered whole, as text and as gzip, when the blocks are made and when they are read back; made
  * anew after late data changes an ended day. The store's side (epochs) is in the store contract.
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HomeModel } from '../../../src/drivers/sim/home-model.js';
+import { silentLogger } from '../../../src/lib/log.js';
 import { DAY_BLOCK_FORMAT } from '../../../src/server/api/day-blocks.js';
-import { auth, type Seeded, seededStore, TOKENS, testApi } from './setup.js';
+import { createApi } from '../../../src/server/api/index.js';
+import { ServerBus } from '../../../src/server/bus.js';
+import { createSqliteStore } from '../../../src/server/store/sqlite.js';
+import { sampleHome } from '../../helpers/snapshots.js';
+import { auth, type Seeded, seededStore, TOKENS, testApi, testConfig } from './setup.js';
 
 let seeded: Seeded;
 let joined: FastifyInstance;
@@ -159,5 +169,51 @@ describe('history answers joined from day blocks', () => {
         'max_pv_power_w avg_load_power_w max_load_power_w avg_battery_power_w avg_battery_soc_pct samples',
       timestamp: '2026-03-28T00:00:00+01:00',
     });
+  });
+});
+
+describe('day blocks where local midnight is not on the hour (Asia/Kolkata, +05:30)', () => {
+  it("late readings just after midnight refresh the day before's hourly block (its last bucket starts at 23:30)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-blocks-kolkata-'));
+    const store = createSqliteStore(join(dir, 'store.db'), { timezone: 'Asia/Kolkata' });
+    const apps: FastifyInstance[] = [];
+    try {
+      await store.migrate();
+      const model = new HomeModel({ start: Date.parse('2026-03-09T18:30:00Z'), seed: 3, pvPeakW: 3000 });
+      const snaps = sampleHome(model, 'home-1', Date.parse('2026-03-12T18:30:00Z'), 60_000);
+      // 00:15–00:25 local on 11 March: in the hourly bucket that starts at 23:30 on the 10th.
+      const isLate = (s: (typeof snaps)[number]) =>
+        Date.parse(s.timestamp) >= Date.parse('2026-03-10T18:45:00Z') &&
+        Date.parse(s.timestamp) <= Date.parse('2026-03-10T18:55:00Z');
+      const insert = (rows: typeof snaps) =>
+        store.insert({
+          deviceId: 'home-1',
+          outboxId: null,
+          floorSeq: null,
+          readings: rows.map((snapshot) => ({ snapshot, seq: null })),
+        });
+      await insert(snaps.filter((x) => !isLate(x)));
+      const over = { historyCache: { ttlMs: 0 }, now: () => Date.parse('2026-03-13T00:00:00Z') };
+      const config = testConfig({ timezone: 'Asia/Kolkata' });
+      const bus = new ServerBus({ log: silentLogger() });
+      const a = await createApi({ store, config, bus, ...over });
+      const b = await createApi({ store, config, bus, ...over, historyDayBlocks: false });
+      apps.push(a, b);
+      const q = 'start=2026-03-10&end=2026-03-12&resolution=hourly';
+      const before = await answer(a, q, true);
+      expect(before).toBe(await answer(b, q, false));
+      const day10 = Date.parse('2026-03-09T18:30:00Z');
+      expect(
+        (await store.dayBlocks.read('home-1', 'hourly', DAY_BLOCK_FORMAT, day10, day10 + 86_400_000)).blocks.size,
+      ).toBe(1);
+      await insert(snaps.filter(isLate));
+      const after = await answer(a, q, true);
+      expect(after).not.toBe(before);
+      expect(after).toBe(await answer(b, q, false));
+    } finally {
+      for (const app of apps) await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1018,14 +1018,19 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       // A block made from buckets read before that write (under the old epoch) is never served.
       await store.dayBlocks.put('blk', '15min', 1, [{ day, epoch, piece }]);
       expect((await read()).blocks.size).toBe(0);
-      // Readings of a day that has not ended raise no epoch.
+      // Made anew under the new epoch, it is served; a slower request's older block does not replace it.
+      const fresh = deflatePiece(Buffer.from('{"timestamp":"2026-03-10T11:15:00+01:00"}'), 6);
+      await store.dayBlocks.put('blk', '15min', 1, [{ day, epoch: late.epochs.get(day)!, piece: fresh }]);
+      await store.dayBlocks.put('blk', '15min', 1, [{ day, epoch, piece }]);
+      expect((await read()).blocks.get(day)?.crc).toBe(fresh.crc);
+      // Readings of a day that has not ended (nor ends within 15 minutes) raise no epoch: tomorrow's
+      // (whatever the hour the test runs at).
       const calendar = new BucketCalendar('Europe/Brussels');
-      const today = calendar.start('daily', Date.now());
-      await store.insert(
-        batch('blk', readings('blk', [[new Date(Date.now() - 1000).toISOString(), { grid_import_t1_kwh: 11 }]])),
-      );
-      const now = await store.dayBlocks.read('blk', '15min', 1, today, calendar.end('daily', today));
-      expect(now.epochs.size).toBe(0);
+      const tomorrow = calendar.end('daily', calendar.start('daily', Date.now()));
+      const at = new Date(tomorrow + 12 * 3_600_000).toISOString();
+      await store.insert(batch('blk', readings('blk', [[at, { grid_import_t1_kwh: 11 }]])));
+      const notEnded = await store.dayBlocks.read('blk', '15min', 1, tomorrow, calendar.end('daily', tomorrow));
+      expect(notEnded.epochs.size).toBe(0);
     });
 
     it('refuses to reopen with another time zone (the daily buckets would not match)', async () => {

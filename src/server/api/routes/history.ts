@@ -43,6 +43,14 @@ interface HistoryRequest {
 export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opts) => {
   const { clock, historyCache } = opts;
   const calendar = new BucketCalendar(clock.zone);
+  // At most one warning a minute from the day blocks (a store that cannot keep them must not flood the log).
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  const warn = (obj: Record<string, unknown>, msg: string): void => {
+    const t = Date.now();
+    if (t - warnedAt < 60_000) return;
+    warnedAt = t;
+    opts.log.warn(obj, msg);
+  };
   app.get<{
     Params: { device_id: string };
     Querystring: { start: string; end: string; resolution: HistoryResolution; device?: string };
@@ -79,7 +87,7 @@ export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opt
         checkHistoryRange(start, end, resolution, clock);
         const asked = { id, resolution, device, start, end };
         rendered = await historyCache.fill(id, key, lastBucketEnd(end, resolution, calendar), () =>
-          renderHistory(opts, calendar, asked),
+          renderHistory(opts, { calendar, warn }, asked),
         );
       }
       reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
@@ -88,7 +96,9 @@ export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opt
         historyCache.grew(key);
         return reply.header('content-encoding', 'gzip').send(gz);
       }
-      return reply.send(rendered.body);
+      const body = rendered.body;
+      historyCache.grew(key); // a joined answer's text is made on first demand
+      return reply.send(body);
     },
   );
 };
@@ -97,7 +107,11 @@ export const historyRoutes: FastifyPluginAsync<HistoryOptions> = async (app, opt
  * The answer's JSON, read from the store: text, bytes for the buckets (thousands of points), or an
  * answer joined from day blocks.
  */
-async function renderHistory(opts: HistoryOptions, calendar: BucketCalendar, q: HistoryRequest): Promise<RenderedJson> {
+async function renderHistory(
+  opts: HistoryOptions,
+  route: { calendar: BucketCalendar; warn: (obj: Record<string, unknown>, msg: string) => void },
+  q: HistoryRequest,
+): Promise<RenderedJson> {
   const { store, clock, timeoutMs } = opts;
   const { id, resolution, device, start, end } = q;
   const head = `{"device_id":${JSON.stringify(id)},"resolution":"${resolution}","start":"${clock.iso(start)}","end":"${clock.iso(end)}","points":`;
@@ -131,7 +145,7 @@ async function renderHistory(opts: HistoryOptions, calendar: BucketCalendar, q: 
     const counted = (result: 'kept' | 'made', days: number): void => {
       if (days > 0) opts.dayBlockCounter.inc({ result }, days);
     };
-    const deps = { store, calendar, clock, now: opts.now(), timeoutMs, log: opts.log, counted };
+    const deps = { store, calendar: route.calendar, clock, now: opts.now(), timeoutMs, warn: route.warn, counted };
     const joined = await answerFromDayBlocks(deps, { id, resolution, start, end, head });
     if (joined) return joined;
   }

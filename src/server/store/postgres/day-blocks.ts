@@ -64,7 +64,8 @@ export class PgDayBlocks implements DayBlockStore {
          SELECT $1, $2, u.day, $3, u.epoch, u.crc, u.bytes, u.deflate
            FROM unnest($4::timestamptz[], $5::int4[], $6::int8[], $7::int4[], $8::bytea[]) AS u(day, epoch, crc, bytes, deflate)
          ON CONFLICT (device_id, resolution, day) DO UPDATE SET format = excluded.format, epoch = excluded.epoch,
-           crc = excluded.crc, bytes = excluded.bytes, deflate = excluded.deflate`,
+           crc = excluded.crc, bytes = excluded.bytes, deflate = excluded.deflate
+         WHERE x.epoch <= excluded.epoch OR x.format <> excluded.format`,
         [
           deviceId,
           resolution,

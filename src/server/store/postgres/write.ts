@@ -32,6 +32,7 @@ import {
   seqRanges,
   storedRow,
 } from '../common.js';
+import { daysToRaise } from '../day-epochs.js';
 import { BinaryCopyWriter, copyFrom, float8Array, int4Array, int8Array, timestamptzArray } from '../pg-binary.js';
 import type { InsertBatch, InsertResult } from '../types.js';
 import { DAY_MS, type PgDb, type PostgresMode } from './db.js';
@@ -332,9 +333,7 @@ export class PgWriter {
       }
       const now = Date.now();
       const ended = d.writes.flatMap((w, i) =>
-        (perDevice[i]!.get('daily') ?? [])
-          .filter((b) => this.db.calendar.end('daily', b.start) <= now)
-          .map((b) => [w.deviceId, b.start] as const),
+        daysToRaise(this.db.calendar, perDevice[i]!, now).map((day) => [w.deviceId, day] as const),
       );
       params.push(
         ended.map((e) => e[0]),

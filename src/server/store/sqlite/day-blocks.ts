@@ -40,7 +40,9 @@ export class SqliteDayBlocks implements DayBlockStore {
     const up = this.db.stmt(
       'INSERT INTO day_blocks (device_id, resolution, day, format, epoch, crc, bytes, deflate) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (device_id, resolution, day) DO UPDATE SET format = excluded.format, epoch = excluded.epoch, ' +
-        'crc = excluded.crc, bytes = excluded.bytes, deflate = excluded.deflate',
+        'crc = excluded.crc, bytes = excluded.bytes, deflate = excluded.deflate ' +
+        // A slower request's block made under an older epoch does not replace a newer one.
+        'WHERE day_blocks.epoch <= excluded.epoch OR day_blocks.format <> excluded.format',
     );
     this.db.conn().transaction(() => {
       for (const b of blocks)
@@ -50,12 +52,14 @@ export class SqliteDayBlocks implements DayBlockStore {
 }
 
 /**
- * Raises the epoch of each ended local day among `days` (their starts) for a device: inside the
- * write transaction that changed their rollup buckets, so a block rendered before is never served.
+ * Raises the epoch of each of `days` (their starts, ../day-epochs.ts daysToRaise) for a device:
+ * inside the write transaction that changed their rollup buckets, so a block rendered before is
+ * never served.
  */
-export function raiseDayEpochs(db: SqliteDb, deviceId: string, days: Iterable<number>, now: number): void {
+export function raiseDayEpochs(db: SqliteDb, deviceId: string, days: readonly number[]): void {
+  if (days.length === 0) return;
   const up = db.stmt(
     'INSERT INTO day_epochs (device_id, day, epoch) VALUES (?, ?, 1) ON CONFLICT (device_id, day) DO UPDATE SET epoch = epoch + 1',
   );
-  for (const day of days) if (db.calendar.end('daily', day) <= now) up.run(deviceId, day);
+  for (const day of days) up.run(deviceId, day);
 }

@@ -38,6 +38,7 @@ import {
   VALUE_COLUMNS,
   walkAck,
 } from '../common.js';
+import { daysToRaise } from '../day-epochs.js';
 import type { InsertBatch, InsertResult } from '../types.js';
 import { raiseDayEpochs } from './day-blocks.js';
 import { type SqliteDb, STATE_SELECT } from './db.js';
@@ -187,18 +188,13 @@ export class SqliteWriter {
 
   private addToRollups(dev: string, changes: RowChange[]): void {
     if (changes.length === 0) return;
-    for (const [res, buckets] of rollupChanges(changes, this.db.calendar, ROLLUP_RESOLUTIONS)) {
+    const byRes = rollupChanges(changes, this.db.calendar, ROLLUP_RESOLUTIONS);
+    for (const [res, buckets] of byRes) {
       const up = this.db.stmt(upsertRollupSql(ROLLUP_TABLES[res]));
       for (const b of buckets) up.run(dev, b.start, ...rollupValues(b));
-      // The daily buckets are the local days touched: an ended one's kept blocks are stale now.
-      if (res === 'daily')
-        raiseDayEpochs(
-          this.db,
-          dev,
-          buckets.map((b) => b.start),
-          Date.now(),
-        );
     }
+    // The kept blocks of the (ended) days these buckets are in are stale now.
+    raiseDayEpochs(this.db, dev, daysToRaise(this.db.calendar, byRes, Date.now()));
   }
 
   private advanceAck(batch: InsertBatch): number {

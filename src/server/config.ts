@@ -137,6 +137,8 @@ export const ServerConfigSchema = Type.Object(
         ),
         /** Serve the dashboard (web/dist) at /. */
         dashboard: Type.Boolean({ default: true }),
+        /** History days kept rendered in the store and joined into answers (api/day-blocks.ts). */
+        history_day_blocks: Type.Boolean({ default: true }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -74,8 +74,8 @@ export interface ApiDeps {
   /** Cache of rendered history answers (cache.ts). ttlMs 0 turns it off. Default 60 s, 256 entries, 64 MiB. */
   historyCache?: { ttlMs?: number; maxEntries?: number; maxBytes?: number };
   /**
-   * Whole ended days of history answers joined from blocks kept in the store (day-blocks.ts). Default
-   * true; false renders every answer whole (the benchmark's figure without them).
+   * Whole ended days of history answers joined from blocks kept in the store (day-blocks.ts). Default:
+   * config.api.history_day_blocks; false renders every answer whole (the benchmark's figure without them).
    */
   historyDayBlocks?: boolean;
   /** Deadline of each store call made for a request (ms). Default 10 000. */
@@ -219,7 +219,7 @@ export async function createApi(deps: ApiDeps): Promise<FastifyInstance> {
     clock,
     historyCache: s.historyCache,
     timeoutMs,
-    dayBlocks: deps.historyDayBlocks ?? true,
+    dayBlocks: deps.historyDayBlocks ?? config.api.history_day_blocks,
     now,
     log,
     dayBlockCounter: s.metrics.dayBlocks,

@@ -130,6 +130,21 @@ describe('history answers joined from day blocks', () => {
     expect([(await count('made')) - made1, (await count('kept')) - kept1]).toEqual([2, 2]);
   });
 
+  it('api.history_day_blocks: false renders every answer whole, with the blocks kept unused', async () => {
+    const { app: off } = await testApi(seeded.store, {
+      config: testConfig({}, { history_day_blocks: false }),
+      historyCache: { ttlMs: 0 },
+    });
+    try {
+      const q = 'start=2026-03-28&end=2026-03-30&resolution=15min';
+      expect(await answer(off, q, true)).toBe(await answer(whole, q, false));
+      const metrics = (await off.inject({ url: '/metrics', headers: auth(TOKENS.admin) })).body;
+      expect(metrics).not.toMatch(/^kwartier_history_day_blocks_total\{/m);
+    } finally {
+      await off.close();
+    }
+  });
+
   it('days without a point are joined as nothing and not kept (only days with data take room)', async () => {
     const q = 'start=2026-03-20&end=2026-03-30&resolution=hourly';
     const expected = await answer(whole, q, false);

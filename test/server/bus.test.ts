@@ -7,14 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseWithSchema } from '../../src/core/validate.js';
 import { ServerApp } from '../../src/server/app.js';
 import { ServerConfigSchema } from '../../src/server/config.js';
+import { captureLogger } from '../helpers/log.js';
 import { makeSnapshot } from '../mqtt/gen.js';
 import { waitFor } from '../mqtt/wait.js';
 
@@ -23,16 +22,10 @@ const DEVICE = 'bus-home';
 const OUTBOX = 'c0ffee00-0000-4000-8000-0000000000d1';
 const gen = { deviceId: DEVICE, startMs: Date.parse('2026-03-09T10:00:00Z') };
 const dir = mkdtempSync(join(tmpdir(), 'kw-server-bus-'));
-const lines: Array<{ level: number; msg: string; [k: string]: unknown }> = [];
+const { log, lines } = captureLogger('warn');
 let app: ServerApp;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
   app = new ServerApp({
     config: parseWithSchema(
       ServerConfigSchema,
@@ -44,7 +37,7 @@ beforeAll(async () => {
       },
       'test',
     ),
-    log: pino({ level: 'warn' }, sink),
+    log,
     ingestOptions: { flushIntervalMs: 20 },
   });
   // Before the API's own consumers: they come after these in every publish.

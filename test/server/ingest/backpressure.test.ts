@@ -5,13 +5,13 @@
  * 1.5 × keepalive, dropped it and got the same messages again on reconnect — at 10,000 homes a loop
  * that never caught up. Now the connection is kept while held, and everything is stored once.
  */
-import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedBroker, type EmbeddedBroker } from '../../../src/server/broker/embedded.js';
 import { createIngester, type Ingester } from '../../../src/server/ingest/ingester.js';
+import { captureLogger } from '../../helpers/log.js';
 import { makeSnapshot } from '../../mqtt/gen.js';
 import { makeStore, PG_URL, type TestStore } from '../../mqtt/stores.js';
 import { waitFor } from '../../mqtt/wait.js';
@@ -22,18 +22,12 @@ const gen = { deviceId: DEVICE, startMs: Date.now() - 60_000 };
 let broker: EmbeddedBroker;
 let ts: TestStore;
 let ingester: Ingester;
-const lines: Array<{ msg?: string }> = [];
+const { log, lines } = captureLogger('info');
 
 beforeAll(async () => {
   broker = createEmbeddedBroker({ port: 0, log: pino({ level: 'silent' }) });
   await broker.start();
   ts = await makeStore('postgres');
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as { msg?: string });
-      cb();
-    },
-  });
   ingester = createIngester({
     mqttUrl: broker.url,
     ...broker.ingesterCredentials,
@@ -41,7 +35,7 @@ beforeAll(async () => {
     clientId: 'kwartier-ingester',
     prefix: 'energy',
     store: ts.store,
-    log: pino({ level: 'info' }, sink),
+    log,
     flushIntervalMs: 20,
     maxBufferedRows: 5,
     keepaliveS: 1,

@@ -6,8 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emptySnapshot } from '../../../src/core/snapshot.js';
 import { parseWithSchema } from '../../../src/core/validate.js';
@@ -16,22 +14,11 @@ import { ServerApp } from '../../../src/server/app.js';
 import { ServerConfigSchema } from '../../../src/server/config.js';
 import { createRetentionScheduler } from '../../../src/server/retention.js';
 import { createSqliteStore } from '../../../src/server/store/sqlite.js';
+import { captureLogger } from '../../helpers/log.js';
 
 const DAY = 86_400_000;
 const dir = mkdtempSync(join(tmpdir(), 'kw-retention-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A pino logger whose lines land in `lines` (parsed). */
-function capture(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const out = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'debug' }, out), lines };
-}
 
 async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -64,7 +51,7 @@ describe('retention scheduler', () => {
     // Readings of the last few hours (and a dead letter of now); the clock then moved 40 days on.
     const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 3_600_000;
     let now = new Date(t0 + 40 * DAY);
-    const { log, lines } = capture();
+    const { log, lines } = captureLogger('debug');
     const app = new ServerApp({
       config: parseWithSchema(
         ServerConfigSchema,
@@ -138,7 +125,7 @@ describe('retention scheduler', () => {
 
   it('a failing run is logged and retried on the next tick; stop() waits for a run in progress', async () => {
     const store = createSqliteStore(join(dir, 'fail.sqlite'), { timezone: 'Europe/Brussels', logger: silentLogger() });
-    const { log, lines } = capture();
+    const { log, lines } = captureLogger('debug');
     // Not migrated yet: applyRetention fails (store_not_migrated), a real error of the real store.
     const sched = createRetentionScheduler({ store, log, initialDelayMs: 1, intervalMs: 20 });
     sched.start();

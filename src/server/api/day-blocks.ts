@@ -24,6 +24,7 @@ import { HttpError, withDeadline } from './util.js';
 
 /** Resolutions joined from day blocks: a day holds 1 440, 96 or 24 of their points. */
 const BLOCK_RESOLUTIONS: ReadonlySet<HistoryResolution> = new Set<Resolution>(['1min', '15min', 'hourly']);
+const joinable = (r: HistoryResolution): r is Resolution => BLOCK_RESOLUTIONS.has(r);
 
 /** The points' JSON as blocks hold it: raise it when that changes, and every kept block is made anew. */
 export const DAY_BLOCK_FORMAT = 1;
@@ -86,8 +87,8 @@ export function settledDays(
 /** The answer joined from day blocks, or null when it is not worth it (rendered whole then). */
 export async function answerFromDayBlocks(d: DayBlockDeps, q: DayBlockRequest): Promise<Rendered | null> {
   const { store, calendar } = d;
-  if (!store.dayBlocks.enabled || !BLOCK_RESOLUTIONS.has(q.resolution) || q.resolution === 'raw') return null;
-  const resolution: Resolution = q.resolution;
+  const resolution = q.resolution;
+  if (!store.dayBlocks.enabled || !joinable(resolution)) return null;
   const days = settledDays(calendar, resolution, q.start, q.end, d.now);
   if (days.length < MIN_DAYS) return null;
   const first = days[0]!;

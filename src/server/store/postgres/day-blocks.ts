@@ -7,7 +7,7 @@
 import type { DeflatePiece } from '../../../lib/deflate-join.js';
 import { copyBinaryRows } from '../pg-binary.js';
 import type { DayBlock, DayBlockRead, DayBlockStore, Resolution } from '../types.js';
-import { ms, type PgDb } from './db.js';
+import { DAY_MS, ms, type PgDb } from './db.js';
 
 export class PgDayBlocks implements DayBlockStore {
   constructor(private readonly db: PgDb) {}
@@ -47,7 +47,8 @@ export class PgDayBlocks implements DayBlockStore {
           if (epoch) epochs.set(at, epoch.readInt32BE(0));
           else blocks.set(at, { crc: crc!.readDoubleBE(0), bytes: bytes!.readInt32BE(0), deflate: deflate! });
         },
-        32 + 31 * 8192,
+        // First size: ~8 KiB a day (a 15-minute day's block is ~5 KiB); the buffer grows when more.
+        64 + Math.ceil((to - from) / DAY_MS) * 8192,
       );
     } finally {
       client.release();

@@ -19,7 +19,9 @@ export const OcppConfigSchema = Type.Object(
      * wss instead of ws (OCPP security profiles 2 and 3): the edge's certificate and key (PEM files)
      * the charger verifies, and with `ca` the CA whose client certificates chargers must present
      * (profile 3). Beyond loopback it stands in for `insecure: true` when the charger also
-     * authenticates: a `password` (profile 2) or a client certificate (profile 3).
+     * authenticates: a `password` (profile 2) or a client certificate (profile 3). With `ca`, the
+     * certificate's CN must be `client_cn` (default: `charge_point_id`): a CA that signs for many
+     * chargers, such as a maker's, does not let one of them connect as another.
      */
     tls: Type.Optional(
       Type.Object(
@@ -27,6 +29,7 @@ export const OcppConfigSchema = Type.Object(
           cert: Type.String({ minLength: 1 }),
           key: Type.String({ minLength: 1 }),
           ca: Type.Optional(Type.String({ minLength: 1 })),
+          client_cn: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
         },
         { additionalProperties: false },
       ),

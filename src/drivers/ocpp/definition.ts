@@ -50,6 +50,12 @@ export const ocpp = defineDriver<OcppConfig>({
       throw new ConfigError(err instanceof KwartierError ? err.message : String(err), { key: `${key}.listen` });
     }
     if (c.tls) loadTlsFiles(ocppTlsFiles(c.tls, key));
+    if (c.tls?.client_cn !== undefined && c.tls.ca === undefined) {
+      throw new ConfigError(
+        `${key}.tls.client_cn: a client certificate is only asked for with ${key}.tls.ca (OCPP security profile 3)`,
+        { key: `${key}.tls.client_cn` },
+      );
+    }
     const authenticated = c.password !== undefined || c.tls?.ca !== undefined;
     if (!isLoopbackHost(host) && c.tls && !authenticated && !c.insecure) {
       throw new ConfigError(

@@ -22,7 +22,7 @@
  *   (profiles.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { createRPCError, RPCServer } from 'ocpp-rpc';
 import { errorMessage, KwartierError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/host-port.js';
@@ -33,7 +33,7 @@ import type { SourceReading, SourceState } from '../source.js';
 import type { OcppConfig } from './config.js';
 import { OCPP_CONTROLS } from './controls.js';
 import { decodeMeterValues, isObject, type OcppFields } from './fields.js';
-import { createOcppServer } from './listener.js';
+import { clientCertMismatch, createOcppServer } from './listener.js';
 import { type ChargerLink, ProfileWriter, statusOf } from './profiles.js';
 import { RemoteStarter } from './remote-start.js';
 import { ChargerState } from './state.js';
@@ -59,6 +59,7 @@ export interface OcppReading extends SourceReading {
 
 interface Handshake {
   identity: string;
+  request: IncomingMessage | undefined;
   password: Buffer | undefined;
   protocols: Set<string>;
   remoteAddress: string | undefined;
@@ -195,7 +196,8 @@ export class OcppSource implements ControllableSource {
 
   /** Why a connection is refused (null: accepted). */
   private refusal(hs: Handshake): { code: number; text: string } | null {
-    let why: { code: number; text: string } | null = null;
+    let why: { code: number; text: string; detail?: string } | null = null;
+    const certWhy = clientCertMismatch(this.cfg, hs.request);
     if (hs.identity !== this.cfg.charge_point_id) why = { code: 404, text: 'unknown charge point' };
     else if (!hs.protocols.has('ocpp1.6')) why = { code: 400, text: 'subprotocol ocpp1.6 required' };
     else if (this.cfg.password !== undefined) {
@@ -203,10 +205,11 @@ export class OcppSource implements ControllableSource {
       const got = hs.password;
       if (!got || got.length !== want.length || !timingSafeEqual(got, want)) why = { code: 401, text: 'unauthorized' };
     }
+    if (why === null && certWhy !== null) why = { code: 403, text: 'forbidden', detail: certWhy };
     if (why)
       this.warnOnce(
         `refused:${hs.identity}:${why.code}`,
-        { identity: hs.identity.slice(0, 64), remote: hs.remoteAddress, reason: why.text },
+        { identity: hs.identity.slice(0, 64), remote: hs.remoteAddress, reason: why.detail ?? why.text },
         'OCPP connection refused',
       );
     return why;

@@ -82,6 +82,10 @@ describe('ocpp config', () => {
       );
       expect(edge({ ...lan, tls, password: 'a-long-random-key' })).not.toThrow();
       expect(edge({ ...lan, tls: { ...tls, ca: join(dir, 'ca.crt') } })).not.toThrow();
+      expect(edge({ ...lan, tls: { ...tls, ca: join(dir, 'ca.crt'), client_cn: 'SN-4711' } })).not.toThrow();
+      expect(edge({ ...lan, tls: { ...tls, client_cn: 'SN-4711' }, password: 'x' })).toThrow(
+        /devices\[1\]\.tls\.client_cn: a client certificate is only asked for with devices\[1\]\.tls\.ca/,
+      );
       expect(edge({ ...lan, tls: { cert: tls.cert, key: join(dir, 'missing.key') }, password: 'x' })).toThrow(
         /devices\[1\]\.tls\.key: .*missing\.key: cannot read/,
       );

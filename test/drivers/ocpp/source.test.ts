@@ -4,7 +4,8 @@
  * chargers), a charging profile is set and the car follows it, pause is limit 0, a repeated
  * set-point is not sent again, a refused profile fails the write, the profiles are cleared on stop,
  * a car waiting for authorization is started with RemoteStartTransaction when a tag is configured,
- * wss with the edge's certificate (profile 2) and with client certificates (profile 3),
+ * wss with the edge's certificate (profile 2) and with client certificates (profile 3, whose CN
+ * must be the charge point id or `tls.client_cn`),
  * another charge point id or a wrong password is refused, and a charger that goes away is stale
  * until it is back.
  */
@@ -323,6 +324,54 @@ describe('OCPP source', () => {
     await bare.stop();
     three.sim({ url, tls: { ca: pem.cert, clientCert: charger.cert, clientKey: charger.key } });
     await waitFor(() => last(three.readings)?.ev_state === 'charging', 'readings with a client certificate');
+  });
+
+  it('profile 3: a certificate the CA signed for another charger is refused; tls.client_cn pins a serial', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-ocpp-cn-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const { ca, pem } = await createCa({ name: 'a maker CA' });
+    const server = await issueServerCert(ca);
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const tls = { cert: file('s.crt', server.cert), key: file('s.key', server.key), ca: file('ca.crt', pem.cert) };
+    const lines: Array<{ msg: string; reason?: string }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const connect = async (port: number, identity: string, cert: { cert: string; key: string }) => {
+      const c = new RPCClient({
+        endpoint: `wss://127.0.0.1:${port}/ocpp`,
+        identity,
+        protocols: ['ocpp1.6'],
+        reconnect: false,
+        wsOpts: { ca: pem.cert, cert: cert.cert, key: cert.key },
+      } as ConstructorParameters<typeof RPCClient>[0]);
+      cleanup.push(async () => void (await c.close({ force: true }).catch(() => undefined)));
+      await c.connect();
+      return c;
+    };
+    const neighbour = await issueClientCert(ca, 'CP2');
+    const own = await issueClientCert(ca, 'CP1');
+
+    // The neighbour's charger holds a valid certificate of the same CA and asks for CP1: refused.
+    const pinned = await setup({ tls }, pino({ level: 'info' }, sink));
+    await expect(connect(pinned.port, 'CP1', neighbour)).rejects.toMatchObject({ code: 403 });
+    const refused = lines.find((l) => l.msg === 'OCPP connection refused');
+    expect(refused?.reason).toBe('client certificate has CN "CP2", not "CP1" (tls.client_cn)');
+    const ok = await connect(pinned.port, 'CP1', own);
+    expect(await ok.call('Heartbeat', {})).toHaveProperty('currentTime');
+
+    // A charger whose certificate carries its serial number, not the id it connects with.
+    const serial = await issueClientCert(ca, 'SN-4711');
+    const bySerial = await setup({ tls: { ...tls, client_cn: 'SN-4711' } });
+    await expect(connect(bySerial.port, 'CP1', own)).rejects.toMatchObject({ code: 403 });
+    const viaSerial = await connect(bySerial.port, 'CP1', serial);
+    expect(await viaSerial.call('Heartbeat', {})).toHaveProperty('currentTime');
   });
 
   it('a charger that goes away is stale after 3 heartbeat intervals, and fresh when it is back', async () => {

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { demoCarEnergyKwh } from '../../src/cli/commands/demo-site.js';
 import type { ControlAnswer } from '../../src/core/api/control.js';
 import { isoLocal } from '../../src/core/tariff/local-time.js';
+import { localDayStart } from '../../src/core/time/zone.js';
 import { simulatedPrice } from '../../src/server/prices/simulated-feed.js';
 import { spawnCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
@@ -137,7 +138,10 @@ describe('kwartier demo', () => {
     expect((await api(port, '/api/v1/realtime/other-home')).status).toBe(404);
 
     // History from the backfill: yesterday's daily bucket has the day's energy.
-    const y = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'Europe/Brussels' });
+    // The local day before today's (not 24 hours ago, which on a day of a clock change is another day).
+    const y = new Date(localDayStart(Date.now(), 'Europe/Brussels') - 1).toLocaleDateString('en-CA', {
+      timeZone: 'Europe/Brussels',
+    });
     const t = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Brussels' });
     const hist = await api<{
       points: Array<{ timestamp: string; import_kwh: number | null; pv_kwh: number | null; samples: number }>;

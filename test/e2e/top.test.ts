@@ -162,20 +162,36 @@ describe('kwartier top in a terminal', () => {
     const age = /P1 telegram (\d+) s ago/.exec(tmux.capture('colour'))?.[1];
     expect(Number(age)).toBeLessThanOrEqual(5);
 
-    // Today's totals and cost as the API counts them (the view polls every 30 s: within its drift).
-    const screen = tmux.capture('colour');
-    const cost = (
-      await demo.get<{ consumed_kwh: number; returned_kwh: number; solar_kwh: number; cost_eur: number }>(
-        '/api/v1/cost-estimate/demo-home?period=today',
-      )
-    ).body;
-    expect(Math.abs(Number(/Import ([\d.]+) kWh/.exec(screen)?.[1]) - cost.consumed_kwh)).toBeLessThan(0.05);
-    expect(Math.abs(Number(/Solar ([\d.]+) kWh/.exec(screen)?.[1]) - cost.solar_kwh)).toBeLessThan(0.05);
-    expect(Math.abs(Number(/Cost € ([\d.]+)/.exec(screen)?.[1]) - cost.cost_eur)).toBeLessThan(0.05);
-
-    // The month peak: the capacity API's, to the watt as the screen rounds it.
-    const cap = (await demo.get<{ month_peak_w: number }>('/api/v1/capacity-tariff/demo-home')).body;
-    expect(watts(/Month peak (\S+ k?W)/.exec(screen)![1]!)).toBeCloseTo(cap.month_peak_w, -1);
+    // Today's totals and cost as the API counts them (the view polls every 30 s: within its drift),
+    // and the month peak, the capacity API's to the watt as the screen rounds it. The screen is read
+    // again after an `r` (refresh) when they differ: a new local day, or a quarter that just closed
+    // on a new peak, can come between the view's last poll and the API's answer.
+    type Cost = { consumed_kwh: number; returned_kwh: number; solar_kwh: number; cost_eur: number };
+    const compare = async () => {
+      const screen = tmux.capture('colour');
+      const cost = (await demo.get<Cost>('/api/v1/cost-estimate/demo-home?period=today')).body;
+      const cap = (await demo.get<{ month_peak_w: number }>('/api/v1/capacity-tariff/demo-home')).body;
+      const diffs = [
+        Math.abs(Number(/Import ([\d.]+) kWh/.exec(screen)?.[1]) - cost.consumed_kwh),
+        Math.abs(Number(/Solar ([\d.]+) kWh/.exec(screen)?.[1]) - cost.solar_kwh),
+        Math.abs(Number(/Cost € ([\d.]+)/.exec(screen)?.[1]) - cost.cost_eur),
+      ];
+      const peakShown = watts(/Month peak (\S+ k?W)/.exec(screen)?.[1] ?? '');
+      return { screen, diffs, peakShown, peak: cap.month_peak_w };
+    };
+    let seen = await compare();
+    for (
+      let i = 0;
+      i < 3 && !(seen.diffs.every((d) => d < 0.05) && Math.abs((seen.peakShown ?? 0) - seen.peak) < 5);
+      i++
+    ) {
+      tmux.keys('colour', 'r');
+      await new Promise((r) => setTimeout(r, 2000));
+      seen = await compare();
+    }
+    const screen = seen.screen;
+    for (const d of seen.diffs) expect(d).toBeLessThan(0.05);
+    expect(seen.peakShown).toBeCloseTo(seen.peak, -1);
     expect(screen).toMatch(/This quarter \d\d:\d\d–\d\d:\d\d/);
     expect(screen).toMatch(/Devices p1 ok · roof ok · garage ok/);
 

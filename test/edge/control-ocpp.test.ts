@@ -14,7 +14,7 @@ import { HomeModel } from '../../src/drivers/sim/home-model.js';
 import { EdgeApp } from '../../src/edge/app.js';
 import { checkEdgeConfig, type EdgeConfig, EdgeConfigSchema } from '../../src/edge/config.js';
 import { silentLogger } from '../../src/lib/log.js';
-import { waitFor } from '../helpers/wait.js';
+import { midQuarter, waitFor } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -23,6 +23,8 @@ afterEach(async () => {
 
 describe('edge control: an OCPP charger', () => {
   it('writes the safe current as a charging profile once, the car follows, and stop clears it', async () => {
+    // A start mid-quarter, where the fail safe (quarter unknown) acts: not within 10 s after a boundary.
+    await midQuarter(20, 30);
     const log = silentLogger();
     const model = new HomeModel({ start: Date.now(), seed: 4, pvPeakW: 0, batteryCapacityKwh: 0 });
     const dsmr = await startDsmrTcpSimulator({ host: '127.0.0.1', port: 0, rateHz: 1, model, log });
@@ -78,5 +80,5 @@ describe('edge control: an OCPP charger', () => {
     await app.stop();
     stopped = true;
     expect(cp.limitA).toBeNull();
-  }, 60_000);
+  }, 120_000);
 });

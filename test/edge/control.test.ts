@@ -19,7 +19,7 @@ import { EdgeApp } from '../../src/edge/app.js';
 import { checkEdgeConfig, type EdgeConfig, EdgeConfigSchema } from '../../src/edge/config.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { captureLogger } from '../helpers/log.js';
-import { waitFor } from '../helpers/wait.js';
+import { midQuarter, waitFor } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -113,22 +113,10 @@ describe('edge control: the control section', () => {
   });
 });
 
-/**
- * Waits until the clock is well inside a quarter. A start within stale_after_s (10 s) of a boundary
- * takes the first reading as the quarter's start (the quarter is known), and a start in its last
- * seconds reaches the next quarter, known from the counters, while the test still runs.
- */
-async function midQuarter(afterS = 20, beforeS = 30): Promise<void> {
-  const into = Date.now() % 900_000;
-  let waitMs = 0;
-  if (into < afterS * 1000) waitMs = afterS * 1000 - into;
-  else if (into > 900_000 - beforeS * 1000) waitMs = 900_000 - into + afterS * 1000;
-  if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
-}
-
 describe('edge control: in the edge', () => {
   it('puts the budget in every snapshot and, on a fresh start (quarter unknown), writes the safe current', async () => {
-    await midQuarter();
+    // Well inside a quarter, so the start is mid-quarter and the test ends before the next one.
+    await midQuarter(20, 30);
     const { p1, car, model } = await home();
     // The charger starts at its rated 16 A (a car drawing 11 kW): the fail safe brings it to 6 A.
     // (The simulated meter sends 1-0:1.4.0, which would make the quarter known: not read here.)

@@ -51,6 +51,28 @@ export interface DecodedModel {
 
 const MODEL_LINE = /^-+\s*Model\s+(\d+)\b.*-+\s*$/;
 
+/** The type names `evcc sunspec` prints (gosunspec's); a line ending in anything else was cut off. */
+const PRINTED_TYPES = new Set([
+  'int16',
+  'uint16',
+  'count',
+  'acc16',
+  'int32',
+  'uint32',
+  'acc32',
+  'float32',
+  'int64',
+  'uint64',
+  'acc64',
+  'enum16',
+  'enum32',
+  'bitfield16',
+  'bitfield32',
+  'sunssf',
+  'string',
+  'pad',
+]);
+
 /** Parses `evcc sunspec` output; lines that are no model header or complete point line are skipped. */
 export function parseDecodedDump(text: string): DecodedModel[] {
   const models: DecodedModel[] = [];
@@ -66,10 +88,12 @@ export function parseDecodedDump(text: string): DecodedModel[] {
     }
     if (!current) continue;
     const tokens = line.split(/\s+/);
-    // A point line: NAME [value…] TYPE. A lone name is where a recording was cut off.
+    // A point line: NAME [value…] TYPE. A lone name, or a line whose last word is no type
+    // (`DCV_SF  n/a`, `Hz  49.9  float3`), is where a recording was cut off.
     if (tokens.length < 2) continue;
     const name = tokens[0] as string;
     const type = tokens[tokens.length - 1] as string;
+    if (!PRINTED_TYPES.has(type)) continue;
     const value = tokens.slice(1, -1).join(' ');
     current.points.push({ name, value, type });
   }

@@ -9,6 +9,10 @@
  *   (https://github.com/evcc-io/evcc/issues/16794).
  * - fronius-symo-float: Fronius Symo 8.2-3-M in float mode, model 113
  *   (https://github.com/evcc-io/evcc/issues/16924).
+ * - fronius-symo-5-int-sf: Fronius Symo 5.0-3-M in int+SF mode, model 103 with V_SF/W_SF −2 and
+ *   "not implemented" SFs (https://github.com/evcc-io/evcc/issues/16924, another comment).
+ * - fronius-smart-meter-float: a Fronius Smart Meter (Md "Smart Meter TS 6"), unit 201,
+ *   meter model 213 (float), cut before W (https://github.com/evcc-io/evcc/issues/19905).
  */
 export const SUNSPEC_RECORDINGS = {
   'kostal-plenticore-plus8': `~$ evcc sunspec 192.168.178.56:1502 -i 71
@@ -123,6 +127,70 @@ TmpOt                 n/a    float32
 St                      4    enum16
 StVnd                   4    enum16
 Evt1
+`,
+  'fronius-symo-5-int-sf': `[main  ] INFO 2024/10/28 14:48:38 evcc 0.131.2
+--------- Model 1 common ---------
+Mn            Fronius    string
+Md       Symo 5.0-3-M    string
+Opt          3.31.1-7    string
+Vr           0.3.30.1    string
+SN           28093020    string
+DA               1.00    uint16
+Pad            0x0067    pad
+--------- Model 103 inverter ---------
+A                    0.00    uint16
+AphA                 0.00    uint16
+AphB                 0.00    uint16
+AphC                 0.00    uint16
+A_SF                   -2    sunssf
+PPVphAB              0.00    uint16
+PPVphBC              0.00    uint16
+PPVphCA              0.00    uint16
+PhVphA               0.00    uint16
+PhVphB               0.00    uint16
+PhVphC               0.00    uint16
+V_SF                   -2    sunssf
+W                    0.00    int16
+W_SF                   -2    sunssf
+Hz                   0.00    uint16
+Hz_SF                  -2    sunssf
+VA                    n/a    int16
+VA_SF                 n/a    sunssf
+VAr                   n/a    int16
+VAr_SF                n/a    sunssf
+PF                    n/a    int16
+PF_SF                 n/a    sunssf
+WH            75438296.00    acc32
+WH_SF                   0    sunssf
+DCA                   n/a    uint16
+DCA_SF                n/a    sunssf
+DCV                   n/a    uint16
+DCV_SF                n/a
+`,
+  'fronius-smart-meter-float': `evcc sunspec 192.168.2.153:502 -i 201
+[main  ] INFO 2025/03/19 16:55:02 evcc 0.200.9
+--------- Model 1 common ---------
+Mn            Fronius    string
+Md   Smart Meter TS 6    string
+Opt          PV alt H    string
+Vr                1.4    string
+SN         3682862508    string
+DA             201.00    uint16
+Pad            0x00d5    pad
+--------- Model 213 ac_meter ---------
+A                           -8.42    float32
+AphA                        -0.94    float32
+AphB                       -3.363    float32
+AphC                       -4.117    float32
+PhV                     233.26666    float32
+PhVphA                      234.3    float32
+PhVphB                      230.7    float32
+PhVphC                      234.8    float32
+PPV                           404    float32
+PPVphAB                     402.7    float32
+PPVphBC                     403.1    float32
+PPVphCA                     406.2    float32
+Hz                           49.9    float3
 `,
 } as const;
 

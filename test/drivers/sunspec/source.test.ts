@@ -407,6 +407,18 @@ describe('sunspec recordings', () => {
     }
   });
 
+  it('end where a print was cut: a lone name, a line without its type, a type cut short', () => {
+    // The last lines of fronius-symo-5-int-sf (`DCV_SF  n/a`) and fronius-smart-meter-float
+    // (`Hz  49.9  float3`): neither is a point, so DCV_SF is not served as SF 0.
+    const cut = parseDecodedDump(
+      '--------- Model 103 inverter ---------\nW  0.00  int16\nDCV_SF  n/a\nHz  49.9  float3\nSt\n',
+    );
+    expect(cut).toEqual([{ id: 103, points: [{ name: 'W', value: '0.00', type: 'int16' }] }]);
+    const meter = parseDecodedDump(SUNSPEC_RECORDINGS['fronius-smart-meter-float']);
+    expect(meter.map((m) => m.id)).toEqual([1, 213]);
+    expect(meter[1]?.points.at(-1)).toEqual({ name: 'PPVphCA', value: '406.2', type: 'float32' });
+  });
+
   it('refuse a print with a point its model does not have', () => {
     const bad = parseDecodedDump('--------- Model 101 inverter ---------\nWatts  5  int16\n');
     expect(() => encodeDecodedDump(bad, [MODEL_101], 40000, 'x.txt')).toThrow('x.txt: model 101 has no point Watts');

@@ -299,6 +299,8 @@ describe('PVOutput exporter', () => {
     }
     expect(fake.problems).toEqual([]);
     expect(fake.rateLimited).toBe(0);
+    // The fake has the status when the request arrives; the exporter counts it once the answer is in.
+    await waitFor(() => exp.stats().sent === 25, 'the exporter counting the live status', 10_000);
     expect(exp.stats()).toMatchObject({ queued: 0, sent: 25, dropped: 0 });
   });
 
@@ -350,6 +352,7 @@ describe('PVOutput exporter', () => {
     clock = local('2026-05-27T10:15:30');
     await waitFor(() => fake.statuses.has('20260527 10:15'), 'the next status', 10_000);
     expect(fake.statuses.has('20260527 10:10')).toBe(false);
+    await waitFor(() => exp.stats().sent === 1, 'the exporter counting the status sent', 10_000);
     expect(exp.stats()).toMatchObject({ sent: 1, dropped: 2, queued: 0 });
   });
 });

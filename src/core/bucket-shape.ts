@@ -29,8 +29,9 @@ export type EnergyKey = (typeof ENERGY_KEYS)[number];
 
 /**
  * A bucket's values besides its start, end and samples: energy per kind (kWh, m3), then mean and
- * peak powers (W) and the mean state of charge. This order is the API's: the keys of a history
- * point and the columns of an export (a change here changes the wire).
+ * peak powers (W) and the mean state of charge, then the EV chargers' mean power (added later, so
+ * last). This order is the API's: the keys of a history point and the columns of an export (a
+ * change here changes the wire; a new field goes at the end).
  */
 export const BUCKET_FIELDS = [
   'import_kwh',
@@ -44,6 +45,7 @@ export const BUCKET_FIELDS = [
   'max_load_power_w',
   'avg_battery_power_w',
   'avg_battery_soc_pct',
+  'avg_ev_power_w',
 ] as const;
 export type BucketField = (typeof BUCKET_FIELDS)[number];
 

@@ -26,7 +26,7 @@ export interface BucketTable {
 const ENERGY_AT = 1;
 const ENERGIES = 9;
 const SUMS_AT = ENERGY_AT + ENERGIES;
-const POWERS = 5;
+const POWERS = 6;
 const COUNTS_AT = SUMS_AT + POWERS;
 const MAX_AT = COUNTS_AT + POWERS;
 /** Length of a rollup vector. */
@@ -49,6 +49,7 @@ const AVG_LOAD = col('avg_load_power_w');
 const MAX_LOAD = col('max_load_power_w');
 const AVG_BATTERY = col('avg_battery_power_w');
 const AVG_SOC = col('avg_battery_soc_pct');
+const AVG_EV = col('avg_ev_power_w');
 
 /** A stored value: null, undefined and NaN are none. */
 type Stored = number | null | undefined;
@@ -130,6 +131,7 @@ export class BucketTableBuilder {
     v[MAX_LOAD]![i] = orNaN(row[m + 2]);
     v[AVG_BATTERY]![i] = avg(row[s + 3], row[c + 3]);
     v[AVG_SOC]![i] = avg(row[s + 4], row[c + 4]);
+    v[AVG_EV]![i] = avg(row[s + 5], row[c + 5]);
   }
 
   finish(): BucketTable {

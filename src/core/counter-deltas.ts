@@ -27,13 +27,17 @@ export type CounterField = (typeof COUNTER_FIELDS)[number];
 // The energy quantities are a bucket's, named once in bucket-shape.ts.
 export { ENERGY_KEYS, type EnergyKey } from './bucket-shape.js';
 
-/** Power statistics kept per bucket as sums and counts (so averages roll up), some with a max. */
+/**
+ * Power statistics kept per bucket as sums and counts (so averages roll up), some with a max. New
+ * ones go at the end: the stores add their columns in a migration (ROLLUP_ADDED_COLUMNS).
+ */
 export const POWER_FIELDS = [
   'grid_power_w',
   'pv_power_w',
   'load_power_w',
   'battery_power_w',
   'battery_soc_pct',
+  'ev_power_w',
 ] as const;
 export type PowerField = (typeof POWER_FIELDS)[number];
 /** Indexes into POWER_FIELDS that also keep a maximum. */
@@ -81,9 +85,9 @@ export function counterValues(s: Snapshot): Vec {
   return COUNTER_FIELDS.map((f) => s[f]);
 }
 
-/** A snapshot's POWER_FIELDS values. */
+/** A snapshot's POWER_FIELDS values (ev_power_w, added after the first release, may be absent: null). */
 export function powerValues(s: Snapshot): Vec {
-  return POWER_FIELDS.map((f) => s[f]);
+  return POWER_FIELDS.map((f) => s[f] ?? null);
 }
 
 /**

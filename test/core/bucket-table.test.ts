@@ -59,6 +59,7 @@ describe('BucketTable', () => {
       100, 200, 300, 400,
     ]);
     expect(b.avg_battery_soc_pct).toBe(500);
+    expect(b.avg_ev_power_w).toBe(600);
     expect([b.max_grid_power_w, b.max_pv_power_w, b.max_load_power_w]).toEqual([1000, 2000, 3000]);
   });
 
@@ -93,6 +94,7 @@ describe('BucketTable', () => {
       max_load_power_w: null,
       avg_battery_power_w: null,
       avg_battery_soc_pct: null,
+      avg_ev_power_w: null,
     });
     expect([b!.samples, b!.import_kwh, b!.avg_grid_power_w]).toEqual([0, null, null]);
     expect(c!.samples).toBe(0);

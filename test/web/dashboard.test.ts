@@ -296,6 +296,8 @@ describe('dashboard against kwartier demo', () => {
     const todayConsumed = await realValue(page, 'tot-consumed');
     expect(todayConsumed).toMatch(/kWh$/);
     await realValue(page, 'tot-cost');
+    // The demo's car charger: today's live snapshots carry its power, so the day has an EV total.
+    expect(await realValue(page, 'tot-car')).toMatch(/kWh$/);
     await page.getByTestId('day-chart').locator('canvas').waitFor();
     expect(await page.getByTestId('day-next').isDisabled()).toBe(true);
 
@@ -307,6 +309,8 @@ describe('dashboard against kwartier demo', () => {
     const yConsumed = await realValue(page, 'tot-consumed');
     const ySolar = await realValue(page, 'tot-solar');
     expect(ySolar).toMatch(/kWh$/);
+    // The backfilled day has no charger readings: no EV total (absent, not 0 kWh).
+    expect(await page.getByTestId('tot-car').count()).toBe(0);
     // the chart shows the new day: its import and solar lines are drawn
     await expect.poll(() => seriesPixels(page, 'day-chart', '--c-import'), { timeout: 30_000 }).toBeGreaterThan(100);
     await expect.poll(() => seriesPixels(page, 'day-chart', '--c-pv'), { timeout: 30_000 }).toBeGreaterThan(100);

@@ -58,6 +58,7 @@ export interface Palette {
   pv: string;
   battery: string;
   load: string;
+  car: string;
   previous: string;
   danger: string;
   accent: string;
@@ -75,6 +76,7 @@ export function palette(): Palette {
     pv: v('--c-pv'),
     battery: v('--c-battery'),
     load: v('--c-load'),
+    car: v('--c-car'),
     previous: v('--c-previous'),
     danger: v('--danger'),
     accent: v('--accent'),

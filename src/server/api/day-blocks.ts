@@ -27,7 +27,7 @@ const BLOCK_RESOLUTIONS: ReadonlySet<HistoryResolution> = new Set<Resolution>(['
 const joinable = (r: HistoryResolution): r is Resolution => BLOCK_RESOLUTIONS.has(r);
 
 /** The points' JSON as blocks hold it: raise it when that changes, and every kept block is made anew. */
-export const DAY_BLOCK_FORMAT = 1;
+export const DAY_BLOCK_FORMAT = 2;
 
 /** Fewer whole ended days in the range than this: the answer is rendered whole. */
 const MIN_DAYS = 2;

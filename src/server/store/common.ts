@@ -68,6 +68,28 @@ export const ROLLUP_COLUMNS: readonly string[] = [
   ...ROLLUP_N_COLUMNS,
   ...ROLLUP_MAX_COLUMNS,
 ];
+/**
+ * The rollup columns added after the first release (the EV chargers' power: SQLite migration 7,
+ * PostgreSQL 8). TimescaleDB's continuous aggregates do not have them: a column cannot be added to
+ * one without dropping it, which would lose what it keeps past the raw retention.
+ */
+export const ROLLUP_ADDED_COLUMNS: readonly string[] = ['sum_ev_power_w', 'n_ev_power_w'];
+const ROLLUP_ADDED = new Set(ROLLUP_ADDED_COLUMNS);
+/** The rollup columns of the first release, in ROLLUP_COLUMNS order. */
+export const FIRST_RELEASE_ROLLUP_COLUMNS: readonly string[] = ROLLUP_COLUMNS.filter((c) => !ROLLUP_ADDED.has(c));
+/** The power statistics (sum_, n_) of the first release, for TimescaleDB's aggregates. */
+export const FIRST_RELEASE_ROLLUP_SUM_COLUMNS = ROLLUP_SUM_COLUMNS.filter((c) => !ROLLUP_ADDED.has(c));
+export const FIRST_RELEASE_ROLLUP_N_COLUMNS = ROLLUP_N_COLUMNS.filter((c) => !ROLLUP_ADDED.has(c));
+
+/**
+ * The SELECT list of ROLLUP_COLUMNS from a rollup table or, in the TimescaleDB layout, a continuous
+ * aggregate, where the added columns are NULL (no value: their averages are null).
+ */
+export function rollupSelectList(timescale: boolean, cast = ''): string {
+  return ROLLUP_COLUMNS.map((c) =>
+    timescale && ROLLUP_ADDED.has(c) ? `NULL${cast || '::float8'} AS ${c}` : `${c}${cast}`,
+  ).join(', ');
+}
 
 export const ROLLUP_TABLES: Record<Resolution, string> = {
   '1min': 'energy_1min',

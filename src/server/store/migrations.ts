@@ -18,11 +18,12 @@ import {
   ADDED_VALUE_COLUMNS,
   CARRY_COLUMNS,
   DELTA_COLUMNS,
+  FIRST_RELEASE_ROLLUP_COLUMNS,
+  FIRST_RELEASE_ROLLUP_N_COLUMNS,
+  FIRST_RELEASE_ROLLUP_SUM_COLUMNS,
   FIRST_RELEASE_VALUE_COLUMNS,
-  ROLLUP_COLUMNS,
+  ROLLUP_ADDED_COLUMNS,
   ROLLUP_MAX_COLUMNS,
-  ROLLUP_N_COLUMNS,
-  ROLLUP_SUM_COLUMNS,
   ROLLUP_TABLES,
   valueColumnKind,
 } from './common.js';
@@ -66,6 +67,10 @@ export interface SqliteMigrationContext {
   db: Database.Database;
 }
 
+function sqliteRollupColumn(c: string): string {
+  return c === 'samples' || c.startsWith('n_') ? `${c} INTEGER NOT NULL DEFAULT 0` : `${c} REAL`;
+}
+
 function sqliteFirstRelease(): string {
   const raw = [
     'device_id TEXT NOT NULL',
@@ -80,9 +85,7 @@ function sqliteFirstRelease(): string {
   ];
   const rollup = (name: string): string =>
     `CREATE TABLE IF NOT EXISTS ${name} (device_id TEXT NOT NULL, bucket INTEGER NOT NULL, ` +
-    ROLLUP_COLUMNS.map((c) =>
-      c === 'samples' || c.startsWith('n_') ? `${c} INTEGER NOT NULL DEFAULT 0` : `${c} REAL`,
-    ).join(', ') +
+    FIRST_RELEASE_ROLLUP_COLUMNS.map(sqliteRollupColumn).join(', ') +
     ', PRIMARY KEY (device_id, bucket)) WITHOUT ROWID;';
   return [
     'CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);',
@@ -160,6 +163,19 @@ export const SQLITE_MIGRATIONS: readonly Migration<SqliteMigrationContext>[] = [
       );
     },
   },
+  {
+    version: 7,
+    description: "the EV chargers' power in the rollups (sum and count: the buckets' avg_ev_power_w)",
+    up: ({ db }) => {
+      for (const table of Object.values(ROLLUP_TABLES)) {
+        const have = new Set(db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all());
+        for (const c of ROLLUP_ADDED_COLUMNS)
+          if (!have.has(c)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${sqliteRollupColumn(c)}`);
+      }
+      // The kept days were rendered without the new field.
+      db.exec('DELETE FROM day_blocks');
+    },
+  },
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -193,16 +209,15 @@ function rawColumnsDdl(): string[] {
   ];
 }
 
+function pgRollupColumn(c: string): string {
+  if (c === 'samples' || c.startsWith('n_')) return `${c} integer NOT NULL DEFAULT 0`;
+  return c.startsWith('sum_') ? `${c} double precision NOT NULL DEFAULT 0` : `${c} double precision`;
+}
+
 function plainDdl(s: string): string[] {
   const rollup = (name: string): string =>
     `CREATE TABLE IF NOT EXISTS ${s}.${name} (device_id text NOT NULL, bucket timestamptz NOT NULL, ` +
-    ROLLUP_COLUMNS.map((c) =>
-      c === 'samples' || c.startsWith('n_')
-        ? `${c} integer NOT NULL DEFAULT 0`
-        : c.startsWith('sum_')
-          ? `${c} double precision NOT NULL DEFAULT 0`
-          : `${c} double precision`,
-    ).join(', ') +
+    FIRST_RELEASE_ROLLUP_COLUMNS.map(pgRollupColumn).join(', ') +
     ', PRIMARY KEY (device_id, bucket))';
   return [
     `CREATE TABLE IF NOT EXISTS ${s}.energy_readings (${rawColumnsDdl().join(', ')}) PARTITION BY RANGE (time)`,
@@ -219,15 +234,15 @@ function timescaleDdl(s: string, timezone: string, retentionDays: number): strin
   const aggs = [
     'count(*) AS samples',
     ...ENERGY_KEYS.map((k) => `sum(delta_${k}) AS ${k}`),
-    ...ROLLUP_SUM_COLUMNS.map((c) => `sum(${c.slice(4)}) AS ${c}`),
-    ...ROLLUP_N_COLUMNS.map((c) => `count(${c.slice(2)}) AS ${c}`),
+    ...FIRST_RELEASE_ROLLUP_SUM_COLUMNS.map((c) => `sum(${c.slice(4)}) AS ${c}`),
+    ...FIRST_RELEASE_ROLLUP_N_COLUMNS.map((c) => `count(${c.slice(2)}) AS ${c}`),
     ...ROLLUP_MAX_COLUMNS.map((c) => `max(${c.slice(4)}) AS ${c}`),
   ].join(', ');
   const reaggs = [
     'sum(samples) AS samples',
     ...ENERGY_KEYS.map((k) => `sum(${k}) AS ${k}`),
-    ...ROLLUP_SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
-    ...ROLLUP_N_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
+    ...FIRST_RELEASE_ROLLUP_SUM_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
+    ...FIRST_RELEASE_ROLLUP_N_COLUMNS.map((c) => `sum(${c}) AS ${c}`),
     ...ROLLUP_MAX_COLUMNS.map((c) => `max(${c}) AS ${c}`),
   ].join(', ');
   // The refresh window stays inside the raw retention: refreshing a bucket whose raw rows are gone
@@ -346,6 +361,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext>[]
         `CREATE TABLE IF NOT EXISTS ${s}.day_epochs (device_id text NOT NULL, day timestamptz NOT NULL,
            epoch integer NOT NULL, PRIMARY KEY (device_id, day))`,
       );
+    },
+  },
+  {
+    // TimescaleDB's continuous aggregates keep their columns (see ROLLUP_ADDED_COLUMNS): EV null there.
+    version: 8,
+    description: "the EV chargers' power in the rollups (sum and count: the buckets' avg_ev_power_w)",
+    up: async ({ client, s, mode }) => {
+      if (mode === 'plain') {
+        const add = ROLLUP_ADDED_COLUMNS.map((c) => `ADD COLUMN IF NOT EXISTS ${pgRollupColumn(c)}`).join(', ');
+        for (const table of Object.values(ROLLUP_TABLES)) await client.query(`ALTER TABLE ${s}.${table} ${add}`);
+      }
+      // The kept days were rendered without the new field.
+      await client.query(`DELETE FROM ${s}.day_blocks`);
     },
   },
 ];

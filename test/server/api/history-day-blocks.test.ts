@@ -177,11 +177,11 @@ describe('history answers joined from day blocks', () => {
     };
     const p = body.points[0]!;
     expect({ format: DAY_BLOCK_FORMAT, keys: Object.keys(p).join(' '), timestamp: p.timestamp }).toEqual({
-      format: 1,
+      format: 2,
       keys:
         'timestamp import_kwh export_kwh import_t1_kwh import_t2_kwh export_t1_kwh export_t2_kwh pv_kwh ' +
         'battery_charge_kwh battery_discharge_kwh gas_m3 water_m3 avg_grid_power_w max_grid_power_w avg_pv_power_w ' +
-        'max_pv_power_w avg_load_power_w max_load_power_w avg_battery_power_w avg_battery_soc_pct samples',
+        'max_pv_power_w avg_load_power_w max_load_power_w avg_battery_power_w avg_battery_soc_pct avg_ev_power_w samples',
       timestamp: '2026-03-28T00:00:00+01:00',
     });
   });

@@ -293,20 +293,27 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         ['2026-05-04T08:00:00Z', { grid_power_w: 100, pv_power_w: 0, load_power_w: 300, battery_soc_pct: 40 }],
         ['2026-05-04T08:20:00Z', { grid_power_w: 100, pv_power_w: 1000, load_power_w: 300, battery_soc_pct: 50 }],
         ['2026-05-04T08:40:00Z', { grid_power_w: 100, pv_power_w: 2000, load_power_w: 300, battery_power_w: -500 }],
-        ['2026-05-04T09:10:00Z', { grid_power_w: 500, pv_power_w: null, load_power_w: 900, battery_power_w: 1500 }],
+        [
+          '2026-05-04T09:10:00Z',
+          { grid_power_w: 500, pv_power_w: null, load_power_w: 900, battery_power_w: 1500, ev_power_w: 7400 },
+        ],
+        ['2026-05-04T09:20:00Z', { grid_power_w: 500, ev_power_w: 0 }],
       ]);
       await store.insert(batch('home-f', rows));
       const [day] = await store.buckets('home-f', 'daily', d('2026-05-03T22:00:00Z'), d('2026-05-04T22:00:00Z'));
-      expect(day!.avg_grid_power_w).toBeCloseTo((100 * 3 + 500) / 4, EXACT); // 200, not (100 + 500) / 2
+      expect(day!.avg_grid_power_w).toBeCloseTo((100 * 3 + 500 * 2) / 5, EXACT); // 260, not (100 + 500) / 2
       expect(day!.max_grid_power_w).toBe(500);
       expect(day!.avg_pv_power_w).toBeCloseTo(1000, EXACT); // three values; null is not 0
       expect(day!.max_pv_power_w).toBe(2000);
-      expect(day!.avg_load_power_w).toBeCloseTo(450, EXACT);
+      expect(day!.avg_load_power_w).toBeCloseTo(450, EXACT); // the last reading has none
       expect(day!.max_load_power_w).toBe(900);
       expect(day!.avg_battery_power_w).toBeCloseTo(500, EXACT);
       expect(day!.avg_battery_soc_pct).toBeCloseTo(45, EXACT);
+      // The EV chargers' power: two readings had it (a car at 7.4 kW, then none charging: 0, not null).
+      expect(day!.avg_ev_power_w).toBeCloseTo(3700, EXACT);
       const hours = await store.buckets('home-f', 'hourly', day!.start, day!.end);
       expect(hours.map((b) => b.avg_grid_power_w)).toEqual([100, 500]);
+      expect(hours.map((b) => b.avg_ev_power_w)).toEqual([null, 3700]);
     });
 
     it('a counter that drops starts a new series; daily counters reset at midnight', async () => {
@@ -965,6 +972,7 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         'max_load_power_w',
         'avg_battery_power_w',
         'avg_battery_soc_pct',
+        'avg_ev_power_w',
       ] as const)
         expect(b![k]).toBeNull();
       expect(b!.avg_grid_power_w).toBeCloseTo(-95, EXACT);

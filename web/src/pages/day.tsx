@@ -2,6 +2,7 @@
 import { useEffect, useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
 import { ApiError } from '../api.js';
+import { carEnergyKwh, elapsedS, hasCar } from '../car-energy.js';
 import { axis, Chart, powerTicks, type TableData } from '../components/chart.js';
 import { OffGridNote } from '../components/off-grid.js';
 import { ErrorBox, Loading, Stat } from '../components/status.js';
@@ -31,21 +32,20 @@ const kwToW = (kwh: number | null, seconds: number) => (kwh === null ? null : (k
 
 function series(history: HistoryAnswer, nowMs: number): uPlot.AlignedData {
   const pts = history.points;
-  const step = history.resolution === '1min' ? 60 : 900;
   const x = pts.map((p) => Date.parse(p.timestamp) / 1000);
-  // the running bucket holds the energy of its elapsed part only
-  const span = (t: number) => Math.max(1, Math.min(step, nowMs / 1000 - t));
-  return [
+  const span = (k: number) => elapsedS(history, pts[k]?.timestamp ?? '', nowMs);
+  const out: uPlot.AlignedData = [
     x,
-    pts.map((p, k) => kwToW(p.import_kwh, span(x[k] ?? 0))),
+    pts.map((p, k) => kwToW(p.import_kwh, span(k))),
     pts.map((p, k) => {
-      const w = kwToW(p.export_kwh, span(x[k] ?? 0));
+      const w = kwToW(p.export_kwh, span(k));
       return w === null ? null : -w;
     }),
     pts.map((p) => p.avg_pv_power_w),
     pts.map((p) => p.avg_battery_power_w),
     pts.map((p) => p.avg_load_power_w),
   ];
+  return hasCar(history) ? [...out, pts.map((p) => p.avg_ev_power_w ?? null)] : out;
 }
 
 function hourlyTable(i: I18n, pts: HistoryPoint[]): TableData {
@@ -105,6 +105,7 @@ export function DayPage({ route }: { route: Route }) {
   const data = useMemo(() => (d ? series(d.history, Date.now()) : null), [d]);
   const table = useMemo(() => (d ? hourlyTable(i, d.history.points) : undefined), [d, i]);
   const c = d?.cost;
+  const carKwh = useMemo(() => (d ? carEnergyKwh(d.history, Date.now()) : null), [d]);
 
   const options = (width: number, colors: Palette): uPlot.Options => {
     const s = (label: string, stroke: string, fill?: string): uPlot.Series => ({
@@ -128,6 +129,7 @@ export function DayPage({ route }: { route: Route }) {
         s(t('series.pv'), colors.pv),
         s(t('series.battery'), colors.battery),
         s(t('series.load'), colors.load),
+        ...(d && hasCar(d.history) ? [s(t('series.car'), colors.car)] : []),
       ],
       axes: [
         axis(colors, { values: (_u, splits) => splits.map((v) => i.time(v * 1000)) }),
@@ -192,7 +194,7 @@ export function DayPage({ route }: { route: Route }) {
             options={options}
             data={data}
             // rebuilt when the shown data's day changes (not the address's: the old day stays shown while the next loads)
-            rebuild={`${d.history.start}|${d.history.resolution}`}
+            rebuild={`${d.history.start}|${d.history.resolution}|${hasCar(d.history)}`}
             table={table}
             testId="day-chart"
           />
@@ -247,6 +249,7 @@ export function DayPage({ route }: { route: Route }) {
                 <Stat label={t('totals.pvProfit')} value={i.eur(c?.pv_profit_eur)} tone="export" testId="tot-profit" />
               </>
             )}
+            {carKwh !== null && <Stat label={t('totals.car')} value={i.energy(carKwh)} tone="car" testId="tot-car" />}
             {c?.gas_m3 !== null && c?.gas_m3 !== undefined && (
               <Stat label={t('totals.gas')} value={i.volume(c.gas_m3)} testId="tot-gas" />
             )}

@@ -11,6 +11,7 @@ import {
   ROLLUP_COLUMNS,
   ROLLUP_TABLES,
   rollupFromRow,
+  rollupSelectList,
   rollupValues,
   snapshotFromRow,
   VALUE_COLUMNS,
@@ -78,7 +79,7 @@ export class PgReader {
     try {
       await copyFloat8Rows(
         client,
-        `SELECT ${ROLLUP_COLUMNS.map((c) => `${c}::float8`).join(', ')}, ${ms('bucket')} FROM ${this.db.quotedSchema}.${table}
+        `SELECT ${rollupSelectList(mode === 'timescale', '::float8')}, ${ms('bucket')} FROM ${this.db.quotedSchema}.${table}
           WHERE device_id = ${client.escapeLiteral(deviceId)} AND bucket >= '${start.toISOString()}'::timestamptz
             AND bucket < '${end.toISOString()}'::timestamptz ORDER BY bucket`,
         (row) => out.add(row[at]!, row),
@@ -94,7 +95,7 @@ export class PgReader {
   private async tableFromDaily(deviceId: string, res: Resolution, start: Date, end: Date): Promise<BucketTable> {
     const r = await this.db.pool().query<DbRow>(
       this.db.q(
-        `SELECT ${ms('bucket')} AS b, ${ROLLUP_COLUMNS.join(', ')} FROM ${this.db.quotedSchema}.energy_daily
+        `SELECT ${ms('bucket')} AS b, ${rollupSelectList(true)} FROM ${this.db.quotedSchema}.energy_daily
           WHERE device_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket`,
         [deviceId, start.toISOString(), new Date(end.getTime() + 32 * DAY_MS).toISOString()],
       ),

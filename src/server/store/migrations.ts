@@ -169,8 +169,13 @@ export const SQLITE_MIGRATIONS: readonly Migration<SqliteMigrationContext>[] = [
     up: ({ db }) => {
       for (const table of Object.values(ROLLUP_TABLES)) {
         const have = new Set(db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all());
+        // NOT NULL DEFAULT 0, unlike the first release's sums: every existing row (and any row a
+        // release that predates them writes after a rollback) holds 0, so sums keep adding up.
         for (const c of ROLLUP_ADDED_COLUMNS)
-          if (!have.has(c)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${sqliteRollupColumn(c)}`);
+          if (!have.has(c))
+            db.exec(
+              `ALTER TABLE ${table} ADD COLUMN ${c} ${c.startsWith('n_') ? 'INTEGER' : 'REAL'} NOT NULL DEFAULT 0`,
+            );
       }
       // The kept days were rendered without the new field.
       db.exec('DELETE FROM day_blocks');

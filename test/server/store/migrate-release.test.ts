@@ -118,6 +118,12 @@ async function checkNewData(store: Store): Promise<void> {
   // The EV power of the new snapshot is in the rollup columns the migration added.
   const minute = await store.buckets('home-a', '1min', new Date(t), new Date(t + 60_000));
   expect(minute.map((b) => b.avg_ev_power_w)).toEqual([7200]);
+  // Also in buckets the release's rows were already in (its last hour is on 1 December local, as
+  // is this reading): the migrated rows' EV sum is 0, not NULL, so it adds up.
+  const days = await store.buckets('home-a', 'daily', new Date(t - 2 * 3_600_000), new Date(t + 3_600_000));
+  expect(days).toHaveLength(1);
+  expect(days[0]!.samples).toBeGreaterThan(1);
+  expect(days[0]!.avg_ev_power_w).toBe(7200);
 }
 
 describe('a SQLite database of the release (ae6712e)', () => {

@@ -232,8 +232,8 @@ function upsertRollupSql(table: string): string {
     if (ROLLUP_MAX_COLUMNS.includes(c)) return `${c} = coalesce(max(${c}, excluded.${c}), ${c}, excluded.${c})`;
     if (ENERGY_COLS.includes(c))
       return `${c} = CASE WHEN excluded.${c} IS NULL THEN ${c} ELSE coalesce(${c}, 0) + excluded.${c} END`;
-    // coalesce: a sum column added by a migration may hold NULL in rows written before it.
-    return `${c} = coalesce(${c}, 0) + excluded.${c}`;
+    // Sums and counts are never NULL (an added one is NOT NULL DEFAULT 0: migrations.ts, SQLite 7).
+    return `${c} = ${c} + excluded.${c}`;
   });
   return (
     `INSERT INTO ${table} (device_id, bucket, ${ROLLUP_COLUMNS.join(', ')}) VALUES (?, ?, ${ROLLUP_COLUMNS.map(() => '?').join(', ')}) ` +
